@@ -1,0 +1,47 @@
+"""One hierarchy for every error the user can see.
+
+Each message names the thing that went wrong and what to do about it; the GUI shows
+``str(error)`` as it is (translated where the GUI has a translation for the kind).
+"""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base of every error Alpaca Desk reports to the user."""
+
+
+class ModelLoadError(AppError):
+    """A model file could not be opened (missing, not GGUF, unsupported, truncated)."""
+
+
+class HostError(AppError):
+    """The inference host failed a request."""
+
+
+class HostDied(HostError):
+    """The inference host process ended unexpectedly (native abort, killed, out of memory)."""
+
+
+class NotLoaded(HostError):
+    """A request needs a model, and none is loaded."""
+
+
+class PromptTooLong(AppError):
+    """Even the newest instruction alone does not fit the context window."""
+
+
+class ParameterError(AppError, ValueError):
+    """A decoding parameter is out of its valid range."""
+
+
+class TemplateError(AppError):
+    """A chat template could not be rendered (unknown name, unsafe or failing Jinja)."""
+
+
+class StoreError(AppError):
+    """The conversation store could not read or write."""
+
+
+class ImportFormatError(StoreError):
+    """A conversation file to import is not an Alpaca Desk JSON export."""
