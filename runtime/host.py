@@ -1,0 +1,525 @@
+"""The inference host: a child process that owns the llama.cpp model.
+
+Run as ``python -m runtime.host`` (or ``alpaca-desk host`` in a frozen build). It reads one
+JSON request per line on stdin and writes one JSON event per line on its protocol pipe
+(the original stdout; fd 1 is pointed at stderr so that stray native prints can never corrupt
+the protocol). A native abort or an out-of-memory kill costs this process, never the window.
+
+Requests (``id`` is chosen by the client and echoed in every event of that request)::
+
+    {"id": 1, "op": "load", "path": ..., "n_ctx": 2048, "n_threads": null, "n_gpu_layers": 0}
+    {"id": 2, "op": "chat", "template": "chinese-alpaca", "system": null, "turns": [...],
+     "params": {...}, "jinja": false}
+    {"id": 3, "op": "generate", "prompt": "Once upon a time", "params": {...}, "stop": []}
+    {"id": 4, "op": "cancel", "target": 2}        # handled at once by the reader thread
+    {"id": 5, "op": "tokenize", "text": ..., "add_bos": false, "special": false}
+    {"id": 6, "op": "detokenize", "tokens": [...]}
+    {"id": 7, "op": "info"}    {"id": 8, "op": "unload"}    {"id": 9, "op": "shutdown"}
+
+Events: ``ready``, ``loaded`` (info), ``prompt`` (n_tokens, dropped_turns, text), ``token``
+(text), ``finished`` (stats), ``result`` (tokens / text / info), ``unloaded``, ``error``
+(message, kind).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import queue
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from runtime import templates
+from runtime.errors import AppError, HostError, ModelLoadError, NotLoaded
+from runtime.models import ModelInfo, check_model_file, read_model_info
+from runtime.params import DecodingParams
+from runtime.streaming import StopMatcher, Utf8Stream
+
+# Tokens of recent history the repetition penalty looks at (llama.cpp's default).
+PENALTY_LAST_N = 64
+PROMPT_BATCH = 512
+
+
+def default_threads() -> int:
+    """Threads for decoding: all cores on small machines, half on big ones.
+
+    Token generation is memory-bound; past the physical core count, extra threads only
+    contend (llama.cpp itself defaults to physical cores). Python cannot see physical cores
+    portably, so assume SMT pairs above 4 logical CPUs.
+    """
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        n = os.cpu_count() or 1
+    return n if n <= 4 else n // 2
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    """What the host reports when an answer ends."""
+
+    reason: str  # "stop" (end of text), "stop_string", "length", "context_full", "cancelled"
+    prompt_tokens: int
+    prompt_tokens_evaluated: int
+    generated_tokens: int
+    time_to_first_token_s: float
+    tokens_per_s: float
+    total_s: float
+    seed: int
+
+
+class Engine:
+    """One loaded model and the decode loop over llama.cpp's native sampler chain.
+
+    The loop calls llama.cpp directly (decode, sample, token-to-piece) instead of
+    ``Llama.create_completion``: the high-level path does per-token Python work (logits
+    copies, numpy sampling bookkeeping) that costs about a quarter of decode speed on a
+    small model (see bench/chat_throughput.py).
+    """
+
+    def __init__(self) -> None:
+        self.llm: Any = None
+        self.info: ModelInfo | None = None
+        self._kv_tokens: list[int] = []
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def load(
+        self,
+        path: str,
+        *,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        n_gpu_layers: int = 0,
+        seed: int | None = None,
+    ) -> ModelInfo:
+        """Load a GGUF model, replacing the current one.
+
+        Raises:
+            ModelLoadError: the file is missing, not GGUF, truncated, or llama.cpp rejects it.
+        """
+        info = read_model_info(check_model_file(path))
+        self.unload()
+        import llama_cpp
+
+        threads = n_threads or default_threads()
+        try:
+            self.llm = llama_cpp.Llama(
+                model_path=info.path,
+                n_ctx=n_ctx,
+                n_batch=PROMPT_BATCH,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=n_gpu_layers,
+                seed=seed if seed is not None else llama_cpp.LLAMA_DEFAULT_SEED,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelLoadError(
+                f"llama.cpp could not load {info.file_name} (architecture '{info.architecture}'). "
+                "The file may be damaged or use an architecture this llama.cpp does not support: "
+                "download it again, or choose another model."
+            ) from exc
+        self.info = info
+        self._kv_tokens = []
+        return info
+
+    def unload(self) -> None:
+        """Free the model (no-op when none is loaded)."""
+        if self.llm is not None:
+            self.llm.close()
+        self.llm = None
+        self.info = None
+        self._kv_tokens = []
+
+    def _require(self) -> Any:
+        if self.llm is None:
+            raise NotLoaded("No model is loaded. Open a GGUF model file first.")
+        return self.llm
+
+    # -- tokens ------------------------------------------------------------------------------
+
+    def tokenize(self, text: str, *, add_bos: bool = False, special: bool = False) -> list[int]:
+        """The model's own tokenization of ``text``."""
+        llm = self._require()
+        return list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
+
+    def detokenize(self, tokens: list[int]) -> str:
+        """Text of ``tokens`` (invalid byte sequences become U+FFFD)."""
+        llm = self._require()
+        return bytes(llm.detokenize(tokens)).decode("utf-8", errors="replace")
+
+    def prompt_tokens(self, prompt: templates.ChatPrompt) -> list[int]:
+        """Tokens of a rendered chat prompt; special parts map to the model's own ids."""
+        import llama_cpp
+
+        llm = self._require()
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        tokens: list[int] = []
+        for part in prompt.parts:
+            if part is templates.Special.BOS:
+                tokens.append(llama_cpp.llama_vocab_bos(vocab))
+            elif part is templates.Special.EOS:
+                tokens.append(llama_cpp.llama_vocab_eos(vocab))
+            elif part:
+                tokens.extend(
+                    llm.tokenize(part.encode("utf-8"), add_bos=False, special=prompt.parse_special)
+                )
+        return tokens
+
+    def _piece(self, vocab: Any, token: int, buf: Any) -> bytes:
+        import llama_cpp
+
+        n = llama_cpp.llama_token_to_piece(vocab, token, buf, len(buf), 0, False)
+        if n < 0:
+            bigger = ctypes.create_string_buffer(-n)
+            n = llama_cpp.llama_token_to_piece(vocab, token, bigger, -n, 0, False)
+            return bigger.raw[:n]
+        return buf.raw[:n]
+
+    # -- generation ----------------------------------------------------------------------------
+
+    def generate(
+        self,
+        tokens: list[int],
+        params: DecodingParams,
+        *,
+        stop: tuple[str, ...] = (),
+        is_cancelled: Callable[[], bool] = lambda: False,
+        on_text: Callable[[str], None],
+        strip_leading_space: bool = True,
+    ) -> GenerationStats:
+        """Evaluate ``tokens`` and sample up to ``params.max_tokens`` new ones.
+
+        Text goes to ``on_text`` as soon as it is whole (no split characters, no partial
+        stop strings). Checks ``is_cancelled`` between prompt batches and after every token.
+        ``strip_leading_space`` drops the space SentencePiece puts before an answer's first
+        word; a plain continuation keeps it (``Once upon a time`` + `` there``).
+        """
+        import llama_cpp
+
+        llm = self._require()
+        t_start = time.perf_counter()
+        ctx = llm.ctx
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        n_ctx = llama_cpp.llama_n_ctx(ctx)
+        if not tokens:
+            raise HostError("The prompt is empty: type a message first.")
+        if len(tokens) >= n_ctx:
+            raise HostError(
+                f"The prompt has {len(tokens)} tokens, more than the context size {n_ctx}. "
+                "Shorten it or raise the context size."
+            )
+
+        # Reuse the KV cache for the prefix this prompt shares with the previous one: in a
+        # chat, each turn's prompt starts with the whole previous conversation.
+        prefix = 0
+        for a, b in zip(self._kv_tokens, tokens, strict=False):
+            if a != b:
+                break
+            prefix += 1
+        prefix = min(prefix, len(tokens) - 1)  # the last prompt token is evaluated for its logits
+        memory = llama_cpp.llama_get_memory(ctx)
+        if not llama_cpp.llama_memory_seq_rm(memory, 0, prefix, -1):
+            llama_cpp.llama_memory_clear(memory, True)
+            prefix = 0
+        self._kv_tokens = self._kv_tokens[:prefix]
+
+        seed = params.seed if params.seed is not None else secrets.randbits(32)
+        sampler = self._sampler(vocab, params, seed, history=tokens[-PENALTY_LAST_N:])
+        try:
+            for start in range(prefix, len(tokens), PROMPT_BATCH):
+                if is_cancelled():
+                    return self._stats("cancelled", tokens, prefix, 0, t_start, None, seed)
+                chunk = tokens[start : start + PROMPT_BATCH]
+                self._decode(ctx, chunk)
+
+            stream = Utf8Stream(strip_leading_space=strip_leading_space)
+            stopper = StopMatcher(stop)
+            one = (llama_cpp.llama_token * 1)()
+            batch_one = llama_cpp.llama_batch_get_one(one, 1)
+            piece_buf = ctypes.create_string_buffer(64)
+            sample = llama_cpp.llama_sampler_sample
+            is_eog = llama_cpp.llama_vocab_is_eog
+            decode = llama_cpp.llama_decode
+            reason = "length"
+            n_generated = 0
+            t_first: float | None = None
+            while n_generated < params.max_tokens:
+                if len(self._kv_tokens) >= n_ctx:
+                    reason = "context_full"
+                    break
+                token = sample(sampler, ctx, -1)
+                if t_first is None:
+                    t_first = time.perf_counter()
+                if is_eog(vocab, token):
+                    reason = "stop"
+                    break
+                n_generated += 1
+                text, hit = stopper.feed(stream.feed(self._piece(vocab, token, piece_buf)))
+                if text:
+                    on_text(text)
+                if hit:
+                    reason = "stop_string"
+                    break
+                if is_cancelled():
+                    reason = "cancelled"
+                    break
+                one[0] = token
+                if decode(ctx, batch_one) != 0:
+                    raise HostError("llama.cpp failed to evaluate a token (out of memory?).")
+                self._kv_tokens.append(token)
+            if reason != "stop_string":
+                text, _ = stopper.feed(stream.flush())
+                text += stopper.flush()
+                if text:
+                    on_text(text)
+            return self._stats(reason, tokens, prefix, n_generated, t_start, t_first, seed)
+        finally:
+            llama_cpp.llama_sampler_free(sampler)
+
+    def _decode(self, ctx: Any, chunk: list[int]) -> None:
+        import llama_cpp
+
+        array = (llama_cpp.llama_token * len(chunk))(*chunk)
+        if llama_cpp.llama_decode(ctx, llama_cpp.llama_batch_get_one(array, len(chunk))) != 0:
+            self._kv_tokens = []
+            llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(ctx), True)
+            raise HostError("llama.cpp failed to evaluate the prompt (out of memory?).")
+        self._kv_tokens.extend(chunk)
+
+    def _sampler(self, vocab: Any, params: DecodingParams, seed: int, *, history: list[int]) -> Any:
+        """The native sampler chain, in llama.cpp's usual order: penalties, top-k, top-p, temperature."""
+        import llama_cpp
+
+        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        add = llama_cpp.llama_sampler_chain_add
+        n_vocab = llama_cpp.llama_vocab_n_tokens(vocab)
+        if params.repeat_penalty != 1.0:
+            add(
+                chain,
+                llama_cpp.llama_sampler_init_penalties(
+                    n_vocab, PENALTY_LAST_N, params.repeat_penalty, 0.0, 0.0
+                ),
+            )
+        if params.temperature <= 0.0:
+            add(chain, llama_cpp.llama_sampler_init_greedy())
+        else:
+            if params.top_k > 0:
+                add(chain, llama_cpp.llama_sampler_init_top_k(params.top_k))
+            if params.top_p < 1.0:
+                add(chain, llama_cpp.llama_sampler_init_top_p(params.top_p, 1))
+            add(chain, llama_cpp.llama_sampler_init_temp(params.temperature))
+            add(chain, llama_cpp.llama_sampler_init_dist(seed))
+        # The penalty looks back over the prompt too, as in llama.cpp's own tools.
+        for token in history:
+            llama_cpp.llama_sampler_accept(chain, token)
+        return chain
+
+    def _stats(
+        self,
+        reason: str,
+        tokens: list[int],
+        prefix: int,
+        n_generated: int,
+        t_start: float,
+        t_first: float | None,
+        seed: int,
+    ) -> GenerationStats:
+        t_end = time.perf_counter()
+        ttft = (t_first - t_start) if t_first is not None else 0.0
+        decode_time = (t_end - t_first) if t_first is not None else 0.0
+        return GenerationStats(
+            reason=reason,
+            prompt_tokens=len(tokens),
+            prompt_tokens_evaluated=len(tokens) - prefix,
+            generated_tokens=n_generated,
+            time_to_first_token_s=round(ttft, 4),
+            tokens_per_s=round(n_generated / decode_time, 2) if decode_time > 0 and n_generated else 0.0,
+            total_s=round(t_end - t_start, 4),
+            seed=seed,
+        )
+
+
+class Host:
+    """Request loop around an :class:`Engine`; one request at a time, cancel at any time."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.engine = Engine()
+        self._out = out
+        self._write_lock = threading.Lock()
+        self._requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        # Highest request id the client asked to cancel; read by the decode loop after every
+        # token (an int read is atomic, so no lock is needed on that hot path).
+        self._cancel_upto = -1
+
+    def emit(self, request_id: int | None, event: str, **fields: Any) -> None:
+        """Write one event line to the protocol pipe."""
+        line = json.dumps({"id": request_id, "event": event, **fields}, ensure_ascii=False) + "\n"
+        with self._write_lock:
+            self._out.write(line.encode("utf-8"))
+            self._out.flush()
+
+    def read_requests(self, stream: BinaryIO) -> None:
+        """Reader thread: queue requests, apply cancels immediately."""
+        for raw in stream:
+            try:
+                request = json.loads(raw)
+                if not isinstance(request, dict):
+                    raise ValueError("request is not an object")
+            except ValueError as exc:
+                self.emit(None, "error", message=f"Bad request line: {exc}", kind="protocol")
+                continue
+            if request.get("op") == "cancel":
+                target = request.get("target")
+                self._cancel_upto = max(self._cancel_upto, int(target if target is not None else 1 << 62))
+                continue
+            self._requests.put(request)
+        # stdin closed: the client is gone. Stop any answer in progress, then exit.
+        self._cancel_upto = 1 << 62
+        self._requests.put(None)
+
+    def serve(self) -> None:
+        """Handle requests until ``shutdown`` or the end of stdin."""
+        self.emit(None, "ready", pid=os.getpid())
+        while True:
+            request = self._requests.get()
+            if request is None or request.get("op") == "shutdown":
+                break
+            self.handle(request)
+        self.engine.unload()
+
+    def handle(self, request: dict[str, Any]) -> None:
+        """Run one request, turning every failure into an ``error`` event."""
+        request_id = request.get("id")
+        op = request.get("op")
+        handler = getattr(self, f"op_{op}", None) if isinstance(op, str) else None
+        try:
+            if handler is None:
+                raise HostError(f"Unknown request '{op}'.")
+            handler(request_id, request)
+        except AppError as exc:
+            self.emit(request_id, "error", message=str(exc), kind=type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 - the host must survive any single request
+            self.emit(request_id, "error", message=f"{type(exc).__name__}: {exc}", kind="internal")
+
+    def _cancelled(self, request_id: int) -> Callable[[], bool]:
+        return lambda: self._cancel_upto >= request_id
+
+    # -- operations --------------------------------------------------------------------------
+
+    def op_load(self, rid: int, req: dict[str, Any]) -> None:
+        info = self.engine.load(
+            str(req.get("path", "")),
+            n_ctx=int(req.get("n_ctx") or 2048),
+            n_threads=req.get("n_threads"),
+            n_gpu_layers=int(req.get("n_gpu_layers") or 0),
+            seed=req.get("seed"),
+        )
+        self.emit(rid, "loaded", info=info.to_dict(), n_ctx=int(req.get("n_ctx") or 2048))
+
+    def op_unload(self, rid: int, req: dict[str, Any]) -> None:
+        self.engine.unload()
+        self.emit(rid, "unloaded")
+
+    def op_info(self, rid: int, req: dict[str, Any]) -> None:
+        self.engine._require()
+        assert self.engine.info is not None
+        self.emit(rid, "result", info=self.engine.info.to_dict())
+
+    def op_tokenize(self, rid: int, req: dict[str, Any]) -> None:
+        tokens = self.engine.tokenize(
+            str(req.get("text", "")), add_bos=bool(req.get("add_bos")), special=bool(req.get("special"))
+        )
+        self.emit(rid, "result", tokens=tokens)
+
+    def op_detokenize(self, rid: int, req: dict[str, Any]) -> None:
+        self.emit(rid, "result", text=self.engine.detokenize([int(t) for t in req.get("tokens", [])]))
+
+    def _render(self, req: dict[str, Any], params: DecodingParams) -> templates.FittedPrompt:
+        info = self.engine.info
+        turns = [
+            templates.Turn(
+                user=str(t.get("user", "")),
+                assistant=t.get("assistant"),
+                input=str(t.get("input", "") or ""),
+            )
+            for t in req.get("turns", [])
+        ]
+        name = str(req.get("template") or "raw")
+        jinja = info.chat_template if info is not None and name == "embedded" else None
+        return templates.fit_prompt(
+            name,
+            turns,
+            count_tokens=lambda p: len(self.engine.prompt_tokens(p)),
+            n_ctx=params.n_ctx,
+            max_tokens=params.max_tokens,
+            system=req.get("system"),
+            jinja_source=jinja,
+        )
+
+    def op_count(self, rid: int, req: dict[str, Any]) -> None:
+        params = DecodingParams.from_dict(req.get("params") or {})
+        fitted = self._render(req, params)
+        self.emit(rid, "result", n_tokens=fitted.n_tokens, dropped_turns=fitted.dropped_turns)
+
+    def op_chat(self, rid: int, req: dict[str, Any]) -> None:
+        self.engine._require()
+        params = self._params(req)
+        fitted = self._render(req, params)
+        tokens = self.engine.prompt_tokens(fitted.prompt)
+        self.emit(rid, "prompt", n_tokens=len(tokens), dropped_turns=fitted.dropped_turns)
+        self._generate(rid, tokens, params, fitted.prompt.stop, strip=str(req.get("template")) != "raw")
+
+    def op_generate(self, rid: int, req: dict[str, Any]) -> None:
+        self.engine._require()
+        params = self._params(req)
+        tokens = self.engine.tokenize(str(req.get("prompt", "")), add_bos=True)
+        self.emit(rid, "prompt", n_tokens=len(tokens), dropped_turns=0)
+        self._generate(rid, tokens, params, tuple(req.get("stop") or ()), strip=False)
+
+    def _params(self, req: dict[str, Any]) -> DecodingParams:
+        params = DecodingParams.from_dict(req.get("params") or {})
+        llm = self.engine.llm
+        if llm is not None and params.n_ctx > llm.n_ctx():
+            # The context is fixed at load time; budget against what was allocated.
+            params = params.replace(n_ctx=llm.n_ctx(), max_tokens=min(params.max_tokens, llm.n_ctx() - 1))
+        return params
+
+    def _generate(
+        self, rid: int, tokens: list[int], params: DecodingParams, stop: tuple[str, ...], *, strip: bool
+    ) -> None:
+        stats = self.engine.generate(
+            tokens,
+            params,
+            stop=stop,
+            strip_leading_space=strip,
+            is_cancelled=self._cancelled(rid),
+            on_text=lambda text: self.emit(rid, "token", text=text),
+        )
+        self.emit(rid, "finished", **stats.__dict__)
+
+
+def serve_stdio() -> int:
+    """Entry point of the host process."""
+    # Keep the real stdout for the protocol and send fd 1 to stderr: llama.cpp and ggml may
+    # printf, and one stray line on the pipe would corrupt the stream of events.
+    protocol_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    out = os.fdopen(protocol_fd, "wb")
+    host = Host(out)
+    reader = threading.Thread(target=host.read_requests, args=(sys.stdin.buffer,), daemon=True)
+    reader.start()
+    host.serve()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(serve_stdio())
