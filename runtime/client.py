@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 HostEvent = dict[str, Any]
 TERMINAL_EVENTS = frozenset({"loaded", "unloaded", "result", "finished", "error"})
+# Request ids are unique in the whole process, not per client, so a late event from a host
+# that was replaced can never be taken for a request to its successor.
+_REQUEST_IDS = itertools.count(1)
 # A cancel that the host has not acted on within this time means the host is stuck (in a
 # native call that does not return): it is ended, as the architecture promises.
 CANCEL_GRACE_S = 0.5
@@ -64,7 +67,6 @@ class HostClient:
         self._command = command or host_command()
         self._log_file = log_file
         self._proc: subprocess.Popen[bytes] | None = None
-        self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._waiters: dict[int, queue.Queue[HostEvent]] = {}
         self._active: set[int] = set()
@@ -158,7 +160,7 @@ class HostClient:
     def request(self, op: str, **fields: Any) -> int:
         """Send a request and return its id; its events arrive through ``on_event``."""
         self.start()
-        request_id = next(self._ids)
+        request_id = next(_REQUEST_IDS)
         with self._lock:
             self._active.add(request_id)
         self._send({"id": request_id, "op": op, **fields})
@@ -197,7 +199,7 @@ class HostClient:
         """
         waiter: queue.Queue[HostEvent] = queue.Queue()
         self.start()
-        request_id = next(self._ids)
+        request_id = next(_REQUEST_IDS)
         with self._lock:
             self._waiters[request_id] = waiter
             self._active.add(request_id)

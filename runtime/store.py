@@ -1,0 +1,976 @@
+"""The conversation store: every conversation and message in one SQLite file.
+
+The app opens one :class:`ConversationStore` on ``app_paths().conversations_db`` and uses it
+from the GUI thread only. Every write is its own short transaction, so a crash (or a kill)
+never loses a message whose write had returned, and never leaves the file half-written.
+
+Messages are never edited away silently: :meth:`ConversationStore.truncate_after` (edit and
+resend, regenerate) only hides later messages (``active = 0``), so an earlier version of a
+conversation can still be recovered from the file by hand.
+
+This module never imports Qt.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from runtime.errors import ImportFormatError, StoreError
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "EXPORT_VERSION",
+    "ROLES",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "UNSET",
+    "Conversation",
+    "ConversationStore",
+    "ConversationSummary",
+    "Message",
+    "title_from_text",
+]
+
+ROLES = ("user", "assistant")
+# 'streaming': the answer is still being written; 'interrupted': the app ended while it was
+# streaming; 'stopped': the user pressed Stop; 'error': generation failed part-way.
+STATUSES = ("complete", "streaming", "interrupted", "stopped", "error")
+
+EXPORT_FORMAT = "alpaca-desk-conversation"
+EXPORT_VERSION = 1
+TITLE_LENGTH = 40
+
+# Each entry upgrades the schema from version i to i + 1 (``PRAGMA user_version``). Add new
+# entries at the end; never edit a released one, files in the wild were made with it.
+# Role and status are checked in Python rather than with CHECK constraints: adding a status
+# later would otherwise force a table rebuild in a migration.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        # AUTOINCREMENT so the id of a deleted conversation is never reused: an open tab or a
+        # remembered "last conversation" id can then never point at a different conversation.
+        """CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            title TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            template TEXT,
+            system_prompt TEXT,
+            model_path TEXT
+        )""",
+        """CREATE TABLE messages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            status TEXT NOT NULL,
+            model TEXT,
+            template TEXT,
+            params TEXT,
+            stats TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        # seq is unique among the visible messages only: hidden ones keep their old numbers.
+        "CREATE UNIQUE INDEX messages_active_seq ON messages(conversation_id, seq) WHERE active = 1",
+        # A full index too: the foreign-key cascade on delete cannot use a partial one.
+        "CREATE INDEX messages_conversation ON messages(conversation_id, seq)",
+        # Keeps the crash recovery on open cheap however large the file grows.
+        "CREATE INDEX messages_streaming ON messages(status) WHERE status = 'streaming'",
+        "CREATE INDEX conversations_updated ON conversations(updated_at)",
+    ),
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+class _Unset(enum.Enum):
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: Default of :meth:`ConversationStore.update_conversation` options: "leave as it is", so that
+#: ``None`` can be stored explicitly.
+UNSET = _Unset.UNSET
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of a conversation.
+
+    Attributes:
+        id: Unique id in the store.
+        conversation_id: The conversation it belongs to.
+        seq: Position in the conversation, 1 for the first visible message.
+        role: ``'user'`` or ``'assistant'``.
+        content: The text.
+        status: One of :data:`STATUSES`.
+        model: The model that wrote an answer (name or path), if recorded.
+        template: The chat template used for an answer, if recorded.
+        params: The decoding parameters of an answer (``DecodingParams.to_dict()``), if recorded.
+        stats: Generation statistics (tokens, speed, seed used, ...), if recorded.
+        created_at: Seconds since the epoch.
+        updated_at: Seconds since the epoch of the last change.
+    """
+
+    id: int
+    conversation_id: int
+    seq: int
+    role: str
+    content: str
+    status: str
+    model: str | None
+    template: str | None
+    params: dict[str, Any] | None
+    stats: dict[str, Any] | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """One row of the conversation list.
+
+    Attributes:
+        id: The conversation id.
+        title: Its title (``''`` until the first user message names it).
+        updated_at: Seconds since the epoch of the last message change.
+        message_count: Number of visible messages.
+    """
+
+    id: int
+    title: str
+    updated_at: float
+    message_count: int
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A conversation's own fields (its messages come from :meth:`ConversationStore.messages`).
+
+    Attributes:
+        id: Unique id in the store.
+        title: The title, ``''`` if not named yet.
+        created_at: Seconds since the epoch.
+        updated_at: Seconds since the epoch of the last message change.
+        template: Chat template chosen for this conversation, or None for the app default.
+        system_prompt: System prompt for this conversation, or None for the template's default.
+        model_path: Model last used in this conversation, or None.
+    """
+
+    id: int
+    title: str
+    created_at: float
+    updated_at: float
+    template: str | None
+    system_prompt: str | None
+    model_path: str | None
+
+
+def title_from_text(text: str, *, limit: int = TITLE_LENGTH) -> str:
+    """Make a conversation title from the first non-blank line of ``text``.
+
+    Args:
+        text: Usually the first user message.
+        limit: Longest title in characters; longer lines are cut and end with an ellipsis.
+
+    Returns:
+        The title, or ``''`` if ``text`` is blank.
+    """
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if line:
+            return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    return ""
+
+
+class ConversationStore:
+    """Conversations and their messages in one SQLite file.
+
+    Open it once per app and use it from one thread. On open, every message still marked
+    ``'streaming'`` is marked ``'interrupted'``: the app ended while that answer was being
+    written (only one app instance uses the file at a time).
+
+    Attributes:
+        path: The database file.
+        recovered_interrupted: How many streaming messages were marked interrupted on open.
+
+    Raises:
+        StoreError: (from the constructor) the file cannot be opened or created, is not a
+            database, is damaged, or was written by a newer Alpaca Desk.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], float] = time.time) -> None:
+        """Open (or create) the store at ``path``.
+
+        Args:
+            path: The SQLite file; its folder is created if missing.
+            clock: Source of timestamps; tests pass a fake one to get a stable order.
+        """
+        self.path = Path(path)
+        self._clock = clock
+        self._conn: sqlite3.Connection | None = None
+        self.recovered_interrupted = 0
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"Could not create the folder {self.path.parent} for the conversation database: "
+                f"{exc.strerror or exc}. Check that the location exists and is writable, or start "
+                f"Alpaca Desk with --data-dir pointing somewhere writable."
+            ) from exc
+        with self._translate("open the conversation history"):
+            # isolation_level=None: the module issues no hidden BEGIN/COMMIT; every
+            # transaction below is explicit, so "one write, one transaction" is visible here.
+            conn = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            with self._translate("open the conversation history"):
+                self._setup(conn)
+        except BaseException:
+            # Release the file at once (Windows keeps open files locked) before reporting.
+            conn.close()
+            raise
+        self._conn = conn
+
+    def _setup(self, conn: sqlite3.Connection) -> None:
+        # WAL: a write appends to the -wal file and never rewrites pages in place, so a kill at
+        # any moment leaves the database consistent. synchronous=NORMAL in WAL mode keeps
+        # every committed transaction through an app crash; only a power cut can lose the
+        # last few commits (never corrupt). FULL would fsync on each streaming update, about
+        # once a second, which costs battery and stalls on slow laptop disks for no real gain.
+        # The first statement also reads the header: a file that is not a database fails here.
+        conn.execute("PRAGMA journal_mode=WAL").fetchone()
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.create_function("casefold", 1, _casefold, deterministic=True)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"The conversation database {self.path} was written by a newer version of "
+                f"Alpaca Desk (schema {version}, this version knows up to {SCHEMA_VERSION}). "
+                f"Update Alpaca Desk, or start it with --data-dir pointing to another folder."
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with _transaction(conn):
+                for statement in _MIGRATIONS[target - 1]:
+                    conn.execute(statement)
+                # user_version lives in the file header and changes within the transaction,
+                # so a crash mid-upgrade leaves the old version and the old schema together.
+                conn.execute(f"PRAGMA user_version = {target}")
+        with _transaction(conn):
+            cursor = conn.execute("UPDATE messages SET status = 'interrupted' WHERE status = 'streaming'")
+            self.recovered_interrupted = cursor.rowcount
+        # Reading the schema succeeded; a damaged file that got this far is reported on use.
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the file; further calls raise :class:`StoreError`. Closing twice is fine."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            with self._translate("close the conversation history"):
+                conn.close()
+
+    def __enter__(self) -> ConversationStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- conversations ----------------------------------------------------------------------
+
+    def create_conversation(
+        self,
+        title: str = "",
+        *,
+        template: str | None = None,
+        system_prompt: str | None = None,
+        model_path: str | None = None,
+    ) -> Conversation:
+        """Create an empty conversation.
+
+        Args:
+            title: Its title; leave empty to name it after the first user message.
+            template: Chat template name, or None for the app default.
+            system_prompt: System prompt, or None for the template's default.
+            model_path: Model to use, or None.
+
+        Returns:
+            The new conversation.
+        """
+        now = self._clock()
+        with self._write("create a conversation") as conn:
+            cursor = conn.execute(
+                "INSERT INTO conversations (title, created_at, updated_at, template, system_prompt,"
+                " model_path) VALUES (?, ?, ?, ?, ?, ?)",
+                (title, now, now, template, system_prompt, model_path),
+            )
+            conv_id = _lastrowid(cursor)
+        return self.get_conversation(conv_id)
+
+    def list_conversations(self, *, search: str = "") -> list[ConversationSummary]:
+        """List conversations, most recently updated first.
+
+        Args:
+            search: Keep only conversations whose title or any visible message contains this
+                text, ignoring case; blank lists all.
+
+        Returns:
+            One summary per conversation.
+        """
+        needle = _casefold(search.strip())
+        sql = (
+            "SELECT c.id, c.title, c.updated_at,"
+            " (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.active = 1)"
+            " FROM conversations c"
+        )
+        args: tuple[Any, ...] = ()
+        if needle:
+            # instr() instead of LIKE: no wildcard escaping, and casefold() (Python's) folds
+            # non-ASCII letters too, which SQLite's own lower()/LIKE do not.
+            sql += (
+                " WHERE instr(casefold(c.title), ?) > 0 OR EXISTS (SELECT 1 FROM messages m"
+                " WHERE m.conversation_id = c.id AND m.active = 1 AND instr(casefold(m.content), ?) > 0)"
+            )
+            args = (needle, needle)
+        sql += " ORDER BY c.updated_at DESC, c.id DESC"
+        with self._read("list the conversations") as conn:
+            rows = conn.execute(sql, args).fetchall()
+        return [ConversationSummary(id=r[0], title=r[1], updated_at=r[2], message_count=r[3]) for r in rows]
+
+    def get_conversation(self, conv_id: int) -> Conversation:
+        """Return one conversation.
+
+        Raises:
+            StoreError: it does not exist (deleted).
+        """
+        with self._read("read a conversation") as conn:
+            row = conn.execute(
+                "SELECT id, title, created_at, updated_at, template, system_prompt, model_path"
+                " FROM conversations WHERE id = ?",
+                (conv_id,),
+            ).fetchone()
+        if row is None:
+            raise _missing_conversation(conv_id)
+        return Conversation(*row)
+
+    def rename_conversation(self, conv_id: int, title: str) -> None:
+        """Set a conversation's title (the list order does not change).
+
+        Raises:
+            StoreError: it does not exist.
+        """
+        with self._write("rename a conversation") as conn:
+            self._require(conn, conv_id)
+            conn.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conv_id))
+
+    def update_conversation(
+        self,
+        conv_id: int,
+        *,
+        template: str | None | _Unset = UNSET,
+        system_prompt: str | None | _Unset = UNSET,
+        model_path: str | None | _Unset = UNSET,
+    ) -> None:
+        """Change a conversation's settings; options left out stay as they are.
+
+        Args:
+            conv_id: The conversation.
+            template: New chat template name, or None for the app default.
+            system_prompt: New system prompt, or None for the template's default.
+            model_path: New model, or None.
+
+        Raises:
+            StoreError: it does not exist.
+        """
+        changes = {
+            name: value
+            for name, value in (
+                ("template", template),
+                ("system_prompt", system_prompt),
+                ("model_path", model_path),
+            )
+            if value is not UNSET
+        }
+        with self._write("change a conversation's settings") as conn:
+            self._require(conn, conv_id)
+            if changes:
+                # Column names come from the fixed tuple above, never from the caller.
+                assignments = ", ".join(f"{name} = ?" for name in changes)
+                conn.execute(
+                    f"UPDATE conversations SET {assignments} WHERE id = ?", (*changes.values(), conv_id)
+                )
+
+    def delete_conversation(self, conv_id: int) -> None:
+        """Delete a conversation and all its messages, hidden ones included, for good.
+
+        Raises:
+            StoreError: it does not exist.
+        """
+        with self._write("delete a conversation") as conn:
+            self._require(conn, conv_id)
+            conn.execute("DELETE FROM conversations WHERE id = ?", (conv_id,))
+
+    # --- messages ---------------------------------------------------------------------------
+
+    def add_message(
+        self,
+        conv_id: int,
+        role: str,
+        content: str,
+        *,
+        status: str = "complete",
+        model: str | None = None,
+        template: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        stats: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """Append a message after the last visible one, in one transaction.
+
+        The first user message of an untitled conversation also names it
+        (:func:`title_from_text`). The conversation's ``updated_at`` moves to now.
+
+        Args:
+            conv_id: The conversation.
+            role: ``'user'`` or ``'assistant'``.
+            content: The text (empty for an answer that is about to stream).
+            status: One of :data:`STATUSES`; ``'streaming'`` for an answer being written.
+            model: The model that writes the answer.
+            template: The chat template used.
+            params: Decoding parameters (JSON-serialisable).
+            stats: Generation statistics (JSON-serialisable).
+
+        Returns:
+            The stored message. Once this returns, the message survives a crash.
+
+        Raises:
+            ValueError: ``role`` or ``status`` is not a known value.
+            TypeError: ``params`` or ``stats`` cannot be stored as JSON.
+            StoreError: the conversation does not exist, or the write failed.
+        """
+        _check_role(role)
+        _check_status(status)
+        params_json = _dump_json(params, "params")
+        stats_json = _dump_json(stats, "stats")
+        now = self._clock()
+        with self._write("save a message") as conn:
+            title = self._require(conn, conv_id)
+            seq = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ? AND active = 1",
+                (conv_id,),
+            ).fetchone()[0]
+            cursor = conn.execute(
+                "INSERT INTO messages (conversation_id, seq, role, content, status, model, template,"
+                " params, stats, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                (conv_id, seq, role, content, status, model, template, params_json, stats_json, now, now),
+            )
+            message_id = _lastrowid(cursor)
+            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conv_id))
+            if role == "user" and not title and self._first_user_message(conn, conv_id) == message_id:
+                conn.execute(
+                    "UPDATE conversations SET title = ? WHERE id = ?", (title_from_text(content), conv_id)
+                )
+        return self._get_message(message_id)
+
+    def update_message(
+        self,
+        message_id: int,
+        *,
+        content: str | None = None,
+        status: str | None = None,
+        stats: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Change a message in one transaction (called about once a second while streaming).
+
+        Options left as None stay as they are. The conversation's ``updated_at`` moves to now.
+
+        Args:
+            message_id: The message.
+            content: The full new text (not a delta).
+            status: New status, one of :data:`STATUSES`.
+            stats: New statistics; replaces the old ones.
+
+        Raises:
+            ValueError: ``status`` is not a known value.
+            StoreError: the message does not exist, or the write failed.
+        """
+        if status is not None:
+            _check_status(status)
+        changes: dict[str, Any] = {}
+        if content is not None:
+            changes["content"] = content
+        if status is not None:
+            changes["status"] = status
+        if stats is not None:
+            changes["stats"] = _dump_json(stats, "stats")
+        if not changes:
+            return
+        now = self._clock()
+        changes["updated_at"] = now
+        with self._write("save a message") as conn:
+            row = conn.execute("SELECT conversation_id FROM messages WHERE id = ?", (message_id,)).fetchone()
+            if row is None:
+                raise StoreError(
+                    f"Message {message_id} does not exist (its conversation may have been deleted); "
+                    f"reload the conversation."
+                )
+            assignments = ", ".join(f"{name} = ?" for name in changes)
+            conn.execute(f"UPDATE messages SET {assignments} WHERE id = ?", (*changes.values(), message_id))
+            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, row[0]))
+
+    def messages(self, conv_id: int) -> list[Message]:
+        """Return the visible messages of a conversation, in order.
+
+        Raises:
+            StoreError: the conversation does not exist.
+        """
+        with self._read("read the messages") as conn:
+            self._require(conn, conv_id)
+            rows = conn.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND active = 1"
+                " ORDER BY seq",
+                (conv_id,),
+            ).fetchall()
+        return [_message(row) for row in rows]
+
+    def truncate_after(self, conv_id: int, seq: int) -> None:
+        """Hide every visible message after position ``seq`` (edit and resend, regenerate).
+
+        Hidden messages stay in the file (``active = 0``) but no longer appear in
+        :meth:`messages`, counts, search or exports. The next message added gets ``seq + 1``.
+
+        Args:
+            conv_id: The conversation.
+            seq: The last position to keep; 0 hides every message.
+
+        Raises:
+            StoreError: the conversation does not exist.
+        """
+        now = self._clock()
+        with self._write("shorten a conversation") as conn:
+            self._require(conn, conv_id)
+            cursor = conn.execute(
+                "UPDATE messages SET active = 0, updated_at = ? WHERE conversation_id = ? AND active = 1"
+                " AND seq > ?",
+                (now, conv_id, seq),
+            )
+            if cursor.rowcount:
+                conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conv_id))
+
+    # --- export and import ------------------------------------------------------------------
+
+    def export_markdown(self, conv_id: int) -> str:
+        """Render a conversation as readable Markdown.
+
+        Returns:
+            A title heading, the conversation settings, then each visible message under a role
+            heading; answers end with a short note of model, template and parameters.
+
+        Raises:
+            StoreError: the conversation does not exist.
+        """
+        conv = self.get_conversation(conv_id)
+        lines = [f"# {conv.title or 'Untitled conversation'}", ""]
+        created = datetime.fromtimestamp(conv.created_at).strftime("%Y-%m-%d %H:%M")
+        about = [f"Exported from Alpaca Desk · started {created}"]
+        if conv.template:
+            about.append(f"template: {conv.template}")
+        if conv.model_path:
+            about.append(f"model: {_basename(conv.model_path)}")
+        lines += [f"*{' · '.join(about)}*", ""]
+        if conv.system_prompt:
+            lines += ["**System prompt:**", ""]
+            lines += [f"> {line}" if line else ">" for line in conv.system_prompt.splitlines()]
+            lines.append("")
+        for message in self.messages(conv_id):
+            lines += [f"## {'User' if message.role == 'user' else 'Assistant'}", "", message.content, ""]
+            note = _answer_note(message)
+            if note:
+                lines += [f"*{note}*", ""]
+        return "\n".join(lines).rstrip("\n") + "\n"
+
+    def export_json(self, conv_id: int) -> dict[str, Any]:
+        """Export a conversation and its visible messages with every field.
+
+        Returns:
+            ``{"format": "alpaca-desk-conversation", "version": 1, "conversation": {...},
+            "messages": [...]}``, ready for ``json.dump`` and for :meth:`import_json`.
+
+        Raises:
+            StoreError: the conversation does not exist.
+        """
+        conv = self.get_conversation(conv_id)
+        return {
+            "format": EXPORT_FORMAT,
+            "version": EXPORT_VERSION,
+            "conversation": asdict(conv),
+            "messages": [asdict(message) for message in self.messages(conv_id)],
+        }
+
+    def import_json(self, data: Mapping[str, Any]) -> Conversation:
+        """Create a new conversation from an :meth:`export_json` document.
+
+        Nothing existing is changed: the import always gets new ids. Titles, settings,
+        messages and their timestamps are kept; the conversation's ``updated_at`` is now, so
+        it appears at the top of the list. An answer exported while streaming becomes
+        ``'interrupted'``. Message ids and ``seq`` in the file are ignored; the list order counts.
+
+        Args:
+            data: The parsed JSON document.
+
+        Returns:
+            The new conversation.
+
+        Raises:
+            ImportFormatError: the document is not a valid export; the message says what is
+                wrong and what to do.
+            StoreError: the write failed.
+        """
+        conv_fields, message_rows = _validate_import(data)
+        now = self._clock()
+        with self._write("import a conversation") as conn:
+            title = conv_fields["title"]
+            if not title:
+                first_user = next((m for m in message_rows if m["role"] == "user"), None)
+                title = title_from_text(first_user["content"]) if first_user else ""
+            cursor = conn.execute(
+                "INSERT INTO conversations (title, created_at, updated_at, template, system_prompt,"
+                " model_path) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    title,
+                    conv_fields["created_at"] if conv_fields["created_at"] is not None else now,
+                    now,
+                    conv_fields["template"],
+                    conv_fields["system_prompt"],
+                    conv_fields["model_path"],
+                ),
+            )
+            conv_id = _lastrowid(cursor)
+            for seq, m in enumerate(message_rows, start=1):
+                created = m["created_at"] if m["created_at"] is not None else now
+                updated = m["updated_at"] if m["updated_at"] is not None else created
+                conn.execute(
+                    "INSERT INTO messages (conversation_id, seq, role, content, status, model, template,"
+                    " params, stats, active, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                    (
+                        conv_id,
+                        seq,
+                        m["role"],
+                        m["content"],
+                        m["status"],
+                        m["model"],
+                        m["template"],
+                        _dump_json(m["params"], "params"),
+                        _dump_json(m["stats"], "stats"),
+                        created,
+                        updated,
+                    ),
+                )
+        return self.get_conversation(conv_id)
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"The conversation database {self.path} is closed; restart Alpaca Desk.")
+        return self._conn
+
+    @contextmanager
+    def _read(self, action: str) -> Iterator[sqlite3.Connection]:
+        conn = self._connection()
+        with self._translate(action):
+            yield conn
+
+    @contextmanager
+    def _write(self, action: str) -> Iterator[sqlite3.Connection]:
+        conn = self._connection()
+        with self._translate(action), _transaction(conn):
+            yield conn
+
+    @contextmanager
+    def _translate(self, action: str) -> Iterator[None]:
+        """Turn sqlite3 errors into a StoreError naming the file and what to do."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f'Could not {action}: the conversation database {self.path} reported "{exc}". {_advice(exc)}'
+            ) from exc
+
+    def _require(self, conn: sqlite3.Connection, conv_id: int) -> str:
+        """Return the conversation's title, or raise StoreError if it does not exist."""
+        row = conn.execute("SELECT title FROM conversations WHERE id = ?", (conv_id,)).fetchone()
+        if row is None:
+            raise _missing_conversation(conv_id)
+        return row[0]
+
+    @staticmethod
+    def _first_user_message(conn: sqlite3.Connection, conv_id: int) -> int | None:
+        # Counts hidden messages too: after an edit of the first message the conversation
+        # keeps the title it got first (or the one the user gave it).
+        row = conn.execute(
+            "SELECT MIN(id) FROM messages WHERE conversation_id = ? AND role = 'user'", (conv_id,)
+        ).fetchone()
+        return row[0]
+
+    def _get_message(self, message_id: int) -> Message:
+        with self._read("read a message") as conn:
+            row = conn.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)
+            ).fetchone()
+        if row is None:
+            raise StoreError(f"Message {message_id} does not exist; reload the conversation.")
+        return _message(row)
+
+
+_MESSAGE_COLUMNS = (
+    "id, conversation_id, seq, role, content, status, model, template, params, stats, created_at, updated_at"
+)
+
+
+def _message(row: tuple[Any, ...]) -> Message:
+    values = list(row)
+    values[8] = _load_json(values[8])
+    values[9] = _load_json(values[9])
+    return Message(*values)
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    # IMMEDIATE takes the write lock at the start, so a busy file is reported (after the
+    # connection's 5 s busy timeout) before anything is written rather than at COMMIT.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        # COMMIT is inside the try: if it fails (disk full), the transaction must not stay
+        # open, or every later write would fail with "cannot start a transaction".
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _lastrowid(cursor: sqlite3.Cursor) -> int:
+    rowid = cursor.lastrowid
+    assert rowid is not None  # an INSERT always sets it
+    return rowid
+
+
+def _casefold(text: str | None) -> str:
+    return text.casefold() if text else ""
+
+
+def _missing_conversation(conv_id: int) -> StoreError:
+    return StoreError(
+        f"Conversation {conv_id} does not exist (it may have been deleted); reload the conversation list."
+    )
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+
+
+def _check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+
+
+def _dump_json(value: Mapping[str, Any] | None, name: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return json.dumps(dict(value), ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be JSON-serialisable: {exc}") from exc
+
+
+def _load_json(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else json.loads(text)
+
+
+def _advice(exc: sqlite3.Error) -> str:
+    """What the user can do about an SQLite error, by its result code."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc).lower()
+    if (
+        name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT"))
+        or "not a database" in text
+        or "malformed" in text
+    ):
+        return (
+            "The file is damaged or is not an Alpaca Desk database. Quit Alpaca Desk, move the "
+            "file aside (keep it: it may still be recoverable) and start again with a new one."
+        )
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return "The disk is full; free some space and try again."
+    if name.startswith("SQLITE_READONLY") or "readonly" in text:
+        return "The file or its folder is read-only; make them writable, or use --data-dir elsewhere."
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        return "Another program (another Alpaca Desk?) is using the file; close it and try again."
+    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")) or "unable to open" in text:
+        return "Check that the path is a file (not a folder) you may read and write, or use --data-dir."
+    if name.startswith("SQLITE_IOERR") or "i/o error" in text:
+        return "The disk reported an error; check the drive (and free space), then try again."
+    return "Try again; if it keeps happening, restart Alpaca Desk."
+
+
+def _basename(path: str) -> str:
+    # Both separators: a conversation exported on Windows may be read on Linux and back.
+    return re.split(r"[\\/]", path.rstrip("\\/"))[-1] or path
+
+
+def _format_number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _answer_note(message: Message) -> str:
+    """One short line about how an answer was made, or ``''`` for user messages."""
+    if message.role != "assistant":
+        return ""
+    parts = []
+    if message.status != "complete":
+        parts.append(f"answer {message.status}")
+    if message.model:
+        parts.append(f"model: {_basename(message.model)}")
+    if message.template:
+        parts.append(f"template: {message.template}")
+    if message.params:
+        shown = [
+            f"{key} {_format_number(value)}" for key, value in message.params.items() if value is not None
+        ]
+        if shown:
+            parts.append(", ".join(shown))
+    return " · ".join(parts)
+
+
+# --- import validation ----------------------------------------------------------------------
+
+_IMPORT_HINT = "Choose a file made with Alpaca Desk's JSON export, or export the conversation again."
+
+
+def _import_error(problem: str) -> ImportFormatError:
+    return ImportFormatError(f"Cannot import this file: {problem}. {_IMPORT_HINT}")
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _opt_str(obj: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _import_error(f'{where}"{key}" must be text or null, not {_kind(value)}')
+    return value
+
+
+def _opt_time(obj: Mapping[str, Any], key: str, where: str) -> float | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    # bool is an int in Python but never a timestamp.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _import_error(f'{where}"{key}" must be a number of seconds, not {value!r}')
+    return float(value)
+
+
+def _opt_dict(obj: Mapping[str, Any], key: str, where: str) -> dict[str, Any] | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise _import_error(f'{where}"{key}" must be an object or null, not {_kind(value)}')
+    return value
+
+
+def _validate_import(data: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Check an export document and return its conversation fields and message rows."""
+    if not isinstance(data, Mapping):
+        raise _import_error(f"it holds {_kind(data)}, not a JSON object")
+    fmt = data.get("format")
+    if fmt != EXPORT_FORMAT:
+        shown = "missing" if fmt is None else repr(fmt)
+        raise _import_error(f'its "format" is {shown}, expected "{EXPORT_FORMAT}"')
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise _import_error(f'its "version" must be a whole number from 1, not {version!r}')
+    if version > EXPORT_VERSION:
+        raise ImportFormatError(
+            f"Cannot import this file: it was exported by a newer Alpaca Desk (format version "
+            f"{version}, this version reads up to {EXPORT_VERSION}). Update Alpaca Desk to import it."
+        )
+    conv = data.get("conversation")
+    if not isinstance(conv, Mapping):
+        raise _import_error(f'"conversation" must be an object, not {_kind(conv)}')
+    title = conv.get("title", "")
+    if title is None:
+        title = ""
+    if not isinstance(title, str):
+        raise _import_error(f'"conversation"."title" must be text, not {_kind(title)}')
+    where = '"conversation".'
+    conv_fields = {
+        "title": title,
+        "created_at": _opt_time(conv, "created_at", where),
+        "template": _opt_str(conv, "template", where),
+        "system_prompt": _opt_str(conv, "system_prompt", where),
+        "model_path": _opt_str(conv, "model_path", where),
+    }
+    if "messages" not in data:
+        raise _import_error('it has no "messages" list')
+    messages = data["messages"]
+    if not isinstance(messages, list):
+        raise _import_error(f'"messages" must be a list, not {_kind(messages)}')
+    rows = []
+    for index, m in enumerate(messages):
+        where = f'"messages"[{index}].'
+        if not isinstance(m, Mapping):
+            raise _import_error(f'"messages"[{index}] must be an object, not {_kind(m)}')
+        role = m.get("role")
+        if role not in ROLES:
+            raise _import_error(f'{where}"role" must be "user" or "assistant", not {role!r}')
+        content = m.get("content")
+        if not isinstance(content, str):
+            raise _import_error(f'{where}"content" must be text, not {_kind(content)}')
+        status = m.get("status", "complete")
+        if status not in STATUSES:
+            raise _import_error(f'{where}"status" must be one of {", ".join(STATUSES)}, not {status!r}')
+        params = _opt_dict(m, "params", where)
+        stats = _opt_dict(m, "stats", where)
+        for name, value in (("params", params), ("stats", stats)):
+            try:
+                _dump_json(value, name)
+            except TypeError as exc:
+                raise _import_error(
+                    f'{where}"{name}" holds values JSON cannot store ({exc.__cause__})'
+                ) from exc
+        rows.append(
+            {
+                "role": role,
+                "content": content,
+                # Nothing is streaming into an imported answer; say what happened to it.
+                "status": "interrupted" if status == "streaming" else status,
+                "model": _opt_str(m, "model", where),
+                "template": _opt_str(m, "template", where),
+                "params": params,
+                "stats": stats,
+                "created_at": _opt_time(m, "created_at", where),
+                "updated_at": _opt_time(m, "updated_at", where),
+            }
+        )
+    return conv_fields, rows
