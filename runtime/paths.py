@@ -76,3 +76,13 @@ def app_paths() -> AppPaths:
         for key, value in defaults.items()
     }
     return AppPaths(**resolved)
+
+
+def assets_dir() -> Path:
+    """The ``assets`` folder: beside the packages in a checkout, inside the bundle when frozen."""
+    import sys
+
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / "assets"
+    return Path(__file__).resolve().parent.parent / "assets"

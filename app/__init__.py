@@ -1,0 +1,1 @@
+"""Alpaca Desk's Qt GUI. The only package that imports Qt."""

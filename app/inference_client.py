@@ -1,0 +1,185 @@
+"""Qt face of the inference host: its events become queued signals on the GUI thread."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from runtime.client import HostClient, HostEvent
+from runtime.errors import HostDied
+from runtime.paths import app_paths
+
+log = logging.getLogger(__name__)
+
+
+class InferenceClient(QObject):
+    """Owns one inference host process and turns its events into signals.
+
+    Every method returns at once; nothing here waits for the host. The host's reader thread
+    emits ``_event``, which Qt queues to this object's (GUI) thread, where it is dispatched.
+
+    Signals:
+        loading(bool): a model load started (True) or ended, either way (False).
+        loaded(dict): the model is ready; the dict is ``runtime.models.ModelInfo.to_dict()``
+            plus ``n_ctx``.
+        unloaded(): the model was released.
+        prompt_ready(int, int): the request's prompt has this many tokens; this many oldest
+            turns were left out to fit the context.
+        token(str): the next piece of the answer's text (whole characters only).
+        finished(dict): the answer ended; the stats of ``runtime.host.GenerationStats``.
+        failed(str): the request failed; a message for the user.
+        host_died(str): the host process ended unexpectedly (``host died: ...``).
+    """
+
+    loading = Signal(bool)
+    loaded = Signal(dict)
+    unloaded = Signal()
+    prompt_ready = Signal(int, int)
+    token = Signal(str)
+    finished = Signal(dict)
+    failed = Signal(str)
+    host_died = Signal(str)
+    _event = Signal(dict)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._event.connect(self._dispatch)
+        self._client = self._new_client()
+        self._load_id: int | None = None
+        self._generation_id: int | None = None
+        self._model_info: dict[str, Any] | None = None
+
+    def _new_client(self) -> HostClient:
+        return HostClient(on_event=self._event.emit, log_file=app_paths().logs / "host.log")
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def model_info(self) -> dict[str, Any] | None:
+        """The loaded model's info, or None."""
+        return self._model_info
+
+    @property
+    def is_loading(self) -> bool:
+        """Whether a load is in progress."""
+        return self._load_id is not None
+
+    @property
+    def is_generating(self) -> bool:
+        """Whether an answer is streaming."""
+        return self._generation_id is not None
+
+    @property
+    def host_pid(self) -> int | None:
+        """The host's process id (tests kill it to check recovery)."""
+        return self._client.pid if self._client.alive else None
+
+    # -- requests --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the host early so its imports are done before the first load."""
+        self._client.start()
+
+    def load(self, path: str, *, n_ctx: int, n_threads: int | None = None, n_gpu_layers: int = 0) -> None:
+        """Load a model (replacing the current one); ``loaded`` or ``failed`` follows."""
+        if self._generation_id is not None:
+            self.stop()
+        try:
+            self._load_id = self._client.request(
+                "load", path=path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers
+            )
+        except HostDied as exc:
+            self._on_died(str(exc))
+            return
+        self.loading.emit(True)
+
+    def cancel_load(self) -> None:
+        """Abandon a load. llama.cpp offers no way to interrupt one from outside, so the host
+        is ended; a fresh one starts with the next request. The previous model is gone too."""
+        if self._load_id is None:
+            return
+        self._load_id = None
+        self._restart_host()
+        self._model_info = None
+        self.loading.emit(False)
+        self.unloaded.emit()
+
+    def chat(self, *, template: str, system: str | None, turns: list[dict[str, Any]], params: dict) -> None:
+        """Answer the conversation ``turns`` (the last one is the new instruction)."""
+        try:
+            self._generation_id = self._client.request(
+                "chat", template=template, system=system, turns=turns, params=params
+            )
+        except HostDied as exc:
+            self._on_died(str(exc))
+
+    def stop(self) -> None:
+        """Stop the answer in progress (the host acts within one token, or is ended)."""
+        if self._generation_id is not None:
+            self._client.cancel(self._generation_id)
+
+    def unload(self) -> None:
+        """Release the model."""
+        if self._client.alive:
+            try:
+                self._client.request("unload")
+            except HostDied:
+                pass
+        self._model_info = None
+
+    def shutdown(self) -> None:
+        """End the host (window closing)."""
+        self._client.stop(timeout=2.0)
+
+    def _restart_host(self) -> None:
+        old = self._client
+        self._client = self._new_client()
+        old.stop(timeout=0.5)
+
+    # -- events ------------------------------------------------------------------------------
+
+    @Slot(dict)
+    def _dispatch(self, event: HostEvent) -> None:
+        kind = event.get("event")
+        request_id = event.get("id")
+        if kind == "host_died":
+            self._on_died(str(event.get("message", "host died")))
+            return
+        if request_id is not None and request_id == self._load_id:
+            self._load_id = None
+            self.loading.emit(False)
+            if kind == "loaded":
+                self._model_info = {**event["info"], "n_ctx": event.get("n_ctx")}
+                self.loaded.emit(self._model_info)
+            elif kind == "error":
+                self.failed.emit(str(event.get("message")))
+            return
+        if request_id is not None and request_id == self._generation_id:
+            if kind == "token":
+                self.token.emit(event["text"])
+            elif kind == "prompt":
+                self.prompt_ready.emit(int(event["n_tokens"]), int(event["dropped_turns"]))
+            elif kind == "finished":
+                self._generation_id = None
+                self.finished.emit({k: v for k, v in event.items() if k not in ("id", "event")})
+            elif kind == "error":
+                self._generation_id = None
+                self.failed.emit(str(event.get("message")))
+            return
+        if kind == "unloaded":
+            self.unloaded.emit()
+        elif kind == "error":
+            log.info("host error for request %s: %s", request_id, event.get("message"))
+
+    def _on_died(self, message: str) -> None:
+        was_loading = self._load_id is not None
+        self._load_id = None
+        self._generation_id = None
+        self._model_info = None
+        # A new client (and process) starts lazily with the next request.
+        self._client = self._new_client()
+        if was_loading:
+            self.loading.emit(False)
+        self.host_died.emit(message)

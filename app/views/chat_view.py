@@ -1,0 +1,268 @@
+"""The conversation: message bubbles with Markdown answers, and the input box."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QKeyEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+# Re-rendering Markdown costs time proportional to the answer's length, so a streaming answer
+# is redrawn at most this often rather than on every token (tokens can arrive at 200/s).
+STREAM_REFRESH_MS = 50
+
+
+class MessageWidget(QFrame):
+    """One message: a header (role, details, actions) and its text.
+
+    Signals:
+        edit_requested(int): the user wants to edit and resend this message (its id).
+        regenerate_requested(int): the user wants a new answer in place of this one (its id).
+    """
+
+    edit_requested = Signal(int)
+    regenerate_requested = Signal(int)
+
+    def __init__(self, message_id: int, role: str, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.message_id = message_id
+        self.role = role
+        self._text = text
+        self.setObjectName("userMessage" if role == "user" else "assistantMessage")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setSpacing(4)
+        header = QHBoxLayout()
+        header.setSpacing(6)
+        self.role_label = QLabel(self.tr("You") if role == "user" else self.tr("Assistant"))
+        self.role_label.setObjectName("roleLabel")
+        self.detail_label = QLabel()
+        self.detail_label.setObjectName("detailLabel")
+        header.addWidget(self.role_label)
+        header.addWidget(self.detail_label, 1)
+        self.copy_button = self._tool_button(self.tr("Copy"), self.tr("Copy this message"))
+        self.copy_button.clicked.connect(self.copy)
+        header.addWidget(self.copy_button)
+        if role == "user":
+            self.action_button = self._tool_button(self.tr("Edit"), self.tr("Edit this message and resend it"))
+            self.action_button.clicked.connect(lambda: self.edit_requested.emit(self.message_id))
+        else:
+            self.action_button = self._tool_button(self.tr("Regenerate"), self.tr("Write a new answer"))
+            self.action_button.clicked.connect(lambda: self.regenerate_requested.emit(self.message_id))
+        header.addWidget(self.action_button)
+        layout.addLayout(header)
+
+        self.body = QLabel()
+        self.body.setObjectName("messageBody")
+        self.body.setWordWrap(True)
+        self.body.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.LinksAccessibleByMouse
+        )
+        self.body.setOpenExternalLinks(False)
+        self.body.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        # Questions are shown as typed; answers are Markdown (code blocks, lists, tables).
+        self.body.setTextFormat(Qt.TextFormat.PlainText if role == "user" else Qt.TextFormat.MarkdownText)
+        layout.addWidget(self.body)
+        self.set_text(text)
+
+    def _tool_button(self, text: str, tip: str) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        return button
+
+    @property
+    def text(self) -> str:
+        """The message's current text."""
+        return self._text
+
+    def set_text(self, text: str) -> None:
+        """Replace the text (and re-render it)."""
+        self._text = text
+        self.body.setText(text if text else "…")
+
+    def set_detail(self, text: str) -> None:
+        """Small grey text after the role (model, speed, state)."""
+        self.detail_label.setText(text)
+
+    def set_actions_enabled(self, enabled: bool) -> None:
+        """Edit/Regenerate are off while an answer streams."""
+        self.action_button.setEnabled(enabled)
+
+    def copy(self) -> None:
+        """Put the message's text (Markdown source for answers) on the clipboard."""
+        QGuiApplication.clipboard().setText(self._text)
+
+
+class ChatView(QScrollArea):
+    """The scrolling list of messages of one conversation.
+
+    Signals:
+        edit_requested(int): a user message's Edit was clicked (message id).
+        regenerate_requested(int): an answer's Regenerate was clicked (message id).
+    """
+
+    edit_requested = Signal(int)
+    regenerate_requested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chatView")
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._content = QWidget()
+        self._content.setObjectName("chatContent")
+        self._layout = QVBoxLayout(self._content)
+        self._layout.setContentsMargins(16, 16, 16, 16)
+        self._layout.setSpacing(10)
+        self._placeholder = QLabel()
+        self._placeholder.setObjectName("placeholder")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setWordWrap(True)
+        self._layout.addWidget(self._placeholder)
+        self._layout.addStretch(1)
+        self.setWidget(self._content)
+        self._messages: list[MessageWidget] = []
+        self._stream_text = ""
+        self._stream_widget: MessageWidget | None = None
+        self._stream_timer = QTimer(self)
+        self._stream_timer.setSingleShot(True)
+        self._stream_timer.setInterval(STREAM_REFRESH_MS)
+        self._stream_timer.timeout.connect(self._render_stream)
+        self._follow = True
+        self.verticalScrollBar().rangeChanged.connect(self._on_range_changed)
+        self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        self.set_placeholder(self.tr("Open a model from the Model menu, then type a message below."))
+
+    def set_placeholder(self, text: str) -> None:
+        """Text shown while the conversation is empty."""
+        self._placeholder.setText(text)
+        self._placeholder.setVisible(not self._messages)
+
+    def messages(self) -> list[MessageWidget]:
+        """The message widgets, in order."""
+        return list(self._messages)
+
+    def clear(self) -> None:
+        """Remove every message."""
+        self._stream_timer.stop()
+        self._stream_widget = None
+        for widget in self._messages:
+            widget.deleteLater()
+        self._messages = []
+        self._placeholder.setVisible(True)
+
+    def add_message(self, message_id: int, role: str, text: str, *, detail: str = "") -> MessageWidget:
+        """Append a message bubble and scroll to it."""
+        widget = MessageWidget(message_id, role, text)
+        widget.set_detail(detail)
+        widget.edit_requested.connect(self.edit_requested)
+        widget.regenerate_requested.connect(self.regenerate_requested)
+        self._layout.insertWidget(self._layout.count() - 1, widget)
+        self._messages.append(widget)
+        self._placeholder.setVisible(False)
+        self._follow = True
+        return widget
+
+    def remove_from(self, message_id: int) -> None:
+        """Remove the message with this id and every message after it."""
+        for index, widget in enumerate(self._messages):
+            if widget.message_id == message_id:
+                for later in self._messages[index:]:
+                    later.deleteLater()
+                self._messages = self._messages[:index]
+                break
+        self._placeholder.setVisible(not self._messages)
+
+    def begin_stream(self, widget: MessageWidget) -> None:
+        """Tokens from now on go to ``widget``."""
+        self._stream_widget = widget
+        self._stream_text = widget.text
+        self.set_actions_enabled(False)
+
+    def append_stream(self, text: str) -> None:
+        """Add streamed text; the bubble is redrawn at most every 50 ms."""
+        self._stream_text += text
+        if not self._stream_timer.isActive():
+            self._stream_timer.start()
+
+    def end_stream(self) -> None:
+        """The answer ended: draw its final text and re-enable the actions."""
+        self._stream_timer.stop()
+        self._render_stream()
+        self._stream_widget = None
+        self.set_actions_enabled(True)
+
+    def stream_text(self) -> str:
+        """Everything streamed into the current answer so far."""
+        return self._stream_text
+
+    def set_actions_enabled(self, enabled: bool) -> None:
+        """Turn Edit/Regenerate on or off on every message."""
+        for widget in self._messages:
+            widget.set_actions_enabled(enabled)
+
+    def _render_stream(self) -> None:
+        if self._stream_widget is not None:
+            self._stream_widget.set_text(self._stream_text)
+
+    def _on_scrolled(self, value: int) -> None:
+        # Follow the answer only while the user stays at the bottom; scrolling up to read
+        # earlier text must not be undone by every new token.
+        self._follow = value >= self.verticalScrollBar().maximum() - 4
+
+    def _on_range_changed(self, _low: int, high: int) -> None:
+        if self._follow:
+            self.verticalScrollBar().setValue(high)
+
+
+class ChatInput(QPlainTextEdit):
+    """The message box: Enter sends, Shift+Enter adds a line, Esc cancels an edit.
+
+    Input methods (Chinese pinyin and others) commit text through input-method events, not key
+    presses, so an Enter that confirms a composition never reaches :meth:`keyPressEvent`.
+
+    Signals:
+        send_requested(): Enter was pressed.
+        escape_pressed(): Esc was pressed.
+    """
+
+    send_requested = Signal()
+    escape_pressed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chatInput")
+        self.setPlaceholderText(self.tr("Type a message. Enter sends, Shift+Enter starts a new line."))
+        self.setTabChangesFocus(True)
+        self.setMaximumHeight(140)
+        self.setMinimumHeight(64)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter sends unless Shift (or an input method composition) is involved."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                self.send_requested.emit()
+                return
+            self.insertPlainText("\n")
+            return
+        if event.key() == Qt.Key.Key_Escape:
+            self.escape_pressed.emit()
+            return
+        super().keyPressEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # pragma: no cover - Qt hook
+        """Default behaviour (kept for subclass hooks)."""
+        return super().eventFilter(watched, event)

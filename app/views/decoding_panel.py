@@ -1,0 +1,530 @@
+"""The side panel of decoding controls: sampling parameters, presets, chat template and preview.
+
+Every numeric control is built from :data:`runtime.params.RANGES`, so the panel and the
+validation in :class:`runtime.params.DecodingParams` never disagree about what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from runtime.errors import AppError
+from runtime.params import PRESETS, RANGES, DecodingParams, Range
+from runtime.templates import Turn, get_template, render, template_names
+
+# The seed spin box is a QSpinBox, whose value is a C int.
+SEED_MAX = 2**31 - 1
+# Rendering on every keystroke of the draft would be wasted work; 150 ms feels immediate.
+PREVIEW_DEBOUNCE_MS = 150
+DEFAULT_TEMPLATE = "raw"
+
+
+class _NumberControl:
+    """A label, a slider and a spin box for one entry of ``RANGES``, kept in sync.
+
+    The spin box holds the value; the slider is a coarse view of it in units of the range's
+    step, so a typed value between two steps (a context of 3000) is kept exactly.
+    """
+
+    def __init__(self, rng: Range, label: str, tooltip: str, parent: QWidget) -> None:
+        self.rng = rng
+        self.label = QLabel(label, parent)
+        self.slider = QSlider(Qt.Orientation.Horizontal, parent)
+        self.spin: QSpinBox | QDoubleSpinBox
+        if rng.is_int:
+            spin = QSpinBox(parent)
+            spin.setRange(int(rng.low), int(rng.high))
+            spin.setSingleStep(int(rng.step))
+            self.spin = spin
+        else:
+            dspin = QDoubleSpinBox(parent)
+            dspin.setDecimals(2)
+            dspin.setRange(rng.low, rng.high)
+            dspin.setSingleStep(rng.step)
+            self.spin = dspin
+        self.spin.setAlignment(Qt.AlignmentFlag.AlignRight)
+        # Holding an arrow key or the mouse on a spin box arrow should step smoothly.
+        self.spin.setAccelerated(True)
+        self.spin.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
+        self.slider.setRange(0, self._index(rng.high))
+        self.slider.setPageStep(max(1, self.slider.maximum() // 20))
+        for widget in (self.label, self.slider, self.spin):
+            widget.setToolTip(tooltip)
+        self.label.setBuddy(self.spin)
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.spin.valueChanged.connect(self._spin_changed)
+
+    def _index(self, value: float) -> int:
+        return round((value - self.rng.low) / self.rng.step)
+
+    def _slider_moved(self, index: int) -> None:
+        value = self.rng.low + index * self.rng.step
+        if isinstance(self.spin, QSpinBox):
+            self.spin.setValue(round(value))
+        else:
+            self.spin.setValue(round(value, 2))
+
+    def _spin_changed(self, value: float) -> None:
+        # Blocked, so that moving the slider to the nearest step does not write the rounded
+        # value back into the spin box.
+        with QSignalBlocker(self.slider):
+            self.slider.setValue(self._index(value))
+
+    def value(self) -> int | float:
+        """The current value: an int for whole-number parameters, else rounded to 2 places."""
+        if isinstance(self.spin, QSpinBox):
+            return self.spin.value()
+        return round(self.spin.value(), 2)
+
+    def set_value(self, value: float) -> None:
+        """Show ``value`` (clamped to the current range)."""
+        if isinstance(self.spin, QSpinBox):
+            self.spin.setValue(round(value))
+        else:
+            self.spin.setValue(float(value))
+
+    def set_maximum(self, maximum: int) -> None:
+        """Lower or raise the upper bound; the value is clamped if it is above it."""
+        if isinstance(self.spin, QSpinBox):
+            self.spin.setMaximum(maximum)
+        else:
+            self.spin.setMaximum(float(maximum))
+        self.slider.setMaximum(self._index(maximum))
+
+
+class DecodingPanel(QWidget):
+    """The decoding side panel: sampling parameters, presets, chat template and prompt preview.
+
+    Setters emit the matching signal when they change the value, as Qt's own widgets do;
+    setting the value the panel already shows emits nothing.
+
+    Signals:
+        params_changed(object): The :class:`~runtime.params.DecodingParams` after any change.
+        template_changed(object): The template choice, a template name or ``None`` for
+            automatic (from the model).
+        system_prompt_changed(object): The system prompt, a string or ``None`` when empty
+            (the template's default).
+    """
+
+    params_changed = Signal(object)
+    template_changed = Signal(object)
+    system_prompt_changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._bulk = False
+        self._auto_template: str | None = None
+        self._jinja_source: str | None = None
+        self._turns: list[Turn] = []
+        self._draft = ""
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(PREVIEW_DEBOUNCE_MS)
+        self._preview_timer.timeout.connect(self._render_preview)
+
+        content = QWidget()
+        column = QVBoxLayout(content)
+        column.addWidget(self._build_sampling_group())
+        column.addWidget(self._build_template_group(), 1)
+
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+        self._apply(DecodingParams())
+        self._last_params = self.params()
+        self._last_template: str | None = None
+        self._last_system: str | None = None
+        self._sync_preset()
+        self._update_system_placeholder()
+        self._render_preview()
+
+    # --- Building -------------------------------------------------------------------------
+
+    def _describe(self, name: str) -> tuple[str, str]:
+        """The label and tooltip of a parameter (literal tr() calls, so lupdate finds them)."""
+        if name == "n_ctx":
+            return self.tr("Context size"), self.tr(
+                "How many tokens the model sees at once: the prompt, the earlier messages and "
+                "the answer together. Larger contexts need more memory."
+            )
+        if name == "max_tokens":
+            return self.tr("Max new tokens"), self.tr(
+                "The longest answer, in tokens. It must be smaller than the context size."
+            )
+        if name == "temperature":
+            return self.tr("Temperature"), self.tr(
+                "Randomness of the answer: low values are focused and repeatable, high values "
+                "more varied. 0 always picks the most likely token."
+            )
+        if name == "top_k":
+            return self.tr("Top-k"), self.tr("Sample only from the k most likely tokens. 0 turns this limit off.")
+        if name == "top_p":
+            return self.tr("Top-p"), self.tr(
+                "Sample only from the most likely tokens whose probabilities add up to p "
+                "(nucleus sampling). 1 turns this limit off."
+            )
+        if name == "repeat_penalty":
+            return self.tr("Repetition penalty"), self.tr(
+                "Makes tokens that already appeared less likely, against loops. 1 means no penalty."
+            )
+        # A parameter added to RANGES later still gets a control, under its own name.
+        return name, ""
+
+    def _preset_label(self, key: str) -> str:
+        if key == "single-turn (paper)":
+            return self.tr("Single-turn (paper)")
+        if key == "multi-turn chat":
+            return self.tr("Multi-turn chat")
+        return key
+
+    def _build_sampling_group(self) -> QGroupBox:
+        group = QGroupBox(self.tr("Sampling"))
+        grid = QGridLayout(group)
+        grid.setColumnStretch(0, 1)
+        grid.setVerticalSpacing(2)
+        row = 0
+
+        preset_label = QLabel(self.tr("Preset"))
+        self._preset = QComboBox()
+        self._preset.setToolTip(
+            self.tr(
+                "Settings from the Chinese-LLaMA paper: temperature 0.2 for single answers, 0.5 for multi-turn chat."
+            )
+        )
+        for key in PRESETS:
+            self._preset.addItem(self._preset_label(key), key)
+        # "Custom" is shown when the values match no preset; it cannot be chosen, since
+        # choosing it would have nothing to apply.
+        self._preset.addItem(self.tr("Custom"), None)
+        self._custom_index = self._preset.count() - 1
+        model = cast(QStandardItemModel, self._preset.model())
+        model.item(self._custom_index).setEnabled(False)
+        self._preset.activated.connect(self._preset_chosen)
+        preset_label.setBuddy(self._preset)
+        # On its own row, like the template's combo box: beside its label the longest preset
+        # name would make the panel wider than its usual 300 pixels.
+        grid.addWidget(preset_label, row, 0, 1, 2)
+        grid.addWidget(self._preset, row + 1, 0, 1, 2)
+        row += 2
+        grid.setRowMinimumHeight(row, 6)
+        row += 1
+
+        self._controls: dict[str, _NumberControl] = {}
+        for name, rng in RANGES.items():
+            label, tooltip = self._describe(name)
+            control = _NumberControl(rng, label, tooltip, group)
+            self._controls[name] = control
+            grid.addWidget(control.label, row, 0)
+            grid.addWidget(control.spin, row, 1)
+            grid.addWidget(control.slider, row + 1, 0, 1, 2)
+            grid.setRowMinimumHeight(row + 2, 6)
+            row += 3
+            for widget in (control.slider, control.spin):
+                self._guard_wheel(widget)
+            if name == "n_ctx":
+                # Connected before _values_changed, so max_tokens is clamped before anyone
+                # reads the new parameters.
+                control.spin.valueChanged.connect(self._n_ctx_changed)
+            control.spin.valueChanged.connect(self._values_changed)
+
+        self._random_seed = QCheckBox(self.tr("Random seed"))
+        self._random_seed.setChecked(True)
+        self._random_seed.setToolTip(
+            self.tr(
+                "Use a new random seed for every answer. Untick it and choose a seed to get "
+                "the same answer again for the same prompt and settings."
+            )
+        )
+        self._seed = QSpinBox()
+        self._seed.setRange(0, SEED_MAX)
+        self._seed.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self._seed.setToolTip(self.tr("The seed used when Random seed is off."))
+        self._seed.setAccessibleName(self.tr("Seed"))
+        self._seed.setEnabled(False)
+        self._guard_wheel(self._seed)
+        self._random_seed.toggled.connect(self._random_seed_toggled)
+        self._seed.valueChanged.connect(self._values_changed)
+        grid.addWidget(self._random_seed, row, 0)
+        grid.addWidget(self._seed, row, 1)
+        row += 1
+        grid.setRowMinimumHeight(row, 6)
+        row += 1
+
+        self._reset = QPushButton(self.tr("Reset to paper defaults"))
+        self._reset.setToolTip(
+            self.tr(
+                "Context 2048, 512 new tokens, temperature 0.2, top-k 40, top-p 0.9, "
+                "repetition penalty 1.1, random seed."
+            )
+        )
+        self._reset.clicked.connect(self.reset_to_defaults)
+        grid.addWidget(self._reset, row, 0, 1, 2)
+        return group
+
+    def _build_template_group(self) -> QGroupBox:
+        group = QGroupBox(self.tr("Template"))
+        column = QVBoxLayout(group)
+        column.setSpacing(4)
+
+        self._template = QComboBox()
+        # Template labels are long; without this the combo box would widen the whole panel.
+        self._template.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self._template.setMinimumContentsLength(12)
+        self._template.setToolTip(self.tr("How the conversation is written into the prompt."))
+        self._template.addItem(self.tr("Automatic (from the model)"), None)
+        for name in template_names():
+            info = get_template(name)
+            self._template.addItem(info.label, name)
+            self._template.setItemData(self._template.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
+        self._guard_wheel(self._template)
+        self._template.currentIndexChanged.connect(self._template_index_changed)
+        template_label = QLabel(self.tr("Chat template"))
+        template_label.setBuddy(self._template)
+        column.addWidget(template_label)
+        column.addWidget(self._template)
+
+        system_label = QLabel(self.tr("System prompt"))
+        self._system = QPlainTextEdit()
+        self._system.setToolTip(
+            self.tr("Text the conversation starts with. Leave it empty to use the template's default.")
+        )
+        self._system.setTabChangesFocus(True)
+        self._system.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._system.setFixedHeight(self._system.fontMetrics().lineSpacing() * 4 + 12)
+        self._system.textChanged.connect(self._system_text_changed)
+        system_label.setBuddy(self._system)
+        column.addSpacing(4)
+        column.addWidget(system_label)
+        column.addWidget(self._system)
+
+        preview_label = QLabel(self.tr("Prompt preview"))
+        preview_label.setToolTip(self.tr("The exact text the model reads for the next answer."))
+        self._preview = QPlainTextEdit()
+        self._preview.setReadOnly(True)
+        self._preview.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self._preview.setMinimumHeight(self._preview.fontMetrics().lineSpacing() * 12)
+        self._preview.setAccessibleName(self.tr("Prompt preview"))
+        preview_label.setBuddy(self._preview)
+        column.addSpacing(4)
+        column.addWidget(preview_label)
+        column.addWidget(self._preview, 1)
+        return group
+
+    def _guard_wheel(self, widget: QWidget) -> None:
+        # Scrolling the panel must not change a value just because the pointer passes over a
+        # slider or spin box; they take wheel events only once focused.
+        widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Pass wheel events over unfocused controls on to the scroll area."""
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            # Ignored and filtered: Qt then offers the event to the parents, the scroll area.
+            event.ignore()
+            return True
+        return super().eventFilter(watched, event)
+
+    # --- Parameters -----------------------------------------------------------------------
+
+    def params(self) -> DecodingParams:
+        """The parameters shown; always valid, since every control is clamped to its range."""
+        values = {name: control.value() for name, control in self._controls.items()}
+        seed = None if self._random_seed.isChecked() else self._seed.value()
+        return DecodingParams(**values, seed=seed)  # type: ignore[arg-type]
+
+    def set_params(self, params: DecodingParams) -> None:
+        """Show ``params``; emits ``params_changed`` once if they differ from those shown.
+
+        A seed above the spin box's limit (2**31 - 1) is shown clamped to that limit.
+        """
+        self._apply(params)
+        self._values_changed()
+
+    def reset_to_defaults(self) -> None:
+        """Restore the paper's defaults (section 6.2), with a random seed."""
+        self.set_params(DecodingParams())
+
+    def _apply(self, params: DecodingParams) -> None:
+        self._bulk = True
+        try:
+            # The context first: it sets the bound that max_tokens is checked against.
+            for name, control in self._controls.items():
+                control.set_value(getattr(params, name))
+            self._random_seed.setChecked(params.seed is None)
+            if params.seed is not None:
+                self._seed.setValue(min(params.seed, SEED_MAX))
+        finally:
+            self._bulk = False
+
+    def _n_ctx_changed(self, n_ctx: int) -> None:
+        # Clamping live keeps params() valid: max_tokens must stay below the context size.
+        limit = min(int(RANGES["max_tokens"].high), n_ctx - 1)
+        self._controls["max_tokens"].set_maximum(limit)
+
+    def _random_seed_toggled(self, checked: bool) -> None:
+        self._seed.setEnabled(not checked)
+        self._values_changed()
+
+    def _values_changed(self) -> None:
+        if self._bulk:
+            return
+        self._sync_preset()
+        params = self.params()
+        # One user action can change two values (a smaller context clamps max_tokens); the
+        # comparison makes that one signal.
+        if params != self._last_params:
+            self._last_params = params
+            self.params_changed.emit(params)
+
+    def _preset_chosen(self, index: int) -> None:
+        key = self._preset.itemData(index)
+        if key is None:
+            return
+        # A preset sets the sampling values; whether the seed is fixed is the user's choice,
+        # which presets do not speak to, so it is kept.
+        seed = None if self._random_seed.isChecked() else self._seed.value()
+        self.set_params(PRESETS[key].replace(seed=seed))
+
+    def _sync_preset(self) -> None:
+        # The combo box names the preset the values match, or "Custom", so it never claims a
+        # preset that was edited afterwards.
+        current = self.params().replace(seed=None)
+        index = self._custom_index
+        for i, key in enumerate(PRESETS):
+            if PRESETS[key].replace(seed=None) == current:
+                index = i
+                break
+        self._preset.setCurrentIndex(index)
+
+    # --- Template and system prompt -------------------------------------------------------
+
+    def template_choice(self) -> str | None:
+        """The chosen template name, or ``None`` for automatic (from the model)."""
+        return self._template.currentData()
+
+    def set_template_choice(self, name: str | None) -> None:
+        """Choose a template by name, or automatic with ``None``.
+
+        A name that is not registered selects automatic: a stored choice may name a template
+        that a later version no longer has, and the model's own choice is the safe fallback.
+        """
+        index = 0 if name is None else self._template.findData(name)
+        self._template.setCurrentIndex(max(index, 0))
+
+    def set_auto_template(self, name: str | None) -> None:
+        """Tell the panel what automatic resolves to for the loaded model (``None``: no model)."""
+        self._auto_template = name
+        if name is None:
+            text = self.tr("Automatic (from the model)")
+        else:
+            text = self.tr("Automatic: {label}").format(label=get_template(name).label)
+        self._template.setItemText(0, text)
+        self._update_system_placeholder()
+        self._schedule_preview()
+
+    def effective_template(self) -> str:
+        """The template that will be used: the choice, else automatic's, else ``"raw"``."""
+        return self.template_choice() or self._auto_template or DEFAULT_TEMPLATE
+
+    def set_jinja_source(self, source: str | None) -> None:
+        """The loaded model's embedded chat template, so that "embedded" can be previewed."""
+        self._jinja_source = source
+        self._schedule_preview()
+
+    def system_prompt(self) -> str | None:
+        """The system prompt without surrounding whitespace, or ``None`` when empty."""
+        return self._system.toPlainText().strip() or None
+
+    def set_system_prompt(self, text: str | None) -> None:
+        """Show a system prompt; ``None`` or ``""`` clears it (the template's default)."""
+        self._system.setPlainText(text or "")
+
+    def _template_index_changed(self, _index: int) -> None:
+        self._update_system_placeholder()
+        self._schedule_preview()
+        choice = self.template_choice()
+        if choice != self._last_template:
+            self._last_template = choice
+            self.template_changed.emit(choice)
+
+    def _system_text_changed(self) -> None:
+        self._schedule_preview()
+        text = self.system_prompt()
+        if text != self._last_system:
+            self._last_system = text
+            self.system_prompt_changed.emit(text)
+
+    def _update_system_placeholder(self) -> None:
+        default = get_template(self.effective_template()).default_system
+        if default:
+            self._system.setPlaceholderText(default)
+        else:
+            self._system.setPlaceholderText(self.tr("No system prompt"))
+
+    # --- Preview --------------------------------------------------------------------------
+
+    def set_preview_turns(self, turns: Sequence[Turn], draft: str) -> None:
+        """Show the prompt for ``turns`` (the conversation so far) followed by ``draft``.
+
+        With an empty draft and an unanswered newest turn (an answer in progress), that turn
+        is the newest one and no empty turn is added after it.
+        """
+        self._turns = list(turns)
+        self._draft = draft
+        self._schedule_preview()
+
+    def preview_text(self) -> str:
+        """The text the preview shows (after the debounce)."""
+        return self._preview.toPlainText()
+
+    def _schedule_preview(self) -> None:
+        self._preview_timer.start()
+
+    def _render_preview(self) -> None:
+        turns = list(self._turns)
+        if self._draft or not turns or turns[-1].assistant is not None:
+            turns.append(Turn(self._draft))
+        try:
+            text = render(
+                self.effective_template(),
+                turns,
+                system=self.system_prompt(),
+                jinja_source=self._jinja_source,
+            ).text
+        except AppError as error:
+            text = str(error)
+        bar = self._preview.verticalScrollBar()
+        # The draft is at the end, so a preview that was scrolled to the end follows it; one
+        # scrolled elsewhere stays where the user is reading.
+        at_end = bar.value() >= bar.maximum()
+        position = bar.value()
+        self._preview.setPlainText(text)
+        bar.setValue(bar.maximum() if at_end else position)
