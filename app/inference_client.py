@@ -31,6 +31,7 @@ class InferenceClient(QObject):
         finished(dict): the answer ended; the stats of ``runtime.host.GenerationStats``.
         failed(str): the request failed; a message for the user.
         host_died(str): the host process ended unexpectedly (``host died: ...``).
+        counted(int, int): tokens the conversation's prompt takes now, and turns left out.
     """
 
     loading = Signal(bool)
@@ -41,6 +42,7 @@ class InferenceClient(QObject):
     finished = Signal(dict)
     failed = Signal(str)
     host_died = Signal(str)
+    counted = Signal(int, int)
     _event = Signal(dict)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -49,6 +51,7 @@ class InferenceClient(QObject):
         self._client = self._new_client()
         self._load_id: int | None = None
         self._generation_id: int | None = None
+        self._count_id: int | None = None
         self._model_info: dict[str, Any] | None = None
 
     def _new_client(self) -> HostClient:
@@ -115,6 +118,17 @@ class InferenceClient(QObject):
         except HostDied as exc:
             self._on_died(str(exc))
 
+    def count(self, *, template: str, system: str | None, turns: list[dict[str, Any]], params: dict) -> None:
+        """Count the tokens of the prompt ``turns`` would make (for the context meter)."""
+        if self._model_info is None or self._load_id is not None:
+            return
+        try:
+            self._count_id = self._client.request(
+                "count", template=template, system=system, turns=turns, params=params
+            )
+        except HostDied as exc:
+            self._on_died(str(exc))
+
     def stop(self) -> None:
         """Stop the answer in progress (the host acts within one token, or is ended)."""
         if self._generation_id is not None:
@@ -167,6 +181,11 @@ class InferenceClient(QObject):
             elif kind == "error":
                 self._generation_id = None
                 self.failed.emit(str(event.get("message")))
+            return
+        if request_id is not None and request_id == self._count_id:
+            self._count_id = None
+            if kind == "result":
+                self.counted.emit(int(event.get("n_tokens", 0)), int(event.get("dropped_turns", 0)))
             return
         if kind == "unloaded":
             self.unloaded.emit()

@@ -309,6 +309,7 @@ class MainWindow(QMainWindow):
         self.client.finished.connect(self._on_finished)
         self.client.failed.connect(self._on_failed)
         self.client.host_died.connect(self._on_host_died)
+        self.client.counted.connect(self._on_counted)
 
     def _restore_geometry(self) -> None:
         qsettings = QSettings()
@@ -401,7 +402,7 @@ class MainWindow(QMainWindow):
         )
         self.model_label.setToolTip(info.get("path", ""))
         self.chat.set_placeholder(self.tr("Type a message below to start."))
-        self._show_context(self._last_context_used)
+        self._request_count()
         self._update_controls()
         self.input.setFocus()
 
@@ -460,6 +461,7 @@ class MainWindow(QMainWindow):
         self.decoding.set_system_prompt(conversation.system_prompt)
         self._last_context_used = 0
         self._show_context(0)
+        self._request_count()
         self._update_preview()
 
     def rename_conversation(self, conv_id: int, title: str) -> None:
@@ -710,6 +712,29 @@ class MainWindow(QMainWindow):
         self._show_context(n_tokens)
         if dropped:
             self.statusBar().showMessage(self.tr("%n earlier turn(s) left out to fit the context", "", dropped), 8000)
+
+    def _request_count(self) -> None:
+        """Ask the host how many tokens this conversation's prompt takes (answer: ``counted``)."""
+        if self.conversation_id is None or self.client.is_generating:
+            return
+        try:
+            messages = self.store.messages(self.conversation_id)
+        except StoreError:
+            return
+        turns = _turns(messages)
+        if not turns:
+            return
+        # The meter shows what the next prompt will hold: the conversation so far, answered.
+        self.client.count(
+            template=self.decoding.effective_template(),
+            system=self.decoding.system_prompt(),
+            turns=[*turns, {"user": "", "assistant": None}],
+            params=self.decoding.params().to_dict(),
+        )
+
+    def _on_counted(self, n_tokens: int, dropped: int) -> None:
+        self._show_context(n_tokens)
+        self._dropped_turns = dropped
 
     def _on_token(self, text: str) -> None:
         self.chat.append_stream(text)

@@ -1,0 +1,194 @@
+"""The whole window against a real inference host and a real SQLite store, offscreen."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.main_window import AppContext, MainWindow
+
+LOAD_TIMEOUT_MS = 30_000
+ANSWER_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture
+def context() -> Iterator[AppContext]:
+    ctx = AppContext.open(show_errors=False)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def window(qtbot, context: AppContext) -> Iterator[MainWindow]:
+    win = MainWindow(context)
+    win._replaced = True  # closing it in a test must not quit the shared QApplication
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    if context.client.is_generating:
+        with qtbot.waitSignal(context.client.finished, timeout=5000, raising=False):
+            win.stop()
+
+
+def load(qtbot, win: MainWindow, path: Path) -> dict:
+    with qtbot.waitSignal(win.client.loaded, timeout=LOAD_TIMEOUT_MS) as blocker:
+        win.open_model(str(path))
+    return blocker.args[0]
+
+
+def ask(qtbot, win: MainWindow, text: str) -> dict:
+    win.input.setPlainText(text)
+    with qtbot.waitSignal(win.client.finished, timeout=ANSWER_TIMEOUT_MS) as blocker:
+        win.send()
+    return blocker.args[0]
+
+
+def use_raw_template(win: MainWindow, **params) -> None:
+    win.decoding.set_template_choice("raw")
+    win.decoding.set_params(win.decoding.params().replace(seed=7, **params))
+
+
+def test_open_model_send_and_stream(qtbot, window: MainWindow, stories_gguf: Path) -> None:
+    info = load(qtbot, window, stories_gguf)
+    assert info["vocab_size"] == 512
+    assert "stories260K.gguf" in window.model_label.text()
+    use_raw_template(window, max_tokens=60)
+    tokens: list[str] = []
+    window.client.token.connect(tokens.append)
+    stats = ask(qtbot, window, "Once upon a time")
+    assert stats["generated_tokens"] > 0
+    assert len(tokens) > 1, "the answer must arrive as a stream of pieces"
+    widgets = window.chat.messages()
+    assert [w.role for w in widgets] == ["user", "assistant"]
+    assert widgets[1].text == "".join(tokens) != ""
+    stored = window.store.messages(window.conversation_id)
+    assert stored[1].status == "complete"
+    assert stored[1].content == "".join(tokens)
+    assert stored[1].model == "stories260K.gguf"
+    assert stored[1].params["temperature"] == pytest.approx(0.2)
+    assert "tokens/s" in window.speed_label.text()
+    assert window.context_label.text().startswith("Context ")
+
+
+def test_stop_keeps_partial_answer(qtbot, window: MainWindow, stories_gguf: Path) -> None:
+    load(qtbot, window, stories_gguf)
+    use_raw_template(window, max_tokens=2000)
+    window.client.token.connect(lambda _t: window.stop())
+    stats = ask(qtbot, window, "Once upon a time")
+    assert stats["reason"] == "cancelled"
+    answer = window.store.messages(window.conversation_id)[-1]
+    assert answer.status == "stopped"
+    assert stats["generated_tokens"] < 2000
+    assert window.send_button.isEnabled()
+
+
+def test_conversation_survives_restart(qtbot, stories_gguf: Path) -> None:
+    ctx = AppContext.open(show_errors=False)
+    win = MainWindow(ctx)
+    win._replaced = True
+    qtbot.addWidget(win)
+    load(qtbot, win, stories_gguf)
+    use_raw_template(win, max_tokens=30)
+    ask(qtbot, win, "Once upon a time")
+    conv_id = win.conversation_id
+    answer_text = win.chat.messages()[1].text
+    win.close()
+    ctx.close()
+
+    ctx2 = AppContext.open(show_errors=False)
+    try:
+        win2 = MainWindow(ctx2)
+        win2._replaced = True
+        qtbot.addWidget(win2)
+        assert conv_id in [c.id for c in ctx2.store.list_conversations()]
+        win2.open_conversation(conv_id)
+        texts = [w.text for w in win2.chat.messages()]
+        assert texts == ["Once upon a time", answer_text]
+        assert str(stories_gguf.resolve()) in ctx2.settings.recent_models
+    finally:
+        ctx2.close()
+
+
+def test_bad_model_file_shows_message_and_app_stays_usable(
+    qtbot, window: MainWindow, stories_gguf: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(os.urandom(4096))
+    window.open_model(str(bad))
+    assert window.banner.isVisible()
+    assert "broken.gguf" in window.banner.label.text()
+    truncated = tmp_path / "half.gguf"
+    truncated.write_bytes(stories_gguf.read_bytes()[: stories_gguf.stat().st_size // 2])
+    with qtbot.waitSignal(window.client.failed, timeout=LOAD_TIMEOUT_MS):
+        window.open_model(str(truncated))
+    assert "half.gguf" in window.banner.label.text()
+    load(qtbot, window, stories_gguf)
+    use_raw_template(window, max_tokens=10)
+    assert ask(qtbot, window, "Once upon a time")["generated_tokens"] > 0
+
+
+def test_host_death_keeps_conversation_and_reload_works(qtbot, window: MainWindow, stories_gguf: Path) -> None:
+    load(qtbot, window, stories_gguf)
+    use_raw_template(window, max_tokens=20)
+    ask(qtbot, window, "Once upon a time")
+    before = [(m.role, m.content) for m in window.store.messages(window.conversation_id)]
+    pid = window.client.host_pid
+    assert pid is not None
+    with qtbot.waitSignal(window.client.host_died, timeout=10_000) as blocker:
+        os.kill(pid, signal.SIGKILL)
+    assert blocker.args[0].startswith("host died")
+    assert window.banner.isVisible() and window.banner.action_button.isVisible()
+    assert [(m.role, m.content) for m in window.store.messages(window.conversation_id)] == before
+    assert len(window.chat.messages()) == 2
+    with qtbot.waitSignal(window.client.loaded, timeout=LOAD_TIMEOUT_MS):
+        window.banner.action_button.click()
+    assert window.client.host_pid not in (None, pid)
+    assert ask(qtbot, window, "The dog")["generated_tokens"] > 0
+
+
+def test_regenerate_and_edit_resend(qtbot, window: MainWindow, stories_gguf: Path) -> None:
+    load(qtbot, window, stories_gguf)
+    use_raw_template(window, max_tokens=15)
+    ask(qtbot, window, "Once upon a time")
+    ask(qtbot, window, "The cat")
+    first_answer = window.chat.messages()[3]
+    with qtbot.waitSignal(window.client.finished, timeout=ANSWER_TIMEOUT_MS):
+        first_answer.action_button.click()  # Regenerate
+    assert len(window.chat.messages()) == 4
+    # Edit the first question: it and everything after it are replaced.
+    window.chat.messages()[0].action_button.click()
+    assert window.input.toPlainText() == "Once upon a time"
+    assert window.edit_label.isVisible()
+    stats = ask(qtbot, window, "Lily went")
+    assert stats["generated_tokens"] > 0
+    visible = [(m.role, m.content) for m in window.store.messages(window.conversation_id)]
+    assert [v[0] for v in visible] == ["user", "assistant"]
+    assert visible[0][1] == "Lily went"
+
+
+def test_send_without_model_keeps_text(qtbot, window: MainWindow) -> None:
+    window.input.setPlainText("你好")
+    window.send()
+    assert window.input.toPlainText() == "你好"
+    assert window.banner.isVisible()
+    assert window.store.list_conversations() == []
+
+
+def test_enter_sends_shift_enter_adds_line(qtbot, window: MainWindow, stories_gguf: Path) -> None:
+    from PySide6.QtCore import Qt
+
+    load(qtbot, window, stories_gguf)
+    use_raw_template(window, max_tokens=5)
+    window.input.setFocus()
+    qtbot.keyClicks(window.input, "Once")
+    qtbot.keyClick(window.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(window.input, "upon")
+    assert window.input.toPlainText() == "Once\nupon"
+    with qtbot.waitSignal(window.client.finished, timeout=ANSWER_TIMEOUT_MS):
+        qtbot.keyClick(window.input, Qt.Key.Key_Return)
+    assert window.chat.messages()[0].text == "Once\nupon"
+    assert window.input.toPlainText() == ""
