@@ -27,7 +27,7 @@ assets/translations/%.qm: assets/translations/%.ts $(STAMP)
 
 # Refresh the .ts files from the source after changing user-visible strings.
 lupdate: $(STAMP)
-	$(VENV)/bin/pyside6-lupdate $$(git ls-files 'app/*.py') -ts $(TS) -no-obsolete
+	$(VENV)/bin/pyside6-lupdate $$(find app -name '*.py' | sort) -ts $(TS) -no-obsolete
 
 fonts:
 	@bash packaging/ensure_cjk_font.sh

@@ -35,15 +35,15 @@ class InferenceClient(QObject):
     """
 
     loading = Signal(bool)
-    loaded = Signal(dict)
+    loaded = Signal(object)
     unloaded = Signal()
     prompt_ready = Signal(int, int)
     token = Signal(str)
-    finished = Signal(dict)
+    finished = Signal(object)
     failed = Signal(str)
     host_died = Signal(str)
     counted = Signal(int, int)
-    _event = Signal(dict)
+    _event = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -154,7 +154,7 @@ class InferenceClient(QObject):
 
     # -- events ------------------------------------------------------------------------------
 
-    @Slot(dict)
+    @Slot(object)
     def _dispatch(self, event: HostEvent) -> None:
         kind = event.get("event")
         request_id = event.get("id")

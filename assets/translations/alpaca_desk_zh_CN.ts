@@ -1,0 +1,636 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>Banner</name>
+    <message>
+        <location filename="../../app/main_window.py" line="111"/>
+        <source>Dismiss</source>
+        <translation>关闭</translation>
+    </message>
+</context>
+<context>
+    <name>ChatInput</name>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="248"/>
+        <source>Type a message. Enter sends, Shift+Enter starts a new line.</source>
+        <translation>输入消息。按 Enter 发送，Shift+Enter 换行。</translation>
+    </message>
+</context>
+<context>
+    <name>ChatView</name>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="147"/>
+        <source>Open a model from the Model menu, then type a message below.</source>
+        <translation>请先从“模型”菜单打开模型，然后在下方输入消息。</translation>
+    </message>
+</context>
+<context>
+    <name>ConversationListView</name>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="64"/>
+        <location filename="../../app/views/conversation_list.py" line="66"/>
+        <source>Search conversations</source>
+        <translation>搜索对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="73"/>
+        <source>Clear search</source>
+        <translation>清除搜索</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="80"/>
+        <source>New chat</source>
+        <translation>新建对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="81"/>
+        <source>Start a new conversation</source>
+        <translation>开始新对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="83"/>
+        <source>Import…</source>
+        <translation>导入…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="84"/>
+        <source>Import a conversation from an Alpaca Desk JSON file</source>
+        <translation>从 Alpaca Desk 导出的 JSON 文件导入对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="88"/>
+        <source>Conversations</source>
+        <translation>对话列表</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="142"/>
+        <location filename="../../app/views/conversation_list.py" line="213"/>
+        <location filename="../../app/views/conversation_list.py" line="215"/>
+        <source>Untitled</source>
+        <translation>未命名</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="150"/>
+        <source>{title}
+Last changed {when}</source>
+        <translation>{title}
+最后修改于 {when}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="192"/>
+        <source>No conversation matches the search.</source>
+        <translation>没有与搜索内容匹配的对话。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="194"/>
+        <source>No conversations yet.</source>
+        <translation>还没有对话。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="234"/>
+        <source>Rename</source>
+        <translation>重命名</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="236"/>
+        <source>Export as Markdown…</source>
+        <translation>导出为 Markdown…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="237"/>
+        <source>Export as JSON…</source>
+        <translation>导出为 JSON…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="239"/>
+        <source>Delete…</source>
+        <translation>删除…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="257"/>
+        <source>Delete conversation</source>
+        <translation>删除对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/conversation_list.py" line="258"/>
+        <source>Delete “{title}”? This cannot be undone.</source>
+        <translation>确定删除“{title}”吗？此操作无法撤销。</translation>
+    </message>
+</context>
+<context>
+    <name>DecodingPanel</name>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="174"/>
+        <source>Context size</source>
+        <translation>上下文长度</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="175"/>
+        <source>How many tokens the model sees at once: the prompt, the earlier messages and the answer together. Larger contexts need more memory.</source>
+        <translation>模型一次能看到的 token 数，包括提示词、之前的消息和回答。上下文越长，占用的内存越多。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="179"/>
+        <source>Max new tokens</source>
+        <translation>最大生成长度</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="180"/>
+        <source>The longest answer, in tokens. It must be smaller than the context size.</source>
+        <translation>回答的最大长度（以 token 计），必须小于上下文长度。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="183"/>
+        <source>Temperature</source>
+        <translation>温度</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="184"/>
+        <source>Randomness of the answer: low values are focused and repeatable, high values more varied. 0 always picks the most likely token.</source>
+        <translation>回答的随机程度：值越低，回答越集中、越可复现；值越高，回答越多样。为 0 时总是选择概率最高的 token。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="188"/>
+        <source>Top-k</source>
+        <translation>Top-k</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="188"/>
+        <source>Sample only from the k most likely tokens. 0 turns this limit off.</source>
+        <translation>只从概率最高的 k 个 token 中采样。设为 0 表示不限制。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="190"/>
+        <source>Top-p</source>
+        <translation>Top-p</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="191"/>
+        <source>Sample only from the most likely tokens whose probabilities add up to p (nucleus sampling). 1 turns this limit off.</source>
+        <translation>只从累计概率达到 p 的最可能的 token 中采样（核采样）。设为 1 表示不限制。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="195"/>
+        <source>Repetition penalty</source>
+        <translation>重复惩罚</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="196"/>
+        <source>Makes tokens that already appeared less likely, against loops. 1 means no penalty.</source>
+        <translation>降低已出现过的 token 的概率，避免内容循环重复。设为 1 表示不惩罚。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="203"/>
+        <source>Single-turn (paper)</source>
+        <translation>单轮问答（论文）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="205"/>
+        <source>Multi-turn chat</source>
+        <translation>多轮对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="209"/>
+        <source>Sampling</source>
+        <translation>采样</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="215"/>
+        <source>Preset</source>
+        <translation>预设</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="219"/>
+        <source>Settings from the Chinese-LLaMA paper: temperature 0.2 for single answers, 0.5 for multi-turn chat.</source>
+        <translation>Chinese-LLaMA 论文中的设置：单轮问答温度 0.2，多轮对话温度 0.5。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="226"/>
+        <source>Custom</source>
+        <translation>自定义</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="258"/>
+        <source>Random seed</source>
+        <translation>使用随机种子</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="262"/>
+        <source>Use a new random seed for every answer. Untick it and choose a seed to get the same answer again for the same prompt and settings.</source>
+        <translation>每次回答都使用新的随机种子。取消勾选并指定种子后，相同的提示词和设置会得到相同的回答。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="269"/>
+        <source>The seed used when Random seed is off.</source>
+        <translation>未勾选“使用随机种子”时所用的随机种子。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="270"/>
+        <source>Seed</source>
+        <translation>随机种子</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="281"/>
+        <source>Reset to paper defaults</source>
+        <translation>恢复论文默认值</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="284"/>
+        <source>Context 2048, 512 new tokens, temperature 0.2, top-k 40, top-p 0.9, repetition penalty 1.1, random seed.</source>
+        <translation>上下文长度 2048，最多生成 512 个 token，温度 0.2，Top-k 40，Top-p 0.9，重复惩罚 1.1，随机种子。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="293"/>
+        <source>Template</source>
+        <translation>提示词模板</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="301"/>
+        <source>How the conversation is written into the prompt.</source>
+        <translation>决定对话内容以何种格式写入提示词。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="302"/>
+        <location filename="../../app/views/decoding_panel.py" line="446"/>
+        <source>Automatic (from the model)</source>
+        <translation>自动（根据模型）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="309"/>
+        <source>Chat template</source>
+        <translation>对话模板</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="314"/>
+        <source>System prompt</source>
+        <translation>系统提示词</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="317"/>
+        <source>Text the conversation starts with. Leave it empty to use the template&apos;s default.</source>
+        <translation>放在对话开头的文本。留空则使用模板的默认系统提示词。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="328"/>
+        <location filename="../../app/views/decoding_panel.py" line="334"/>
+        <source>Prompt preview</source>
+        <translation>提示词预览</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="329"/>
+        <source>The exact text the model reads for the next answer.</source>
+        <translation>模型生成下一条回答时实际读取的完整文本。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="448"/>
+        <source>Automatic: {label}</source>
+        <translation>自动：{label}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="490"/>
+        <source>No system prompt</source>
+        <translation>无系统提示词</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../app/main_window.py" line="145"/>
+        <source>Alpaca Desk</source>
+        <translation>Alpaca Desk</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="169"/>
+        <source>Your conversation file could not be opened and was left untouched; new chats go to a new file. Details: {0}</source>
+        <translation>无法打开对话记录文件（原文件未做任何改动），新的对话将保存到新文件中。详情：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="188"/>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="190"/>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="222"/>
+        <location filename="../../app/main_window.py" line="411"/>
+        <location filename="../../app/main_window.py" line="762"/>
+        <source>No model loaded</source>
+        <translation>未加载模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="227"/>
+        <source>Cancel loading</source>
+        <translation>取消加载</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="258"/>
+        <source>&amp;Model</source>
+        <translation>模型(&amp;M)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="259"/>
+        <source>&amp;Open model file…</source>
+        <translation>打开模型文件(&amp;O)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="262"/>
+        <source>Recent models</source>
+        <translation>最近使用的模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="264"/>
+        <source>&amp;Unload model</source>
+        <translation>卸载模型(&amp;U)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="267"/>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="271"/>
+        <source>&amp;Conversation</source>
+        <translation>对话(&amp;C)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="272"/>
+        <source>&amp;New conversation</source>
+        <translation>新建对话(&amp;N)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="275"/>
+        <source>Export as &amp;Markdown…</source>
+        <translation>导出为 Markdown(&amp;M)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="277"/>
+        <source>Export as &amp;JSON…</source>
+        <translation>导出为 JSON(&amp;J)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="279"/>
+        <source>&amp;Import from JSON…</source>
+        <translation>从 JSON 导入(&amp;I)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="282"/>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="283"/>
+        <source>&amp;Decoding panel</source>
+        <translation>解码参数面板(&amp;D)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="288"/>
+        <source>&amp;Settings</source>
+        <translation>设置(&amp;S)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="289"/>
+        <source>&amp;Language</source>
+        <translation>语言(&amp;L)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="291"/>
+        <source>System language</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="299"/>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="300"/>
+        <source>&amp;About Alpaca Desk</source>
+        <translation>关于 Alpaca Desk(&amp;A)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="331"/>
+        <source>Open a GGUF model</source>
+        <translation>打开 GGUF 模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="331"/>
+        <source>GGUF models (*.gguf);;All files (*)</source>
+        <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="352"/>
+        <source>Loading {0}…</source>
+        <translation>正在加载 {0}…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="357"/>
+        <source>Loading cancelled. No model loaded</source>
+        <translation>已取消加载。未加载模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="370"/>
+        <source>(none yet)</source>
+        <translation>（暂无）</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="396"/>
+        <source>{name} · {params} · {quant} · vocabulary {vocab}</source>
+        <translation>{name} · {params} · {quant} · 词表 {vocab}</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="404"/>
+        <source>Type a message below to start.</source>
+        <translation>在下方输入消息即可开始。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="478"/>
+        <source>Stop the answer before deleting this conversation.</source>
+        <translation>请先停止生成回答，再删除此对话。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="490"/>
+        <source>There is no conversation to export yet.</source>
+        <translation>还没有可导出的对话。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="505"/>
+        <source>Export conversation</source>
+        <translation>导出对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="507"/>
+        <source>Markdown (*.md)</source>
+        <translation>Markdown 文件 (*.md)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="507"/>
+        <location filename="../../app/main_window.py" line="525"/>
+        <source>JSON (*.json)</source>
+        <translation>JSON 文件 (*.json)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="518"/>
+        <source>Could not export to {0}: {1}</source>
+        <translation>无法导出到 {0}：{1}</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="520"/>
+        <source>Exported to {0}</source>
+        <translation>已导出到 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="525"/>
+        <source>Import conversation</source>
+        <translation>导入对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="534"/>
+        <source>{0} is not a readable JSON file ({1}). Choose a file exported by Alpaca Desk.</source>
+        <translation>{0} 不是可读取的 JSON 文件（{1}）。请选择由 Alpaca Desk 导出的文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="554"/>
+        <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
+        <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="635"/>
+        <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
+        <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="663"/>
+        <location filename="../../app/main_window.py" line="748"/>
+        <source>{0:.1f} tokens/s</source>
+        <translation>{0:.1f} token/秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="665"/>
+        <source>{0} tokens</source>
+        <translation>{0} 个 token</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="667"/>
+        <source>writing…</source>
+        <translation>生成中…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="668"/>
+        <source>interrupted (the app closed while it was written)</source>
+        <translation>已中断（生成过程中应用被关闭）</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="669"/>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="670"/>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/main_window.py" line="676"/>
+        <location filename="../../app/main_window.py" line="714"/>
+        <source>%n earlier turn(s) left out to fit the context</source>
+        <translation>
+            <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="752"/>
+        <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
+        <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="771"/>
+        <source>The model process stopped unexpectedly. Your conversation is safe.
+{0}</source>
+        <translation>模型进程意外退出，你的对话不会丢失。
+{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="773"/>
+        <source>Restart and reload the model</source>
+        <translation>重启并重新加载模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="785"/>
+        <source>The context size {0} takes effect when the model is loaded again.</source>
+        <translation>上下文长度 {0} 将在重新加载模型后生效。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="786"/>
+        <source>Reload now</source>
+        <translation>立即重新加载</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="825"/>
+        <source>Stop the answer before switching the language.</source>
+        <translation>请先停止生成回答，再切换语言。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="845"/>
+        <source>About Alpaca Desk</source>
+        <translation>关于 Alpaca Desk</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="847"/>
+        <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
+        <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="866"/>
+        <source>Context {0} / {1}</source>
+        <translation>上下文 {0} / {1}</translation>
+    </message>
+</context>
+<context>
+    <name>MessageWidget</name>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="48"/>
+        <source>You</source>
+        <translation>你</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="48"/>
+        <source>Assistant</source>
+        <translation>助手</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="54"/>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="54"/>
+        <source>Copy this message</source>
+        <translation>复制这条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="58"/>
+        <source>Edit</source>
+        <translation>编辑</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="58"/>
+        <source>Edit this message and resend it</source>
+        <translation>编辑这条消息并重新发送</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="61"/>
+        <source>Regenerate</source>
+        <translation>重新生成</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="61"/>
+        <source>Write a new answer</source>
+        <translation>重新生成一个回答</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,129 @@
+"""Largest stall of the GUI thread while an answer streams at full speed and while a model loads.
+
+A 16 ms QTimer ticks on the GUI thread; the longest gap between two ticks, minus the
+interval, is how long the event loop was blocked. Measured with the real main window, the
+real host and the real store, offscreen. Target (issue #2): < 50 ms.
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+
+from _common import cache_dir, log, machine_info, shared_data_dir
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TICK_MS = 16
+
+
+def main() -> int:
+    """Run the measurements and print the JSON line."""
+    from runtime.paths import set_base_dir
+
+    set_base_dir(tempfile.mkdtemp(prefix="alpaca-desk-bench-"))
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import AppContext, MainWindow
+    from runtime.tiny_models import build_bench_model
+
+    shared = shared_data_dir()
+    if shared is None:
+        print(json.dumps({"bench": "gui_latency", "skipped": "shared data not found"}))
+        return 0
+    stories = shared / "models" / "stories260K.gguf"
+    big = build_bench_model(
+        cache_dir("models"),
+        shared / "tokenizers" / "llama" / "tokenizer.model",
+        shared / "tokenizers" / "chinese_sp.model",
+    )
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    context = AppContext.open(show_errors=False)
+    window = MainWindow(context)
+    window._replaced = True
+    window.resize(1280, 800)
+    window.show()
+
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append((now - last[0]) * 1000.0 - TICK_MS)
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(tick)
+
+    def measure(start, done_signal, timeout_ms: int = 120_000) -> float:
+        loop = QEventLoop()
+        done_signal.connect(loop.quit)
+        QTimer.singleShot(timeout_ms, loop.quit)
+        gaps.clear()
+        last[0] = time.perf_counter()
+        timer.start()
+        start()
+        loop.exec()
+        timer.stop()
+        done_signal.disconnect(loop.quit)
+        return max(gaps, default=0.0)
+
+    results: dict[str, object] = {}
+    window.decoding.set_template_choice("raw")
+    window.decoding.set_params(window.decoding.params().replace(max_tokens=1024, seed=3))
+    for label, model in (("stories260K", stories), ("bench160M_q8_0", big)):
+        log(f"loading {model.name}")
+        load_stall = measure(lambda m=model: window.open_model(str(m)), window.client.loaded)
+        tokens = [0]
+
+        def count(_text: str, tokens: list[int] = tokens) -> None:
+            tokens[0] += 1
+
+        window.client.token.connect(count)
+        stats: dict = {}
+        window.client.finished.connect(stats.update)
+        log(f"streaming on {model.name}")
+
+        def send() -> None:
+            window.new_conversation()
+            window.input.setPlainText("Once upon a time")
+            window.send()
+
+        stream_stall = measure(send, window.client.finished)
+        window.client.token.disconnect(count)
+        results[label] = {
+            "max_stall_ms_loading": round(load_stall, 1),
+            "max_stall_ms_streaming": round(stream_stall, 1),
+            "tokens_streamed": int(stats.get("generated_tokens", 0)),
+            "tokens_per_s": stats.get("tokens_per_s"),
+        }
+    worst = max(max(r["max_stall_ms_loading"], r["max_stall_ms_streaming"]) for r in results.values())  # type: ignore[index]
+    window.close()
+    context.close()
+    app.processEvents()
+    print(
+        json.dumps(
+            {
+                "bench": "gui_latency",
+                "tick_ms": TICK_MS,
+                "worst_stall_ms": worst,
+                "target_ms": 50,
+                "meets_target": worst < 50,
+                **results,
+                "machine": machine_info(),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,303 @@
+"""Refresh and fill the Simplified Chinese translation (assets/translations/alpaca_desk_zh_CN.ts).
+
+Re-runnable: after ``tr()`` strings change in app/, run::
+
+    .venv/bin/python tools/translate_zh.py            # lupdate, then fill from ZH below
+    .venv/bin/python tools/translate_zh.py --check    # exit 1 if anything is left untranslated
+
+1. ``pyside6-lupdate`` (the venv's) is run over every ``app/**/*.py`` (tracked or not) into the
+   .ts file, with ``-no-obsolete``; existing translations are kept.
+2. Every message that is unfinished or empty and whose source text is in :data:`ZH` gets that
+   translation. A finished translation is never overwritten (so edits made in Qt Linguist or
+   by hand win) unless ``--force`` is given.
+3. What is still untranslated is listed: add it to :data:`ZH` (or translate it in Linguist).
+
+Only the ``<translation>`` elements are rewritten; the rest of the file stays as lupdate wrote it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TS_FILE = REPO_ROOT / "assets" / "translations" / "alpaca_desk_zh_CN.ts"
+
+# Source text -> translation. Keys are the exact English source strings of tr() in app/.
+# Conventions: Chinese full-width punctuation inside Chinese text; placeholders ({0}, {name},
+# %n), HTML tags and "\n" kept as in the source; menu accelerators as "模型(&M)"; "token" kept
+# untranslated; 模型/对话/提示词/上下文长度 as the usual Chinese ML terms.
+ZH: dict[str, str] = {
+    # -- Banner, chat view, input --------------------------------------------------------------
+    "Dismiss": "关闭",
+    "Type a message. Enter sends, Shift+Enter starts a new line.": "输入消息。按 Enter 发送，Shift+Enter 换行。",
+    "Open a model from the Model menu, then type a message below.": "请先从“模型”菜单打开模型，然后在下方输入消息。",
+    "You": "你",
+    "Assistant": "助手",
+    "Copy": "复制",
+    "Copy this message": "复制这条消息",
+    "Edit": "编辑",
+    "Edit this message and resend it": "编辑这条消息并重新发送",
+    "Regenerate": "重新生成",
+    "Write a new answer": "重新生成一个回答",
+    # -- Conversation list ---------------------------------------------------------------------
+    "Search conversations": "搜索对话",
+    "Clear search": "清除搜索",
+    "New chat": "新建对话",
+    "Start a new conversation": "开始新对话",
+    "Import…": "导入…",
+    "Import a conversation from an Alpaca Desk JSON file": "从 Alpaca Desk 导出的 JSON 文件导入对话",
+    "Conversations": "对话列表",
+    "Untitled": "未命名",
+    "{title}\nLast changed {when}": "{title}\n最后修改于 {when}",
+    "No conversation matches the search.": "没有与搜索内容匹配的对话。",
+    "No conversations yet.": "还没有对话。",
+    "Rename": "重命名",
+    "Export as Markdown…": "导出为 Markdown…",
+    "Export as JSON…": "导出为 JSON…",
+    "Delete…": "删除…",
+    "Delete conversation": "删除对话",
+    "Delete “{title}”? This cannot be undone.": "确定删除“{title}”吗？此操作无法撤销。",
+    # -- Decoding panel ------------------------------------------------------------------------
+    "Sampling": "采样",
+    "Preset": "预设",
+    "Settings from the Chinese-LLaMA paper: temperature 0.2 for single answers, 0.5 for multi-turn chat.": (
+        "Chinese-LLaMA 论文中的设置：单轮问答温度 0.2，多轮对话温度 0.5。"
+    ),
+    "Single-turn (paper)": "单轮问答（论文）",
+    "Multi-turn chat": "多轮对话",
+    "Custom": "自定义",
+    "Context size": "上下文长度",
+    "How many tokens the model sees at once: the prompt, the earlier messages and the answer together. "
+    "Larger contexts need more memory.": (
+        "模型一次能看到的 token 数，包括提示词、之前的消息和回答。上下文越长，占用的内存越多。"
+    ),
+    "Max new tokens": "最大生成长度",
+    "The longest answer, in tokens. It must be smaller than the context size.": (
+        "回答的最大长度（以 token 计），必须小于上下文长度。"
+    ),
+    "Temperature": "温度",
+    "Randomness of the answer: low values are focused and repeatable, high values more varied. "
+    "0 always picks the most likely token.": (
+        "回答的随机程度：值越低，回答越集中、越可复现；值越高，回答越多样。为 0 时总是选择概率最高的 token。"
+    ),
+    "Top-k": "Top-k",
+    "Sample only from the k most likely tokens. 0 turns this limit off.": (
+        "只从概率最高的 k 个 token 中采样。设为 0 表示不限制。"
+    ),
+    "Top-p": "Top-p",
+    "Sample only from the most likely tokens whose probabilities add up to p (nucleus sampling). "
+    "1 turns this limit off.": ("只从累计概率达到 p 的最可能的 token 中采样（核采样）。设为 1 表示不限制。"),
+    "Repetition penalty": "重复惩罚",
+    "Makes tokens that already appeared less likely, against loops. 1 means no penalty.": (
+        "降低已出现过的 token 的概率，避免内容循环重复。设为 1 表示不惩罚。"
+    ),
+    "Random seed": "使用随机种子",
+    "Use a new random seed for every answer. Untick it and choose a seed to get the same answer again "
+    "for the same prompt and settings.": (
+        "每次回答都使用新的随机种子。取消勾选并指定种子后，相同的提示词和设置会得到相同的回答。"
+    ),
+    "The seed used when Random seed is off.": "未勾选“使用随机种子”时所用的随机种子。",
+    "Seed": "随机种子",
+    "Reset to paper defaults": "恢复论文默认值",
+    "Context 2048, 512 new tokens, temperature 0.2, top-k 40, top-p 0.9, repetition penalty 1.1, random seed.": (
+        "上下文长度 2048，最多生成 512 个 token，温度 0.2，Top-k 40，Top-p 0.9，重复惩罚 1.1，随机种子。"
+    ),
+    "Template": "提示词模板",
+    "How the conversation is written into the prompt.": "决定对话内容以何种格式写入提示词。",
+    "Automatic (from the model)": "自动（根据模型）",
+    "Automatic: {label}": "自动：{label}",
+    "Chat template": "对话模板",
+    "System prompt": "系统提示词",
+    "Text the conversation starts with. Leave it empty to use the template's default.": (
+        "放在对话开头的文本。留空则使用模板的默认系统提示词。"
+    ),
+    "No system prompt": "无系统提示词",
+    "Prompt preview": "提示词预览",
+    "The exact text the model reads for the next answer.": "模型生成下一条回答时实际读取的完整文本。",
+    # -- Main window: menus --------------------------------------------------------------------
+    "Alpaca Desk": "Alpaca Desk",
+    "&Model": "模型(&M)",
+    "&Open model file…": "打开模型文件(&O)…",
+    "Recent models": "最近使用的模型",
+    "(none yet)": "（暂无）",
+    "&Unload model": "卸载模型(&U)",
+    "&Quit": "退出(&Q)",
+    "&Conversation": "对话(&C)",
+    "&New conversation": "新建对话(&N)",
+    "Export as &Markdown…": "导出为 Markdown(&M)…",
+    "Export as &JSON…": "导出为 JSON(&J)…",
+    "&Import from JSON…": "从 JSON 导入(&I)…",
+    "&View": "视图(&V)",
+    "&Decoding panel": "解码参数面板(&D)",
+    "&Settings": "设置(&S)",
+    "&Language": "语言(&L)",
+    "System language": "跟随系统",
+    "&Help": "帮助(&H)",
+    "&About Alpaca Desk": "关于 Alpaca Desk(&A)",
+    # -- Main window: status, models -----------------------------------------------------------
+    "Send": "发送",
+    "Stop": "停止",
+    "No model loaded": "未加载模型",
+    "Cancel loading": "取消加载",
+    "Loading cancelled. No model loaded": "已取消加载。未加载模型",
+    "Open a GGUF model": "打开 GGUF 模型",
+    "GGUF models (*.gguf);;All files (*)": "GGUF 模型 (*.gguf);;所有文件 (*)",
+    "Loading {0}…": "正在加载 {0}…",
+    "{name} · {params} · {quant} · vocabulary {vocab}": "{name} · {params} · {quant} · 词表 {vocab}",
+    "Context {0} / {1}": "上下文 {0} / {1}",
+    "{0:.1f} tokens/s": "{0:.1f} token/秒",
+    "{0} tokens": "{0} 个 token",
+    "Type a message below to start.": "在下方输入消息即可开始。",
+    "Restart and reload the model": "重启并重新加载模型",
+    "The model process stopped unexpectedly. Your conversation is safe.\n{0}": (
+        "模型进程意外退出，你的对话不会丢失。\n{0}"
+    ),
+    "The context size {0} takes effect when the model is loaded again.": "上下文长度 {0} 将在重新加载模型后生效。",
+    "Reload now": "立即重新加载",
+    # -- Main window: conversations ------------------------------------------------------------
+    "Your conversation file could not be opened and was left untouched; new chats go to a new file. "
+    "Details: {0}": "无法打开对话记录文件（原文件未做任何改动），新的对话将保存到新文件中。详情：{0}",
+    "Stop the answer before deleting this conversation.": "请先停止生成回答，再删除此对话。",
+    "There is no conversation to export yet.": "还没有可导出的对话。",
+    "Export conversation": "导出对话",
+    "Markdown (*.md)": "Markdown 文件 (*.md)",
+    "JSON (*.json)": "JSON 文件 (*.json)",
+    "Could not export to {0}: {1}": "无法导出到 {0}：{1}",
+    "Exported to {0}": "已导出到 {0}",
+    "Import conversation": "导入对话",
+    "{0} is not a readable JSON file ({1}). Choose a file exported by Alpaca Desk.": (
+        "{0} 不是可读取的 JSON 文件（{1}）。请选择由 Alpaca Desk 导出的文件。"
+    ),
+    # -- Main window: chatting -----------------------------------------------------------------
+    "No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.": (
+        "尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。"
+    ),
+    "Editing an earlier message: Send replaces it and the messages after it. Esc cancels.": (
+        "正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。"
+    ),
+    "writing…": "生成中…",
+    "interrupted (the app closed while it was written)": "已中断（生成过程中应用被关闭）",
+    "stopped": "已停止",
+    "failed": "失败",
+    # Plural (numerus) message: Chinese has a single form.
+    "%n earlier turn(s) left out to fit the context": "为适应上下文长度，省略了较早的 %n 轮对话",
+    "The answer stopped because the context window is full. Start a new conversation or raise the context size.": (
+        "上下文窗口已满，回答已停止。请新建对话或增大上下文长度。"
+    ),
+    "Stop the answer before switching the language.": "请先停止生成回答，再切换语言。",
+    "About Alpaca Desk": "关于 Alpaca Desk",
+    "<b>Alpaca Desk</b> {0}<br>Chat offline with Chinese-LLaMA and Chinese-Alpaca models "
+    "(Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.<br><br>"
+    "Your conversations stay on this computer: nothing is sent anywhere.": (
+        "<b>Alpaca Desk</b> {0}<br>通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话"
+        "（Cui、Yang 和 Yao，arXiv 2304.08177）。<br><br>"
+        "你的对话只保存在这台电脑上，不会发送到任何地方。"
+    ),
+}
+
+# (context, source) -> translation, for the rare source text that needs a different wording in
+# one context. Looked up before ZH.
+ZH_BY_CONTEXT: dict[tuple[str, str], str] = {}
+
+_MESSAGE = re.compile(r"<message(?: [^>]*)?>.*?</message>", re.DOTALL)
+_TRANSLATION = re.compile(r"<translation(?: [^>]*)?(?:/>|>.*?</translation>)", re.DOTALL)
+
+
+def app_sources(root: Path = REPO_ROOT) -> list[str]:
+    """Every .py file under app/ (tracked or not), relative to ``root``, sorted."""
+    return sorted(p.relative_to(root).as_posix() for p in (root / "app").rglob("*.py"))
+
+
+def lupdate_executable() -> Path:
+    """The venv's pyside6-lupdate (next to the running Python)."""
+    return Path(sys.executable).parent / "pyside6-lupdate"
+
+
+def run_lupdate(ts_file: Path = TS_FILE, root: Path = REPO_ROOT) -> None:
+    """Refresh ``ts_file`` from the app sources (keeps translations, drops obsolete ones)."""
+    cmd = [str(lupdate_executable()), *app_sources(root), "-ts", str(ts_file), "-no-obsolete"]
+    if not ts_file.exists():
+        cmd += ["-target-language", "zh_CN"]
+    subprocess.run(cmd, cwd=root, check=True)
+
+
+def _translation_xml(text: str, numerus: bool) -> str:
+    body = escape(text, {'"': "&quot;", "'": "&apos;"})
+    if numerus:
+        return f"<translation>\n            <numerusform>{body}</numerusform>\n        </translation>"
+    return f"<translation>{body}</translation>"
+
+
+def _is_unfinished(message: ET.Element) -> bool:
+    translation = message.find("translation")
+    if translation is None:
+        return True
+    if translation.get("type") == "unfinished":
+        return True
+    if message.get("numerus") == "yes":
+        forms = translation.findall("numerusform")
+        return not forms or any(not (f.text or "").strip() for f in forms)
+    return not (translation.text or "").strip()
+
+
+def fill(ts_file: Path = TS_FILE, *, force: bool = False) -> tuple[int, list[tuple[str, str]]]:
+    """Fill untranslated messages from ZH; returns (how many were filled, what is still missing)."""
+    text = ts_file.read_text(encoding="utf-8")
+    root = ET.fromstring(text)
+    # Messages in file order, with their context; the regex below walks the same order.
+    entries = [(ctx.findtext("name") or "", msg) for ctx in root.iter("context") for msg in ctx.iter("message")]
+    blocks = list(_MESSAGE.finditer(text))
+    if len(blocks) != len(entries):
+        raise SystemExit(f"{ts_file}: could not match messages ({len(blocks)} blocks, {len(entries)} parsed)")
+    filled = 0
+    missing: list[tuple[str, str]] = []
+    out: list[str] = []
+    pos = 0
+    for (context, message), block in zip(entries, blocks, strict=True):
+        source = message.findtext("source") or ""
+        translation = message.find("translation")
+        kind = translation.get("type") if translation is not None else None
+        if kind in ("vanished", "obsolete"):
+            continue
+        wanted = ZH_BY_CONTEXT.get((context, source), ZH.get(source))
+        if wanted is not None and (force or _is_unfinished(message)):
+            replacement = _translation_xml(wanted, message.get("numerus") == "yes")
+            new_block = _TRANSLATION.sub(lambda _m, r=replacement: r, block.group(0), count=1)
+            if new_block != block.group(0):
+                out.append(text[pos : block.start()])
+                out.append(new_block)
+                pos = block.end()
+                filled += 1
+        elif wanted is None and _is_unfinished(message):
+            missing.append((context, source))
+    out.append(text[pos:])
+    ts_file.write_text("".join(out), encoding="utf-8")
+    return filled, missing
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--no-lupdate", action="store_true", help="only fill; do not run pyside6-lupdate first")
+    parser.add_argument("--force", action="store_true", help="overwrite finished translations with those in ZH")
+    parser.add_argument("--check", action="store_true", help="exit with status 1 if anything is untranslated")
+    args = parser.parse_args(argv)
+    if not args.no_lupdate:
+        run_lupdate()
+    filled, missing = fill(force=args.force)
+    sys.stdout.write(f"{TS_FILE.relative_to(REPO_ROOT)}: filled {filled} translation(s)\n")
+    if missing:
+        sys.stdout.write(f"{len(missing)} message(s) still untranslated (add them to ZH in {__file__}):\n")
+        for context, source in missing:
+            sys.stdout.write(f"  [{context}] {source!r}\n")
+    return 1 if (missing and args.check) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
