@@ -123,9 +123,7 @@ class InferenceClient(QObject):
         if self._model_info is None or self._load_id is not None:
             return
         try:
-            self._count_id = self._client.request(
-                "count", template=template, system=system, turns=turns, params=params
-            )
+            self._count_id = self._client.request("count", template=template, system=system, turns=turns, params=params)
         except HostDied as exc:
             self._on_died(str(exc))
 

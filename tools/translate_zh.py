@@ -199,6 +199,14 @@ ZH: dict[str, str] = {
         "（Cui、Yang 和 Yao，arXiv 2304.08177）。<br><br>"
         "你的对话只保存在这台电脑上，不会发送到任何地方。"
     ),
+    "Chinese-Alpaca (v1, Plus, Pro)": "Chinese-Alpaca（v1、Plus、Pro）",
+    "Stanford-Alpaca instruction format used to fine-tune Chinese-Alpaca, Chinese-Alpaca-Plus and -Pro (vocabulary of 49,954 pieces).": "Chinese-Alpaca、Chinese-Alpaca-Plus 和 -Pro 精调所用的 Stanford-Alpaca 指令格式（词表 49,954）。",
+    "Chinese-Alpaca-2 (Llama-2 chat)": "Chinese-Alpaca-2（Llama-2 对话格式）",
+    "Llama-2 chat format ([INST] ... [/INST]) used by Chinese-Alpaca-2 (vocabulary of 55,296 pieces).": "Chinese-Alpaca-2 使用的 Llama-2 对话格式（[INST] ... [/INST]），词表 55,296。",
+    "Raw text (base models)": "纯文本续写（基座模型）",
+    "No template: the text is continued as written. For base models such as Chinese-LLaMA and Chinese-LLaMA-2, which were never trained to follow instructions.": "不使用模板：直接续写输入的文本。适用于 Chinese-LLaMA、Chinese-LLaMA-2 等未经指令精调的基座模型。",
+    "Model file's template (Jinja)": "模型文件自带的模板（Jinja）",
+    "The chat template stored in the GGUF file (tokenizer.chat_template), rendered in a sandbox. For models that are not Chinese-LLaMA or Chinese-Alpaca.": "GGUF 文件中保存的对话模板（tokenizer.chat_template），在沙箱中渲染。适用于 Chinese-LLaMA / Chinese-Alpaca 以外的模型。",
 }
 
 # (context, source) -> translation, for the rare source text that needs a different wording in

@@ -247,8 +247,8 @@ class ChatInput(QPlainTextEdit):
         self.setObjectName("chatInput")
         self.setPlaceholderText(self.tr("Type a message. Enter sends, Shift+Enter starts a new line."))
         self.setTabChangesFocus(True)
-        self.setMaximumHeight(140)
-        self.setMinimumHeight(64)
+        self.setMaximumHeight(110)
+        self.setMinimumHeight(56)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Enter sends unless Shift (or an input method composition) is involved."""

@@ -198,6 +198,31 @@ class DecodingPanel(QWidget):
         # A parameter added to RANGES later still gets a control, under its own name.
         return name, ""
 
+    def _template_text(self, name: str) -> tuple[str, str]:
+        """Translated label and description of a template (runtime/ cannot use Qt's tr())."""
+        if name == "chinese-alpaca":
+            return self.tr("Chinese-Alpaca (v1, Plus, Pro)"), self.tr(
+                "Stanford-Alpaca instruction format used to fine-tune Chinese-Alpaca, Chinese-Alpaca-Plus "
+                "and -Pro (vocabulary of 49,954 pieces)."
+            )
+        if name == "chinese-alpaca-2":
+            return self.tr("Chinese-Alpaca-2 (Llama-2 chat)"), self.tr(
+                "Llama-2 chat format ([INST] ... [/INST]) used by Chinese-Alpaca-2 (vocabulary of 55,296 pieces)."
+            )
+        if name == "raw":
+            return self.tr("Raw text (base models)"), self.tr(
+                "No template: the text is continued as written. For base models such as Chinese-LLaMA and "
+                "Chinese-LLaMA-2, which were never trained to follow instructions."
+            )
+        if name == "embedded":
+            return self.tr("Model file's template (Jinja)"), self.tr(
+                "The chat template stored in the GGUF file (tokenizer.chat_template), rendered in a sandbox. "
+                "For models that are not Chinese-LLaMA or Chinese-Alpaca."
+            )
+        # A template registered later shows its own (English) text until it is translated here.
+        info = get_template(name)
+        return info.label, info.description
+
     def _preset_label(self, key: str) -> str:
         if key == "single-turn (paper)":
             return self.tr("Single-turn (paper)")
@@ -301,9 +326,9 @@ class DecodingPanel(QWidget):
         self._template.setToolTip(self.tr("How the conversation is written into the prompt."))
         self._template.addItem(self.tr("Automatic (from the model)"), None)
         for name in template_names():
-            info = get_template(name)
-            self._template.addItem(info.label, name)
-            self._template.setItemData(self._template.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
+            label, description = self._template_text(name)
+            self._template.addItem(label, name)
+            self._template.setItemData(self._template.count() - 1, description, Qt.ItemDataRole.ToolTipRole)
         self._guard_wheel(self._template)
         self._template.currentIndexChanged.connect(self._template_index_changed)
         template_label = QLabel(self.tr("Chat template"))
@@ -445,7 +470,7 @@ class DecodingPanel(QWidget):
         if name is None:
             text = self.tr("Automatic (from the model)")
         else:
-            text = self.tr("Automatic: {label}").format(label=get_template(name).label)
+            text = self.tr("Automatic: {label}").format(label=self._template_text(name)[0])
         self._template.setItemText(0, text)
         self._update_system_placeholder()
         self._schedule_preview()

@@ -181,114 +181,154 @@ Last changed {when}</source>
         <translation>降低已出现过的 token 的概率，避免内容循环重复。设为 1 表示不惩罚。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="203"/>
+        <location filename="../../app/views/decoding_panel.py" line="204"/>
+        <source>Chinese-Alpaca (v1, Plus, Pro)</source>
+        <translation>Chinese-Alpaca（v1、Plus、Pro）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="205"/>
+        <source>Stanford-Alpaca instruction format used to fine-tune Chinese-Alpaca, Chinese-Alpaca-Plus and -Pro (vocabulary of 49,954 pieces).</source>
+        <translation>Chinese-Alpaca、Chinese-Alpaca-Plus 和 -Pro 精调所用的 Stanford-Alpaca 指令格式（词表 49,954）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="209"/>
+        <source>Chinese-Alpaca-2 (Llama-2 chat)</source>
+        <translation>Chinese-Alpaca-2（Llama-2 对话格式）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="210"/>
+        <source>Llama-2 chat format ([INST] ... [/INST]) used by Chinese-Alpaca-2 (vocabulary of 55,296 pieces).</source>
+        <translation>Chinese-Alpaca-2 使用的 Llama-2 对话格式（[INST] ... [/INST]），词表 55,296。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="213"/>
+        <source>Raw text (base models)</source>
+        <translation>纯文本续写（基座模型）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="214"/>
+        <source>No template: the text is continued as written. For base models such as Chinese-LLaMA and Chinese-LLaMA-2, which were never trained to follow instructions.</source>
+        <translation>不使用模板：直接续写输入的文本。适用于 Chinese-LLaMA、Chinese-LLaMA-2 等未经指令精调的基座模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="218"/>
+        <source>Model file&apos;s template (Jinja)</source>
+        <translation>模型文件自带的模板（Jinja）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="219"/>
+        <source>The chat template stored in the GGUF file (tokenizer.chat_template), rendered in a sandbox. For models that are not Chinese-LLaMA or Chinese-Alpaca.</source>
+        <translation>GGUF 文件中保存的对话模板（tokenizer.chat_template），在沙箱中渲染。适用于 Chinese-LLaMA / Chinese-Alpaca 以外的模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="228"/>
         <source>Single-turn (paper)</source>
         <translation>单轮问答（论文）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="205"/>
+        <location filename="../../app/views/decoding_panel.py" line="230"/>
         <source>Multi-turn chat</source>
         <translation>多轮对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="209"/>
+        <location filename="../../app/views/decoding_panel.py" line="234"/>
         <source>Sampling</source>
         <translation>采样</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="215"/>
+        <location filename="../../app/views/decoding_panel.py" line="240"/>
         <source>Preset</source>
         <translation>预设</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="219"/>
+        <location filename="../../app/views/decoding_panel.py" line="244"/>
         <source>Settings from the Chinese-LLaMA paper: temperature 0.2 for single answers, 0.5 for multi-turn chat.</source>
         <translation>Chinese-LLaMA 论文中的设置：单轮问答温度 0.2，多轮对话温度 0.5。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="226"/>
+        <location filename="../../app/views/decoding_panel.py" line="251"/>
         <source>Custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="258"/>
+        <location filename="../../app/views/decoding_panel.py" line="283"/>
         <source>Random seed</source>
         <translation>使用随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="262"/>
+        <location filename="../../app/views/decoding_panel.py" line="287"/>
         <source>Use a new random seed for every answer. Untick it and choose a seed to get the same answer again for the same prompt and settings.</source>
         <translation>每次回答都使用新的随机种子。取消勾选并指定种子后，相同的提示词和设置会得到相同的回答。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="269"/>
+        <location filename="../../app/views/decoding_panel.py" line="294"/>
         <source>The seed used when Random seed is off.</source>
         <translation>未勾选“使用随机种子”时所用的随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="270"/>
+        <location filename="../../app/views/decoding_panel.py" line="295"/>
         <source>Seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="281"/>
+        <location filename="../../app/views/decoding_panel.py" line="306"/>
         <source>Reset to paper defaults</source>
         <translation>恢复论文默认值</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="284"/>
+        <location filename="../../app/views/decoding_panel.py" line="309"/>
         <source>Context 2048, 512 new tokens, temperature 0.2, top-k 40, top-p 0.9, repetition penalty 1.1, random seed.</source>
         <translation>上下文长度 2048，最多生成 512 个 token，温度 0.2，Top-k 40，Top-p 0.9，重复惩罚 1.1，随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="293"/>
+        <location filename="../../app/views/decoding_panel.py" line="318"/>
         <source>Template</source>
         <translation>提示词模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="301"/>
+        <location filename="../../app/views/decoding_panel.py" line="326"/>
         <source>How the conversation is written into the prompt.</source>
         <translation>决定对话内容以何种格式写入提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="302"/>
-        <location filename="../../app/views/decoding_panel.py" line="446"/>
+        <location filename="../../app/views/decoding_panel.py" line="327"/>
+        <location filename="../../app/views/decoding_panel.py" line="471"/>
         <source>Automatic (from the model)</source>
         <translation>自动（根据模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="309"/>
+        <location filename="../../app/views/decoding_panel.py" line="334"/>
         <source>Chat template</source>
         <translation>对话模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="314"/>
+        <location filename="../../app/views/decoding_panel.py" line="339"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="317"/>
+        <location filename="../../app/views/decoding_panel.py" line="342"/>
         <source>Text the conversation starts with. Leave it empty to use the template&apos;s default.</source>
         <translation>放在对话开头的文本。留空则使用模板的默认系统提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="328"/>
-        <location filename="../../app/views/decoding_panel.py" line="334"/>
+        <location filename="../../app/views/decoding_panel.py" line="353"/>
+        <location filename="../../app/views/decoding_panel.py" line="359"/>
         <source>Prompt preview</source>
         <translation>提示词预览</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="329"/>
+        <location filename="../../app/views/decoding_panel.py" line="354"/>
         <source>The exact text the model reads for the next answer.</source>
         <translation>模型生成下一条回答时实际读取的完整文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="448"/>
+        <location filename="../../app/views/decoding_panel.py" line="473"/>
         <source>Automatic: {label}</source>
         <translation>自动：{label}</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="490"/>
+        <location filename="../../app/views/decoding_panel.py" line="515"/>
         <source>No system prompt</source>
         <translation>无系统提示词</translation>
     </message>
