@@ -453,6 +453,7 @@ class MainWindow(QMainWindow):
             self.refresh_conversations()
             return
         self.conversation_id = conv_id
+        self.conversations.select(conv_id)
         self.cancel_edit()
         self.chat.clear()
         for message in messages:

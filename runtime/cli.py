@@ -17,7 +17,7 @@ from runtime import templates
 from runtime.client import HostClient, raise_for_error
 from runtime.errors import AppError
 from runtime.models import read_model_info
-from runtime.params import RANGES, DecodingParams
+from runtime.params import DecodingParams
 from runtime.paths import app_paths, set_base_dir
 
 

@@ -20,7 +20,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from runtime.errors import HostDied, HostError, ModelLoadError, NotLoaded
+from runtime.errors import (
+    AppError,
+    HostDied,
+    HostError,
+    ModelLoadError,
+    NotLoaded,
+    ParameterError,
+    PromptTooLong,
+    TemplateError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +41,15 @@ _REQUEST_IDS = itertools.count(1)
 # A cancel that the host has not acted on within this time means the host is stuck (in a
 # native call that does not return): it is ended, as the architecture promises.
 CANCEL_GRACE_S = 0.5
-ERROR_KINDS: dict[str, type[HostError] | type[ModelLoadError]] = {
+# The host names each error by its class; these are raised as that class again, so a caller
+# can tell a prompt that is too long from a model that failed to load. Others are HostError.
+ERROR_KINDS: dict[str, type[AppError]] = {
     "ModelLoadError": ModelLoadError,
     "NotLoaded": NotLoaded,
+    "PromptTooLong": PromptTooLong,
+    "TemplateError": TemplateError,
+    "ParameterError": ParameterError,
+    "HostError": HostError,
 }
 
 
@@ -163,8 +178,18 @@ class HostClient:
         request_id = next(_REQUEST_IDS)
         with self._lock:
             self._active.add(request_id)
-        self._send({"id": request_id, "op": op, **fields})
+        self._send_or_forget(request_id, {"id": request_id, "op": op, **fields})
         return request_id
+
+    def _send_or_forget(self, request_id: int, message: dict[str, Any]) -> None:
+        """Send a request; if it never reached the host, stop tracking it as active (else a
+        later cancel would wait for it and end a healthy host)."""
+        try:
+            self._send(message)
+        except BaseException:
+            with self._lock:
+                self._active.discard(request_id)
+            raise
 
     def cancel(self, target: int | None = None) -> None:
         """Stop a generation (``None``: whatever runs). The host acts within one token; if it
@@ -204,7 +229,7 @@ class HostClient:
             self._waiters[request_id] = waiter
             self._active.add(request_id)
         try:
-            self._send({"id": request_id, "op": op, **fields})
+            self._send_or_forget(request_id, {"id": request_id, "op": op, **fields})
             while True:
                 event = waiter.get(timeout=timeout)
                 if event["event"] == "host_died":

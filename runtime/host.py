@@ -11,7 +11,8 @@ Requests (``id`` is chosen by the client and echoed in every event of that reque
     {"id": 2, "op": "chat", "template": "chinese-alpaca", "system": null, "turns": [...],
      "params": {...}, "jinja": false}
     {"id": 3, "op": "generate", "prompt": "Once upon a time", "params": {...}, "stop": []}
-    {"id": 4, "op": "cancel", "target": 2}        # handled at once by the reader thread
+    {"id": 4, "op": "cancel", "target": 2}        # handled at once by the reader thread;
+                                                  # target null: every request sent so far
     {"id": 5, "op": "tokenize", "text": ..., "add_bos": false, "special": false}
     {"id": 6, "op": "detokenize", "tokens": [...]}
     {"id": 7, "op": "info"}    {"id": 8, "op": "unload"}    {"id": 9, "op": "shutdown"}
@@ -168,9 +169,7 @@ class Engine:
             elif part is templates.Special.EOS:
                 tokens.append(llama_cpp.llama_vocab_eos(vocab))
             elif part:
-                tokens.extend(
-                    llm.tokenize(part.encode("utf-8"), add_bos=False, special=prompt.parse_special)
-                )
+                tokens.extend(llm.tokenize(part.encode("utf-8"), add_bos=False, special=prompt.parse_special))
         return tokens
 
     def _piece(self, vocab: Any, token: int, buf: Any) -> bytes:
@@ -304,9 +303,7 @@ class Engine:
         if params.repeat_penalty != 1.0:
             add(
                 chain,
-                llama_cpp.llama_sampler_init_penalties(
-                    n_vocab, PENALTY_LAST_N, params.repeat_penalty, 0.0, 0.0
-                ),
+                llama_cpp.llama_sampler_init_penalties(n_vocab, PENALTY_LAST_N, params.repeat_penalty, 0.0, 0.0),
             )
         if params.temperature <= 0.0:
             add(chain, llama_cpp.llama_sampler_init_greedy())
@@ -358,6 +355,9 @@ class Host:
         # Highest request id the client asked to cancel; read by the decode loop after every
         # token (an int read is atomic, so no lock is needed on that hot path).
         self._cancel_upto = -1
+        # Highest request id received so far: a cancel without a target stops the requests
+        # already sent (running or queued), never the ones that follow it.
+        self._last_request_id = -1
 
     def emit(self, request_id: int | None, event: str, **fields: Any) -> None:
         """Write one event line to the protocol pipe."""
@@ -378,8 +378,12 @@ class Host:
                 continue
             if request.get("op") == "cancel":
                 target = request.get("target")
-                self._cancel_upto = max(self._cancel_upto, int(target if target is not None else 1 << 62))
+                upto = int(target) if target is not None else self._last_request_id
+                self._cancel_upto = max(self._cancel_upto, upto)
                 continue
+            request_id = request.get("id")
+            if isinstance(request_id, int) and not isinstance(request_id, bool):
+                self._last_request_id = max(self._last_request_id, request_id)
             self._requests.put(request)
         # stdin closed: the client is gone. Stop any answer in progress, then exit.
         self._cancel_upto = 1 << 62

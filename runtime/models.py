@@ -91,8 +91,7 @@ def check_model_file(path: str | os.PathLike[str]) -> Path:
         )
     if magic != GGUF_MAGIC:
         raise ModelLoadError(
-            f"{file.name} is not a GGUF model file (it does not start with the GGUF signature). "
-            "Choose a .gguf file."
+            f"{file.name} is not a GGUF model file (it does not start with the GGUF signature). Choose a .gguf file."
         )
     return file.resolve()
 

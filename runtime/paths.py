@@ -71,10 +71,7 @@ def app_paths() -> AppPaths:
             "logs": Path(dirs.user_log_dir),
             "models": Path(dirs.user_data_dir) / "models",
         }
-    resolved = {
-        key: Path(os.environ.get(f"ALPACA_DESK_{key.upper()}_DIR") or value)
-        for key, value in defaults.items()
-    }
+    resolved = {key: Path(os.environ.get(f"ALPACA_DESK_{key.upper()}_DIR") or value) for key, value in defaults.items()}
     return AppPaths(**resolved)
 
 

@@ -38,6 +38,8 @@ class Settings:
 
     def decoding_params(self) -> DecodingParams:
         """The saved decoding parameters, or the paper's defaults if they are invalid."""
+        if not isinstance(self.params, dict):
+            return DecodingParams()
         try:
             return DecodingParams.from_dict(self.params)
         except (ValueError, TypeError):

@@ -411,9 +411,7 @@ class ConversationStore:
             if changes:
                 # Column names come from the fixed tuple above, never from the caller.
                 assignments = ", ".join(f"{name} = ?" for name in changes)
-                conn.execute(
-                    f"UPDATE conversations SET {assignments} WHERE id = ?", (*changes.values(), conv_id)
-                )
+                conn.execute(f"UPDATE conversations SET {assignments} WHERE id = ?", (*changes.values(), conv_id))
 
     def delete_conversation(self, conv_id: int) -> None:
         """Delete a conversation and all its messages, hidden ones included, for good.
@@ -481,9 +479,7 @@ class ConversationStore:
             message_id = _lastrowid(cursor)
             conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conv_id))
             if role == "user" and not title and self._first_user_message(conn, conv_id) == message_id:
-                conn.execute(
-                    "UPDATE conversations SET title = ? WHERE id = ?", (title_from_text(content), conv_id)
-                )
+                conn.execute("UPDATE conversations SET title = ? WHERE id = ?", (title_from_text(content), conv_id))
         return self._get_message(message_id)
 
     def update_message(
@@ -541,8 +537,7 @@ class ConversationStore:
         with self._read("read the messages") as conn:
             self._require(conn, conv_id)
             rows = conn.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND active = 1"
-                " ORDER BY seq",
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND active = 1 ORDER BY seq",
                 (conv_id,),
             ).fetchall()
         return [_message(row) for row in rows]
@@ -564,8 +559,7 @@ class ConversationStore:
         with self._write("shorten a conversation") as conn:
             self._require(conn, conv_id)
             cursor = conn.execute(
-                "UPDATE messages SET active = 0, updated_at = ? WHERE conversation_id = ? AND active = 1"
-                " AND seq > ?",
+                "UPDATE messages SET active = 0, updated_at = ? WHERE conversation_id = ? AND active = 1 AND seq > ?",
                 (now, conv_id, seq),
             )
             if cursor.rowcount:
@@ -730,9 +724,7 @@ class ConversationStore:
 
     def _get_message(self, message_id: int) -> Message:
         with self._read("read a message") as conn:
-            row = conn.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)
-            ).fetchone()
+            row = conn.execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)).fetchone()
         if row is None:
             raise StoreError(f"Message {message_id} does not exist; reload the conversation.")
         return _message(row)
@@ -809,11 +801,7 @@ def _advice(exc: sqlite3.Error) -> str:
     """What the user can do about an SQLite error, by its result code."""
     name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc).lower()
-    if (
-        name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT"))
-        or "not a database" in text
-        or "malformed" in text
-    ):
+    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) or "not a database" in text or "malformed" in text:
         return (
             "The file is damaged or is not an Alpaca Desk database. Quit Alpaca Desk, move the "
             "file aside (keep it: it may still be recoverable) and start again with a new one."
@@ -854,9 +842,7 @@ def _answer_note(message: Message) -> str:
     if message.template:
         parts.append(f"template: {message.template}")
     if message.params:
-        shown = [
-            f"{key} {_format_number(value)}" for key, value in message.params.items() if value is not None
-        ]
+        shown = [f"{key} {_format_number(value)}" for key, value in message.params.items() if value is not None]
         if shown:
             parts.append(", ".join(shown))
     return " · ".join(parts)
@@ -956,9 +942,7 @@ def _validate_import(data: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             try:
                 _dump_json(value, name)
             except TypeError as exc:
-                raise _import_error(
-                    f'{where}"{name}" holds values JSON cannot store ({exc.__cause__})'
-                ) from exc
+                raise _import_error(f'{where}"{name}" holds values JSON cannot store ({exc.__cause__})') from exc
         rows.append(
             {
                 "role": role,

@@ -152,9 +152,7 @@ def get_template(name: str) -> TemplateInfo:
     try:
         return _INFOS[name]
     except KeyError:
-        raise TemplateError(
-            f"Unknown chat template {name!r}; choose one of: {', '.join(template_names())}."
-        ) from None
+        raise TemplateError(f"Unknown chat template {name!r}; choose one of: {', '.join(template_names())}.") from None
 
 
 def template_names() -> list[str]:
@@ -177,8 +175,7 @@ def _merge(parts: Sequence[Part]) -> tuple[Part, ...]:
 
 
 ALPACA_SYSTEM = (
-    "Below is an instruction that describes a task. "
-    "Write a response that appropriately completes the request."
+    "Below is an instruction that describes a task. Write a response that appropriately completes the request."
 )
 ALPACA_2_SYSTEM = "You are a helpful assistant. 你是一个乐于助人的助手。"
 
@@ -207,8 +204,7 @@ def _render_alpaca(turns: Sequence[Turn], system: str | None) -> ChatPrompt:
     "chinese-alpaca-2",
     label="Chinese-Alpaca-2 (Llama-2 chat)",
     default_system=ALPACA_2_SYSTEM,
-    description="Llama-2 chat format ([INST] ... [/INST]) used by Chinese-Alpaca-2 "
-    "(vocabulary of 55,296 pieces).",
+    description="Llama-2 chat format ([INST] ... [/INST]) used by Chinese-Alpaca-2 (vocabulary of 55,296 pieces).",
 )
 def _render_alpaca_2(turns: Sequence[Turn], system: str | None) -> ChatPrompt:
     parts: list[Part] = []
@@ -352,11 +348,7 @@ def _environment() -> Any:
             if op == "*":
                 for seq, times in ((left, right), (right, left)):
                     length = _sized(seq)
-                    if (
-                        length is not None
-                        and isinstance(times, int)
-                        and length * times > JINJA_MAX_OUTPUT_BYTES
-                    ):
+                    if length is not None and isinstance(times, int) and length * times > JINJA_MAX_OUTPUT_BYTES:
                         raise _JinjaTooLargeError
                 return operator.mul(left, right)
             if op == "**":
@@ -374,9 +366,7 @@ def _environment() -> Any:
             # The sandbox's default answers a forbidden attribute with an Undefined that
             # prints as nothing, so {{ f.__globals__ }} would render quietly. No honest chat
             # template reaches for such attributes; refuse the whole template instead.
-            raise SecurityError(
-                f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe"
-            )
+            raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
 
     # trim_blocks, lstrip_blocks and loopcontrols are what Hugging Face and llama.cpp use, so
     # templates written for them render the same whitespace here.
@@ -433,9 +423,7 @@ def _generate_limited(template: Any, variables: dict[str, Any]) -> str:
     return "".join(chunks)
 
 
-def _render_jinja(
-    source: str, turns: Sequence[Turn], system: str | None, bos_token: str, eos_token: str
-) -> ChatPrompt:
+def _render_jinja(source: str, turns: Sequence[Turn], system: str | None, bos_token: str, eos_token: str) -> ChatPrompt:
     from jinja2.exceptions import SecurityError, TemplateSyntaxError
 
     if len(source) > JINJA_MAX_SOURCE_CHARS:

@@ -317,9 +317,7 @@ def write_llama_gguf(
         writer.add_tokenizer_model("llama")
         writer.add_token_list([piece.piece for piece in proto.pieces])
         writer.add_token_scores([piece.score for piece in proto.pieces])
-        writer.add_token_types(
-            [_TOKEN_TYPES.get(piece.type, gguf.TokenType.NORMAL) for piece in proto.pieces]
-        )
+        writer.add_token_types([_TOKEN_TYPES.get(piece.type, gguf.TokenType.NORMAL) for piece in proto.pieces])
         writer.add_unk_token_id(spec.unk_id)
         writer.add_bos_token_id(spec.bos_id)
         writer.add_eos_token_id(spec.eos_id)

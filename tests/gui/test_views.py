@@ -12,9 +12,7 @@ from app.views.decoding_panel import DecodingPanel
 from runtime.params import PRESETS, DecodingParams
 from runtime.templates import Turn
 
-PAPER = DecodingParams(
-    n_ctx=2048, max_tokens=512, temperature=0.2, top_k=40, top_p=0.9, repeat_penalty=1.1, seed=None
-)
+PAPER = DecodingParams(n_ctx=2048, max_tokens=512, temperature=0.2, top_k=40, top_p=0.9, repeat_penalty=1.1, seed=None)
 
 
 @pytest.fixture

@@ -363,9 +363,7 @@ def test_truncate_after_hides_later_messages_but_keeps_them(store: ConversationS
     assert "m3" not in store.export_markdown(conv.id)
     assert [m["content"] for m in store.export_json(conv.id)["messages"]] == ["m0", "m1", "m2 edited"]
     # Nothing is lost: the hidden versions are still in the file.
-    rows = raw_rows(
-        db, "SELECT seq, content, active FROM messages WHERE conversation_id = ? ORDER BY id", (conv.id,)
-    )
+    rows = raw_rows(db, "SELECT seq, content, active FROM messages WHERE conversation_id = ? ORDER BY id", (conv.id,))
     assert rows == [(1, "m0", 1), (2, "m1", 1), (3, "m2", 0), (4, "m3", 0), (3, "m2 edited", 1)]
     store.truncate_after(conv.id, 0)
     assert store.messages(conv.id) == []
@@ -413,9 +411,7 @@ def test_export_markdown(store: ConversationStore) -> None:
     assert "template: alpaca" in text.splitlines()[2] and "model: 7b.gguf" in text.splitlines()[2]
     assert "> 你是助手。\n>\n> 简短回答。" in text
     assert f"## User\n\n{CHINESE}\n\n## Assistant\n\n羊驼住在安第斯山。🦙\n\n" in text
-    assert (
-        "*model: chinese-alpaca-7b.gguf · template: alpaca · temperature 0.2, top_k 40, n_ctx 2048*" in text
-    )
+    assert "*model: chinese-alpaca-7b.gguf · template: alpaca · temperature 0.2, top_k 40, n_ctx 2048*" in text
     assert "seed" not in text  # unset values are left out
     assert text.endswith("## Assistant\n\nPart\n\n*answer stopped*\n")
     assert store.export_markdown(store.create_conversation().id).startswith("# Untitled conversation\n")
@@ -424,9 +420,7 @@ def test_export_markdown(store: ConversationStore) -> None:
 def test_export_json_import_json_round_trip(store: ConversationStore) -> None:
     conv = store.create_conversation("中文 😀 round trip", template="alpaca", system_prompt="系统提示 ✨")
     store.add_message(conv.id, "user", CHINESE)
-    store.add_message(
-        conv.id, "assistant", "回答 🦙", model="m.gguf", template="alpaca", params=PARAMS, stats=STATS
-    )
+    store.add_message(conv.id, "assistant", "回答 🦙", model="m.gguf", template="alpaca", params=PARAMS, stats=STATS)
     store.add_message(conv.id, "user", "hidden")
     store.truncate_after(conv.id, 2)
     exported = store.export_json(conv.id)
@@ -451,8 +445,7 @@ def test_export_json_import_json_round_trip(store: ConversationStore) -> None:
 
     def essentials(messages: list[Message]) -> list[tuple]:
         return [
-            (m.seq, m.role, m.content, m.status, m.model, m.template, m.params, m.stats, m.created_at)
-            for m in messages
+            (m.seq, m.role, m.content, m.status, m.model, m.template, m.params, m.stats, m.created_at) for m in messages
         ]
 
     assert essentials(store.messages(imported.id)) == essentials(store.messages(conv.id))

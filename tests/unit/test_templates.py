@@ -23,10 +23,7 @@ from runtime.templates import (
     template_names,
 )
 
-ALPACA_SYS = (
-    "Below is an instruction that describes a task. "
-    "Write a response that appropriately completes the request."
-)
+ALPACA_SYS = "Below is an instruction that describes a task. Write a response that appropriately completes the request."
 
 # The standard Llama-2 chat template (meta-llama/Llama-2-7b-chat-hf tokenizer_config.json), with
 # the system prompt folded into the first user message. The backslash-n escapes are Jinja's.
@@ -107,18 +104,14 @@ def test_alpaca_multi_turn_golden() -> None:
 
 def test_alpaca_input_joined_with_newline() -> None:
     prompt = render("chinese-alpaca", [Turn("翻译成英文", input="我喜欢猫。")])
-    assert prompt.text == (
-        f"<s>{ALPACA_SYS}\n\n### Instruction:\n\n翻译成英文\n我喜欢猫。\n\n### Response:\n\n"
-    )
+    assert prompt.text == (f"<s>{ALPACA_SYS}\n\n### Instruction:\n\n翻译成英文\n我喜欢猫。\n\n### Response:\n\n")
 
 
 def test_alpaca_custom_and_empty_system() -> None:
     assert render("chinese-alpaca", [Turn("hi")], system="Be brief.").text == (
         "<s>Be brief.\n\n### Instruction:\n\nhi\n\n### Response:\n\n"
     )
-    assert render("chinese-alpaca", [Turn("hi")], system="").text == (
-        "<s>### Instruction:\n\nhi\n\n### Response:\n\n"
-    )
+    assert render("chinese-alpaca", [Turn("hi")], system="").text == ("<s>### Instruction:\n\nhi\n\n### Response:\n\n")
 
 
 def test_alpaca_newest_answer_is_continued() -> None:
@@ -357,9 +350,7 @@ def test_fit_drops_oldest_keeps_system_and_newest(name: str) -> None:
     full = count(render(name, turns, system=system))
     newest_only = count(render(name, turns[-1:], system=system))
     for budget in range(newest_only, full + 1):
-        fitted = fit_prompt(
-            name, turns, count_tokens=count, n_ctx=budget + 100, max_tokens=100, system=system
-        )
+        fitted = fit_prompt(name, turns, count_tokens=count, n_ctx=budget + 100, max_tokens=100, system=system)
         # The fewest turns are dropped: dropping one fewer would not fit.
         expected = next(k for k in range(10) if count(render(name, turns[k:], system=system)) <= budget)
         assert fitted.dropped_turns == expected
@@ -439,9 +430,7 @@ def test_fit_counts_logarithmically() -> None:
         (None, None, False, "raw"),
     ],
 )
-def test_choose_template(
-    vocab_size: int | None, name: str | None, has_chat_template: bool, expected: str
-) -> None:
+def test_choose_template(vocab_size: int | None, name: str | None, has_chat_template: bool, expected: str) -> None:
     chosen = choose_template(vocab_size=vocab_size, name=name, has_chat_template=has_chat_template)
     assert chosen == expected
     assert chosen in template_names()

@@ -50,9 +50,7 @@ def scripted_model(
 ) -> Path:
     transitions = script_for_answer(sp, after_token=sp.encode(PROMPT)[-1], answer=ANSWER)
     path = tmp_path_factory.mktemp("tiny") / "zh-scripted.gguf"
-    return write_llama_gguf(
-        path, tokenizer=merged.model_proto_bytes, weights="scripted", transitions=transitions
-    )
+    return write_llama_gguf(path, tokenizer=merged.model_proto_bytes, weights="scripted", transitions=transitions)
 
 
 def _paragraphs(shared_data: Path) -> list[str]:
@@ -117,9 +115,7 @@ def test_answer_needs_byte_fallback(sp: sentencepiece.SentencePieceProcessor) ->
     assert pieces[-4:] == ["<0xF0>", "<0x9F>", "<0x98>", "<0x80>"]
 
 
-def test_script_for_answer_chains_the_pieces(
-    sp: sentencepiece.SentencePieceProcessor, merged: MergeResult
-) -> None:
+def test_script_for_answer_chains_the_pieces(sp: sentencepiece.SentencePieceProcessor, merged: MergeResult) -> None:
     after = sp.encode(PROMPT)[-1]
     assert sp.id_to_piece(after) == "<0x0A>"
     transitions = script_for_answer(merged.model_proto_bytes, after_token=after, answer=ANSWER)

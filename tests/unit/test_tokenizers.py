@@ -77,9 +77,7 @@ def test_merged_tokenizer_halves_chinese_tokens(merged: MergeResult, llama_token
     assert chinese.decode(after) == POEM
 
 
-def test_write_merged_makes_a_tokenizer_folder(
-    tmp_path: Path, llama_tokenizer: Path, chinese_sp_model: Path
-) -> None:
+def test_write_merged_makes_a_tokenizer_folder(tmp_path: Path, llama_tokenizer: Path, chinese_sp_model: Path) -> None:
     result = merge_sentencepiece(llama_tokenizer, chinese_sp_model, pad_token=DEFAULT_PAD_TOKEN)
     model_path = write_merged(result, tmp_path / "merged")
     folder = tmp_path / "merged"

@@ -1,0 +1,437 @@
+"""The inference host as the app uses it: a real child process running llama.cpp, over HostClient.
+
+Nothing here is mocked. English generation uses the real tiny model stories260K.gguf; Chinese
+streaming uses a scripted model with the merged 49,953-piece vocabulary (tests/unit/conftest.py),
+whose answer is known token for token.
+
+The only timed assertion is the cancel bound (see :data:`CANCEL_SLACK_S`).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import gguf
+import pytest
+
+from runtime import templates
+from runtime.client import CANCEL_GRACE_S, HostClient
+from runtime.errors import HostDied, ModelLoadError, NotLoaded, PromptTooLong
+from tests.unit.conftest import EVENT_TIMEOUT_S, TEST_THREADS, ScriptedZh, answer_text, collect, finished
+
+pytest.importorskip("llama_cpp")
+
+PROMPT = "Once upon a time"
+# The architecture promises a cancel takes effect within 500 ms (the client kills a host that
+# takes longer). The bound asserted adds 300 ms for scheduling on a loaded 2-core CI machine:
+# measured, the finished event arrives a few milliseconds after the cancel.
+CANCEL_BOUND_S = 0.5
+CANCEL_SLACK_S = 0.3
+
+
+# -- English generation with stories260K ------------------------------------------------------
+
+
+def test_generate_streams_tokens_then_finished_with_stats(stories_host: HostClient) -> None:
+    events = collect(stories_host, "generate", prompt=PROMPT, params={"max_tokens": 40, "seed": 1})
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "prompt"
+    assert kinds[-1] == "finished"
+    assert set(kinds[1:-1]) == {"token"}
+    # BOS plus the four tokens of the prompt, as the model's own tokenizer counts them.
+    expected_prompt = stories_host.call("tokenize", text=PROMPT, add_bos=True)["tokens"]
+    assert events[0]["n_tokens"] == len(expected_prompt) == 5
+    assert events[0]["dropped_turns"] == 0
+
+    stats = finished(events)
+    assert stats["reason"] == "length"  # stories260K does not end a story within 40 tokens
+    assert stats["generated_tokens"] == 40
+    assert stats["prompt_tokens"] == 5
+    assert 1 <= stats["prompt_tokens_evaluated"] <= 5
+    assert stats["tokens_per_s"] > 0
+    assert 0 <= stats["time_to_first_token_s"] <= stats["total_s"]
+    assert stats["seed"] == 1
+    # Each token event is the text of at least one token; none is empty.
+    assert 1 <= len(kinds) - 2 <= 40
+    assert all(e["text"] for e in events if e["event"] == "token")
+
+    text = answer_text(events)
+    # A continuation keeps its leading space or punctuation, and it is English prose.
+    assert text.isascii()
+    assert len(re.findall(r"[A-Za-z]+", text)) >= 8
+    assert "\ufffd" not in text
+
+
+def test_fixed_seed_gives_identical_text(stories_host: HostClient) -> None:
+    params = {"max_tokens": 40, "temperature": 1.0, "seed": 1234}
+    first = collect(stories_host, "generate", prompt=PROMPT, params=params)
+    second = collect(stories_host, "generate", prompt=PROMPT, params=params)
+    # The second request reuses the KV cache of the shared prompt prefix, and still agrees.
+    assert finished(second)["prompt_tokens_evaluated"] < finished(second)["prompt_tokens"]
+    assert answer_text(first) == answer_text(second)
+    other = collect(stories_host, "generate", prompt=PROMPT, params={**params, "seed": 99})
+    assert answer_text(other) != answer_text(first)
+    # Without a seed the host picks one and reports it, so the answer can be reproduced.
+    unseeded = finished(collect(stories_host, "generate", prompt=PROMPT, params={"max_tokens": 4}))
+    assert isinstance(unseeded["seed"], int) and 0 <= unseeded["seed"] < 2**32
+
+
+def test_stop_string_cuts_the_answer(stories_host: HostClient) -> None:
+    greedy = {"max_tokens": 40, "temperature": 0.0}
+    full = answer_text(collect(stories_host, "generate", prompt=PROMPT, params=greedy))
+    words = full.split()
+    stop = f" {words[4]} {words[5]}"  # two words from the middle of the greedy answer
+    cut = full.index(stop)
+    events = collect(stories_host, "generate", prompt=PROMPT, params=greedy, stop=[stop])
+    assert finished(events)["reason"] == "stop_string"
+    assert answer_text(events) == full[:cut]
+
+
+@pytest.mark.parametrize("target", ["request", "everything"])
+def test_cancel_stops_within_half_a_second_and_host_stays_usable(stories_host: HostClient, target: str) -> None:
+    pid = stories_host.pid
+    # 2000 tokens take about a second on a fast CPU; the model does not stop on its own.
+    params = {"max_tokens": 2000, "n_ctx": 2048, "temperature": 1.0, "seed": 5}
+    n_tokens = 0
+    cancelled_at: float | None = None
+    stats = None
+    for event in stories_host.stream("generate", timeout=EVENT_TIMEOUT_S, prompt=PROMPT, params=params):
+        if event["event"] == "token":
+            n_tokens += 1
+            if n_tokens == 3:
+                cancelled_at = time.perf_counter()
+                stories_host.cancel(event["id"] if target == "request" else None)
+        elif event["event"] == "finished":
+            stats = event
+            arrived = time.perf_counter()
+    assert stats is not None and cancelled_at is not None
+    assert stats["reason"] == "cancelled"
+    assert stats["generated_tokens"] < 2000
+    assert arrived - cancelled_at < CANCEL_BOUND_S + CANCEL_SLACK_S
+
+    # The next answer runs in full on the same process, model still loaded. A cancel without a
+    # target must not leak into later requests.
+    events = collect(stories_host, "generate", prompt=PROMPT, params={"max_tokens": 10, "seed": 1})
+    assert finished(events)["reason"] == "length"
+    assert finished(events)["generated_tokens"] == 10
+    assert answer_text(events)
+    # The client's cancel watchdog (which ends a host that ignores a cancel) must have stood down.
+    time.sleep(CANCEL_GRACE_S + 0.2)
+    assert stories_host.alive
+    assert stories_host.pid == pid
+    assert stories_host.call("info")["info"]["file_name"] == "stories260K.gguf"
+
+
+def test_chat_with_raw_template_continues_the_text(stories_host: HostClient) -> None:
+    params = {"max_tokens": 20, "seed": 3, "temperature": 0.8}
+    chat = collect(stories_host, "chat", template="raw", turns=[{"user": PROMPT}], params=params)
+    assert chat[0]["event"] == "prompt"
+    assert (chat[0]["n_tokens"], chat[0]["dropped_turns"]) == (5, 0)
+    assert finished(chat)["generated_tokens"] == 20
+    # The raw template is BOS + the text: exactly what "generate" evaluates, so the same seed
+    # gives the same continuation (and the raw template keeps its leading space).
+    generated = collect(stories_host, "generate", prompt=PROMPT, params=params)
+    assert answer_text(chat) == answer_text(generated)
+    assert answer_text(chat)
+
+
+def test_tokenize_detokenize_round_trip(stories_host: HostClient) -> None:
+    text = "Once upon a time, there was a little girl named Lily."
+    tokens = stories_host.call("tokenize", text=text, add_bos=True)["tokens"]
+    assert tokens[0] == 1  # BOS
+    assert all(isinstance(t, int) and 0 <= t < 512 for t in tokens)
+    assert stories_host.call("detokenize", tokens=tokens)["text"] == text
+    bare = stories_host.call("tokenize", text=text, add_bos=False)["tokens"]
+    assert bare == tokens[1:]
+    # Without BOS the SentencePiece word-start space of the first piece stays.
+    assert stories_host.call("detokenize", tokens=bare)["text"] == " " + text
+
+
+def test_info_describes_the_loaded_model(stories_host: HostClient, stories_gguf: Path) -> None:
+    info = stories_host.call("info")["info"]
+    assert info["file_name"] == "stories260K.gguf"
+    assert info["path"] == str(stories_gguf.resolve())
+    assert info["architecture"] == "llama"
+    assert info["vocab_size"] == 512
+    assert info["size_bytes"] == stories_gguf.stat().st_size
+    assert info["has_chat_template"] is False
+
+
+# -- bad model files ------------------------------------------------------------------------
+
+
+def _truncated(src: Path, dst: Path) -> None:
+    data = src.read_bytes()
+    dst.write_bytes(data[: len(data) // 2])
+
+
+def _random_bytes(src: Path, dst: Path) -> None:
+    dst.write_bytes(random.Random(0).randbytes(64 * 1024))
+
+
+def _ggml_bin(src: Path, dst: Path) -> None:
+    # GGJT (2023 llama.cpp) magic as it lies on disk, then junk.
+    dst.write_bytes(b"tjgg" + random.Random(1).randbytes(4096))
+
+
+def _empty(src: Path, dst: Path) -> None:
+    dst.write_bytes(b"")
+
+
+def _missing(src: Path, dst: Path) -> None:
+    pass
+
+
+def _directory(src: Path, dst: Path) -> None:
+    dst.mkdir()
+
+
+def _unknown_architecture(src: Path, dst: Path) -> None:
+    # A well-formed GGUF that only llama.cpp itself can reject.
+    writer = gguf.GGUFWriter(dst, arch="no-such-arch")
+    writer.add_name("mystery")
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+BAD_FILES = {
+    "truncated": ("half.gguf", _truncated, "truncated"),
+    "random-bytes": ("noise.gguf", _random_bytes, "not a GGUF"),
+    "ggml-2023": ("ggml-model-q4_0.bin", _ggml_bin, "old GGJT"),
+    "empty": ("empty.gguf", _empty, "empty"),
+    "missing": ("missing.gguf", _missing, "not found"),
+    "directory": ("folder.gguf", _directory, "folder"),
+    "unknown-architecture": ("mystery.gguf", _unknown_architecture, "no-such-arch"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_model_file_is_an_error_and_host_survives(
+    stories_host: HostClient, stories_gguf: Path, tmp_path: Path, case: str
+) -> None:
+    name, make, phrase = BAD_FILES[case]
+    path = tmp_path / name
+    make(stories_gguf, path)
+    pid = stories_host.pid
+
+    events = collect(stories_host, "load", path=str(path))
+    assert [e["event"] for e in events] == ["error"]
+    assert events[0]["kind"] == "ModelLoadError"
+    with pytest.raises(ModelLoadError) as caught:
+        stories_host.call("load", path=str(path))
+    message = str(caught.value)
+    assert name in message
+    assert phrase in message
+
+    assert stories_host.alive and stories_host.pid == pid
+    loaded = stories_host.call("load", path=str(stories_gguf), n_ctx=2048, n_threads=TEST_THREADS)
+    assert loaded["event"] == "loaded"
+    assert loaded["info"]["vocab_size"] == 512
+    assert stories_host.pid == pid
+    assert finished(collect(stories_host, "generate", prompt=PROMPT, params={"max_tokens": 5}))
+
+
+def test_file_checks_keep_the_current_model(stories_host: HostClient, tmp_path: Path) -> None:
+    """A file rejected before llama.cpp sees it does not unload the model in use."""
+    bad = tmp_path / "noise.gguf"
+    _random_bytes(bad, bad)
+    with pytest.raises(ModelLoadError):
+        stories_host.call("load", path=str(bad))
+    assert stories_host.call("info")["info"]["file_name"] == "stories260K.gguf"
+
+
+def test_requests_without_a_model_say_so(stories_host: HostClient, stories_gguf: Path) -> None:
+    assert stories_host.call("unload")["event"] == "unloaded"
+    try:
+        with pytest.raises(NotLoaded, match="No model is loaded"):
+            stories_host.call("generate", prompt=PROMPT, params={"max_tokens": 5})
+        with pytest.raises(NotLoaded):
+            stories_host.call("info")
+    finally:
+        stories_host.call("load", path=str(stories_gguf), n_ctx=2048, n_threads=TEST_THREADS)
+
+
+# -- a host that dies -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_host() -> Iterator[HostClient]:
+    client = HostClient()
+    try:
+        yield client
+    finally:
+        client.stop()
+
+
+def test_killed_host_raises_host_died_and_restarts(own_host: HostClient, stories_gguf: Path) -> None:
+    own_host.call("load", path=str(stories_gguf), n_ctx=2048, n_threads=TEST_THREADS)
+    first_pid = own_host.pid
+    assert first_pid is not None
+    params = {"max_tokens": 2000, "temperature": 1.0, "seed": 2}
+    stream = own_host.stream("generate", timeout=EVENT_TIMEOUT_S, prompt=PROMPT, params=params)
+    seen = 0
+    with pytest.raises(HostDied) as caught:
+        for event in stream:
+            assert event["event"] in ("prompt", "token"), event
+            if event["event"] == "token":
+                seen += 1
+                if seen == 3:
+                    os.kill(first_pid, signal.SIGKILL)
+    assert seen >= 3
+    message = str(caught.value)
+    assert message.startswith("host died")
+    assert "SIGKILL" in message
+    assert not own_host.alive
+
+    own_host.start()
+    assert own_host.pid is not None and own_host.pid != first_pid
+    assert own_host.call("load", path=str(stories_gguf), n_ctx=2048, n_threads=TEST_THREADS)["event"] == "loaded"
+    events = collect(own_host, "generate", prompt=PROMPT, params={"max_tokens": 8, "seed": 1})
+    assert finished(events)["generated_tokens"] == 8
+
+
+# -- Chinese: the merged vocabulary, byte-fallback pieces, the context budget --------------------
+
+
+@pytest.fixture(scope="module")
+def zh_host(zh_scripted: ScriptedZh) -> Iterator[HostClient]:
+    """A host with the scripted Chinese model loaded in a 512-token context."""
+    client = HostClient()
+    try:
+        loaded = client.call(
+            "load", path=str(zh_scripted.path), n_ctx=512, n_threads=TEST_THREADS, timeout=EVENT_TIMEOUT_S
+        )
+        assert loaded["info"]["vocab_size"] == 49_953
+        yield client
+    finally:
+        client.stop()
+
+
+def _sp_prompt_tokens(zh: ScriptedZh, turns: list[templates.Turn]) -> int:
+    """Prompt length by sentencepiece (the reference tokenizer): BOS + the template's text."""
+    text = templates.render("chinese-alpaca", turns).text
+    assert text.startswith("<s>")
+    return 1 + len(zh.sp.encode(text.removeprefix("<s>")))
+
+
+def test_chinese_answer_streams_whole_characters(zh_host: HostClient, zh_scripted: ScriptedZh) -> None:
+    sp = zh_scripted.sp
+    pieces = [sp.id_to_piece(t) for t in zh_scripted.answer_ids]
+    byte_pieces = [p for p in pieces if re.fullmatch(r"<0x[0-9A-F]{2}>", p)]
+    # 犇 and 🦙 are not in the vocabulary: 3 + 4 byte-fallback pieces.
+    assert byte_pieces == ["<0xE7>", "<0x8A>", "<0x87>", "<0xF0>", "<0x9F>", "<0xA6>", "<0x99>"]
+    # Decoding each generated token alone would break those characters.
+    naive = "".join(
+        bytes([int(p[3:5], 16)]).decode("utf-8", errors="replace") if p in byte_pieces else p for p in pieces
+    )
+    assert "\ufffd" in naive
+
+    params = {"max_tokens": 64, "n_ctx": 512, "temperature": 0.7, "seed": 11}
+    events = collect(zh_host, "chat", template="chinese-alpaca", turns=[{"user": "介绍一下你自己"}], params=params)
+    prompt = events[0]
+    assert prompt["event"] == "prompt"
+    assert prompt["n_tokens"] == _sp_prompt_tokens(zh_scripted, [templates.Turn(user="介绍一下你自己")])
+    stats = finished(events)
+    assert stats["reason"] == "stop"  # the scripted model ends with </s>
+    assert stats["generated_tokens"] == len(zh_scripted.answer_ids) == 14
+
+    tokens = [e["text"] for e in events if e["event"] == "token"]
+    text = "".join(tokens)
+    assert text == zh_scripted.answer
+    assert "\ufffd" not in text
+    assert all(tokens)
+    # The host held the byte pieces back until each character was whole: fewer events than tokens,
+    # and each of the two characters arrived in one piece of text.
+    assert len(tokens) < stats["generated_tokens"]
+    assert len(tokens) == stats["generated_tokens"] - (3 - 1) - (4 - 1)
+    assert any("犇" in t for t in tokens)
+    assert any("🦙" in t for t in tokens)
+
+
+def test_model_tokenizer_agrees_with_sentencepiece(
+    zh_host: HostClient, zh_scripted: ScriptedZh, shared_data: Path
+) -> None:
+    text = (shared_data / "text" / "zh_samples.txt").read_text(encoding="utf-8")
+    paragraphs = [p for p in text.split("\n\n") if p.strip()][:50]
+    assert len(paragraphs) == 50
+    for paragraph in paragraphs:
+        tokens = zh_host.call("tokenize", text=paragraph, add_bos=False)["tokens"]
+        assert tokens == zh_scripted.sp.encode(paragraph), paragraph[:40]
+    # The merge shows: Chinese text takes far fewer tokens than characters' UTF-8 bytes.
+    poem = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
+    assert len(zh_host.call("tokenize", text=poem, add_bos=False)["tokens"]) == 21
+
+
+def _long_turns(shared_data: Path, n: int) -> list[dict[str, str]]:
+    text = (shared_data / "text" / "zh_samples.txt").read_text(encoding="utf-8")
+    paragraphs = [p for p in text.split("\n\n") if len(p) >= 60]
+    return [{"user": paragraphs[2 * i][:120], "assistant": paragraphs[2 * i + 1][:120]} for i in range(n)] + [
+        {"user": "请总结一下我们的对话"}
+    ]
+
+
+def test_chat_drops_oldest_turns_to_fit_the_context(
+    zh_host: HostClient, zh_scripted: ScriptedZh, shared_data: Path
+) -> None:
+    turns = _long_turns(shared_data, 12)
+    as_turns = [templates.Turn(user=t["user"], assistant=t.get("assistant")) for t in turns]
+    assert _sp_prompt_tokens(zh_scripted, as_turns) > 512  # the whole conversation cannot fit
+
+    params = {"n_ctx": 512, "max_tokens": 64, "seed": 1}
+    events = collect(zh_host, "chat", template="chinese-alpaca", turns=turns, params=params)
+    prompt = events[0]
+    assert prompt["event"] == "prompt"
+    dropped = prompt["dropped_turns"]
+    assert dropped > 0
+    assert prompt["n_tokens"] + 64 <= 512
+    # Exactly the reference count of what was kept, and keeping one more turn would not fit.
+    assert prompt["n_tokens"] == _sp_prompt_tokens(zh_scripted, as_turns[dropped:])
+    assert _sp_prompt_tokens(zh_scripted, as_turns[dropped - 1 :]) + 64 > 512
+    assert answer_text(events) == zh_scripted.answer
+
+    # The "count" op budgets the same way, without generating.
+    counted = zh_host.call("count", template="chinese-alpaca", turns=turns, params=params)
+    assert (counted["n_tokens"], counted["dropped_turns"]) == (prompt["n_tokens"], dropped)
+
+
+def test_instruction_longer_than_the_context_is_prompt_too_long(
+    zh_host: HostClient, zh_scripted: ScriptedZh, shared_data: Path
+) -> None:
+    text = (shared_data / "text" / "zh_samples.txt").read_text(encoding="utf-8")
+    huge = text[:3000]
+    params = {"n_ctx": 512, "max_tokens": 64}
+    turns = [{"user": "你好", "assistant": "你好！"}, {"user": huge}]
+    events = collect(zh_host, "chat", template="chinese-alpaca", turns=turns, params=params)
+    assert [e["event"] for e in events] == ["error"]
+    assert events[0]["kind"] == "PromptTooLong"
+    assert "512" in events[0]["message"]
+    with pytest.raises(PromptTooLong):
+        zh_host.call("chat", template="chinese-alpaca", turns=turns, params=params)
+    # The host goes on answering.
+    ok = collect(zh_host, "chat", template="chinese-alpaca", turns=[{"user": "你好"}], params=params)
+    assert answer_text(ok) == zh_scripted.answer
+
+
+def test_request_that_cannot_be_sent_does_not_trip_a_later_cancel(stories_host: HostClient, stories_gguf: Path) -> None:
+    """Regression: a request whose send failed stayed 'active' in the client, so the next cancel
+    without a target waited for it in vain and ended a healthy host after 0.5 s."""
+    pid = stories_host.pid
+    with pytest.raises(TypeError):
+        stories_host.call("load", path=stories_gguf)  # a Path is not JSON: never sent
+    params = {"max_tokens": 2000, "temperature": 1.0, "seed": 8}
+    events = []
+    for event in stories_host.stream("generate", timeout=EVENT_TIMEOUT_S, prompt=PROMPT, params=params):
+        events.append(event)
+        if event["event"] == "token" and len(events) == 3:
+            stories_host.cancel()
+    assert finished(events)["reason"] == "cancelled"
+    time.sleep(CANCEL_GRACE_S + 0.2)
+    assert stories_host.alive and stories_host.pid == pid
