@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from app.messages import user_message
 from runtime.client import HostClient, HostEvent
 from runtime.errors import HostDied
 from runtime.paths import app_paths
@@ -166,7 +167,7 @@ class InferenceClient(QObject):
                 self._model_info = {**event["info"], "n_ctx": event.get("n_ctx")}
                 self.loaded.emit(self._model_info)
             elif kind == "error":
-                self.failed.emit(str(event.get("message")))
+                self.failed.emit(_error_text(event))
             return
         if request_id is not None and request_id == self._generation_id:
             if kind == "token":
@@ -178,7 +179,7 @@ class InferenceClient(QObject):
                 self.finished.emit({k: v for k, v in event.items() if k not in ("id", "event")})
             elif kind == "error":
                 self._generation_id = None
-                self.failed.emit(str(event.get("message")))
+                self.failed.emit(_error_text(event))
             return
         if request_id is not None and request_id == self._count_id:
             self._count_id = None
@@ -200,3 +201,10 @@ class InferenceClient(QObject):
         if was_loading:
             self.loading.emit(False)
         self.host_died.emit(message)
+
+
+def _error_text(event: HostEvent) -> str:
+    params = event.get("params")
+    return user_message(
+        str(event.get("code") or ""), params if isinstance(params, dict) else None, str(event.get("message"))
+    )

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.i18n import LANGUAGES, install_translators
 from app.inference_client import InferenceClient
+from app.messages import error_text
 from app.views.chat_view import ChatInput, ChatView
 from app.views.conversation_list import ConversationListView
 from app.views.decoding_panel import DecodingPanel
@@ -338,7 +339,7 @@ class MainWindow(QMainWindow):
         try:
             check_model_file(path)  # reads 4 bytes: quick enough for the GUI thread
         except AppError as exc:
-            self.show_error(str(exc))
+            self.show_error(error_text(exc))
             return
         if self.client.is_generating:
             self.stop()
@@ -419,7 +420,7 @@ class MainWindow(QMainWindow):
         try:
             items = self.store.list_conversations(search=self.conversations.search_text())
         except StoreError as exc:
-            self.show_error(str(exc))
+            self.show_error(error_text(exc))
             return
         self.conversations.set_conversations([(c.id, c.title, c.updated_at) for c in items])
         self.conversations.select(self.conversation_id)
@@ -449,7 +450,7 @@ class MainWindow(QMainWindow):
             conversation = self.store.get_conversation(conv_id)
             messages = self.store.messages(conv_id)
         except StoreError as exc:
-            self.show_error(str(exc))
+            self.show_error(error_text(exc))
             self.refresh_conversations()
             return
         self.conversation_id = conv_id
@@ -470,7 +471,7 @@ class MainWindow(QMainWindow):
         try:
             self.store.rename_conversation(conv_id, title.strip())
         except StoreError as exc:
-            self.show_error(str(exc))
+            self.show_error(error_text(exc))
         self.refresh_conversations()
 
     def delete_conversation(self, conv_id: int) -> None:
@@ -481,7 +482,7 @@ class MainWindow(QMainWindow):
         try:
             self.store.delete_conversation(conv_id)
         except StoreError as exc:
-            self.show_error(str(exc))
+            self.show_error(error_text(exc))
         if conv_id == self.conversation_id:
             self.new_conversation()
         self.refresh_conversations()
@@ -497,7 +498,7 @@ class MainWindow(QMainWindow):
         try:
             conversation = self.store.get_conversation(conv_id)
         except StoreError as exc:
-            self.show_error(str(exc))
+            self.show_error(error_text(exc))
             return
         suffix = ".md" if fmt == "markdown" else ".json"
         safe = "".join(ch for ch in (conversation.title or "conversation") if ch not in '\\/:*?"<>|')
@@ -538,7 +539,7 @@ class MainWindow(QMainWindow):
             )
             return
         except AppError as exc:
-            self.show_error(str(exc))
+            self.show_error(error_text(exc))
             return
         self.refresh_conversations()
         self.open_conversation(conversation.id)
@@ -566,7 +567,7 @@ class MainWindow(QMainWindow):
                 self._reload_messages()
             user = self.store.add_message(self.conversation_id, "user", text)
         except StoreError as exc:
-            self.show_error(str(exc))
+            self.show_error(error_text(exc))
             return
         self.cancel_edit()
         self.input.clear()
@@ -591,7 +592,7 @@ class MainWindow(QMainWindow):
                 params=params.to_dict(),
             )
         except StoreError as exc:
-            self.show_error(str(exc))
+            self.show_error(error_text(exc))
             return
         widget = self._add_message_widget(answer)
         self.chat.begin_stream(widget)
@@ -699,7 +700,7 @@ class MainWindow(QMainWindow):
             self.store.update_message(message_id, content=self.chat.stream_text(), status=status, stats=stats or None)
             message = next((m for m in self.store.messages(self.conversation_id or -1) if m.id == message_id), None)
         except StoreError as exc:
-            self.show_error(str(exc))
+            self.show_error(error_text(exc))
             message = None
         if message is not None:
             for widget in self.chat.messages():
@@ -794,7 +795,7 @@ class MainWindow(QMainWindow):
             try:
                 self.store.update_conversation(self.conversation_id, template=name)
             except StoreError as exc:
-                self.show_error(str(exc))
+                self.show_error(error_text(exc))
         self._update_preview()
 
     def _on_system_changed(self, text: Any) -> None:
@@ -802,7 +803,7 @@ class MainWindow(QMainWindow):
             try:
                 self.store.update_conversation(self.conversation_id, system_prompt=text)
             except StoreError as exc:
-                self.show_error(str(exc))
+                self.show_error(error_text(exc))
         self._update_preview()
 
     def _update_preview(self) -> None:

@@ -332,4 +332,9 @@ class HostClient:
 def raise_for_error(event: HostEvent) -> None:
     """Raise the exception an ``error`` event stands for."""
     cls = ERROR_KINDS.get(str(event.get("kind")), HostError)
-    raise cls(str(event.get("message", "unknown error")))
+    params = event.get("params")
+    raise cls(
+        str(event.get("message", "unknown error")),
+        code=str(event.get("code") or ""),
+        params=params if isinstance(params, dict) else None,
+    )

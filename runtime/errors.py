@@ -8,7 +8,19 @@ from __future__ import annotations
 
 
 class AppError(Exception):
-    """Base of every error Alpaca Desk reports to the user."""
+    """Base of every error Alpaca Desk reports to the user.
+
+    Args:
+        message: the English text (command line, logs, and the fallback in the GUI).
+        code: a stable name for this kind of message; the GUI looks it up to show a
+            translation (runtime/ cannot use Qt's translator). Empty: shown as it is.
+        params: the values the message names (file names, numbers), for the translation.
+    """
+
+    def __init__(self, message: str, *, code: str = "", params: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = dict(params or {})
 
 
 class ModelLoadError(AppError):

@@ -125,7 +125,9 @@ class Engine:
             raise ModelLoadError(
                 f"llama.cpp could not load {info.file_name} (architecture '{info.architecture}'). "
                 "The file may be damaged or use an architecture this llama.cpp does not support: "
-                "download it again, or choose another model."
+                "download it again, or choose another model.",
+                code="model_rejected",
+                params={"name": info.file_name, "arch": info.architecture},
             ) from exc
         self.info = info
         self._kv_tokens = []
@@ -141,7 +143,7 @@ class Engine:
 
     def _require(self) -> Any:
         if self.llm is None:
-            raise NotLoaded("No model is loaded. Open a GGUF model file first.")
+            raise NotLoaded("No model is loaded. Open a GGUF model file first.", code="not_loaded")
         return self.llm
 
     # -- tokens ------------------------------------------------------------------------------
@@ -409,7 +411,7 @@ class Host:
                 raise HostError(f"Unknown request '{op}'.")
             handler(request_id, request)
         except AppError as exc:
-            self.emit(request_id, "error", message=str(exc), kind=type(exc).__name__)
+            self.emit(request_id, "error", message=str(exc), kind=type(exc).__name__, code=exc.code, params=exc.params)
         except Exception as exc:  # noqa: BLE001 - the host must survive any single request
             self.emit(request_id, "error", message=f"{type(exc).__name__}: {exc}", kind="internal")
 

@@ -70,28 +70,46 @@ def check_model_file(path: str | os.PathLike[str]) -> Path:
     """
     file = Path(path).expanduser()
     if not file.exists():
-        raise ModelLoadError(f"Model file not found: {file}. Check the path, or choose another file.")
+        raise ModelLoadError(
+            f"Model file not found: {file}. Check the path, or choose another file.",
+            code="model_not_found",
+            params={"path": str(file)},
+        )
     if file.is_dir():
         raise ModelLoadError(
             f"{file} is a folder, not a model file. Choose the .gguf file inside it "
-            "(a Hugging Face folder must first be converted to GGUF)."
+            "(a Hugging Face folder must first be converted to GGUF).",
+            code="model_is_folder",
+            params={"path": str(file)},
         )
     try:
         with file.open("rb") as handle:
             magic = handle.read(4)
     except OSError as exc:
-        raise ModelLoadError(f"Cannot read {file}: {exc.strerror}. Check the file's permissions.") from exc
+        raise ModelLoadError(
+            f"Cannot read {file}: {exc.strerror}. Check the file's permissions.",
+            code="model_unreadable",
+            params={"path": str(file), "reason": str(exc.strerror)},
+        ) from exc
     if not magic:
-        raise ModelLoadError(f"{file.name} is empty (0 bytes). Download the model again.")
+        raise ModelLoadError(
+            f"{file.name} is empty (0 bytes). Download the model again.",
+            code="model_empty",
+            params={"name": file.name},
+        )
     if magic in LEGACY_MAGICS:
         raise ModelLoadError(
             f"{file.name} is an old {LEGACY_MAGICS[magic]} model file (the format llama.cpp used "
             "before August 2023), which llama.cpp no longer reads. Download the GGUF version of this "
-            "model, or convert the original weights to GGUF."
+            "model, or convert the original weights to GGUF.",
+            code="model_legacy_ggml",
+            params={"name": file.name, "format": LEGACY_MAGICS[magic]},
         )
     if magic != GGUF_MAGIC:
         raise ModelLoadError(
-            f"{file.name} is not a GGUF model file (it does not start with the GGUF signature). Choose a .gguf file."
+            f"{file.name} is not a GGUF model file (it does not start with the GGUF signature). Choose a .gguf file.",
+            code="model_not_gguf",
+            params={"name": file.name},
         )
     return file.resolve()
 
@@ -121,7 +139,9 @@ def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
     except Exception as exc:  # noqa: BLE001 - gguf raises ValueError, struct.error, IndexError, ...
         raise ModelLoadError(
             f"{file.name} looks like GGUF but its header cannot be read ({exc}). The file is probably "
-            "truncated or damaged: download it again and compare its size or SHA-256 with the source."
+            "truncated or damaged: download it again and compare its size or SHA-256 with the source.",
+            code="model_bad_header",
+            params={"name": file.name},
         ) from exc
 
     arch = str(_field_value(reader, "general.architecture") or "unknown")
@@ -139,7 +159,9 @@ def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
     if end_of_data > size:
         raise ModelLoadError(
             f"{file.name} is truncated: its tensors need {end_of_data:,} bytes but the file has "
-            f"{size:,}. The download probably stopped early: download it again."
+            f"{size:,}. The download probably stopped early: download it again.",
+            code="model_truncated",
+            params={"name": file.name, "need": end_of_data, "have": size},
         )
     file_type = _field_value(reader, "general.file_type")
     quantization = ""

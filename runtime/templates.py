@@ -541,7 +541,9 @@ def fit_prompt(
         raise PromptTooLong(
             f"The message needs {best[1]} prompt tokens and the answer up to {max_tokens} new "
             f"tokens, but the context holds only {n_ctx} tokens, even with all earlier messages "
-            "left out. Shorten the message, lower max new tokens, or raise the context size."
+            "left out. Shorten the message, lower max new tokens, or raise the context size.",
+            code="prompt_too_long",
+            params={"n_tokens": best[1], "max_tokens": max_tokens, "n_ctx": n_ctx},
         )
     # Invariant: dropping `low` turns does not fit, dropping best[2] does.
     low = 0

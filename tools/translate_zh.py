@@ -207,6 +207,17 @@ ZH: dict[str, str] = {
     "No template: the text is continued as written. For base models such as Chinese-LLaMA and Chinese-LLaMA-2, which were never trained to follow instructions.": "不使用模板：直接续写输入的文本。适用于 Chinese-LLaMA、Chinese-LLaMA-2 等未经指令精调的基座模型。",
     "Model file's template (Jinja)": "模型文件自带的模板（Jinja）",
     "The chat template stored in the GGUF file (tokenizer.chat_template), rendered in a sandbox. For models that are not Chinese-LLaMA or Chinese-Alpaca.": "GGUF 文件中保存的对话模板（tokenizer.chat_template），在沙箱中渲染。适用于 Chinese-LLaMA / Chinese-Alpaca 以外的模型。",
+    "Model file not found: {path}. Check the path, or choose another file.": "找不到模型文件：{path}。请检查路径，或选择其他文件。",
+    "{path} is a folder, not a model file. Choose the .gguf file inside it (a Hugging Face folder must first be converted to GGUF).": "{path} 是一个文件夹，不是模型文件。请选择其中的 .gguf 文件（Hugging Face 格式的文件夹需要先转换为 GGUF）。",
+    "Cannot read {path}: {reason}. Check the file's permissions.": "无法读取 {path}：{reason}。请检查文件权限。",
+    "{name} is empty (0 bytes). Download the model again.": "{name} 是空文件（0 字节）。请重新下载模型。",
+    "{name} is an old {format} model file (the format llama.cpp used before August 2023), which llama.cpp no longer reads. Download the GGUF version of this model, or convert the original weights to GGUF.": "{name} 是旧的 {format} 格式模型文件（llama.cpp 在 2023 年 8 月之前使用的格式），llama.cpp 已不再支持。请下载该模型的 GGUF 版本，或将原始权重转换为 GGUF。",
+    "{name} is not a GGUF model file (it does not start with the GGUF signature). Choose a .gguf file.": "{name} 不是 GGUF 模型文件（文件开头没有 GGUF 标识）。请选择 .gguf 文件。",
+    "{name} looks like GGUF but its header cannot be read. The file is probably truncated or damaged: download it again and compare its size or SHA-256 with the source.": "{name} 看起来是 GGUF 文件，但无法读取文件头。文件可能不完整或已损坏：请重新下载，并核对文件大小或 SHA-256。",
+    "{name} is truncated: its tensors need {need} bytes but the file has {have}. The download probably stopped early: download it again.": "{name} 不完整：张量需要 {need} 字节，但文件只有 {have} 字节。下载可能中途停止了，请重新下载。",
+    "llama.cpp could not load {name} (architecture '{arch}'). The file may be damaged or use an architecture this llama.cpp does not support: download it again, or choose another model.": "llama.cpp 无法加载 {name}（架构“{arch}”）。文件可能已损坏，或使用了当前 llama.cpp 不支持的架构：请重新下载，或选择其他模型。",
+    "No model is loaded. Open a GGUF model file first.": "尚未加载模型。请先打开一个 GGUF 模型文件。",
+    "The message needs {n_tokens} prompt tokens and the answer up to {max_tokens} new tokens, but the context holds only {n_ctx} tokens, even with all earlier messages left out. Shorten the message, lower max new tokens, or raise the context size.": "即使省略所有较早的消息，这条消息仍需要 {n_tokens} 个提示词 token，回答最多 {max_tokens} 个新 token，但上下文只能容纳 {n_ctx} 个 token。请缩短消息、降低最大生成长度，或增大上下文长度。",
 }
 
 # (context, source) -> translation, for the rare source text that needs a different wording in

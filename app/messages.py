@@ -1,0 +1,84 @@
+"""Translated text for the errors that runtime/ reports.
+
+runtime/ cannot use Qt's translator, so its errors carry a stable ``code`` and the values
+they name (``params``); this module maps each code to a translatable sentence. An error
+without a known code is shown in its English text, which is still clear, just not translated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication
+
+from runtime.errors import AppError
+
+
+def _messages() -> dict[str, str]:
+    # Built on each call so the current language is used (the language can change at run time).
+    # Each call is written out in full: lupdate only recognises literal
+    # QCoreApplication.translate("Messages", "...") calls.
+    return {
+        "model_not_found": QCoreApplication.translate(
+            "Messages", "Model file not found: {path}. Check the path, or choose another file."
+        ),
+        "model_is_folder": QCoreApplication.translate(
+            "Messages",
+            "{path} is a folder, not a model file. Choose the .gguf file inside it (a Hugging Face folder "
+            "must first be converted to GGUF).",
+        ),
+        "model_unreadable": QCoreApplication.translate(
+            "Messages", "Cannot read {path}: {reason}. Check the file's permissions."
+        ),
+        "model_empty": QCoreApplication.translate("Messages", "{name} is empty (0 bytes). Download the model again."),
+        "model_legacy_ggml": QCoreApplication.translate(
+            "Messages",
+            "{name} is an old {format} model file (the format llama.cpp used before August 2023), which "
+            "llama.cpp no longer reads. Download the GGUF version of this model, or convert the original "
+            "weights to GGUF.",
+        ),
+        "model_not_gguf": QCoreApplication.translate(
+            "Messages",
+            "{name} is not a GGUF model file (it does not start with the GGUF signature). Choose a .gguf file.",
+        ),
+        "model_bad_header": QCoreApplication.translate(
+            "Messages",
+            "{name} looks like GGUF but its header cannot be read. The file is probably truncated or damaged: "
+            "download it again and compare its size or SHA-256 with the source.",
+        ),
+        "model_truncated": QCoreApplication.translate(
+            "Messages",
+            "{name} is truncated: its tensors need {need} bytes but the file has {have}. The download "
+            "probably stopped early: download it again.",
+        ),
+        "model_rejected": QCoreApplication.translate(
+            "Messages",
+            "llama.cpp could not load {name} (architecture '{arch}'). The file may be damaged or use an "
+            "architecture this llama.cpp does not support: download it again, or choose another model.",
+        ),
+        "not_loaded": QCoreApplication.translate("Messages", "No model is loaded. Open a GGUF model file first."),
+        "prompt_too_long": QCoreApplication.translate(
+            "Messages",
+            "The message needs {n_tokens} prompt tokens and the answer up to {max_tokens} new tokens, but "
+            "the context holds only {n_ctx} tokens, even with all earlier messages left out. Shorten the "
+            "message, lower max new tokens, or raise the context size.",
+        ),
+    }
+
+
+def user_message(code: str | None, params: dict[str, Any] | None, fallback: str) -> str:
+    """The translated sentence for ``code``, or ``fallback`` (the English text) if none."""
+    template = _messages().get(code or "")
+    if template is None:
+        return fallback
+    try:
+        return template.format(**(params or {}))
+    except (KeyError, IndexError, ValueError):
+        return fallback
+
+
+def error_text(exc: BaseException) -> str:
+    """What to show the user for an exception from runtime/."""
+    if isinstance(exc, AppError):
+        return user_message(exc.code, exc.params, str(exc))
+    return str(exc)

@@ -1,0 +1,41 @@
+"""Errors from runtime/ reach the user translated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.i18n import install_translators
+from app.messages import error_text, user_message
+from runtime.errors import ModelLoadError
+from runtime.models import check_model_file
+
+
+@pytest.fixture
+def chinese(qapp):
+    install_translators("zh_CN")
+    yield
+    install_translators("en")
+
+
+def test_legacy_ggml_file_message_in_chinese(chinese, tmp_path: Path) -> None:
+    old = tmp_path / "ggml-model-q4_0.bin"
+    old.write_bytes(b"tjgg" + bytes(64))
+    with pytest.raises(ModelLoadError) as caught:
+        check_model_file(old)
+    text = error_text(caught.value)
+    assert "ggml-model-q4_0.bin" in text
+    assert "GGUF" in text and "旧" in text, text
+
+
+def test_every_runtime_code_has_a_translation(chinese) -> None:
+    from app.messages import _messages
+
+    for code, sentence in _messages().items():
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in sentence), f"{code} is not translated: {sentence}"
+
+
+def test_unknown_code_falls_back_to_english(qapp) -> None:
+    assert user_message("no-such-code", {}, "plain English") == "plain English"
+    assert user_message("model_empty", {}, "fallback when a value is missing") == "fallback when a value is missing"
