@@ -31,6 +31,7 @@ from app.messages import error_text
 from app.views.chat_view import ChatInput, ChatView
 from app.views.conversation_list import ConversationListView
 from app.views.decoding_panel import DecodingPanel
+from app.views.tokenizer_panel import TokenizerPanel
 from runtime import templates
 from runtime.errors import AppError, StoreError
 from runtime.models import check_model_file
@@ -185,6 +186,7 @@ class MainWindow(QMainWindow):
         self.input = ChatInput()
         self.banner = Banner()
         self.decoding = DecodingPanel()
+        self.tokenizer_panel = TokenizerPanel()
 
         self.send_button = QPushButton(self.tr("Send"))
         self.send_button.setDefault(True)
@@ -212,12 +214,15 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.conversations)
         self.splitter.addWidget(column)
         self.splitter.addWidget(self.decoding)
+        self.splitter.addWidget(self.tokenizer_panel)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
-        self.splitter.setSizes([230, 730, 320])
+        self.splitter.setStretchFactor(3, 0)
+        self.splitter.setSizes([230, 730, 320, 360])
         self.setCentralWidget(self.splitter)
         self.decoding.setVisible(self.ctx.settings.show_decoding_panel)
+        self.tokenizer_panel.setVisible(self.ctx.settings.show_tokenizer_panel)
 
         status = self.statusBar()
         self.model_label = QLabel(self.tr("No model loaded"))
@@ -238,6 +243,8 @@ class MainWindow(QMainWindow):
         self.input.send_requested.connect(self.send)
         self.input.escape_pressed.connect(self.cancel_edit)
         self.input.textChanged.connect(self._update_preview)
+        self.input.textChanged.connect(self._count_draft)
+        self.chat.message_activated.connect(self.tokenizer_panel.set_text)
         self.send_button.clicked.connect(self.send)
         self.stop_button.clicked.connect(self.stop)
         self.cancel_load_button.clicked.connect(self.cancel_load)
@@ -285,6 +292,10 @@ class MainWindow(QMainWindow):
         self.panel_action.setCheckable(True)
         self.panel_action.setChecked(self.ctx.settings.show_decoding_panel)
         self.panel_action.toggled.connect(self._toggle_panel)
+        self.tokens_action = view_menu.addAction(self.tr("&Tokenizer panel"))
+        self.tokens_action.setCheckable(True)
+        self.tokens_action.setChecked(self.ctx.settings.show_tokenizer_panel)
+        self.tokens_action.toggled.connect(self._toggle_tokenizer_panel)
 
         settings_menu = bar.addMenu(self.tr("&Settings"))
         language_menu = settings_menu.addMenu(self.tr("&Language"))
@@ -392,6 +403,7 @@ class MainWindow(QMainWindow):
             has_chat_template=bool(info.get("has_chat_template")),
         )
         self.decoding.set_auto_template(auto)
+        self.tokenizer_panel.set_model(info.get("path"), self._n_ctx_loaded)
         self.decoding.set_jinja_source(info.get("chat_template"))
         self.model_label.setText(
             self.tr("{name} · {params} · {quant} · vocabulary {vocab}").format(
@@ -409,6 +421,8 @@ class MainWindow(QMainWindow):
 
     def _on_unloaded(self) -> None:
         self._n_ctx_loaded = 0
+        self.tokenizer_panel.set_model(None, 0)
+        self.tokenizer_panel.set_prompt_count(None, 0)
         self.model_label.setText(self.tr("No model loaded"))
         self.context_label.setText("")
         self._update_controls()
@@ -712,6 +726,7 @@ class MainWindow(QMainWindow):
     def _on_prompt_ready(self, n_tokens: int, dropped: int) -> None:
         self._dropped_turns = dropped
         self._show_context(n_tokens)
+        self.tokenizer_panel.set_prompt_count(n_tokens, self._n_ctx_loaded)
         if dropped:
             self.statusBar().showMessage(self.tr("%n earlier turn(s) left out to fit the context", "", dropped), 8000)
 
@@ -736,6 +751,7 @@ class MainWindow(QMainWindow):
 
     def _on_counted(self, n_tokens: int, dropped: int) -> None:
         self._show_context(n_tokens)
+        self.tokenizer_panel.set_prompt_count(n_tokens, self._n_ctx_loaded)
         self._dropped_turns = dropped
 
     def _on_token(self, text: str) -> None:
@@ -815,6 +831,17 @@ class MainWindow(QMainWindow):
                 messages = []
         turns = [templates.Turn(user=t["user"], assistant=t.get("assistant")) for t in _turns(messages)]
         self.decoding.set_preview_turns(turns, self.input.toPlainText())
+
+    def _toggle_tokenizer_panel(self, visible: bool) -> None:
+        self.tokenizer_panel.setVisible(visible)
+        self.ctx.settings.show_tokenizer_panel = visible
+        self.ctx.save_settings()
+        if visible:
+            self._count_draft()
+
+    def _count_draft(self) -> None:
+        if self.tokenizer_panel.isVisible() and self.input.toPlainText():
+            self.tokenizer_panel.set_text(self.input.toPlainText())
 
     def _toggle_panel(self, visible: bool) -> None:
         self.decoding.setVisible(visible)

@@ -35,6 +35,7 @@ class Settings:
     n_threads: int | None = None
     n_gpu_layers: int = 0
     show_decoding_panel: bool = True
+    show_tokenizer_panel: bool = False
 
     def decoding_params(self) -> DecodingParams:
         """The saved decoding parameters, or the paper's defaults if they are invalid."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (
@@ -27,10 +29,12 @@ class MessageWidget(QFrame):
     Signals:
         edit_requested(int): the user wants to edit and resend this message (its id).
         regenerate_requested(int): the user wants a new answer in place of this one (its id).
+        activated(str): the message was clicked; its text (the tokenizer panel counts it).
     """
 
     edit_requested = Signal(int)
     regenerate_requested = Signal(int)
+    activated = Signal(str)
 
     def __init__(self, message_id: int, role: str, text: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,7 +78,19 @@ class MessageWidget(QFrame):
         # Questions are shown as typed; answers are Markdown (code blocks, lists, tables).
         self.body.setTextFormat(Qt.TextFormat.PlainText if role == "user" else Qt.TextFormat.MarkdownText)
         layout.addWidget(self.body)
+        self.body.installEventFilter(self)
         self.set_text(text)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """A click on the text (which the label would otherwise swallow) activates the message."""
+        if watched is self.body and event.type() == QEvent.Type.MouseButtonRelease:
+            self.activated.emit(self._text)
+        return super().eventFilter(watched, event)
+
+    def mouseReleaseEvent(self, event: Any) -> None:
+        """A click on the bubble activates the message."""
+        self.activated.emit(self._text)
+        super().mouseReleaseEvent(event)
 
     def _tool_button(self, text: str, tip: str) -> QToolButton:
         button = QToolButton()
@@ -112,10 +128,12 @@ class ChatView(QScrollArea):
     Signals:
         edit_requested(int): a user message's Edit was clicked (message id).
         regenerate_requested(int): an answer's Regenerate was clicked (message id).
+        message_activated(str): a message was clicked; its text.
     """
 
     edit_requested = Signal(int)
     regenerate_requested = Signal(int)
+    message_activated = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -170,6 +188,7 @@ class ChatView(QScrollArea):
         widget.set_detail(detail)
         widget.edit_requested.connect(self.edit_requested)
         widget.regenerate_requested.connect(self.regenerate_requested)
+        widget.activated.connect(self.message_activated)
         self._layout.insertWidget(self._layout.count() - 1, widget)
         self._messages.append(widget)
         self._placeholder.setVisible(False)
@@ -262,7 +281,3 @@ class ChatInput(QPlainTextEdit):
             self.escape_pressed.emit()
             return
         super().keyPressEvent(event)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # pragma: no cover - Qt hook
-        """Default behaviour (kept for subclass hooks)."""
-        return super().eventFilter(watched, event)

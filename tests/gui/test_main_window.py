@@ -192,3 +192,28 @@ def test_enter_sends_shift_enter_adds_line(qtbot, window: MainWindow, stories_gg
         qtbot.keyClick(window.input, Qt.Key.Key_Return)
     assert window.chat.messages()[0].text == "Once\nupon"
     assert window.input.toPlainText() == ""
+
+
+def test_language_switch_rebuilds_window_in_chinese(qtbot, context: AppContext) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from app.i18n import install_translators
+
+    win = MainWindow(context)
+    win._replaced = True
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        win.set_language("zh_CN")
+        replacements = [
+            w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w is not win and w.isVisible()
+        ]
+        assert replacements, "a new window must replace the old one"
+        new = replacements[-1]
+        new._replaced = True
+        qtbot.addWidget(new)
+        assert new.send_button.text() == "发送"
+        assert new.menuBar().actions()[0].text().startswith("模型")
+        assert context.settings.language == "zh_CN"
+    finally:
+        install_translators("en")

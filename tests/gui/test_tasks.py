@@ -1,0 +1,34 @@
+"""run_task delivers results and errors on the GUI thread."""
+
+from __future__ import annotations
+
+import threading
+
+from app.tasks import run_task
+
+
+def test_result_arrives_on_gui_thread(qtbot) -> None:
+    seen: list[tuple[object, object, bool]] = []
+    worker_threads: list[bool] = []
+
+    def work() -> int:
+        worker_threads.append(threading.current_thread() is threading.main_thread())
+        return 42
+
+    run_task(
+        work, lambda result, error: seen.append((result, error, threading.current_thread() is threading.main_thread()))
+    )
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    assert seen == [(42, None, True)]
+    assert worker_threads == [False]
+
+
+def test_error_is_delivered(qtbot) -> None:
+    seen: list[object] = []
+
+    def work() -> None:
+        raise ValueError("broken tokenizer")
+
+    run_task(work, lambda result, error: seen.append(error))
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    assert isinstance(seen[0], ValueError)
