@@ -1,0 +1,274 @@
+"""Job processes (runtime.jobs) and the vocabulary jobs (runtime.vocab_job), run as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runtime import jobs
+from runtime.jobs import JobProcess, Outcome, build_command
+from runtime.tokenizers import load_sentencepiece
+
+JOB_TIMEOUT_S = 120
+posix_only = pytest.mark.skipif(os.name != "posix", reason="process groups and signals are POSIX here")
+
+
+@pytest.fixture(scope="module")
+def slow_corpus(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """Random Chinese lines: every character pair is new, so BPE training takes seconds."""
+    text = (shared_data / "text" / "zh_samples.txt").read_text(encoding="utf-8")
+    chars = sorted({c for c in text if "\u4e00" <= c <= "\u9fff"})
+    flat = "".join(random.Random(0).choices(chars, k=30_000 * 60))
+    path = tmp_path_factory.mktemp("corpus") / "slow.txt"
+    path.write_text("\n".join(flat[i : i + 60] for i in range(0, len(flat), 60)), encoding="utf-8")
+    return path
+
+
+def run(command: list[str]) -> tuple[Outcome, list[dict]]:
+    process = JobProcess(command)
+    process.start()
+    events = list(process.events(timeout=JOB_TIMEOUT_S))
+    return process.wait(JOB_TIMEOUT_S), events
+
+
+def process_is_gone(pid: int) -> bool:
+    """Ended: no such process, or a zombie waiting for whoever adopted it to reap it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def group_is_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+# -- argv ------------------------------------------------------------------------------------------
+
+
+def test_build_command() -> None:
+    argv = build_command("vocab-train", corpus="/data/zh.txt", out=Path("/out/-zh.model"), size=20_000)
+    assert argv == [
+        sys.executable,
+        "-m",
+        "runtime.jobs",
+        "vocab-train",
+        "--corpus=/data/zh.txt",
+        "--out=/out/-zh.model",  # a value, even when it starts with "-"
+        "--size=20000",
+    ]
+    merge = build_command("vocab-merge", base="a.model", addition="b.model", out="dir", pad=True, sample=None)
+    assert merge[3:] == ["vocab-merge", "--base=a.model", "--addition=b.model", "--out=dir", "--pad"]
+    assert "--pad" not in build_command("vocab-merge", base="a", addition="b", out="c", pad=False)
+    assert build_command("tokenizer-check", path="x.gguf")[3:] == ["tokenizer-check", "--path=x.gguf"]
+    with pytest.raises(ValueError, match="unknown job"):
+        build_command("format-disk")
+    with pytest.raises(ValueError, match="no option 'sizes'"):
+        build_command("vocab-train", corpus="c", out="o", sizes=1)
+    with pytest.raises(ValueError, match="needs the option 'out'"):
+        build_command("vocab-train", corpus="c")
+
+
+def test_frozen_build_uses_the_job_subcommand(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert build_command("tokenizer-check", path="t.model") == [
+        sys.executable,
+        "job",
+        "tokenizer-check",
+        "--path=t.model",
+    ]
+
+
+# -- vocab-train -----------------------------------------------------------------------------------
+
+
+def test_train_reports_progress_and_a_result(tmp_path: Path, shared_data: Path) -> None:
+    out = tmp_path / "out" / "zh.model"
+    corpus = shared_data / "text" / "zh_samples.txt"
+    # 3,000, not 2,000: at 0.9995 coverage this corpus's characters alone need 2,565 pieces.
+    outcome, events = run(build_command("vocab-train", corpus=corpus, out=out, size=3000, threads=1))
+    assert outcome.ok, outcome.error
+    assert events[0]["event"] == "started" and events[-1]["event"] == "result"
+    progress = [e for e in events if e["event"] == "progress"]
+    stages = [e["stage"] for e in progress]
+    assert stages[0] == "starting" and stages[-1] == "done"
+    assert {"reading", "training", "saving"} <= set(stages)
+    training = [e for e in progress if e["stage"] == "training" and e["done"]]
+    assert training and all(0 < e["done"] <= e["total"] for e in training)
+    assert [e["done"] for e in training] == sorted(e["done"] for e in training)
+    assert outcome.result is not None
+    assert outcome.result["vocab_size"] == 3000
+    assert outcome.result["sentences"] > 1000
+    assert outcome.result["path"] == str(out)
+    sp = load_sentencepiece(out)
+    assert sp.vocab_size() == 3000
+    assert sp.piece_to_id("<0xE4>") != sp.unk_id()  # byte fallback
+    assert sorted(p.name for p in out.parent.iterdir()) == ["zh.model", "zh.vocab"]  # no temporary folder left
+
+
+@posix_only
+def test_cancel_mid_training_leaves_nothing(tmp_path: Path, slow_corpus: Path) -> None:
+    out_dir = tmp_path / "out"
+    process = JobProcess(build_command("vocab-train", corpus=slow_corpus, out=out_dir / "zh.model", size=20_000))
+    process.start()
+    pgid = os.getpgid(process.pid or 0)
+    assert pgid == process.pid  # its own process group
+    scratch = None
+    for event in process.events(timeout=JOB_TIMEOUT_S):
+        if event["event"] == "scratch":
+            scratch = Path(event["path"])
+        if event["event"] == "progress" and event["stage"] == "training":
+            assert scratch is not None and scratch.is_dir()  # sentencepiece is at work
+            break
+    started = time.monotonic()
+    process.cancel()
+    outcome = process.wait(JOB_TIMEOUT_S)
+    assert time.monotonic() - started < jobs.CANCEL_GRACE_S  # SIGINT was enough
+    assert outcome.cancelled and not outcome.ok and outcome.result is None
+    assert outcome.returncode == 130
+    assert list(out_dir.iterdir()) == []
+    assert group_is_gone(pgid)
+
+
+@posix_only
+def test_cancel_escalates_and_ends_the_whole_group(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jobs, "CANCEL_GRACE_S", 0.3)
+    scratch = tmp_path / ".partial"
+    scratch.mkdir()
+    # A child that ignores SIGINT and SIGTERM and has a child of its own.
+    script = f"""
+import json, signal, subprocess, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+print(json.dumps({{"event": "scratch", "path": {str(scratch)!r}}}), flush=True)
+print(json.dumps({{"event": "started", "grandchild": grandchild.pid}}), flush=True)
+time.sleep(60)
+"""
+    process = JobProcess([sys.executable, "-c", script])
+    process.start()
+    events = process.events(timeout=JOB_TIMEOUT_S)
+    grandchild = next(e for e in events if e["event"] == "started")["grandchild"]
+    process.cancel()
+    outcome = process.wait(JOB_TIMEOUT_S)
+    assert outcome.cancelled and outcome.returncode == -signal.SIGKILL
+    assert not scratch.exists()  # announced temporary output is removed after a hard kill
+    deadline = time.monotonic() + 5
+    while not process_is_gone(grandchild):
+        if time.monotonic() > deadline:
+            pytest.fail("the grandchild survived the cancel")
+        time.sleep(0.05)
+
+
+def test_training_errors_are_clear(tmp_path: Path, shared_data: Path) -> None:
+    corpus = shared_data / "text" / "zh_samples.txt"
+    outcome, events = run(build_command("vocab-train", corpus=corpus, out=tmp_path / "small.model", size=2000))
+    assert not outcome.ok and not outcome.cancelled
+    assert outcome.code == "vocab_size_too_small" and outcome.params["required"] > 2000
+    assert str(corpus) in (outcome.error or "")
+    assert events[-1]["event"] == "error"
+    assert list(tmp_path.iterdir()) == []
+
+    missing = tmp_path / "absent.txt"
+    outcome, _ = run(build_command("vocab-train", corpus=missing, out=tmp_path / "x.model"))
+    assert outcome.code == "corpus_not_found" and str(missing) in (outcome.error or "")
+    with pytest.raises(jobs.JobError) as info:
+        outcome.raise_for_error()
+    assert info.value.code == "corpus_not_found"
+
+
+# -- vocab-merge -----------------------------------------------------------------------------------
+
+
+def test_merge_job_reports_the_numbers(
+    tmp_path: Path, llama_tokenizer: Path, chinese_sp_model: Path, shared_data: Path
+) -> None:
+    sample = shared_data / "text" / "zh_samples.txt"
+    out = tmp_path / "chinese-alpaca"
+    command = build_command(
+        "vocab-merge", base=llama_tokenizer, addition=chinese_sp_model, out=out, pad=True, sample=sample
+    )
+    outcome, events = run(command)
+    assert outcome.ok, outcome.error
+    result = outcome.result or {}
+    assert (result["base_size"], result["added"], result["final_size"]) == (32_000, 17_953, 49_954)
+    assert result["pad_token"] == "<pad>"
+    assert result["sample"]["tokens_after"] < 0.6 * result["sample"]["tokens_before"]
+    assert result["sample"]["chars"] > 100_000
+    assert [e["stage"] for e in events if e["event"] == "progress"][-1] == "done"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "special_tokens_map.json",
+        "tokenizer.model",
+        "tokenizer_config.json",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chinese-alpaca"]
+    assert load_sentencepiece(out / "tokenizer.model").vocab_size() == 49_954
+    config = json.loads((out / "special_tokens_map.json").read_text(encoding="utf-8"))
+    assert config["pad_token"] == "<pad>"
+
+
+def test_merge_in_process_into_an_existing_folder(
+    tmp_path: Path, llama_tokenizer: Path, chinese_sp_model: Path
+) -> None:
+    from runtime.vocab_job import merge_vocabulary
+
+    out = tmp_path / "existing"
+    out.mkdir()
+    (out / "README.md").write_text("keep me", encoding="utf-8")
+    stages: list[str] = []
+    result = merge_vocabulary(llama_tokenizer, chinese_sp_model, out, on_progress=lambda p: stages.append(p.stage))
+    assert (result["final_size"], result["pad_token"], "sample" in result) == (49_953, None, False)
+    assert stages == ["reading", "merging", "writing", "done"]
+    assert (out / "README.md").read_text(encoding="utf-8") == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"]
+
+
+# -- tokenizer-check -------------------------------------------------------------------------------
+
+
+def test_tokenizer_check(tmp_path: Path, llama_tokenizer: Path) -> None:
+    outcome, _ = run(build_command("tokenizer-check", path=llama_tokenizer))
+    assert outcome.ok
+    assert outcome.result is not None
+    assert (outcome.result["kind"], outcome.result["n_vocab"]) == ("sentencepiece", 32_000)
+
+    bad = tmp_path / "bad.model"
+    bad.write_bytes(b"\x00" * 100)
+    outcome, _ = run(build_command("tokenizer-check", path=bad))
+    assert not outcome.ok and outcome.code == "tokenizer_invalid"
+    assert str(bad) in (outcome.error or "")
+
+
+@posix_only
+def test_a_job_that_dies_is_reported() -> None:
+    script = (
+        "import os, signal, sys; sys.stderr.write('about to crash\\n'); sys.stderr.flush(); "
+        "os.kill(os.getpid(), signal.SIGSEGV)"
+    )
+    outcome, _ = run([sys.executable, "-c", script])
+    assert not outcome.ok and not outcome.cancelled
+    assert outcome.code == "job_crashed" and outcome.returncode == -signal.SIGSEGV
+    assert "SIGSEGV" in (outcome.error or "") and "about to crash" in (outcome.error or "")
+
+
+def test_events_are_also_delivered_to_a_callback(llama_tokenizer: Path) -> None:
+    seen: list[dict] = []
+    outcome = jobs.run_job("tokenizer-check", on_event=seen.append, timeout=JOB_TIMEOUT_S, path=str(llama_tokenizer))
+    assert outcome.ok
+    assert [e["event"] for e in seen] == ["started", "progress", "result"]
