@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
         self.splitter.setStretchFactor(3, 0)
-        self.splitter.setSizes([230, 730, 320, 360])
+        self.splitter.setSizes([230, 700, 320, 400])
         self.setCentralWidget(self.splitter)
         self.decoding.setVisible(self.ctx.settings.show_decoding_panel)
         self.tokenizer_panel.setVisible(self.ctx.settings.show_tokenizer_panel)

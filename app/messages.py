@@ -63,6 +63,35 @@ def _messages() -> dict[str, str]:
             "the context holds only {n_ctx} tokens, even with all earlier messages left out. Shorten the "
             "message, lower max new tokens, or raise the context size.",
         ),
+        "tokenizer_missing": QCoreApplication.translate(
+            "Messages",
+            "The {label} tokenizer is not on this computer. Add it by opening its tokenizer.model file (or a "
+            "GGUF model that uses it). When online, it can be fetched from the Hugging Face hub ({repo}).",
+        ),
+        "tokenizer_not_found": QCoreApplication.translate(
+            "Messages",
+            "No tokenizer at {path}: the file does not exist. Choose a tokenizer.model file, a Hugging Face "
+            "tokenizer folder or a GGUF model.",
+        ),
+        "tokenizer_empty": QCoreApplication.translate(
+            "Messages", "{path} is empty, so it is not a tokenizer. Choose a tokenizer.model file or a GGUF model."
+        ),
+        "tokenizer_invalid": QCoreApplication.translate(
+            "Messages",
+            "{path} is not a SentencePiece tokenizer. Choose a tokenizer.model file, a Hugging Face tokenizer "
+            "folder or a GGUF model.",
+        ),
+        "tokenizer_too_large": QCoreApplication.translate(
+            "Messages", "{path} is {size_mb} MB, far larger than any tokenizer. Choose a tokenizer.model file."
+        ),
+        "tokenizer_unusable": QCoreApplication.translate(
+            "Messages", "{path} could not be opened as a tokenizer. Choose a tokenizer.model file or a GGUF model."
+        ),
+        "gguf_no_vocab": QCoreApplication.translate(
+            "Messages",
+            "{path} has no vocabulary, so it cannot count tokens. Choose the tokenizer.model that belongs to "
+            "this model instead.",
+        ),
     }
 
 

@@ -58,11 +58,12 @@ class TokenizerPanel(QWidget):
         updated(list): a comparison finished; the list of ``runtime.tokenizers.TokenCount``.
     """
 
-    updated = Signal(list)
+    updated = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("tokenizerPanel")
+        self.setMinimumWidth(340)
         self._entries: list[_Entry] = []
         self._text = ""
         self._generation = 0
@@ -105,7 +106,7 @@ class TokenizerPanel(QWidget):
 
         self.table = QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(
-            [self.tr("Tokenizer"), self.tr("Tokens"), self.tr("Chars/token"), self.tr("Byte pieces"), self.tr("Ratio")]
+            [self.tr("Tokenizer"), self.tr("Tokens"), self.tr("Chars/token"), self.tr("Bytes"), self.tr("Ratio")]
         )
         self.table.horizontalHeaderItem(3).setToolTip(
             self.tr("Pieces like <0xE5> that spell a character byte by byte because the vocabulary lacks it")
@@ -115,6 +116,8 @@ class TokenizerPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         for column in range(1, 5):
             self.table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -147,6 +150,7 @@ class TokenizerPanel(QWidget):
         self.pieces_view.setPlaceholderText(self.tr("Type or paste text in the message box to see its tokens."))
         layout.addWidget(self.pieces_view, 1)
         self.bos_note = QLabel(self.tr("Counts exclude the beginning-of-text token <s> that a prompt adds once."))
+        self.bos_note.setTextFormat(Qt.TextFormat.PlainText)  # "<s>" is text here, not a tag
         self.bos_note.setWordWrap(True)
         self.bos_note.setObjectName("detailLabel")
         layout.addWidget(self.bos_note)

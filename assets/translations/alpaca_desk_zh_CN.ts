@@ -4,7 +4,7 @@
 <context>
     <name>Banner</name>
     <message>
-        <location filename="../../app/main_window.py" line="112"/>
+        <location filename="../../app/main_window.py" line="113"/>
         <source>Dismiss</source>
         <translation>关闭</translation>
     </message>
@@ -12,7 +12,7 @@
 <context>
     <name>ChatInput</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="248"/>
+        <location filename="../../app/views/chat_view.py" line="267"/>
         <source>Type a message. Enter sends, Shift+Enter starts a new line.</source>
         <translation>输入消息。按 Enter 发送，Shift+Enter 换行。</translation>
     </message>
@@ -20,7 +20,7 @@
 <context>
     <name>ChatView</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="147"/>
+        <location filename="../../app/views/chat_view.py" line="165"/>
         <source>Open a model from the Model menu, then type a message below.</source>
         <translation>请先从“模型”菜单打开模型，然后在下方输入消息。</translation>
     </message>
@@ -336,296 +336,301 @@ Last changed {when}</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="146"/>
+        <location filename="../../app/main_window.py" line="147"/>
         <source>Alpaca Desk</source>
         <translation>Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="170"/>
+        <location filename="../../app/main_window.py" line="171"/>
         <source>Your conversation file could not be opened and was left untouched; new chats go to a new file. Details: {0}</source>
         <translation>无法打开对话记录文件（原文件未做任何改动），新的对话将保存到新文件中。详情：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="189"/>
+        <location filename="../../app/main_window.py" line="191"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="191"/>
+        <location filename="../../app/main_window.py" line="193"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="223"/>
-        <location filename="../../app/main_window.py" line="412"/>
-        <location filename="../../app/main_window.py" line="764"/>
+        <location filename="../../app/main_window.py" line="228"/>
+        <location filename="../../app/main_window.py" line="426"/>
+        <location filename="../../app/main_window.py" line="780"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="228"/>
+        <location filename="../../app/main_window.py" line="233"/>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="259"/>
+        <location filename="../../app/main_window.py" line="266"/>
         <source>&amp;Model</source>
         <translation>模型(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="260"/>
+        <location filename="../../app/main_window.py" line="267"/>
         <source>&amp;Open model file…</source>
         <translation>打开模型文件(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="263"/>
+        <location filename="../../app/main_window.py" line="270"/>
         <source>Recent models</source>
         <translation>最近使用的模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="265"/>
+        <location filename="../../app/main_window.py" line="272"/>
         <source>&amp;Unload model</source>
         <translation>卸载模型(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="268"/>
+        <location filename="../../app/main_window.py" line="275"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="272"/>
+        <location filename="../../app/main_window.py" line="279"/>
         <source>&amp;Conversation</source>
         <translation>对话(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="273"/>
+        <location filename="../../app/main_window.py" line="280"/>
         <source>&amp;New conversation</source>
         <translation>新建对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="276"/>
+        <location filename="../../app/main_window.py" line="283"/>
         <source>Export as &amp;Markdown…</source>
         <translation>导出为 Markdown(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="278"/>
+        <location filename="../../app/main_window.py" line="285"/>
         <source>Export as &amp;JSON…</source>
         <translation>导出为 JSON(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="280"/>
+        <location filename="../../app/main_window.py" line="287"/>
         <source>&amp;Import from JSON…</source>
         <translation>从 JSON 导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="283"/>
+        <location filename="../../app/main_window.py" line="290"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="284"/>
+        <location filename="../../app/main_window.py" line="291"/>
         <source>&amp;Decoding panel</source>
         <translation>解码参数面板(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="289"/>
+        <location filename="../../app/main_window.py" line="295"/>
+        <source>&amp;Tokenizer panel</source>
+        <translation>分词器面板(&amp;T)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="300"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="290"/>
+        <location filename="../../app/main_window.py" line="301"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="292"/>
+        <location filename="../../app/main_window.py" line="303"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="300"/>
+        <location filename="../../app/main_window.py" line="311"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="301"/>
+        <location filename="../../app/main_window.py" line="312"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="332"/>
+        <location filename="../../app/main_window.py" line="343"/>
         <source>Open a GGUF model</source>
         <translation>打开 GGUF 模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="332"/>
+        <location filename="../../app/main_window.py" line="343"/>
         <source>GGUF models (*.gguf);;All files (*)</source>
         <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="353"/>
+        <location filename="../../app/main_window.py" line="364"/>
         <source>Loading {0}…</source>
         <translation>正在加载 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="358"/>
+        <location filename="../../app/main_window.py" line="369"/>
         <source>Loading cancelled. No model loaded</source>
         <translation>已取消加载。未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="371"/>
+        <location filename="../../app/main_window.py" line="382"/>
         <source>(none yet)</source>
         <translation>（暂无）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="397"/>
+        <location filename="../../app/main_window.py" line="409"/>
         <source>{name} · {params} · {quant} · vocabulary {vocab}</source>
         <translation>{name} · {params} · {quant} · 词表 {vocab}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="405"/>
+        <location filename="../../app/main_window.py" line="417"/>
         <source>Type a message below to start.</source>
         <translation>在下方输入消息即可开始。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="480"/>
+        <location filename="../../app/main_window.py" line="494"/>
         <source>Stop the answer before deleting this conversation.</source>
         <translation>请先停止生成回答，再删除此对话。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="492"/>
+        <location filename="../../app/main_window.py" line="506"/>
         <source>There is no conversation to export yet.</source>
         <translation>还没有可导出的对话。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="507"/>
+        <location filename="../../app/main_window.py" line="521"/>
         <source>Export conversation</source>
         <translation>导出对话</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="509"/>
+        <location filename="../../app/main_window.py" line="523"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown 文件 (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="509"/>
-        <location filename="../../app/main_window.py" line="527"/>
+        <location filename="../../app/main_window.py" line="523"/>
+        <location filename="../../app/main_window.py" line="541"/>
         <source>JSON (*.json)</source>
         <translation>JSON 文件 (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="520"/>
+        <location filename="../../app/main_window.py" line="534"/>
         <source>Could not export to {0}: {1}</source>
         <translation>无法导出到 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="522"/>
+        <location filename="../../app/main_window.py" line="536"/>
         <source>Exported to {0}</source>
         <translation>已导出到 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="527"/>
+        <location filename="../../app/main_window.py" line="541"/>
         <source>Import conversation</source>
         <translation>导入对话</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="536"/>
+        <location filename="../../app/main_window.py" line="550"/>
         <source>{0} is not a readable JSON file ({1}). Choose a file exported by Alpaca Desk.</source>
         <translation>{0} 不是可读取的 JSON 文件（{1}）。请选择由 Alpaca Desk 导出的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="556"/>
+        <location filename="../../app/main_window.py" line="570"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="637"/>
+        <location filename="../../app/main_window.py" line="651"/>
         <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
         <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="665"/>
-        <location filename="../../app/main_window.py" line="750"/>
+        <location filename="../../app/main_window.py" line="679"/>
+        <location filename="../../app/main_window.py" line="766"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="667"/>
+        <location filename="../../app/main_window.py" line="681"/>
         <source>{0} tokens</source>
         <translation>{0} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="669"/>
+        <location filename="../../app/main_window.py" line="683"/>
         <source>writing…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="670"/>
+        <location filename="../../app/main_window.py" line="684"/>
         <source>interrupted (the app closed while it was written)</source>
         <translation>已中断（生成过程中应用被关闭）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="671"/>
+        <location filename="../../app/main_window.py" line="685"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="672"/>
+        <location filename="../../app/main_window.py" line="686"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/main_window.py" line="678"/>
-        <location filename="../../app/main_window.py" line="716"/>
+        <location filename="../../app/main_window.py" line="692"/>
+        <location filename="../../app/main_window.py" line="731"/>
         <source>%n earlier turn(s) left out to fit the context</source>
         <translation>
             <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="754"/>
+        <location filename="../../app/main_window.py" line="770"/>
         <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
         <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="773"/>
+        <location filename="../../app/main_window.py" line="789"/>
         <source>The model process stopped unexpectedly. Your conversation is safe.
 {0}</source>
         <translation>模型进程意外退出，你的对话不会丢失。
 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="775"/>
+        <location filename="../../app/main_window.py" line="791"/>
         <source>Restart and reload the model</source>
         <translation>重启并重新加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="787"/>
+        <location filename="../../app/main_window.py" line="803"/>
         <source>The context size {0} takes effect when the model is loaded again.</source>
         <translation>上下文长度 {0} 将在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="788"/>
+        <location filename="../../app/main_window.py" line="804"/>
         <source>Reload now</source>
         <translation>立即重新加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="827"/>
+        <location filename="../../app/main_window.py" line="854"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="847"/>
+        <location filename="../../app/main_window.py" line="874"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="849"/>
+        <location filename="../../app/main_window.py" line="876"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="868"/>
+        <location filename="../../app/main_window.py" line="895"/>
         <source>Context {0} / {1}</source>
         <translation>上下文 {0} / {1}</translation>
     </message>
@@ -633,42 +638,42 @@ Last changed {when}</source>
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="48"/>
+        <location filename="../../app/views/chat_view.py" line="52"/>
         <source>You</source>
         <translation>你</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="48"/>
+        <location filename="../../app/views/chat_view.py" line="52"/>
         <source>Assistant</source>
         <translation>助手</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="54"/>
+        <location filename="../../app/views/chat_view.py" line="58"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="54"/>
+        <location filename="../../app/views/chat_view.py" line="58"/>
         <source>Copy this message</source>
         <translation>复制这条消息</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="58"/>
+        <location filename="../../app/views/chat_view.py" line="62"/>
         <source>Edit</source>
         <translation>编辑</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="58"/>
+        <location filename="../../app/views/chat_view.py" line="62"/>
         <source>Edit this message and resend it</source>
         <translation>编辑这条消息并重新发送</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="61"/>
+        <location filename="../../app/views/chat_view.py" line="65"/>
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="61"/>
+        <location filename="../../app/views/chat_view.py" line="65"/>
         <source>Write a new answer</source>
         <translation>重新生成一个回答</translation>
     </message>
@@ -681,54 +686,212 @@ Last changed {when}</source>
         <translation>找不到模型文件：{path}。请检查路径，或选择其他文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="23"/>
+        <location filename="../../app/messages.py" line="25"/>
         <source>{path} is a folder, not a model file. Choose the .gguf file inside it (a Hugging Face folder must first be converted to GGUF).</source>
         <translation>{path} 是一个文件夹，不是模型文件。请选择其中的 .gguf 文件（Hugging Face 格式的文件夹需要先转换为 GGUF）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="28"/>
+        <location filename="../../app/messages.py" line="30"/>
         <source>Cannot read {path}: {reason}. Check the file&apos;s permissions.</source>
         <translation>无法读取 {path}：{reason}。请检查文件权限。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="29"/>
+        <location filename="../../app/messages.py" line="33"/>
         <source>{name} is empty (0 bytes). Download the model again.</source>
         <translation>{name} 是空文件（0 字节）。请重新下载模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="30"/>
+        <location filename="../../app/messages.py" line="34"/>
         <source>{name} is an old {format} model file (the format llama.cpp used before August 2023), which llama.cpp no longer reads. Download the GGUF version of this model, or convert the original weights to GGUF.</source>
         <translation>{name} 是旧的 {format} 格式模型文件（llama.cpp 在 2023 年 8 月之前使用的格式），llama.cpp 已不再支持。请下载该模型的 GGUF 版本，或将原始权重转换为 GGUF。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="36"/>
+        <location filename="../../app/messages.py" line="40"/>
         <source>{name} is not a GGUF model file (it does not start with the GGUF signature). Choose a .gguf file.</source>
         <translation>{name} 不是 GGUF 模型文件（文件开头没有 GGUF 标识）。请选择 .gguf 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="40"/>
+        <location filename="../../app/messages.py" line="44"/>
         <source>{name} looks like GGUF but its header cannot be read. The file is probably truncated or damaged: download it again and compare its size or SHA-256 with the source.</source>
         <translation>{name} 看起来是 GGUF 文件，但无法读取文件头。文件可能不完整或已损坏：请重新下载，并核对文件大小或 SHA-256。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="45"/>
+        <location filename="../../app/messages.py" line="49"/>
         <source>{name} is truncated: its tensors need {need} bytes but the file has {have}. The download probably stopped early: download it again.</source>
         <translation>{name} 不完整：张量需要 {need} 字节，但文件只有 {have} 字节。下载可能中途停止了，请重新下载。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="50"/>
+        <location filename="../../app/messages.py" line="54"/>
         <source>llama.cpp could not load {name} (architecture &apos;{arch}&apos;). The file may be damaged or use an architecture this llama.cpp does not support: download it again, or choose another model.</source>
         <translation>llama.cpp 无法加载 {name}（架构“{arch}”）。文件可能已损坏，或使用了当前 llama.cpp 不支持的架构：请重新下载，或选择其他模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="55"/>
+        <location filename="../../app/messages.py" line="59"/>
         <source>No model is loaded. Open a GGUF model file first.</source>
         <translation>尚未加载模型。请先打开一个 GGUF 模型文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="56"/>
+        <location filename="../../app/messages.py" line="60"/>
         <source>The message needs {n_tokens} prompt tokens and the answer up to {max_tokens} new tokens, but the context holds only {n_ctx} tokens, even with all earlier messages left out. Shorten the message, lower max new tokens, or raise the context size.</source>
         <translation>即使省略所有较早的消息，这条消息仍需要 {n_tokens} 个提示词 token，回答最多 {max_tokens} 个新 token，但上下文只能容纳 {n_ctx} 个 token。请缩短消息、降低最大生成长度，或增大上下文长度。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="66"/>
+        <source>The {label} tokenizer is not on this computer. Add it by opening its tokenizer.model file (or a GGUF model that uses it). When online, it can be fetched from the Hugging Face hub ({repo}).</source>
+        <translation>本机没有 {label} 分词器。请打开它的 tokenizer.model 文件（或使用它的 GGUF 模型）来添加。联网时也可以从 Hugging Face Hub（{repo}）获取。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="71"/>
+        <source>No tokenizer at {path}: the file does not exist. Choose a tokenizer.model file, a Hugging Face tokenizer folder or a GGUF model.</source>
+        <translation>{path} 处没有分词器：文件不存在。请选择 tokenizer.model 文件、Hugging Face 分词器文件夹或 GGUF 模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="76"/>
+        <source>{path} is empty, so it is not a tokenizer. Choose a tokenizer.model file or a GGUF model.</source>
+        <translation>{path} 是空文件，不是分词器。请选择 tokenizer.model 文件或 GGUF 模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="79"/>
+        <source>{path} is not a SentencePiece tokenizer. Choose a tokenizer.model file, a Hugging Face tokenizer folder or a GGUF model.</source>
+        <translation>{path} 不是 SentencePiece 分词器。请选择 tokenizer.model 文件、Hugging Face 分词器文件夹或 GGUF 模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="84"/>
+        <source>{path} is {size_mb} MB, far larger than any tokenizer. Choose a tokenizer.model file.</source>
+        <translation>{path} 有 {size_mb} MB，远大于任何分词器。请选择 tokenizer.model 文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="87"/>
+        <source>{path} could not be opened as a tokenizer. Choose a tokenizer.model file or a GGUF model.</source>
+        <translation>无法将 {path} 作为分词器打开。请选择 tokenizer.model 文件或 GGUF 模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="90"/>
+        <source>{path} has no vocabulary, so it cannot count tokens. Choose the tokenizer.model that belongs to this model instead.</source>
+        <translation>{path} 不含词表，无法统计 token。请改为选择该模型对应的 tokenizer.model。</translation>
+    </message>
+</context>
+<context>
+    <name>TokenizerPanel</name>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="94"/>
+        <source>Tokenizers</source>
+        <translation>分词器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="98"/>
+        <source>Add…</source>
+        <translation>添加…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="99"/>
+        <source>Compare with another tokenizer</source>
+        <translation>与另一个分词器比较</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="109"/>
+        <source>Tokenizer</source>
+        <translation>分词器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="109"/>
+        <source>Tokens</source>
+        <translation>token 数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="109"/>
+        <source>Chars/token</source>
+        <translation>字符/token</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="109"/>
+        <source>Bytes</source>
+        <translation>字节片段</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="109"/>
+        <source>Ratio</source>
+        <translation>比例</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="112"/>
+        <source>Pieces like &lt;0xE5&gt; that spell a character byte by byte because the vocabulary lacks it</source>
+        <translation>词表中没有该字符时，用 &lt;0xE5&gt; 这类字节片段逐字节拼出它</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="114"/>
+        <source>Tokens relative to the first tokenizer</source>
+        <translation>相对于第一个分词器的 token 数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="142"/>
+        <source>Pieces of:</source>
+        <translation>切分结果：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="150"/>
+        <source>Type or paste text in the message box to see its tokens.</source>
+        <translation>在消息框中输入或粘贴文本，即可查看它的 token。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="152"/>
+        <source>Counts exclude the beginning-of-text token &lt;s&gt; that a prompt adds once.</source>
+        <translation>统计不含提示词开头添加一次的起始 token &lt;s&gt;。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="187"/>
+        <source>This conversation&apos;s prompt (template included): {0} of {1} tokens, as the model counts.</source>
+        <translation>本对话的提示词（含模板）：按模型分词为 {0} / {1} 个 token。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="253"/>
+        <source>Showing the first {0} of {1} characters; the counts cover all of them.</source>
+        <translation>仅显示前 {0} 个字符（共 {1} 个）；统计涵盖全部文本。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="292"/>
+        <source>A {n_ctx}-token context holds about {a} characters of this kind of text under {first} and {b} under {second}.</source>
+        <translation>{n_ctx} 个 token 的上下文，按 {first} 约可容纳 {a} 个此类文本的字符，按 {second} 约可容纳 {b} 个。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="312"/>
+        <source>Original LLaMA (32,000)</source>
+        <translation>原版 LLaMA（32,000）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="313"/>
+        <source>Chinese-LLaMA (49,953)</source>
+        <translation>Chinese-LLaMA（49,953）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="314"/>
+        <source>Chinese-LLaMA-2 (55,296)</source>
+        <translation>Chinese-LLaMA-2（55,296）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="320"/>
+        <source>The loaded model&apos;s vocabulary</source>
+        <translation>已加载模型的词表</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="325"/>
+        <source>From a file (tokenizer.model, folder or GGUF)…</source>
+        <translation>从文件添加（tokenizer.model、文件夹或 GGUF）…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="331"/>
+        <source>Choose a tokenizer</source>
+        <translation>选择分词器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="333"/>
+        <source>Tokenizers (*.model *.gguf tokenizer_config.json);;All files (*)</source>
+        <translation>分词器 (*.model *.gguf tokenizer_config.json);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="346"/>
+        <source>Remove from the comparison</source>
+        <translation>从比较中移除</translation>
     </message>
 </context>
 </TS>
