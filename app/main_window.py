@@ -297,6 +297,10 @@ class MainWindow(QMainWindow):
         self.tokens_action.setChecked(self.ctx.settings.show_tokenizer_panel)
         self.tokens_action.toggled.connect(self._toggle_tokenizer_panel)
 
+        tools_menu = bar.addMenu(self.tr("&Tools"))
+        vocab_action = tools_menu.addAction(self.tr("&Extend a vocabulary…"))
+        vocab_action.triggered.connect(self.open_vocab_tool)
+
         settings_menu = bar.addMenu(self.tr("&Settings"))
         language_menu = settings_menu.addMenu(self.tr("&Language"))
         group = QActionGroup(self)
@@ -864,6 +868,17 @@ class MainWindow(QMainWindow):
         replacement.show()
         self._replaced = True
         self.close()
+
+    def open_vocab_tool(self) -> None:
+        """The vocabulary-extension tool (paper section 4.2), in its own window."""
+        from app.views.vocab_dialog import VocabDialog
+
+        dialog = getattr(self, "_vocab_dialog", None)
+        if dialog is None:
+            dialog = VocabDialog(self)
+            self._vocab_dialog = dialog
+        dialog.show()
+        dialog.raise_()
 
     def about(self) -> None:
         """Version and privacy statement."""

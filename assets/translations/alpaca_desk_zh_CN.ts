@@ -357,8 +357,8 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/main_window.py" line="228"/>
-        <location filename="../../app/main_window.py" line="426"/>
-        <location filename="../../app/main_window.py" line="780"/>
+        <location filename="../../app/main_window.py" line="430"/>
+        <location filename="../../app/main_window.py" line="784"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
@@ -434,203 +434,213 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/main_window.py" line="300"/>
+        <source>&amp;Tools</source>
+        <translation>工具(&amp;T)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="301"/>
+        <source>&amp;Extend a vocabulary…</source>
+        <translation>扩充词表(&amp;E)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="304"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="301"/>
+        <location filename="../../app/main_window.py" line="305"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="303"/>
+        <location filename="../../app/main_window.py" line="307"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="311"/>
+        <location filename="../../app/main_window.py" line="315"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="312"/>
+        <location filename="../../app/main_window.py" line="316"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="343"/>
+        <location filename="../../app/main_window.py" line="347"/>
         <source>Open a GGUF model</source>
         <translation>打开 GGUF 模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="343"/>
+        <location filename="../../app/main_window.py" line="347"/>
         <source>GGUF models (*.gguf);;All files (*)</source>
         <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="364"/>
+        <location filename="../../app/main_window.py" line="368"/>
         <source>Loading {0}…</source>
         <translation>正在加载 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="369"/>
+        <location filename="../../app/main_window.py" line="373"/>
         <source>Loading cancelled. No model loaded</source>
         <translation>已取消加载。未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="382"/>
+        <location filename="../../app/main_window.py" line="386"/>
         <source>(none yet)</source>
         <translation>（暂无）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="409"/>
+        <location filename="../../app/main_window.py" line="413"/>
         <source>{name} · {params} · {quant} · vocabulary {vocab}</source>
         <translation>{name} · {params} · {quant} · 词表 {vocab}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="417"/>
+        <location filename="../../app/main_window.py" line="421"/>
         <source>Type a message below to start.</source>
         <translation>在下方输入消息即可开始。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="494"/>
+        <location filename="../../app/main_window.py" line="498"/>
         <source>Stop the answer before deleting this conversation.</source>
         <translation>请先停止生成回答，再删除此对话。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="506"/>
+        <location filename="../../app/main_window.py" line="510"/>
         <source>There is no conversation to export yet.</source>
         <translation>还没有可导出的对话。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="521"/>
+        <location filename="../../app/main_window.py" line="525"/>
         <source>Export conversation</source>
         <translation>导出对话</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="523"/>
+        <location filename="../../app/main_window.py" line="527"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown 文件 (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="523"/>
-        <location filename="../../app/main_window.py" line="541"/>
+        <location filename="../../app/main_window.py" line="527"/>
+        <location filename="../../app/main_window.py" line="545"/>
         <source>JSON (*.json)</source>
         <translation>JSON 文件 (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="534"/>
+        <location filename="../../app/main_window.py" line="538"/>
         <source>Could not export to {0}: {1}</source>
         <translation>无法导出到 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="536"/>
+        <location filename="../../app/main_window.py" line="540"/>
         <source>Exported to {0}</source>
         <translation>已导出到 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="541"/>
+        <location filename="../../app/main_window.py" line="545"/>
         <source>Import conversation</source>
         <translation>导入对话</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="550"/>
+        <location filename="../../app/main_window.py" line="554"/>
         <source>{0} is not a readable JSON file ({1}). Choose a file exported by Alpaca Desk.</source>
         <translation>{0} 不是可读取的 JSON 文件（{1}）。请选择由 Alpaca Desk 导出的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="570"/>
+        <location filename="../../app/main_window.py" line="574"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="651"/>
+        <location filename="../../app/main_window.py" line="655"/>
         <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
         <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="679"/>
-        <location filename="../../app/main_window.py" line="766"/>
+        <location filename="../../app/main_window.py" line="683"/>
+        <location filename="../../app/main_window.py" line="770"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="681"/>
+        <location filename="../../app/main_window.py" line="685"/>
         <source>{0} tokens</source>
         <translation>{0} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="683"/>
+        <location filename="../../app/main_window.py" line="687"/>
         <source>writing…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="684"/>
+        <location filename="../../app/main_window.py" line="688"/>
         <source>interrupted (the app closed while it was written)</source>
         <translation>已中断（生成过程中应用被关闭）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="685"/>
+        <location filename="../../app/main_window.py" line="689"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="686"/>
+        <location filename="../../app/main_window.py" line="690"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/main_window.py" line="692"/>
-        <location filename="../../app/main_window.py" line="731"/>
+        <location filename="../../app/main_window.py" line="696"/>
+        <location filename="../../app/main_window.py" line="735"/>
         <source>%n earlier turn(s) left out to fit the context</source>
         <translation>
             <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="770"/>
+        <location filename="../../app/main_window.py" line="774"/>
         <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
         <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="789"/>
+        <location filename="../../app/main_window.py" line="793"/>
         <source>The model process stopped unexpectedly. Your conversation is safe.
 {0}</source>
         <translation>模型进程意外退出，你的对话不会丢失。
 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="791"/>
+        <location filename="../../app/main_window.py" line="795"/>
         <source>Restart and reload the model</source>
         <translation>重启并重新加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="803"/>
+        <location filename="../../app/main_window.py" line="807"/>
         <source>The context size {0} takes effect when the model is loaded again.</source>
         <translation>上下文长度 {0} 将在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="804"/>
+        <location filename="../../app/main_window.py" line="808"/>
         <source>Reload now</source>
         <translation>立即重新加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="854"/>
+        <location filename="../../app/main_window.py" line="858"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="874"/>
+        <location filename="../../app/main_window.py" line="889"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="876"/>
+        <location filename="../../app/main_window.py" line="891"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="895"/>
+        <location filename="../../app/main_window.py" line="910"/>
         <source>Context {0} / {1}</source>
         <translation>上下文 {0} / {1}</translation>
     </message>
@@ -892,6 +902,241 @@ Last changed {when}</source>
         <location filename="../../app/views/tokenizer_panel.py" line="346"/>
         <source>Remove from the comparison</source>
         <translation>从比较中移除</translation>
+    </message>
+</context>
+<context>
+    <name>VocabDialog</name>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="42"/>
+        <source>Extend a vocabulary</source>
+        <translation>扩充词表</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="53"/>
+        <source>Chinese-LLaMA extends LLaMA&apos;s 32,000 pieces with 20,000 pieces learned from Chinese text (paper section 4.2), so Chinese needs about half the tokens. Do the same with your corpus: a SentencePiece model is trained on it and its new pieces are appended to the base tokenizer.</source>
+        <translation>Chinese-LLaMA 在 LLaMA 的 32,000 个词元之外，加入了从中文文本学到的 20,000 个词元（论文第 4.2 节），中文所需的 token 因此减少约一半。你也可以用自己的语料这样做：先在语料上训练一个 SentencePiece 模型，再把其中的新词元追加到基础分词器中。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="61"/>
+        <source>UTF-8 text, one sentence or paragraph per line</source>
+        <translation>UTF-8 文本，每行一句或一段</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="67"/>
+        <source>Pieces of the new SentencePiece model (the paper used 20,000).</source>
+        <translation>新 SentencePiece 模型的词元数（论文使用 20,000）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="70"/>
+        <source>The tokenizer to extend: &apos;llama&apos; for the original LLaMA tokenizer, or a tokenizer.model file.</source>
+        <translation>要扩充的分词器：填 &apos;llama&apos; 表示原版 LLaMA 分词器，或填一个 tokenizer.model 文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="73"/>
+        <source>Optional: merge this .model instead of training one</source>
+        <translation>可选：直接合并这个 .model，而不重新训练</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="74"/>
+        <source>Add a pad token (Chinese-Alpaca: 49,954 pieces)</source>
+        <translation>添加 pad token（Chinese-Alpaca：49,954 个词元）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="77"/>
+        <source>Chinese-Alpaca&apos;s vocabulary is Chinese-LLaMA&apos;s plus one pad token added for instruction fine-tuning. A model&apos;s embedding matrix has exactly one row per piece, so a LLaMA tokenizer must go with LLaMA weights and an Alpaca tokenizer with Alpaca weights: mixing them breaks merging and conversion.</source>
+        <translation>Chinese-Alpaca 的词表是 Chinese-LLaMA 的词表加上指令精调时添加的一个 pad token。模型的词嵌入矩阵每个词元正好一行，所以 LLaMA 分词器必须配 LLaMA 权重，Alpaca 分词器必须配 Alpaca 权重：混用会导致合并和转换失败。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="84"/>
+        <source>Folder for the new tokenizer</source>
+        <translation>新分词器的保存文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="87"/>
+        <source>Corpus</source>
+        <translation>语料</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="88"/>
+        <source>New pieces</source>
+        <translation>新词元数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="89"/>
+        <source>Base tokenizer</source>
+        <translation>基础分词器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="90"/>
+        <source>Existing model</source>
+        <translation>已有模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="92"/>
+        <source>Output folder</source>
+        <translation>输出文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="100"/>
+        <source>The report appears here.</source>
+        <translation>报告将显示在这里。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="102"/>
+        <source>Train and merge</source>
+        <translation>训练并合并</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="105"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="108"/>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="129"/>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="135"/>
+        <source>Choose a corpus</source>
+        <translation>选择语料</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="135"/>
+        <source>Text (*.txt);;All (*)</source>
+        <translation>文本 (*.txt);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="143"/>
+        <source>Choose the base tokenizer</source>
+        <translation>选择基础分词器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="149"/>
+        <source>Choose a SentencePiece model</source>
+        <translation>选择 SentencePiece 模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="154"/>
+        <source>Choose the output folder</source>
+        <translation>选择输出文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="167"/>
+        <source>Choose a corpus to train on, or an existing SentencePiece model to merge.</source>
+        <translation>请选择用于训练的语料，或一个要合并的已有 SentencePiece 模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="169"/>
+        <source>The corpus {0} does not exist.</source>
+        <translation>语料 {0} 不存在。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="171"/>
+        <source>Choose an output folder.</source>
+        <translation>请选择输出文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="173"/>
+        <source>The output folder {0} is not empty; choose a new one.</source>
+        <translation>输出文件夹 {0} 不是空的，请选择一个新文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="215"/>
+        <location filename="../../app/views/vocab_dialog.py" line="293"/>
+        <source>Starting</source>
+        <translation>正在启动</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="216"/>
+        <source>Reading the corpus</source>
+        <translation>正在读取语料</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="217"/>
+        <source>Normalizing</source>
+        <translation>正在规范化</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="218"/>
+        <source>Learning pieces</source>
+        <translation>正在学习词元</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="219"/>
+        <source>Saving</source>
+        <translation>正在保存</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="220"/>
+        <source>Writing the tokenizer</source>
+        <translation>正在写入分词器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="221"/>
+        <source>Loading</source>
+        <translation>正在加载</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="222"/>
+        <source>Merging</source>
+        <translation>正在合并</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="223"/>
+        <source>Counting tokens</source>
+        <translation>正在统计 token</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="224"/>
+        <location filename="../../app/views/vocab_dialog.py" line="272"/>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="234"/>
+        <source>Cancelled; nothing was written.</source>
+        <translation>已取消，未写入任何文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="243"/>
+        <source>Trained {0:,} pieces on {1:,} lines in {2} s.</source>
+        <translation>已在 {1:,} 行语料上训练出 {0:,} 个词元，用时 {2} 秒。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="251"/>
+        <source>The newly trained model: {0}</source>
+        <translation>新训练的模型：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="254"/>
+        <source>Base tokenizer: {0:,} pieces. Pieces added: {1:,}. Final size: {2:,}.</source>
+        <translation>基础分词器：{0:,} 个词元。新增：{1:,} 个。合并后：{2:,} 个。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="259"/>
+        <source>A pad token was added: {0}.</source>
+        <translation>已添加 pad token：{0}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="263"/>
+        <source>On {0:,} characters of the corpus: {1:,} tokens before, {2:,} after ({3:.0%}).</source>
+        <translation>在 {0:,} 个语料字符上：合并前 {1:,} 个 token，合并后 {2:,} 个（{3:.0%}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="270"/>
+        <source>Written to {0}</source>
+        <translation>已写入 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="279"/>
+        <source>Failed</source>
+        <translation>失败</translation>
     </message>
 </context>
 </TS>

@@ -1,0 +1,75 @@
+"""The vocabulary-extension tool trains and merges through real job processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sentencepiece as spm
+
+from app.views.vocab_dialog import VocabDialog
+
+
+def corpus_file(shared_data: Path, tmp_path: Path) -> Path:
+    text = (shared_data / "text" / "zh_samples.txt").read_text(encoding="utf-8")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(p.replace("\n", " ") for p in text.split("\n\n") if p.strip()), encoding="utf-8")
+    return corpus
+
+
+def test_train_and_merge_with_pad(qtbot, shared_data: Path, tmp_path: Path) -> None:
+    dialog = VocabDialog()
+    qtbot.addWidget(dialog)
+    dialog.corpus.setText(str(corpus_file(shared_data, tmp_path)))
+    dialog.size.setValue(3000)
+    dialog.pad.setChecked(True)
+    out = tmp_path / "my-tokenizer"
+    dialog.output.setText(str(out))
+    dialog.start()
+    assert not dialog.run_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.run_button.isEnabled(), timeout=120_000)
+    report = dialog.report.toPlainText()
+    assert "32,000" in report, report
+    merged = spm.SentencePieceProcessor(model_file=str(out / "tokenizer.model"))
+    assert merged.get_piece_size() > 32_000
+    assert merged.id_to_piece(merged.get_piece_size() - 1) == "<pad>"
+    assert f"{merged.get_piece_size():,}" in report
+    assert (tmp_path / "my-tokenizer-new-pieces.model").is_file()
+    assert (out / "tokenizer_config.json").is_file()
+
+
+def test_merge_existing_model_reproduces_chinese_llama(qtbot, shared_data: Path, tmp_path: Path) -> None:
+    dialog = VocabDialog()
+    qtbot.addWidget(dialog)
+    dialog.addition.setText(str(shared_data / "tokenizers" / "chinese_sp.model"))
+    out = tmp_path / "chinese-llama"
+    dialog.output.setText(str(out))
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.run_button.isEnabled(), timeout=60_000)
+    assert "49,953" in dialog.report.toPlainText()
+    assert spm.SentencePieceProcessor(model_file=str(out / "tokenizer.model")).get_piece_size() == 49_953
+
+
+def test_bad_input_is_explained_and_nothing_runs(qtbot, tmp_path: Path) -> None:
+    dialog = VocabDialog()
+    qtbot.addWidget(dialog)
+    dialog.corpus.setText(str(tmp_path / "missing.txt"))
+    dialog.start()
+    assert "missing.txt" in dialog.report.toPlainText()
+    assert "output folder" in dialog.report.toPlainText()
+    assert dialog.run_button.isEnabled() and not dialog.runner.running
+
+
+def test_cancel_leaves_no_output(qtbot, shared_data: Path, tmp_path: Path) -> None:
+    dialog = VocabDialog()
+    qtbot.addWidget(dialog)
+    dialog.corpus.setText(str(corpus_file(shared_data, tmp_path)))
+    dialog.size.setValue(3000)
+    out = tmp_path / "never"
+    dialog.output.setText(str(out))
+    with qtbot.waitSignal(dialog.runner.finished, timeout=60_000) as blocker:
+        dialog.start()
+        dialog.cancel_button.click()
+    assert blocker.args[0].cancelled
+    assert not out.exists()
+    assert not (tmp_path / "never-new-pieces.model").exists()
+    assert "Cancelled" in dialog.stage_label.text()
