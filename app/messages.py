@@ -92,6 +92,23 @@ def _messages() -> dict[str, str]:
             "{path} has no vocabulary, so it cannot count tokens. Choose the tokenizer.model that belongs to "
             "this model instead.",
         ),
+        "vocab_llama_alpaca_mismatch": QCoreApplication.translate(
+            "Messages",
+            "The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows. Chinese-LLaMA (49,953) "
+            "and Chinese-Alpaca (49,954: the same vocabulary plus a pad token) must not be mixed: merging LoRA "
+            "weights or converting the model fails. Use the tokenizer that came with these weights.",
+        ),
+        "vocab_llama_chinese_mismatch": QCoreApplication.translate(
+            "Messages",
+            "The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows: the original LLaMA "
+            "vocabulary (32,000) against the extended Chinese one (49,953, or 49,954 for Alpaca). Mixing them "
+            "breaks merging and conversion.",
+        ),
+        "vocab_size_mismatch": QCoreApplication.translate(
+            "Messages",
+            "The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows. They must be equal "
+            "for merging and conversion; use the tokenizer that belongs to these weights.",
+        ),
     }
 
 

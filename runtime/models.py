@@ -186,3 +186,50 @@ def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
         has_chat_template=bool(chat_template),
         chat_template=str(chat_template) if chat_template else None,
     )
+
+
+def embedding_rows(path: str | os.PathLike[str]) -> int:
+    """How many token rows a model's embedding matrix has: the vocabulary size its weights need.
+
+    Args:
+        path: a GGUF file, or a Hugging Face model folder (its ``config.json`` ``vocab_size``).
+
+    Raises:
+        ModelLoadError: neither, or the size cannot be found.
+    """
+    import json
+
+    target = Path(path).expanduser()
+    if target.is_dir():
+        config = target / "config.json"
+        try:
+            rows = int(json.loads(config.read_text(encoding="utf-8"))["vocab_size"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelLoadError(
+                f"{target} has no readable config.json with a vocab_size. Choose a Hugging Face model folder "
+                "or a GGUF file.",
+                code="model_no_vocab_size",
+                params={"path": str(target)},
+            ) from exc
+        return rows
+    from gguf import GGUFReader
+
+    file = check_model_file(target)
+    try:
+        reader = GGUFReader(file)
+    except Exception as exc:  # noqa: BLE001 - see read_model_info
+        raise ModelLoadError(
+            f"{file.name} looks like GGUF but its header cannot be read. The file is probably truncated or damaged: "
+            "download it again and compare its size or SHA-256 with the source.",
+            code="model_bad_header",
+            params={"name": file.name},
+        ) from exc
+    for tensor in reader.tensors:
+        if tensor.name == "token_embd.weight":
+            # GGUF lists dimensions innermost first: (hidden size, rows).
+            return int(tensor.shape[-1])
+    raise ModelLoadError(
+        f"{file.name} has no token embedding (token_embd.weight), so its vocabulary size is unknown.",
+        code="model_no_vocab_size",
+        params={"path": str(file)},
+    )

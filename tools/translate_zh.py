@@ -298,6 +298,15 @@ ZH: dict[str, str] = {
     "On {0:,} characters of the corpus: {1:,} tokens before, {2:,} after ({3:.0%}).": "在 {0:,} 个语料字符上：合并前 {1:,} 个 token，合并后 {2:,} 个（{3:.0%}）。",
     "Written to {0}": "已写入 {0}",
     "Failed": "失败",
+    "Optional: a GGUF file or model folder to check the size against": "可选：用于核对大小的 GGUF 文件或模型文件夹",
+    "The merged vocabulary must have exactly as many pieces as the model's embedding has rows; the report warns when they differ.": "合并后的词表大小必须与模型词嵌入矩阵的行数完全相同；两者不一致时报告会给出警告。",
+    "For the model": "目标模型",
+    "Choose the model": "选择模型",
+    "GGUF models (*.gguf);;config.json (config.json)": "GGUF 模型 (*.gguf);;config.json (config.json)",
+    "The model's embedding has {0:,} rows: the sizes match.": "模型的词嵌入有 {0:,} 行：大小一致。",
+    "The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows. Chinese-LLaMA (49,953) and Chinese-Alpaca (49,954: the same vocabulary plus a pad token) must not be mixed: merging LoRA weights or converting the model fails. Use the tokenizer that came with these weights.": "分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行。Chinese-LLaMA（49,953）与 Chinese-Alpaca（49,954：同一词表加一个 pad token）不能混用：合并 LoRA 权重或转换模型会失败。请使用与这些权重配套的分词器。",
+    "The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows: the original LLaMA vocabulary (32,000) against the extended Chinese one (49,953, or 49,954 for Alpaca). Mixing them breaks merging and conversion.": "分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行：这是原版 LLaMA 词表（32,000）与扩充后的中文词表（49,953，Alpaca 为 49,954）的混用，会导致合并和转换失败。",
+    "The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows. They must be equal for merging and conversion; use the tokenizer that belongs to these weights.": "分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行。合并和转换要求两者相等，请使用与这些权重配套的分词器。",
 }
 
 # (context, source) -> translation, for the rare source text that needs a different wording in

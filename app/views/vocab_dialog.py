@@ -32,6 +32,7 @@ from app.job_runner import JobRunner
 from app.messages import error_text, user_message
 from app.tasks import run_task
 from runtime import tokenizers as tk
+from runtime.models import embedding_rows
 
 
 class VocabDialog(QDialog):
@@ -82,6 +83,14 @@ class VocabDialog(QDialog):
         )
         self.output = QLineEdit()
         self.output.setPlaceholderText(self.tr("Folder for the new tokenizer"))
+        self.target_model = QLineEdit()
+        self.target_model.setPlaceholderText(self.tr("Optional: a GGUF file or model folder to check the size against"))
+        self.target_model.setToolTip(
+            self.tr(
+                "The merged vocabulary must have exactly as many pieces as the model's embedding has rows; "
+                "the report warns when they differ."
+            )
+        )
 
         form = QFormLayout()
         form.addRow(self.tr("Corpus"), self._with_browse(self.corpus, self._choose_corpus))
@@ -90,6 +99,7 @@ class VocabDialog(QDialog):
         form.addRow(self.tr("Existing model"), self._with_browse(self.addition, self._choose_addition))
         form.addRow("", self.pad)
         form.addRow(self.tr("Output folder"), self._with_browse(self.output, self._choose_output))
+        form.addRow(self.tr("For the model"), self._with_browse(self.target_model, self._choose_target_model))
 
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1)
@@ -149,6 +159,13 @@ class VocabDialog(QDialog):
         path, _ = QFileDialog.getOpenFileName(self, self.tr("Choose a SentencePiece model"), "", "*.model")
         if path:
             self.addition.setText(path)
+
+    def _choose_target_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Choose the model"), "", self.tr("GGUF models (*.gguf);;config.json (config.json)")
+        )
+        if path:
+            self.target_model.setText(str(Path(path).parent) if path.endswith("config.json") else path)
 
     def _choose_output(self) -> None:
         path = QFileDialog.getExistingDirectory(self, self.tr("Choose the output folder"))
@@ -270,6 +287,25 @@ class VocabDialog(QDialog):
         self._report.append(self.tr("Written to {0}").format(result.get("path", "")))
         self.report.setPlainText("\n".join(self._report))
         self.stage_label.setText(self.tr("Done"))
+        target = self.target_model.text().strip()
+        if target:
+            self._check_size(int(result.get("final_size", 0)), target)
+
+    def _check_size(self, size: int, target: str) -> None:
+        """Compare the merged vocabulary with the model's embedding rows (read off the GUI thread)."""
+
+        def done(rows: Any, error: BaseException | None) -> None:
+            if error is not None:
+                self._report.append(error_text(error))
+            else:
+                warning = tk.vocab_mismatch(size, int(rows))
+                if warning is None:
+                    self._report.append(self.tr("The model's embedding has {0:,} rows: the sizes match.").format(rows))
+                else:
+                    self._report.append(user_message(warning.code, warning.params, warning.message))
+            self.report.setPlainText("\n".join(self._report))
+
+        run_task(lambda: embedding_rows(target), done)
 
     def _fail(self, message: str) -> None:
         self._set_running(False)
@@ -294,7 +330,7 @@ class VocabDialog(QDialog):
         else:
             self.progress_bar.setRange(0, 1)
             self.progress_bar.setValue(1)
-        for edit in (self.corpus, self.base, self.addition, self.output):
+        for edit in (self.corpus, self.base, self.addition, self.output, self.target_model):
             edit.setEnabled(not running)
 
     def closeEvent(self, event: Any) -> None:

@@ -780,6 +780,21 @@ Last changed {when}</source>
         <source>{path} has no vocabulary, so it cannot count tokens. Choose the tokenizer.model that belongs to this model instead.</source>
         <translation>{path} 不含词表，无法统计 token。请改为选择该模型对应的 tokenizer.model。</translation>
     </message>
+    <message>
+        <location filename="../../app/messages.py" line="95"/>
+        <source>The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows. Chinese-LLaMA (49,953) and Chinese-Alpaca (49,954: the same vocabulary plus a pad token) must not be mixed: merging LoRA weights or converting the model fails. Use the tokenizer that came with these weights.</source>
+        <translation>分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行。Chinese-LLaMA（49,953）与 Chinese-Alpaca（49,954：同一词表加一个 pad token）不能混用：合并 LoRA 权重或转换模型会失败。请使用与这些权重配套的分词器。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="101"/>
+        <source>The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows: the original LLaMA vocabulary (32,000) against the extended Chinese one (49,953, or 49,954 for Alpaca). Mixing them breaks merging and conversion.</source>
+        <translation>分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行：这是原版 LLaMA 词表（32,000）与扩充后的中文词表（49,953，Alpaca 为 49,954）的混用，会导致合并和转换失败。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="107"/>
+        <source>The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows. They must be equal for merging and conversion; use the tokenizer that belongs to these weights.</source>
+        <translation>分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行。合并和转换要求两者相等，请使用与这些权重配套的分词器。</translation>
+    </message>
 </context>
 <context>
     <name>TokenizerPanel</name>
@@ -907,234 +922,264 @@ Last changed {when}</source>
 <context>
     <name>VocabDialog</name>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="42"/>
+        <location filename="../../app/views/vocab_dialog.py" line="43"/>
         <source>Extend a vocabulary</source>
         <translation>扩充词表</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="53"/>
+        <location filename="../../app/views/vocab_dialog.py" line="54"/>
         <source>Chinese-LLaMA extends LLaMA&apos;s 32,000 pieces with 20,000 pieces learned from Chinese text (paper section 4.2), so Chinese needs about half the tokens. Do the same with your corpus: a SentencePiece model is trained on it and its new pieces are appended to the base tokenizer.</source>
         <translation>Chinese-LLaMA 在 LLaMA 的 32,000 个词元之外，加入了从中文文本学到的 20,000 个词元（论文第 4.2 节），中文所需的 token 因此减少约一半。你也可以用自己的语料这样做：先在语料上训练一个 SentencePiece 模型，再把其中的新词元追加到基础分词器中。</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="61"/>
+        <location filename="../../app/views/vocab_dialog.py" line="62"/>
         <source>UTF-8 text, one sentence or paragraph per line</source>
         <translation>UTF-8 文本，每行一句或一段</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="67"/>
+        <location filename="../../app/views/vocab_dialog.py" line="68"/>
         <source>Pieces of the new SentencePiece model (the paper used 20,000).</source>
         <translation>新 SentencePiece 模型的词元数（论文使用 20,000）。</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="70"/>
+        <location filename="../../app/views/vocab_dialog.py" line="71"/>
         <source>The tokenizer to extend: &apos;llama&apos; for the original LLaMA tokenizer, or a tokenizer.model file.</source>
         <translation>要扩充的分词器：填 &apos;llama&apos; 表示原版 LLaMA 分词器，或填一个 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="73"/>
+        <location filename="../../app/views/vocab_dialog.py" line="74"/>
         <source>Optional: merge this .model instead of training one</source>
         <translation>可选：直接合并这个 .model，而不重新训练</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="74"/>
+        <location filename="../../app/views/vocab_dialog.py" line="75"/>
         <source>Add a pad token (Chinese-Alpaca: 49,954 pieces)</source>
         <translation>添加 pad token（Chinese-Alpaca：49,954 个词元）</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="77"/>
+        <location filename="../../app/views/vocab_dialog.py" line="78"/>
         <source>Chinese-Alpaca&apos;s vocabulary is Chinese-LLaMA&apos;s plus one pad token added for instruction fine-tuning. A model&apos;s embedding matrix has exactly one row per piece, so a LLaMA tokenizer must go with LLaMA weights and an Alpaca tokenizer with Alpaca weights: mixing them breaks merging and conversion.</source>
         <translation>Chinese-Alpaca 的词表是 Chinese-LLaMA 的词表加上指令精调时添加的一个 pad token。模型的词嵌入矩阵每个词元正好一行，所以 LLaMA 分词器必须配 LLaMA 权重，Alpaca 分词器必须配 Alpaca 权重：混用会导致合并和转换失败。</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="84"/>
+        <location filename="../../app/views/vocab_dialog.py" line="85"/>
         <source>Folder for the new tokenizer</source>
         <translation>新分词器的保存文件夹</translation>
     </message>
     <message>
         <location filename="../../app/views/vocab_dialog.py" line="87"/>
+        <source>Optional: a GGUF file or model folder to check the size against</source>
+        <translation>可选：用于核对大小的 GGUF 文件或模型文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="90"/>
+        <source>The merged vocabulary must have exactly as many pieces as the model&apos;s embedding has rows; the report warns when they differ.</source>
+        <translation>合并后的词表大小必须与模型词嵌入矩阵的行数完全相同；两者不一致时报告会给出警告。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="96"/>
         <source>Corpus</source>
         <translation>语料</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="88"/>
+        <location filename="../../app/views/vocab_dialog.py" line="97"/>
         <source>New pieces</source>
         <translation>新词元数</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="89"/>
+        <location filename="../../app/views/vocab_dialog.py" line="98"/>
         <source>Base tokenizer</source>
         <translation>基础分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="90"/>
+        <location filename="../../app/views/vocab_dialog.py" line="99"/>
         <source>Existing model</source>
         <translation>已有模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="92"/>
+        <location filename="../../app/views/vocab_dialog.py" line="101"/>
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="100"/>
+        <location filename="../../app/views/vocab_dialog.py" line="102"/>
+        <source>For the model</source>
+        <translation>目标模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="110"/>
         <source>The report appears here.</source>
         <translation>报告将显示在这里。</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="102"/>
+        <location filename="../../app/views/vocab_dialog.py" line="112"/>
         <source>Train and merge</source>
         <translation>训练并合并</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="105"/>
+        <location filename="../../app/views/vocab_dialog.py" line="115"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="108"/>
+        <location filename="../../app/views/vocab_dialog.py" line="118"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="129"/>
+        <location filename="../../app/views/vocab_dialog.py" line="139"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="135"/>
+        <location filename="../../app/views/vocab_dialog.py" line="145"/>
         <source>Choose a corpus</source>
         <translation>选择语料</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="135"/>
+        <location filename="../../app/views/vocab_dialog.py" line="145"/>
         <source>Text (*.txt);;All (*)</source>
         <translation>文本 (*.txt);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="143"/>
+        <location filename="../../app/views/vocab_dialog.py" line="153"/>
         <source>Choose the base tokenizer</source>
         <translation>选择基础分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="149"/>
+        <location filename="../../app/views/vocab_dialog.py" line="159"/>
         <source>Choose a SentencePiece model</source>
         <translation>选择 SentencePiece 模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="154"/>
+        <location filename="../../app/views/vocab_dialog.py" line="165"/>
+        <source>Choose the model</source>
+        <translation>选择模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="165"/>
+        <source>GGUF models (*.gguf);;config.json (config.json)</source>
+        <translation>GGUF 模型 (*.gguf);;config.json (config.json)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="171"/>
         <source>Choose the output folder</source>
         <translation>选择输出文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="167"/>
+        <location filename="../../app/views/vocab_dialog.py" line="184"/>
         <source>Choose a corpus to train on, or an existing SentencePiece model to merge.</source>
         <translation>请选择用于训练的语料，或一个要合并的已有 SentencePiece 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="169"/>
+        <location filename="../../app/views/vocab_dialog.py" line="186"/>
         <source>The corpus {0} does not exist.</source>
         <translation>语料 {0} 不存在。</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="171"/>
+        <location filename="../../app/views/vocab_dialog.py" line="188"/>
         <source>Choose an output folder.</source>
         <translation>请选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="173"/>
+        <location filename="../../app/views/vocab_dialog.py" line="190"/>
         <source>The output folder {0} is not empty; choose a new one.</source>
         <translation>输出文件夹 {0} 不是空的，请选择一个新文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="215"/>
-        <location filename="../../app/views/vocab_dialog.py" line="293"/>
+        <location filename="../../app/views/vocab_dialog.py" line="232"/>
+        <location filename="../../app/views/vocab_dialog.py" line="329"/>
         <source>Starting</source>
         <translation>正在启动</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="216"/>
+        <location filename="../../app/views/vocab_dialog.py" line="233"/>
         <source>Reading the corpus</source>
         <translation>正在读取语料</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="217"/>
+        <location filename="../../app/views/vocab_dialog.py" line="234"/>
         <source>Normalizing</source>
         <translation>正在规范化</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="218"/>
+        <location filename="../../app/views/vocab_dialog.py" line="235"/>
         <source>Learning pieces</source>
         <translation>正在学习词元</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="219"/>
+        <location filename="../../app/views/vocab_dialog.py" line="236"/>
         <source>Saving</source>
         <translation>正在保存</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="220"/>
+        <location filename="../../app/views/vocab_dialog.py" line="237"/>
         <source>Writing the tokenizer</source>
         <translation>正在写入分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="221"/>
+        <location filename="../../app/views/vocab_dialog.py" line="238"/>
         <source>Loading</source>
         <translation>正在加载</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="222"/>
+        <location filename="../../app/views/vocab_dialog.py" line="239"/>
         <source>Merging</source>
         <translation>正在合并</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="223"/>
+        <location filename="../../app/views/vocab_dialog.py" line="240"/>
         <source>Counting tokens</source>
         <translation>正在统计 token</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="224"/>
-        <location filename="../../app/views/vocab_dialog.py" line="272"/>
+        <location filename="../../app/views/vocab_dialog.py" line="241"/>
+        <location filename="../../app/views/vocab_dialog.py" line="289"/>
         <source>Done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="234"/>
+        <location filename="../../app/views/vocab_dialog.py" line="251"/>
         <source>Cancelled; nothing was written.</source>
         <translation>已取消，未写入任何文件。</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="243"/>
+        <location filename="../../app/views/vocab_dialog.py" line="260"/>
         <source>Trained {0:,} pieces on {1:,} lines in {2} s.</source>
         <translation>已在 {1:,} 行语料上训练出 {0:,} 个词元，用时 {2} 秒。</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="251"/>
+        <location filename="../../app/views/vocab_dialog.py" line="268"/>
         <source>The newly trained model: {0}</source>
         <translation>新训练的模型：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="254"/>
+        <location filename="../../app/views/vocab_dialog.py" line="271"/>
         <source>Base tokenizer: {0:,} pieces. Pieces added: {1:,}. Final size: {2:,}.</source>
         <translation>基础分词器：{0:,} 个词元。新增：{1:,} 个。合并后：{2:,} 个。</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="259"/>
+        <location filename="../../app/views/vocab_dialog.py" line="276"/>
         <source>A pad token was added: {0}.</source>
         <translation>已添加 pad token：{0}。</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="263"/>
+        <location filename="../../app/views/vocab_dialog.py" line="280"/>
         <source>On {0:,} characters of the corpus: {1:,} tokens before, {2:,} after ({3:.0%}).</source>
         <translation>在 {0:,} 个语料字符上：合并前 {1:,} 个 token，合并后 {2:,} 个（{3:.0%}）。</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="270"/>
+        <location filename="../../app/views/vocab_dialog.py" line="287"/>
         <source>Written to {0}</source>
         <translation>已写入 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/vocab_dialog.py" line="279"/>
+        <location filename="../../app/views/vocab_dialog.py" line="303"/>
+        <source>The model&apos;s embedding has {0:,} rows: the sizes match.</source>
+        <translation>模型的词嵌入有 {0:,} 行：大小一致。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/vocab_dialog.py" line="315"/>
         <source>Failed</source>
         <translation>失败</translation>
     </message>

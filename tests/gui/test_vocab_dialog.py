@@ -73,3 +73,24 @@ def test_cancel_leaves_no_output(qtbot, shared_data: Path, tmp_path: Path) -> No
     assert not out.exists()
     assert not (tmp_path / "never-new-pieces.model").exists()
     assert "Cancelled" in dialog.stage_label.text()
+
+
+def test_size_check_warns_about_llama_alpaca_mix(qtbot, shared_data: Path, tmp_path: Path) -> None:
+    # A model folder whose embedding has Chinese-Alpaca's 49,954 rows, merged without the pad token.
+    model = tmp_path / "chinese-alpaca-7b"
+    model.mkdir()
+    (model / "config.json").write_text('{"vocab_size": 49954}', encoding="utf-8")
+    dialog = VocabDialog()
+    qtbot.addWidget(dialog)
+    dialog.addition.setText(str(shared_data / "tokenizers" / "chinese_sp.model"))
+    dialog.output.setText(str(tmp_path / "merged"))
+    dialog.target_model.setText(str(model))
+    dialog.start()
+    qtbot.waitUntil(lambda: "49,954" in dialog.report.toPlainText(), timeout=60_000)
+    assert "Chinese-Alpaca" in dialog.report.toPlainText()
+
+
+def test_size_check_against_gguf_rows(qtbot, shared_data: Path, tmp_path: Path) -> None:
+    from runtime.models import embedding_rows
+
+    assert embedding_rows(shared_data / "models" / "stories260K.gguf") == 512
