@@ -137,6 +137,11 @@ class TokenizerPanel(QWidget):
         self.error_label.setStyleSheet("color: #b42318;")
         self.error_label.hide()
         layout.addWidget(self.error_label)
+        self.error_button = QToolButton()
+        self.error_button.setText(self.tr("Open a tokenizer file…"))
+        self.error_button.clicked.connect(self._choose_file)
+        self.error_button.hide()
+        layout.addWidget(self.error_button, 0, Qt.AlignmentFlag.AlignLeft)
 
         pieces_row = QHBoxLayout()
         pieces_row.addWidget(QLabel(self.tr("Pieces of:")))
@@ -199,7 +204,14 @@ class TokenizerPanel(QWidget):
             return
 
         def work() -> Any:
-            spec = tk.resolve_tokenizer(key)
+            try:
+                spec = tk.resolve_tokenizer(key)
+            except tk.TokenizerError as exc:
+                if exc.code != "tokenizer_missing":
+                    raise
+                # A known tokenizer that is not here: fetch just its tokenizer.model from the hub
+                # (the hub's cache first; nothing is fetched when HF_HUB_OFFLINE is set).
+                spec = tk.fetch_tokenizer(key)
             if spec.kind != "builtin" and not getattr(spec, "trusted", False):
                 _check_in_child(spec.path)
             return tk.load_tokenizer(spec)
@@ -262,6 +274,7 @@ class TokenizerPanel(QWidget):
             return
         counts, preview = result
         self.error_label.hide()
+        self.error_button.hide()
         self._last_counts = counts
         self.table.setRowCount(len(counts))
         for row, count in enumerate(counts):
@@ -303,6 +316,7 @@ class TokenizerPanel(QWidget):
     def _show_error(self, message: str) -> None:
         self.error_label.setText(message)
         self.error_label.show()
+        self.error_button.show()  # the fix for a missing or broken tokenizer is one click away
 
     # -- menus -------------------------------------------------------------------------------
 

@@ -849,72 +849,77 @@ Last changed {when}</source>
         <translation>相对于第一个分词器的 token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="142"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="141"/>
+        <source>Open a tokenizer file…</source>
+        <translation>打开分词器文件…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="147"/>
         <source>Pieces of:</source>
         <translation>切分结果：</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="150"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="155"/>
         <source>Type or paste text in the message box to see its tokens.</source>
         <translation>在消息框中输入或粘贴文本，即可查看它的 token。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="152"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="157"/>
         <source>Counts exclude the beginning-of-text token &lt;s&gt; that a prompt adds once.</source>
         <translation>统计不含提示词开头添加一次的起始 token &lt;s&gt;。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="187"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="192"/>
         <source>This conversation&apos;s prompt (template included): {0} of {1} tokens, as the model counts.</source>
         <translation>本对话的提示词（含模板）：按模型分词为 {0} / {1} 个 token。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="253"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="265"/>
         <source>Showing the first {0} of {1} characters; the counts cover all of them.</source>
         <translation>仅显示前 {0} 个字符（共 {1} 个）；统计涵盖全部文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="292"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="305"/>
         <source>A {n_ctx}-token context holds about {a} characters of this kind of text under {first} and {b} under {second}.</source>
         <translation>{n_ctx} 个 token 的上下文，按 {first} 约可容纳 {a} 个此类文本的字符，按 {second} 约可容纳 {b} 个。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="312"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="326"/>
         <source>Original LLaMA (32,000)</source>
         <translation>原版 LLaMA（32,000）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="313"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="327"/>
         <source>Chinese-LLaMA (49,953)</source>
         <translation>Chinese-LLaMA（49,953）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="314"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="328"/>
         <source>Chinese-LLaMA-2 (55,296)</source>
         <translation>Chinese-LLaMA-2（55,296）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="320"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="334"/>
         <source>The loaded model&apos;s vocabulary</source>
         <translation>已加载模型的词表</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="325"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="339"/>
         <source>From a file (tokenizer.model, folder or GGUF)…</source>
         <translation>从文件添加（tokenizer.model、文件夹或 GGUF）…</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="331"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="345"/>
         <source>Choose a tokenizer</source>
         <translation>选择分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="333"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="347"/>
         <source>Tokenizers (*.model *.gguf tokenizer_config.json);;All files (*)</source>
         <translation>分词器 (*.model *.gguf tokenizer_config.json);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="346"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="360"/>
         <source>Remove from the comparison</source>
         <translation>从比较中移除</translation>
     </message>

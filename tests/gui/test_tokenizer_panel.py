@@ -86,3 +86,15 @@ def test_bad_tokenizer_file_gives_message_and_panel_keeps_working(qtbot, window:
     assert panel.tokenizer_keys() == ["llama", "chinese-llama"]
     with qtbot.waitSignal(panel.updated, timeout=10_000):
         panel.set_text(POEM)
+
+
+def test_missing_named_tokenizer_offline_says_how_to_add_it(qtbot, window: MainWindow, monkeypatch) -> None:
+    # No shared data and no cache: the Chinese-LLaMA-2 tokenizer is not on this computer.
+    monkeypatch.setenv("ALPACA_DESK_SHARED_DATA", "/nonexistent")
+    monkeypatch.chdir("/")
+    panel = window.tokenizer_panel
+    panel.add_tokenizer("chinese-llama-2")
+    qtbot.waitUntil(panel.error_label.isVisible, timeout=30_000)
+    assert "tokenizer.model" in panel.error_label.text()
+    assert panel.error_button.isVisible()
+    assert "chinese-llama-2" not in panel.tokenizer_keys()
