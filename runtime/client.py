@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from runtime._exit import describe_exit
 from runtime.errors import (
     AppError,
     HostDied,
@@ -314,16 +315,9 @@ class HostClient:
     def _death_message(self, returncode: int | None = None) -> str:
         if returncode is None and self._proc is not None:
             returncode = self._proc.poll()
-        how = f"exit code {returncode}" if returncode is not None and returncode >= 0 else ""
-        if returncode is not None and returncode < 0:
-            import signal
-
-            try:
-                how = f"signal {signal.Signals(-returncode).name}"
-            except ValueError:
-                how = f"signal {-returncode}"
+        how = describe_exit(returncode)
         tail = "\n".join(list(self._stderr_tail)[-8:])
-        message = f"host died: the inference process ended ({how or 'not running'})."
+        message = f"host died: the inference process ended ({how})."
         if tail:
             message += f"\n{tail}"
         return message

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from runtime._exit import describe_exit
 from runtime.errors import AppError
 
 #: Seconds between the escalation steps of :meth:`JobProcess.cancel` (SIGINT, SIGTERM, SIGKILL).
@@ -416,12 +417,7 @@ class JobProcess:
         )
 
     def _death_message(self, returncode: int | None) -> str:
-        how = f"exit status {returncode}"
-        if returncode is not None and returncode < 0:
-            try:
-                how = f"signal {signal.Signals(-returncode).name}"
-            except ValueError:
-                how = f"signal {-returncode}"
+        how = describe_exit(returncode)
         tail = "\n".join(list(self._stderr_tail)[-8:])
         message = f"The job process ended unexpectedly ({how}); the file it was working on may be damaged."
         return f"{message}\nLast lines of its log:\n{tail}" if tail else message
