@@ -348,10 +348,10 @@ def test_chinese_answer_streams_whole_characters(zh_host: HostClient, zh_scripte
     assert text == zh_scripted.answer
     assert "\ufffd" not in text
     assert all(tokens)
-    # The host held the byte pieces back until each character was whole: fewer events than tokens,
-    # and each of the two characters arrived in one piece of text.
-    assert len(tokens) < stats["generated_tokens"]
-    assert len(tokens) == stats["generated_tokens"] - (3 - 1) - (4 - 1)
+    # The host held the byte pieces back until each character was whole (and sends text at most
+    # once per frame): fewer events than tokens, and each of the two characters arrived in one
+    # piece of text.
+    assert len(tokens) <= stats["generated_tokens"] - (3 - 1) - (4 - 1)
     assert any("犇" in t for t in tokens)
     assert any("🦙" in t for t in tokens)
 
