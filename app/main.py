@@ -1,20 +1,36 @@
-"""Start-up: command line, logging, the QApplication, translations and the main window."""
+"""Start-up: command line, logging, the QApplication, translations and the main window.
+
+In the frozen (PyInstaller) build the same executable is also the inference host
+(``alpaca-desk host``) and the job runner (``alpaca-desk job ...``); :func:`entry` first makes
+sure that process uses nothing from outside the bundle (see :mod:`app.isolation`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from runtime.paths import app_paths, set_base_dir
+from app import isolation
+from runtime.paths import app_paths, assets_dir, set_base_dir
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger("app")
-CLI_COMMANDS = ("chat", "host")
+CLI_COMMANDS = ("chat", "host", "job", "tokens", "vocab")
+#: The desktop entry's name (packaging/alpaca-desk.desktop) and the Wayland app id.
+DESKTOP_FILE_NAME = "alpaca-desk"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +41,57 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--temp-basedir", action="store_true", help="use a fresh temporary data directory (tests)")
     parser.add_argument("--no-err-windows", action="store_true", help="log errors instead of showing dialogs (tests)")
     parser.add_argument("--lang", choices=["system", "en", "zh_CN"], help="interface language for this run")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation: load a tiny model (--model, or one built on the fly), generate, "
+        "count tokens with sentencepiece, open the window offscreen; print one JSON line and exit",
+    )
+    # bench/startup.py: print the seconds from process start to the first paint of the main window
+    # as one JSON line on stdout, then quit.
+    parser.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
     return parser
+
+
+def seconds_since_process_start() -> float | None:
+    """Wall time since this process was created (Linux: /proc), or None where unknown."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat:
+            # Field 22 (starttime, clock ticks after boot) follows the parenthesised command name.
+            fields = stat.read().rsplit(")", 1)[1].split()
+        start_ticks = int(fields[19])
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _exit_when_shown(app: QCoreApplication, window: QWidget) -> None:
+    """Quit right after the window's first paint, printing how long start-up took."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QWidget
+
+    class FirstPaint(QObject):
+        """Application-wide filter: the first paint of any widget of ``window`` (the main window
+        itself may get none when its children cover it)."""
+
+        done = False
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+            if (
+                not self.done
+                and event.type() == QEvent.Type.Paint
+                and isinstance(watched, QWidget)
+                and watched.window() is window
+            ):
+                self.done = True
+                since_start = seconds_since_process_start()
+                line = {"shown_after_s": round(since_start, 4) if since_start is not None else None}
+                sys.stdout.write(json.dumps(line) + "\n")
+                sys.stdout.flush()
+                QTimer.singleShot(0, window.close)
+            return False
+
+    app.installEventFilter(FirstPaint(window))
 
 
 def _setup_logging(no_err_windows: bool) -> None:
@@ -57,6 +123,10 @@ def _setup_logging(no_err_windows: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the desktop app; returns the exit code."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.self_test:
+        from app.self_test import main as self_test_main
+
+        return self_test_main(model=args.model, data_dir=args.data_dir, lang=args.lang or "zh_CN")
     if args.temp_basedir:
         set_base_dir(tempfile.mkdtemp(prefix="alpaca-desk-"))
     elif args.data_dir:
@@ -69,13 +139,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.main_window import AppContext, MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    isolation.enforce("after loading Qt and its platform plugin")
     app.setApplicationName("Alpaca Desk")
     app.setOrganizationName("AlpacaDesk")
+    set_desktop_identity()
     context = AppContext.open(show_errors=not args.no_err_windows)
     if args.lang:
         context.settings.language = args.lang
     install_translators(context.settings.language)
     window = MainWindow(context)
+    if args.exit_when_shown:
+        _exit_when_shown(app, window)
     window.show()
     if args.model:
         window.open_model(str(Path(args.model).expanduser()))
@@ -84,11 +158,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(code)
 
 
+def set_desktop_identity() -> None:
+    """The desktop entry's name (Wayland app id, taskbar grouping) and the icon of every window
+    (assets/icons; PNG support is built into QtGui)."""
+    from PySide6.QtGui import QGuiApplication, QIcon
+
+    QGuiApplication.setDesktopFileName(DESKTOP_FILE_NAME)
+    icon = QIcon()
+    for png in sorted((assets_dir() / "icons").glob("alpaca-desk-*.png")):
+        icon.addFile(str(png))
+    if not icon.isNull():
+        QGuiApplication.setWindowIcon(icon)
+
+
+def _positional(args: list[str]) -> list[str]:
+    """The words of ``args`` that are not options or an option's value (``--data-dir DIR``)."""
+    words: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--data-dir":
+            skip = True
+        elif not arg.startswith("-"):
+            words.append(arg)
+    return words
+
+
 def entry(argv: Sequence[str] | None = None) -> int:
-    """The ``alpaca-desk`` console script: ``chat``/``host`` go to the command line, the rest to the GUI."""
+    """The ``alpaca-desk`` console script: ``chat``/``host``/``job`` go to the command line, the rest to the GUI.
+
+    A frozen build first scrubs the environment and refuses to run with anything loaded from
+    outside the bundle (:func:`app.isolation.isolate_at_start`; exit code 3).
+    """
+    isolation.isolate_at_start()
     args = list(sys.argv[1:] if argv is None else argv)
-    words = [a for a in args if not a.startswith("-")]
+    words = _positional(args)
     if words and words[0] in CLI_COMMANDS:
+        if words[0] == "host" and isolation.is_frozen():
+            # The host loads llama.cpp anyway; loading it now lets the check see which native
+            # libraries were mapped before the host answers anything.
+            import llama_cpp  # noqa: F401
+
+            isolation.enforce("after loading llama.cpp")
         from runtime.cli import main as cli_main
 
         return cli_main(args)

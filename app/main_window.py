@@ -882,17 +882,20 @@ class MainWindow(QMainWindow):
 
     def about(self) -> None:
         """Version and privacy statement."""
+        from app.licenses import show_third_party_licenses
         from runtime import __version__
 
-        QMessageBox.about(
-            self,
-            self.tr("About Alpaca Desk"),
-            self.tr(
-                "<b>Alpaca Desk</b> {0}<br>Chat offline with Chinese-LLaMA and Chinese-Alpaca models "
-                "(Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.<br><br>"
-                "Your conversations stay on this computer: nothing is sent anywhere."
-            ).format(__version__),
-        )
+        text = self.tr(
+            "<b>Alpaca Desk</b> {0}<br>Chat offline with Chinese-LLaMA and Chinese-Alpaca models "
+            "(Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.<br><br>"
+            "Your conversations stay on this computer: nothing is sent anywhere."
+        ).format(__version__)
+        box = QMessageBox(QMessageBox.Icon.Information, self.tr("About Alpaca Desk"), text, parent=self)
+        licences = box.addButton(self.tr("Third-party licences…"), QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Close)
+        box.exec()
+        if box.clickedButton() is licences:
+            show_third_party_licenses(self, self.tr("Third-party licences"))
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -308,6 +308,8 @@ ZH: dict[str, str] = {
     "The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows: the original LLaMA vocabulary (32,000) against the extended Chinese one (49,953, or 49,954 for Alpaca). Mixing them breaks merging and conversion.": "分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行：这是原版 LLaMA 词表（32,000）与扩充后的中文词表（49,953，Alpaca 为 49,954）的混用，会导致合并和转换失败。",
     "The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows. They must be equal for merging and conversion; use the tokenizer that belongs to these weights.": "分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行。合并和转换要求两者相等，请使用与这些权重配套的分词器。",
     "Open a tokenizer file…": "打开分词器文件…",
+    "Third-party licences…": "第三方许可证…",
+    "Third-party licences": "第三方许可证",
 }
 
 # (context, source) -> translation, for the rare source text that needs a different wording in

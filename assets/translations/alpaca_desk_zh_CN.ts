@@ -630,17 +630,27 @@ Last changed {when}</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="889"/>
+        <location filename="../../app/main_window.py" line="894"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="891"/>
+        <location filename="../../app/main_window.py" line="890"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="910"/>
+        <location filename="../../app/main_window.py" line="895"/>
+        <source>Third-party licences…</source>
+        <translation>第三方许可证…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="899"/>
+        <source>Third-party licences</source>
+        <translation>第三方许可证</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="914"/>
         <source>Context {0} / {1}</source>
         <translation>上下文 {0} / {1}</translation>
     </message>

@@ -1,0 +1,162 @@
+"""The one-folder PyInstaller build (``make package``): its self-test from a hostile folder, its CLI,
+and what the bundle may not contain.
+
+Marked ``frozen``: ``make test`` builds the bundle first (unchanged trees are not rebuilt) and sets
+``ALPACA_DESK_FROZEN_REQUIRED=1``, so a missing build fails there; elsewhere these tests skip when
+``dist/alpaca-desk`` does not exist, and ``pytest -m "not frozen"`` leaves them out. The tests of
+the checks themselves (decoys that would be caught, a planted bad bundle) need no build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "packaging"))
+
+import smoke_test  # noqa: E402 - packaging/ is not a package
+
+REQUIRED_ENV = "ALPACA_DESK_FROZEN_REQUIRED"
+
+
+@pytest.fixture(scope="module")
+def bundle() -> Path:
+    """dist/alpaca-desk, built by `make package`."""
+    path = smoke_test.DEFAULT_BUNDLE
+    if not smoke_test.executable(path).is_file():
+        message = f"no frozen build at {path}: run `make package`"
+        if os.environ.get(REQUIRED_ENV):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.mark.frozen
+def test_frozen_self_test_ignores_the_environment_and_the_current_folder(
+    bundle: Path, stories_gguf: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "hostile"
+    run = smoke_test.run_self_test(bundle, stories_gguf, folder)
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    assert run.canaries == [], f"loaded from the hostile folder: {run.canaries}"
+    result = run.result
+    assert result is not None and result["ok"] is True
+    # The inference host is the same executable, started with the scrubbed environment.
+    assert result["host"]["command"] == ["alpaca-desk", "host"]
+    assert result["host"]["generated_tokens"] >= 1
+    assert result["sentencepiece"]["matches_llama"] is True
+    assert result["window"]["shown"] is True and result["window"]["platform"] == "offscreen"
+    assert result["window"]["translations"] == {"app": True, "qtbase": True}  # incl. qtbase_zh_CN.qm
+    assert result["network"] == []
+    assert result["isolation"]["frozen"] is True
+    assert Path(result["isolation"]["bundle"]).resolve() == (bundle / "_internal").resolve()
+    assert result["versions"]["llama_cpp_python"] != "decoy"
+    with capsys.disabled():
+        print(f"\nfrozen self-test: {json.dumps(result['versions'])}, {result['elapsed_s']} s")  # noqa: T201
+
+
+@pytest.mark.frozen
+def test_frozen_cli_answers_from_the_same_executable(bundle: Path, stories_gguf: Path, tmp_path: Path) -> None:
+    env = {**os.environ, **smoke_test.make_hostile_folder(tmp_path / "hostile")}
+    proc = subprocess.run(
+        # Its data goes to ALPACA_DESK_HOME, which tests/conftest.py points into tmp_path.
+        [str(smoke_test.executable(bundle)), "chat", str(stories_gguf), "--prompt", "Once upon a time"]
+        + ["--template", "raw", "--max-tokens", "8", "--seed", "1", "--json"],
+        cwd=tmp_path / "hostile",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    answer = json.loads(proc.stdout.splitlines()[-1])
+    assert answer["stats"]["generated_tokens"] >= 1
+    assert smoke_test.canaries(tmp_path / "hostile") == []
+    # The job runner is there too (runtime/jobs.py starts `alpaca-desk job ...` when frozen).
+    jobs = subprocess.run(
+        [str(smoke_test.executable(bundle)), "job", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert jobs.returncode == 0 and "usage:" in jobs.stdout, jobs.stderr[-3000:]
+
+
+@pytest.mark.frozen
+def test_frozen_bundle_holds_nothing_it_should_not(bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    problems = smoke_test.bundle_problems(bundle)
+    size_mb = smoke_test.bundle_size(bundle) / 1e6
+    with capsys.disabled():
+        print(f"\nbundle {bundle}: {size_mb:.1f} MB")  # noqa: T201 - the size belongs in the test log
+    assert problems == []
+    assert size_mb <= 350
+    assert (bundle / "_internal" / "THIRD_PARTY_LICENSES").is_file()
+    assert (bundle / "_internal" / "PySide6" / "Qt" / "translations" / "qtbase_zh_CN.qm").is_file()
+    plugins = bundle / "_internal" / "PySide6" / "Qt" / "plugins"
+    if sys.platform.startswith("linux"):
+        assert (plugins / "platforms" / "libqxcb.so").is_file()
+        assert (plugins / "platforms" / "libqoffscreen.so").is_file()
+        assert (bundle / "alpaca-desk.desktop").is_file() and (bundle / "alpaca-desk.png").is_file()
+    # Only QtCore, QtGui and QtWidgets of the Qt bindings.
+    bindings = sorted(p.name.split(".")[0] for p in (bundle / "_internal" / "PySide6").glob("Qt*.*") if p.is_file())
+    assert bindings == ["QtCore", "QtGui", "QtWidgets"]
+
+
+@pytest.mark.frozen
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="LD_PRELOAD and /proc/self/maps are Linux's")
+def test_frozen_app_refuses_a_foreign_copy_of_its_libraries(bundle: Path, tmp_path: Path) -> None:
+    """The start-up check is real: a copy of a bundled library from elsewhere makes the app refuse."""
+    foreign = tmp_path / "libggml-base.so.0"
+    foreign.write_bytes((bundle / "_internal" / "llama_cpp" / "lib" / "libggml-base.so.0").read_bytes())
+    proc = subprocess.run(
+        [str(smoke_test.executable(bundle)), "--self-test"],
+        env={**os.environ, "LD_PRELOAD": str(foreign)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert f"native library libggml-base.so.0 was loaded from {foreign}" in proc.stderr
+    assert proc.stdout == ""  # refused before anything ran
+
+
+def test_the_decoys_would_be_caught(tmp_path: Path) -> None:
+    """Control for the frozen tests: an ordinary interpreter in the hostile folder loads the decoys."""
+    folder = tmp_path / "hostile"
+    env = {**os.environ, **smoke_test.make_hostile_folder(folder)}
+    del env["PYTHONHOME"]  # an ordinary Python cannot even start with it
+    subprocess.run([sys.executable, "-c", "import llama_cpp"], cwd=folder, env=env, check=False, capture_output=True)
+    assert "CANARY-llama_cpp" in smoke_test.canaries(folder)
+    assert "CANARY-sitecustomize" in smoke_test.canaries(folder)
+
+
+def test_the_bundle_checks_catch_planted_problems(tmp_path: Path) -> None:
+    bundle = tmp_path / "alpaca-desk"
+    internal = bundle / "_internal"
+    (internal / "tests").mkdir(parents=True)
+    smoke_test.executable(bundle).write_bytes(b"#!/bin/sh\n")
+    (internal / "stories260K.gguf").write_bytes(b"GGUF")
+    (internal / "tests" / "test_x.py").write_text("", encoding="utf-8")
+    (internal / "notes.txt").write_text("token = hf_" + "aB3" * 12 + "\n", encoding="utf-8")
+    (internal / "lib" / ".venv" / "site-packages").mkdir(parents=True)
+    (internal / "lib" / ".venv" / "site-packages" / "x.pth").write_text("", encoding="utf-8")
+    (internal / "config.json").write_text('{"path": "/work/main/.venv/lib"}', encoding="utf-8")
+    # hf_xet's Rust symbol names are not tokens.
+    (internal / "lib.so").write_bytes(b"\x00_6hf_xet14PyXetTaskStateEE10initializeNCINvNtNtBU\x00")
+    problems = "\n".join(smoke_test.bundle_problems(bundle))
+    for expected in (
+        "cannot read the archive in",  # not a PyInstaller executable
+        "test data: _internal/stories260K.gguf",
+        "test file: _internal/tests/test_x.py",
+        "Hugging Face token in _internal/notes.txt",
+        "virtual environment leftover: _internal/lib/.venv/site-packages/x.pth",
+        "path configuration file: _internal/lib/.venv/site-packages/x.pth",
+        "mentions a .venv path: _internal/config.json",
+    ):
+        assert expected in problems
+    assert "lib.so" not in problems
