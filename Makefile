@@ -63,6 +63,7 @@ style: $(STAMP)
 screenshot: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m app.screenshot --out docs/screenshot.png
 	QT_QPA_PLATFORM=offscreen $(PY) -m app.screenshot --lang zh_CN --out docs/screenshot-zh_CN.png
+	QT_QPA_PLATFORM=offscreen $(PY) -m app.screenshot --lang zh_CN --tokenizer-panel --out docs/screenshot-tokens.png
 
 bench: setup package
 	$(PY) bench/chat_throughput.py

@@ -327,8 +327,13 @@ class MainWindow(QMainWindow):
         self.client.host_died.connect(self._on_host_died)
         self.client.counted.connect(self._on_counted)
 
+    def _qsettings(self) -> QSettings:
+        """Window geometry and splitter state, kept in the app's own config folder (so that
+        ``--data-dir`` and tests never touch the user's)."""
+        return QSettings(str(self.ctx.paths.config / "window.ini"), QSettings.Format.IniFormat)
+
     def _restore_geometry(self) -> None:
-        qsettings = QSettings()
+        qsettings = self._qsettings()
         geometry = qsettings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -838,6 +843,7 @@ class MainWindow(QMainWindow):
 
     def _toggle_tokenizer_panel(self, visible: bool) -> None:
         self.tokenizer_panel.setVisible(visible)
+        self._give_width(self.tokenizer_panel, 380)
         self.ctx.settings.show_tokenizer_panel = visible
         self.ctx.save_settings()
         if visible:
@@ -847,8 +853,18 @@ class MainWindow(QMainWindow):
         if self.tokenizer_panel.isVisible() and self.input.toPlainText():
             self.tokenizer_panel.set_text(self.input.toPlainText())
 
+    def _give_width(self, panel: QWidget, width: int) -> None:
+        """A panel shown after being hidden may come back 0 px wide: take room from the chat."""
+        index = self.splitter.indexOf(panel)
+        sizes = self.splitter.sizes()
+        if panel.isVisible() and index >= 0 and sizes[index] < 100:
+            sizes[1] = max(300, sizes[1] - width)
+            sizes[index] = width
+            self.splitter.setSizes(sizes)
+
     def _toggle_panel(self, visible: bool) -> None:
         self.decoding.setVisible(visible)
+        self._give_width(self.decoding, 320)
         self.ctx.settings.show_decoding_panel = visible
         self.ctx.save_settings()
 
@@ -926,7 +942,7 @@ class MainWindow(QMainWindow):
         if self._streaming_message_id is not None:
             self.client.stop()
             self._finish_stream("stopped", None)
-        qsettings = QSettings()
+        qsettings = self._qsettings()
         qsettings.setValue("window/geometry", self.saveGeometry())
         qsettings.setValue("window/splitter", self.splitter.saveState())
         self.ctx.save_settings()

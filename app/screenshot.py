@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lang", default="en", choices=["en", "zh_CN"], help="interface language")
     parser.add_argument("--model", default=str(DEFAULT_MODEL), help="GGUF model to load (optional)")
     parser.add_argument("--size", default="1280x800", help="window size WxH")
+    parser.add_argument(
+        "--tokenizer-panel", action="store_true", help="show the tokenizer panel (instead of the decoding panel)"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     set_base_dir(tempfile.mkdtemp(prefix="alpaca-desk-shot-"))
@@ -84,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     window.refresh_conversations()
     window.open_conversation(conversation.id)
     window.input.setPlainText("再举一个例子")
+    if args.tokenizer_panel:
+        window.panel_action.setChecked(False)
+        window.tokens_action.setChecked(True)
+        window.input.setPlainText("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。")
 
     loop = QEventLoop()
     if args.model and Path(args.model).is_file():
@@ -92,8 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         window.open_model(args.model)
         QTimer.singleShot(30000, loop.quit)
         loop.exec()
-    # Let layouts settle and the debounced preview render.
-    QTimer.singleShot(400, loop.quit)
+    # Let layouts settle and the debounced preview (and token counts) render.
+    if args.tokenizer_panel:
+        window.tokenizer_panel.updated.connect(lambda _counts: QTimer.singleShot(200, loop.quit))
+        QTimer.singleShot(30000, loop.quit)
+    else:
+        QTimer.singleShot(400, loop.quit)
     loop.exec()
 
     out = Path(args.out)

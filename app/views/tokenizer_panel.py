@@ -122,7 +122,6 @@ class TokenizerPanel(QWidget):
             self.table.horizontalHeader().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._table_menu)
-        self.table.setMaximumHeight(150)
         layout.addWidget(self.table)
 
         self.capacity_label = QLabel()
@@ -290,9 +289,15 @@ class TokenizerPanel(QWidget):
                 if column:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, item)
+        self._fit_table_height()
         self.pieces_view.setHtml(preview)
         self._show_capacity()
         self.updated.emit(counts)
+
+    def _fit_table_height(self) -> None:
+        rows = sum(self.table.rowHeight(row) for row in range(self.table.rowCount()))
+        frame = 2 * self.table.frameWidth()
+        self.table.setFixedHeight(self.table.horizontalHeader().height() + max(rows, 24) + frame)
 
     def _show_capacity(self) -> None:
         counts = self._last_counts
