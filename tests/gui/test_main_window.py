@@ -217,3 +217,49 @@ def test_language_switch_rebuilds_window_in_chinese(qtbot, context: AppContext) 
         assert context.settings.language == "zh_CN"
     finally:
         install_translators("en")
+
+
+def test_cancel_load_then_load_again(qtbot, window: MainWindow, stories_gguf: Path) -> None:
+    window.open_model(str(stories_gguf))
+    assert window.client.is_loading and window.cancel_load_button.isVisible()
+    old_pid = window.client.host_pid
+    window.cancel_load()
+    assert not window.client.is_loading
+    assert not window.cancel_load_button.isVisible()
+    assert window.client.model_info is None
+    info = load(qtbot, window, stories_gguf)
+    assert info["file_name"] == "stories260K.gguf"
+    assert window.client.host_pid != old_pid
+
+
+def test_export_and_import_round_trip(
+    qtbot, window: MainWindow, stories_gguf: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import json
+
+    from PySide6.QtWidgets import QFileDialog
+
+    load(qtbot, window, stories_gguf)
+    use_raw_template(window, max_tokens=10)
+    ask(qtbot, window, "Once upon a time")
+    conv_id = window.conversation_id
+    md_path, json_path = tmp_path / "chat.md", tmp_path / "chat.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(md_path), ""))
+    window.export_conversation(conv_id, "markdown")
+    assert "Once upon a time" in md_path.read_text(encoding="utf-8")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(json_path), ""))
+    window.export_conversation(conv_id, "json")
+    exported = json.loads(json_path.read_text(encoding="utf-8"))
+    assert [m["role"] for m in exported["messages"]] == ["user", "assistant"]
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(json_path), ""))
+    window.import_conversation()
+    assert window.conversation_id != conv_id
+    assert [w.text for w in window.chat.messages()] == [m["content"] for m in exported["messages"]]
+    # A file that is not an export gets a message, and nothing is added.
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "something else"}', encoding="utf-8")
+    before = len(window.store.list_conversations())
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    window.import_conversation()
+    assert window.banner.isVisible()
+    assert len(window.store.list_conversations()) == before
