@@ -67,23 +67,37 @@ class MessageWidget(QFrame):
         header.addWidget(self.action_button)
         layout.addLayout(header)
 
-        self.body = QLabel()
+        # Finished paragraphs of a streaming answer get labels of their own, rendered once; only
+        # the last, growing paragraph is rendered again as tokens arrive. Re-rendering the whole
+        # answer costs time proportional to its length (80 ms for 4,000 characters here), which
+        # would stall the GUI thread on long answers.
+        self._frozen_labels: list[QLabel] = []
+        self._frozen_length = 0
+        self._body_layout = QVBoxLayout()
+        self._body_layout.setSpacing(0)
+        self._body_layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._body_layout)
+        self.body = self._new_label()
         self.body.setObjectName("messageBody")
-        self.body.setWordWrap(True)
-        self.body.setTextInteractionFlags(
+        self._body_layout.addWidget(self.body)
+        self.set_text(text)
+
+    def _new_label(self) -> QLabel:
+        label = QLabel()
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.LinksAccessibleByMouse
         )
-        self.body.setOpenExternalLinks(False)
-        self.body.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        label.setOpenExternalLinks(False)
+        label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         # Questions are shown as typed; answers are Markdown (code blocks, lists, tables).
-        self.body.setTextFormat(Qt.TextFormat.PlainText if role == "user" else Qt.TextFormat.MarkdownText)
-        layout.addWidget(self.body)
-        self.body.installEventFilter(self)
-        self.set_text(text)
+        label.setTextFormat(Qt.TextFormat.PlainText if self.role == "user" else Qt.TextFormat.MarkdownText)
+        label.installEventFilter(self)
+        return label
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """A click on the text (which the label would otherwise swallow) activates the message."""
-        if watched is self.body and event.type() == QEvent.Type.MouseButtonRelease:
+        if isinstance(watched, QLabel) and event.type() == QEvent.Type.MouseButtonRelease:
             self.activated.emit(self._text)
         return super().eventFilter(watched, event)
 
@@ -105,9 +119,30 @@ class MessageWidget(QFrame):
         return self._text
 
     def set_text(self, text: str) -> None:
-        """Replace the text (and re-render it)."""
+        """Replace the text (and render it whole)."""
+        for label in self._frozen_labels:
+            label.deleteLater()
+        self._frozen_labels = []
+        self._frozen_length = 0
         self._text = text
         self.body.setText(text if text else "…")
+
+    def stream_text(self, text: str) -> None:
+        """Show ``text``, which extends the previous one: finished paragraphs are rendered once."""
+        if not text.startswith(self._text[: self._frozen_length]):
+            self.set_text(text)
+            return
+        self._text = text
+        end = stable_prefix_end(text)
+        if end > self._frozen_length:
+            label = self._new_label()
+            label.setText(text[self._frozen_length : end].rstrip("\n"))
+            self._body_layout.insertWidget(len(self._frozen_labels), label)
+            self._frozen_labels.append(label)
+            self._frozen_length = end
+        tail = text[self._frozen_length :]
+        self.body.setVisible(bool(tail) or not self._frozen_labels)
+        self.body.setText(tail if text else "…")
 
     def set_detail(self, text: str) -> None:
         """Small grey text after the role (model, speed, state)."""
@@ -120,6 +155,32 @@ class MessageWidget(QFrame):
     def copy(self) -> None:
         """Put the message's text (Markdown source for answers) on the clipboard."""
         QGuiApplication.clipboard().setText(self._text)
+
+
+def stable_prefix_end(text: str, *, max_tail: int = 1200) -> int:
+    """Where the finished paragraphs of a streaming Markdown text end (0 if none has).
+
+    A paragraph is finished at a blank line outside a fenced code block: what follows can no
+    longer change how it renders. A paragraph that grows past ``max_tail`` characters without
+    one is also cut at its last line break (outside a fence), which renders that break as a
+    paragraph break: a small price for keeping each redraw short.
+    """
+    end = 0
+    last_break = 0
+    in_fence = False
+    position = 0
+    for line in text.splitlines(keepends=True):
+        position += len(line)
+        stripped = line.strip()
+        if stripped.startswith("```") or stripped.startswith("~~~"):
+            in_fence = not in_fence
+        elif not in_fence and line.endswith("\n") and position < len(text):
+            if not stripped:
+                end = position
+            last_break = position
+    if len(text) - end > max_tail and last_break > end:
+        end = last_break
+    return end
 
 
 class ChatView(QScrollArea):
@@ -235,7 +296,7 @@ class ChatView(QScrollArea):
 
     def _render_stream(self) -> None:
         if self._stream_widget is not None:
-            self._stream_widget.set_text(self._stream_text)
+            self._stream_widget.stream_text(self._stream_text)
 
     def _on_scrolled(self, value: int) -> None:
         # Follow the answer only while the user stays at the bottom; scrolling up to read

@@ -1,0 +1,40 @@
+"""The chat view renders a streaming answer paragraph by paragraph."""
+
+from __future__ import annotations
+
+from app.views.chat_view import ChatView, stable_prefix_end
+
+
+def test_stable_prefix_end_stops_at_blank_lines_outside_code() -> None:
+    assert stable_prefix_end("no paragraph yet") == 0
+    assert stable_prefix_end("one\n\ntwo") == len("one\n\n")
+    text = "intro\n\n```python\nx = 1\n\ny = 2\n```\n\nafter"
+    # The blank line inside the fence does not finish anything; the one after it does.
+    assert stable_prefix_end(text) == text.index("after")
+    assert stable_prefix_end("open\n\n```\ncode\n\nstill code") == len("open\n\n")
+
+
+def test_streamed_answer_freezes_finished_paragraphs(qtbot) -> None:
+    view = ChatView()
+    qtbot.addWidget(view)
+    widget = view.add_message(1, "assistant", "")
+    view.begin_stream(widget)
+    answer = "第一段。\n\n第二段，**加粗**。\n\n```python\nprint(1)\n\nprint(2)\n```\n\n最后一段"
+    for piece in answer:
+        view.append_stream(piece)
+        view._render_stream()  # what the 50 ms timer does
+    view.end_stream()
+    assert widget.text == answer
+    frozen = [label.text() for label in widget._frozen_labels]
+    assert frozen == ["第一段。", "第二段，**加粗**。", "```python\nprint(1)\n\nprint(2)\n```"]
+    assert widget.body.text() == "最后一段"
+    # A finished message shown again (a conversation reopened) is one label.
+    widget.set_text(answer)
+    assert widget._frozen_labels == [] and widget.body.text() == answer
+
+
+def test_long_paragraph_is_cut_at_a_line_break() -> None:
+    text = ("一行文字\n" * 400) + "未完"
+    end = stable_prefix_end(text)
+    assert end == text.rindex("\n") + 1
+    assert stable_prefix_end("短\n文本") == 0
