@@ -48,6 +48,7 @@ run: setup
 test: setup package
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy runtime
 	QT_QPA_PLATFORM=offscreen ALPACA_DESK_FROZEN_REQUIRED=1 $(PY) -m pytest -q
 
 quality: setup

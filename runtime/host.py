@@ -113,7 +113,7 @@ class Engine:
         import llama_cpp
 
         threads = n_threads or default_threads()
-        options = {
+        options: dict[str, Any] = {
             "model_path": info.path,
             "n_ctx": n_ctx,
             "n_batch": PROMPT_BATCH,

@@ -155,7 +155,7 @@ def read_model_proto(source: str | os.PathLike[str] | bytes) -> ModelProto:
         data = path.read_bytes()
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise _not_sentencepiece(path, f"it cannot be read: {reason}", "tokenizer_unreadable", reason=reason) from exc
+        raise _not_sentencepiece(path, f"it cannot be read: {reason}", "tokenizer_unreadable", detail=reason) from exc
     return _parse(data, path)
 
 
@@ -627,7 +627,12 @@ def fetch_tokenizer(
     offline = offline or bool(constants.HF_HUB_OFFLINE)
     try:
         downloaded = Path(
-            hf_hub_download(known.hub_repo, TOKENIZER_MODEL, cache_dir=hub_cache_dir, local_files_only=offline)
+            hf_hub_download(
+                known.hub_repo,
+                TOKENIZER_MODEL,
+                cache_dir=str(hub_cache_dir) if hub_cache_dir is not None else None,
+                local_files_only=offline,
+            )
         )
     except Exception as exc:  # noqa: BLE001 - hub errors, HTTP errors, OSError, offline mode
         if offline:
@@ -854,7 +859,7 @@ def _encode_with_offsets(processor: sentencepiece.SentencePieceProcessor, text: 
     try:
         return processor.encode(text, out_type="proto")  # sentencepiece >= 0.2.1
     except (ValueError, TypeError):
-        return processor.encode(text, out_type="immutable_proto")  # sentencepiece 0.2.0
+        return processor.encode(text, out_type="immutable_proto")  # type: ignore[arg-type]  # sentencepiece 0.2.0
 
 
 _CACHE_SIZE = 8
