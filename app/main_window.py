@@ -610,7 +610,7 @@ class MainWindow(QMainWindow):
                 "assistant",
                 "",
                 status="streaming",
-                model=info.get("file_name"),
+                model=info.get("path") or info.get("file_name"),
                 template=template,
                 params=params.to_dict(),
             )
@@ -682,7 +682,7 @@ class MainWindow(QMainWindow):
             return ""
         bits: list[str] = []
         if message.model:
-            bits.append(message.model)
+            bits.append(Path(message.model).name)
         stats = message.stats or {}
         if stats.get("tokens_per_s"):
             bits.append(self.tr("{0:.1f} tokens/s").format(float(stats["tokens_per_s"])))

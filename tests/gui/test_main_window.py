@@ -68,7 +68,8 @@ def test_open_model_send_and_stream(qtbot, window: MainWindow, stories_gguf: Pat
     stored = window.store.messages(window.conversation_id)
     assert stored[1].status == "complete"
     assert stored[1].content == "".join(tokens)
-    assert stored[1].model == "stories260K.gguf"
+    assert stored[1].model == str(stories_gguf.resolve())
+    assert widgets[1].detail_label.text().startswith("stories260K.gguf")
     assert stored[1].params["temperature"] == pytest.approx(0.2)
     assert "tokens/s" in window.speed_label.text()
     assert window.context_label.text().startswith("Context ")
