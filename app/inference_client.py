@@ -56,7 +56,14 @@ class InferenceClient(QObject):
         self._model_info: dict[str, Any] | None = None
 
     def _new_client(self) -> HostClient:
-        return HostClient(on_event=self._event.emit, log_file=app_paths().logs / "host.log")
+        # Events carry their client: one from a host that was replaced (a late "host died",
+        # a token already in flight) must not be taken for the current host's.
+        holder: list[HostClient] = []
+        client = HostClient(
+            on_event=lambda event: self._event.emit((holder[0], event)), log_file=app_paths().logs / "host.log"
+        )
+        holder.append(client)
+        return client
 
     # -- state -----------------------------------------------------------------------------
 
@@ -90,6 +97,9 @@ class InferenceClient(QObject):
         """Load a model (replacing the current one); ``loaded`` or ``failed`` follows."""
         if self._generation_id is not None:
             self.stop()
+        # The host drops the current model before loading the new one, so from here on there
+        # is none to chat with, whatever the outcome.
+        self._model_info = None
         try:
             self._load_id = self._client.request(
                 "load", path=path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers
@@ -149,12 +159,15 @@ class InferenceClient(QObject):
     def _restart_host(self) -> None:
         old = self._client
         self._client = self._new_client()
-        old.stop(timeout=0.5)
+        old.close_nowait()  # never wait on the GUI thread
 
     # -- events ------------------------------------------------------------------------------
 
     @Slot(object)
-    def _dispatch(self, event: HostEvent) -> None:
+    def _dispatch(self, payload: tuple[HostClient, HostEvent]) -> None:
+        source, event = payload
+        if source is not self._client:
+            return
         kind = event.get("event")
         request_id = event.get("id")
         if kind == "host_died":
@@ -168,6 +181,10 @@ class InferenceClient(QObject):
                 self.loaded.emit(self._model_info)
             elif kind == "error":
                 self.failed.emit(_error_text(event))
+                if isinstance(event.get("loaded"), dict):
+                    # The file was refused before the previous model was released: it is still usable.
+                    self._model_info = {**event["loaded"], "n_ctx": event.get("n_ctx")}
+                    self.loaded.emit(self._model_info)
             return
         if request_id is not None and request_id == self._generation_id:
             if kind == "token":
@@ -196,8 +213,11 @@ class InferenceClient(QObject):
         self._load_id = None
         self._generation_id = None
         self._model_info = None
-        # A new client (and process) starts lazily with the next request.
+        # A new client (and process) starts lazily with the next request. The old one may have
+        # restarted its process meanwhile (a request sent before this event arrived): end it.
+        old = self._client
         self._client = self._new_client()
+        old.close_nowait()
         if was_loading:
             self.loading.emit(False)
         self.host_died.emit(message)

@@ -155,6 +155,11 @@ class MainWindow(QMainWindow):
         self._last_context_used = 0
         self._dropped_turns = 0
         self._loading_path = ""
+        # The prompt preview re-renders the conversation: at most every 150 ms while typing.
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(150)
+        self._preview_timer.timeout.connect(self._update_preview)
         self._save_timer = QTimer(self)
         self._save_timer.setInterval(STREAM_SAVE_INTERVAL_MS)
         self._save_timer.timeout.connect(self._save_stream)
@@ -176,7 +181,7 @@ class MainWindow(QMainWindow):
         info = self.client.model_info
         if info:
             self._on_loaded(info)
-        self._update_controls()
+        self._on_loading(self.client.is_loading)
 
     # -- construction ------------------------------------------------------------------------
 
@@ -242,7 +247,7 @@ class MainWindow(QMainWindow):
 
         self.input.send_requested.connect(self.send)
         self.input.escape_pressed.connect(self.cancel_edit)
-        self.input.textChanged.connect(self._update_preview)
+        self.input.textChanged.connect(self._preview_timer.start)
         self.input.textChanged.connect(self._count_draft)
         self.chat.message_activated.connect(self.tokenizer_panel.set_text)
         self.send_button.clicked.connect(self.send)
@@ -304,6 +309,7 @@ class MainWindow(QMainWindow):
         settings_menu = bar.addMenu(self.tr("&Settings"))
         language_menu = settings_menu.addMenu(self.tr("&Language"))
         group = QActionGroup(self)
+        self._language_actions: dict[str, QAction] = {}
         choices = [("system", self.tr("System language"))] + list(LANGUAGES.items())
         for code, label in choices:
             action = QAction(label, self, checkable=True)
@@ -311,6 +317,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, c=code: self.set_language(c))
             group.addAction(action)
             language_menu.addAction(action)
+            self._language_actions[code] = action
 
         help_menu = bar.addMenu(self.tr("&Help"))
         about = help_menu.addAction(self.tr("&About Alpaca Desk"))
@@ -572,7 +579,7 @@ class MainWindow(QMainWindow):
     def send(self) -> None:
         """Send the input box's text as the next instruction."""
         text = self.input.toPlainText().strip()
-        if not text or self.client.is_generating:
+        if not text or self.client.is_generating or self.client.is_loading:
             return
         if self.client.model_info is None:
             self.show_error(
@@ -635,21 +642,33 @@ class MainWindow(QMainWindow):
 
     def regenerate(self, message_id: int) -> None:
         """Replace an answer with a new one (the old one stays in the file, hidden)."""
-        if self.client.is_generating or self.conversation_id is None:
+        if self.client.is_generating or self.client.is_loading or self.conversation_id is None:
             return
-        messages = self.store.messages(self.conversation_id)
-        target = next((m for m in messages if m.id == message_id), None)
-        if target is None or target.role != "assistant":
+        if self.client.model_info is None:
+            self.show_error(self.tr("No model is loaded. Open a GGUF model file from the Model menu first."))
             return
-        self.store.truncate_after(self.conversation_id, target.seq - 1)
-        self._reload_messages()
+        try:
+            messages = self.store.messages(self.conversation_id)
+            # Only the newest answer can be regenerated: replacing an earlier one would hide the
+            # conversation that followed it.
+            if not messages or messages[-1].id != message_id or messages[-1].role != "assistant":
+                return
+            self.store.truncate_after(self.conversation_id, messages[-1].seq - 1)
+            self._reload_messages()
+        except StoreError as exc:
+            self.show_error(error_text(exc))
+            return
         self._start_answer()
 
     def edit_message(self, message_id: int) -> None:
         """Put an earlier question back in the input box; sending replaces it and what follows."""
         if self.client.is_generating or self.conversation_id is None:
             return
-        messages = self.store.messages(self.conversation_id)
+        try:
+            messages = self.store.messages(self.conversation_id)
+        except StoreError as exc:
+            self.show_error(error_text(exc))
+            return
         target = next((m for m in messages if m.id == message_id), None)
         if target is None:
             return
@@ -675,6 +694,10 @@ class MainWindow(QMainWindow):
     def _add_message_widget(self, message: Message) -> Any:
         widget = self.chat.add_message(message.id, message.role, message.content)
         widget.set_detail(self._detail(message))
+        # Regenerate is offered on the newest answer only.
+        for other in self.chat.messages():
+            if other.role == "assistant":
+                other.action_button.setVisible(other is widget)
         return widget
 
     def _detail(self, message: Message, *, dropped: int = 0) -> str:
@@ -872,6 +895,11 @@ class MainWindow(QMainWindow):
         """Switch the interface language now: the window is rebuilt in the new language."""
         if self.client.is_generating:
             self.show_error(self.tr("Stop the answer before switching the language."))
+            for action in self._language_actions.values():
+                action.setChecked(False)
+            current = self._language_actions.get(self.ctx.settings.language)
+            if current is not None:
+                current.setChecked(True)
             return
         self.ctx.settings.language = code
         self.ctx.save_settings()
@@ -881,8 +909,20 @@ class MainWindow(QMainWindow):
         if self.conversation_id is not None:
             replacement.open_conversation(self.conversation_id)
             replacement.refresh_conversations()
+        else:
+            replacement.decoding.set_template_choice(self.decoding.template_choice())
+            replacement.decoding.set_system_prompt(self.decoding.system_prompt())
+        replacement.input.setPlainText(self.input.toPlainText())
+        replacement._editing_seq = self._editing_seq
+        if self._editing_seq is not None:
+            replacement.edit_label.setText(self.edit_label.text())
+            replacement.edit_label.show()
+        replacement._loading_path = self._loading_path
+        if self.client.is_loading:
+            replacement.model_label.setText(self.model_label.text())
         replacement.show()
         self._replaced = True
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.close()
 
     def open_vocab_tool(self) -> None:
@@ -946,11 +986,34 @@ class MainWindow(QMainWindow):
         qsettings.setValue("window/geometry", self.saveGeometry())
         qsettings.setValue("window/splitter", self.splitter.saveState())
         self.ctx.save_settings()
-        if not getattr(self, "_replaced", False):
+        if getattr(self, "_replaced", False):
+            self._disconnect_client()
+        else:
             from PySide6.QtWidgets import QApplication
 
             QApplication.instance().quit()  # type: ignore[union-attr]
         super().closeEvent(event)
+
+    def _disconnect_client(self) -> None:
+        """A replaced window (language switch) must stop reacting to the shared host."""
+        if getattr(self, "_client_disconnected", False):
+            return
+        self._client_disconnected = True
+        for signal, slot in (
+            (self.client.loading, self._on_loading),
+            (self.client.loaded, self._on_loaded),
+            (self.client.unloaded, self._on_unloaded),
+            (self.client.prompt_ready, self._on_prompt_ready),
+            (self.client.token, self._on_token),
+            (self.client.finished, self._on_finished),
+            (self.client.failed, self._on_failed),
+            (self.client.host_died, self._on_host_died),
+            (self.client.counted, self._on_counted),
+        ):
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
 
 
 def _turns(messages: list[Message]) -> list[dict[str, Any]]:
@@ -960,7 +1023,12 @@ def _turns(messages: list[Message]) -> list[dict[str, Any]]:
         if message.role == "user":
             turns.append({"user": message.content, "assistant": None})
         elif turns and turns[-1]["assistant"] is None:
-            turns[-1]["assistant"] = message.content
+            if message.status == "error" and not message.content:
+                # A failed answer (and the question that failed, often for being too long) is
+                # not sent to the model again.
+                turns.pop()
+            else:
+                turns[-1]["assistant"] = message.content
     return turns
 
 

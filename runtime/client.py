@@ -42,6 +42,8 @@ _REQUEST_IDS = itertools.count(1)
 # A cancel that the host has not acted on within this time means the host is stuck (in a
 # native call that does not return): it is ended, as the architecture promises.
 CANCEL_GRACE_S = 0.5
+# A host that acknowledged a cancel but is still inside one native call after this long is stuck.
+CANCEL_STUCK_S = 60.0
 # The host names each error by its class; these are raised as that class again, so a caller
 # can tell a prompt that is too long from a model that failed to load. Others are HostError.
 ERROR_KINDS: dict[str, type[AppError]] = {
@@ -88,6 +90,7 @@ class HostClient:
         self._active: set[int] = set()
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=30)
         self._stopping = False
+        self._cancel_acked = False
         self._ready = threading.Event()
 
     # -- process ---------------------------------------------------------------------------
@@ -152,6 +155,17 @@ class HostClient:
                 proc.wait()
         self._proc = None
 
+    def close_nowait(self) -> None:
+        """End the host without waiting (GUI thread): kill it and reap it on a thread.
+
+        No ``host_died`` is reported for it."""
+        proc = self._proc
+        self._stopping = True
+        self._proc = None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            threading.Thread(target=proc.wait, name="host-reap", daemon=True).start()
+
     def kill(self) -> None:
         """End the host at once (a stuck load, a stop that did not arrive). Reports ``host_died``
         unless :meth:`stop` was called."""
@@ -193,10 +207,13 @@ class HostClient:
             raise
 
     def cancel(self, target: int | None = None) -> None:
-        """Stop a generation (``None``: whatever runs). The host acts within one token; if it
-        has not finished the request within 0.5 s it is ended and ``host_died`` is reported."""
+        """Stop a generation (``None``: whatever runs or waits). The host stops within one token
+        (or one prompt batch) and acknowledges at once; a host that does not acknowledge within
+        0.5 s is stuck and is ended (``host_died`` follows)."""
         if not self.alive:
             return
+        with self._lock:
+            self._cancel_acked = False
         try:
             self._send({"id": 0, "op": "cancel", "target": target})
         except HostDied:
@@ -208,12 +225,20 @@ class HostClient:
             timer.daemon = True
             timer.start()
 
-    def _enforce_cancel(self, pending: set[int]) -> None:
+    def _enforce_cancel(self, pending: set[int], *, grace: float = CANCEL_GRACE_S) -> None:
         with self._lock:
             still = pending & self._active
-        if still and self.alive:
-            log.warning("host did not stop within %.1f s; ending it", CANCEL_GRACE_S)
-            self._stderr_tail.append(f"(the host did not stop within {CANCEL_GRACE_S:.1f} s and was ended)")
+            acked = self._cancel_acked and grace == CANCEL_GRACE_S
+        if still and acked and self.alive:
+            # Acknowledged but still busy (a long prompt batch or load): give it longer, then end it.
+            timer = threading.Timer(
+                CANCEL_STUCK_S, self._enforce_cancel, args=(still,), kwargs={"grace": CANCEL_STUCK_S}
+            )
+            timer.daemon = True
+            timer.start()
+        elif still and self.alive:
+            log.warning("host did not answer a cancel within %.1f s; ending it", grace)
+            self._stderr_tail.append(f"(the host did not stop within {grace:.1f} s and was ended)")
             self.kill()
 
     def stream(self, op: str, *, timeout: float | None = None, **fields: Any) -> Iterator[HostEvent]:
@@ -261,6 +286,10 @@ class HostClient:
                 self._active.discard(request_id)
         if event["event"] == "ready":
             self._ready.set()
+        elif event["event"] == "cancelling":
+            with self._lock:
+                self._cancel_acked = True
+            return
         if waiter is not None:
             waiter.put(event)
         if self._on_event is not None:

@@ -396,9 +396,10 @@ class Host:
         self._out = out
         self._write_lock = threading.Lock()
         self._requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        # Highest request id the client asked to cancel; read by the decode loop after every
-        # token (an int read is atomic, so no lock is needed on that hot path).
-        self._cancel_upto = -1
+        # Cancels, read by the decode loop after every token (an int read and a set lookup are
+        # atomic under the GIL, so no lock is needed on that hot path).
+        self._cancel_upto = -1  # a cancel without a target: every request up to this id
+        self._cancelled_ids: set[int] = set()  # cancels of one request
         # Highest request id received so far: a cancel without a target stops the requests
         # already sent (running or queued), never the ones that follow it.
         self._last_request_id = -1
@@ -422,8 +423,19 @@ class Host:
                 continue
             if request.get("op") == "cancel":
                 target = request.get("target")
-                upto = int(target) if target is not None else self._last_request_id
-                self._cancel_upto = max(self._cancel_upto, upto)
+                if target is not None and (not isinstance(target, int) or isinstance(target, bool)):
+                    self.emit(None, "error", message=f"Bad cancel target {target!r}.", kind="protocol")
+                    continue
+                if target is None:
+                    upto = self._last_request_id
+                    self._cancel_upto = max(self._cancel_upto, upto)
+                else:
+                    upto = target
+                    self._cancelled_ids.add(target)
+                # Acknowledge at once, from this thread: the main thread may be inside a long
+                # native call (a prompt batch, a load) and act on the cancel only when it returns.
+                # The client ends the host only when not even this arrives.
+                self.emit(None, "cancelling", upto=upto)
                 continue
             request_id = request.get("id")
             if isinstance(request_id, int) and not isinstance(request_id, bool):
@@ -458,11 +470,30 @@ class Host:
             self.emit(request_id, "error", message=f"{type(exc).__name__}: {exc}", kind="internal")
 
     def _cancelled(self, request_id: int) -> Callable[[], bool]:
-        return lambda: self._cancel_upto >= request_id
+        cancelled = self._cancelled_ids
+        return lambda: request_id in cancelled or self._cancel_upto >= request_id
 
     # -- operations --------------------------------------------------------------------------
 
     def op_load(self, rid: int, req: dict[str, Any]) -> None:
+        try:
+            self._load(rid, req)
+        except AppError as exc:
+            # Say which model (if any) is still loaded: a file refused by the checks leaves the
+            # previous one in place, a file llama.cpp refused does not.
+            still = self.engine.info.to_dict() if self.engine.info is not None else None
+            self.emit(
+                rid,
+                "error",
+                message=str(exc),
+                kind=type(exc).__name__,
+                code=exc.code,
+                params=exc.params,
+                loaded=still,
+                n_ctx=self.engine.llm.n_ctx() if self.engine.llm is not None else None,
+            )
+
+    def _load(self, rid: int, req: dict[str, Any]) -> None:
         info = self.engine.load(
             str(req.get("path", "")),
             n_ctx=int(req.get("n_ctx") or 2048),

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
 # Re-rendering Markdown costs time proportional to the answer's length, so a streaming answer
 # is redrawn at most this often rather than on every token (tokens can arrive at 200/s).
 STREAM_REFRESH_MS = 50
+# A message longer than this shows its beginning only (the whole text is kept and copied).
+DISPLAY_LIMIT = 20_000
 
 
 class MessageWidget(QFrame):
@@ -125,6 +127,12 @@ class MessageWidget(QFrame):
         self._frozen_labels = []
         self._frozen_length = 0
         self._text = text
+        if len(text) > DISPLAY_LIMIT:
+            # Laying out megabytes of text in a label takes seconds on the GUI thread.
+            more = self.tr("… {0:,} more characters not shown; Copy copies the whole message.").format(
+                len(text) - DISPLAY_LIMIT
+            )
+            text = text[:DISPLAY_LIMIT] + "\n\n" + more
         self.body.setText(text if text else "…")
 
     def stream_text(self, text: str) -> None:

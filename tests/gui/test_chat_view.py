@@ -38,3 +38,18 @@ def test_long_paragraph_is_cut_at_a_line_break() -> None:
     end = stable_prefix_end(text)
     assert end == text.rindex("\n") + 1
     assert stable_prefix_end("短\n文本") == 0
+
+
+def test_huge_message_shows_its_beginning_and_copies_whole(qtbot) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    from app.views.chat_view import DISPLAY_LIMIT
+
+    view = ChatView()
+    qtbot.addWidget(view)
+    text = "长" * (DISPLAY_LIMIT * 5)
+    widget = view.add_message(1, "user", text)
+    assert len(widget.body.text()) < DISPLAY_LIMIT + 200
+    assert f"{DISPLAY_LIMIT * 4:,}" in widget.body.text()
+    widget.copy()
+    assert QGuiApplication.clipboard().text() == text

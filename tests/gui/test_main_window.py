@@ -156,9 +156,11 @@ def test_regenerate_and_edit_resend(qtbot, window: MainWindow, stories_gguf: Pat
     use_raw_template(window, max_tokens=15)
     ask(qtbot, window, "Once upon a time")
     ask(qtbot, window, "The cat")
-    first_answer = window.chat.messages()[3]
+    answers = [w for w in window.chat.messages() if w.role == "assistant"]
+    # Regenerate is offered on the newest answer only (an earlier one would hide what followed).
+    assert [w.action_button.isVisibleTo(window) for w in answers] == [False, True]
     with qtbot.waitSignal(window.client.finished, timeout=ANSWER_TIMEOUT_MS):
-        first_answer.action_button.click()  # Regenerate
+        answers[-1].action_button.click()  # Regenerate
     assert len(window.chat.messages()) == 4
     # Edit the first question: it and everything after it are replaced.
     window.chat.messages()[0].action_button.click()
@@ -264,3 +266,30 @@ def test_export_and_import_round_trip(
     window.import_conversation()
     assert window.banner.isVisible()
     assert len(window.store.list_conversations()) == before
+
+
+def test_send_waits_while_a_model_loads(qtbot, window: MainWindow, stories_gguf: Path) -> None:
+    with qtbot.waitSignal(window.client.loaded, timeout=LOAD_TIMEOUT_MS):
+        window.open_model(str(stories_gguf))
+        window.input.setPlainText("Once upon a time")
+        window.send()  # Enter during the load: nothing is sent, the text stays
+        assert window.store.list_conversations() == []
+        assert window.input.toPlainText() == "Once upon a time"
+    use_raw_template(window, max_tokens=5)
+    with qtbot.waitSignal(window.client.finished, timeout=ANSWER_TIMEOUT_MS):
+        window.send()
+    assert len(window.chat.messages()) == 2
+
+
+def test_refused_file_keeps_the_loaded_model(qtbot, window: MainWindow, stories_gguf: Path, tmp_path: Path) -> None:
+    load(qtbot, window, stories_gguf)
+    truncated = tmp_path / "half.gguf"
+    truncated.write_bytes(stories_gguf.read_bytes()[: stories_gguf.stat().st_size // 2])
+    with qtbot.waitSignal(window.client.loaded, timeout=LOAD_TIMEOUT_MS) as blocker:
+        window.open_model(str(truncated))
+    # The header check refused the file before the old model was released: it stays usable.
+    assert blocker.args[0]["file_name"] == "stories260K.gguf"
+    assert "half.gguf" in window.banner.label.text()
+    assert window.send_button.isEnabled()
+    use_raw_template(window, max_tokens=5)
+    assert ask(qtbot, window, "Once upon a time")["generated_tokens"] > 0

@@ -21,7 +21,7 @@ import gguf
 import pytest
 
 from runtime import templates
-from runtime.client import CANCEL_GRACE_S, HostClient
+from runtime.client import CANCEL_GRACE_S, HostClient, HostEvent
 from runtime.errors import HostDied, ModelLoadError, NotLoaded, PromptTooLong
 from tests.unit.conftest import EVENT_TIMEOUT_S, TEST_THREADS, ScriptedZh, answer_text, collect, finished
 
@@ -435,3 +435,36 @@ def test_request_that_cannot_be_sent_does_not_trip_a_later_cancel(stories_host: 
     assert finished(events)["reason"] == "cancelled"
     time.sleep(CANCEL_GRACE_S + 0.2)
     assert stories_host.alive and stories_host.pid == pid
+
+
+def test_cancel_of_a_queued_request_is_acknowledged_and_host_is_not_ended(
+    own_host: HostClient, stories_gguf: Path
+) -> None:
+    """A stop for a request waiting behind a busy host must not end the host (the host answers
+    the cancel at once from its reader thread, and skips the request when it gets to it)."""
+    import queue
+    import time
+
+    own_host.call("load", path=str(stories_gguf), n_ctx=2048, n_threads=1)
+    pid = own_host.pid
+    events: queue.Queue[HostEvent] = queue.Queue()
+    own_host._on_event = events.put
+    busy = own_host.request("generate", prompt="Once upon a time", params={"max_tokens": 2000, "seed": 1})
+    queued = own_host.request("generate", prompt="The dog", params={"max_tokens": 20, "seed": 1})
+    own_host.cancel(queued)
+    time.sleep(1.0)  # well past the 0.5 s after which an unanswered cancel ends the host
+    finishes: dict[int, HostEvent] = {}
+    deadline = time.monotonic() + 30
+    while len(finishes) < 2 and time.monotonic() < deadline:
+        event = events.get(timeout=30)
+        if event["event"] == "finished":
+            finishes[event["id"]] = event
+    assert own_host.alive and own_host.pid == pid
+    assert finishes[queued]["reason"] == "cancelled"
+    assert finishes[busy]["reason"] in ("length", "stop")
+
+
+def test_malformed_cancel_gets_an_error_and_host_keeps_working(stories_host: HostClient) -> None:
+    stories_host._send({"id": 0, "op": "cancel", "target": "abc"})
+    events = collect(stories_host, "generate", prompt="Once upon a time", params={"max_tokens": 5, "seed": 1})
+    assert finished(events)["generated_tokens"] > 0
