@@ -957,6 +957,8 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         """Show an error inline (never modal) and log it."""
+        if message.startswith(("TypeError:", "ValueError:", "KeyError:", "RuntimeError:", "AttributeError:")):
+            message = self.tr("Something went wrong inside Alpaca Desk ({0}). Please report it.").format(message)
         log.info("user message: %s", message)
         self.banner.show_message(message, severity="error")
 

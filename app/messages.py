@@ -109,6 +109,70 @@ def _messages() -> dict[str, str]:
             "The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows. They must be equal "
             "for merging and conversion; use the tokenizer that belongs to these weights.",
         ),
+        "corpus_not_found": QCoreApplication.translate(
+            "Messages",
+            "The corpus {path} does not exist or cannot be read. Choose a UTF-8 text file.",
+        ),
+        "corpus_empty": QCoreApplication.translate(
+            "Messages",
+            "The corpus {path} is empty. Choose a UTF-8 text file with the text to learn from.",
+        ),
+        "vocab_size_too_small": QCoreApplication.translate(
+            "Messages",
+            "A vocabulary of {size} pieces is too small for {path}: its characters alone need {required}. Choose a larger size, or lower the character coverage.",
+        ),
+        "vocab_size_too_large": QCoreApplication.translate(
+            "Messages",
+            "{path} is too small for a vocabulary of {size} pieces: at most {largest} can be learned from it. Choose a smaller size, or use a larger corpus.",
+        ),
+        "vocab_train_failed": QCoreApplication.translate(
+            "Messages",
+            "Training a vocabulary on {path} failed: {detail}",
+        ),
+        "tokenizer_unknown": QCoreApplication.translate(
+            "Messages",
+            "There is no known tokenizer with that name. Choose a tokenizer.model file instead.",
+        ),
+        "tokenizer_wrong_size": QCoreApplication.translate(
+            "Messages",
+            "{path} has {size} pieces, not the {expected} of the {label} tokenizer; it was not used. Open the right tokenizer.model file instead.",
+        ),
+        "tokenizer_folder_without_model": QCoreApplication.translate(
+            "Messages",
+            "The folder {path} has no tokenizer.model. Choose a folder that holds one, or the tokenizer.model or GGUF file itself.",
+        ),
+        "tokenizer_fetch_failed": QCoreApplication.translate(
+            "Messages",
+            "Could not fetch the {label} tokenizer from the Hugging Face hub ({repo}). Check the connection and try again, or open its tokenizer.model file.",
+        ),
+        "tokenizer_unreadable": QCoreApplication.translate(
+            "Messages",
+            "Cannot read {path}. Check the file's permissions.",
+        ),
+        "tokenizer_rejected": QCoreApplication.translate(
+            "Messages",
+            "{path} is not a usable SentencePiece tokenizer. Choose a tokenizer.model file, a Hugging Face tokenizer folder or a GGUF model.",
+        ),
+        "gguf_invalid": QCoreApplication.translate(
+            "Messages",
+            "{path} is not a readable GGUF file; it may be truncated. Download it again, or choose a tokenizer.model file.",
+        ),
+        "gguf_unsupported_vocab": QCoreApplication.translate(
+            "Messages",
+            "{path} has a {kind} vocabulary; only SentencePiece vocabularies (as in LLaMA and Chinese-LLaMA/Alpaca) can be compared here. Choose a tokenizer.model file.",
+        ),
+        "job_crashed": QCoreApplication.translate(
+            "Messages",
+            "The background job ended unexpectedly; the file it was working on was removed. Try again; if it happens again, see the log.",
+        ),
+        "model_no_vocab_size": QCoreApplication.translate(
+            "Messages",
+            "The vocabulary size of {path} cannot be found. Choose a GGUF file or a Hugging Face model folder with a config.json.",
+        ),
+        "tokenizer_is_folder": QCoreApplication.translate(
+            "Messages",
+            "{path} is a folder, not a tokenizer file. Choose the tokenizer.model inside it, or a GGUF model.",
+        ),
     }
 
 

@@ -12,7 +12,7 @@
 <context>
     <name>ChatInput</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="267"/>
+        <location filename="../../app/views/chat_view.py" line="336"/>
         <source>Type a message. Enter sends, Shift+Enter starts a new line.</source>
         <translation>输入消息。按 Enter 发送，Shift+Enter 换行。</translation>
     </message>
@@ -20,7 +20,7 @@
 <context>
     <name>ChatView</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="165"/>
+        <location filename="../../app/views/chat_view.py" line="234"/>
         <source>Open a model from the Model menu, then type a message below.</source>
         <translation>请先从“模型”菜单打开模型，然后在下方输入消息。</translation>
     </message>
@@ -341,316 +341,326 @@ Last changed {when}</source>
         <translation>Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="171"/>
+        <location filename="../../app/main_window.py" line="176"/>
         <source>Your conversation file could not be opened and was left untouched; new chats go to a new file. Details: {0}</source>
         <translation>无法打开对话记录文件（原文件未做任何改动），新的对话将保存到新文件中。详情：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="191"/>
+        <location filename="../../app/main_window.py" line="196"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="193"/>
+        <location filename="../../app/main_window.py" line="198"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="228"/>
-        <location filename="../../app/main_window.py" line="430"/>
-        <location filename="../../app/main_window.py" line="784"/>
+        <location filename="../../app/main_window.py" line="233"/>
+        <location filename="../../app/main_window.py" line="442"/>
+        <location filename="../../app/main_window.py" line="812"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="233"/>
+        <location filename="../../app/main_window.py" line="238"/>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="266"/>
+        <location filename="../../app/main_window.py" line="271"/>
         <source>&amp;Model</source>
         <translation>模型(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="267"/>
+        <location filename="../../app/main_window.py" line="272"/>
         <source>&amp;Open model file…</source>
         <translation>打开模型文件(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="270"/>
+        <location filename="../../app/main_window.py" line="275"/>
         <source>Recent models</source>
         <translation>最近使用的模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="272"/>
+        <location filename="../../app/main_window.py" line="277"/>
         <source>&amp;Unload model</source>
         <translation>卸载模型(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="275"/>
+        <location filename="../../app/main_window.py" line="280"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="279"/>
+        <location filename="../../app/main_window.py" line="284"/>
         <source>&amp;Conversation</source>
         <translation>对话(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="280"/>
+        <location filename="../../app/main_window.py" line="285"/>
         <source>&amp;New conversation</source>
         <translation>新建对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="283"/>
+        <location filename="../../app/main_window.py" line="288"/>
         <source>Export as &amp;Markdown…</source>
         <translation>导出为 Markdown(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="285"/>
+        <location filename="../../app/main_window.py" line="290"/>
         <source>Export as &amp;JSON…</source>
         <translation>导出为 JSON(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="287"/>
+        <location filename="../../app/main_window.py" line="292"/>
         <source>&amp;Import from JSON…</source>
         <translation>从 JSON 导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="290"/>
+        <location filename="../../app/main_window.py" line="295"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="291"/>
+        <location filename="../../app/main_window.py" line="296"/>
         <source>&amp;Decoding panel</source>
         <translation>解码参数面板(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="295"/>
+        <location filename="../../app/main_window.py" line="300"/>
         <source>&amp;Tokenizer panel</source>
         <translation>分词器面板(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="300"/>
+        <location filename="../../app/main_window.py" line="305"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="301"/>
+        <location filename="../../app/main_window.py" line="306"/>
         <source>&amp;Extend a vocabulary…</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="304"/>
+        <location filename="../../app/main_window.py" line="309"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="305"/>
+        <location filename="../../app/main_window.py" line="310"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="307"/>
+        <location filename="../../app/main_window.py" line="313"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="315"/>
+        <location filename="../../app/main_window.py" line="322"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="316"/>
+        <location filename="../../app/main_window.py" line="323"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="347"/>
+        <location filename="../../app/main_window.py" line="359"/>
         <source>Open a GGUF model</source>
         <translation>打开 GGUF 模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="347"/>
+        <location filename="../../app/main_window.py" line="359"/>
         <source>GGUF models (*.gguf);;All files (*)</source>
         <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="368"/>
+        <location filename="../../app/main_window.py" line="380"/>
         <source>Loading {0}…</source>
         <translation>正在加载 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="373"/>
+        <location filename="../../app/main_window.py" line="385"/>
         <source>Loading cancelled. No model loaded</source>
         <translation>已取消加载。未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="386"/>
+        <location filename="../../app/main_window.py" line="398"/>
         <source>(none yet)</source>
         <translation>（暂无）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="413"/>
+        <location filename="../../app/main_window.py" line="425"/>
         <source>{name} · {params} · {quant} · vocabulary {vocab}</source>
         <translation>{name} · {params} · {quant} · 词表 {vocab}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="421"/>
+        <location filename="../../app/main_window.py" line="433"/>
         <source>Type a message below to start.</source>
         <translation>在下方输入消息即可开始。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="498"/>
+        <location filename="../../app/main_window.py" line="510"/>
         <source>Stop the answer before deleting this conversation.</source>
         <translation>请先停止生成回答，再删除此对话。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="510"/>
+        <location filename="../../app/main_window.py" line="522"/>
         <source>There is no conversation to export yet.</source>
         <translation>还没有可导出的对话。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="525"/>
+        <location filename="../../app/main_window.py" line="537"/>
         <source>Export conversation</source>
         <translation>导出对话</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="527"/>
+        <location filename="../../app/main_window.py" line="539"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown 文件 (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="527"/>
-        <location filename="../../app/main_window.py" line="545"/>
+        <location filename="../../app/main_window.py" line="539"/>
+        <location filename="../../app/main_window.py" line="557"/>
         <source>JSON (*.json)</source>
         <translation>JSON 文件 (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="538"/>
+        <location filename="../../app/main_window.py" line="550"/>
         <source>Could not export to {0}: {1}</source>
         <translation>无法导出到 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="540"/>
+        <location filename="../../app/main_window.py" line="552"/>
         <source>Exported to {0}</source>
         <translation>已导出到 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="545"/>
+        <location filename="../../app/main_window.py" line="557"/>
         <source>Import conversation</source>
         <translation>导入对话</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="554"/>
+        <location filename="../../app/main_window.py" line="566"/>
         <source>{0} is not a readable JSON file ({1}). Choose a file exported by Alpaca Desk.</source>
         <translation>{0} 不是可读取的 JSON 文件（{1}）。请选择由 Alpaca Desk 导出的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="574"/>
+        <location filename="../../app/main_window.py" line="586"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="655"/>
+        <location filename="../../app/main_window.py" line="648"/>
+        <source>No model is loaded. Open a GGUF model file from the Model menu first.</source>
+        <translation>尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="679"/>
         <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
         <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="683"/>
-        <location filename="../../app/main_window.py" line="770"/>
+        <location filename="../../app/main_window.py" line="711"/>
+        <location filename="../../app/main_window.py" line="798"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="685"/>
+        <location filename="../../app/main_window.py" line="713"/>
         <source>{0} tokens</source>
         <translation>{0} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="687"/>
+        <location filename="../../app/main_window.py" line="715"/>
         <source>writing…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="688"/>
+        <location filename="../../app/main_window.py" line="716"/>
         <source>interrupted (the app closed while it was written)</source>
         <translation>已中断（生成过程中应用被关闭）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="689"/>
+        <location filename="../../app/main_window.py" line="717"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="690"/>
+        <location filename="../../app/main_window.py" line="718"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/main_window.py" line="696"/>
-        <location filename="../../app/main_window.py" line="735"/>
+        <location filename="../../app/main_window.py" line="724"/>
+        <location filename="../../app/main_window.py" line="763"/>
         <source>%n earlier turn(s) left out to fit the context</source>
         <translation>
             <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="774"/>
+        <location filename="../../app/main_window.py" line="802"/>
         <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
         <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="793"/>
+        <location filename="../../app/main_window.py" line="821"/>
         <source>The model process stopped unexpectedly. Your conversation is safe.
 {0}</source>
         <translation>模型进程意外退出，你的对话不会丢失。
 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="795"/>
+        <location filename="../../app/main_window.py" line="823"/>
         <source>Restart and reload the model</source>
         <translation>重启并重新加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="807"/>
+        <location filename="../../app/main_window.py" line="835"/>
         <source>The context size {0} takes effect when the model is loaded again.</source>
         <translation>上下文长度 {0} 将在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="808"/>
+        <location filename="../../app/main_window.py" line="836"/>
         <source>Reload now</source>
         <translation>立即重新加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="858"/>
+        <location filename="../../app/main_window.py" line="897"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="894"/>
+        <location filename="../../app/main_window.py" line="949"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="890"/>
+        <location filename="../../app/main_window.py" line="945"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="895"/>
+        <location filename="../../app/main_window.py" line="950"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="899"/>
+        <location filename="../../app/main_window.py" line="954"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="914"/>
+        <location filename="../../app/main_window.py" line="961"/>
+        <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
+        <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="971"/>
         <source>Context {0} / {1}</source>
         <translation>上下文 {0} / {1}</translation>
     </message>
@@ -658,44 +668,49 @@ Last changed {when}</source>
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="52"/>
+        <location filename="../../app/views/chat_view.py" line="54"/>
         <source>You</source>
         <translation>你</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="52"/>
+        <location filename="../../app/views/chat_view.py" line="54"/>
         <source>Assistant</source>
         <translation>助手</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="58"/>
+        <location filename="../../app/views/chat_view.py" line="60"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="58"/>
+        <location filename="../../app/views/chat_view.py" line="60"/>
         <source>Copy this message</source>
         <translation>复制这条消息</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="62"/>
+        <location filename="../../app/views/chat_view.py" line="64"/>
         <source>Edit</source>
         <translation>编辑</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="62"/>
+        <location filename="../../app/views/chat_view.py" line="64"/>
         <source>Edit this message and resend it</source>
         <translation>编辑这条消息并重新发送</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="65"/>
+        <location filename="../../app/views/chat_view.py" line="67"/>
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="65"/>
+        <location filename="../../app/views/chat_view.py" line="67"/>
         <source>Write a new answer</source>
         <translation>重新生成一个回答</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="132"/>
+        <source>… {0:,} more characters not shown; Copy copies the whole message.</source>
+        <translation>… 另有 {0:,} 个字符未显示；“复制”会复制整条消息。</translation>
     </message>
 </context>
 <context>
@@ -805,6 +820,86 @@ Last changed {when}</source>
         <source>The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows. They must be equal for merging and conversion; use the tokenizer that belongs to these weights.</source>
         <translation>分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行。合并和转换要求两者相等，请使用与这些权重配套的分词器。</translation>
     </message>
+    <message>
+        <location filename="../../app/messages.py" line="112"/>
+        <source>The corpus {path} does not exist or cannot be read. Choose a UTF-8 text file.</source>
+        <translation>语料 {path} 不存在或无法读取。请选择 UTF-8 文本文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="116"/>
+        <source>The corpus {path} is empty. Choose a UTF-8 text file with the text to learn from.</source>
+        <translation>语料 {path} 是空的。请选择包含训练文本的 UTF-8 文本文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="120"/>
+        <source>A vocabulary of {size} pieces is too small for {path}: its characters alone need {required}. Choose a larger size, or lower the character coverage.</source>
+        <translation>{size} 个词元的词表对 {path} 来说太小：仅其中的字符就需要 {required} 个。请选择更大的词表，或降低字符覆盖率。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="124"/>
+        <source>{path} is too small for a vocabulary of {size} pieces: at most {largest} can be learned from it. Choose a smaller size, or use a larger corpus.</source>
+        <translation>{path} 太小，学不出 {size} 个词元：最多只能学到 {largest} 个。请选择更小的词表，或使用更大的语料。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="128"/>
+        <source>Training a vocabulary on {path} failed: {detail}</source>
+        <translation>在 {path} 上训练词表失败：{detail}</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="132"/>
+        <source>There is no known tokenizer with that name. Choose a tokenizer.model file instead.</source>
+        <translation>没有这个名称的已知分词器。请改为选择 tokenizer.model 文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="136"/>
+        <source>{path} has {size} pieces, not the {expected} of the {label} tokenizer; it was not used. Open the right tokenizer.model file instead.</source>
+        <translation>{path} 有 {size} 个词元，而不是 {label} 分词器的 {expected} 个，因此未使用。请打开正确的 tokenizer.model 文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="140"/>
+        <source>The folder {path} has no tokenizer.model. Choose a folder that holds one, or the tokenizer.model or GGUF file itself.</source>
+        <translation>文件夹 {path} 中没有 tokenizer.model。请选择包含它的文件夹，或直接选择 tokenizer.model 或 GGUF 文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="144"/>
+        <source>Could not fetch the {label} tokenizer from the Hugging Face hub ({repo}). Check the connection and try again, or open its tokenizer.model file.</source>
+        <translation>无法从 Hugging Face Hub（{repo}）获取 {label} 分词器。请检查网络后重试，或打开它的 tokenizer.model 文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="148"/>
+        <source>Cannot read {path}. Check the file&apos;s permissions.</source>
+        <translation>无法读取 {path}。请检查文件权限。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="152"/>
+        <source>{path} is not a usable SentencePiece tokenizer. Choose a tokenizer.model file, a Hugging Face tokenizer folder or a GGUF model.</source>
+        <translation>{path} 不是可用的 SentencePiece 分词器。请选择 tokenizer.model 文件、Hugging Face 分词器文件夹或 GGUF 模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="156"/>
+        <source>{path} is not a readable GGUF file; it may be truncated. Download it again, or choose a tokenizer.model file.</source>
+        <translation>{path} 不是可读的 GGUF 文件，可能不完整。请重新下载，或选择 tokenizer.model 文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="160"/>
+        <source>{path} has a {kind} vocabulary; only SentencePiece vocabularies (as in LLaMA and Chinese-LLaMA/Alpaca) can be compared here. Choose a tokenizer.model file.</source>
+        <translation>{path} 使用 {kind} 词表；这里只能比较 SentencePiece 词表（如 LLaMA 和 Chinese-LLaMA/Alpaca）。请选择 tokenizer.model 文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="164"/>
+        <source>The background job ended unexpectedly; the file it was working on was removed. Try again; if it happens again, see the log.</source>
+        <translation>后台任务意外结束，正在写入的文件已删除。请重试；若再次发生，请查看日志。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="168"/>
+        <source>The vocabulary size of {path} cannot be found. Choose a GGUF file or a Hugging Face model folder with a config.json.</source>
+        <translation>无法确定 {path} 的词表大小。请选择 GGUF 文件，或含 config.json 的 Hugging Face 模型文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="172"/>
+        <source>{path} is a folder, not a tokenizer file. Choose the tokenizer.model inside it, or a GGUF model.</source>
+        <translation>{path} 是文件夹，不是分词器文件。请选择其中的 tokenizer.model，或一个 GGUF 模型。</translation>
+    </message>
 </context>
 <context>
     <name>TokenizerPanel</name>
@@ -859,77 +954,77 @@ Last changed {when}</source>
         <translation>相对于第一个分词器的 token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="141"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="140"/>
         <source>Open a tokenizer file…</source>
         <translation>打开分词器文件…</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="147"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="146"/>
         <source>Pieces of:</source>
         <translation>切分结果：</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="155"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="154"/>
         <source>Type or paste text in the message box to see its tokens.</source>
         <translation>在消息框中输入或粘贴文本，即可查看它的 token。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="157"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="156"/>
         <source>Counts exclude the beginning-of-text token &lt;s&gt; that a prompt adds once.</source>
         <translation>统计不含提示词开头添加一次的起始 token &lt;s&gt;。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="192"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="191"/>
         <source>This conversation&apos;s prompt (template included): {0} of {1} tokens, as the model counts.</source>
         <translation>本对话的提示词（含模板）：按模型分词为 {0} / {1} 个 token。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="265"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="264"/>
         <source>Showing the first {0} of {1} characters; the counts cover all of them.</source>
         <translation>仅显示前 {0} 个字符（共 {1} 个）；统计涵盖全部文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="305"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="310"/>
         <source>A {n_ctx}-token context holds about {a} characters of this kind of text under {first} and {b} under {second}.</source>
         <translation>{n_ctx} 个 token 的上下文，按 {first} 约可容纳 {a} 个此类文本的字符，按 {second} 约可容纳 {b} 个。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="326"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="331"/>
         <source>Original LLaMA (32,000)</source>
         <translation>原版 LLaMA（32,000）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="327"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="332"/>
         <source>Chinese-LLaMA (49,953)</source>
         <translation>Chinese-LLaMA（49,953）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="328"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="333"/>
         <source>Chinese-LLaMA-2 (55,296)</source>
         <translation>Chinese-LLaMA-2（55,296）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="334"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="339"/>
         <source>The loaded model&apos;s vocabulary</source>
         <translation>已加载模型的词表</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="339"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="344"/>
         <source>From a file (tokenizer.model, folder or GGUF)…</source>
         <translation>从文件添加（tokenizer.model、文件夹或 GGUF）…</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="345"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="350"/>
         <source>Choose a tokenizer</source>
         <translation>选择分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="347"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="352"/>
         <source>Tokenizers (*.model *.gguf tokenizer_config.json);;All files (*)</source>
         <translation>分词器 (*.model *.gguf tokenizer_config.json);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="360"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="365"/>
         <source>Remove from the comparison</source>
         <translation>从比较中移除</translation>
     </message>
