@@ -143,6 +143,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("Alpaca Desk")
     app.setOrganizationName("AlpacaDesk")
     set_desktop_identity()
+    # One app per data folder: a second one would share the conversation file and mark the
+    # first one's answer in progress as interrupted.
+    from PySide6.QtCore import QLockFile
+
+    lock = QLockFile(str(app_paths().ensure().data / "alpaca-desk.lock"))
+    if not lock.tryLock(200):
+        text = QApplication.translate(
+            "Startup", "Alpaca Desk is already running with this data folder. Switch to its window."
+        )
+        log.error("%s (%s)", text, lock.fileName())
+        if not args.no_err_windows:
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.information(None, "Alpaca Desk", text)
+        return 1
     context = AppContext.open(show_errors=not args.no_err_windows)
     if args.lang:
         context.settings.language = args.lang
@@ -155,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.open_model(str(Path(args.model).expanduser()))
     code = app.exec()
     context.close()
+    lock.unlock()
     return int(code)
 
 

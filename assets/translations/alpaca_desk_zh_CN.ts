@@ -902,6 +902,15 @@ Last changed {when}</source>
     </message>
 </context>
 <context>
+    <name>Startup</name>
+    <message>
+        <location filename="../../app/main.py" line="152"/>
+        <source>Alpaca Desk is already running with this data folder. Switch to its window.</source>
+        <extracomment>The desktop entry&apos;s name (packaging/alpaca-desk.desktop) and the Wayland app id.</extracomment>
+        <translation>Alpaca Desk 已在使用此数据文件夹运行。请切换到它的窗口。</translation>
+    </message>
+</context>
+<context>
     <name>TokenizerPanel</name>
     <message>
         <location filename="../../app/views/tokenizer_panel.py" line="94"/>

@@ -191,3 +191,27 @@ def test_subcommands_go_to_the_command_line(word: str) -> None:
     proc = run_app(word, "--help", timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "usage:" in proc.stdout
+
+
+def test_second_app_on_the_same_data_folder_refuses(tmp_path: Path) -> None:
+    import time
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "app", "--no-err-windows", "--data-dir", str(tmp_path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        lock = tmp_path / "data" / "alpaca-desk.lock"
+        deadline = time.monotonic() + 30
+        while not lock.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert lock.exists()
+        second = run_app("--no-err-windows", "--data-dir", str(tmp_path), env={"QT_QPA_PLATFORM": "offscreen"})
+        assert second.returncode == 1
+        assert "already running" in second.stderr
+    finally:
+        first.terminate()
+        first.wait(10)
