@@ -329,7 +329,7 @@ ZH: dict[str, str] = {
     "The background job ended unexpectedly; the file it was working on was removed. Try again; if it happens again, see the log.": "后台任务意外结束，正在写入的文件已删除。请重试；若再次发生，请查看日志。",
     "The vocabulary size of {path} cannot be found. Choose a GGUF file or a Hugging Face model folder with a config.json.": "无法确定 {path} 的词表大小。请选择 GGUF 文件，或含 config.json 的 Hugging Face 模型文件夹。",
     "{path} is a folder, not a tokenizer file. Choose the tokenizer.model inside it, or a GGUF model.": "{path} 是文件夹，不是分词器文件。请选择其中的 tokenizer.model，或一个 GGUF 模型。",
-    'Alpaca Desk is already running with this data folder. Switch to its window.': 'Alpaca Desk 已在使用此数据文件夹运行。请切换到它的窗口。',
+    "Alpaca Desk is already running with this data folder. Switch to its window.": "Alpaca Desk 已在使用此数据文件夹运行。请切换到它的窗口。",
 }
 
 # (context, source) -> translation, for the rare source text that needs a different wording in
