@@ -13,7 +13,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 
 from _common import cache_dir, log, machine_info, shared_data_dir
 
@@ -27,7 +26,7 @@ def main() -> int:
     from runtime.paths import set_base_dir
 
     set_base_dir(tempfile.mkdtemp(prefix="alpaca-desk-bench-"))
-    from PySide6.QtCore import QEventLoop, QTimer
+    from _stall import measure_stall
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import AppContext, MainWindow
@@ -51,30 +50,8 @@ def main() -> int:
     window.resize(1280, 800)
     window.show()
 
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append((now - last[0]) * 1000.0 - TICK_MS)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(TICK_MS)
-    timer.timeout.connect(tick)
-
-    def measure(start, done_signal, timeout_ms: int = 120_000) -> float:
-        loop = QEventLoop()
-        done_signal.connect(loop.quit)
-        QTimer.singleShot(timeout_ms, loop.quit)
-        gaps.clear()
-        last[0] = time.perf_counter()
-        timer.start()
-        start()
-        loop.exec()
-        timer.stop()
-        done_signal.disconnect(loop.quit)
-        return max(gaps, default=0.0)
+    def measure(start, done_signal) -> float:
+        return measure_stall(start, done_signal, tick_ms=TICK_MS)[0]
 
     results: dict[str, object] = {}
     window.decoding.set_template_choice("raw")

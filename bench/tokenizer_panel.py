@@ -91,7 +91,7 @@ def measure_counting(corpus: str) -> dict[str, Any]:
 def measure_gui_stall(corpus: str) -> dict[str, Any]:
     """The GUI half: the longest GUI-thread stall while the real panel counts a 1 MB paste."""
     try:
-        from PySide6.QtCore import QEventLoop, QTimer
+        from PySide6.QtCore import QEventLoop
         from PySide6.QtWidgets import QApplication
 
         from app.views.tokenizer_panel import TokenizerPanel
@@ -110,28 +110,9 @@ def measure_gui_stall(corpus: str) -> dict[str, Any]:
         return {"skipped": "the panel did not load its default tokenizers within 60 s"}
 
     paste = _one_megabyte(corpus)
-    gaps: list[float] = []
-    last = [time.perf_counter()]
+    from _stall import measure_stall
 
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append((now - last[0]) * 1000.0 - TICK_MS)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(TICK_MS)
-    timer.timeout.connect(tick)
-    loop = QEventLoop()
-    panel.updated.connect(loop.quit)
-    QTimer.singleShot(120_000, loop.quit)
-    started = time.perf_counter()
-    last[0] = started
-    timer.start()
-    panel.set_text(paste)
-    loop.exec()
-    elapsed = (time.perf_counter() - started) * 1000.0
-    timer.stop()
-    worst = max(gaps, default=0.0)
+    worst, elapsed = measure_stall(lambda: panel.set_text(paste), panel.updated, tick_ms=TICK_MS)
     counts = panel.counts()
     panel.close()
     app.processEvents()

@@ -165,13 +165,14 @@ class MessageWidget(QFrame):
         QGuiApplication.clipboard().setText(self._text)
 
 
-def stable_prefix_end(text: str, *, max_tail: int = 1200) -> int:
+def stable_prefix_end(text: str, *, max_tail: int = 600) -> int:
     """Where the finished paragraphs of a streaming Markdown text end (0 if none has).
 
     A paragraph is finished at a blank line outside a fenced code block: what follows can no
     longer change how it renders. A paragraph that grows past ``max_tail`` characters without
-    one is also cut at its last line break (outside a fence), which renders that break as a
-    paragraph break: a small price for keeping each redraw short.
+    one is also cut, at its last line break, else after its last sentence or word (outside a
+    fence): that cut shows as a paragraph break, a small price for keeping each redraw short
+    (laying out a label costs time in proportion to its text).
     """
     end = 0
     last_break = 0
@@ -186,9 +187,15 @@ def stable_prefix_end(text: str, *, max_tail: int = 1200) -> int:
             if not stripped:
                 end = position
             last_break = position
-    if len(text) - end > max_tail and last_break > end:
-        end = last_break
-    return end
+    if len(text) - end <= max_tail:
+        return end
+    if last_break > end:
+        return last_break
+    if in_fence:
+        return end
+    tail = text[end:]
+    cut = max(tail.rfind(mark) for mark in ("。", "！", "？", ". ", "! ", "? ", "，", ", ", " "))
+    return end + cut + 1 if cut > 0 else end
 
 
 class ChatView(QScrollArea):

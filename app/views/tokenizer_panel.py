@@ -75,6 +75,7 @@ class TokenizerPanel(QWidget):
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self._recount)
         self._defaults_added = False
+        self._requested: list[str] = []
         self._build()
 
     def showEvent(self, event: Any) -> None:
@@ -201,6 +202,8 @@ class TokenizerPanel(QWidget):
         """
         if key in self.tokenizer_keys():
             return
+        if key not in self._requested:
+            self._requested.append(key)
 
         def work() -> Any:
             try:
@@ -221,8 +224,14 @@ class TokenizerPanel(QWidget):
                 return
             if key in self.tokenizer_keys():
                 return
-            self._entries.append(_Entry(key, result))
-            self.pieces_choice.addItem(result.spec.label, key)
+            # Tokenizers load in parallel; keep the order they were asked for (the first one is
+            # the reference of the ratio column).
+            rank = self._requested.index(key)
+            index = sum(1 for entry in self._entries if self._requested.index(entry.key) < rank)
+            self._entries.insert(index, _Entry(key, result))
+            self.pieces_choice.insertItem(index, result.spec.label, key)
+            if index == 0:
+                self.pieces_choice.setCurrentIndex(0)
             self._schedule()
 
         run_task(work, done)
@@ -230,6 +239,7 @@ class TokenizerPanel(QWidget):
     def remove_tokenizer(self, key: str) -> None:
         """Stop comparing with this tokenizer."""
         self._entries = [e for e in self._entries if e.key != key]
+        self._requested = [k for k in self._requested if k != key]
         index = self.pieces_choice.findData(key)
         if index >= 0:
             self.pieces_choice.removeItem(index)

@@ -53,3 +53,11 @@ def test_huge_message_shows_its_beginning_and_copies_whole(qtbot) -> None:
     assert f"{DISPLAY_LIMIT * 4:,}" in widget.body.text()
     widget.copy()
     assert QGuiApplication.clipboard().text() == text
+
+
+def test_long_line_without_breaks_is_cut_after_a_sentence() -> None:
+    text = "这是一句话。" * 200 + "还没写完"
+    end = stable_prefix_end(text)
+    assert text[:end].endswith("。") and text[end:] == "还没写完"
+    code = "```\n" + "x = 1; " * 200
+    assert stable_prefix_end(code) == 0  # never inside a code block
