@@ -260,11 +260,18 @@ class Engine:
         seed = params.seed if params.seed is not None else secrets.randbits(32)
         sampler = self._sampler(vocab, params, seed, history=tokens[-PENALTY_LAST_N:])
         try:
-            for start in range(prefix, len(tokens), PROMPT_BATCH):
-                if is_cancelled():
-                    return self._stats("cancelled", tokens, prefix, 0, t_start, None, seed)
-                chunk = tokens[start : start + PROMPT_BATCH]
-                self._decode(ctx, chunk)
+            # A prompt batch of a big model takes seconds on a CPU: while the prompt is evaluated,
+            # llama.cpp asks this callback between graph nodes whether to stop. It is removed
+            # for token generation, where one check per token is enough and a Python call per
+            # graph node would cost speed.
+            abort = llama_cpp.ggml_abort_callback(lambda _data: bool(is_cancelled()))
+            llama_cpp.llama_set_abort_callback(ctx, abort, None)
+            try:
+                for start in range(prefix, len(tokens), PROMPT_BATCH):
+                    if is_cancelled() or not self._decode(ctx, tokens[start : start + PROMPT_BATCH], start):
+                        return self._stats("cancelled", tokens, prefix, 0, t_start, None, seed)
+            finally:
+                llama_cpp.llama_set_abort_callback(ctx, llama_cpp.ggml_abort_callback(), None)
 
             stream = Utf8Stream(strip_leading_space=strip_leading_space)
             stopper = StopMatcher(stop)
@@ -320,15 +327,23 @@ class Engine:
         finally:
             llama_cpp.llama_sampler_free(sampler)
 
-    def _decode(self, ctx: Any, chunk: list[int]) -> None:
+    def _decode(self, ctx: Any, chunk: list[int], start: int) -> bool:
+        """Evaluate prompt tokens at positions ``start``...; False when the abort callback stopped it."""
         import llama_cpp
 
         array = (llama_cpp.llama_token * len(chunk))(*chunk)
-        if llama_cpp.llama_decode(ctx, llama_cpp.llama_batch_get_one(array, len(chunk))) != 0:
+        result = llama_cpp.llama_decode(ctx, llama_cpp.llama_batch_get_one(array, len(chunk)))
+        if result == 2:
+            # Aborted: part of the batch may be in the KV cache; drop it, keep what came before.
+            llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(ctx), 0, start, -1)
+            del self._kv_tokens[start:]
+            return False
+        if result != 0:
             self._kv_tokens = []
             llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(ctx), True)
             raise HostError("llama.cpp failed to evaluate the prompt (out of memory?).")
         self._kv_tokens.extend(chunk)
+        return True
 
     def _sampler(self, vocab: Any, params: DecodingParams, seed: int, *, history: list[int]) -> Any:
         """The native sampler chain, in llama.cpp's usual order: penalties, top-k, top-p, temperature."""

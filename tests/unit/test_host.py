@@ -468,3 +468,48 @@ def test_malformed_cancel_gets_an_error_and_host_keeps_working(stories_host: Hos
     stories_host._send({"id": 0, "op": "cancel", "target": "abc"})
     events = collect(stories_host, "generate", prompt="Once upon a time", params={"max_tokens": 5, "seed": 1})
     assert finished(events)["generated_tokens"] > 0
+
+
+@pytest.fixture(scope="module")
+def slow_prompt_model(tmp_path_factory: pytest.TempPathFactory, llama_tokenizer: Path) -> Path:
+    """A random model big enough that a long prompt takes a second or more to evaluate."""
+    from runtime.tiny_models import write_llama_gguf
+
+    path = tmp_path_factory.mktemp("slow") / "slow-prompt.gguf"
+    return write_llama_gguf(
+        path, tokenizer=llama_tokenizer, hidden=256, layers=6, heads=4, ffn=1024, context_length=4096, dtype="q8_0"
+    )
+
+
+def test_stop_during_a_long_prompt_evaluation_stops_inside_the_batch(
+    own_host: HostClient, slow_prompt_model: Path
+) -> None:
+    own_host.call("load", path=str(slow_prompt_model), n_ctx=4096, n_threads=1)
+    prompt = "The quick brown fox jumps over the lazy dog. " * 300  # about 3,600 tokens
+    params = {"max_tokens": 8, "n_ctx": 4096, "seed": 1}
+    # How long the whole prompt takes when nobody stops it.
+    started = time.monotonic()
+    full = finished(collect(own_host, "generate", prompt=prompt, params=params))
+    full_s = time.monotonic() - started
+    assert full["prompt_tokens_evaluated"] > 3000
+    # A different prompt, so nothing is reused from the cache; stop it a quarter of the way in.
+    other = "A small red hen found a grain of wheat. " * 330
+    pid = own_host.pid
+    events = own_host.stream("generate", prompt=other, params=params)
+    first = next(events)
+    assert first["event"] == "prompt"
+    time.sleep(full_s / 4)
+    stop_at = time.monotonic()
+    own_host.cancel()
+    rest = list(events)
+    stopped_after = time.monotonic() - stop_at
+    assert rest[-1]["event"] == "finished" and rest[-1]["reason"] == "cancelled"
+    assert rest[-1]["generated_tokens"] == 0
+    # Stopped inside the 512-token batch, not at its end (measured against this run's own speed,
+    # so a slow machine scales both sides), and the host was not ended for it.
+    batch_s = full_s * 512 / full["prompt_tokens_evaluated"]
+    assert stopped_after < batch_s / 2, (stopped_after, batch_s)
+    assert own_host.pid == pid
+    # The cache is consistent afterwards: the same prompt again gives the same answer as before.
+    again = finished(collect(own_host, "generate", prompt=prompt, params=params))
+    assert again["generated_tokens"] == full["generated_tokens"]
