@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from app.i18n import LANGUAGES, install_translators
 from app.inference_client import InferenceClient
 from app.messages import error_text
+from app.tasks import run_task
 from app.views.chat_view import ChatInput, ChatView
 from app.views.conversation_list import ConversationListView
 from app.views.decoding_panel import DecodingPanel
@@ -79,7 +80,7 @@ class AppContext:
             # Never overwrite the user's file: keep it for recovery and chat in a new one.
             fallback = paths.data / f"conversations-{time.strftime('%Y%m%d-%H%M%S')}.sqlite3"
             log.error("cannot open %s: %s; using %s", paths.conversations_db, exc, fallback)
-            warning = str(exc)
+            warning = error_text(exc)
             store = ConversationStore(fallback)
         client = InferenceClient()
         client.start()
@@ -558,21 +559,31 @@ class MainWindow(QMainWindow):
         )
         if not path:
             return
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-            conversation = self.store.import_json(data)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            self.show_error(
-                self.tr("{0} is not a readable JSON file ({1}). Choose a file exported by Alpaca Desk.").format(
-                    Path(path).name, exc
+
+        def read() -> Any:
+            # A file of any size: parsed off the GUI thread; the store (GUI thread) gets the result.
+            return json.loads(Path(path).read_text(encoding="utf-8"))
+
+        def done(data: Any, error: BaseException | None) -> None:
+            if isinstance(error, OSError | UnicodeDecodeError | ValueError):
+                self.show_error(
+                    self.tr("{0} is not a readable JSON file ({1}). Choose a file exported by Alpaca Desk.").format(
+                        Path(path).name, error
+                    )
                 )
-            )
-            return
-        except AppError as exc:
-            self.show_error(error_text(exc))
-            return
-        self.refresh_conversations()
-        self.open_conversation(conversation.id)
+                return
+            if error is not None:
+                self.show_error(error_text(error))
+                return
+            try:
+                conversation = self.store.import_json(data)
+            except AppError as exc:
+                self.show_error(error_text(exc))
+                return
+            self.refresh_conversations()
+            self.open_conversation(conversation.id)
+
+        run_task(read, done)
 
     # -- chatting ------------------------------------------------------------------------------
 

@@ -173,6 +173,46 @@ def _messages() -> dict[str, str]:
             "Messages",
             "{path} is a folder, not a tokenizer file. Choose the tokenizer.model inside it, or a GGUF model.",
         ),
+        "store_damaged": QCoreApplication.translate(
+            "Messages",
+            "The conversation database {path} is damaged or is not an Alpaca Desk database ({detail}). Quit Alpaca Desk, move the file aside (keep it: it may still be recoverable) and start again.",
+        ),
+        "store_full": QCoreApplication.translate(
+            "Messages",
+            "The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.",
+        ),
+        "store_readonly": QCoreApplication.translate(
+            "Messages",
+            "The conversation database {path} or its folder is read-only. Make them writable, or start Alpaca Desk with --data-dir elsewhere.",
+        ),
+        "store_locked": QCoreApplication.translate(
+            "Messages",
+            "Another program is using the conversation database {path}. Close it and try again.",
+        ),
+        "store_cantopen": QCoreApplication.translate(
+            "Messages",
+            "The conversation database {path} cannot be opened. Check that it is a file you may read and write, or start Alpaca Desk with --data-dir elsewhere.",
+        ),
+        "store_ioerror": QCoreApplication.translate(
+            "Messages",
+            "The disk reported an error while using the conversation database {path}. Check the drive and free space, then try again.",
+        ),
+        "store_error": QCoreApplication.translate(
+            "Messages",
+            "The conversation database {path} reported an error ({detail}). Try again; if it keeps happening, restart Alpaca Desk.",
+        ),
+        "store_newer": QCoreApplication.translate(
+            "Messages",
+            "The conversation database {path} was written by a newer Alpaca Desk. Update Alpaca Desk, or start it with --data-dir pointing to another folder.",
+        ),
+        "import_format": QCoreApplication.translate(
+            "Messages",
+            "Cannot import this file: {problem}. Choose a file made with Alpaca Desk's JSON export.",
+        ),
+        "import_newer": QCoreApplication.translate(
+            "Messages",
+            "Cannot import this file: it was exported by a newer Alpaca Desk (format version {version}). Update Alpaca Desk to import it.",
+        ),
     }
 
 

@@ -262,7 +262,9 @@ class ConversationStore:
             raise StoreError(
                 f"The conversation database {self.path} was written by a newer version of "
                 f"Alpaca Desk (schema {version}, this version knows up to {SCHEMA_VERSION}). "
-                f"Update Alpaca Desk, or start it with --data-dir pointing to another folder."
+                f"Update Alpaca Desk, or start it with --data-dir pointing to another folder.",
+                code="store_newer",
+                params={"path": str(self.path)},
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with _transaction(conn):
@@ -702,8 +704,11 @@ class ConversationStore:
         try:
             yield
         except sqlite3.Error as exc:
+            code, advice = _advice(exc)
             raise StoreError(
-                f'Could not {action}: the conversation database {self.path} reported "{exc}". {_advice(exc)}'
+                f'Could not {action}: the conversation database {self.path} reported "{exc}". {advice}',
+                code=code,
+                params={"path": str(self.path), "detail": str(exc)},
             ) from exc
 
     def _require(self, conn: sqlite3.Connection, conv_id: int) -> str:
@@ -797,26 +802,29 @@ def _load_json(text: str | None) -> dict[str, Any] | None:
     return None if text is None else json.loads(text)
 
 
-def _advice(exc: sqlite3.Error) -> str:
-    """What the user can do about an SQLite error, by its result code."""
+def _advice(exc: sqlite3.Error) -> tuple[str, str]:
+    """A code for the GUI's translation, and what the user can do, by the SQLite result code."""
     name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc).lower()
     if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) or "not a database" in text or "malformed" in text:
-        return (
+        return "store_damaged", (
             "The file is damaged or is not an Alpaca Desk database. Quit Alpaca Desk, move the "
             "file aside (keep it: it may still be recoverable) and start again with a new one."
         )
     if name.startswith("SQLITE_FULL") or "disk is full" in text:
-        return "The disk is full; free some space and try again."
+        return "store_full", "The disk is full; free some space and try again."
     if name.startswith("SQLITE_READONLY") or "readonly" in text:
-        return "The file or its folder is read-only; make them writable, or use --data-dir elsewhere."
+        return "store_readonly", "The file or its folder is read-only; make them writable, or use --data-dir elsewhere."
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
-        return "Another program (another Alpaca Desk?) is using the file; close it and try again."
+        return "store_locked", "Another program (another Alpaca Desk?) is using the file; close it and try again."
     if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")) or "unable to open" in text:
-        return "Check that the path is a file (not a folder) you may read and write, or use --data-dir."
+        return (
+            "store_cantopen",
+            "Check that the path is a file (not a folder) you may read and write, or use --data-dir.",
+        )
     if name.startswith("SQLITE_IOERR") or "i/o error" in text:
-        return "The disk reported an error; check the drive (and free space), then try again."
-    return "Try again; if it keeps happening, restart Alpaca Desk."
+        return "store_ioerror", "The disk reported an error; check the drive (and free space), then try again."
+    return "store_error", "Try again; if it keeps happening, restart Alpaca Desk."
 
 
 def _basename(path: str) -> str:
@@ -854,7 +862,9 @@ _IMPORT_HINT = "Choose a file made with Alpaca Desk's JSON export, or export the
 
 
 def _import_error(problem: str) -> ImportFormatError:
-    return ImportFormatError(f"Cannot import this file: {problem}. {_IMPORT_HINT}")
+    return ImportFormatError(
+        f"Cannot import this file: {problem}. {_IMPORT_HINT}", code="import_format", params={"problem": problem}
+    )
 
 
 def _kind(value: Any) -> str:
@@ -899,7 +909,9 @@ def _validate_import(data: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     if version > EXPORT_VERSION:
         raise ImportFormatError(
             f"Cannot import this file: it was exported by a newer Alpaca Desk (format version "
-            f"{version}, this version reads up to {EXPORT_VERSION}). Update Alpaca Desk to import it."
+            f"{version}, this version reads up to {EXPORT_VERSION}). Update Alpaca Desk to import it.",
+            code="import_newer",
+            params={"version": version, "supported": EXPORT_VERSION},
         )
     conv = data.get("conversation")
     if not isinstance(conv, Mapping):

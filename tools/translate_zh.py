@@ -330,6 +330,16 @@ ZH: dict[str, str] = {
     "The vocabulary size of {path} cannot be found. Choose a GGUF file or a Hugging Face model folder with a config.json.": "无法确定 {path} 的词表大小。请选择 GGUF 文件，或含 config.json 的 Hugging Face 模型文件夹。",
     "{path} is a folder, not a tokenizer file. Choose the tokenizer.model inside it, or a GGUF model.": "{path} 是文件夹，不是分词器文件。请选择其中的 tokenizer.model，或一个 GGUF 模型。",
     "Alpaca Desk is already running with this data folder. Switch to its window.": "Alpaca Desk 已在使用此数据文件夹运行。请切换到它的窗口。",
+    "The conversation database {path} is damaged or is not an Alpaca Desk database ({detail}). Quit Alpaca Desk, move the file aside (keep it: it may still be recoverable) and start again.": "对话数据库 {path} 已损坏，或不是 Alpaca Desk 的数据库（{detail}）。请退出 Alpaca Desk，把该文件移到别处（请保留，可能还能恢复），然后重新启动。",
+    "The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.": "对话数据库 {path} 所在的磁盘已满。请释放一些空间后重试；没有丢失任何内容。",
+    "The conversation database {path} or its folder is read-only. Make them writable, or start Alpaca Desk with --data-dir elsewhere.": "对话数据库 {path} 或其所在文件夹是只读的。请将其改为可写，或用 --data-dir 指定其他位置启动 Alpaca Desk。",
+    "Another program is using the conversation database {path}. Close it and try again.": "另一个程序正在使用对话数据库 {path}。请关闭它后重试。",
+    "The conversation database {path} cannot be opened. Check that it is a file you may read and write, or start Alpaca Desk with --data-dir elsewhere.": "无法打开对话数据库 {path}。请确认它是可读写的文件，或用 --data-dir 指定其他位置启动 Alpaca Desk。",
+    "The disk reported an error while using the conversation database {path}. Check the drive and free space, then try again.": "使用对话数据库 {path} 时磁盘报错。请检查磁盘和剩余空间后重试。",
+    "The conversation database {path} reported an error ({detail}). Try again; if it keeps happening, restart Alpaca Desk.": "对话数据库 {path} 报错（{detail}）。请重试；如果反复出现，请重启 Alpaca Desk。",
+    "The conversation database {path} was written by a newer Alpaca Desk. Update Alpaca Desk, or start it with --data-dir pointing to another folder.": "对话数据库 {path} 由更新版本的 Alpaca Desk 写入。请更新 Alpaca Desk，或用 --data-dir 指向其他文件夹启动。",
+    "Cannot import this file: {problem}. Choose a file made with Alpaca Desk's JSON export.": "无法导入此文件：{problem}。请选择 Alpaca Desk 导出的 JSON 文件。",
+    "Cannot import this file: it was exported by a newer Alpaca Desk (format version {version}). Update Alpaca Desk to import it.": "无法导入此文件：它由更新版本的 Alpaca Desk 导出（格式版本 {version}）。请更新 Alpaca Desk 后再导入。",
 }
 
 # (context, source) -> translation, for the rare source text that needs a different wording in

@@ -12,7 +12,7 @@
 <context>
     <name>ChatInput</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="336"/>
+        <location filename="../../app/views/chat_view.py" line="343"/>
         <source>Type a message. Enter sends, Shift+Enter starts a new line.</source>
         <translation>输入消息。按 Enter 发送，Shift+Enter 换行。</translation>
     </message>
@@ -20,7 +20,7 @@
 <context>
     <name>ChatView</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="234"/>
+        <location filename="../../app/views/chat_view.py" line="241"/>
         <source>Open a model from the Model menu, then type a message below.</source>
         <translation>请先从“模型”菜单打开模型，然后在下方输入消息。</translation>
     </message>
@@ -900,6 +900,56 @@ Last changed {when}</source>
         <source>{path} is a folder, not a tokenizer file. Choose the tokenizer.model inside it, or a GGUF model.</source>
         <translation>{path} 是文件夹，不是分词器文件。请选择其中的 tokenizer.model，或一个 GGUF 模型。</translation>
     </message>
+    <message>
+        <location filename="../../app/messages.py" line="176"/>
+        <source>The conversation database {path} is damaged or is not an Alpaca Desk database ({detail}). Quit Alpaca Desk, move the file aside (keep it: it may still be recoverable) and start again.</source>
+        <translation>对话数据库 {path} 已损坏，或不是 Alpaca Desk 的数据库（{detail}）。请退出 Alpaca Desk，把该文件移到别处（请保留，可能还能恢复），然后重新启动。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="180"/>
+        <source>The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.</source>
+        <translation>对话数据库 {path} 所在的磁盘已满。请释放一些空间后重试；没有丢失任何内容。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="184"/>
+        <source>The conversation database {path} or its folder is read-only. Make them writable, or start Alpaca Desk with --data-dir elsewhere.</source>
+        <translation>对话数据库 {path} 或其所在文件夹是只读的。请将其改为可写，或用 --data-dir 指定其他位置启动 Alpaca Desk。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="188"/>
+        <source>Another program is using the conversation database {path}. Close it and try again.</source>
+        <translation>另一个程序正在使用对话数据库 {path}。请关闭它后重试。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="192"/>
+        <source>The conversation database {path} cannot be opened. Check that it is a file you may read and write, or start Alpaca Desk with --data-dir elsewhere.</source>
+        <translation>无法打开对话数据库 {path}。请确认它是可读写的文件，或用 --data-dir 指定其他位置启动 Alpaca Desk。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="196"/>
+        <source>The disk reported an error while using the conversation database {path}. Check the drive and free space, then try again.</source>
+        <translation>使用对话数据库 {path} 时磁盘报错。请检查磁盘和剩余空间后重试。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="200"/>
+        <source>The conversation database {path} reported an error ({detail}). Try again; if it keeps happening, restart Alpaca Desk.</source>
+        <translation>对话数据库 {path} 报错（{detail}）。请重试；如果反复出现，请重启 Alpaca Desk。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="204"/>
+        <source>The conversation database {path} was written by a newer Alpaca Desk. Update Alpaca Desk, or start it with --data-dir pointing to another folder.</source>
+        <translation>对话数据库 {path} 由更新版本的 Alpaca Desk 写入。请更新 Alpaca Desk，或用 --data-dir 指向其他文件夹启动。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="208"/>
+        <source>Cannot import this file: {problem}. Choose a file made with Alpaca Desk&apos;s JSON export.</source>
+        <translation>无法导入此文件：{problem}。请选择 Alpaca Desk 导出的 JSON 文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="212"/>
+        <source>Cannot import this file: it was exported by a newer Alpaca Desk (format version {version}). Update Alpaca Desk to import it.</source>
+        <translation>无法导入此文件：它由更新版本的 Alpaca Desk 导出（格式版本 {version}）。请更新 Alpaca Desk 后再导入。</translation>
+    </message>
 </context>
 <context>
     <name>Startup</name>
@@ -913,127 +963,127 @@ Last changed {when}</source>
 <context>
     <name>TokenizerPanel</name>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="94"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="95"/>
         <source>Tokenizers</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="98"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="99"/>
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="99"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="100"/>
         <source>Compare with another tokenizer</source>
         <translation>与另一个分词器比较</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="109"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="110"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="109"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="110"/>
         <source>Tokens</source>
         <translation>token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="109"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="110"/>
         <source>Chars/token</source>
         <translation>字符/token</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="109"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="110"/>
         <source>Bytes</source>
         <translation>字节片段</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="109"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="110"/>
         <source>Ratio</source>
         <translation>比例</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="112"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="113"/>
         <source>Pieces like &lt;0xE5&gt; that spell a character byte by byte because the vocabulary lacks it</source>
         <translation>词表中没有该字符时，用 &lt;0xE5&gt; 这类字节片段逐字节拼出它</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="114"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="115"/>
         <source>Tokens relative to the first tokenizer</source>
         <translation>相对于第一个分词器的 token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="140"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="141"/>
         <source>Open a tokenizer file…</source>
         <translation>打开分词器文件…</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="146"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="147"/>
         <source>Pieces of:</source>
         <translation>切分结果：</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="154"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="155"/>
         <source>Type or paste text in the message box to see its tokens.</source>
         <translation>在消息框中输入或粘贴文本，即可查看它的 token。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="156"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="157"/>
         <source>Counts exclude the beginning-of-text token &lt;s&gt; that a prompt adds once.</source>
         <translation>统计不含提示词开头添加一次的起始 token &lt;s&gt;。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="191"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="192"/>
         <source>This conversation&apos;s prompt (template included): {0} of {1} tokens, as the model counts.</source>
         <translation>本对话的提示词（含模板）：按模型分词为 {0} / {1} 个 token。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="264"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="274"/>
         <source>Showing the first {0} of {1} characters; the counts cover all of them.</source>
         <translation>仅显示前 {0} 个字符（共 {1} 个）；统计涵盖全部文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="310"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="320"/>
         <source>A {n_ctx}-token context holds about {a} characters of this kind of text under {first} and {b} under {second}.</source>
         <translation>{n_ctx} 个 token 的上下文，按 {first} 约可容纳 {a} 个此类文本的字符，按 {second} 约可容纳 {b} 个。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="331"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="341"/>
         <source>Original LLaMA (32,000)</source>
         <translation>原版 LLaMA（32,000）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="332"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="342"/>
         <source>Chinese-LLaMA (49,953)</source>
         <translation>Chinese-LLaMA（49,953）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="333"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="343"/>
         <source>Chinese-LLaMA-2 (55,296)</source>
         <translation>Chinese-LLaMA-2（55,296）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="339"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="349"/>
         <source>The loaded model&apos;s vocabulary</source>
         <translation>已加载模型的词表</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="344"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="354"/>
         <source>From a file (tokenizer.model, folder or GGUF)…</source>
         <translation>从文件添加（tokenizer.model、文件夹或 GGUF）…</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="350"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="360"/>
         <source>Choose a tokenizer</source>
         <translation>选择分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="352"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="362"/>
         <source>Tokenizers (*.model *.gguf tokenizer_config.json);;All files (*)</source>
         <translation>分词器 (*.model *.gguf tokenizer_config.json);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="365"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="375"/>
         <source>Remove from the comparison</source>
         <translation>从比较中移除</translation>
     </message>

@@ -256,7 +256,7 @@ def test_export_and_import_round_trip(
     assert [m["role"] for m in exported["messages"]] == ["user", "assistant"]
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(json_path), ""))
     window.import_conversation()
-    assert window.conversation_id != conv_id
+    qtbot.waitUntil(lambda: window.conversation_id != conv_id, timeout=5000)
     assert [w.text for w in window.chat.messages()] == [m["content"] for m in exported["messages"]]
     # A file that is not an export gets a message, and nothing is added.
     bad = tmp_path / "bad.json"
@@ -264,7 +264,8 @@ def test_export_and_import_round_trip(
     before = len(window.store.list_conversations())
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
     window.import_conversation()
-    assert window.banner.isVisible()
+    qtbot.waitUntil(window.banner.isVisible, timeout=5000)
+    assert "something else" in window.banner.label.text()
     assert len(window.store.list_conversations()) == before
 
 
