@@ -705,11 +705,41 @@ class MainWindow(QMainWindow):
     def _add_message_widget(self, message: Message) -> Any:
         widget = self.chat.add_message(message.id, message.role, message.content)
         widget.set_detail(self._detail(message))
+        widget.detail_label.setToolTip(self._provenance(message))
         # Regenerate is offered on the newest answer only.
         for other in self.chat.messages():
             if other.role == "assistant":
                 other.action_button.setVisible(other is widget)
         return widget
+
+    def _provenance(self, message: Message) -> str:
+        """What produced an answer, to reproduce it: model, template, parameters, seed, timings."""
+        if message.role != "assistant":
+            return ""
+        stats = message.stats or {}
+        params = message.params or {}
+        lines = [
+            self.tr("Model: {0}").format(message.model or "?"),
+            self.tr("Template: {0}").format(message.template or "?"),
+            self.tr("Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}").format(
+                params.get("temperature", "?"),
+                params.get("top_k", "?"),
+                params.get("top_p", "?"),
+                params.get("repeat_penalty", "?"),
+                params.get("n_ctx", "?"),
+            ),
+        ]
+        if "seed" in stats:
+            lines.append(self.tr("Seed: {0}").format(stats["seed"]))
+        if "prompt_tokens" in stats:
+            lines.append(
+                self.tr("Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms").format(
+                    stats["prompt_tokens"],
+                    stats.get("generated_tokens", 0),
+                    float(stats.get("time_to_first_token_s", 0.0)) * 1000,
+                )
+            )
+        return "\n".join(lines)
 
     def _detail(self, message: Message, *, dropped: int = 0) -> str:
         if message.role != "assistant":
@@ -763,6 +793,7 @@ class MainWindow(QMainWindow):
             for widget in self.chat.messages():
                 if widget.message_id == message_id:
                     widget.set_detail(self._detail(message))
+                    widget.detail_label.setToolTip(self._provenance(message))
         self.refresh_conversations()
         self._update_controls()
 
@@ -980,6 +1011,8 @@ class MainWindow(QMainWindow):
             self.context_label.setText("")
             return
         self.context_label.setText(self.tr("Context {0} / {1}").format(used, n_ctx))
+        # Nearly full: the oldest turns are about to be left out of the next prompt.
+        self.context_label.setStyleSheet("color: #b54708;" if n_ctx and used > 0.9 * n_ctx else "")
 
     def _update_controls(self) -> None:
         generating = self.client.is_generating

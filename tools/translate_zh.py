@@ -340,6 +340,11 @@ ZH: dict[str, str] = {
     "The conversation database {path} was written by a newer Alpaca Desk. Update Alpaca Desk, or start it with --data-dir pointing to another folder.": "对话数据库 {path} 由更新版本的 Alpaca Desk 写入。请更新 Alpaca Desk，或用 --data-dir 指向其他文件夹启动。",
     "Cannot import this file: {problem}. Choose a file made with Alpaca Desk's JSON export.": "无法导入此文件：{problem}。请选择 Alpaca Desk 导出的 JSON 文件。",
     "Cannot import this file: it was exported by a newer Alpaca Desk (format version {version}). Update Alpaca Desk to import it.": "无法导入此文件：它由更新版本的 Alpaca Desk 导出（格式版本 {version}）。请更新 Alpaca Desk 后再导入。",
+    "Model: {0}": "模型：{0}",
+    "Template: {0}": "模板：{0}",
+    "Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}": "温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}",
+    "Seed: {0}": "随机种子：{0}",
+    "Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms": "提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒",
 }
 
 # (context, source) -> translation, for the rare source text that needs a different wording in

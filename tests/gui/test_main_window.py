@@ -70,6 +70,8 @@ def test_open_model_send_and_stream(qtbot, window: MainWindow, stories_gguf: Pat
     assert stored[1].content == "".join(tokens)
     assert stored[1].model == str(stories_gguf.resolve())
     assert widgets[1].detail_label.text().startswith("stories260K.gguf")
+    provenance = widgets[1].detail_label.toolTip()
+    assert "Seed: 7" in provenance and "raw" in provenance and "Temperature 0.2" in provenance
     assert stored[1].params["temperature"] == pytest.approx(0.2)
     assert "tokens/s" in window.speed_label.text()
     assert window.context_label.text().startswith("Context ")
