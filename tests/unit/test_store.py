@@ -553,7 +553,11 @@ def test_kill_mid_write_loses_nothing_acknowledged(db: Path) -> None:
         # Kill at once: the child is still writing (about 10 KB per message), so the kill lands
         # in or between transactions, while the streaming answer is being rewritten.
         child.kill()  # SIGKILL on POSIX, TerminateProcess on Windows: no clean-up runs
-        rest, errors = child.communicate()
+        child.wait()
+        # Read the rest through the same buffered reader: communicate() would read the pipe's file
+        # descriptor directly and miss lines readline() had already buffered (seen under load).
+        rest = child.stdout.read()
+        errors = child.stderr.read()
     finally:
         watchdog.cancel()
     assert adds >= 50, f"writer stopped early: {errors}"
