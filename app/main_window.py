@@ -35,7 +35,7 @@ from app.views.decoding_panel import DecodingPanel
 from app.views.tokenizer_panel import TokenizerPanel
 from runtime import templates
 from runtime.errors import AppError, StoreError
-from runtime.models import check_model_file
+from runtime.models import check_model_file, params_label
 from runtime.paths import AppPaths, app_paths
 from runtime.settings import Settings, load_settings, save_settings
 from runtime.store import ConversationStore, Message
@@ -425,7 +425,7 @@ class MainWindow(QMainWindow):
         self.model_label.setText(
             self.tr("{name} · {params} · {quant} · vocabulary {vocab}").format(
                 name=info.get("file_name", ""),
-                params=_params_label(int(info.get("n_params") or 0)),
+                params=params_label(int(info.get("n_params") or 0)),
                 quant=info.get("quantization", ""),
                 vocab=f"{int(info.get('vocab_size') or 0):,}",
             )
@@ -741,7 +741,7 @@ class MainWindow(QMainWindow):
             )
         return "\n".join(lines)
 
-    def _detail(self, message: Message, *, dropped: int = 0) -> str:
+    def _detail(self, message: Message) -> str:
         if message.role != "assistant":
             return ""
         bits: list[str] = []
@@ -760,7 +760,7 @@ class MainWindow(QMainWindow):
         }
         if message.status in states:
             bits.append(states[message.status])
-        dropped = dropped or int(stats.get("dropped_turns") or 0)
+        dropped = int(stats.get("dropped_turns") or 0)
         if dropped:
             bits.append(self.tr("%n earlier turn(s) left out to fit the context", "", dropped))
         return " · ".join(bits)
@@ -1076,11 +1076,3 @@ def _turns(messages: list[Message]) -> list[dict[str, Any]]:
             else:
                 turns[-1]["assistant"] = message.content
     return turns
-
-
-def _params_label(n: int) -> str:
-    for unit, scale in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if n >= scale:
-            value = n / scale
-            return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
-    return str(n)

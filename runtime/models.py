@@ -48,12 +48,16 @@ class ModelInfo:
     @property
     def params_label(self) -> str:
         """Parameter count in the usual short form (``7B``, ``160M``, ``260K``)."""
-        n = self.n_params
-        for unit, scale in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-            if n >= scale:
-                value = n / scale
-                return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
-        return str(n)
+        return params_label(self.n_params)
+
+
+def params_label(n: int) -> str:
+    """A parameter count in the usual short form (``7B``, ``160M``, ``260K``)."""
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= scale:
+            value = n / scale
+            return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
+    return str(n)
 
 
 def check_model_file(path: str | os.PathLike[str]) -> Path:

@@ -271,16 +271,6 @@ class ChatView(QScrollArea):
         self._follow = True
         return widget
 
-    def remove_from(self, message_id: int) -> None:
-        """Remove the message with this id and every message after it."""
-        for index, widget in enumerate(self._messages):
-            if widget.message_id == message_id:
-                for later in self._messages[index:]:
-                    later.deleteLater()
-                self._messages = self._messages[:index]
-                break
-        self._placeholder.setVisible(not self._messages)
-
     def begin_stream(self, widget: MessageWidget) -> None:
         """Tokens from now on go to ``widget``."""
         self._stream_widget = widget
