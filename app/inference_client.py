@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.messages import user_message
-from runtime.client import HostClient, HostEvent
+from runtime.chat.client import HostClient, HostEvent
 from runtime.errors import HostDied
 from runtime.paths import app_paths
 
@@ -29,7 +29,7 @@ class InferenceClient(QObject):
         prompt_ready(int, int): the request's prompt has this many tokens; this many oldest
             turns were left out to fit the context.
         token(str): the next piece of the answer's text (whole characters only).
-        finished(dict): the answer ended; the stats of ``runtime.host.GenerationStats``.
+        finished(dict): the answer ended; the stats of ``runtime.chat.host.GenerationStats``.
         failed(str): the request failed; a message for the user.
         host_died(str): the host process ended unexpectedly (``host died: ...``).
         counted(int, int): tokens the conversation's prompt takes now, and turns left out.

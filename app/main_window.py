@@ -33,7 +33,7 @@ from app.views.chat_view import ChatInput, ChatView
 from app.views.conversation_list import ConversationListView
 from app.views.decoding_panel import DecodingPanel
 from app.views.tokenizer_panel import TokenizerPanel
-from runtime import templates
+from runtime.chat import templates
 from runtime.errors import AppError, StoreError
 from runtime.models import check_model_file, params_label
 from runtime.paths import AppPaths, app_paths

@@ -16,7 +16,7 @@ user's settings and conversations are never touched):
    and name lookup made in this process (the start-up must not contact anything).
 
 The model is ``--model PATH`` when given, else a tiny random-weight LLaMA written on the fly with
-:mod:`runtime.tiny_models` from a small vocabulary built here (so the self-test needs no file at
+:mod:`runtime.models.tiny` from a small vocabulary built here (so the self-test needs no file at
 all). It prints one JSON line (the results and the bundled library versions) and exits 0, or
 prints one JSON line with ``"ok": false`` and the failing stage and exits 1.
 """
@@ -123,7 +123,7 @@ def vocabulary_of_gguf(path: str | os.PathLike[str]) -> bytes | None:
 
 def build_tiny_model(folder: Path) -> Path:
     """Write the self-test's tiny random-weight LLaMA (about 0.2 MB) into ``folder``."""
-    from runtime.tiny_models import write_llama_gguf
+    from runtime.models.tiny import write_llama_gguf
 
     return write_llama_gguf(
         folder / "self-test-tiny.gguf",
@@ -164,8 +164,8 @@ def versions() -> dict[str, Any]:
 
 def check_host(model: Path, logs: Path) -> dict[str, Any]:
     """Load ``model`` in a host process started the way the app starts it; generate; tokenize."""
-    from runtime.client import HostClient, host_command
-    from runtime.params import DecodingParams
+    from runtime.chat.client import HostClient, host_command
+    from runtime.chat.params import DecodingParams
 
     client = HostClient(log_file=logs / "host.log")
     started = time.perf_counter()

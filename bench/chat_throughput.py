@@ -3,7 +3,7 @@
 For each model (the ~160M-parameter Q8_0 bench model with the 49,953-piece Chinese-LLaMA vocabulary,
 and the real ``stories260K.gguf``) this measures, with the same thread count everywhere:
 
-* **app**: a :class:`runtime.client.HostClient` -> host process -> JSON-lines IPC -> client, op
+* **app**: a :class:`runtime.chat.client.HostClient` -> host process -> JSON-lines IPC -> client, op
   ``generate``, the paper's sampling settings (temperature 0.2, top-k 40, top-p 0.9, repetition
   penalty 1.1), a fixed seed, a 64-token prompt and 128 new tokens;
 * **create_completion**: llama-cpp-python's ``Llama.create_completion(stream=True)`` in this
@@ -45,8 +45,8 @@ from typing import Any
 
 from _common import REPO_ROOT, cache_dir, log, machine_info, median, rounded, shared_data_dir
 
-from runtime.client import HostClient, raise_for_error
-from runtime.host import default_threads
+from runtime.chat.client import HostClient, raise_for_error
+from runtime.chat.host import default_threads
 
 N_PROMPT = 64
 N_PREDICT = 128
@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     wanted = [m.strip() for m in args.models.split(",") if m.strip()]
     if "bench" in wanted:
-        from runtime.tiny_models import build_bench_model
+        from runtime.models.tiny import build_bench_model
 
         log("bench model: building or reusing the cached 160M Q8_0 model")
         model = build_bench_model(

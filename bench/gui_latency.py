@@ -30,7 +30,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import AppContext, MainWindow
-    from runtime.tiny_models import build_bench_model
+    from runtime.models.tiny import build_bench_model
 
     shared = shared_data_dir()
     if shared is None:

@@ -2,7 +2,7 @@
 
 Runtime half (Qt-free, :func:`measure_counting`): 10,000 and 100,000 characters of
 ``zh_samples.txt`` compared under the original LLaMA and the Chinese-LLaMA tokenizers
-(``runtime.tokenizers.compare``) and segmented with exact spans under both
+(``runtime.tokens.compare``) and segmented with exact spans under both
 (``LoadedTokenizer.segment``); the best and median of several runs. Target (issue 3):
 100,000 characters, counted and segmented under two tokenizers, in under 200 ms.
 
@@ -56,7 +56,7 @@ def _timed(function: Any) -> float:
 
 def measure_counting(corpus: str) -> dict[str, Any]:
     """The runtime half: loading, counting and segmenting under LLaMA and Chinese-LLaMA."""
-    from runtime import tokenizers as tk
+    from runtime import tokens as tk
 
     started = time.perf_counter()
     pair = [tk.load_tokenizer(tk.resolve_tokenizer(name)) for name in ("llama", "chinese-llama")]

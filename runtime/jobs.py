@@ -23,7 +23,7 @@
 5. :meth:`JobProcess.wait` returns an :class:`Outcome`.
 
 The jobs (:data:`JOBS`): ``vocab-train``, ``vocab-merge`` and ``tokenizer-check``, implemented in
-:mod:`runtime.vocab_job`.
+:mod:`runtime.tokens.vocab_jobs`.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ JOBS: dict[str, JobDefinition] = {
     for job in (
         JobDefinition(
             "vocab-train",
-            "runtime.vocab_job:train_job",
+            "runtime.tokens.vocab_jobs:train_job",
             (
                 JobOption("corpus", required=True, help="UTF-8 text, one sentence or paragraph per line"),
                 JobOption("out", required=True, help="the .model file to write (a .vocab is written beside it)"),
@@ -123,7 +123,7 @@ JOBS: dict[str, JobDefinition] = {
         ),
         JobDefinition(
             "vocab-merge",
-            "runtime.vocab_job:merge_job",
+            "runtime.tokens.vocab_jobs:merge_job",
             (
                 JobOption("base", required=True, help="the base tokenizer.model (LLaMA's)"),
                 JobOption("addition", required=True, help="the model whose new pieces are appended"),
@@ -135,7 +135,7 @@ JOBS: dict[str, JobDefinition] = {
         ),
         JobDefinition(
             "tokenizer-check",
-            "runtime.vocab_job:check_job",
+            "runtime.tokens.vocab_jobs:check_job",
             (JobOption("path", required=True, help="a tokenizer.model, tokenizer folder or GGUF file"),),
             "open an untrusted tokenizer in this separate process and report its size",
         ),
@@ -194,7 +194,7 @@ class Outcome:
         returncode: The process's exit status (negative: the signal that ended it on POSIX).
         result: The ``result`` event's fields (without ``"event"``), or None.
         error: The message of a failed job (its ``error`` event, or why the process died), or None.
-        code: The error's code (see the codes of :mod:`runtime.vocab_job`), for the GUI's translation.
+        code: The error's code (see the codes of :mod:`runtime.tokens.vocab_jobs`), for the GUI's translation.
         params: The error's parameters.
     """
 

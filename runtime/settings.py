@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime.params import DecodingParams
+from runtime.chat.params import DecodingParams
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The side panel of decoding controls: sampling parameters, presets, chat template and preview.
 
-Every numeric control is built from :data:`runtime.params.RANGES`, so the panel and the
-validation in :class:`runtime.params.DecodingParams` never disagree about what is allowed.
+Every numeric control is built from :data:`runtime.chat.params.RANGES`, so the panel and the
+validation in :class:`runtime.chat.params.DecodingParams` never disagree about what is allowed.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from runtime.chat.params import PRESETS, RANGES, DecodingParams, Range
+from runtime.chat.templates import Turn, get_template, render, template_names
 from runtime.errors import AppError
-from runtime.params import PRESETS, RANGES, DecodingParams, Range
-from runtime.templates import Turn, get_template, render, template_names
 
 # The seed spin box is a QSpinBox, whose value is a C int.
 SEED_MAX = 2**31 - 1
@@ -121,7 +121,7 @@ class DecodingPanel(QWidget):
     setting the value the panel already shows emits nothing.
 
     Signals:
-        params_changed(object): The :class:`~runtime.params.DecodingParams` after any change.
+        params_changed(object): The :class:`~runtime.chat.params.DecodingParams` after any change.
         template_changed(object): The template choice, a template name or ``None`` for
             automatic (from the model).
         system_prompt_changed(object): The system prompt, a string or ``None`` when empty

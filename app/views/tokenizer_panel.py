@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.messages import error_text
 from app.tasks import run_task
-from runtime import tokenizers as tk
+from runtime import tokens as tk
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +48,14 @@ BYTE_PIECE_COLOUR = "#fca5a5"
 @dataclass
 class _Entry:
     key: str  # a built-in name or a file path
-    tokenizer: Any  # runtime.tokenizers.LoadedTokenizer
+    tokenizer: Any  # runtime.tokens.LoadedTokenizer
 
 
 class TokenizerPanel(QWidget):
     """Side panel comparing token counts of the current text under several tokenizers.
 
     Signals:
-        updated(list): a comparison finished; the list of ``runtime.tokenizers.TokenCount``.
+        updated(list): a comparison finished; the list of ``runtime.tokens.TokenCount``.
     """
 
     updated = Signal(object)

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from app.job_runner import JobRunner
 from app.messages import error_text, user_message
 from app.tasks import run_task
-from runtime import tokenizers as tk
+from runtime import tokens as tk
 from runtime.models import embedding_rows
 
 

@@ -45,7 +45,7 @@ def test_self_test_with_a_real_model(stories_gguf: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = last_json(proc.stdout)
     assert result["ok"] is True
-    assert result["host"]["command"][1:] == ["-m", "runtime.host"]
+    assert result["host"]["command"][1:] == ["-m", "runtime.chat.host"]
     assert result["host"]["generated_tokens"] >= 1
     assert result["host"]["generated_text"].strip()
     # sentencepiece, given the GGUF's own vocabulary, counts exactly as llama.cpp does.

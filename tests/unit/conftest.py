@@ -1,7 +1,7 @@
 """Fixtures shared by the unit tests that talk to the real inference host.
 
 The Chinese fixtures build, once per session, the paper's merged 49,953-piece vocabulary and a
-tiny *scripted* LLaMA model that uses it (see :mod:`runtime.tiny_models`): after the last token of
+tiny *scripted* LLaMA model that uses it (see :mod:`runtime.models.tiny`): after the last token of
 any ``chinese-alpaca`` prompt (a newline byte piece) it answers :data:`ZH_ANSWER`, token for token,
 under any sampling settings. Building both takes well under a second.
 """
@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import sentencepiece
 
-from runtime.client import HostClient, HostEvent
-from runtime.tiny_models import script_for_answer, write_llama_gguf
-from runtime.tokenizers import MergeResult, merge_sentencepiece
+from runtime.chat.client import HostClient, HostEvent
+from runtime.models.tiny import script_for_answer, write_llama_gguf
+from runtime.tokens import MergeResult, merge_sentencepiece
 
 # 犇 (U+7287) and 🦙 (U+1F999) are not pieces of the merged vocabulary: sentencepiece spells them
 # with byte-fallback pieces (<0xE7><0x8A><0x87> and <0xF0><0x9F><0xA6><0x99>), all seven distinct,

@@ -1,4 +1,4 @@
-"""Job processes (runtime.jobs) and the vocabulary jobs (runtime.vocab_job), run as real processes."""
+"""Job processes (runtime.jobs) and the vocabulary jobs (runtime.tokens.vocab_jobs), run as real processes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from runtime import jobs
 from runtime.jobs import JobProcess, Outcome, build_command
-from runtime.tokenizers import load_sentencepiece
+from runtime.tokens import load_sentencepiece
 
 JOB_TIMEOUT_S = 120
 posix_only = pytest.mark.skipif(os.name != "posix", reason="process groups and signals are POSIX here")
@@ -226,7 +226,7 @@ def test_merge_job_reports_the_numbers(
 def test_merge_in_process_into_an_existing_folder(
     tmp_path: Path, llama_tokenizer: Path, chinese_sp_model: Path
 ) -> None:
-    from runtime.vocab_job import merge_vocabulary
+    from runtime.tokens.vocab_jobs import merge_vocabulary
 
     out = tmp_path / "existing"
     out.mkdir()

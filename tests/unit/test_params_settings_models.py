@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from runtime.chat.params import PRESETS, RANGES, DecodingParams
 from runtime.errors import ModelLoadError, ParameterError
 from runtime.models import ModelInfo, check_model_file, read_model_info
-from runtime.params import PRESETS, RANGES, DecodingParams
 from runtime.settings import MAX_RECENT, SETTINGS_VERSION, Settings, load_settings, save_settings
 
 # -- DecodingParams ---------------------------------------------------------------------------

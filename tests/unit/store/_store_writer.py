@@ -1,6 +1,6 @@
 """Child process of the store's crash test: writes until it is killed.
 
-Run as ``python -m tests.unit._store_writer DB`` from the repository root. It prints
+Run as ``python -m tests.unit.store._store_writer DB`` from the repository root. It prints
 ``conv A B`` and ``streaming ID`` first, then loops forever: add a user message to A and print
 ``add ID I``, then rewrite the streaming answer in B and print ``upd N``. Each line is written
 and flushed only after the write it reports has returned, so every printed line is a promise

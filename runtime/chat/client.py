@@ -60,7 +60,7 @@ def host_command() -> list[str]:
     """The argv that starts a host: the frozen executable's ``host`` subcommand, or this Python."""
     if getattr(sys, "frozen", False):
         return [sys.executable, "host"]
-    return [sys.executable, "-m", "runtime.host"]
+    return [sys.executable, "-m", "runtime.chat.host"]
 
 
 class HostClient:

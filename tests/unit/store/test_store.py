@@ -24,9 +24,9 @@ from runtime.store import (
     Message,
     title_from_text,
 )
-from tests.unit._store_writer import message_text, stream_text
+from tests.unit.store._store_writer import message_text, stream_text
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 PARAMS = {"n_ctx": 2048, "max_tokens": 512, "temperature": 0.2, "top_k": 40, "top_p": 0.9, "seed": 7}
 STATS = {"tokens": 12, "tokens_per_s": 8.5, "seed": 1234}
 CHINESE = "请用三句话介绍一下羊驼。🦙✨\n第二行：中文标点，“引号”与emoji 😀"
@@ -531,7 +531,7 @@ def test_import_format_error_is_a_store_error() -> None:
 def test_kill_mid_write_loses_nothing_acknowledged(db: Path) -> None:
     """SIGKILL a writer mid-loop: the file is intact and holds every write it acknowledged."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.unit._store_writer", str(db)],
+        [sys.executable, "-m", "tests.unit.store._store_writer", str(db)],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -2,7 +2,7 @@
 
 Real Chinese-Alpaca weights are gigabytes, so everything that only needs *a* model with the right
 vocabulary builds one here with the ``gguf`` package: the LLaMA architecture, a real SentencePiece
-vocabulary (usually the 49,953-piece Chinese-LLaMA one from :mod:`runtime.tokenizers`) and either
+vocabulary (usually the 49,953-piece Chinese-LLaMA one from :mod:`runtime.tokens`) and either
 
 * ``"random"`` weights: small normal noise; llama.cpp loads and runs it and it produces gibberish at
   realistic speed (benchmarks), or
@@ -32,7 +32,7 @@ import numpy as np
 import sentencepiece
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 
-from runtime.tokenizers import ModelProto, merge_sentencepiece, read_model_proto
+from runtime.tokens import ModelProto, merge_sentencepiece, read_model_proto
 
 WeightsKind = Literal["random", "scripted"]
 DType = Literal["f32", "f16", "q8_0"]
@@ -114,7 +114,7 @@ def script_for_answer(
     Raises:
         ValueError: The answer is empty, or a bigram model cannot produce it: a piece repeats, or a
             piece is ``after_token`` or ``end_token`` (the chain would loop or end early).
-        runtime.tokenizers.TokenizerError: The vocabulary is not a SentencePiece model.
+        runtime.tokens.TokenizerError: The vocabulary is not a SentencePiece model.
     """
     proto = _proto_of(sp_or_model_path)
     proto.normalizer_spec.add_dummy_prefix = False
@@ -265,7 +265,7 @@ def write_llama_gguf(
 
     Raises:
         ValueError: Inconsistent shape, dtype, weights or transitions.
-        runtime.tokenizers.TokenizerError: ``tokenizer`` is not a SentencePiece model.
+        runtime.tokens.TokenizerError: ``tokenizer`` is not a SentencePiece model.
     """
     kv_heads = heads if kv_heads is None else kv_heads
     _check_shape(

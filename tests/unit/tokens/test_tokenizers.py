@@ -9,7 +9,7 @@ import pytest
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 
 from runtime.errors import AppError
-from runtime.tokenizers import (
+from runtime.tokens import (
     DEFAULT_PAD_TOKEN,
     MergeResult,
     TokenizerError,

@@ -284,7 +284,7 @@ def read_gguf_vocab(path: str | os.PathLike[str]) -> tuple[ModelProto, bool]:
 
     Only the ``llama`` tokenizer kind (SentencePiece, "SPM": LLaMA, LLaMA-2, Chinese-LLaMA/Alpaca,
     Mistral) is converted: tokens, scores and token types become pieces (GGUF token types are
-    SentencePiece's piece types, the inverse of :mod:`runtime.tiny_models`' table), unk/bos/eos keep
+    SentencePiece's piece types, the inverse of :mod:`runtime.models.tiny`' table), unk/bos/eos keep
     their ids, and ``tokenizer.ggml.add_space_prefix`` becomes the dummy prefix. sentencepiece's BPE
     encoder and llama.cpp's SPM tokenizer then agree token for token.
 
@@ -471,7 +471,7 @@ def tokenizer_cache_dir() -> Path:
 def shared_tokenizer_dir() -> Path:
     """The development/test copy: ``$ALPACA_DESK_SHARED_DATA/tokenizers`` or ``../shared/data/tokenizers``."""
     env = os.environ.get("ALPACA_DESK_SHARED_DATA")
-    base = Path(env) if env else Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    base = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
     return base / "tokenizers"
 
 

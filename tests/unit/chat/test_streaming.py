@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from runtime.streaming import StopMatcher, Utf8Stream
+from runtime.chat.streaming import StopMatcher, Utf8Stream
 
 # 1-, 2-, 3- and 4-byte UTF-8 characters: ASCII, é, CJK (including 犇, which the Chinese-LLaMA
 # vocabulary only has as byte pieces), and an emoji.

@@ -20,8 +20,8 @@ from pathlib import Path
 import gguf
 import pytest
 
-from runtime import templates
-from runtime.client import CANCEL_GRACE_S, HostClient, HostEvent
+from runtime.chat import templates
+from runtime.chat.client import CANCEL_GRACE_S, HostClient, HostEvent
 from runtime.errors import HostDied, ModelLoadError, NotLoaded, PromptTooLong
 from tests.unit.conftest import EVENT_TIMEOUT_S, TEST_THREADS, ScriptedZh, answer_text, collect, finished
 
@@ -473,7 +473,7 @@ def test_malformed_cancel_gets_an_error_and_host_keeps_working(stories_host: Hos
 @pytest.fixture(scope="module")
 def slow_prompt_model(tmp_path_factory: pytest.TempPathFactory, llama_tokenizer: Path) -> Path:
     """A random model big enough that a long prompt takes a second or more to evaluate."""
-    from runtime.tiny_models import write_llama_gguf
+    from runtime.models.tiny import write_llama_gguf
 
     path = tmp_path_factory.mktemp("slow") / "slow-prompt.gguf"
     return write_llama_gguf(

@@ -7,7 +7,7 @@ and renamed into place when complete.
 
 Error codes (``TokenizerError.code``): ``corpus_not_found``, ``corpus_empty``,
 ``vocab_size_too_small``, ``vocab_size_too_large``, ``vocab_train_failed``, ``vocab_model_type``,
-plus those of :mod:`runtime.tokenizers` for the tokenizer files.
+plus those of :mod:`runtime.tokens` for the tokenizer files.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.jobs import JobContext, Progress, ProgressCallback
-from runtime.tokenizers import (
+from runtime.tokens import (
     DEFAULT_PAD_TOKEN,
     TokenizerError,
     check_vocab_matches,
@@ -289,10 +289,10 @@ def merge_vocabulary(
     on_progress: ProgressCallback | None = None,
     on_scratch: ScratchCallback | None = None,
 ) -> dict[str, Any]:
-    """Merge ``addition`` into ``base`` (:func:`runtime.tokenizers.merge_sentencepiece`) and write a folder.
+    """Merge ``addition`` into ``base`` (:func:`runtime.tokens.merge_sentencepiece`) and write a folder.
 
     The folder gets ``tokenizer.model`` plus the Hugging Face tokenizer files (see
-    :func:`runtime.tokenizers.write_merged`); it is assembled in a temporary folder and moved into
+    :func:`runtime.tokens.write_merged`); it is assembled in a temporary folder and moved into
     place at the end.
 
     Args:

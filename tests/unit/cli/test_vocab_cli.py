@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 CLI_TIMEOUT_S = 120
 POEM = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
 

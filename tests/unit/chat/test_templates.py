@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from runtime.errors import PromptTooLong, TemplateError
-from runtime.templates import (
+from runtime.chat.templates import (
     ChatPrompt,
     FittedPrompt,
     Special,
@@ -22,6 +21,7 @@ from runtime.templates import (
     render,
     template_names,
 )
+from runtime.errors import PromptTooLong, TemplateError
 
 ALPACA_SYS = "Below is an instruction that describes a task. Write a response that appropriately completes the request."
 

@@ -9,9 +9,9 @@ import gguf
 import pytest
 import sentencepiece
 
-from runtime import tiny_models
-from runtime.tiny_models import build_bench_model, script_for_answer, write_llama_gguf
-from runtime.tokenizers import DEFAULT_PAD_TOKEN, MergeResult, TokenizerError, merge_sentencepiece
+from runtime.models import tiny as tiny_models
+from runtime.models.tiny import build_bench_model, script_for_answer, write_llama_gguf
+from runtime.tokens import DEFAULT_PAD_TOKEN, MergeResult, TokenizerError, merge_sentencepiece
 
 llama_cpp = pytest.importorskip("llama_cpp")
 

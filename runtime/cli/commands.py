@@ -17,14 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from runtime import templates
-from runtime.client import HostClient, raise_for_error
+from runtime.chat import templates
+from runtime.chat.client import HostClient, raise_for_error
+from runtime.chat.params import DecodingParams
 from runtime.errors import AppError
 from runtime.models import read_model_info
-from runtime.params import DecodingParams
 from runtime.paths import app_paths, set_base_dir
 
-# runtime.tokenizers (sentencepiece, protobuf) is imported by the commands that use it, so that the
+# runtime.tokens (sentencepiece, protobuf) is imported by the commands that use it, so that the
 # host, which a frozen build starts through this module, does not pay for it; hence these literals.
 _TOKENIZER_NAMES = "llama, chinese-llama, chinese-llama-2"
 _DEFAULT_TOKENIZERS = ("llama", "chinese-llama")
@@ -248,7 +248,7 @@ def _read_text(name: str) -> tuple[str, str]:
 
 def run_tokens(args: argparse.Namespace) -> int:
     """``alpaca-desk tokens``: the tokenizer panel's comparison, on the command line."""
-    from runtime.tokenizers import compare, context_capacity, load_tokenizer, resolve_tokenizer
+    from runtime.tokens import compare, context_capacity, load_tokenizer, resolve_tokenizer
 
     text, source = _read_text(args.file)
     loaded = [load_tokenizer(resolve_tokenizer(name)) for name in args.tokenizers or _DEFAULT_TOKENIZERS]
@@ -292,7 +292,7 @@ def run_tokens(args: argparse.Namespace) -> int:
 
 def run_vocab_merge(args: argparse.Namespace) -> int:
     """``alpaca-desk vocab merge``: quick, so it runs in this process (the same function as the job)."""
-    from runtime.vocab_job import PAD_EXPLANATION, merge_vocabulary
+    from runtime.tokens.vocab_jobs import PAD_EXPLANATION, merge_vocabulary
 
     result = merge_vocabulary(args.base, args.addition, args.out, pad=args.pad, sample=args.sample)
     if args.json:
@@ -372,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.data_dir:
         set_base_dir(args.data_dir)
     if args.command == "host":
-        from runtime.host import serve_stdio
+        from runtime.chat.host import serve_stdio
 
         return serve_stdio()
     if args.command == "job":
@@ -392,7 +392,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

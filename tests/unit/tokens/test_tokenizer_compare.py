@@ -12,9 +12,9 @@ import gguf
 import pytest
 import sentencepiece
 
-from runtime import tokenizers as tk
-from runtime.tiny_models import write_llama_gguf
-from runtime.tokenizers import MergeResult, TokenizerError, TokenizerSpec
+from runtime import tokens as tk
+from runtime.models.tiny import write_llama_gguf
+from runtime.tokens import MergeResult, TokenizerError, TokenizerSpec
 
 POEM = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
 # Leading and doubled spaces, a NUL, emoji (byte fallback), a rare character, a newline, Latin, digits,
@@ -52,7 +52,7 @@ def loaded(home: Path, shared_data: Path) -> dict[str, tk.LoadedTokenizer]:
 def reference(
     shared_data: Path, merged_sp: sentencepiece.SentencePieceProcessor
 ) -> dict[str, sentencepiece.SentencePieceProcessor]:
-    """Plain sentencepiece processors, loaded independently of runtime.tokenizers."""
+    """Plain sentencepiece processors, loaded independently of runtime.tokens."""
     folder = shared_data / "tokenizers"
     return {
         "llama": sentencepiece.SentencePieceProcessor(model_file=str(folder / "llama" / "tokenizer.model")),

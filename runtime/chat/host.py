@@ -1,6 +1,6 @@
 """The inference host: a child process that owns the llama.cpp model.
 
-Run as ``python -m runtime.host`` (or ``alpaca-desk host`` in a frozen build). It reads one
+Run as ``python -m runtime.chat.host`` (or ``alpaca-desk host`` in a frozen build). It reads one
 JSON request per line on stdin and writes one JSON event per line on its protocol pipe
 (the original stdout; fd 1 is pointed at stderr so that stray native prints can never corrupt
 the protocol). A native abort or an out-of-memory kill costs this process, never the window.
@@ -36,11 +36,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from runtime import templates
+from runtime.chat import templates
+from runtime.chat.params import DecodingParams
+from runtime.chat.streaming import StopMatcher, Utf8Stream
 from runtime.errors import AppError, HostError, ModelLoadError, NotLoaded
 from runtime.models import ModelInfo, check_model_file, read_model_info
-from runtime.params import DecodingParams
-from runtime.streaming import StopMatcher, Utf8Stream
 
 # Tokens of recent history the repetition penalty looks at (llama.cpp's default).
 PENALTY_LAST_N = 64

@@ -1,0 +1,38 @@
+"""Chat: the inference host that owns the llama.cpp model, its client, prompt templates and decoding.
+
+Modules:
+    host: the child process that runs llama.cpp (``python -m runtime.chat.host``); never imported
+        by the GUI process.
+    client: :class:`HostClient`, which starts the host and speaks its JSON-lines protocol.
+    templates: the Chinese-Alpaca prompt templates and the context budget; a model file's own
+        Jinja template is rendered in the sandbox of ``_jinja_sandbox``.
+    params: decoding parameters with the paper's defaults (section 6.2).
+    streaming: UTF-8 joining and stop-string hold-back for streamed text.
+"""
+
+from runtime.chat.client import CANCEL_GRACE_S, HostClient, HostEvent, host_command, raise_for_error
+from runtime.chat.params import DEFAULT_PRESET, PRESETS, RANGES, DecodingParams, Range
+from runtime.chat.streaming import StopMatcher, Utf8Stream
+from runtime.chat.templates import ChatPrompt, Turn, choose_template, fit_prompt, get_template, render, template_names
+
+__all__ = [
+    "CANCEL_GRACE_S",
+    "DEFAULT_PRESET",
+    "PRESETS",
+    "RANGES",
+    "ChatPrompt",
+    "DecodingParams",
+    "HostClient",
+    "HostEvent",
+    "Range",
+    "StopMatcher",
+    "Turn",
+    "Utf8Stream",
+    "choose_template",
+    "fit_prompt",
+    "get_template",
+    "host_command",
+    "raise_for_error",
+    "render",
+    "template_names",
+]
