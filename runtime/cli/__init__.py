@@ -1,5 +1,5 @@
 """The ``alpaca-desk`` command line: a thin layer over the same runtime functions the GUI uses."""
 
-from runtime.cli.commands import build_parser, main
+from runtime.cli.parser import build_parser, main
 
 __all__ = ["build_parser", "main"]

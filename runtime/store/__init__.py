@@ -1,19 +1,24 @@
-"""The conversation store: every conversation and message in one SQLite file, and its export/import."""
+"""The conversation store: every conversation and message in one SQLite file, and its export/import.
 
-from runtime.store.database import (
+Modules: ``database`` (:class:`ConversationStore`: SQLite, WAL, one short transaction per write),
+``records`` (the frozen records it returns), ``transfer`` (Markdown and JSON export, and the
+validation of an import file, which is untrusted).
+"""
+
+from runtime.store.database import SCHEMA_VERSION, ConversationStore
+from runtime.store.records import (
     EXPORT_FORMAT,
     EXPORT_VERSION,
     ROLES,
-    SCHEMA_VERSION,
     STATUSES,
     TITLE_LENGTH,
     UNSET,
     Conversation,
-    ConversationStore,
     ConversationSummary,
     Message,
     title_from_text,
 )
+from runtime.store.transfer import markdown_document
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -27,5 +32,6 @@ __all__ = [
     "ConversationStore",
     "ConversationSummary",
     "Message",
+    "markdown_document",
     "title_from_text",
 ]

@@ -13,44 +13,31 @@ This module never imports Qt.
 
 from __future__ import annotations
 
-import enum
 import json
-import math
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from runtime.errors import ImportFormatError, StoreError
-
-__all__ = [
-    "EXPORT_FORMAT",
-    "EXPORT_VERSION",
-    "ROLES",
-    "SCHEMA_VERSION",
-    "STATUSES",
-    "UNSET",
-    "Conversation",
-    "ConversationStore",
-    "ConversationSummary",
-    "Message",
-    "title_from_text",
-]
-
-ROLES = ("user", "assistant")
-# 'streaming': the answer is still being written; 'interrupted': the app ended while it was
-# streaming; 'stopped': the user pressed Stop; 'error': generation failed part-way.
-STATUSES = ("complete", "streaming", "interrupted", "stopped", "error")
-
-EXPORT_FORMAT = "alpaca-desk-conversation"
-EXPORT_VERSION = 1
-TITLE_LENGTH = 40
+from runtime.errors import StoreError
+from runtime.store.records import (
+    EXPORT_FORMAT,
+    EXPORT_VERSION,
+    ROLES,
+    STATUSES,
+    UNSET,
+    Conversation,
+    ConversationSummary,
+    Message,
+    _dump_json,
+    _Unset,
+    title_from_text,
+)
+from runtime.store.transfer import _validate_import, markdown_document
 
 # Each entry upgrades the schema from version i to i + 1 (``PRAGMA user_version``). Add new
 # entries at the end; never edit a released one, files in the wild were made with it.
@@ -94,108 +81,6 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
-
-
-class _Unset(enum.Enum):
-    UNSET = "UNSET"
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-#: Default of :meth:`ConversationStore.update_conversation` options: "leave as it is", so that
-#: ``None`` can be stored explicitly.
-UNSET = _Unset.UNSET
-
-
-@dataclass(frozen=True)
-class Message:
-    """One message of a conversation.
-
-    Attributes:
-        id: Unique id in the store.
-        conversation_id: The conversation it belongs to.
-        seq: Position in the conversation, 1 for the first visible message.
-        role: ``'user'`` or ``'assistant'``.
-        content: The text.
-        status: One of :data:`STATUSES`.
-        model: The model that wrote an answer (name or path), if recorded.
-        template: The chat template used for an answer, if recorded.
-        params: The decoding parameters of an answer (``DecodingParams.to_dict()``), if recorded.
-        stats: Generation statistics (tokens, speed, seed used, ...), if recorded.
-        created_at: Seconds since the epoch.
-        updated_at: Seconds since the epoch of the last change.
-    """
-
-    id: int
-    conversation_id: int
-    seq: int
-    role: str
-    content: str
-    status: str
-    model: str | None
-    template: str | None
-    params: dict[str, Any] | None
-    stats: dict[str, Any] | None
-    created_at: float
-    updated_at: float
-
-
-@dataclass(frozen=True)
-class ConversationSummary:
-    """One row of the conversation list.
-
-    Attributes:
-        id: The conversation id.
-        title: Its title (``''`` until the first user message names it).
-        updated_at: Seconds since the epoch of the last message change.
-        message_count: Number of visible messages.
-    """
-
-    id: int
-    title: str
-    updated_at: float
-    message_count: int
-
-
-@dataclass(frozen=True)
-class Conversation:
-    """A conversation's own fields (its messages come from :meth:`ConversationStore.messages`).
-
-    Attributes:
-        id: Unique id in the store.
-        title: The title, ``''`` if not named yet.
-        created_at: Seconds since the epoch.
-        updated_at: Seconds since the epoch of the last message change.
-        template: Chat template chosen for this conversation, or None for the app default.
-        system_prompt: System prompt for this conversation, or None for the template's default.
-        model_path: Model last used in this conversation, or None.
-    """
-
-    id: int
-    title: str
-    created_at: float
-    updated_at: float
-    template: str | None
-    system_prompt: str | None
-    model_path: str | None
-
-
-def title_from_text(text: str, *, limit: int = TITLE_LENGTH) -> str:
-    """Make a conversation title from the first non-blank line of ``text``.
-
-    Args:
-        text: Usually the first user message.
-        limit: Longest title in characters; longer lines are cut and end with an ellipsis.
-
-    Returns:
-        The title, or ``''`` if ``text`` is blank.
-    """
-    for line in text.splitlines():
-        line = " ".join(line.split())
-        if line:
-            return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-    return ""
 
 
 class ConversationStore:
@@ -570,34 +455,12 @@ class ConversationStore:
     # --- export and import ------------------------------------------------------------------
 
     def export_markdown(self, conv_id: int) -> str:
-        """Render a conversation as readable Markdown.
-
-        Returns:
-            A title heading, the conversation settings, then each visible message under a role
-            heading; answers end with a short note of model, template and parameters.
+        """Render a conversation as readable Markdown (see :func:`markdown_document`).
 
         Raises:
             StoreError: the conversation does not exist.
         """
-        conv = self.get_conversation(conv_id)
-        lines = [f"# {conv.title or 'Untitled conversation'}", ""]
-        created = datetime.fromtimestamp(conv.created_at).strftime("%Y-%m-%d %H:%M")
-        about = [f"Exported from Alpaca Desk · started {created}"]
-        if conv.template:
-            about.append(f"template: {conv.template}")
-        if conv.model_path:
-            about.append(f"model: {_basename(conv.model_path)}")
-        lines += [f"*{' · '.join(about)}*", ""]
-        if conv.system_prompt:
-            lines += ["**System prompt:**", ""]
-            lines += [f"> {line}" if line else ">" for line in conv.system_prompt.splitlines()]
-            lines.append("")
-        for message in self.messages(conv_id):
-            lines += [f"## {'User' if message.role == 'user' else 'Assistant'}", "", message.content, ""]
-            note = _answer_note(message)
-            if note:
-                lines += [f"*{note}*", ""]
-        return "\n".join(lines).rstrip("\n") + "\n"
+        return markdown_document(self.get_conversation(conv_id), self.messages(conv_id))
 
     def export_json(self, conv_id: int) -> dict[str, Any]:
         """Export a conversation and its visible messages with every field.
@@ -789,15 +652,6 @@ def _check_status(status: str) -> None:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
 
 
-def _dump_json(value: Mapping[str, Any] | None, name: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return json.dumps(dict(value), ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be JSON-serialisable: {exc}") from exc
-
-
 def _load_json(text: str | None) -> dict[str, Any] | None:
     return None if text is None else json.loads(text)
 
@@ -825,148 +679,3 @@ def _advice(exc: sqlite3.Error) -> tuple[str, str]:
     if name.startswith("SQLITE_IOERR") or "i/o error" in text:
         return "store_ioerror", "The disk reported an error; check the drive (and free space), then try again."
     return "store_error", "Try again; if it keeps happening, restart Alpaca Desk."
-
-
-def _basename(path: str) -> str:
-    # Both separators: a conversation exported on Windows may be read on Linux and back.
-    return re.split(r"[\\/]", path.rstrip("\\/"))[-1] or path
-
-
-def _format_number(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _answer_note(message: Message) -> str:
-    """One short line about how an answer was made, or ``''`` for user messages."""
-    if message.role != "assistant":
-        return ""
-    parts = []
-    if message.status != "complete":
-        parts.append(f"answer {message.status}")
-    if message.model:
-        parts.append(f"model: {_basename(message.model)}")
-    if message.template:
-        parts.append(f"template: {message.template}")
-    if message.params:
-        shown = [f"{key} {_format_number(value)}" for key, value in message.params.items() if value is not None]
-        if shown:
-            parts.append(", ".join(shown))
-    return " · ".join(parts)
-
-
-# --- import validation ----------------------------------------------------------------------
-
-_IMPORT_HINT = "Choose a file made with Alpaca Desk's JSON export, or export the conversation again."
-
-
-def _import_error(problem: str) -> ImportFormatError:
-    return ImportFormatError(
-        f"Cannot import this file: {problem}. {_IMPORT_HINT}", code="import_format", params={"problem": problem}
-    )
-
-
-def _kind(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
-
-
-def _opt_str(obj: Mapping[str, Any], key: str, where: str) -> str | None:
-    value = obj.get(key)
-    if value is not None and not isinstance(value, str):
-        raise _import_error(f'{where}"{key}" must be text or null, not {_kind(value)}')
-    return value
-
-
-def _opt_time(obj: Mapping[str, Any], key: str, where: str) -> float | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    # bool is an int in Python but never a timestamp.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _import_error(f'{where}"{key}" must be a number of seconds, not {value!r}')
-    return float(value)
-
-
-def _opt_dict(obj: Mapping[str, Any], key: str, where: str) -> dict[str, Any] | None:
-    value = obj.get(key)
-    if value is not None and not isinstance(value, dict):
-        raise _import_error(f'{where}"{key}" must be an object or null, not {_kind(value)}')
-    return value
-
-
-def _validate_import(data: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Check an export document and return its conversation fields and message rows."""
-    if not isinstance(data, Mapping):
-        raise _import_error(f"it holds {_kind(data)}, not a JSON object")
-    fmt = data.get("format")
-    if fmt != EXPORT_FORMAT:
-        shown = "missing" if fmt is None else repr(fmt)
-        raise _import_error(f'its "format" is {shown}, expected "{EXPORT_FORMAT}"')
-    version = data.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise _import_error(f'its "version" must be a whole number from 1, not {version!r}')
-    if version > EXPORT_VERSION:
-        raise ImportFormatError(
-            f"Cannot import this file: it was exported by a newer Alpaca Desk (format version "
-            f"{version}, this version reads up to {EXPORT_VERSION}). Update Alpaca Desk to import it.",
-            code="import_newer",
-            params={"version": version, "supported": EXPORT_VERSION},
-        )
-    conv = data.get("conversation")
-    if not isinstance(conv, Mapping):
-        raise _import_error(f'"conversation" must be an object, not {_kind(conv)}')
-    title = conv.get("title", "")
-    if title is None:
-        title = ""
-    if not isinstance(title, str):
-        raise _import_error(f'"conversation"."title" must be text, not {_kind(title)}')
-    where = '"conversation".'
-    conv_fields = {
-        "title": title,
-        "created_at": _opt_time(conv, "created_at", where),
-        "template": _opt_str(conv, "template", where),
-        "system_prompt": _opt_str(conv, "system_prompt", where),
-        "model_path": _opt_str(conv, "model_path", where),
-    }
-    if "messages" not in data:
-        raise _import_error('it has no "messages" list')
-    messages = data["messages"]
-    if not isinstance(messages, list):
-        raise _import_error(f'"messages" must be a list, not {_kind(messages)}')
-    rows = []
-    for index, m in enumerate(messages):
-        where = f'"messages"[{index}].'
-        if not isinstance(m, Mapping):
-            raise _import_error(f'"messages"[{index}] must be an object, not {_kind(m)}')
-        role = m.get("role")
-        if role not in ROLES:
-            raise _import_error(f'{where}"role" must be "user" or "assistant", not {role!r}')
-        content = m.get("content")
-        if not isinstance(content, str):
-            raise _import_error(f'{where}"content" must be text, not {_kind(content)}')
-        status = m.get("status", "complete")
-        if status not in STATUSES:
-            raise _import_error(f'{where}"status" must be one of {", ".join(STATUSES)}, not {status!r}')
-        params = _opt_dict(m, "params", where)
-        stats = _opt_dict(m, "stats", where)
-        for name, value in (("params", params), ("stats", stats)):
-            try:
-                _dump_json(value, name)
-            except TypeError as exc:
-                raise _import_error(f'{where}"{name}" holds values JSON cannot store ({exc.__cause__})') from exc
-        rows.append(
-            {
-                "role": role,
-                "content": content,
-                # Nothing is streaming into an imported answer; say what happened to it.
-                "status": "interrupted" if status == "streaming" else status,
-                "model": _opt_str(m, "model", where),
-                "template": _opt_str(m, "template", where),
-                "params": params,
-                "stats": stats,
-                "created_at": _opt_time(m, "created_at", where),
-                "updated_at": _opt_time(m, "updated_at", where),
-            }
-        )
-    return conv_fields, rows

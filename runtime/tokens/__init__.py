@@ -34,44 +34,50 @@ segmenting), ``_merge`` (the merge and vocabulary-size checks); ``vocab_jobs`` h
 vocabulary jobs of :mod:`runtime.jobs` run (train, merge, check).
 """
 
-from runtime.tokens._loading import (
+from runtime.tokens._counting import (
+    LoadedTokenizer,
+    Segmentation,
+    TokenCount,
+    compare,
+    context_capacity,
+    load_tokenizer,
+    valid_text,
+)
+from runtime.tokens._gguf_vocab import read_gguf_vocab
+from runtime.tokens._known import (
+    DEFAULT_TOKENIZERS,
+    KNOWN_TOKENIZERS,
+    KnownTokenizer,
+    TokenizerSpec,
+    fetch_tokenizer,
+    missing_tokenizer_error,
+    resolve_tokenizer,
+    shared_tokenizer_dir,
+    tokenizer_cache_dir,
+)
+from runtime.tokens._merge import (
     CHINESE_ALPACA_VOCAB,
     CHINESE_LLAMA_VOCAB,
+    LLAMA_VOCAB,
+    MergeResult,
+    VocabWarning,
+    check_vocab_matches,
+    merge_sentencepiece,
+    vocab_mismatch,
+    write_merged,
+)
+from runtime.tokens._spm import (
     CHINESE_SP_MODEL,
     DEFAULT_N_CTX,
     DEFAULT_PAD_TOKEN,
-    DEFAULT_TOKENIZERS,
-    KNOWN_TOKENIZERS,
-    LLAMA_VOCAB,
     MAX_MODEL_BYTES,
     SPECIAL_TOKENS_MAP,
     TOKENIZER_CONFIG,
     TOKENIZER_MODEL,
-    KnownTokenizer,
-    LoadedTokenizer,
-    MergeResult,
     ModelProto,
-    Segmentation,
-    TokenCount,
     TokenizerError,
-    TokenizerSpec,
-    VocabWarning,
-    check_vocab_matches,
-    compare,
-    context_capacity,
-    fetch_tokenizer,
     load_sentencepiece,
-    load_tokenizer,
-    merge_sentencepiece,
-    missing_tokenizer_error,
-    read_gguf_vocab,
     read_model_proto,
-    resolve_tokenizer,
-    shared_tokenizer_dir,
-    tokenizer_cache_dir,
-    valid_text,
-    vocab_mismatch,
-    write_merged,
 )
 
 __all__ = [

@@ -47,7 +47,7 @@ def test_runtime_imports_neither_qt_nor_app() -> None:
     }
     # Every module was really imported (the walk did not silently skip any).
     assert expected <= set(report["imported"])
-    assert {"runtime.chat.host", "runtime.chat.client", "runtime.cli.commands", "runtime.chat.streaming"} <= set(
+    assert {"runtime.chat.host", "runtime.chat.client", "runtime.cli.parser", "runtime.chat.streaming"} <= set(
         report["imported"]
     )
     assert report["qt"] == []

@@ -1,0 +1,135 @@
+"""The house rules of runtime/: capability packages meet only through public names, and no cycles.
+
+runtime/ holds shared modules (errors, paths, settings, jobs, the process-exit helper) and one
+package per capability (chat, store, tokens, models, cli, ...). A module outside a capability
+package may import that package and its public modules, never a private module
+(``runtime.tokens._loading``) or a private name (``from runtime.tokens import _x``): a package's
+insides can then be rearranged without touching its users. Imports inside functions count too.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RUNTIME = REPO_ROOT / "runtime"
+CAPABILITIES = sorted(p.parent.name for p in RUNTIME.glob("*/__init__.py"))
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _source_files() -> list[Path]:
+    return sorted([*RUNTIME.rglob("*.py"), *(REPO_ROOT / "app").rglob("*.py")])
+
+
+def _imports(path: Path) -> Iterator[tuple[str, str | None, int]]:
+    """(module, imported name or None, line) for every import statement in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, None, node.lineno
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                yield node.module, alias.name, node.lineno
+
+
+def _capability(module: str) -> str | None:
+    parts = module.split(".")
+    if len(parts) >= 2 and parts[0] == "runtime" and parts[1] in CAPABILITIES:
+        return parts[1]
+    return None
+
+
+def test_capability_packages_exist() -> None:
+    assert {"chat", "store", "tokens", "models", "cli"} <= set(CAPABILITIES)
+    shared = sorted(p.stem for p in RUNTIME.glob("*.py") if p.stem != "__init__")
+    assert shared == ["_exit", "errors", "jobs", "paths", "settings"]
+
+
+def test_no_private_names_across_packages() -> None:
+    offences = []
+    for path in _source_files():
+        importer = _module_name(path)
+        own = _capability(importer)
+        for module, name, line in _imports(path):
+            target = _capability(module)
+            if target is None or target == own:
+                continue
+            private_module = any(part.startswith("_") for part in module.split(".")[2:])
+            private_name = name is not None and name.startswith("_")
+            if private_module or private_name:
+                shown = module if name is None else f"{module}.{name}"
+                offences.append(f"{path.relative_to(REPO_ROOT)}:{line} imports {shown}")
+    assert offences == []
+
+
+def test_package_exports_exist() -> None:
+    """Every name a capability package lists in ``__all__`` is really there."""
+    import importlib
+
+    for name in CAPABILITIES:
+        package = importlib.import_module(f"runtime.{name}")
+        for exported in getattr(package, "__all__", []):
+            assert hasattr(package, exported), f"runtime.{name} lists {exported} but has no such name"
+
+
+def _unit(module: str) -> str:
+    """The node of the dependency graph: a capability package, or a shared module."""
+    capability = _capability(module)
+    return f"runtime.{capability}" if capability else module
+
+
+def _dependency_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for path in RUNTIME.rglob("*.py"):
+        source = _unit(_module_name(path))
+        edges = graph.setdefault(source, set())
+        for module, _name, _line in _imports(path):
+            if module.split(".")[0] != "runtime" or module == "runtime":
+                continue
+            target = _unit(module)
+            if target != source:
+                edges.add(target)
+    return graph
+
+
+def _find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    visiting: list[str] = []
+    done: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        if node in done:
+            return
+        if node in visiting:
+            cycles.append([*visiting[visiting.index(node) :], node])
+            return
+        visiting.append(node)
+        for target in sorted(graph.get(node, ())):
+            visit(target)
+        visiting.pop()
+        done.add(node)
+
+    for node in sorted(graph):
+        visit(node)
+    return cycles
+
+
+def test_no_import_cycles_between_packages() -> None:
+    graph = _dependency_graph()
+    # The graph is the real one: the host reads model files, and nothing below the CLI uses it.
+    assert "runtime.models" in graph["runtime.chat"]
+    assert all("runtime.cli" not in targets for node, targets in graph.items() if node != "runtime.cli")
+    assert _find_cycles(graph) == []
+
+
+def test_cycle_check_finds_a_back_edge() -> None:
+    graph = {node: set(targets) for node, targets in _dependency_graph().items()}
+    graph["runtime.models"].add("runtime.chat")
+    assert ["runtime.chat", "runtime.models", "runtime.chat"] in _find_cycles(graph)
