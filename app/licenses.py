@@ -165,6 +165,34 @@ def llama_cpp_component(bindings_version: str = "") -> Component:
     )
 
 
+def tokenizer_components() -> list[Component]:
+    """The tokenizer files the app ships in ``assets/tokenizers`` (see the README there)."""
+    from runtime.paths import assets_dir
+
+    folder = assets_dir() / "tokenizers"
+
+    def text(name: str) -> tuple[tuple[str, str], ...]:
+        path = folder / name
+        return ((name, path.read_text(encoding="utf-8")),) if path.is_file() else ()
+
+    return [
+        Component(
+            "LLaMA tokenizer (tokenizer.model, 32,000 pieces)",
+            "",
+            "LLaMA licence (Meta)",
+            text("LICENSE-LLAMA"),
+            note="assets/tokenizers/llama/tokenizer.model, unmodified.",
+        ),
+        Component(
+            "Chinese-LLaMA-Alpaca tokenizers (chinese_sp.model; Chinese-LLaMA-2 tokenizer.model)",
+            "",
+            "Apache-2.0",
+            text("LICENSE-Apache-2.0"),
+            note="From ymcui/Chinese-LLaMA-Alpaca and ymcui/Chinese-LLaMA-Alpaca-2, unmodified.",
+        ),
+    ]
+
+
 def render(components: Sequence[Component], *, header: str = "") -> str:
     """The ``THIRD_PARTY_LICENSES`` text: a summary table, each component's texts, common licences."""
     rule = "=" * 78
@@ -205,6 +233,7 @@ def gather(distributions: Iterable[str], extra: Iterable[Component] = ()) -> str
     llama = by_key.get("llama_cpp_python") or by_key.get("llama-cpp-python")
     components += sorted(by_key.values(), key=lambda c: c.name.lower())
     components.append(llama_cpp_component(llama.version if llama else ""))
+    components += tokenizer_components()
     components += list(extra)
     return render(components)
 

@@ -65,8 +65,9 @@ def _messages() -> dict[str, str]:
         ),
         "tokenizer_missing": QCoreApplication.translate(
             "Messages",
-            "The {label} tokenizer is not on this computer. Add it by opening its tokenizer.model file (or a "
-            "GGUF model that uses it). When online, it can be fetched from the Hugging Face hub ({repo}).",
+            "The {label} tokenizer is not on this computer (the copy Alpaca Desk ships is missing: reinstall "
+            "to get it back). Add it by opening its tokenizer.model file (or a GGUF model that uses it), or "
+            "fetch it from the Hugging Face hub ({repo}).",
         ),
         "tokenizer_not_found": QCoreApplication.translate(
             "Messages",

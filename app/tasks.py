@@ -32,9 +32,17 @@ class _Task(QRunnable):
             result = self._func()
         except Exception as exc:  # noqa: BLE001 - delivered to on_done, which decides
             log.debug("task failed", exc_info=True)
-            self.signals.done.emit(None, exc)
+            self._deliver(None, exc)
             return
-        self.signals.done.emit(result, None)
+        self._deliver(result, None)
+
+    def _deliver(self, result: Any, error: BaseException | None) -> None:
+        try:
+            self.signals.done.emit(result, error)
+        except RuntimeError:
+            # The carrier's C++ object is gone: the application is quitting (its QObjects are
+            # deleted before the pool's threads finish), and nobody is left to receive this result.
+            log.debug("task finished after its receiver was deleted; result dropped")
 
 
 _pending: set[_Signals] = set()

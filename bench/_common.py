@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA_ENV = "ALPACA_DESK_SHARED_DATA"
+#: The real files the benchmarks use are the repository's own: the test data and the shipped tokenizers.
+TEST_DATA = REPO_ROOT / "tests" / "data"
+STORIES_GGUF = TEST_DATA / "stories260K.gguf"
+ZH_SAMPLES = TEST_DATA / "zh_samples.txt"
+LLAMA_TOKENIZER = REPO_ROOT / "assets" / "tokenizers" / "llama" / "tokenizer.model"
+CHINESE_SP_MODEL = REPO_ROOT / "assets" / "tokenizers" / "chinese_sp.model"
 BENCH_CACHE_ENV = "ALPACA_DESK_BENCH_CACHE"
 
 # `python bench/x.py` puts bench/ first on sys.path, not the repository: make `runtime` importable
@@ -32,15 +37,10 @@ def log(message: str) -> None:
     print(f"[{time.perf_counter() - _T0:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
-def shared_data_dir() -> Path | None:
-    """The shared test data folder: ``$ALPACA_DESK_SHARED_DATA``, else ``../shared/data`` next to the repo."""
-    env = os.environ.get(SHARED_DATA_ENV)
-    candidates = [Path(env)] if env else []
-    candidates.append(REPO_ROOT.parent / "shared" / "data")
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate.resolve()
-    return None
+def shown_path(path: Path) -> str:
+    """``path`` relative to the repository when it is inside it, else absolute (for the report)."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(resolved)
 
 
 def cache_dir(*parts: str) -> Path:

@@ -43,7 +43,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import REPO_ROOT, cache_dir, log, machine_info, median, rounded, shared_data_dir
+from _common import (
+    CHINESE_SP_MODEL,
+    LLAMA_TOKENIZER,
+    STORIES_GGUF,
+    ZH_SAMPLES,
+    cache_dir,
+    log,
+    machine_info,
+    median,
+    rounded,
+    shown_path,
+)
 
 from runtime.chat.client import HostClient, raise_for_error
 from runtime.chat.host import default_threads
@@ -56,11 +67,6 @@ SAMPLING = {"temperature": 0.2, "top_k": 40, "top_p": 0.9, "repeat_penalty": 1.1
 SEED_TRIES = 30
 TIMEOUT_S = 600.0
 
-ZH_FALLBACK = (
-    "我们在原版LLaMA的基础上扩充了中文词表并使用了中文数据进行二次预训练，进一步提升了中文基础语义理解能力。"
-    "同时，中文Alpaca模型进一步使用了中文指令数据进行精调，显著提升了模型对指令的理解和执行能力。"
-    "请写一篇关于春天的短文，描写公园里的花草树木和散步的人们，语言要生动优美，并谈谈你的感受。"
-)
 EN_PROMPT = (
     "Once upon a time, there was a little girl named Lily. She loved to play outside in the park with "
     "her big red ball. One day, she saw a small dog under a tree. The dog was sad because it was lost. "
@@ -73,11 +79,7 @@ EN_PROMPT = (
 
 
 def zh_text() -> str:
-    shared = shared_data_dir()
-    path = shared / "text" / "zh_samples.txt" if shared else None
-    if path is not None and path.is_file():
-        return path.read_text(encoding="utf-8")[:4000].replace("\n\n", "\n")
-    return ZH_FALLBACK * 3
+    return ZH_SAMPLES.read_text(encoding="utf-8")[:4000].replace("\n\n", "\n")
 
 
 def make_prompt(model_path: Path, text: str, *, per_char: bool, n_tokens: int) -> tuple[str, list[int]]:
@@ -397,10 +399,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import llama_cpp
 
-    shared = shared_data_dir()
-    if shared is None:
-        print(json.dumps({"error": "shared data not found: set ALPACA_DESK_SHARED_DATA"}))
-        return 2
     version = llama_cpp.__version__
     llama_bench, lb_note = (None, "skipped: --no-llama-bench")
     if not args.no_llama_bench:
@@ -415,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads,
         "runs": args.runs,
         "sampling": {**SAMPLING, "n_prompt": N_PROMPT, "n_predict": N_PREDICT, "n_ctx": N_CTX},
-        "llama_bench": str(llama_bench.relative_to(REPO_ROOT)) if llama_bench else None,
+        "llama_bench": shown_path(llama_bench) if llama_bench else None,
         "llama_bench_note": lb_note,
         "targets": "app >= 0.90 x llama-bench tg128 and app >= create_completion",
         "models": {},
@@ -427,12 +425,12 @@ def main(argv: list[str] | None = None) -> int:
         log("bench model: building or reusing the cached 160M Q8_0 model")
         model = build_bench_model(
             cache_dir("models"),
-            shared / "tokenizers" / "llama" / "tokenizer.model",
-            shared / "tokenizers" / "chinese_sp.model",
+            LLAMA_TOKENIZER,
+            CHINESE_SP_MODEL,
         )
         report["models"]["bench_160m_q8_0"] = bench_model("bench", model, zh_text(), True, args, llama_bench)
     if "stories" in wanted:
-        model = shared / "models" / "stories260K.gguf"
+        model = STORIES_GGUF
         report["models"]["stories260K"] = bench_model("stories", model, EN_PROMPT, False, args, llama_bench)
     if hasattr(os, "getloadavg"):
         report["machine"]["loadavg_1m_at_end"] = round(os.getloadavg()[0], 2)

@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 
-from _common import cache_dir, log, machine_info, shared_data_dir
+from _common import CHINESE_SP_MODEL, LLAMA_TOKENIZER, STORIES_GGUF, cache_dir, log, machine_info
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -32,16 +32,8 @@ def main() -> int:
     from app.main_window import AppContext, MainWindow
     from runtime.models.tiny import build_bench_model
 
-    shared = shared_data_dir()
-    if shared is None:
-        print(json.dumps({"bench": "gui_latency", "skipped": "shared data not found"}))
-        return 0
-    stories = shared / "models" / "stories260K.gguf"
-    big = build_bench_model(
-        cache_dir("models"),
-        shared / "tokenizers" / "llama" / "tokenizer.model",
-        shared / "tokenizers" / "chinese_sp.model",
-    )
+    stories = STORIES_GGUF
+    big = build_bench_model(cache_dir("models"), LLAMA_TOKENIZER, CHINESE_SP_MODEL)
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     context = AppContext.open(show_errors=False)

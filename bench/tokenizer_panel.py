@@ -22,10 +22,9 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from _common import log, machine_info, shared_data_dir
+from _common import ZH_SAMPLES, log, machine_info
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -129,15 +128,10 @@ def measure_gui_stall(corpus: str) -> dict[str, Any]:
 
 def main() -> int:
     """Run the measurements and print the JSON line."""
-    shared = shared_data_dir()
-    if shared is None:
-        print(json.dumps({"bench": "tokenizer_panel", "skipped": "shared data not found"}))
-        return 0
-    os.environ.setdefault("ALPACA_DESK_SHARED_DATA", str(shared))
     from runtime.paths import set_base_dir
 
     set_base_dir(tempfile.mkdtemp(prefix="alpaca-desk-bench-"))  # the merged tokenizer is cached there
-    corpus = Path(shared / "text" / "zh_samples.txt").read_text(encoding="utf-8")
+    corpus = ZH_SAMPLES.read_text(encoding="utf-8")
     log("counting and segmenting")
     counting = measure_counting(corpus)
     log("GUI stall on a 1 MB paste")

@@ -6,6 +6,7 @@ Hugging Face cache point into the test's tmp_path, and the network is never used
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -15,39 +16,70 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA_ENV = "ALPACA_DESK_SHARED_DATA"
+TEST_DATA = REPO_ROOT / "tests" / "data"
+SHIPPED_TOKENIZERS = REPO_ROOT / "assets" / "tokenizers"
+
+#: Every data file the tests use, with its SHA-256 (see tests/data/README.md and
+#: assets/tokenizers/README.md for origin and licence). A missing or changed file fails the run:
+#: a suite that skips what it cannot find proves little.
+DATA_FILES = {
+    TEST_DATA / "stories260K.gguf": "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d",
+    TEST_DATA / "zh_samples.txt": "50ba06becb8282ff5dfc9d60262fb163ff9fb3fae259f1faa9ca708816029c0c",
+    TEST_DATA / "zh_sft_sample.json": "ce0830005315785e50ead29293b356da2e1a3aa6c6c4a61dd44d3c13e21f80dc",
+    SHIPPED_TOKENIZERS
+    / "llama"
+    / "tokenizer.model": "9e556afd44213b6bd1be2b850ebbbd98f5481437a8021afaf58ee7fb1818d347",
+    SHIPPED_TOKENIZERS / "chinese_sp.model": "0f5f6f717181694ec2e1c9be4398e2db2e40a3902932325b06e12ad4cd64ac09",
+    SHIPPED_TOKENIZERS / "chinese-llama-2" / "tokenizer.model": (
+        "a3b8844863b200dfcca971db228e96ce388290dfcf72c15d7a9d2f604bac787c"
+    ),
+}
 
 
-def shared_data_dir() -> Path:
-    """``../shared/data`` beside the repository, or ``$ALPACA_DESK_SHARED_DATA``."""
-    return Path(os.environ.get(SHARED_DATA_ENV) or REPO_ROOT.parent / "shared" / "data")
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The shared test data folder; skips (with the reason) only when it is absent."""
-    path = shared_data_dir()
-    if not path.is_dir():
-        pytest.skip(f"shared test data not found at {path} (set {SHARED_DATA_ENV} to its location)")
+def data_file(path: Path) -> Path:
+    """``path`` after checking it against :data:`DATA_FILES`; a missing or changed file fails the test."""
+    if not path.is_file():
+        pytest.fail(f"test data file {path} is missing; restore it from git (see tests/data/README.md)")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != DATA_FILES[path]:
+        pytest.fail(f"test data file {path} has SHA-256 {digest}, expected {DATA_FILES[path]}")
     return path
 
 
 @pytest.fixture(scope="session")
-def stories_gguf(shared_data: Path) -> Path:
+def stories_gguf() -> Path:
     """The real tiny LLaMA model (stories260K.gguf): English text, 512-piece vocabulary."""
-    return shared_data / "models" / "stories260K.gguf"
+    return data_file(TEST_DATA / "stories260K.gguf")
 
 
 @pytest.fixture(scope="session")
-def llama_tokenizer(shared_data: Path) -> Path:
-    """The original LLaMA SentencePiece model (32,000 pieces)."""
-    return shared_data / "tokenizers" / "llama" / "tokenizer.model"
+def zh_samples() -> Path:
+    """About 120,000 characters of Chinese prompts and answers, paragraphs split by blank lines."""
+    return data_file(TEST_DATA / "zh_samples.txt")
 
 
 @pytest.fixture(scope="session")
-def chinese_sp_model(shared_data: Path) -> Path:
-    """The paper's 20,000-piece Chinese SentencePiece model."""
-    return shared_data / "tokenizers" / "chinese_sp.model"
+def zh_sft_sample() -> Path:
+    """339 Chinese instruction records in Alpaca format (instruction, input, output)."""
+    return data_file(TEST_DATA / "zh_sft_sample.json")
+
+
+@pytest.fixture(scope="session")
+def llama_tokenizer() -> Path:
+    """The original LLaMA SentencePiece model (32,000 pieces), as the app ships it."""
+    return data_file(SHIPPED_TOKENIZERS / "llama" / "tokenizer.model")
+
+
+@pytest.fixture(scope="session")
+def chinese_sp_model() -> Path:
+    """The paper's 20,000-piece Chinese SentencePiece model, as the app ships it."""
+    return data_file(SHIPPED_TOKENIZERS / "chinese_sp.model")
+
+
+@pytest.fixture(scope="session")
+def chinese_llama2_tokenizer() -> Path:
+    """The Chinese-LLaMA-2 tokenizer (55,296 pieces), as the app ships it."""
+    return data_file(SHIPPED_TOKENIZERS / "chinese-llama-2" / "tokenizer.model")
 
 
 @pytest.fixture(autouse=True)

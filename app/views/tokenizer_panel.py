@@ -141,7 +141,17 @@ class TokenizerPanel(QWidget):
         self.error_button.setText(self.tr("Open a tokenizer file…"))
         self.error_button.clicked.connect(self._choose_file)
         self.error_button.hide()
-        layout.addWidget(self.error_button, 0, Qt.AlignmentFlag.AlignLeft)
+        # Shown only for a known tokenizer that is missing: the hub is contacted only on this click.
+        self.fetch_button = QToolButton()
+        self.fetch_button.setText(self.tr("Fetch it from the Hugging Face hub"))
+        self.fetch_button.clicked.connect(self._fetch_missing)
+        self.fetch_button.hide()
+        self._missing_key: str | None = None
+        error_buttons = QHBoxLayout()
+        error_buttons.addWidget(self.error_button)
+        error_buttons.addWidget(self.fetch_button)
+        error_buttons.addStretch(1)
+        layout.addLayout(error_buttons)
 
         pieces_row = QHBoxLayout()
         pieces_row.addWidget(QLabel(self.tr("Pieces of:")))
@@ -194,11 +204,17 @@ class TokenizerPanel(QWidget):
             )
         )
 
-    def add_tokenizer(self, key: str) -> None:
+    def add_tokenizer(self, key: str, *, fetch: bool = False) -> None:
         """Resolve and load a tokenizer off the GUI thread; a failure is shown in the panel.
 
-        A file the user picked is first opened in a separate process (the ``tokenizer-check``
-        job): sentencepiece can crash the whole process on a malformed model.
+        The known tokenizers ship with the app, so this works offline and sends nothing. A file the
+        user picked is first opened in a separate process (the ``tokenizer-check`` job):
+        sentencepiece can crash the whole process on a malformed model.
+
+        Args:
+            key: A known tokenizer's name, or a path.
+            fetch: Fetch a known tokenizer's ``tokenizer.model`` from the Hugging Face hub; only
+                when the user asked for it (the panel's fetch button).
         """
         if key in self.tokenizer_keys():
             return
@@ -206,21 +222,15 @@ class TokenizerPanel(QWidget):
             self._requested.append(key)
 
         def work() -> Any:
-            try:
-                spec = tk.resolve_tokenizer(key)
-            except tk.TokenizerError as exc:
-                if exc.code != "tokenizer_missing":
-                    raise
-                # A known tokenizer that is not here: fetch just its tokenizer.model from the hub
-                # (the hub's cache first; nothing is fetched when HF_HUB_OFFLINE is set).
-                spec = tk.fetch_tokenizer(key)
+            spec = tk.fetch_tokenizer(key) if fetch else tk.resolve_tokenizer(key)
             if spec.kind != "builtin" and not getattr(spec, "trusted", False):
                 _check_in_child(spec.path)
             return tk.load_tokenizer(spec)
 
         def done(result: Any, error: BaseException | None) -> None:
             if error is not None:
-                self._show_error(error_text(error))
+                missing = isinstance(error, tk.TokenizerError) and error.code == "tokenizer_missing"
+                self._show_error(error_text(error), missing_key=key if missing else None)
                 return
             if key in self.tokenizer_keys():
                 return
@@ -284,6 +294,7 @@ class TokenizerPanel(QWidget):
         counts, preview = result
         self.error_label.hide()
         self.error_button.hide()
+        self.fetch_button.hide()
         self._last_counts = counts
         self.table.setRowCount(len(counts))
         for row, count in enumerate(counts):
@@ -328,10 +339,19 @@ class TokenizerPanel(QWidget):
             )
         )
 
-    def _show_error(self, message: str) -> None:
+    def _show_error(self, message: str, *, missing_key: str | None = None) -> None:
         self.error_label.setText(message)
         self.error_label.show()
         self.error_button.show()  # the fix for a missing or broken tokenizer is one click away
+        self._missing_key = missing_key
+        self.fetch_button.setVisible(missing_key is not None)
+
+    def _fetch_missing(self) -> None:
+        key = self._missing_key
+        if key is None:
+            return
+        self.fetch_button.hide()
+        self.add_tokenizer(key, fetch=True)
 
     # -- menus -------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@
 <context>
     <name>ChatInput</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="343"/>
+        <location filename="../../app/views/chat_view.py" line="333"/>
         <source>Type a message. Enter sends, Shift+Enter starts a new line.</source>
         <translation>输入消息。按 Enter 发送，Shift+Enter 换行。</translation>
     </message>
@@ -797,181 +797,181 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/messages.py" line="66"/>
-        <source>The {label} tokenizer is not on this computer. Add it by opening its tokenizer.model file (or a GGUF model that uses it). When online, it can be fetched from the Hugging Face hub ({repo}).</source>
-        <translation>本机没有 {label} 分词器。请打开它的 tokenizer.model 文件（或使用它的 GGUF 模型）来添加。联网时也可以从 Hugging Face Hub（{repo}）获取。</translation>
+        <source>The {label} tokenizer is not on this computer (the copy Alpaca Desk ships is missing: reinstall to get it back). Add it by opening its tokenizer.model file (or a GGUF model that uses it), or fetch it from the Hugging Face hub ({repo}).</source>
+        <translation>本机没有 {label} 分词器（Alpaca Desk 自带的副本不见了：重新安装即可恢复）。请打开它的 tokenizer.model 文件（或使用它的 GGUF 模型）来添加，或从 Hugging Face Hub（{repo}）获取。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="71"/>
+        <location filename="../../app/messages.py" line="72"/>
         <source>No tokenizer at {path}: the file does not exist. Choose a tokenizer.model file, a Hugging Face tokenizer folder or a GGUF model.</source>
         <translation>{path} 处没有分词器：文件不存在。请选择 tokenizer.model 文件、Hugging Face 分词器文件夹或 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="76"/>
+        <location filename="../../app/messages.py" line="77"/>
         <source>{path} is empty, so it is not a tokenizer. Choose a tokenizer.model file or a GGUF model.</source>
         <translation>{path} 是空文件，不是分词器。请选择 tokenizer.model 文件或 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="79"/>
+        <location filename="../../app/messages.py" line="80"/>
         <source>{path} is not a SentencePiece tokenizer. Choose a tokenizer.model file, a Hugging Face tokenizer folder or a GGUF model.</source>
         <translation>{path} 不是 SentencePiece 分词器。请选择 tokenizer.model 文件、Hugging Face 分词器文件夹或 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="84"/>
+        <location filename="../../app/messages.py" line="85"/>
         <source>{path} is {size_mb} MB, far larger than any tokenizer. Choose a tokenizer.model file.</source>
         <translation>{path} 有 {size_mb} MB，远大于任何分词器。请选择 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="87"/>
+        <location filename="../../app/messages.py" line="88"/>
         <source>{path} could not be opened as a tokenizer. Choose a tokenizer.model file or a GGUF model.</source>
         <translation>无法将 {path} 作为分词器打开。请选择 tokenizer.model 文件或 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="90"/>
+        <location filename="../../app/messages.py" line="91"/>
         <source>{path} has no vocabulary, so it cannot count tokens. Choose the tokenizer.model that belongs to this model instead.</source>
         <translation>{path} 不含词表，无法统计 token。请改为选择该模型对应的 tokenizer.model。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="95"/>
+        <location filename="../../app/messages.py" line="96"/>
         <source>The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows. Chinese-LLaMA (49,953) and Chinese-Alpaca (49,954: the same vocabulary plus a pad token) must not be mixed: merging LoRA weights or converting the model fails. Use the tokenizer that came with these weights.</source>
         <translation>分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行。Chinese-LLaMA（49,953）与 Chinese-Alpaca（49,954：同一词表加一个 pad token）不能混用：合并 LoRA 权重或转换模型会失败。请使用与这些权重配套的分词器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="101"/>
+        <location filename="../../app/messages.py" line="102"/>
         <source>The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows: the original LLaMA vocabulary (32,000) against the extended Chinese one (49,953, or 49,954 for Alpaca). Mixing them breaks merging and conversion.</source>
         <translation>分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行：这是原版 LLaMA 词表（32,000）与扩充后的中文词表（49,953，Alpaca 为 49,954）的混用，会导致合并和转换失败。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="107"/>
+        <location filename="../../app/messages.py" line="108"/>
         <source>The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows. They must be equal for merging and conversion; use the tokenizer that belongs to these weights.</source>
         <translation>分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行。合并和转换要求两者相等，请使用与这些权重配套的分词器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="112"/>
+        <location filename="../../app/messages.py" line="113"/>
         <source>The corpus {path} does not exist or cannot be read. Choose a UTF-8 text file.</source>
         <translation>语料 {path} 不存在或无法读取。请选择 UTF-8 文本文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="116"/>
+        <location filename="../../app/messages.py" line="117"/>
         <source>The corpus {path} is empty. Choose a UTF-8 text file with the text to learn from.</source>
         <translation>语料 {path} 是空的。请选择包含训练文本的 UTF-8 文本文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="120"/>
+        <location filename="../../app/messages.py" line="121"/>
         <source>A vocabulary of {size} pieces is too small for {path}: its characters alone need {required}. Choose a larger size, or lower the character coverage.</source>
         <translation>{size} 个词元的词表对 {path} 来说太小：仅其中的字符就需要 {required} 个。请选择更大的词表，或降低字符覆盖率。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="124"/>
+        <location filename="../../app/messages.py" line="125"/>
         <source>{path} is too small for a vocabulary of {size} pieces: at most {largest} can be learned from it. Choose a smaller size, or use a larger corpus.</source>
         <translation>{path} 太小，学不出 {size} 个词元：最多只能学到 {largest} 个。请选择更小的词表，或使用更大的语料。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="128"/>
+        <location filename="../../app/messages.py" line="129"/>
         <source>Training a vocabulary on {path} failed: {detail}</source>
         <translation>在 {path} 上训练词表失败：{detail}</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="132"/>
+        <location filename="../../app/messages.py" line="133"/>
         <source>There is no known tokenizer with that name. Choose a tokenizer.model file instead.</source>
         <translation>没有这个名称的已知分词器。请改为选择 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="136"/>
+        <location filename="../../app/messages.py" line="137"/>
         <source>{path} has {size} pieces, not the {expected} of the {label} tokenizer; it was not used. Open the right tokenizer.model file instead.</source>
         <translation>{path} 有 {size} 个词元，而不是 {label} 分词器的 {expected} 个，因此未使用。请打开正确的 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="140"/>
+        <location filename="../../app/messages.py" line="141"/>
         <source>The folder {path} has no tokenizer.model. Choose a folder that holds one, or the tokenizer.model or GGUF file itself.</source>
         <translation>文件夹 {path} 中没有 tokenizer.model。请选择包含它的文件夹，或直接选择 tokenizer.model 或 GGUF 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="144"/>
+        <location filename="../../app/messages.py" line="145"/>
         <source>Could not fetch the {label} tokenizer from the Hugging Face hub ({repo}). Check the connection and try again, or open its tokenizer.model file.</source>
         <translation>无法从 Hugging Face Hub（{repo}）获取 {label} 分词器。请检查网络后重试，或打开它的 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="148"/>
+        <location filename="../../app/messages.py" line="149"/>
         <source>Cannot read {path}. Check the file&apos;s permissions.</source>
         <translation>无法读取 {path}。请检查文件权限。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="152"/>
+        <location filename="../../app/messages.py" line="153"/>
         <source>{path} is not a usable SentencePiece tokenizer. Choose a tokenizer.model file, a Hugging Face tokenizer folder or a GGUF model.</source>
         <translation>{path} 不是可用的 SentencePiece 分词器。请选择 tokenizer.model 文件、Hugging Face 分词器文件夹或 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="156"/>
+        <location filename="../../app/messages.py" line="157"/>
         <source>{path} is not a readable GGUF file; it may be truncated. Download it again, or choose a tokenizer.model file.</source>
         <translation>{path} 不是可读的 GGUF 文件，可能不完整。请重新下载，或选择 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="160"/>
+        <location filename="../../app/messages.py" line="161"/>
         <source>{path} has a {kind} vocabulary; only SentencePiece vocabularies (as in LLaMA and Chinese-LLaMA/Alpaca) can be compared here. Choose a tokenizer.model file.</source>
         <translation>{path} 使用 {kind} 词表；这里只能比较 SentencePiece 词表（如 LLaMA 和 Chinese-LLaMA/Alpaca）。请选择 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="164"/>
+        <location filename="../../app/messages.py" line="165"/>
         <source>The background job ended unexpectedly; the file it was working on was removed. Try again; if it happens again, see the log.</source>
         <translation>后台任务意外结束，正在写入的文件已删除。请重试；若再次发生，请查看日志。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="168"/>
+        <location filename="../../app/messages.py" line="169"/>
         <source>The vocabulary size of {path} cannot be found. Choose a GGUF file or a Hugging Face model folder with a config.json.</source>
         <translation>无法确定 {path} 的词表大小。请选择 GGUF 文件，或含 config.json 的 Hugging Face 模型文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="172"/>
+        <location filename="../../app/messages.py" line="173"/>
         <source>{path} is a folder, not a tokenizer file. Choose the tokenizer.model inside it, or a GGUF model.</source>
         <translation>{path} 是文件夹，不是分词器文件。请选择其中的 tokenizer.model，或一个 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="176"/>
+        <location filename="../../app/messages.py" line="177"/>
         <source>The conversation database {path} is damaged or is not an Alpaca Desk database ({detail}). Quit Alpaca Desk, move the file aside (keep it: it may still be recoverable) and start again.</source>
         <translation>对话数据库 {path} 已损坏，或不是 Alpaca Desk 的数据库（{detail}）。请退出 Alpaca Desk，把该文件移到别处（请保留，可能还能恢复），然后重新启动。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="180"/>
+        <location filename="../../app/messages.py" line="181"/>
         <source>The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.</source>
         <translation>对话数据库 {path} 所在的磁盘已满。请释放一些空间后重试；没有丢失任何内容。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="184"/>
+        <location filename="../../app/messages.py" line="185"/>
         <source>The conversation database {path} or its folder is read-only. Make them writable, or start Alpaca Desk with --data-dir elsewhere.</source>
         <translation>对话数据库 {path} 或其所在文件夹是只读的。请将其改为可写，或用 --data-dir 指定其他位置启动 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="188"/>
+        <location filename="../../app/messages.py" line="189"/>
         <source>Another program is using the conversation database {path}. Close it and try again.</source>
         <translation>另一个程序正在使用对话数据库 {path}。请关闭它后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="192"/>
+        <location filename="../../app/messages.py" line="193"/>
         <source>The conversation database {path} cannot be opened. Check that it is a file you may read and write, or start Alpaca Desk with --data-dir elsewhere.</source>
         <translation>无法打开对话数据库 {path}。请确认它是可读写的文件，或用 --data-dir 指定其他位置启动 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="196"/>
+        <location filename="../../app/messages.py" line="197"/>
         <source>The disk reported an error while using the conversation database {path}. Check the drive and free space, then try again.</source>
         <translation>使用对话数据库 {path} 时磁盘报错。请检查磁盘和剩余空间后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="200"/>
+        <location filename="../../app/messages.py" line="201"/>
         <source>The conversation database {path} reported an error ({detail}). Try again; if it keeps happening, restart Alpaca Desk.</source>
         <translation>对话数据库 {path} 报错（{detail}）。请重试；如果反复出现，请重启 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="204"/>
+        <location filename="../../app/messages.py" line="205"/>
         <source>The conversation database {path} was written by a newer Alpaca Desk. Update Alpaca Desk, or start it with --data-dir pointing to another folder.</source>
         <translation>对话数据库 {path} 由更新版本的 Alpaca Desk 写入。请更新 Alpaca Desk，或用 --data-dir 指向其他文件夹启动。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="208"/>
+        <location filename="../../app/messages.py" line="209"/>
         <source>Cannot import this file: {problem}. Choose a file made with Alpaca Desk&apos;s JSON export.</source>
         <translation>无法导入此文件：{problem}。请选择 Alpaca Desk 导出的 JSON 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="212"/>
+        <location filename="../../app/messages.py" line="213"/>
         <source>Cannot import this file: it was exported by a newer Alpaca Desk (format version {version}). Update Alpaca Desk to import it.</source>
         <translation>无法导入此文件：它由更新版本的 Alpaca Desk 导出（格式版本 {version}）。请更新 Alpaca Desk 后再导入。</translation>
     </message>
@@ -1043,72 +1043,77 @@ Last changed {when}</source>
         <translation>打开分词器文件…</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="147"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="146"/>
+        <source>Fetch it from the Hugging Face hub</source>
+        <translation>从 Hugging Face Hub 获取</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tokenizer_panel.py" line="157"/>
         <source>Pieces of:</source>
         <translation>切分结果：</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="155"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="165"/>
         <source>Type or paste text in the message box to see its tokens.</source>
         <translation>在消息框中输入或粘贴文本，即可查看它的 token。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="157"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="167"/>
         <source>Counts exclude the beginning-of-text token &lt;s&gt; that a prompt adds once.</source>
         <translation>统计不含提示词开头添加一次的起始 token &lt;s&gt;。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="192"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="202"/>
         <source>This conversation&apos;s prompt (template included): {0} of {1} tokens, as the model counts.</source>
         <translation>本对话的提示词（含模板）：按模型分词为 {0} / {1} 个 token。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="274"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="284"/>
         <source>Showing the first {0} of {1} characters; the counts cover all of them.</source>
         <translation>仅显示前 {0} 个字符（共 {1} 个）；统计涵盖全部文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="320"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="331"/>
         <source>A {n_ctx}-token context holds about {a} characters of this kind of text under {first} and {b} under {second}.</source>
         <translation>{n_ctx} 个 token 的上下文，按 {first} 约可容纳 {a} 个此类文本的字符，按 {second} 约可容纳 {b} 个。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="341"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="361"/>
         <source>Original LLaMA (32,000)</source>
         <translation>原版 LLaMA（32,000）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="342"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="362"/>
         <source>Chinese-LLaMA (49,953)</source>
         <translation>Chinese-LLaMA（49,953）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="343"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="363"/>
         <source>Chinese-LLaMA-2 (55,296)</source>
         <translation>Chinese-LLaMA-2（55,296）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="349"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="369"/>
         <source>The loaded model&apos;s vocabulary</source>
         <translation>已加载模型的词表</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="354"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="374"/>
         <source>From a file (tokenizer.model, folder or GGUF)…</source>
         <translation>从文件添加（tokenizer.model、文件夹或 GGUF）…</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="360"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="380"/>
         <source>Choose a tokenizer</source>
         <translation>选择分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="362"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="382"/>
         <source>Tokenizers (*.model *.gguf tokenizer_config.json);;All files (*)</source>
         <translation>分词器 (*.model *.gguf tokenizer_config.json);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="375"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="395"/>
         <source>Remove from the comparison</source>
         <translation>从比较中移除</translation>
     </message>

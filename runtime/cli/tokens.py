@@ -29,6 +29,9 @@ def add_parsers(sub: Any) -> None:
         f"compare several (default: {' and '.join(_DEFAULT_TOKENIZERS)})",
     )
     tokens.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    tokens.add_argument(
+        "--ids", action="store_true", help="with --json: each tokenizer's token ids and pieces, in order"
+    )
     tokens.add_argument("--add-bos", action="store_true", help="count the BOS token a prompt starts with")
     tokens.add_argument("--ctx", dest="n_ctx", type=int, default=2048, help="context size for the estimate")
     tokens.set_defaults(run=run_tokens)
@@ -92,6 +95,9 @@ def run_tokens(args: argparse.Namespace) -> int:
             }
             for tokenizer, count in zip(loaded, counts, strict=True)
         ]
+        if args.ids:
+            for row, tokenizer in zip(rows, loaded, strict=True):
+                row.update(_ids_and_pieces(tokenizer, text, add_bos=args.add_bos))
         report = {"source": source, "n_chars": len(text), "add_bos": args.add_bos, "n_ctx": args.n_ctx}
         sys.stdout.write(json.dumps({**report, "tokenizers": rows}, ensure_ascii=False) + "\n")
         return 0
@@ -112,6 +118,16 @@ def run_tokens(args: argparse.Namespace) -> int:
     )
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def _ids_and_pieces(tokenizer: Any, text: str, *, add_bos: bool) -> dict[str, list[Any]]:
+    """Token ids and pieces as the tokenizer cuts ``text``; BOS first when it is counted."""
+    segmentation = tokenizer.segment(text)
+    ids, pieces = list(segmentation.ids), list(segmentation.pieces)
+    if add_bos and tokenizer.add_bos:
+        ids.insert(0, tokenizer.bos_id)
+        pieces.insert(0, tokenizer.processor.id_to_piece(tokenizer.bos_id))
+    return {"ids": ids, "pieces": pieces}
 
 
 def run_vocab_merge(args: argparse.Namespace) -> int:

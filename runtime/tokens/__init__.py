@@ -52,7 +52,7 @@ from runtime.tokens._known import (
     fetch_tokenizer,
     missing_tokenizer_error,
     resolve_tokenizer,
-    shared_tokenizer_dir,
+    shipped_tokenizer_dir,
     tokenizer_cache_dir,
 )
 from runtime.tokens._merge import (
@@ -113,7 +113,7 @@ __all__ = [
     "read_gguf_vocab",
     "read_model_proto",
     "resolve_tokenizer",
-    "shared_tokenizer_dir",
+    "shipped_tokenizer_dir",
     "tokenizer_cache_dir",
     "valid_text",
     "vocab_mismatch",

@@ -75,16 +75,16 @@ def tokenizer_cache_dir() -> Path:
     return app_paths().cache / "tokenizers"
 
 
-def shared_tokenizer_dir() -> Path:
-    """The development/test copy: ``$ALPACA_DESK_SHARED_DATA/tokenizers`` or ``../shared/data/tokenizers``."""
-    env = os.environ.get("ALPACA_DESK_SHARED_DATA")
-    base = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
-    return base / "tokenizers"
+def shipped_tokenizer_dir() -> Path:
+    """``assets/tokenizers``: the tokenizers the application ships (inside the bundle when frozen)."""
+    from runtime.paths import assets_dir
+
+    return assets_dir() / "tokenizers"
 
 
-def _search_dirs(shared_dirs: Sequence[str | os.PathLike[str]] | None) -> list[Path]:
-    extra = [shared_tokenizer_dir()] if shared_dirs is None else [Path(d) for d in shared_dirs]
-    return [tokenizer_cache_dir(), *extra]
+def _search_dirs(search_dirs: Sequence[str | os.PathLike[str]] | None) -> list[Path]:
+    shipped = [shipped_tokenizer_dir()] if search_dirs is None else [Path(d) for d in search_dirs]
+    return [*shipped, tokenizer_cache_dir()]
 
 
 def _find(dirs: list[Path], relative: str) -> Path | None:
@@ -95,12 +95,16 @@ def _find(dirs: list[Path], relative: str) -> Path | None:
     return None
 
 
-def missing_tokenizer_error(known: KnownTokenizer, *, offline: bool = True) -> TokenizerError:
+def missing_tokenizer_error(known: KnownTokenizer, *, offline: bool = False) -> TokenizerError:
     """The error for a known tokenizer that is not on this computer (code ``tokenizer_missing``)."""
-    where = "You are offline; when online" if offline else "When online"
+    why = (
+        "it is not in the Hugging Face cache and offline mode is on"
+        if offline
+        else "the copy Alpaca Desk ships is missing: reinstall to get it back"
+    )
     return TokenizerError(
-        f"The {known.label} tokenizer is not on this computer. Add it by opening its {TOKENIZER_MODEL} file "
-        f"(or a GGUF model that uses it). {where}, it can be fetched from the Hugging Face hub "
+        f"The {known.label} tokenizer is not on this computer ({why}). Add it by opening its "
+        f"{TOKENIZER_MODEL} file (or a GGUF model that uses it), or fetch it from the Hugging Face hub "
         f"({known.hub_repo}, only {TOKENIZER_MODEL}).",
         code="tokenizer_missing",
         params={"name": known.name, "label": known.label, "repo": known.hub_repo, "size": known.size},
@@ -114,16 +118,17 @@ def _label_for(path: Path) -> str:
 
 
 def resolve_tokenizer(
-    name_or_path: str | os.PathLike[str], *, shared_dirs: Sequence[str | os.PathLike[str]] | None = None
+    name_or_path: str | os.PathLike[str], *, search_dirs: Sequence[str | os.PathLike[str]] | None = None
 ) -> TokenizerSpec:
     """Find a tokenizer by name or path (nothing is loaded; the network is never used).
 
-    Names (:data:`KNOWN_TOKENIZERS`) are looked up in the application's cache
-    (:func:`tokenizer_cache_dir`), then in ``shared_dirs`` (default: :func:`shared_tokenizer_dir`),
-    each laid out as ``<name>/tokenizer.model`` (and ``chinese_sp.model``), then in the Hugging Face
-    cache (a copy another tool downloaded). ``chinese-llama`` is merged on the fly from ``llama``
-    and ``chinese_sp.model`` when both are there, and the result kept in the cache; this takes
-    about half a second once, so call it off the GUI thread.
+    Names (:data:`KNOWN_TOKENIZERS`) are looked up in ``search_dirs`` (default: the tokenizers the
+    application ships, :func:`shipped_tokenizer_dir`), then in its cache (:func:`tokenizer_cache_dir`),
+    each laid out as ``<name>/tokenizer.model`` (and ``chinese_sp.model``). ``chinese-llama`` is
+    merged from ``llama`` and ``chinese_sp.model`` the first time, and the result kept in the cache;
+    this takes about half a second once, so call it off the GUI thread. The Hugging Face cache is
+    not searched: looking there goes through huggingface_hub, which may contact the hub; a fetch
+    (:func:`fetch_tokenizer`) happens only when the user asks for one.
 
     A path may be a SentencePiece model file, a Hugging Face tokenizer folder (holding
     ``tokenizer.model``) or a GGUF file (recognized by its signature, whatever its name).
@@ -137,7 +142,7 @@ def resolve_tokenizer(
     text = os.fspath(name_or_path)
     known = KNOWN_TOKENIZERS.get(text)
     if known is not None:
-        return _resolve_known(known, _search_dirs(shared_dirs))
+        return _resolve_known(known, _search_dirs(search_dirs))
     path = Path(text).expanduser()
     if not path.exists():
         names = ", ".join(KNOWN_TOKENIZERS)
@@ -173,24 +178,14 @@ def _resolve_known(known: KnownTokenizer, dirs: list[Path]) -> TokenizerSpec:
     if found is None and known.name == "chinese-llama":
         found = _merge_chinese_llama(dirs)
     if found is None:
-        try:
-            return fetch_tokenizer(known.name, offline=True)
-        except TokenizerError as exc:
-            if exc.code != "tokenizer_missing":
-                raise
-            raise missing_tokenizer_error(known) from None
+        raise missing_tokenizer_error(known)
     return TokenizerSpec(kind="builtin", path=str(found), label=known.label, trusted=True)
 
 
 def _merge_chinese_llama(dirs: list[Path]) -> Path | None:
     llama = _find(dirs, f"llama/{TOKENIZER_MODEL}")
-    if llama is None:
-        try:
-            llama = Path(fetch_tokenizer("llama", offline=True).path)
-        except TokenizerError:
-            return None
     chinese = _find(dirs, CHINESE_SP_MODEL)
-    if chinese is None:
+    if llama is None or chinese is None:
         return None
     merged = merge_sentencepiece(llama, chinese)
     return write_merged(merged, tokenizer_cache_dir() / KNOWN_TOKENIZERS["chinese-llama"].folder)

@@ -87,6 +87,28 @@ def test_frozen_cli_answers_from_the_same_executable(bundle: Path, stories_gguf:
 
 
 @pytest.mark.frozen
+def test_frozen_cli_counts_tokens_with_the_shipped_tokenizers(bundle: Path, tmp_path: Path) -> None:
+    """A fresh home and no network: the bundle carries the tokenizers the panel compares."""
+    poem = tmp_path / "poem.txt"
+    poem.write_text("白日依山尽，黄河入海流。欲穷千里目，更上一层楼。", encoding="utf-8")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **smoke_test.make_hostile_folder(tmp_path / "hostile")}
+    proc = subprocess.run(
+        [str(smoke_test.executable(bundle)), "tokens", "--json", str(poem)],
+        cwd=tmp_path / "hostile",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    llama, chinese = json.loads(proc.stdout.splitlines()[-1])["tokenizers"]
+    assert (llama["n_vocab"], llama["n_tokens"]) == (32_000, 37)
+    assert (chinese["n_vocab"], chinese["n_tokens"]) == (49_953, 21)
+    assert Path(llama["path"]).resolve().is_relative_to(bundle.resolve())
+
+
+@pytest.mark.frozen
 def test_frozen_bundle_holds_nothing_it_should_not(bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
     problems = smoke_test.bundle_problems(bundle)
     size_mb = smoke_test.bundle_size(bundle) / 1e6
@@ -94,7 +116,8 @@ def test_frozen_bundle_holds_nothing_it_should_not(bundle: Path, capsys: pytest.
         print(f"\nbundle {bundle}: {size_mb:.1f} MB")  # noqa: T201 - the size belongs in the test log
     assert problems == []
     assert size_mb <= 350
-    assert (bundle / "_internal" / "THIRD_PARTY_LICENSES").is_file()
+    licences = (bundle / "_internal" / "THIRD_PARTY_LICENSES").read_text(encoding="utf-8")
+    assert "LLaMA tokenizer" in licences and "Apache License" in licences  # the shipped tokenizers'
     assert (bundle / "_internal" / "PySide6" / "Qt" / "translations" / "qtbase_zh_CN.qm").is_file()
     plugins = bundle / "_internal" / "PySide6" / "Qt" / "plugins"
     if sys.platform.startswith("linux"):

@@ -161,6 +161,9 @@ def test_third_party_licenses_from_source() -> None:
     for name in ("Python", "llama_cpp_python", "llama.cpp / ggml", "PySide6_Essentials", "sentencepiece", "numpy"):
         assert name in text
     assert "Permission is hereby granted" in text  # MIT texts are included, not just named
+    # The tokenizers the app ships, with their licence texts.
+    assert "LLaMA tokenizer" in text and "Meta Platforms" in text
+    assert "chinese_sp.model" in text and "Apache License" in text
 
 
 def test_licences_dialog_shows_the_text(qtbot: object) -> None:

@@ -32,3 +32,19 @@ def test_error_is_delivered(qtbot) -> None:
     run_task(work, lambda result, error: seen.append(error))
     qtbot.waitUntil(lambda: bool(seen), timeout=5000)
     assert isinstance(seen[0], ValueError)
+
+
+def test_a_task_finishing_after_its_carrier_is_deleted_is_dropped_quietly(qtbot, caplog) -> None:
+    """What happens at exit: Qt deletes its objects while a pool thread is still working."""
+    import shiboken6
+
+    from app.tasks import _Signals, _Task
+
+    signals = _Signals()
+    seen: list[object] = []
+    signals.done.connect(lambda result, error: seen.append(result))
+    task = _Task(lambda: 42, signals)
+    shiboken6.delete(signals)
+    task.run()  # must not raise "Signal source has been deleted"
+    assert seen == []
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]

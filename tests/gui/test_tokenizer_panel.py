@@ -25,7 +25,7 @@ def commit_with_input_method(widget, text: str) -> None:
 
 
 @pytest.fixture
-def window(qtbot, shared_data: Path) -> Iterator[MainWindow]:
+def window(qtbot) -> Iterator[MainWindow]:
     ctx = AppContext.open(show_errors=False)
     win = MainWindow(ctx)
     win._replaced = True
@@ -58,8 +58,8 @@ def test_clicking_a_message_counts_it(qtbot, window: MainWindow) -> None:
     assert blocker.args[0][1].n_tokens == 21
 
 
-def test_pasting_a_megabyte_keeps_the_event_loop_running(qtbot, window: MainWindow, shared_data: Path) -> None:
-    sample = (shared_data / "text" / "zh_samples.txt").read_text(encoding="utf-8")
+def test_pasting_a_megabyte_keeps_the_event_loop_running(qtbot, window: MainWindow, zh_samples: Path) -> None:
+    sample = zh_samples.read_text(encoding="utf-8")
     big = (sample * (1_000_000 // len(sample) + 1))[:1_000_000]
     ticks = [0]
     timer = QTimer()
@@ -88,13 +88,22 @@ def test_bad_tokenizer_file_gives_message_and_panel_keeps_working(qtbot, window:
         panel.set_text(POEM)
 
 
-def test_missing_named_tokenizer_offline_says_how_to_add_it(qtbot, window: MainWindow, monkeypatch) -> None:
-    # No shared data and no cache: the Chinese-LLaMA-2 tokenizer is not on this computer.
-    monkeypatch.setenv("ALPACA_DESK_SHARED_DATA", "/nonexistent")
-    monkeypatch.chdir("/")
+def test_missing_named_tokenizer_offers_a_fetch_only_on_request(
+    qtbot, window: MainWindow, monkeypatch, tmp_path: Path
+) -> None:
+    # A damaged install: the shipped tokenizers are gone, and nothing is in the cache.
+    monkeypatch.setattr("runtime.tokens._known.shipped_tokenizer_dir", lambda: tmp_path / "no-tokenizers")
     panel = window.tokenizer_panel
     panel.add_tokenizer("chinese-llama-2")
     qtbot.waitUntil(panel.error_label.isVisible, timeout=30_000)
     assert "tokenizer.model" in panel.error_label.text()
     assert panel.error_button.isVisible()
+    assert panel.fetch_button.isVisible()  # the hub is one click away, and only on that click
+    assert "chinese-llama-2" not in panel.tokenizer_keys()
+    # Offline (HF_HUB_OFFLINE=1 in the tests), the fetch finds nothing and says so again.
+    panel.error_label.hide()
+    panel.fetch_button.click()
+    assert not panel.fetch_button.isVisible()
+    qtbot.waitUntil(panel.error_label.isVisible, timeout=30_000)
+    assert panel.fetch_button.isVisible()
     assert "chinese-llama-2" not in panel.tokenizer_keys()

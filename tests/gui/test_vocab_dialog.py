@@ -9,17 +9,17 @@ import sentencepiece as spm
 from app.views.vocab_dialog import VocabDialog
 
 
-def corpus_file(shared_data: Path, tmp_path: Path) -> Path:
-    text = (shared_data / "text" / "zh_samples.txt").read_text(encoding="utf-8")
+def corpus_file(zh_samples: Path, tmp_path: Path) -> Path:
+    text = zh_samples.read_text(encoding="utf-8")
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(p.replace("\n", " ") for p in text.split("\n\n") if p.strip()), encoding="utf-8")
     return corpus
 
 
-def test_train_and_merge_with_pad(qtbot, shared_data: Path, tmp_path: Path) -> None:
+def test_train_and_merge_with_pad(qtbot, zh_samples: Path, tmp_path: Path) -> None:
     dialog = VocabDialog()
     qtbot.addWidget(dialog)
-    dialog.corpus.setText(str(corpus_file(shared_data, tmp_path)))
+    dialog.corpus.setText(str(corpus_file(zh_samples, tmp_path)))
     dialog.size.setValue(3000)
     dialog.pad.setChecked(True)
     out = tmp_path / "my-tokenizer"
@@ -37,10 +37,10 @@ def test_train_and_merge_with_pad(qtbot, shared_data: Path, tmp_path: Path) -> N
     assert (out / "tokenizer_config.json").is_file()
 
 
-def test_merge_existing_model_reproduces_chinese_llama(qtbot, shared_data: Path, tmp_path: Path) -> None:
+def test_merge_existing_model_reproduces_chinese_llama(qtbot, chinese_sp_model: Path, tmp_path: Path) -> None:
     dialog = VocabDialog()
     qtbot.addWidget(dialog)
-    dialog.addition.setText(str(shared_data / "tokenizers" / "chinese_sp.model"))
+    dialog.addition.setText(str(chinese_sp_model))
     out = tmp_path / "chinese-llama"
     dialog.output.setText(str(out))
     dialog.start()
@@ -59,10 +59,10 @@ def test_bad_input_is_explained_and_nothing_runs(qtbot, tmp_path: Path) -> None:
     assert dialog.run_button.isEnabled() and not dialog.runner.running
 
 
-def test_cancel_leaves_no_output(qtbot, shared_data: Path, tmp_path: Path) -> None:
+def test_cancel_leaves_no_output(qtbot, zh_samples: Path, tmp_path: Path) -> None:
     dialog = VocabDialog()
     qtbot.addWidget(dialog)
-    dialog.corpus.setText(str(corpus_file(shared_data, tmp_path)))
+    dialog.corpus.setText(str(corpus_file(zh_samples, tmp_path)))
     dialog.size.setValue(3000)
     out = tmp_path / "never"
     dialog.output.setText(str(out))
@@ -75,14 +75,14 @@ def test_cancel_leaves_no_output(qtbot, shared_data: Path, tmp_path: Path) -> No
     assert "Cancelled" in dialog.stage_label.text()
 
 
-def test_size_check_warns_about_llama_alpaca_mix(qtbot, shared_data: Path, tmp_path: Path) -> None:
+def test_size_check_warns_about_llama_alpaca_mix(qtbot, chinese_sp_model: Path, tmp_path: Path) -> None:
     # A model folder whose embedding has Chinese-Alpaca's 49,954 rows, merged without the pad token.
     model = tmp_path / "chinese-alpaca-7b"
     model.mkdir()
     (model / "config.json").write_text('{"vocab_size": 49954}', encoding="utf-8")
     dialog = VocabDialog()
     qtbot.addWidget(dialog)
-    dialog.addition.setText(str(shared_data / "tokenizers" / "chinese_sp.model"))
+    dialog.addition.setText(str(chinese_sp_model))
     dialog.output.setText(str(tmp_path / "merged"))
     dialog.target_model.setText(str(model))
     dialog.start()
@@ -90,7 +90,7 @@ def test_size_check_warns_about_llama_alpaca_mix(qtbot, shared_data: Path, tmp_p
     assert "Chinese-Alpaca" in dialog.report.toPlainText()
 
 
-def test_size_check_against_gguf_rows(qtbot, shared_data: Path, tmp_path: Path) -> None:
+def test_size_check_against_gguf_rows(qtbot, stories_gguf: Path, tmp_path: Path) -> None:
     from runtime.models import embedding_rows
 
-    assert embedding_rows(shared_data / "models" / "stories260K.gguf") == 512
+    assert embedding_rows(stories_gguf) == 512

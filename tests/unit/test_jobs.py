@@ -21,9 +21,9 @@ posix_only = pytest.mark.skipif(os.name != "posix", reason="process groups and s
 
 
 @pytest.fixture(scope="module")
-def slow_corpus(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+def slow_corpus(tmp_path_factory: pytest.TempPathFactory, zh_samples: Path) -> Path:
     """Random Chinese lines: every character pair is new, so BPE training takes seconds."""
-    text = (shared_data / "text" / "zh_samples.txt").read_text(encoding="utf-8")
+    text = zh_samples.read_text(encoding="utf-8")
     chars = sorted({c for c in text if "\u4e00" <= c <= "\u9fff"})
     flat = "".join(random.Random(0).choices(chars, k=30_000 * 60))
     path = tmp_path_factory.mktemp("corpus") / "slow.txt"
@@ -98,9 +98,9 @@ def test_frozen_build_uses_the_job_subcommand(monkeypatch: pytest.MonkeyPatch) -
 # -- vocab-train -----------------------------------------------------------------------------------
 
 
-def test_train_reports_progress_and_a_result(tmp_path: Path, shared_data: Path) -> None:
+def test_train_reports_progress_and_a_result(tmp_path: Path, zh_samples: Path) -> None:
     out = tmp_path / "out" / "zh.model"
-    corpus = shared_data / "text" / "zh_samples.txt"
+    corpus = zh_samples
     # 3,000, not 2,000: at 0.9995 coverage this corpus's characters alone need 2,565 pieces.
     outcome, events = run(build_command("vocab-train", corpus=corpus, out=out, size=3000, threads=1))
     assert outcome.ok, outcome.error
@@ -176,8 +176,8 @@ time.sleep(60)
         time.sleep(0.05)
 
 
-def test_training_errors_are_clear(tmp_path: Path, shared_data: Path) -> None:
-    corpus = shared_data / "text" / "zh_samples.txt"
+def test_training_errors_are_clear(tmp_path: Path, zh_samples: Path) -> None:
+    corpus = zh_samples
     outcome, events = run(build_command("vocab-train", corpus=corpus, out=tmp_path / "small.model", size=2000))
     assert not outcome.ok and not outcome.cancelled
     assert outcome.code == "vocab_size_too_small" and outcome.params["required"] > 2000
@@ -197,9 +197,9 @@ def test_training_errors_are_clear(tmp_path: Path, shared_data: Path) -> None:
 
 
 def test_merge_job_reports_the_numbers(
-    tmp_path: Path, llama_tokenizer: Path, chinese_sp_model: Path, shared_data: Path
+    tmp_path: Path, llama_tokenizer: Path, chinese_sp_model: Path, zh_samples: Path
 ) -> None:
-    sample = shared_data / "text" / "zh_samples.txt"
+    sample = zh_samples
     out = tmp_path / "chinese-alpaca"
     command = build_command(
         "vocab-merge", base=llama_tokenizer, addition=chinese_sp_model, out=out, pad=True, sample=sample

@@ -18,14 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import gguf
+import llama_cpp  # noqa: F401 - a dependency: when missing the run fails, it does not skip
 import pytest
 
 from runtime.chat import templates
 from runtime.chat.client import CANCEL_GRACE_S, HostClient, HostEvent
 from runtime.errors import HostDied, ModelLoadError, NotLoaded, PromptTooLong
 from tests.unit.conftest import EVENT_TIMEOUT_S, TEST_THREADS, ScriptedZh, answer_text, collect, finished
-
-pytest.importorskip("llama_cpp")
 
 PROMPT = "Once upon a time"
 # The architecture promises a cancel takes effect within 500 ms (the client kills a host that
@@ -357,9 +356,9 @@ def test_chinese_answer_streams_whole_characters(zh_host: HostClient, zh_scripte
 
 
 def test_model_tokenizer_agrees_with_sentencepiece(
-    zh_host: HostClient, zh_scripted: ScriptedZh, shared_data: Path
+    zh_host: HostClient, zh_scripted: ScriptedZh, zh_samples: Path
 ) -> None:
-    text = (shared_data / "text" / "zh_samples.txt").read_text(encoding="utf-8")
+    text = zh_samples.read_text(encoding="utf-8")
     paragraphs = [p for p in text.split("\n\n") if p.strip()][:50]
     assert len(paragraphs) == 50
     for paragraph in paragraphs:
@@ -370,8 +369,8 @@ def test_model_tokenizer_agrees_with_sentencepiece(
     assert len(zh_host.call("tokenize", text=poem, add_bos=False)["tokens"]) == 21
 
 
-def _long_turns(shared_data: Path, n: int) -> list[dict[str, str]]:
-    text = (shared_data / "text" / "zh_samples.txt").read_text(encoding="utf-8")
+def _long_turns(zh_samples: Path, n: int) -> list[dict[str, str]]:
+    text = zh_samples.read_text(encoding="utf-8")
     paragraphs = [p for p in text.split("\n\n") if len(p) >= 60]
     return [{"user": paragraphs[2 * i][:120], "assistant": paragraphs[2 * i + 1][:120]} for i in range(n)] + [
         {"user": "请总结一下我们的对话"}
@@ -379,9 +378,9 @@ def _long_turns(shared_data: Path, n: int) -> list[dict[str, str]]:
 
 
 def test_chat_drops_oldest_turns_to_fit_the_context(
-    zh_host: HostClient, zh_scripted: ScriptedZh, shared_data: Path
+    zh_host: HostClient, zh_scripted: ScriptedZh, zh_samples: Path
 ) -> None:
-    turns = _long_turns(shared_data, 12)
+    turns = _long_turns(zh_samples, 12)
     as_turns = [templates.Turn(user=t["user"], assistant=t.get("assistant")) for t in turns]
     assert _sp_prompt_tokens(zh_scripted, as_turns) > 512  # the whole conversation cannot fit
 
@@ -403,9 +402,9 @@ def test_chat_drops_oldest_turns_to_fit_the_context(
 
 
 def test_instruction_longer_than_the_context_is_prompt_too_long(
-    zh_host: HostClient, zh_scripted: ScriptedZh, shared_data: Path
+    zh_host: HostClient, zh_scripted: ScriptedZh, zh_samples: Path
 ) -> None:
-    text = (shared_data / "text" / "zh_samples.txt").read_text(encoding="utf-8")
+    text = zh_samples.read_text(encoding="utf-8")
     huge = text[:3000]
     params = {"n_ctx": 512, "max_tokens": 64}
     turns = [{"user": "你好", "assistant": "你好！"}, {"user": huge}]

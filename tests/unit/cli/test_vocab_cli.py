@@ -12,26 +12,26 @@ import time
 from pathlib import Path
 
 import pytest
+import sentencepiece as spm
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CLI_TIMEOUT_S = 120
 POEM = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
 
 
-def cli_env(home: Path, shared_data: Path) -> dict[str, str]:
+def cli_env(home: Path) -> dict[str, str]:
     return {
         **os.environ,
         "ALPACA_DESK_HOME": str(home),
-        "ALPACA_DESK_SHARED_DATA": str(shared_data),
         "PYTHONIOENCODING": "utf-8",
     }
 
 
-def run_cli(*args: str, home: Path, shared_data: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, home: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "runtime.cli", *args],
         cwd=REPO_ROOT,
-        env=cli_env(home, shared_data),
+        env=cli_env(home),
         input=stdin,
         capture_output=True,
         text=True,
@@ -41,10 +41,10 @@ def run_cli(*args: str, home: Path, shared_data: Path, stdin: str = "") -> subpr
     )
 
 
-def test_tokens_json(tmp_path: Path, isolated_dirs: Path, shared_data: Path) -> None:
+def test_tokens_json(tmp_path: Path, isolated_dirs: Path) -> None:
     poem = tmp_path / "poem.txt"
     poem.write_text(POEM, encoding="utf-8")
-    result = run_cli("tokens", "--json", str(poem), home=isolated_dirs, shared_data=shared_data)
+    result = run_cli("tokens", "--json", str(poem), home=isolated_dirs)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 1
@@ -60,11 +60,29 @@ def test_tokens_json(tmp_path: Path, isolated_dirs: Path, shared_data: Path) -> 
     assert llama["kind"] == chinese["kind"] == "builtin"
 
 
-def test_tokens_table_from_stdin_with_chosen_tokenizers(
-    isolated_dirs: Path, shared_data: Path, llama_tokenizer: Path
+def test_tokens_ids_in_a_fresh_home_match_sentencepiece(
+    tmp_path: Path, isolated_dirs: Path, llama_tokenizer: Path, merged_sp: spm.SentencePieceProcessor
 ) -> None:
+    """Out of the box (a fresh home, nothing beside the repository): the shipped tokenizers answer."""
+    poem = tmp_path / "poem.txt"
+    poem.write_text(POEM, encoding="utf-8")
+    result = run_cli("tokens", "--json", "--ids", "--add-bos", str(poem), home=isolated_dirs)
+    assert result.returncode == 0, result.stderr
+    llama, chinese = json.loads(result.stdout)["tokenizers"]
+    assert Path(llama["path"]) == llama_tokenizer.resolve()  # the copy the app ships
+    reference = spm.SentencePieceProcessor(model_file=str(llama_tokenizer))
+    assert llama["ids"] == [1, *reference.encode(POEM)]
+    assert llama["pieces"] == ["<s>", *(reference.id_to_piece(i) for i in reference.encode(POEM))]
+    assert len(llama["ids"]) == llama["n_tokens"] == 38
+    assert chinese["ids"] == [1, *merged_sp.encode(POEM)]
+    assert "".join(chinese["pieces"][1:]).replace("▁", "") == POEM
+    plain = run_cli("tokens", "--json", str(poem), home=isolated_dirs)
+    assert "ids" not in json.loads(plain.stdout)["tokenizers"][0]
+
+
+def test_tokens_table_from_stdin_with_chosen_tokenizers(isolated_dirs: Path, llama_tokenizer: Path) -> None:
     args = ["tokens", "-", "--tokenizer", "chinese-llama-2", "--tokenizer", str(llama_tokenizer), "--add-bos"]
-    result = run_cli(*args, home=isolated_dirs, shared_data=shared_data, stdin=POEM + "\x00🦙")
+    result = run_cli(*args, home=isolated_dirs, stdin=POEM + "\x00🦙")
     assert result.returncode == 0, result.stderr
     header, first, second, *notes = result.stdout.splitlines()
     assert header.split()[:2] == ["tokenizer", "tokens"]
@@ -74,39 +92,39 @@ def test_tokens_table_from_stdin_with_chosen_tokenizers(
     assert "26 characters from <stdin>, including the BOS token" in notes[0]
 
 
-def test_tokens_reports_a_bad_tokenizer(tmp_path: Path, isolated_dirs: Path, shared_data: Path) -> None:
+def test_tokens_reports_a_bad_tokenizer(tmp_path: Path, isolated_dirs: Path) -> None:
     text = tmp_path / "t.txt"
     text.write_text(POEM, encoding="utf-8")
     bad = tmp_path / "broken.model"
     bad.write_bytes(b"")
-    result = run_cli("tokens", str(text), "--tokenizer", str(bad), home=isolated_dirs, shared_data=shared_data)
+    result = run_cli("tokens", str(text), "--tokenizer", str(bad), home=isolated_dirs)
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and str(bad) in result.stderr and "empty" in result.stderr
-    result = run_cli("tokens", str(tmp_path / "absent.txt"), home=isolated_dirs, shared_data=shared_data)
+    result = run_cli("tokens", str(tmp_path / "absent.txt"), home=isolated_dirs)
     assert result.returncode == 2 and "absent.txt" in result.stderr
 
 
 def test_vocab_merge_with_pad(
-    tmp_path: Path, isolated_dirs: Path, shared_data: Path, llama_tokenizer: Path, chinese_sp_model: Path
+    tmp_path: Path, isolated_dirs: Path, llama_tokenizer: Path, chinese_sp_model: Path
 ) -> None:
     out = tmp_path / "alpaca-tokenizer"
     args = ["vocab", "merge", str(llama_tokenizer), str(chinese_sp_model), "--out", str(out), "--pad"]
-    result = run_cli(*args, home=isolated_dirs, shared_data=shared_data)
+    result = run_cli(*args, home=isolated_dirs)
     assert result.returncode == 0, result.stderr
     assert "final size: 49,954 (with the pad token <pad>)" in result.stdout
     assert "added: 17,953" in result.stdout and "must go with" in result.stdout
     assert (out / "tokenizer.model").is_file() and (out / "tokenizer_config.json").is_file()
 
-    result = run_cli(*args[:-1], "--json", home=isolated_dirs, shared_data=shared_data)
+    result = run_cli(*args[:-1], "--json", home=isolated_dirs)
     data = json.loads(result.stdout)
     assert (data["base_size"], data["added"], data["final_size"], data["pad_token"]) == (32_000, 17_953, 49_953, None)
 
 
-def test_vocab_train(tmp_path: Path, isolated_dirs: Path, shared_data: Path) -> None:
-    corpus = shared_data / "text" / "zh_samples.txt"
+def test_vocab_train(tmp_path: Path, isolated_dirs: Path, zh_samples: Path) -> None:
+    corpus = zh_samples
     out = tmp_path / "zh.model"
     args = ["vocab", "train", str(corpus), "--size", "3000", "--out", str(out), "--threads", "1"]
-    result = run_cli(*args, home=isolated_dirs, shared_data=shared_data)
+    result = run_cli(*args, home=isolated_dirs)
     assert result.returncode == 0, result.stderr
     assert f"Wrote {out} (3,000 pieces)" in result.stdout
     assert "[training " in result.stderr and "[done" in result.stderr
@@ -114,8 +132,8 @@ def test_vocab_train(tmp_path: Path, isolated_dirs: Path, shared_data: Path) -> 
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
-def test_vocab_train_ctrl_c_leaves_nothing(tmp_path: Path, isolated_dirs: Path, shared_data: Path) -> None:
-    text = (shared_data / "text" / "zh_samples.txt").read_text(encoding="utf-8")
+def test_vocab_train_ctrl_c_leaves_nothing(tmp_path: Path, isolated_dirs: Path, zh_samples: Path) -> None:
+    text = zh_samples.read_text(encoding="utf-8")
     chars = sorted({c for c in text if "\u4e00" <= c <= "\u9fff"})
     flat = "".join(random.Random(1).choices(chars, k=30_000 * 60))
     corpus = tmp_path / "corpus.txt"
@@ -124,7 +142,7 @@ def test_vocab_train_ctrl_c_leaves_nothing(tmp_path: Path, isolated_dirs: Path, 
     process = subprocess.Popen(
         [sys.executable, "-m", "runtime.cli", "vocab", "train", str(corpus), "--out", str(out_dir / "zh.model")],
         cwd=REPO_ROOT,
-        env=cli_env(isolated_dirs, shared_data),
+        env=cli_env(isolated_dirs),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -147,8 +165,8 @@ def test_vocab_train_ctrl_c_leaves_nothing(tmp_path: Path, isolated_dirs: Path, 
     assert list(out_dir.iterdir()) == []
 
 
-def test_job_subcommand_speaks_json_lines(isolated_dirs: Path, shared_data: Path, llama_tokenizer: Path) -> None:
-    result = run_cli("job", "tokenizer-check", f"--path={llama_tokenizer}", home=isolated_dirs, shared_data=shared_data)
+def test_job_subcommand_speaks_json_lines(isolated_dirs: Path, llama_tokenizer: Path) -> None:
+    result = run_cli("job", "tokenizer-check", f"--path={llama_tokenizer}", home=isolated_dirs)
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert [e["event"] for e in events] == ["started", "progress", "result"]

@@ -6,14 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import gguf
+import llama_cpp
 import pytest
 import sentencepiece
 
 from runtime.models import tiny as tiny_models
 from runtime.models.tiny import build_bench_model, script_for_answer, write_llama_gguf
 from runtime.tokens import DEFAULT_PAD_TOKEN, MergeResult, TokenizerError, merge_sentencepiece
-
-llama_cpp = pytest.importorskip("llama_cpp")
 
 # The Alpaca prompt the app sends ends in two newlines; the scripted answer follows the last one.
 PROMPT = "### Instruction:\n\n打个招呼\n\n### Response:\n\n"
@@ -53,8 +52,8 @@ def scripted_model(
     return write_llama_gguf(path, tokenizer=merged.model_proto_bytes, weights="scripted", transitions=transitions)
 
 
-def _paragraphs(shared_data: Path) -> list[str]:
-    text = (shared_data / "text" / "zh_samples.txt").read_text(encoding="utf-8")
+def _paragraphs(zh_samples: Path) -> list[str]:
+    text = zh_samples.read_text(encoding="utf-8")
     return [paragraph for paragraph in text.split("\n\n") if paragraph.strip()]
 
 
@@ -73,9 +72,9 @@ def test_model_has_the_merged_vocabulary_and_metadata(zh_llm: llama_cpp.Llama) -
 
 
 def test_llama_cpp_tokenizes_like_sentencepiece(
-    zh_llm: llama_cpp.Llama, sp: sentencepiece.SentencePieceProcessor, shared_data: Path
+    zh_llm: llama_cpp.Llama, sp: sentencepiece.SentencePieceProcessor, zh_samples: Path
 ) -> None:
-    paragraphs = _paragraphs(shared_data)
+    paragraphs = _paragraphs(zh_samples)
     assert len(paragraphs) > 1000
     for paragraph in paragraphs:
         assert zh_llm.tokenize(paragraph.encode("utf-8"), add_bos=False) == sp.encode(paragraph), paragraph

@@ -24,8 +24,8 @@ NAMES = ("llama", "chinese-llama", "chinese-llama-2")
 
 
 @pytest.fixture(scope="module")
-def paragraphs(shared_data: Path) -> list[str]:
-    text = (shared_data / "text" / "zh_samples.txt").read_text(encoding="utf-8")
+def paragraphs(zh_samples: Path) -> list[str]:
+    text = zh_samples.read_text(encoding="utf-8")
     found = [p for p in text.split("\n\n") if p.strip()]
     assert len(found) > 1000
     return found
@@ -41,25 +41,22 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def loaded(home: Path, shared_data: Path) -> dict[str, tk.LoadedTokenizer]:
+def loaded(home: Path) -> dict[str, tk.LoadedTokenizer]:
+    """The known tokenizers as the app finds them: shipped, and Chinese-LLaMA merged from them."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ALPACA_DESK_HOME", str(home))
-        dirs = [shared_data / "tokenizers"]
-        return {name: tk.load_tokenizer(tk.resolve_tokenizer(name, shared_dirs=dirs)) for name in NAMES}
+        return {name: tk.load_tokenizer(tk.resolve_tokenizer(name)) for name in NAMES}
 
 
 @pytest.fixture(scope="module")
 def reference(
-    shared_data: Path, merged_sp: sentencepiece.SentencePieceProcessor
+    llama_tokenizer: Path, chinese_llama2_tokenizer: Path, merged_sp: sentencepiece.SentencePieceProcessor
 ) -> dict[str, sentencepiece.SentencePieceProcessor]:
     """Plain sentencepiece processors, loaded independently of runtime.tokens."""
-    folder = shared_data / "tokenizers"
     return {
-        "llama": sentencepiece.SentencePieceProcessor(model_file=str(folder / "llama" / "tokenizer.model")),
+        "llama": sentencepiece.SentencePieceProcessor(model_file=str(llama_tokenizer)),
         "chinese-llama": merged_sp,
-        "chinese-llama-2": sentencepiece.SentencePieceProcessor(
-            model_file=str(folder / "chinese-llama-2" / "tokenizer.model")
-        ),
+        "chinese-llama-2": sentencepiece.SentencePieceProcessor(model_file=str(chinese_llama2_tokenizer)),
     }
 
 
@@ -214,7 +211,8 @@ def zh_gguf(tmp_path_factory: pytest.TempPathFactory, merged_vocab: MergeResult)
 
 
 def test_gguf_vocabulary_equals_llama_cpp(zh_gguf: Path, paragraphs: list[str], merged_vocab: MergeResult) -> None:
-    llama_cpp = pytest.importorskip("llama_cpp")
+    import llama_cpp
+
     spec = tk.resolve_tokenizer(str(zh_gguf))
     assert (spec.kind, spec.label, spec.trusted) == ("gguf", "zh-tiny.gguf", False)
     tokenizer = tk.load_tokenizer(spec)
@@ -239,7 +237,8 @@ def test_gguf_vocabulary_equals_llama_cpp(zh_gguf: Path, paragraphs: list[str], 
 
 
 def test_real_gguf_vocabulary(stories_gguf: Path) -> None:
-    llama_cpp = pytest.importorskip("llama_cpp")
+    import llama_cpp
+
     tokenizer = tk.load_tokenizer(tk.resolve_tokenizer(str(stories_gguf)))
     assert tokenizer.n_vocab == 512
     model = llama_cpp.Llama(model_path=str(stories_gguf), vocab_only=True, verbose=False)
@@ -361,19 +360,19 @@ def test_loaded_tokenizers_are_cached(llama_tokenizer: Path, tmp_path: Path) -> 
     assert tk.load_tokenizer(tk.resolve_tokenizer(str(copy))) is not first
 
 
-def test_chinese_llama_is_merged_into_the_cache(isolated_dirs: Path, shared_data: Path) -> None:
-    spec = tk.resolve_tokenizer("chinese-llama", shared_dirs=[shared_data / "tokenizers"])
+def test_chinese_llama_is_merged_into_the_cache(isolated_dirs: Path) -> None:
+    spec = tk.resolve_tokenizer("chinese-llama")
     assert (spec.kind, spec.trusted) == ("builtin", True)
     cached = isolated_dirs / "cache" / "tokenizers" / "chinese-llama" / "tokenizer.model"
     assert Path(spec.path) == cached and cached.is_file()
     assert tk.load_tokenizer(spec).n_vocab == 49_953
-    # Found in the cache from now on, even without the shared files.
-    assert tk.resolve_tokenizer("chinese-llama", shared_dirs=[]).path == str(cached)
+    # Found in the cache from now on, even without the shipped files.
+    assert tk.resolve_tokenizer("chinese-llama", search_dirs=[]).path == str(cached)
 
 
 def test_missing_named_tokenizer_says_how_to_add_it(tmp_path: Path) -> None:
     with pytest.raises(TokenizerError) as info:
-        tk.resolve_tokenizer("chinese-llama-2", shared_dirs=[tmp_path])
+        tk.resolve_tokenizer("chinese-llama-2", search_dirs=[tmp_path])
     error = info.value
     assert error.code == "tokenizer_missing"
     assert "Chinese-LLaMA-2" in str(error) and "tokenizer.model" in str(error)
@@ -385,7 +384,7 @@ def test_missing_named_tokenizer_says_how_to_add_it(tmp_path: Path) -> None:
         "size": 55_296,
     }
     with pytest.raises(TokenizerError) as info:
-        tk.resolve_tokenizer("chinese-llama", shared_dirs=[tmp_path])
+        tk.resolve_tokenizer("chinese-llama", search_dirs=[tmp_path])
     assert info.value.code == "tokenizer_missing" and "Chinese-LLaMA (49,953)" in str(info.value)
 
 
