@@ -2,7 +2,8 @@
 
 A reviewer without a display can look at the app this way. It uses a temporary data
 directory (the user's conversations are never touched) and loads a model when one is given
-(default: ``../shared/data/models/stories260K.gguf`` when present) so the status bar is real.
+(default: the tiny ``tests/data/stories260K.gguf``) so the status bar is real. The conversation
+is staged: typed in here, not generated, so its answers name no model and no speed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from runtime.paths import set_base_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = REPO_ROOT.parent / "shared" / "data" / "models" / "stories260K.gguf"
+DEFAULT_MODEL = REPO_ROOT / "tests" / "data" / "stories260K.gguf"
 
 SAMPLE = [
     ("user", "用 Python 写一个函数，判断一个数是不是素数。"),
@@ -75,10 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     context.store.create_conversation("Translate a poem / 翻译一首诗")
     context.store.create_conversation("LoRA 训练参数")
     for role, text in SAMPLE:
-        stats = {"tokens_per_s": 23.4, "generated_tokens": 128} if role == "assistant" else None
-        context.store.add_message(
-            conversation.id, role, text, model="chinese-alpaca-2-7b.Q4_K.gguf" if stats else None, stats=stats
-        )
+        context.store.add_message(conversation.id, role, text)
 
     window = MainWindow(context)
     width, height = (int(v) for v in args.size.split("x"))

@@ -29,16 +29,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUNDLE = ROOT / "dist" / "alpaca-desk"
-DEFAULT_MODEL = ROOT.parent / "shared" / "data" / "models" / "stories260K.gguf"
-#: File names of the shared test data (../shared/data); none may be bundled.
-TEST_DATA_NAMES = {
-    "stories260K.gguf",
-    "tokenizer.model",
-    "chinese_sp.model",
-    "zh_samples.txt",
-    "zh_sft_sample.json",
-    "SHA256SUMS",
-}
+DEFAULT_MODEL = ROOT / "tests" / "data" / "stories260K.gguf"
+#: File names of the test data (tests/data); none may be bundled.
+TEST_DATA_NAMES = {"stories260K.gguf", "zh_samples.txt", "zh_sft_sample.json", "SHA256SUMS"}
+#: Tokenizer files are bundled on purpose, but only as the app's assets (assets/tokenizers).
+TOKENIZER_NAMES = {"tokenizer.model", "chinese_sp.model"}
+SHIPPED_TOKENIZERS = ("_internal", "assets", "tokenizers")
 # A Hugging Face access token: "hf_" and 30 or more letters and digits, as a word of its own (Rust
 # symbol names in hf_xet's library such as "6hf_xet14PyXetTaskState..." are not tokens).
 HF_TOKEN = re.compile(rb"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,}(?![A-Za-z0-9_])")
@@ -215,6 +211,8 @@ def bundle_problems(bundle: Path) -> list[str]:
             continue
         if path.suffix == ".gguf" or path.name in TEST_DATA_NAMES:
             problems.append(f"test data: {rel}")
+        if path.name in TOKENIZER_NAMES and parts[: len(SHIPPED_TOKENIZERS)] != SHIPPED_TOKENIZERS:
+            problems.append(f"tokenizer outside the shipped assets: {rel}")
         if _is_test_path(parts):
             problems.append(f"test file: {rel}")
         if any(".venv" in part or part == "site-packages" for part in parts) or path.name == "pyvenv.cfg":

@@ -164,6 +164,9 @@ def test_the_bundle_checks_catch_planted_problems(tmp_path: Path) -> None:
     (internal / "tests").mkdir(parents=True)
     smoke_test.executable(bundle).write_bytes(b"#!/bin/sh\n")
     (internal / "stories260K.gguf").write_bytes(b"GGUF")
+    (internal / "tokenizer.model").write_bytes(b"x")  # a tokenizer outside assets/tokenizers
+    (internal / "assets" / "tokenizers" / "llama").mkdir(parents=True)
+    (internal / "assets" / "tokenizers" / "llama" / "tokenizer.model").write_bytes(b"x")  # shipped: fine
     (internal / "tests" / "test_x.py").write_text("", encoding="utf-8")
     (internal / "notes.txt").write_text("token = hf_" + "aB3" * 12 + "\n", encoding="utf-8")
     (internal / "lib" / ".venv" / "site-packages").mkdir(parents=True)
@@ -175,6 +178,7 @@ def test_the_bundle_checks_catch_planted_problems(tmp_path: Path) -> None:
     for expected in (
         "cannot read the archive in",  # not a PyInstaller executable
         "test data: _internal/stories260K.gguf",
+        "tokenizer outside the shipped assets: _internal/tokenizer.model",
         "test file: _internal/tests/test_x.py",
         "Hugging Face token in _internal/notes.txt",
         "virtual environment leftover: _internal/lib/.venv/site-packages/x.pth",
@@ -183,3 +187,4 @@ def test_the_bundle_checks_catch_planted_problems(tmp_path: Path) -> None:
     ):
         assert expected in problems
     assert "lib.so" not in problems
+    assert "assets/tokenizers/llama" not in problems
