@@ -143,6 +143,11 @@ JOBS: dict[str, JobDefinition] = {
 }
 
 
+def scratch_prefix(destination: Path) -> str:
+    """How a job names its temporary output beside ``destination`` (``.NAME.partial-``)."""
+    return f".{destination.name}.partial-"
+
+
 def job_command() -> list[str]:
     """The argv prefix that runs a job: the frozen executable's ``job`` subcommand, or this Python."""
     if getattr(sys, "frozen", False):
@@ -302,7 +307,9 @@ class JobProcess:
                 elif kind == "error":
                     self._error = event
                 elif kind == "scratch" and isinstance(event.get("path"), str):
-                    self._scratch.append(event["path"])
+                    own = self._own_scratch(event["path"])
+                    if own is not None:
+                        self._scratch.append(str(own))
             self._deliver(event)
         proc.wait()
         self._exited.set()
@@ -324,6 +331,23 @@ class JobProcess:
             except Exception:  # noqa: BLE001 - a failing callback must not stop the event stream
                 traceback.print_exc()
         self._queue.put(event)
+
+    def _own_scratch(self, announced: str) -> Path | None:
+        """``announced`` if it is this job's temporary output, else None (and it is never removed).
+
+        A child's events are not trusted with deletion: only a name made by :func:`scratch_prefix`
+        for one of the paths on this job's own command line, in that path's folder, is accepted,
+        so a confused or hostile child cannot make the parent remove anything else.
+        """
+        candidate = Path(os.path.abspath(announced))
+        for word in self.command[1:]:
+            if not word.startswith("--") or "=" not in word:
+                continue
+            destination = Path(os.path.abspath(word.split("=", 1)[1]))
+            same_folder = os.path.realpath(candidate.parent) == os.path.realpath(destination.parent)
+            if same_folder and candidate.name.startswith(scratch_prefix(destination)) and not candidate.is_symlink():
+                return candidate
+        return None
 
     def _remove_scratch(self) -> None:
         # A child that was killed before it could clean up leaves its temporary output: remove it.

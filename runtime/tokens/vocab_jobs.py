@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runtime.jobs import JobContext, Progress, ProgressCallback
+from runtime.jobs import JobContext, Progress, ProgressCallback, scratch_prefix
 from runtime.tokens import (
     DEFAULT_PAD_TOKEN,
     TokenizerError,
@@ -56,7 +56,7 @@ ScratchCallback = Callable[[Path], None]
 
 def _scratch_dir(destination: Path, on_scratch: ScratchCallback | None) -> Path:
     destination.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=destination.parent))
+    folder = Path(tempfile.mkdtemp(prefix=scratch_prefix(destination), dir=destination.parent))
     if on_scratch is not None:
         on_scratch(folder)
     return folder

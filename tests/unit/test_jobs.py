@@ -149,7 +149,7 @@ def test_cancel_mid_training_leaves_nothing(tmp_path: Path, slow_corpus: Path) -
 @posix_only
 def test_cancel_escalates_and_ends_the_whole_group(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jobs, "CANCEL_GRACE_S", 0.3)
-    scratch = tmp_path / ".partial"
+    scratch = tmp_path / ".result.partial-x1y2"
     scratch.mkdir()
     # A child that ignores SIGINT and SIGTERM and has a child of its own.
     script = f"""
@@ -161,7 +161,7 @@ print(json.dumps({{"event": "scratch", "path": {str(scratch)!r}}}), flush=True)
 print(json.dumps({{"event": "started", "grandchild": grandchild.pid}}), flush=True)
 time.sleep(60)
 """
-    process = JobProcess([sys.executable, "-c", script])
+    process = JobProcess([sys.executable, "-c", script, f"--out={tmp_path / 'result'}"])
     process.start()
     events = process.events(timeout=JOB_TIMEOUT_S)
     grandchild = next(e for e in events if e["event"] == "started")["grandchild"]
@@ -272,3 +272,25 @@ def test_events_are_also_delivered_to_a_callback(llama_tokenizer: Path) -> None:
     outcome = jobs.run_job("tokenizer-check", on_event=seen.append, timeout=JOB_TIMEOUT_S, path=str(llama_tokenizer))
     assert outcome.ok
     assert [e["event"] for e in seen] == ["started", "progress", "result"]
+
+
+def test_only_the_jobs_own_temporary_output_is_removed(tmp_path: Path) -> None:
+    """A child announcing someone else's files as scratch cannot make the parent delete them."""
+    out = tmp_path / "jobs" / "result"
+    out.parent.mkdir()
+    own = out.parent / ".result.partial-abc"
+    victims = [tmp_path / "precious", out.parent / "other.partial-abc", tmp_path / ".result.partial-abc"]
+    link = out.parent / ".result.partial-link"
+    for folder in [own, *victims]:
+        folder.mkdir()
+        (folder / "keep.txt").write_text("mine", encoding="utf-8")
+    link.symlink_to(victims[0], target_is_directory=True)
+    announced = [own, *victims, link]
+    lines = "".join(f"print(json.dumps({{'event': 'scratch', 'path': {str(p)!r}}}))\n" for p in announced)
+    script = f"import json, sys\n{lines}sys.exit(3)\n"
+    outcome, _ = run([sys.executable, "-c", script, f"--out={out}"])
+    assert not outcome.ok
+    assert not own.exists()  # its own temporary output, left by a failed job: removed
+    for folder in victims:
+        assert (folder / "keep.txt").read_text(encoding="utf-8") == "mine"
+    assert link.is_symlink() and (victims[0] / "keep.txt").is_file()
