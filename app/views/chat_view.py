@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QKeyEvent
+from PySide6.QtGui import QFont, QGuiApplication, QKeyEvent, QTextCursor, QTextDocument
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -23,6 +23,43 @@ from PySide6.QtWidgets import (
 STREAM_REFRESH_MS = 50
 # A message longer than this shows its beginning only (the whole text is kept and copied).
 DISPLAY_LIMIT = 20_000
+
+
+_MARKDOWN_FEATURES = QTextDocument.MarkdownFeature.MarkdownDialectGitHub | QTextDocument.MarkdownFeature.MarkdownNoHTML
+
+
+def answer_html(markdown: str, font: QFont | None = None) -> str:
+    """Model output as Markdown, made safe to show: no raw HTML and no images.
+
+    An answer is untrusted text. Raw HTML in it (``<img>``, ``<a href=file:...>``, ``<style>``)
+    is shown as the characters it is, and Markdown images become their text: Qt would load an
+    image's file while laying out the label, and a path like ``/dev/zero`` never ends.
+
+    Args:
+        markdown: The answer's text.
+        font: The font of the label that shows it (the HTML names its font explicitly).
+    """
+    document = QTextDocument()
+    if font is not None:
+        document.setDefaultFont(font)
+    document.setMarkdown(markdown, _MARKDOWN_FEATURES)
+    images: list[tuple[int, int, str]] = []
+    block = document.begin()
+    while block.isValid():
+        iterator = block.begin()
+        while not iterator.atEnd():
+            fragment = iterator.fragment()
+            if fragment.isValid() and fragment.charFormat().isImageFormat():
+                name = fragment.charFormat().toImageFormat().name()
+                images.append((fragment.position(), fragment.length(), name))
+            iterator += 1
+        block = block.next()
+    cursor = QTextCursor(document)
+    for position, length, name in reversed(images):  # from the end, so earlier positions hold
+        cursor.setPosition(position)
+        cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertText(f"[{name}]")
+    return document.toHtml()
 
 
 class MessageWidget(QFrame):
@@ -92,8 +129,9 @@ class MessageWidget(QFrame):
         )
         label.setOpenExternalLinks(False)
         label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        # Questions are shown as typed; answers are Markdown (code blocks, lists, tables).
-        label.setTextFormat(Qt.TextFormat.PlainText if self.role == "user" else Qt.TextFormat.MarkdownText)
+        # Questions are shown as typed; answers are Markdown (code blocks, lists, tables), turned
+        # into HTML by answer_html() so that nothing in them is taken as markup or loaded.
+        label.setTextFormat(Qt.TextFormat.PlainText if self.role == "user" else Qt.TextFormat.RichText)
         label.installEventFilter(self)
         return label
 
@@ -133,7 +171,11 @@ class MessageWidget(QFrame):
                 len(text) - DISPLAY_LIMIT
             )
             text = text[:DISPLAY_LIMIT] + "\n\n" + more
-        self.body.setText(text if text else "…")
+        self._show(self.body, text if text else "…")
+
+    def _show(self, label: QLabel, text: str) -> None:
+        label.setProperty("source", text)  # the Markdown a label shows, for tests and accessibility
+        label.setText(text if self.role == "user" else answer_html(text, label.font()))
 
     def stream_text(self, text: str) -> None:
         """Show ``text``, which extends the previous one: finished paragraphs are rendered once."""
@@ -144,13 +186,13 @@ class MessageWidget(QFrame):
         end = stable_prefix_end(text)
         if end > self._frozen_length:
             label = self._new_label()
-            label.setText(text[self._frozen_length : end].rstrip("\n"))
+            self._show(label, text[self._frozen_length : end].rstrip("\n"))
             self._body_layout.insertWidget(len(self._frozen_labels), label)
             self._frozen_labels.append(label)
             self._frozen_length = end
         tail = text[self._frozen_length :]
         self.body.setVisible(bool(tail) or not self._frozen_labels)
-        self.body.setText(tail if text else "…")
+        self._show(self.body, tail if text else "…")
 
     def set_detail(self, text: str) -> None:
         """Small grey text after the role (model, speed, state)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtGui import QTextDocument
+
 from app.views.chat_view import ChatView, stable_prefix_end
 
 
@@ -25,12 +27,12 @@ def test_streamed_answer_freezes_finished_paragraphs(qtbot) -> None:
         view._render_stream()  # what the 50 ms timer does
     view.end_stream()
     assert widget.text == answer
-    frozen = [label.text() for label in widget._frozen_labels]
+    frozen = [label.property("source") for label in widget._frozen_labels]
     assert frozen == ["第一段。", "第二段，**加粗**。", "```python\nprint(1)\n\nprint(2)\n```"]
-    assert widget.body.text() == "最后一段"
+    assert widget.body.property("source") == "最后一段"
     # A finished message shown again (a conversation reopened) is one label.
     widget.set_text(answer)
-    assert widget._frozen_labels == [] and widget.body.text() == answer
+    assert widget._frozen_labels == [] and widget.body.property("source") == answer
 
 
 def test_long_paragraph_is_cut_at_a_line_break() -> None:
@@ -61,3 +63,26 @@ def test_long_line_without_breaks_is_cut_after_a_sentence() -> None:
     assert text[:end].endswith("。") and text[end:] == "还没写完"
     code = "```\n" + "x = 1; " * 200
     assert stable_prefix_end(code) == 0  # never inside a code block
+
+
+def test_answers_show_raw_html_as_text_and_load_no_images(qtbot) -> None:
+    from app.views.chat_view import MessageWidget, answer_html
+
+    hostile = (
+        '<img src="file:///etc/passwd"> <a href="file:///etc/shadow">click</a>\n\n'
+        "<style>body { display: none }</style>\n\n"
+        "![zero](/dev/zero) and **bold**"
+    )
+    html = answer_html(hostile)
+    assert "<img" not in html and "<style>body" not in html and 'href="file:///etc/shadow"' not in html
+    assert "&lt;style&gt;" in html
+    widget = MessageWidget(1, "assistant", hostile)
+    qtbot.addWidget(widget)
+    shown = widget.body.text()
+    assert "<img" not in shown and "<style>body" not in shown
+    document = QTextDocument()
+    document.setHtml(shown)
+    plain = document.toPlainText()
+    assert '<img src="file:///etc/passwd">' in plain  # the markup is shown as the characters it is
+    assert "<style>body { display: none }</style>" in plain
+    assert "[/dev/zero]" in plain and "bold" in plain and "**" not in plain  # Markdown still renders
