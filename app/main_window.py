@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.controllers.models import ModelsController
 from app.i18n import LANGUAGES, install_translators
 from app.inference_client import InferenceClient
 from app.messages import error_text
@@ -35,7 +36,6 @@ from app.views.decoding_panel import DecodingPanel
 from app.views.tokenizer_panel import TokenizerPanel
 from runtime.chat import templates
 from runtime.errors import AppError, StoreError
-from runtime.models import check_model_file, params_label
 from runtime.paths import AppPaths, app_paths
 from runtime.settings import Settings, load_settings, save_settings
 from runtime.store import ConversationStore, Message
@@ -152,10 +152,8 @@ class MainWindow(QMainWindow):
         self.conversation_id: int | None = None
         self._streaming_message_id: int | None = None
         self._editing_seq: int | None = None
-        self._n_ctx_loaded = 0
         self._last_context_used = 0
         self._dropped_turns = 0
-        self._loading_path = ""
         # The prompt preview re-renders the conversation: at most every 150 ms while typing.
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
@@ -166,7 +164,9 @@ class MainWindow(QMainWindow):
         self._save_timer.timeout.connect(self._save_stream)
 
         self._build_ui()
+        self._build_controllers()
         self._build_menus()
+        self._connect_views()
         self._connect_client()
         self._restore_geometry()
         self.refresh_conversations()
@@ -179,10 +179,7 @@ class MainWindow(QMainWindow):
                 ).format(context.store_warning),
                 severity="error",
             )
-        info = self.client.model_info
-        if info:
-            self._on_loaded(info)
-        self._on_loading(self.client.is_loading)
+        self.models_controller.show_client_state()
 
     # -- construction ------------------------------------------------------------------------
 
@@ -246,6 +243,24 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.context_label)
         status.addPermanentWidget(self.speed_label)
 
+    def _build_controllers(self) -> None:
+        self.models_controller = ModelsController(
+            self.ctx,
+            self.client,
+            decoding=self.decoding,
+            tokenizer_panel=self.tokenizer_panel,
+            model_label=self.model_label,
+            busy_bar=self.busy_bar,
+            cancel_load_button=self.cancel_load_button,
+            banner=self.banner,
+            parent=self,
+        )
+        self.models_controller.error.connect(self.show_error)
+        self.models_controller.controls_changed.connect(self._update_controls)
+        self.models_controller.model_loaded.connect(self._on_model_loaded)
+        self.models_controller.model_unloaded.connect(self._on_model_unloaded)
+
+    def _connect_views(self) -> None:
         self.input.send_requested.connect(self.send)
         self.input.escape_pressed.connect(self.cancel_edit)
         self.input.textChanged.connect(self._preview_timer.start)
@@ -253,7 +268,6 @@ class MainWindow(QMainWindow):
         self.chat.message_activated.connect(self.tokenizer_panel.set_text)
         self.send_button.clicked.connect(self.send)
         self.stop_button.clicked.connect(self.stop)
-        self.cancel_load_button.clicked.connect(self.cancel_load)
         self.chat.edit_requested.connect(self.edit_message)
         self.chat.regenerate_requested.connect(self.regenerate)
         self.conversations.new_requested.connect(self.new_conversation)
@@ -272,11 +286,11 @@ class MainWindow(QMainWindow):
         model_menu = bar.addMenu(self.tr("&Model"))
         open_action = model_menu.addAction(self.tr("&Open model file…"))
         open_action.setShortcut(QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self.choose_model)
+        open_action.triggered.connect(self.models_controller.choose_model)
         self.recent_menu = model_menu.addMenu(self.tr("Recent models"))
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.recent_menu.aboutToShow.connect(lambda: self.models_controller.fill_recent_menu(self.recent_menu))
         self.unload_action = model_menu.addAction(self.tr("&Unload model"))
-        self.unload_action.triggered.connect(self.unload_model)
+        self.unload_action.triggered.connect(self.models_controller.unload_model)
         model_menu.addSeparator()
         quit_action = model_menu.addAction(self.tr("&Quit"))
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -325,15 +339,22 @@ class MainWindow(QMainWindow):
         about.triggered.connect(self.about)
 
     def _connect_client(self) -> None:
-        self.client.loading.connect(self._on_loading)
-        self.client.loaded.connect(self._on_loaded)
-        self.client.unloaded.connect(self._on_unloaded)
-        self.client.prompt_ready.connect(self._on_prompt_ready)
-        self.client.token.connect(self._on_token)
-        self.client.finished.connect(self._on_finished)
-        self.client.failed.connect(self._on_failed)
-        self.client.host_died.connect(self._on_host_died)
-        self.client.counted.connect(self._on_counted)
+        for signal, slot in self._client_slots():
+            signal.connect(slot)
+        # After the chat's slots: when a request fails or the host dies, the answer being written
+        # is saved and ended before the model is marked gone and a reload is offered (Qt calls
+        # a signal's slots in the order they were connected).
+        self.models_controller.connect_client()
+
+    def _client_slots(self) -> list[tuple[Any, Any]]:
+        return [
+            (self.client.prompt_ready, self._on_prompt_ready),
+            (self.client.token, self._on_token),
+            (self.client.finished, self._on_finished),
+            (self.client.failed, self._on_failed),
+            (self.client.host_died, self._on_host_died),
+            (self.client.counted, self._on_counted),
+        ]
 
     def _qsettings(self) -> QSettings:
         """Window geometry and splitter state, kept in the app's own config folder (so that
@@ -349,100 +370,23 @@ class MainWindow(QMainWindow):
         if sizes is not None:
             self.splitter.restoreState(sizes)
 
-    # -- models ------------------------------------------------------------------------------
-
-    def choose_model(self) -> None:
-        """Ask for a .gguf file and load it."""
-        start = str(self.ctx.paths.models)
-        if self.ctx.settings.recent_models:
-            start = str(Path(self.ctx.settings.recent_models[0]).parent)
-        path, _ = QFileDialog.getOpenFileName(
-            self, self.tr("Open a GGUF model"), start, self.tr("GGUF models (*.gguf);;All files (*)")
-        )
-        if path:
-            self.open_model(path)
+    # -- models --------------------------------------------------------------------------------
 
     def open_model(self, path: str) -> None:
-        """Load ``path`` in the host; a bad file gets a message and changes nothing else."""
-        try:
-            check_model_file(path)  # reads 4 bytes: quick enough for the GUI thread
-        except AppError as exc:
-            self.show_error(error_text(exc))
-            return
-        if self.client.is_generating:
-            self.stop()
-        self._loading_path = path
-        self.client.load(
-            path,
-            n_ctx=self.decoding.params().n_ctx,
-            n_threads=self.ctx.settings.n_threads,
-            n_gpu_layers=self.ctx.settings.n_gpu_layers,
-        )
-        self.model_label.setText(self.tr("Loading {0}…").format(Path(path).name))
+        """Load ``path`` in the host (see :meth:`ModelsController.open_model`)."""
+        self.models_controller.open_model(path)
 
     def cancel_load(self) -> None:
         """Abandon the model being loaded."""
-        self.client.cancel_load()
-        self.model_label.setText(self.tr("Loading cancelled. No model loaded"))
+        self.models_controller.cancel_load()
 
-    def unload_model(self) -> None:
-        """Release the model's memory."""
-        if self.client.is_generating:
-            self.stop()
-        self.client.unload()
-        self._on_unloaded()
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        recent = self.ctx.settings.recent_models
-        if not recent:
-            empty = self.recent_menu.addAction(self.tr("(none yet)"))
-            empty.setEnabled(False)
-            return
-        for path in recent:
-            action = self.recent_menu.addAction(Path(path).name)
-            action.setToolTip(path)
-            action.setStatusTip(path)
-            action.triggered.connect(lambda _checked=False, p=path: self.open_model(p))
-
-    def _on_loading(self, busy: bool) -> None:
-        self.busy_bar.setVisible(busy)
-        self.cancel_load_button.setVisible(busy)
-        self._update_controls()
-
-    def _on_loaded(self, info: dict[str, Any]) -> None:
-        self._n_ctx_loaded = int(info.get("n_ctx") or 0)
-        self.ctx.settings.add_recent_model(info["path"])
-        self.ctx.save_settings()
-        auto = templates.choose_template(
-            vocab_size=info.get("vocab_size"),
-            name=f"{info.get('name', '')} {info.get('file_name', '')}",
-            has_chat_template=bool(info.get("has_chat_template")),
-        )
-        self.decoding.set_auto_template(auto)
-        self.tokenizer_panel.set_model(info.get("path"), self._n_ctx_loaded)
-        self.decoding.set_jinja_source(info.get("chat_template"))
-        self.model_label.setText(
-            self.tr("{name} · {params} · {quant} · vocabulary {vocab}").format(
-                name=info.get("file_name", ""),
-                params=params_label(int(info.get("n_params") or 0)),
-                quant=info.get("quantization", ""),
-                vocab=f"{int(info.get('vocab_size') or 0):,}",
-            )
-        )
-        self.model_label.setToolTip(info.get("path", ""))
+    def _on_model_loaded(self, _info: dict[str, Any]) -> None:
         self.chat.set_placeholder(self.tr("Type a message below to start."))
         self._request_count()
-        self._update_controls()
         self.input.setFocus()
 
-    def _on_unloaded(self) -> None:
-        self._n_ctx_loaded = 0
-        self.tokenizer_panel.set_model(None, 0)
-        self.tokenizer_panel.set_prompt_count(None, 0)
-        self.model_label.setText(self.tr("No model loaded"))
+    def _on_model_unloaded(self) -> None:
         self.context_label.setText("")
-        self._update_controls()
 
     # -- conversations -------------------------------------------------------------------------
 
@@ -800,7 +744,7 @@ class MainWindow(QMainWindow):
     def _on_prompt_ready(self, n_tokens: int, dropped: int) -> None:
         self._dropped_turns = dropped
         self._show_context(n_tokens)
-        self.tokenizer_panel.set_prompt_count(n_tokens, self._n_ctx_loaded)
+        self.tokenizer_panel.set_prompt_count(n_tokens, self.models_controller.n_ctx_loaded)
         if dropped:
             self.statusBar().showMessage(self.tr("%n earlier turn(s) left out to fit the context", "", dropped), 8000)
 
@@ -825,7 +769,7 @@ class MainWindow(QMainWindow):
 
     def _on_counted(self, n_tokens: int, dropped: int) -> None:
         self._show_context(n_tokens)
-        self.tokenizer_panel.set_prompt_count(n_tokens, self._n_ctx_loaded)
+        self.tokenizer_panel.set_prompt_count(n_tokens, self.models_controller.n_ctx_loaded)
         self._dropped_turns = dropped
 
     def _on_token(self, text: str) -> None:
@@ -850,34 +794,17 @@ class MainWindow(QMainWindow):
         if self._streaming_message_id is not None:
             self._finish_stream("error", {"error": message})
         self.show_error(message)
-        if self.client.model_info is None:
-            self.model_label.setText(self.tr("No model loaded"))
         self._update_controls()
 
     def _on_host_died(self, message: str) -> None:
+        # The models controller then marks the model gone and offers to reload it.
         if self._streaming_message_id is not None:
             self._finish_stream("error", {"error": message})
-        self._on_unloaded()
-        path = self._loading_path or (self.ctx.settings.recent_models[:1] or [""])[0]
-        self.banner.show_message(
-            self.tr("The model process stopped unexpectedly. Your conversation is safe.\n{0}").format(message),
-            severity="error",
-            action=self.tr("Restart and reload the model") if path else "",
-            callback=(lambda: self.open_model(path)) if path else None,
-        )
 
     # -- settings ------------------------------------------------------------------------------
 
-    def _on_params_changed(self, params: Any) -> None:
-        self.ctx.settings.params = params.to_dict()
-        self.ctx.save_settings()
-        if self._n_ctx_loaded and params.n_ctx != self._n_ctx_loaded and self.client.model_info:
-            path = self.client.model_info.get("path", "")
-            self.banner.show_message(
-                self.tr("The context size {0} takes effect when the model is loaded again.").format(params.n_ctx),
-                action=self.tr("Reload now"),
-                callback=lambda: self.open_model(path),
-            )
+    def _on_params_changed(self, _params: Any) -> None:
+        # The models controller saves the parameters and offers a reload for a new context size.
         self._show_context(self._last_context_used)
 
     def _on_template_changed(self, name: Any) -> None:
@@ -959,7 +886,7 @@ class MainWindow(QMainWindow):
         if self._editing_seq is not None:
             replacement.edit_label.setText(self.edit_label.text())
             replacement.edit_label.show()
-        replacement._loading_path = self._loading_path
+        replacement.models_controller.loading_path = self.models_controller.loading_path
         if self.client.is_loading:
             replacement.model_label.setText(self.model_label.text())
         replacement.show()
@@ -1006,7 +933,7 @@ class MainWindow(QMainWindow):
 
     def _show_context(self, used: int) -> None:
         self._last_context_used = used
-        n_ctx = self._n_ctx_loaded or self.decoding.params().n_ctx
+        n_ctx = self.models_controller.n_ctx_loaded or self.decoding.params().n_ctx
         if not self.client.model_info:
             self.context_label.setText("")
             return
@@ -1045,21 +972,12 @@ class MainWindow(QMainWindow):
         if getattr(self, "_client_disconnected", False):
             return
         self._client_disconnected = True
-        for signal, slot in (
-            (self.client.loading, self._on_loading),
-            (self.client.loaded, self._on_loaded),
-            (self.client.unloaded, self._on_unloaded),
-            (self.client.prompt_ready, self._on_prompt_ready),
-            (self.client.token, self._on_token),
-            (self.client.finished, self._on_finished),
-            (self.client.failed, self._on_failed),
-            (self.client.host_died, self._on_host_died),
-            (self.client.counted, self._on_counted),
-        ):
+        for signal, slot in self._client_slots():
             try:
                 signal.disconnect(slot)
             except (RuntimeError, TypeError):
                 pass
+        self.models_controller.disconnect_client()
 
 
 def _turns(messages: list[Message]) -> list[dict[str, Any]]:
