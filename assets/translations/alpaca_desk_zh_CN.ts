@@ -4,9 +4,106 @@
 <context>
     <name>Banner</name>
     <message>
-        <location filename="../../app/main_window.py" line="114"/>
+        <location filename="../../app/main_window.py" line="110"/>
         <source>Dismiss</source>
         <translation>关闭</translation>
+    </message>
+</context>
+<context>
+    <name>ChatController</name>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="180"/>
+        <source>Type a message below to start.</source>
+        <translation>在下方输入消息即可开始。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="203"/>
+        <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
+        <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="265"/>
+        <source>No model is loaded. Open a GGUF model file from the Model menu first.</source>
+        <translation>尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="296"/>
+        <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
+        <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="328"/>
+        <source>Model: {0}</source>
+        <translation>模型：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="329"/>
+        <source>Template: {0}</source>
+        <translation>模板：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="330"/>
+        <source>Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}</source>
+        <translation>温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="339"/>
+        <source>Seed: {0}</source>
+        <translation>随机种子：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="342"/>
+        <source>Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms</source>
+        <translation>提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="358"/>
+        <location filename="../../app/controllers/chat.py" line="446"/>
+        <source>{0:.1f} tokens/s</source>
+        <translation>{0:.1f} token/秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="360"/>
+        <source>{0} tokens</source>
+        <translation>{0} 个 token</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="362"/>
+        <source>writing…</source>
+        <translation>生成中…</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="363"/>
+        <source>interrupted (the app closed while it was written)</source>
+        <translation>已中断（生成过程中应用被关闭）</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="364"/>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="365"/>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/controllers/chat.py" line="371"/>
+        <location filename="../../app/controllers/chat.py" line="411"/>
+        <source>%n earlier turn(s) left out to fit the context</source>
+        <translation>
+            <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="450"/>
+        <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
+        <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="502"/>
+        <source>Context {0} / {1}</source>
+        <translation>上下文 {0} / {1}</translation>
     </message>
 </context>
 <context>
@@ -336,304 +433,210 @@ Last changed {when}</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="148"/>
+        <location filename="../../app/main_window.py" line="144"/>
         <source>Alpaca Desk</source>
         <translation>Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="177"/>
+        <location filename="../../app/main_window.py" line="159"/>
         <source>Your conversation file could not be opened and was left untouched; new chats go to a new file. Details: {0}</source>
         <translation>无法打开对话记录文件（原文件未做任何改动），新的对话将保存到新文件中。详情：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="194"/>
+        <location filename="../../app/main_window.py" line="176"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="196"/>
+        <location filename="../../app/main_window.py" line="178"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="231"/>
+        <location filename="../../app/main_window.py" line="213"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="236"/>
+        <location filename="../../app/main_window.py" line="218"/>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="286"/>
+        <location filename="../../app/main_window.py" line="280"/>
         <source>&amp;Model</source>
         <translation>模型(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="287"/>
+        <location filename="../../app/main_window.py" line="281"/>
         <source>&amp;Open model file…</source>
         <translation>打开模型文件(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="290"/>
+        <location filename="../../app/main_window.py" line="284"/>
         <source>Recent models</source>
         <translation>最近使用的模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="292"/>
+        <location filename="../../app/main_window.py" line="286"/>
         <source>&amp;Unload model</source>
         <translation>卸载模型(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="295"/>
+        <location filename="../../app/main_window.py" line="289"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="299"/>
+        <location filename="../../app/main_window.py" line="293"/>
         <source>&amp;Conversation</source>
         <translation>对话(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="300"/>
+        <location filename="../../app/main_window.py" line="294"/>
         <source>&amp;New conversation</source>
         <translation>新建对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="303"/>
+        <location filename="../../app/main_window.py" line="297"/>
         <source>Export as &amp;Markdown…</source>
         <translation>导出为 Markdown(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="305"/>
+        <location filename="../../app/main_window.py" line="299"/>
         <source>Export as &amp;JSON…</source>
         <translation>导出为 JSON(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="307"/>
+        <location filename="../../app/main_window.py" line="301"/>
         <source>&amp;Import from JSON…</source>
         <translation>从 JSON 导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="310"/>
+        <location filename="../../app/main_window.py" line="304"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="311"/>
+        <location filename="../../app/main_window.py" line="305"/>
         <source>&amp;Decoding panel</source>
         <translation>解码参数面板(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="315"/>
+        <location filename="../../app/main_window.py" line="309"/>
         <source>&amp;Tokenizer panel</source>
         <translation>分词器面板(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="320"/>
+        <location filename="../../app/main_window.py" line="314"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="321"/>
+        <location filename="../../app/main_window.py" line="315"/>
         <source>&amp;Extend a vocabulary…</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="324"/>
+        <location filename="../../app/main_window.py" line="318"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="325"/>
+        <location filename="../../app/main_window.py" line="319"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="328"/>
+        <location filename="../../app/main_window.py" line="322"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="337"/>
+        <location filename="../../app/main_window.py" line="331"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="338"/>
+        <location filename="../../app/main_window.py" line="332"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="384"/>
-        <source>Type a message below to start.</source>
-        <translation>在下方输入消息即可开始。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="455"/>
+        <location filename="../../app/main_window.py" line="412"/>
         <source>Stop the answer before deleting this conversation.</source>
         <translation>请先停止生成回答，再删除此对话。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="467"/>
+        <location filename="../../app/main_window.py" line="424"/>
         <source>There is no conversation to export yet.</source>
         <translation>还没有可导出的对话。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="482"/>
+        <location filename="../../app/main_window.py" line="439"/>
         <source>Export conversation</source>
         <translation>导出对话</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="484"/>
+        <location filename="../../app/main_window.py" line="441"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown 文件 (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="484"/>
-        <location filename="../../app/main_window.py" line="502"/>
+        <location filename="../../app/main_window.py" line="441"/>
+        <location filename="../../app/main_window.py" line="459"/>
         <source>JSON (*.json)</source>
         <translation>JSON 文件 (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="495"/>
+        <location filename="../../app/main_window.py" line="452"/>
         <source>Could not export to {0}: {1}</source>
         <translation>无法导出到 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="497"/>
+        <location filename="../../app/main_window.py" line="454"/>
         <source>Exported to {0}</source>
         <translation>已导出到 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="502"/>
+        <location filename="../../app/main_window.py" line="459"/>
         <source>Import conversation</source>
         <translation>导入对话</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="514"/>
+        <location filename="../../app/main_window.py" line="471"/>
         <source>{0} is not a readable JSON file ({1}). Choose a file exported by Alpaca Desk.</source>
         <translation>{0} 不是可读取的 JSON 文件（{1}）。请选择由 Alpaca Desk 导出的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="541"/>
-        <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
-        <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="603"/>
-        <source>No model is loaded. Open a GGUF model file from the Model menu first.</source>
-        <translation>尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="634"/>
-        <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
-        <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="666"/>
-        <source>Model: {0}</source>
-        <translation>模型：{0}</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="667"/>
-        <source>Template: {0}</source>
-        <translation>模板：{0}</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="668"/>
-        <source>Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}</source>
-        <translation>温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="677"/>
-        <source>Seed: {0}</source>
-        <translation>随机种子：{0}</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="680"/>
-        <source>Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms</source>
-        <translation>提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="696"/>
-        <location filename="../../app/main_window.py" line="784"/>
-        <source>{0:.1f} tokens/s</source>
-        <translation>{0:.1f} token/秒</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="698"/>
-        <source>{0} tokens</source>
-        <translation>{0} 个 token</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="700"/>
-        <source>writing…</source>
-        <translation>生成中…</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="701"/>
-        <source>interrupted (the app closed while it was written)</source>
-        <translation>已中断（生成过程中应用被关闭）</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="702"/>
-        <source>stopped</source>
-        <translation>已停止</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="703"/>
-        <source>failed</source>
-        <translation>失败</translation>
-    </message>
-    <message numerus="yes">
-        <location filename="../../app/main_window.py" line="709"/>
-        <location filename="../../app/main_window.py" line="749"/>
-        <source>%n earlier turn(s) left out to fit the context</source>
-        <translation>
-            <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
-        </translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="788"/>
-        <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
-        <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="866"/>
+        <location filename="../../app/main_window.py" line="536"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="918"/>
+        <location filename="../../app/main_window.py" line="588"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="914"/>
+        <location filename="../../app/main_window.py" line="584"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="919"/>
+        <location filename="../../app/main_window.py" line="589"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="923"/>
+        <location filename="../../app/main_window.py" line="593"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="930"/>
+        <location filename="../../app/main_window.py" line="600"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="940"/>
-        <source>Context {0} / {1}</source>
-        <translation>上下文 {0} / {1}</translation>
     </message>
 </context>
 <context>
