@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -26,16 +23,16 @@ from PySide6.QtWidgets import (
 )
 
 from app.controllers.chat import ChatController
+from app.controllers.conversations import ConversationsController
 from app.controllers.models import ModelsController
 from app.i18n import LANGUAGES, install_translators
 from app.inference_client import InferenceClient
 from app.messages import error_text
-from app.tasks import run_task
 from app.views.chat_view import ChatInput, ChatView
 from app.views.conversation_list import ConversationListView
 from app.views.decoding_panel import DecodingPanel
 from app.views.tokenizer_panel import TokenizerPanel
-from runtime.errors import AppError, StoreError
+from runtime.errors import StoreError
 from runtime.paths import AppPaths, app_paths
 from runtime.settings import Settings, load_settings, save_settings
 from runtime.store import ConversationStore
@@ -254,26 +251,28 @@ class MainWindow(QMainWindow):
             n_ctx_loaded=lambda: models.n_ctx_loaded,
             parent=self,
         )
-        for controller in (self.models_controller, self.chat_controller):
+        self.conversations_controller = ConversationsController(
+            self.store,
+            self.client,
+            self.chat_controller,
+            list_view=self.conversations,
+            status_bar=self.statusBar(),
+            parent=self,
+        )
+        for controller in (self.models_controller, self.chat_controller, self.conversations_controller):
             controller.error.connect(self.show_error)
+        for controller in (self.models_controller, self.chat_controller):
             controller.controls_changed.connect(self._update_controls)
         # The chat reacts to a model after the models controller has chosen its template.
         self.models_controller.model_loaded.connect(self.chat_controller.on_model_loaded)
         self.models_controller.model_unloaded.connect(self.chat_controller.on_model_unloaded)
-        self.chat_controller.conversations_changed.connect(self.refresh_conversations)
+        self.chat_controller.conversations_changed.connect(self.conversations_controller.refresh_conversations)
 
     def _connect_views(self) -> None:
         self.input.textChanged.connect(self._count_draft)
         self.chat.message_activated.connect(self.tokenizer_panel.set_text)
         self.send_button.clicked.connect(self.chat_controller.send)
         self.stop_button.clicked.connect(self.chat_controller.stop)
-        self.conversations.new_requested.connect(self.new_conversation)
-        self.conversations.selected.connect(self.open_conversation)
-        self.conversations.rename_requested.connect(self.rename_conversation)
-        self.conversations.delete_requested.connect(self.delete_conversation)
-        self.conversations.export_requested.connect(self.export_conversation)
-        self.conversations.import_requested.connect(self.import_conversation)
-        self.conversations.search_changed.connect(lambda _text: self.refresh_conversations())
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -293,13 +292,13 @@ class MainWindow(QMainWindow):
         chat_menu = bar.addMenu(self.tr("&Conversation"))
         new_action = chat_menu.addAction(self.tr("&New conversation"))
         new_action.setShortcut(QKeySequence.StandardKey.New)
-        new_action.triggered.connect(self.new_conversation)
+        new_action.triggered.connect(self.conversations_controller.new_conversation)
         export_md = chat_menu.addAction(self.tr("Export as &Markdown…"))
-        export_md.triggered.connect(lambda: self._export_current("markdown"))
+        export_md.triggered.connect(lambda: self.conversations_controller.export_current("markdown"))
         export_json = chat_menu.addAction(self.tr("Export as &JSON…"))
-        export_json.triggered.connect(lambda: self._export_current("json"))
+        export_json.triggered.connect(lambda: self.conversations_controller.export_current("json"))
         import_action = chat_menu.addAction(self.tr("&Import from JSON…"))
-        import_action.triggered.connect(self.import_conversation)
+        import_action.triggered.connect(self.conversations_controller.import_conversation)
 
         view_menu = bar.addMenu(self.tr("&View"))
         self.panel_action = view_menu.addAction(self.tr("&Decoding panel"))
@@ -367,124 +366,23 @@ class MainWindow(QMainWindow):
 
     def refresh_conversations(self) -> None:
         """Reload the conversation list (search applied)."""
-        try:
-            items = self.store.list_conversations(search=self.conversations.search_text())
-        except StoreError as exc:
-            self.show_error(error_text(exc))
-            return
-        self.conversations.set_conversations([(c.id, c.title, c.updated_at) for c in items])
-        self.conversations.select(self.conversation_id)
+        self.conversations_controller.refresh_conversations()
 
     def new_conversation(self) -> None:
         """Start an empty conversation (created in the store when the first message is sent)."""
-        if self.client.is_generating:
-            return
-        self.conversations.select(None)
-        self.chat_controller.clear_conversation()
+        self.conversations_controller.new_conversation()
 
     def open_conversation(self, conv_id: int) -> None:
         """Show a stored conversation."""
-        if self.client.is_generating or conv_id == self.conversation_id:
-            if conv_id != self.conversation_id:
-                self.conversations.select(self.conversation_id)
-            return
-        try:
-            conversation = self.store.get_conversation(conv_id)
-            messages = self.store.messages(conv_id)
-        except StoreError as exc:
-            self.show_error(error_text(exc))
-            self.refresh_conversations()
-            return
-        self.conversations.select(conv_id)
-        self.chat_controller.show_conversation(conv_id, conversation, messages)
-
-    def rename_conversation(self, conv_id: int, title: str) -> None:
-        """Rename (from the list's context menu)."""
-        try:
-            self.store.rename_conversation(conv_id, title.strip())
-        except StoreError as exc:
-            self.show_error(error_text(exc))
-        self.refresh_conversations()
-
-    def delete_conversation(self, conv_id: int) -> None:
-        """Delete (the list asked for confirmation)."""
-        if self.client.is_generating and conv_id == self.conversation_id:
-            self.show_error(self.tr("Stop the answer before deleting this conversation."))
-            return
-        try:
-            self.store.delete_conversation(conv_id)
-        except StoreError as exc:
-            self.show_error(error_text(exc))
-        if conv_id == self.conversation_id:
-            self.new_conversation()
-        self.refresh_conversations()
-
-    def _export_current(self, fmt: str) -> None:
-        if self.conversation_id is None:
-            self.show_error(self.tr("There is no conversation to export yet."))
-            return
-        self.export_conversation(self.conversation_id, fmt)
+        self.conversations_controller.open_conversation(conv_id)
 
     def export_conversation(self, conv_id: int, fmt: str) -> None:
         """Write a conversation to a Markdown or JSON file the user picks."""
-        try:
-            conversation = self.store.get_conversation(conv_id)
-        except StoreError as exc:
-            self.show_error(error_text(exc))
-            return
-        suffix = ".md" if fmt == "markdown" else ".json"
-        safe = "".join(ch for ch in (conversation.title or "conversation") if ch not in '\\/:*?"<>|')
-        path, _ = QFileDialog.getSaveFileName(
-            self,
-            self.tr("Export conversation"),
-            str(Path.home() / f"{safe.strip() or 'conversation'}{suffix}"),
-            self.tr("Markdown (*.md)") if fmt == "markdown" else self.tr("JSON (*.json)"),
-        )
-        if not path:
-            return
-        try:
-            if fmt == "markdown":
-                text = self.store.export_markdown(conv_id)
-            else:
-                text = json.dumps(self.store.export_json(conv_id), ensure_ascii=False, indent=2)
-            Path(path).write_text(text, encoding="utf-8")
-        except (StoreError, OSError) as exc:
-            self.show_error(self.tr("Could not export to {0}: {1}").format(path, exc))
-            return
-        self.statusBar().showMessage(self.tr("Exported to {0}").format(path), 5000)
+        self.conversations_controller.export_conversation(conv_id, fmt)
 
     def import_conversation(self) -> None:
         """Read a JSON export back as a new conversation."""
-        path, _ = QFileDialog.getOpenFileName(
-            self, self.tr("Import conversation"), str(Path.home()), self.tr("JSON (*.json)")
-        )
-        if not path:
-            return
-
-        def read() -> Any:
-            # A file of any size: parsed off the GUI thread; the store (GUI thread) gets the result.
-            return json.loads(Path(path).read_text(encoding="utf-8"))
-
-        def done(data: Any, error: BaseException | None) -> None:
-            if isinstance(error, OSError | UnicodeDecodeError | ValueError):
-                self.show_error(
-                    self.tr("{0} is not a readable JSON file ({1}). Choose a file exported by Alpaca Desk.").format(
-                        Path(path).name, error
-                    )
-                )
-                return
-            if error is not None:
-                self.show_error(error_text(error))
-                return
-            try:
-                conversation = self.store.import_json(data)
-            except AppError as exc:
-                self.show_error(error_text(exc))
-                return
-            self.refresh_conversations()
-            self.open_conversation(conversation.id)
-
-        run_task(read, done)
+        self.conversations_controller.import_conversation()
 
     # -- chatting ------------------------------------------------------------------------------
 
