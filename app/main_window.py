@@ -1,16 +1,15 @@
-"""The main window and the controller logic that ties the views, the store and the host together."""
+"""The main window: the shell that builds the views, menus and status bar, wires the controllers
+(app/controllers/) to them and to the inference host, and keeps the layout and the language."""
 
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -28,6 +27,7 @@ from app.controllers.models import ModelsController
 from app.i18n import LANGUAGES, install_translators
 from app.inference_client import InferenceClient
 from app.messages import error_text
+from app.views.banner import Banner
 from app.views.chat_view import ChatInput, ChatView
 from app.views.conversation_list import ConversationListView
 from app.views.decoding_panel import DecodingPanel
@@ -92,46 +92,15 @@ class AppContext:
         self.store.close()
 
 
-class Banner(QFrame):
-    """A message strip above the conversation, with an optional action button."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("banner")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 6, 6)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.action_button = QPushButton()
-        self.close_button = QPushButton(self.tr("Dismiss"))
-        self.close_button.clicked.connect(self.hide)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.action_button)
-        layout.addWidget(self.close_button)
-        self._action: Any = None
-        self.action_button.clicked.connect(self._run_action)
-        self.hide()
-
-    def show_message(self, text: str, *, severity: str = "info", action: str = "", callback: Any = None) -> None:
-        """Show ``text``; with ``action``, a button that calls ``callback`` and hides the banner."""
-        self.setProperty("severity", severity)
-        self.style().unpolish(self)
-        self.style().polish(self)
-        self.label.setText(text)
-        self._action = callback
-        self.action_button.setText(action)
-        self.action_button.setVisible(bool(action))
-        self.show()
-
-    def _run_action(self) -> None:
-        self.hide()
-        if self._action is not None:
-            self._action()
-
-
 class MainWindow(QMainWindow):
-    """Conversation list, chat, decoding panel; menus for models and conversations."""
+    """Conversation list, chat, decoding and tokenizer panels; menus for models and conversations.
+
+    The flows live in three controllers, built and wired here: :attr:`models_controller`,
+    :attr:`chat_controller` and :attr:`conversations_controller`. The window keeps the layout,
+    the menus, the panels, the language switch, the banner for errors and the controls that
+    depend on the host's state; its public flow methods (:meth:`send`, :meth:`open_model`, ...)
+    hand over to the controllers for the tests, benchmarks and start-up code that call them.
+    """
 
     def __init__(self, context: AppContext) -> None:
         super().__init__()
@@ -352,7 +321,7 @@ class MainWindow(QMainWindow):
         if sizes is not None:
             self.splitter.restoreState(sizes)
 
-    # -- models --------------------------------------------------------------------------------
+    # -- the flows, for callers outside the window (tests, benchmarks, start-up) -----------------
 
     def open_model(self, path: str) -> None:
         """Load ``path`` in the host (see :meth:`ModelsController.open_model`)."""
@@ -361,8 +330,6 @@ class MainWindow(QMainWindow):
     def cancel_load(self) -> None:
         """Abandon the model being loaded."""
         self.models_controller.cancel_load()
-
-    # -- conversations -------------------------------------------------------------------------
 
     def refresh_conversations(self) -> None:
         """Reload the conversation list (search applied)."""
@@ -384,8 +351,6 @@ class MainWindow(QMainWindow):
         """Read a JSON export back as a new conversation."""
         self.conversations_controller.import_conversation()
 
-    # -- chatting ------------------------------------------------------------------------------
-
     @property
     def conversation_id(self) -> int | None:
         """The conversation shown (None: a new one, not stored yet); the chat controller owns it."""
@@ -399,7 +364,7 @@ class MainWindow(QMainWindow):
         """Stop the answer; what was written so far is kept."""
         self.chat_controller.stop()
 
-    # -- settings ------------------------------------------------------------------------------
+    # -- panels, language, tools, about ----------------------------------------------------------
 
     def _toggle_tokenizer_panel(self, visible: bool) -> None:
         self.tokenizer_panel.setVisible(visible)

@@ -6,22 +6,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 from app.inference_client import InferenceClient
 from app.messages import error_text
+from app.views.banner import Banner
 from app.views.chat_view import ChatInput, ChatView
 from app.views.decoding_panel import DecodingPanel
 from app.views.tokenizer_panel import TokenizerPanel
 from runtime.chat import templates
 from runtime.errors import StoreError
 from runtime.store import Conversation, ConversationStore, Message
-
-if TYPE_CHECKING:
-    from app.main_window import Banner
 
 log = logging.getLogger(__name__)
 

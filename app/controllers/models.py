@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMenu, QProgressBar, QPushBut
 from app.controllers import dialog_parent
 from app.inference_client import InferenceClient
 from app.messages import error_text
+from app.views.banner import Banner
 from app.views.decoding_panel import DecodingPanel
 from app.views.tokenizer_panel import TokenizerPanel
 from runtime.chat import templates
@@ -19,7 +20,7 @@ from runtime.errors import AppError
 from runtime.models import check_model_file, params_label
 
 if TYPE_CHECKING:
-    from app.main_window import AppContext, Banner
+    from app.main_window import AppContext
 
 
 class ModelsController(QObject):
