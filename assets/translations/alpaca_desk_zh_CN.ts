@@ -4,9 +4,106 @@
 <context>
     <name>Banner</name>
     <message>
-        <location filename="../../app/main_window.py" line="114"/>
+        <location filename="../../app/views/banner.py" line="23"/>
         <source>Dismiss</source>
         <translation>关闭</translation>
+    </message>
+</context>
+<context>
+    <name>ChatController</name>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="178"/>
+        <source>Type a message below to start.</source>
+        <translation>在下方输入消息即可开始。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="201"/>
+        <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
+        <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="263"/>
+        <source>No model is loaded. Open a GGUF model file from the Model menu first.</source>
+        <translation>尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="294"/>
+        <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
+        <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="326"/>
+        <source>Model: {0}</source>
+        <translation>模型：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="327"/>
+        <source>Template: {0}</source>
+        <translation>模板：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="328"/>
+        <source>Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}</source>
+        <translation>温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="337"/>
+        <source>Seed: {0}</source>
+        <translation>随机种子：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="340"/>
+        <source>Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms</source>
+        <translation>提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="356"/>
+        <location filename="../../app/controllers/chat.py" line="444"/>
+        <source>{0:.1f} tokens/s</source>
+        <translation>{0:.1f} token/秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="358"/>
+        <source>{0} tokens</source>
+        <translation>{0} 个 token</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="360"/>
+        <source>writing…</source>
+        <translation>生成中…</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="361"/>
+        <source>interrupted (the app closed while it was written)</source>
+        <translation>已中断（生成过程中应用被关闭）</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="362"/>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="363"/>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/controllers/chat.py" line="369"/>
+        <location filename="../../app/controllers/chat.py" line="409"/>
+        <source>%n earlier turn(s) left out to fit the context</source>
+        <translation>
+            <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="448"/>
+        <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
+        <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="500"/>
+        <source>Context {0} / {1}</source>
+        <translation>上下文 {0} / {1}</translation>
     </message>
 </context>
 <context>
@@ -116,6 +213,55 @@ Last changed {when}</source>
         <location filename="../../app/views/conversation_list.py" line="258"/>
         <source>Delete “{title}”? This cannot be undone.</source>
         <translation>确定删除“{title}”吗？此操作无法撤销。</translation>
+    </message>
+</context>
+<context>
+    <name>ConversationsController</name>
+    <message>
+        <location filename="../../app/controllers/conversations.py" line="115"/>
+        <source>Stop the answer before deleting this conversation.</source>
+        <translation>请先停止生成回答，再删除此对话。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/conversations.py" line="128"/>
+        <source>There is no conversation to export yet.</source>
+        <translation>还没有可导出的对话。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/conversations.py" line="143"/>
+        <source>Export conversation</source>
+        <translation>导出对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/conversations.py" line="145"/>
+        <source>Markdown (*.md)</source>
+        <translation>Markdown 文件 (*.md)</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/conversations.py" line="145"/>
+        <location filename="../../app/controllers/conversations.py" line="163"/>
+        <source>JSON (*.json)</source>
+        <translation>JSON 文件 (*.json)</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/conversations.py" line="156"/>
+        <source>Could not export to {0}: {1}</source>
+        <translation>无法导出到 {0}：{1}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/conversations.py" line="158"/>
+        <source>Exported to {0}</source>
+        <translation>已导出到 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/conversations.py" line="163"/>
+        <source>Import conversation</source>
+        <translation>导入对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/conversations.py" line="175"/>
+        <source>{0} is not a readable JSON file ({1}). Choose a file exported by Alpaca Desk.</source>
+        <translation>{0} 不是可读取的 JSON 文件（{1}）。请选择由 Alpaca Desk 导出的文件。</translation>
     </message>
 </context>
 <context>
@@ -336,358 +482,164 @@ Last changed {when}</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="148"/>
+        <location filename="../../app/main_window.py" line="110"/>
         <source>Alpaca Desk</source>
         <translation>Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="177"/>
+        <location filename="../../app/main_window.py" line="125"/>
         <source>Your conversation file could not be opened and was left untouched; new chats go to a new file. Details: {0}</source>
         <translation>无法打开对话记录文件（原文件未做任何改动），新的对话将保存到新文件中。详情：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="197"/>
+        <location filename="../../app/main_window.py" line="142"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="199"/>
+        <location filename="../../app/main_window.py" line="144"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="234"/>
-        <location filename="../../app/main_window.py" line="443"/>
-        <location filename="../../app/main_window.py" line="854"/>
+        <location filename="../../app/main_window.py" line="179"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="239"/>
+        <location filename="../../app/main_window.py" line="184"/>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="272"/>
+        <location filename="../../app/main_window.py" line="248"/>
         <source>&amp;Model</source>
         <translation>模型(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="273"/>
+        <location filename="../../app/main_window.py" line="249"/>
         <source>&amp;Open model file…</source>
         <translation>打开模型文件(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="276"/>
+        <location filename="../../app/main_window.py" line="252"/>
         <source>Recent models</source>
         <translation>最近使用的模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="278"/>
+        <location filename="../../app/main_window.py" line="254"/>
         <source>&amp;Unload model</source>
         <translation>卸载模型(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="281"/>
+        <location filename="../../app/main_window.py" line="257"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="285"/>
+        <location filename="../../app/main_window.py" line="261"/>
         <source>&amp;Conversation</source>
         <translation>对话(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="286"/>
+        <location filename="../../app/main_window.py" line="262"/>
         <source>&amp;New conversation</source>
         <translation>新建对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="289"/>
+        <location filename="../../app/main_window.py" line="265"/>
         <source>Export as &amp;Markdown…</source>
         <translation>导出为 Markdown(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="291"/>
+        <location filename="../../app/main_window.py" line="267"/>
         <source>Export as &amp;JSON…</source>
         <translation>导出为 JSON(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="293"/>
+        <location filename="../../app/main_window.py" line="269"/>
         <source>&amp;Import from JSON…</source>
         <translation>从 JSON 导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="296"/>
+        <location filename="../../app/main_window.py" line="272"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="297"/>
+        <location filename="../../app/main_window.py" line="273"/>
         <source>&amp;Decoding panel</source>
         <translation>解码参数面板(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="301"/>
+        <location filename="../../app/main_window.py" line="277"/>
         <source>&amp;Tokenizer panel</source>
         <translation>分词器面板(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="306"/>
+        <location filename="../../app/main_window.py" line="282"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="307"/>
+        <location filename="../../app/main_window.py" line="283"/>
         <source>&amp;Extend a vocabulary…</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="310"/>
+        <location filename="../../app/main_window.py" line="286"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="311"/>
+        <location filename="../../app/main_window.py" line="287"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="314"/>
+        <location filename="../../app/main_window.py" line="290"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="323"/>
+        <location filename="../../app/main_window.py" line="299"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="324"/>
+        <location filename="../../app/main_window.py" line="300"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="360"/>
-        <source>Open a GGUF model</source>
-        <translation>打开 GGUF 模型</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="360"/>
-        <source>GGUF models (*.gguf);;All files (*)</source>
-        <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="381"/>
-        <source>Loading {0}…</source>
-        <translation>正在加载 {0}…</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="386"/>
-        <source>Loading cancelled. No model loaded</source>
-        <translation>已取消加载。未加载模型</translation>
-    </message>
-    <message>
         <location filename="../../app/main_window.py" line="399"/>
-        <source>(none yet)</source>
-        <translation>（暂无）</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="426"/>
-        <source>{name} · {params} · {quant} · vocabulary {vocab}</source>
-        <translation>{name} · {params} · {quant} · 词表 {vocab}</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="434"/>
-        <source>Type a message below to start.</source>
-        <translation>在下方输入消息即可开始。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="511"/>
-        <source>Stop the answer before deleting this conversation.</source>
-        <translation>请先停止生成回答，再删除此对话。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="523"/>
-        <source>There is no conversation to export yet.</source>
-        <translation>还没有可导出的对话。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="538"/>
-        <source>Export conversation</source>
-        <translation>导出对话</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="540"/>
-        <source>Markdown (*.md)</source>
-        <translation>Markdown 文件 (*.md)</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="540"/>
-        <location filename="../../app/main_window.py" line="558"/>
-        <source>JSON (*.json)</source>
-        <translation>JSON 文件 (*.json)</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="551"/>
-        <source>Could not export to {0}: {1}</source>
-        <translation>无法导出到 {0}：{1}</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="553"/>
-        <source>Exported to {0}</source>
-        <translation>已导出到 {0}</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="558"/>
-        <source>Import conversation</source>
-        <translation>导入对话</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="570"/>
-        <source>{0} is not a readable JSON file ({1}). Choose a file exported by Alpaca Desk.</source>
-        <translation>{0} 不是可读取的 JSON 文件（{1}）。请选择由 Alpaca Desk 导出的文件。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="597"/>
-        <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
-        <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="659"/>
-        <source>No model is loaded. Open a GGUF model file from the Model menu first.</source>
-        <translation>尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="690"/>
-        <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
-        <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="722"/>
-        <source>Model: {0}</source>
-        <translation>模型：{0}</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="723"/>
-        <source>Template: {0}</source>
-        <translation>模板：{0}</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="724"/>
-        <source>Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}</source>
-        <translation>温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="733"/>
-        <source>Seed: {0}</source>
-        <translation>随机种子：{0}</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="736"/>
-        <source>Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms</source>
-        <translation>提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="752"/>
-        <location filename="../../app/main_window.py" line="840"/>
-        <source>{0:.1f} tokens/s</source>
-        <translation>{0:.1f} token/秒</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="754"/>
-        <source>{0} tokens</source>
-        <translation>{0} 个 token</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="756"/>
-        <source>writing…</source>
-        <translation>生成中…</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="757"/>
-        <source>interrupted (the app closed while it was written)</source>
-        <translation>已中断（生成过程中应用被关闭）</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="758"/>
-        <source>stopped</source>
-        <translation>已停止</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="759"/>
-        <source>failed</source>
-        <translation>失败</translation>
-    </message>
-    <message numerus="yes">
-        <location filename="../../app/main_window.py" line="765"/>
-        <location filename="../../app/main_window.py" line="805"/>
-        <source>%n earlier turn(s) left out to fit the context</source>
-        <translation>
-            <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
-        </translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="844"/>
-        <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
-        <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="863"/>
-        <source>The model process stopped unexpectedly. Your conversation is safe.
-{0}</source>
-        <translation>模型进程意外退出，你的对话不会丢失。
-{0}</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="865"/>
-        <source>Restart and reload the model</source>
-        <translation>重启并重新加载模型</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="877"/>
-        <source>The context size {0} takes effect when the model is loaded again.</source>
-        <translation>上下文长度 {0} 将在重新加载模型后生效。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="878"/>
-        <source>Reload now</source>
-        <translation>立即重新加载</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="939"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="991"/>
+        <location filename="../../app/main_window.py" line="451"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="987"/>
+        <location filename="../../app/main_window.py" line="447"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="992"/>
+        <location filename="../../app/main_window.py" line="452"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="996"/>
+        <location filename="../../app/main_window.py" line="456"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="1003"/>
+        <location filename="../../app/main_window.py" line="463"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="1013"/>
-        <source>Context {0} / {1}</source>
-        <translation>上下文 {0} / {1}</translation>
     </message>
 </context>
 <context>
@@ -974,6 +926,67 @@ Last changed {when}</source>
         <location filename="../../app/messages.py" line="213"/>
         <source>Cannot import this file: it was exported by a newer Alpaca Desk (format version {version}). Update Alpaca Desk to import it.</source>
         <translation>无法导入此文件：它由更新版本的 Alpaca Desk 导出（格式版本 {version}）。请更新 Alpaca Desk 后再导入。</translation>
+    </message>
+</context>
+<context>
+    <name>ModelsController</name>
+    <message>
+        <location filename="../../app/controllers/models.py" line="124"/>
+        <source>Open a GGUF model</source>
+        <translation>打开 GGUF 模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/models.py" line="124"/>
+        <source>GGUF models (*.gguf);;All files (*)</source>
+        <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/models.py" line="145"/>
+        <source>Loading {0}…</source>
+        <translation>正在加载 {0}…</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/models.py" line="150"/>
+        <source>Loading cancelled. No model loaded</source>
+        <translation>已取消加载。未加载模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/models.py" line="164"/>
+        <source>(none yet)</source>
+        <translation>（暂无）</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/models.py" line="191"/>
+        <source>{name} · {params} · {quant} · vocabulary {vocab}</source>
+        <translation>{name} · {params} · {quant} · 词表 {vocab}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/models.py" line="206"/>
+        <location filename="../../app/controllers/models.py" line="213"/>
+        <source>No model loaded</source>
+        <translation>未加载模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/models.py" line="219"/>
+        <source>The model process stopped unexpectedly. Your conversation is safe.
+{0}</source>
+        <translation>模型进程意外退出，你的对话不会丢失。
+{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/models.py" line="221"/>
+        <source>Restart and reload the model</source>
+        <translation>重启并重新加载模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/models.py" line="231"/>
+        <source>The context size {0} takes effect when the model is loaded again.</source>
+        <translation>上下文长度 {0} 将在重新加载模型后生效。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/models.py" line="232"/>
+        <source>Reload now</source>
+        <translation>立即重新加载</translation>
     </message>
 </context>
 <context>

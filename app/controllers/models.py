@@ -1,0 +1,234 @@
+"""The model flow: choose and load a GGUF file, the recent models, cancel a load, unload, and
+show in the status bar which model is loaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QLabel, QMenu, QProgressBar, QPushButton, QWidget
+
+from app.controllers import dialog_parent
+from app.inference_client import InferenceClient
+from app.messages import error_text
+from app.views.banner import Banner
+from app.views.decoding_panel import DecodingPanel
+from app.views.tokenizer_panel import TokenizerPanel
+from runtime.chat import templates
+from runtime.errors import AppError
+from runtime.models import check_model_file, params_label
+
+if TYPE_CHECKING:
+    from app.main_window import AppContext
+
+
+class ModelsController(QObject):
+    """Loads and unloads models in the inference host and shows which one is loaded.
+
+    It owns what the window knows about the loaded model beyond the client's ``model_info``:
+    the context size it was loaded with (:attr:`n_ctx_loaded`, which the chat's context meter
+    reads) and the path being loaded (:attr:`loading_path`, offered again when the host dies).
+
+    Signals:
+        error(str): A message for the user (a refused file, ...).
+        controls_changed(): Loading started or ended, or the model changed: the controls that
+            depend on it need updating.
+        model_loaded(dict): A model is ready and shown here (its ``InferenceClient.loaded``
+            info); the chat reacts after this controller, so it sees the chosen template.
+        model_unloaded(): There is no model any more (unloaded, or the host died).
+    """
+
+    error = Signal(str)
+    controls_changed = Signal()
+    model_loaded = Signal(object)
+    model_unloaded = Signal()
+
+    def __init__(
+        self,
+        context: AppContext,
+        client: InferenceClient,
+        *,
+        decoding: DecodingPanel,
+        tokenizer_panel: TokenizerPanel,
+        model_label: QLabel,
+        busy_bar: QProgressBar,
+        cancel_load_button: QPushButton,
+        banner: Banner,
+        parent: QWidget | None = None,
+    ) -> None:
+        """Wire the views' model requests (cancel a load, decoding parameters changed).
+
+        Args:
+            context: The settings (recent models, threads, saved parameters) and paths.
+            client: The inference host's client.
+            decoding: The decoding panel: its context size is used to load; the chosen
+                template and the model's Jinja template are shown in it.
+            tokenizer_panel: Told which model is loaded (its tokenizer and context size).
+            model_label: The status bar's label naming the loaded model.
+            busy_bar: Shown while a model loads.
+            cancel_load_button: Shown while a model loads; abandons the load.
+            banner: Where a reload is offered (the host died, the context size changed).
+            parent: The window: owns this controller and parents its file dialog.
+        """
+        super().__init__(parent)
+        self.ctx = context
+        self.client = client
+        self.decoding = decoding
+        self.tokenizer_panel = tokenizer_panel
+        self.model_label = model_label
+        self.busy_bar = busy_bar
+        self.cancel_load_button = cancel_load_button
+        self.banner = banner
+        self.n_ctx_loaded = 0
+        self.loading_path = ""
+        self.cancel_load_button.clicked.connect(self.cancel_load)
+        self.decoding.params_changed.connect(self._on_params_changed)
+
+    def _client_slots(self) -> list[tuple[Any, Any]]:
+        return [
+            (self.client.loading, self._on_loading),
+            (self.client.loaded, self._on_loaded),
+            (self.client.unloaded, self._on_unloaded),
+            (self.client.failed, self._on_failed),
+            (self.client.host_died, self._on_host_died),
+        ]
+
+    def connect_client(self) -> None:
+        """React to the host's model events."""
+        for signal, slot in self._client_slots():
+            signal.connect(slot)
+
+    def disconnect_client(self) -> None:
+        """Stop reacting to the host (the window was replaced; the host is shared)."""
+        for signal, slot in self._client_slots():
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
+
+    def show_client_state(self) -> None:
+        """Show the model the host already holds, or the load in progress (a new window joins
+        a running host)."""
+        info = self.client.model_info
+        if info:
+            self._on_loaded(info)
+        self._on_loading(self.client.is_loading)
+
+    def choose_model(self) -> None:
+        """Ask for a .gguf file and load it."""
+        start = str(self.ctx.paths.models)
+        if self.ctx.settings.recent_models:
+            start = str(Path(self.ctx.settings.recent_models[0]).parent)
+        path, _ = QFileDialog.getOpenFileName(
+            dialog_parent(self), self.tr("Open a GGUF model"), start, self.tr("GGUF models (*.gguf);;All files (*)")
+        )
+        if path:
+            self.open_model(path)
+
+    def open_model(self, path: str) -> None:
+        """Load ``path`` in the host; a bad file gets a message and changes nothing else."""
+        try:
+            check_model_file(path)  # reads 4 bytes: quick enough for the GUI thread
+        except AppError as exc:
+            self.error.emit(error_text(exc))
+            return
+        if self.client.is_generating:
+            self.client.stop()
+        self.loading_path = path
+        self.client.load(
+            path,
+            n_ctx=self.decoding.params().n_ctx,
+            n_threads=self.ctx.settings.n_threads,
+            n_gpu_layers=self.ctx.settings.n_gpu_layers,
+        )
+        self.model_label.setText(self.tr("Loading {0}…").format(Path(path).name))
+
+    def cancel_load(self) -> None:
+        """Abandon the model being loaded."""
+        self.client.cancel_load()
+        self.model_label.setText(self.tr("Loading cancelled. No model loaded"))
+
+    def unload_model(self) -> None:
+        """Release the model's memory."""
+        if self.client.is_generating:
+            self.client.stop()
+        self.client.unload()
+        self._on_unloaded()
+
+    def fill_recent_menu(self, menu: QMenu) -> None:
+        """Fill ``menu`` (about to be shown) with the recently loaded models."""
+        menu.clear()
+        recent = self.ctx.settings.recent_models
+        if not recent:
+            empty = menu.addAction(self.tr("(none yet)"))
+            empty.setEnabled(False)
+            return
+        for path in recent:
+            action = menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_model(p))
+
+    def _on_loading(self, busy: bool) -> None:
+        self.busy_bar.setVisible(busy)
+        self.cancel_load_button.setVisible(busy)
+        self.controls_changed.emit()
+
+    def _on_loaded(self, info: dict[str, Any]) -> None:
+        self.n_ctx_loaded = int(info.get("n_ctx") or 0)
+        self.ctx.settings.add_recent_model(info["path"])
+        self.ctx.save_settings()
+        auto = templates.choose_template(
+            vocab_size=info.get("vocab_size"),
+            name=f"{info.get('name', '')} {info.get('file_name', '')}",
+            has_chat_template=bool(info.get("has_chat_template")),
+        )
+        self.decoding.set_auto_template(auto)
+        self.tokenizer_panel.set_model(info.get("path"), self.n_ctx_loaded)
+        self.decoding.set_jinja_source(info.get("chat_template"))
+        self.model_label.setText(
+            self.tr("{name} · {params} · {quant} · vocabulary {vocab}").format(
+                name=info.get("file_name", ""),
+                params=params_label(int(info.get("n_params") or 0)),
+                quant=info.get("quantization", ""),
+                vocab=f"{int(info.get('vocab_size') or 0):,}",
+            )
+        )
+        self.model_label.setToolTip(info.get("path", ""))
+        self.controls_changed.emit()
+        self.model_loaded.emit(info)
+
+    def _on_unloaded(self) -> None:
+        self.n_ctx_loaded = 0
+        self.tokenizer_panel.set_model(None, 0)
+        self.tokenizer_panel.set_prompt_count(None, 0)
+        self.model_label.setText(self.tr("No model loaded"))
+        self.model_unloaded.emit()
+        self.controls_changed.emit()
+
+    def _on_failed(self, _message: str) -> None:
+        # The chat shows the message (a load and an answer fail alike); here only the label.
+        if self.client.model_info is None:
+            self.model_label.setText(self.tr("No model loaded"))
+
+    def _on_host_died(self, message: str) -> None:
+        self._on_unloaded()
+        path = self.loading_path or (self.ctx.settings.recent_models[:1] or [""])[0]
+        self.banner.show_message(
+            self.tr("The model process stopped unexpectedly. Your conversation is safe.\n{0}").format(message),
+            severity="error",
+            action=self.tr("Restart and reload the model") if path else "",
+            callback=(lambda: self.open_model(path)) if path else None,
+        )
+
+    def _on_params_changed(self, params: Any) -> None:
+        self.ctx.settings.params = params.to_dict()
+        self.ctx.save_settings()
+        if self.n_ctx_loaded and params.n_ctx != self.n_ctx_loaded and self.client.model_info:
+            path = self.client.model_info.get("path", "")
+            self.banner.show_message(
+                self.tr("The context size {0} takes effect when the model is loaded again.").format(params.n_ctx),
+                action=self.tr("Reload now"),
+                callback=lambda: self.open_model(path),
+            )
