@@ -214,6 +214,14 @@ def _messages() -> dict[str, str]:
             "Messages",
             "Cannot import this file: it was exported by a newer Alpaca Desk (format version {version}). Update Alpaca Desk to import it.",
         ),
+        "import_too_large": QCoreApplication.translate(
+            "Messages",
+            "Cannot import {path}: it is {size_mib} MiB, and imports are limited to {limit_mib} MiB. Export the conversation in parts, or choose another file.",
+        ),
+        "import_unreadable": QCoreApplication.translate(
+            "Messages",
+            "Cannot read {path}: {detail}. Check the file and try again.",
+        ),
     }
 
 

@@ -83,3 +83,27 @@ def assets_dir() -> Path:
     if bundle:
         return Path(bundle) / "assets"
     return Path(__file__).resolve().parent.parent / "assets"
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader (or a crash) never sees half a file.
+
+    The bytes go to a temporary file beside ``path``, flushed to disk, then renamed over it; an
+    existing file stays whole until the rename. The name carries the process and thread ids, so
+    two writers of one file never share a temporary file.
+
+    Raises:
+        OSError: the folder is not writable, the disk is full, ...; ``path`` is then unchanged.
+    """
+    import threading
+
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with tmp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)

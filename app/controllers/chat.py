@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 # While an answer streams, its text is written to the store at least this often, so a crash
 # loses at most this much of it.
 STREAM_SAVE_INTERVAL_MS = 1000
+#: Messages shown when a conversation opens, and per "Show earlier messages" click.
+VIEW_PAGE = 50
 
 
 class ChatController(QObject):
@@ -118,6 +120,7 @@ class ChatController(QObject):
         self.input.textChanged.connect(self._preview_timer.start)
         self.chat.edit_requested.connect(self.edit_message)
         self.chat.regenerate_requested.connect(self.regenerate)
+        self.chat.earlier_requested.connect(self.show_earlier)
         self.decoding.params_changed.connect(self._on_params_changed)
         self.decoding.template_changed.connect(self._on_template_changed)
         self.decoding.system_prompt_changed.connect(self._on_system_changed)
@@ -151,9 +154,7 @@ class ChatController(QObject):
         """Show a stored conversation (read by the caller) with its template and system prompt."""
         self.conversation_id = conv_id
         self.cancel_edit()
-        self.chat.clear()
-        for message in messages:
-            self._add_message_widget(message)
+        self._show_messages(messages)
         self.decoding.set_template_choice(conversation.template)
         self.decoding.set_system_prompt(conversation.system_prompt)
         self._last_context_used = 0
@@ -226,7 +227,7 @@ class ChatController(QObject):
         template = self.decoding.effective_template()
         info = self.client.model_info or {}
         try:
-            messages = self.store.messages(self.conversation_id)
+            messages = self._prompt_messages()
             answer = self.store.add_message(
                 self.conversation_id,
                 "assistant",
@@ -263,7 +264,7 @@ class ChatController(QObject):
             self.error.emit(self.tr("No model is loaded. Open a GGUF model file from the Model menu first."))
             return
         try:
-            messages = self.store.messages(self.conversation_id)
+            messages = self.store.messages(self.conversation_id, last=1)
             # Only the newest answer can be regenerated: replacing an earlier one would hide the
             # conversation that followed it.
             if not messages or messages[-1].id != message_id or messages[-1].role != "assistant":
@@ -280,12 +281,11 @@ class ChatController(QObject):
         if self.client.is_generating or self.conversation_id is None:
             return
         try:
-            messages = self.store.messages(self.conversation_id)
+            target = self.store.get_message(message_id)
         except StoreError as exc:
             self.error.emit(error_text(exc))
             return
-        target = next((m for m in messages if m.id == message_id), None)
-        if target is None:
+        if target.conversation_id != self.conversation_id:
             return
         self.editing_seq = target.seq
         self.input.setPlainText(target.content)
@@ -302,18 +302,52 @@ class ChatController(QObject):
 
     def _reload_messages(self) -> None:
         assert self.conversation_id is not None
+        self._show_messages(self.store.messages(self.conversation_id, last=VIEW_PAGE))
+
+    def _show_messages(self, messages: list[Message]) -> None:
+        """Show the newest page of the conversation (``messages``), and how many are above it."""
         self.chat.clear()
-        for message in self.store.messages(self.conversation_id):
+        for message in messages:
             self._add_message_widget(message)
+        if self.conversation_id is not None and messages:
+            self.chat.set_earlier_count(self.store.message_count(self.conversation_id) - len(messages))
+
+    def show_earlier(self) -> None:
+        """Show the page of messages above the ones shown."""
+        shown = self.chat.messages()
+        if self.conversation_id is None or not shown:
+            return
+        try:
+            first = self.store.get_message(shown[0].message_id)
+            page = self.store.messages(self.conversation_id, last=VIEW_PAGE, before_seq=first.seq)
+            total = self.store.message_count(self.conversation_id)
+        except StoreError as exc:
+            self.error.emit(error_text(exc))
+            return
+        for message in reversed(page):
+            widget = self.chat.prepend_message(message.id, message.role, message.content)
+            widget.set_detail(self._detail(message))
+            widget.detail_label.setToolTip(self._provenance(message))
+            if widget.role == "assistant":
+                widget.action_button.setVisible(False)  # only the newest answer is regenerated
+        self.chat.set_earlier_count(total - len(shown) - len(page))
+
+    def _prompt_messages(self) -> list[Message]:
+        """The newest messages, as many as could ever fit the context (every turn takes a token)."""
+        assert self.conversation_id is not None
+        return self.store.messages(self.conversation_id, last=2 * self.decoding.params().n_ctx + 2)
 
     def _add_message_widget(self, message: Message) -> Any:
         widget = self.chat.add_message(message.id, message.role, message.content)
         widget.set_detail(self._detail(message))
         widget.detail_label.setToolTip(self._provenance(message))
-        # Regenerate is offered on the newest answer only.
-        for other in self.chat.messages():
-            if other.role == "assistant":
-                other.action_button.setVisible(other is widget)
+        if widget.role == "assistant":
+            # Regenerate is offered on the newest answer only: hide it on the one before.
+            for other in reversed(self.chat.messages()[:-1]):
+                if other.role == "assistant":
+                    other.action_button.setVisible(False)
+                    break
+            widget.action_button.setVisible(True)
         return widget
 
     def _provenance(self, message: Message) -> str:
@@ -389,7 +423,7 @@ class ChatController(QObject):
             stats["dropped_turns"] = self._dropped_turns
         try:
             self.store.update_message(message_id, content=self.chat.stream_text(), status=status, stats=stats or None)
-            message = next((m for m in self.store.messages(self.conversation_id or -1) if m.id == message_id), None)
+            message = self.store.get_message(message_id)
         except StoreError as exc:
             self.error.emit(error_text(exc))
             message = None
@@ -413,7 +447,7 @@ class ChatController(QObject):
         if self.conversation_id is None or self.client.is_generating:
             return
         try:
-            messages = self.store.messages(self.conversation_id)
+            messages = self._prompt_messages()
         except StoreError:
             return
         turns = _turns(messages)
@@ -485,7 +519,7 @@ class ChatController(QObject):
         messages: list[Message] = []
         if self.conversation_id is not None:
             try:
-                messages = self.store.messages(self.conversation_id)
+                messages = self._prompt_messages()
             except StoreError:
                 messages = []
         turns = [templates.Turn(user=t["user"], assistant=t.get("assistant")) for t in _turns(messages)]

@@ -11,12 +11,13 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QStatusBar
 
 from app.controllers import dialog_parent
-from app.controllers.chat import ChatController
+from app.controllers.chat import VIEW_PAGE, ChatController
 from app.inference_client import InferenceClient
 from app.messages import error_text
 from app.tasks import run_task
 from app.views.conversation_list import ConversationListView
-from runtime.errors import AppError, StoreError
+from runtime.errors import StoreError
+from runtime.paths import write_atomic
 from runtime.store import ConversationStore
 
 
@@ -93,7 +94,7 @@ class ConversationsController(QObject):
             return
         try:
             conversation = self.store.get_conversation(conv_id)
-            messages = self.store.messages(conv_id)
+            messages = self.store.messages(conv_id, last=VIEW_PAGE)
         except StoreError as exc:
             self.error.emit(error_text(exc))
             self.refresh_conversations()
@@ -151,7 +152,7 @@ class ConversationsController(QObject):
                 text = self.store.export_markdown(conv_id)
             else:
                 text = json.dumps(self.store.export_json(conv_id), ensure_ascii=False, indent=2)
-            Path(path).write_text(text, encoding="utf-8")
+            write_atomic(path, text.encode("utf-8"))  # an existing file stays whole if this fails
         except (StoreError, OSError) as exc:
             self.error.emit(self.tr("Could not export to {0}: {1}").format(path, exc))
             return
@@ -165,27 +166,16 @@ class ConversationsController(QObject):
         if not path:
             return
 
-        def read() -> Any:
-            # A file of any size: parsed off the GUI thread; the store (GUI thread) gets the result.
-            return json.loads(Path(path).read_text(encoding="utf-8"))
+        def work() -> int:
+            # Reading, checking and writing a large file takes seconds: the store does it on a
+            # connection of its own, off the GUI thread (ConversationStore.import_file).
+            return self.store.import_file(path)
 
-        def done(data: Any, error: BaseException | None) -> None:
-            if isinstance(error, OSError | UnicodeDecodeError | ValueError):
-                self.error.emit(
-                    self.tr("{0} is not a readable JSON file ({1}). Choose a file exported by Alpaca Desk.").format(
-                        Path(path).name, error
-                    )
-                )
-                return
+        def done(conv_id: Any, error: BaseException | None) -> None:
             if error is not None:
                 self.error.emit(error_text(error))
                 return
-            try:
-                conversation = self.store.import_json(data)
-            except AppError as exc:
-                self.error.emit(error_text(exc))
-                return
             self.refresh_conversations()
-            self.open_conversation(conversation.id)
+            self.open_conversation(conv_id)
 
-        run_task(read, done)
+        run_task(work, done)

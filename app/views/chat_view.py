@@ -247,11 +247,13 @@ class ChatView(QScrollArea):
         edit_requested(int): a user message's Edit was clicked (message id).
         regenerate_requested(int): an answer's Regenerate was clicked (message id).
         message_activated(str): a message was clicked; its text.
+        earlier_requested(): the user asked for the messages above the ones shown.
     """
 
     edit_requested = Signal(int)
     regenerate_requested = Signal(int)
     message_activated = Signal(str)
+    earlier_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -267,6 +269,13 @@ class ChatView(QScrollArea):
         self._placeholder.setObjectName("placeholder")
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._placeholder.setWordWrap(True)
+        # A long conversation is shown from its end, a page at a time: a widget per message for
+        # 100,000 messages would take minutes and gigabytes to build.
+        self._earlier_button = QToolButton()
+        self._earlier_button.setObjectName("earlierButton")
+        self._earlier_button.clicked.connect(self.earlier_requested)
+        self._earlier_button.hide()
+        self._layout.addWidget(self._earlier_button, 0, Qt.AlignmentFlag.AlignHCenter)
         self._layout.addWidget(self._placeholder)
         self._layout.addStretch(1)
         self.setWidget(self._content)
@@ -299,14 +308,33 @@ class ChatView(QScrollArea):
             widget.deleteLater()
         self._messages = []
         self._placeholder.setVisible(True)
+        self.set_earlier_count(0)
 
-    def add_message(self, message_id: int, role: str, text: str, *, detail: str = "") -> MessageWidget:
-        """Append a message bubble and scroll to it."""
+    def set_earlier_count(self, count: int) -> None:
+        """How many messages of the conversation are above the ones shown (0: none)."""
+        self._earlier_button.setText(self.tr("Show {0} earlier messages").format(f"{count:,}"))
+        self._earlier_button.setVisible(count > 0)
+
+    def prepend_message(self, message_id: int, role: str, text: str) -> MessageWidget:
+        """Put a message bubble above the ones shown (the view does not scroll to it)."""
+        widget = self._new_message(message_id, role, text)
+        self._layout.insertWidget(1, widget)  # below the "earlier" button
+        self._messages.insert(0, widget)
+        self._placeholder.setVisible(False)
+        self._follow = False
+        return widget
+
+    def _new_message(self, message_id: int, role: str, text: str) -> MessageWidget:
         widget = MessageWidget(message_id, role, text)
-        widget.set_detail(detail)
         widget.edit_requested.connect(self.edit_requested)
         widget.regenerate_requested.connect(self.regenerate_requested)
         widget.activated.connect(self.message_activated)
+        return widget
+
+    def add_message(self, message_id: int, role: str, text: str, *, detail: str = "") -> MessageWidget:
+        """Append a message bubble and scroll to it."""
+        widget = self._new_message(message_id, role, text)
+        widget.set_detail(detail)
         self._layout.insertWidget(self._layout.count() - 1, widget)
         self._messages.append(widget)
         self._placeholder.setVisible(False)

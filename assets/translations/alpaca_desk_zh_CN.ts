@@ -12,17 +12,18 @@
 <context>
     <name>ChatController</name>
     <message>
-        <location filename="../../app/controllers/chat.py" line="178"/>
+        <location filename="../../app/controllers/chat.py" line="179"/>
         <source>Type a message below to start.</source>
+        <extracomment>Messages shown when a conversation opens, and per &quot;Show earlier messages&quot; click.</extracomment>
         <translation>在下方输入消息即可开始。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="201"/>
+        <location filename="../../app/controllers/chat.py" line="202"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="263"/>
+        <location filename="../../app/controllers/chat.py" line="264"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。</translation>
     </message>
@@ -32,76 +33,76 @@
         <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="326"/>
+        <location filename="../../app/controllers/chat.py" line="360"/>
         <source>Model: {0}</source>
         <translation>模型：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="327"/>
+        <location filename="../../app/controllers/chat.py" line="361"/>
         <source>Template: {0}</source>
         <translation>模板：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="328"/>
+        <location filename="../../app/controllers/chat.py" line="362"/>
         <source>Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}</source>
         <translation>温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="337"/>
+        <location filename="../../app/controllers/chat.py" line="371"/>
         <source>Seed: {0}</source>
         <translation>随机种子：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="340"/>
+        <location filename="../../app/controllers/chat.py" line="374"/>
         <source>Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms</source>
         <translation>提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="356"/>
-        <location filename="../../app/controllers/chat.py" line="444"/>
+        <location filename="../../app/controllers/chat.py" line="390"/>
+        <location filename="../../app/controllers/chat.py" line="478"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="358"/>
+        <location filename="../../app/controllers/chat.py" line="392"/>
         <source>{0} tokens</source>
         <translation>{0} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="360"/>
+        <location filename="../../app/controllers/chat.py" line="394"/>
         <source>writing…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="361"/>
+        <location filename="../../app/controllers/chat.py" line="395"/>
         <source>interrupted (the app closed while it was written)</source>
         <translation>已中断（生成过程中应用被关闭）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="362"/>
+        <location filename="../../app/controllers/chat.py" line="396"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="363"/>
+        <location filename="../../app/controllers/chat.py" line="397"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/controllers/chat.py" line="369"/>
-        <location filename="../../app/controllers/chat.py" line="409"/>
+        <location filename="../../app/controllers/chat.py" line="403"/>
+        <location filename="../../app/controllers/chat.py" line="443"/>
         <source>%n earlier turn(s) left out to fit the context</source>
         <translation>
             <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="448"/>
+        <location filename="../../app/controllers/chat.py" line="482"/>
         <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
         <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="500"/>
+        <location filename="../../app/controllers/chat.py" line="534"/>
         <source>Context {0} / {1}</source>
         <translation>上下文 {0} / {1}</translation>
     </message>
@@ -109,7 +110,7 @@
 <context>
     <name>ChatInput</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="333"/>
+        <location filename="../../app/views/chat_view.py" line="403"/>
         <source>Type a message. Enter sends, Shift+Enter starts a new line.</source>
         <translation>输入消息。按 Enter 发送，Shift+Enter 换行。</translation>
     </message>
@@ -117,9 +118,14 @@
 <context>
     <name>ChatView</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="241"/>
+        <location filename="../../app/views/chat_view.py" line="292"/>
         <source>Open a model from the Model menu, then type a message below.</source>
         <translation>请先从“模型”菜单打开模型，然后在下方输入消息。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="315"/>
+        <source>Show {0} earlier messages</source>
+        <translation>显示更早的 {0} 条消息</translation>
     </message>
 </context>
 <context>
@@ -218,50 +224,45 @@ Last changed {when}</source>
 <context>
     <name>ConversationsController</name>
     <message>
-        <location filename="../../app/controllers/conversations.py" line="115"/>
+        <location filename="../../app/controllers/conversations.py" line="116"/>
         <source>Stop the answer before deleting this conversation.</source>
         <translation>请先停止生成回答，再删除此对话。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/conversations.py" line="128"/>
+        <location filename="../../app/controllers/conversations.py" line="129"/>
         <source>There is no conversation to export yet.</source>
         <translation>还没有可导出的对话。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/conversations.py" line="143"/>
+        <location filename="../../app/controllers/conversations.py" line="144"/>
         <source>Export conversation</source>
         <translation>导出对话</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/conversations.py" line="145"/>
+        <location filename="../../app/controllers/conversations.py" line="146"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown 文件 (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/conversations.py" line="145"/>
-        <location filename="../../app/controllers/conversations.py" line="163"/>
+        <location filename="../../app/controllers/conversations.py" line="146"/>
+        <location filename="../../app/controllers/conversations.py" line="164"/>
         <source>JSON (*.json)</source>
         <translation>JSON 文件 (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/conversations.py" line="156"/>
+        <location filename="../../app/controllers/conversations.py" line="157"/>
         <source>Could not export to {0}: {1}</source>
         <translation>无法导出到 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/conversations.py" line="158"/>
+        <location filename="../../app/controllers/conversations.py" line="159"/>
         <source>Exported to {0}</source>
         <translation>已导出到 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/conversations.py" line="163"/>
+        <location filename="../../app/controllers/conversations.py" line="164"/>
         <source>Import conversation</source>
         <translation>导入对话</translation>
-    </message>
-    <message>
-        <location filename="../../app/controllers/conversations.py" line="175"/>
-        <source>{0} is not a readable JSON file ({1}). Choose a file exported by Alpaca Desk.</source>
-        <translation>{0} 不是可读取的 JSON 文件（{1}）。请选择由 Alpaca Desk 导出的文件。</translation>
     </message>
 </context>
 <context>
@@ -645,47 +646,47 @@ Last changed {when}</source>
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="54"/>
+        <location filename="../../app/views/chat_view.py" line="91"/>
         <source>You</source>
         <translation>你</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="54"/>
+        <location filename="../../app/views/chat_view.py" line="91"/>
         <source>Assistant</source>
         <translation>助手</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="60"/>
+        <location filename="../../app/views/chat_view.py" line="97"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="60"/>
+        <location filename="../../app/views/chat_view.py" line="97"/>
         <source>Copy this message</source>
         <translation>复制这条消息</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="64"/>
+        <location filename="../../app/views/chat_view.py" line="101"/>
         <source>Edit</source>
         <translation>编辑</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="64"/>
+        <location filename="../../app/views/chat_view.py" line="101"/>
         <source>Edit this message and resend it</source>
         <translation>编辑这条消息并重新发送</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="67"/>
+        <location filename="../../app/views/chat_view.py" line="104"/>
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="67"/>
+        <location filename="../../app/views/chat_view.py" line="104"/>
         <source>Write a new answer</source>
         <translation>重新生成一个回答</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="132"/>
+        <location filename="../../app/views/chat_view.py" line="170"/>
         <source>… {0:,} more characters not shown; Copy copies the whole message.</source>
         <translation>… 另有 {0:,} 个字符未显示；“复制”会复制整条消息。</translation>
     </message>
@@ -926,6 +927,16 @@ Last changed {when}</source>
         <location filename="../../app/messages.py" line="213"/>
         <source>Cannot import this file: it was exported by a newer Alpaca Desk (format version {version}). Update Alpaca Desk to import it.</source>
         <translation>无法导入此文件：它由更新版本的 Alpaca Desk 导出（格式版本 {version}）。请更新 Alpaca Desk 后再导入。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="217"/>
+        <source>Cannot import {path}: it is {size_mib} MiB, and imports are limited to {limit_mib} MiB. Export the conversation in parts, or choose another file.</source>
+        <translation>无法导入 {path}：文件大小为 {size_mib} MiB，导入上限为 {limit_mib} MiB。请分段导出对话，或选择其他文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="221"/>
+        <source>Cannot read {path}: {detail}. Check the file and try again.</source>
+        <translation>无法读取 {path}：{detail}。请检查文件后重试。</translation>
     </message>
 </context>
 <context>

@@ -18,7 +18,7 @@ from runtime.store.records import (
     Message,
     title_from_text,
 )
-from runtime.store.transfer import markdown_document
+from runtime.store.transfer import MAX_IMPORT_BYTES, markdown_document, read_import_file
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -32,6 +32,8 @@ __all__ = [
     "ConversationStore",
     "ConversationSummary",
     "Message",
+    "MAX_IMPORT_BYTES",
     "markdown_document",
+    "read_import_file",
     "title_from_text",
 ]

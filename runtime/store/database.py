@@ -37,7 +37,7 @@ from runtime.store.records import (
     _Unset,
     title_from_text,
 )
-from runtime.store.transfer import _validate_import, markdown_document
+from runtime.store.transfer import _validate_import, markdown_document, read_import_file
 
 # Each entry upgrades the schema from version i to i + 1 (``PRAGMA user_version``). Add new
 # entries at the end; never edit a released one, files in the wild were made with it.
@@ -415,19 +415,48 @@ class ConversationStore:
             conn.execute(f"UPDATE messages SET {assignments} WHERE id = ?", (*changes.values(), message_id))
             conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, row[0]))
 
-    def messages(self, conv_id: int) -> list[Message]:
+    def messages(self, conv_id: int, *, last: int | None = None, before_seq: int | None = None) -> list[Message]:
         """Return the visible messages of a conversation, in order.
+
+        Args:
+            conv_id: The conversation.
+            last: Only the newest ``last`` of them (a long conversation is shown and prompted in
+                part; reading all of it would cost time and memory for nothing).
+            before_seq: Only those before this position (the page above the ones shown).
 
         Raises:
             StoreError: the conversation does not exist.
         """
+        bound = before_seq if before_seq is not None else -1
         with self._read("read the messages") as conn:
             self._require(conn, conv_id)
-            rows = conn.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND active = 1 ORDER BY seq",
-                (conv_id,),
-            ).fetchall()
-        return [_message(row) for row in rows]
+            query = (
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND active = 1"
+                " AND (? < 0 OR seq < ?) ORDER BY seq DESC LIMIT ?"
+            )
+            rows = conn.execute(query, (conv_id, bound, bound, -1 if last is None else last)).fetchall()
+        return [_message(row) for row in reversed(rows)]
+
+    def message_count(self, conv_id: int) -> int:
+        """How many visible messages a conversation has.
+
+        Raises:
+            StoreError: the conversation does not exist.
+        """
+        with self._read("count the messages") as conn:
+            self._require(conn, conv_id)
+            row = conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND active = 1", (conv_id,)
+            ).fetchone()
+        return int(row[0])
+
+    def get_message(self, message_id: int) -> Message:
+        """One message by id (visible or not).
+
+        Raises:
+            StoreError: there is no such message.
+        """
+        return self._get_message(message_id)
 
     def truncate_after(self, conv_id: int, seq: int) -> None:
         """Hide every visible message after position ``seq`` (edit and resend, regenerate).
@@ -500,47 +529,34 @@ class ConversationStore:
             StoreError: the write failed.
         """
         conv_fields, message_rows = _validate_import(data)
-        now = self._clock()
         with self._write("import a conversation") as conn:
-            title = conv_fields["title"]
-            if not title:
-                first_user = next((m for m in message_rows if m["role"] == "user"), None)
-                title = title_from_text(first_user["content"]) if first_user else ""
-            cursor = conn.execute(
-                "INSERT INTO conversations (title, created_at, updated_at, template, system_prompt,"
-                " model_path) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    title,
-                    conv_fields["created_at"] if conv_fields["created_at"] is not None else now,
-                    now,
-                    conv_fields["template"],
-                    conv_fields["system_prompt"],
-                    conv_fields["model_path"],
-                ),
-            )
-            conv_id = _lastrowid(cursor)
-            for seq, m in enumerate(message_rows, start=1):
-                created = m["created_at"] if m["created_at"] is not None else now
-                updated = m["updated_at"] if m["updated_at"] is not None else created
-                conn.execute(
-                    "INSERT INTO messages (conversation_id, seq, role, content, status, model, template,"
-                    " params, stats, active, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
-                    (
-                        conv_id,
-                        seq,
-                        m["role"],
-                        m["content"],
-                        m["status"],
-                        m["model"],
-                        m["template"],
-                        _dump_json(m["params"], "params"),
-                        _dump_json(m["stats"], "stats"),
-                        created,
-                        updated,
-                    ),
-                )
+            conv_id = _insert_import(conn, conv_fields, message_rows, self._clock())
         return self.get_conversation(conv_id)
+
+    def import_file(self, path: str | os.PathLike[str]) -> int:
+        """Read, check and add an export file as a new conversation, on a connection of its own.
+
+        The one method meant for a worker thread: a large import must not stall the window, and
+        the store's own connection belongs to the GUI thread. The file is refused before it is
+        read when it is too large (:data:`MAX_IMPORT_BYTES`), then checked like :meth:`import_json`;
+        everything is written in one transaction, so a failure leaves nothing behind.
+
+        Returns:
+            The new conversation's id.
+
+        Raises:
+            ImportFormatError: the file is too large, not JSON, or not a valid export.
+            StoreError: the write failed.
+        """
+        conv_fields, message_rows = _validate_import(read_import_file(path))
+        with self._translate("import a conversation"):
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
+            try:
+                conn.execute("PRAGMA foreign_keys=ON")
+                with _transaction(conn):
+                    return _insert_import(conn, conv_fields, message_rows, self._clock())
+            finally:
+                conn.close()
 
     # --- internals --------------------------------------------------------------------------
 
@@ -596,6 +612,51 @@ class ConversationStore:
         if row is None:
             raise StoreError(f"Message {message_id} does not exist; reload the conversation.")
         return _message(row)
+
+
+def _insert_import(
+    conn: sqlite3.Connection, conv_fields: dict[str, Any], message_rows: list[dict[str, Any]], now: float
+) -> int:
+    """Insert a checked import (see :func:`_validate_import`) inside the caller's transaction."""
+    title = conv_fields["title"]
+    if not title:
+        first_user = next((m for m in message_rows if m["role"] == "user"), None)
+        title = title_from_text(first_user["content"]) if first_user else ""
+    cursor = conn.execute(
+        "INSERT INTO conversations (title, created_at, updated_at, template, system_prompt,"
+        " model_path) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            title,
+            conv_fields["created_at"] if conv_fields["created_at"] is not None else now,
+            now,
+            conv_fields["template"],
+            conv_fields["system_prompt"],
+            conv_fields["model_path"],
+        ),
+    )
+    conv_id = _lastrowid(cursor)
+    for seq, m in enumerate(message_rows, start=1):
+        created = m["created_at"] if m["created_at"] is not None else now
+        updated = m["updated_at"] if m["updated_at"] is not None else created
+        conn.execute(
+            "INSERT INTO messages (conversation_id, seq, role, content, status, model, template,"
+            " params, stats, active, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+            (
+                conv_id,
+                seq,
+                m["role"],
+                m["content"],
+                m["status"],
+                m["model"],
+                m["template"],
+                _dump_json(m["params"], "params"),
+                _dump_json(m["stats"], "stats"),
+                created,
+                updated,
+            ),
+        )
+    return conv_id
 
 
 _MESSAGE_COLUMNS = (

@@ -6,10 +6,13 @@ written, and its errors say what is wrong and what to do.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from runtime.errors import ImportFormatError
@@ -76,6 +79,48 @@ def _answer_note(message: Message) -> str:
 
 _IMPORT_HINT = "Choose a file made with Alpaca Desk's JSON export, or export the conversation again."
 
+#: Larger import files are refused before they are read: parsing JSON takes several times the
+#: file's size in memory. An export of 100,000 short messages is about 25 MB.
+MAX_IMPORT_BYTES = 32 * 1024 * 1024
+#: Timestamps must fall between 1970 and the year 9999, which every date API can show.
+_MAX_TIMESTAMP = 253_402_300_799.0
+
+
+def read_import_file(path: str | os.PathLike[str]) -> Any:
+    """Read and parse an import file, refusing what is too large or not JSON.
+
+    Raises:
+        ImportFormatError: ``import_too_large``, ``import_unreadable`` or ``import_format``; the
+            message names the file and says what to do.
+    """
+    file = Path(path)
+    try:
+        size = file.stat().st_size
+        if size > MAX_IMPORT_BYTES:
+            raise ImportFormatError(
+                f"Cannot import {file.name}: it is {size / 2**20:.0f} MiB, and imports are limited to "
+                f"{MAX_IMPORT_BYTES // 2**20} MiB. Export the conversation in parts, or choose another file.",
+                code="import_too_large",
+                params={"path": str(file), "size_mib": round(size / 2**20), "limit_mib": MAX_IMPORT_BYTES // 2**20},
+            )
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_IMPORT_BYTES + 1)  # the file may have grown since stat()
+        text = raw[:MAX_IMPORT_BYTES].decode("utf-8")
+    except OSError as exc:
+        raise ImportFormatError(
+            f"Cannot read {file}: {exc.strerror or exc}. Check the file and try again.",
+            code="import_unreadable",
+            params={"path": str(file), "detail": str(exc.strerror or exc)},
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise _import_error("it is not UTF-8 text") from exc
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise _import_error("it is nested too deeply to be an export") from exc
+    except ValueError as exc:
+        raise _import_error(f"it is not valid JSON ({exc})") from exc
+
 
 def _import_error(problem: str) -> ImportFormatError:
     return ImportFormatError(
@@ -101,6 +146,8 @@ def _opt_time(obj: Mapping[str, Any], key: str, where: str) -> float | None:
     # bool is an int in Python but never a timestamp.
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise _import_error(f'{where}"{key}" must be a number of seconds, not {value!r}')
+    if not 0 <= value <= _MAX_TIMESTAMP:
+        raise _import_error(f'{where}"{key}" is not a date between 1970 and 9999: {value!r}')
     return float(value)
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import sentencepiece
 
+from runtime.paths import write_atomic
 from runtime.tokens._spm import (
     SPECIAL_TOKENS_MAP,
     TOKENIZER_CONFIG,
@@ -207,22 +207,11 @@ def write_merged(result: MergeResult, out_dir: str | os.PathLike[str]) -> Path:
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     model_path = folder / TOKENIZER_MODEL
-    _write_atomic(model_path, result.model_proto_bytes)
-    _write_atomic(folder / TOKENIZER_CONFIG, _json_bytes(config))
-    _write_atomic(folder / SPECIAL_TOKENS_MAP, _json_bytes(special))
+    write_atomic(model_path, result.model_proto_bytes)
+    write_atomic(folder / TOKENIZER_CONFIG, _json_bytes(config))
+    write_atomic(folder / SPECIAL_TOKENS_MAP, _json_bytes(special))
     return model_path
 
 
 def _json_bytes(value: object) -> bytes:
     return (json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    # A reader (or a crash) never sees half a file: write beside it, then rename over it. The thread
-    # id keeps two threads of one process that write the same file apart.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
