@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from runtime.chat import templates
+from runtime.chat._threads import ThreadTuner, default_threads
 from runtime.chat.params import DecodingParams
 from runtime.chat.streaming import StopMatcher, Utf8Stream
 from runtime.errors import AppError, HostError, ModelLoadError, NotLoaded
@@ -47,20 +48,6 @@ PENALTY_LAST_N = 64
 PROMPT_BATCH = 512
 # Longest time streamed text waits in the host before it is sent (a 60 Hz frame).
 STREAM_INTERVAL_S = 0.016
-
-
-def default_threads() -> int:
-    """Threads for decoding: all cores on small machines, half on big ones.
-
-    Token generation is memory-bound; past the physical core count, extra threads only
-    contend (llama.cpp itself defaults to physical cores). Python cannot see physical cores
-    portably, so assume SMT pairs above 4 logical CPUs.
-    """
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        n = os.cpu_count() or 1
-    return n if n <= 4 else n // 2
 
 
 @dataclass(frozen=True)
@@ -75,6 +62,8 @@ class GenerationStats:
     tokens_per_s: float
     total_s: float
     seed: int
+    threads: int = 0  # the thread count that decoded fastest (what "Automatic" settled on)
+    load_1m: float | None = None  # the machine's load average when the answer ended (POSIX)
 
 
 class Engine:
@@ -91,6 +80,7 @@ class Engine:
         self.info: ModelInfo | None = None
         self._kv_tokens: list[int] = []
         self._pieces: dict[int, bytes] = {}
+        self._tuner = ThreadTuner(default_threads())
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -112,13 +102,13 @@ class Engine:
         self.unload()
         import llama_cpp
 
-        threads = n_threads or default_threads()
+        self._tuner = ThreadTuner(default_threads(), fixed=n_threads)
         options: dict[str, Any] = {
             "model_path": info.path,
             "n_ctx": n_ctx,
             "n_batch": PROMPT_BATCH,
-            "n_threads": threads,
-            "n_threads_batch": threads,
+            "n_threads": self._tuner.current,
+            "n_threads_batch": self._tuner.best,
             "n_gpu_layers": n_gpu_layers,
             "seed": seed if seed is not None else llama_cpp.LLAMA_DEFAULT_SEED,
             "verbose": False,
@@ -259,6 +249,10 @@ class Engine:
 
         seed = params.seed if params.seed is not None else secrets.randbits(32)
         sampler = self._sampler(vocab, params, seed, history=tokens[-PENALTY_LAST_N:])
+        tuner = self._tuner
+        set_threads = llama_cpp.llama_set_n_threads
+        active = tuner.best
+        set_threads(ctx, active, active)  # a prompt batch uses the count that decoded fastest
         try:
             # A prompt batch of a big model takes seconds on a CPU: while the prompt is evaluated,
             # llama.cpp asks this callback between graph nodes whether to stop. It is removed
@@ -315,8 +309,14 @@ class Engine:
                 if n_generated >= params.max_tokens:
                     break  # no decode for a token nothing will follow
                 one[0] = token
+                count = tuner.next_count()
+                if count != active:
+                    set_threads(ctx, count, tuner.best)
+                    active = count
+                t_decode = clock()
                 if decode(ctx, batch_one) != 0:
                     raise HostError("llama.cpp failed to evaluate a token (out of memory?).")
+                tuner.record(count, clock() - t_decode)
                 self._kv_tokens.append(token)
             if reason != "stop_string":
                 text, _ = stopper.feed(stream.flush())
@@ -400,6 +400,8 @@ class Engine:
             tokens_per_s=round(n_generated / decode_time, 2) if decode_time > 0 and n_generated else 0.0,
             total_s=round(t_end - t_start, 4),
             seed=seed,
+            threads=self._tuner.best,
+            load_1m=round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         )
 
 

@@ -56,6 +56,8 @@ def test_generate_streams_tokens_then_finished_with_stats(stories_host: HostClie
     assert stats["tokens_per_s"] > 0
     assert 0 <= stats["time_to_first_token_s"] <= stats["total_s"]
     assert stats["seed"] == 1
+    assert stats["threads"] == TEST_THREADS  # a fixed count is used as given (and reported)
+    assert stats["load_1m"] is None or stats["load_1m"] >= 0
     # Each token event is the text of at least one token; none is empty.
     assert 1 <= len(kinds) - 2 <= 40
     assert all(e["text"] for e in events if e["event"] == "token")
