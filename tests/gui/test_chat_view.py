@@ -24,7 +24,7 @@ def test_streamed_answer_freezes_finished_paragraphs(qtbot) -> None:
     answer = "第一段。\n\n第二段，**加粗**。\n\n```python\nprint(1)\n\nprint(2)\n```\n\n最后一段"
     for piece in answer:
         view.append_stream(piece)
-        view._render_stream()  # what the 50 ms timer does
+        view._render_stream()  # what the stream timer does
     view.end_stream()
     assert widget.text == answer
     frozen = [label.property("source") for label in widget._frozen_labels]
