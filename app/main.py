@@ -137,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from app.i18n import install_translators
     from app.main_window import AppContext, MainWindow
+    from app.notices import show_startup_notices
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     isolation.enforce("after loading Qt and its platform plugin")
@@ -163,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         context.settings.language = args.lang
     install_translators(context.settings.language)
     window = MainWindow(context)
+    show_startup_notices(window)
     if args.exit_when_shown:
         _exit_when_shown(app, window)
     window.show()

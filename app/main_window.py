@@ -34,7 +34,7 @@ from app.views.conversation_list import ConversationListView
 from app.views.decoding_panel import DecodingPanel
 from app.views.tokenizer_panel import TokenizerPanel
 from runtime.chat import templates
-from runtime.errors import AppError, StoreError
+from runtime.errors import AppError, Notice, StoreError
 from runtime.models import check_model_file, params_label
 from runtime.paths import AppPaths, app_paths
 from runtime.settings import Settings, load_settings, save_settings
@@ -67,12 +67,15 @@ class AppContext:
     store: ConversationStore
     client: InferenceClient
     store_warning: str = ""
+    #: What opening the settings found (a setting reset, a settings file kept aside);
+    #: app.notices shows them once, in the first window's banner.
+    notices: tuple[Notice, ...] = ()
 
     @classmethod
     def open(cls, *, show_errors: bool = True) -> AppContext:
         """Open settings, the conversation store and start the inference host."""
         paths = app_paths().ensure()
-        settings = load_settings(paths.settings_file)
+        settings, notices = load_settings(paths.settings_file)
         warning = ""
         try:
             store = ConversationStore(paths.conversations_db)
@@ -84,7 +87,9 @@ class AppContext:
             store = ConversationStore(fallback)
         client = InferenceClient()
         client.start()
-        return cls(paths=paths, settings=settings, store=store, client=client, store_warning=warning)
+        return cls(
+            paths=paths, settings=settings, store=store, client=client, store_warning=warning, notices=tuple(notices)
+        )
 
     def save_settings(self) -> None:
         """Write the settings file (atomic)."""

@@ -178,6 +178,22 @@ def _messages() -> dict[str, str]:
             "Messages",
             "The conversation database {path} is damaged or is not an Alpaca Desk database ({detail}). Quit Alpaca Desk, move the file aside (keep it: it may still be recoverable) and start again.",
         ),
+        "settings_bad_value": QCoreApplication.translate(
+            "Messages",
+            'The setting "{name}" had the value {value}, which is not valid; the default {default} is used.',
+        ),
+        "settings_dropped_entries": QCoreApplication.translate(
+            "Messages",
+            'The setting "{name}" had entries that are not file paths ({value}); they were left out.',
+        ),
+        "settings_kept_aside": QCoreApplication.translate(
+            "Messages",
+            "The settings file {path} could not be read ({reason}). It was kept as {kept} and the default settings are used.",
+        ),
+        "settings_unreadable": QCoreApplication.translate(
+            "Messages",
+            "The settings file {path} could not be read ({reason}) and could not be moved aside ({error}); the default settings are used.",
+        ),
         "store_full": QCoreApplication.translate(
             "Messages",
             "The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.",

@@ -8,6 +8,8 @@ Every directory comes from platformdirs and can be overridden by an environment 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +75,53 @@ def app_paths() -> AppPaths:
         }
     resolved = {key: Path(os.environ.get(f"ALPACA_DESK_{key.upper()}_DIR") or value) for key, value in defaults.items()}
     return AppPaths(**resolved)
+
+
+def keep_aside(path: Path, label: str, *, sidecars: Sequence[str] = (), now: float | None = None) -> Path:
+    """Rename ``path`` to ``<name>.<label>-YYYYmmdd-HHMMSS`` beside it, never over an existing file.
+
+    The user's file is kept, not deleted: a damaged settings file or conversation database may
+    still hold something worth saving. If that name is taken (two in the same second), ``-2``,
+    ``-3``, ... is added.
+
+    Args:
+        path: the file (or folder) to move aside.
+        label: what it is, e.g. ``"bad"`` or ``"damaged"``.
+        sidecars: suffixes of files that belong to it and move with it under the same new name
+            (SQLite's ``"-wal"``, ``"-shm"``, ``"-journal"``); the missing ones are skipped.
+        now: the time to name it after (default: the current time).
+
+    Returns:
+        The new path of ``path``.
+
+    Raises:
+        OSError: it could not be renamed (then nothing was moved).
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    present = [suffix for suffix in sidecars if os.path.lexists(f"{path}{suffix}")]
+    for attempt in range(1, 1000):
+        target = path.with_name(f"{path.name}.{label}-{stamp}" + (f"-{attempt}" if attempt > 1 else ""))
+        names = [target, *(Path(f"{target}{suffix}") for suffix in sidecars)]
+        if any(os.path.lexists(name) for name in names):
+            continue
+        # Checked, then renamed: only one Alpaca Desk uses a data folder at a time (the lock in
+        # app/main.py), so nothing else creates these names in between.
+        os.rename(path, target)
+        moved = [(path, target)]
+        try:
+            for suffix in present:
+                os.rename(f"{path}{suffix}", f"{target}{suffix}")
+                moved.append((Path(f"{path}{suffix}"), Path(f"{target}{suffix}")))
+        except OSError:
+            # A database without its -wal file would lose the latest commits: put back what moved.
+            for source, moved_to in reversed(moved):
+                try:
+                    os.rename(moved_to, source)
+                except OSError:
+                    pass
+            raise
+        return target
+    raise FileExistsError(f"no free name to keep {path} aside")
 
 
 def assets_dir() -> Path:

@@ -332,6 +332,11 @@ ZH: dict[str, str] = {
     "{path} is a folder, not a tokenizer file. Choose the tokenizer.model inside it, or a GGUF model.": "{path} 是文件夹，不是分词器文件。请选择其中的 tokenizer.model，或一个 GGUF 模型。",
     "Alpaca Desk is already running with this data folder. Switch to its window.": "Alpaca Desk 已在使用此数据文件夹运行。请切换到它的窗口。",
     "The conversation database {path} is damaged or is not an Alpaca Desk database ({detail}). Quit Alpaca Desk, move the file aside (keep it: it may still be recoverable) and start again.": "对话数据库 {path} 已损坏，或不是 Alpaca Desk 的数据库（{detail}）。请退出 Alpaca Desk，把该文件移到别处（请保留，可能还能恢复），然后重新启动。",
+    # -- Hostile and broken inputs: settings, a damaged database, read-only folders ----------------
+    'The setting "{name}" had the value {value}, which is not valid; the default {default} is used.': "设置“{name}”的值 {value} 无效，已改用默认值 {default}。",
+    'The setting "{name}" had entries that are not file paths ({value}); they were left out.': "设置“{name}”中有不是文件路径的条目（{value}），已将其略去。",
+    "The settings file {path} could not be read ({reason}). It was kept as {kept} and the default settings are used.": "无法读取设置文件 {path}（{reason}）。它已另存为 {kept}，现使用默认设置。",
+    "The settings file {path} could not be read ({reason}) and could not be moved aside ({error}); the default settings are used.": "无法读取设置文件 {path}（{reason}），也无法将其另存（{error}）；现使用默认设置。",
     "The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.": "对话数据库 {path} 所在的磁盘已满。请释放一些空间后重试；没有丢失任何内容。",
     "The conversation database {path} or its folder is read-only. Make them writable, or start Alpaca Desk with --data-dir elsewhere.": "对话数据库 {path} 或其所在文件夹是只读的。请将其改为可写，或用 --data-dir 指定其他位置启动 Alpaca Desk。",
     "Another program is using the conversation database {path}. Close it and try again.": "另一个程序正在使用对话数据库 {path}。请关闭它后重试。",
