@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger("app")
-CLI_COMMANDS = ("chat", "host", "job", "tokens", "vocab")
+CLI_COMMANDS = ("chat", "conversations", "host", "job", "tokens", "vocab")
 #: The desktop entry's name (packaging/alpaca-desk.desktop) and the Wayland app id.
 DESKTOP_FILE_NAME = "alpaca-desk"
 

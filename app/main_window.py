@@ -38,7 +38,7 @@ from runtime.errors import AppError, Notice, StoreError
 from runtime.models import check_model_file, params_label
 from runtime.paths import AppPaths, app_paths
 from runtime.settings import Settings, load_settings, save_settings
-from runtime.store import ConversationStore, Message
+from runtime.store import ConversationStore, Message, open_store
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,8 @@ class AppContext:
     store: ConversationStore
     client: InferenceClient
     store_warning: str = ""
-    #: What opening the settings found (a setting reset, a settings file kept aside);
-    #: app.notices shows them once, in the first window's banner.
+    #: What opening the settings and the store found (a setting reset, a damaged file kept
+    #: aside); app.notices shows them once, in the first window's banner.
     notices: tuple[Notice, ...] = ()
 
     @classmethod
@@ -78,7 +78,9 @@ class AppContext:
         settings, notices = load_settings(paths.settings_file)
         warning = ""
         try:
-            store = ConversationStore(paths.conversations_db)
+            # A damaged file is kept aside there, and a new one started at the same path.
+            store, store_notices = open_store(paths.conversations_db)
+            notices += store_notices
         except StoreError as exc:
             # Never overwrite the user's file: keep it for recovery and chat in a new one.
             fallback = paths.data / f"conversations-{time.strftime('%Y%m%d-%H%M%S')}.sqlite3"

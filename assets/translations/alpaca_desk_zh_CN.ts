@@ -4,9 +4,9 @@
 <context>
     <name>Banner</name>
     <message>
-        <location filename="../../app/main_window.py" line="119"/>
+        <location filename="../../app/main_window.py" line="121"/>
         <source>Dismiss</source>
-        <extracomment>What opening the settings found (a setting reset, a settings file kept aside); app.notices shows them once, in the first window&apos;s banner.</extracomment>
+        <extracomment>What opening the settings and the store found (a setting reset, a damaged file kept aside); app.notices shows them once, in the first window&apos;s banner.</extracomment>
         <translation>关闭</translation>
     </message>
 </context>
@@ -337,356 +337,356 @@ Last changed {when}</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="153"/>
+        <location filename="../../app/main_window.py" line="155"/>
         <source>Alpaca Desk</source>
         <translation>Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="182"/>
+        <location filename="../../app/main_window.py" line="184"/>
         <source>Your conversation file could not be opened and was left untouched; new chats go to a new file. Details: {0}</source>
         <translation>无法打开对话记录文件（原文件未做任何改动），新的对话将保存到新文件中。详情：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="202"/>
+        <location filename="../../app/main_window.py" line="204"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="204"/>
+        <location filename="../../app/main_window.py" line="206"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="239"/>
-        <location filename="../../app/main_window.py" line="448"/>
-        <location filename="../../app/main_window.py" line="859"/>
+        <location filename="../../app/main_window.py" line="241"/>
+        <location filename="../../app/main_window.py" line="450"/>
+        <location filename="../../app/main_window.py" line="861"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="244"/>
+        <location filename="../../app/main_window.py" line="246"/>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="277"/>
+        <location filename="../../app/main_window.py" line="279"/>
         <source>&amp;Model</source>
         <translation>模型(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="278"/>
+        <location filename="../../app/main_window.py" line="280"/>
         <source>&amp;Open model file…</source>
         <translation>打开模型文件(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="281"/>
+        <location filename="../../app/main_window.py" line="283"/>
         <source>Recent models</source>
         <translation>最近使用的模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="283"/>
+        <location filename="../../app/main_window.py" line="285"/>
         <source>&amp;Unload model</source>
         <translation>卸载模型(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="286"/>
+        <location filename="../../app/main_window.py" line="288"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="290"/>
+        <location filename="../../app/main_window.py" line="292"/>
         <source>&amp;Conversation</source>
         <translation>对话(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="291"/>
+        <location filename="../../app/main_window.py" line="293"/>
         <source>&amp;New conversation</source>
         <translation>新建对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="294"/>
+        <location filename="../../app/main_window.py" line="296"/>
         <source>Export as &amp;Markdown…</source>
         <translation>导出为 Markdown(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="296"/>
+        <location filename="../../app/main_window.py" line="298"/>
         <source>Export as &amp;JSON…</source>
         <translation>导出为 JSON(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="298"/>
+        <location filename="../../app/main_window.py" line="300"/>
         <source>&amp;Import from JSON…</source>
         <translation>从 JSON 导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="301"/>
+        <location filename="../../app/main_window.py" line="303"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="302"/>
+        <location filename="../../app/main_window.py" line="304"/>
         <source>&amp;Decoding panel</source>
         <translation>解码参数面板(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="306"/>
+        <location filename="../../app/main_window.py" line="308"/>
         <source>&amp;Tokenizer panel</source>
         <translation>分词器面板(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="311"/>
+        <location filename="../../app/main_window.py" line="313"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="312"/>
+        <location filename="../../app/main_window.py" line="314"/>
         <source>&amp;Extend a vocabulary…</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="315"/>
+        <location filename="../../app/main_window.py" line="317"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="316"/>
+        <location filename="../../app/main_window.py" line="318"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="319"/>
+        <location filename="../../app/main_window.py" line="321"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="328"/>
+        <location filename="../../app/main_window.py" line="330"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="329"/>
+        <location filename="../../app/main_window.py" line="331"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="365"/>
+        <location filename="../../app/main_window.py" line="367"/>
         <source>Open a GGUF model</source>
         <translation>打开 GGUF 模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="365"/>
+        <location filename="../../app/main_window.py" line="367"/>
         <source>GGUF models (*.gguf);;All files (*)</source>
         <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="386"/>
+        <location filename="../../app/main_window.py" line="388"/>
         <source>Loading {0}…</source>
         <translation>正在加载 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="391"/>
+        <location filename="../../app/main_window.py" line="393"/>
         <source>Loading cancelled. No model loaded</source>
         <translation>已取消加载。未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="404"/>
+        <location filename="../../app/main_window.py" line="406"/>
         <source>(none yet)</source>
         <translation>（暂无）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="431"/>
+        <location filename="../../app/main_window.py" line="433"/>
         <source>{name} · {params} · {quant} · vocabulary {vocab}</source>
         <translation>{name} · {params} · {quant} · 词表 {vocab}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="439"/>
+        <location filename="../../app/main_window.py" line="441"/>
         <source>Type a message below to start.</source>
         <translation>在下方输入消息即可开始。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="516"/>
+        <location filename="../../app/main_window.py" line="518"/>
         <source>Stop the answer before deleting this conversation.</source>
         <translation>请先停止生成回答，再删除此对话。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="528"/>
+        <location filename="../../app/main_window.py" line="530"/>
         <source>There is no conversation to export yet.</source>
         <translation>还没有可导出的对话。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="543"/>
+        <location filename="../../app/main_window.py" line="545"/>
         <source>Export conversation</source>
         <translation>导出对话</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="545"/>
+        <location filename="../../app/main_window.py" line="547"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown 文件 (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="545"/>
-        <location filename="../../app/main_window.py" line="563"/>
+        <location filename="../../app/main_window.py" line="547"/>
+        <location filename="../../app/main_window.py" line="565"/>
         <source>JSON (*.json)</source>
         <translation>JSON 文件 (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="556"/>
+        <location filename="../../app/main_window.py" line="558"/>
         <source>Could not export to {0}: {1}</source>
         <translation>无法导出到 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="558"/>
+        <location filename="../../app/main_window.py" line="560"/>
         <source>Exported to {0}</source>
         <translation>已导出到 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="563"/>
+        <location filename="../../app/main_window.py" line="565"/>
         <source>Import conversation</source>
         <translation>导入对话</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="575"/>
+        <location filename="../../app/main_window.py" line="577"/>
         <source>{0} is not a readable JSON file ({1}). Choose a file exported by Alpaca Desk.</source>
         <translation>{0} 不是可读取的 JSON 文件（{1}）。请选择由 Alpaca Desk 导出的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="602"/>
+        <location filename="../../app/main_window.py" line="604"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="664"/>
+        <location filename="../../app/main_window.py" line="666"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="695"/>
+        <location filename="../../app/main_window.py" line="697"/>
         <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
         <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="727"/>
+        <location filename="../../app/main_window.py" line="729"/>
         <source>Model: {0}</source>
         <translation>模型：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="728"/>
+        <location filename="../../app/main_window.py" line="730"/>
         <source>Template: {0}</source>
         <translation>模板：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="729"/>
+        <location filename="../../app/main_window.py" line="731"/>
         <source>Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}</source>
         <translation>温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="738"/>
+        <location filename="../../app/main_window.py" line="740"/>
         <source>Seed: {0}</source>
         <translation>随机种子：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="741"/>
+        <location filename="../../app/main_window.py" line="743"/>
         <source>Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms</source>
         <translation>提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="757"/>
-        <location filename="../../app/main_window.py" line="845"/>
+        <location filename="../../app/main_window.py" line="759"/>
+        <location filename="../../app/main_window.py" line="847"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="759"/>
+        <location filename="../../app/main_window.py" line="761"/>
         <source>{0} tokens</source>
         <translation>{0} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="761"/>
+        <location filename="../../app/main_window.py" line="763"/>
         <source>writing…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="762"/>
+        <location filename="../../app/main_window.py" line="764"/>
         <source>interrupted (the app closed while it was written)</source>
         <translation>已中断（生成过程中应用被关闭）</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="763"/>
+        <location filename="../../app/main_window.py" line="765"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="764"/>
+        <location filename="../../app/main_window.py" line="766"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/main_window.py" line="770"/>
-        <location filename="../../app/main_window.py" line="810"/>
+        <location filename="../../app/main_window.py" line="772"/>
+        <location filename="../../app/main_window.py" line="812"/>
         <source>%n earlier turn(s) left out to fit the context</source>
         <translation>
             <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="849"/>
+        <location filename="../../app/main_window.py" line="851"/>
         <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
         <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="868"/>
+        <location filename="../../app/main_window.py" line="870"/>
         <source>The model process stopped unexpectedly. Your conversation is safe.
 {0}</source>
         <translation>模型进程意外退出，你的对话不会丢失。
 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="870"/>
+        <location filename="../../app/main_window.py" line="872"/>
         <source>Restart and reload the model</source>
         <translation>重启并重新加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="882"/>
+        <location filename="../../app/main_window.py" line="884"/>
         <source>The context size {0} takes effect when the model is loaded again.</source>
         <translation>上下文长度 {0} 将在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="883"/>
+        <location filename="../../app/main_window.py" line="885"/>
         <source>Reload now</source>
         <translation>立即重新加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="944"/>
+        <location filename="../../app/main_window.py" line="946"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="996"/>
+        <location filename="../../app/main_window.py" line="998"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="992"/>
+        <location filename="../../app/main_window.py" line="994"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="997"/>
+        <location filename="../../app/main_window.py" line="999"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="1001"/>
+        <location filename="../../app/main_window.py" line="1003"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="1008"/>
+        <location filename="../../app/main_window.py" line="1010"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="1018"/>
+        <location filename="../../app/main_window.py" line="1020"/>
         <source>Context {0} / {1}</source>
         <translation>上下文 {0} / {1}</translation>
     </message>
@@ -928,73 +928,107 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/messages.py" line="177"/>
-        <source>The conversation database {path} is damaged or is not an Alpaca Desk database ({detail}). Quit Alpaca Desk, move the file aside (keep it: it may still be recoverable) and start again.</source>
-        <translation>对话数据库 {path} 已损坏，或不是 Alpaca Desk 的数据库（{detail}）。请退出 Alpaca Desk，把该文件移到别处（请保留，可能还能恢复），然后重新启动。</translation>
+        <source>The conversation database {path} is damaged or is not an Alpaca Desk database ({detail}). Restart Alpaca Desk: it keeps the damaged file aside, starts a new one and offers to recover the messages that can still be read.</source>
+        <translation>对话数据库 {path} 已损坏，或不是 Alpaca Desk 的数据库（{detail}）。请重启 Alpaca Desk：它会把损坏的文件另外保留，新建一个数据库，并提供恢复仍可读取的消息。</translation>
     </message>
     <message>
         <location filename="../../app/messages.py" line="181"/>
+        <source>The conversation database {path} is damaged ({detail}). It was kept as {kept} and new chats go to a new file in its place. Recover its messages to copy what can still be read.</source>
+        <translation>对话数据库 {path} 已损坏（{detail}）。它已另存为 {kept}，新的对话会写入原位置的新文件。可以恢复其中的消息，把仍可读取的内容复制过来。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="185"/>
+        <source>The damaged conversation database {path} does not exist any more; nothing to recover.</source>
+        <translation>损坏的对话数据库 {path} 已不存在，没有可恢复的内容。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="189"/>
         <source>The setting &quot;{name}&quot; had the value {value}, which is not valid; the default {default} is used.</source>
         <translation>设置“{name}”的值 {value} 无效，已改用默认值 {default}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="185"/>
+        <location filename="../../app/messages.py" line="193"/>
         <source>The setting &quot;{name}&quot; had entries that are not file paths ({value}); they were left out.</source>
         <translation>设置“{name}”中有不是文件路径的条目（{value}），已将其略去。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="189"/>
+        <location filename="../../app/messages.py" line="197"/>
         <source>The settings file {path} could not be read ({reason}). It was kept as {kept} and the default settings are used.</source>
         <translation>无法读取设置文件 {path}（{reason}）。它已另存为 {kept}，现使用默认设置。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="193"/>
+        <location filename="../../app/messages.py" line="201"/>
         <source>The settings file {path} could not be read ({reason}) and could not be moved aside ({error}); the default settings are used.</source>
         <translation>无法读取设置文件 {path}（{reason}），也无法将其另存（{error}）；现使用默认设置。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="197"/>
+        <location filename="../../app/messages.py" line="205"/>
         <source>The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.</source>
         <translation>对话数据库 {path} 所在的磁盘已满。请释放一些空间后重试；没有丢失任何内容。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="201"/>
+        <location filename="../../app/messages.py" line="209"/>
         <source>The conversation database {path} or its folder is read-only. Make them writable, or start Alpaca Desk with --data-dir elsewhere.</source>
         <translation>对话数据库 {path} 或其所在文件夹是只读的。请将其改为可写，或用 --data-dir 指定其他位置启动 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="205"/>
+        <location filename="../../app/messages.py" line="213"/>
         <source>Another program is using the conversation database {path}. Close it and try again.</source>
         <translation>另一个程序正在使用对话数据库 {path}。请关闭它后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="209"/>
+        <location filename="../../app/messages.py" line="217"/>
         <source>The conversation database {path} cannot be opened. Check that it is a file you may read and write, or start Alpaca Desk with --data-dir elsewhere.</source>
         <translation>无法打开对话数据库 {path}。请确认它是可读写的文件，或用 --data-dir 指定其他位置启动 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="213"/>
+        <location filename="../../app/messages.py" line="221"/>
         <source>The disk reported an error while using the conversation database {path}. Check the drive and free space, then try again.</source>
         <translation>使用对话数据库 {path} 时磁盘报错。请检查磁盘和剩余空间后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="217"/>
+        <location filename="../../app/messages.py" line="225"/>
         <source>The conversation database {path} reported an error ({detail}). Try again; if it keeps happening, restart Alpaca Desk.</source>
         <translation>对话数据库 {path} 报错（{detail}）。请重试；如果反复出现，请重启 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="221"/>
+        <location filename="../../app/messages.py" line="229"/>
         <source>The conversation database {path} was written by a newer Alpaca Desk. Update Alpaca Desk, or start it with --data-dir pointing to another folder.</source>
         <translation>对话数据库 {path} 由更新版本的 Alpaca Desk 写入。请更新 Alpaca Desk，或用 --data-dir 指向其他文件夹启动。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="225"/>
+        <location filename="../../app/messages.py" line="233"/>
         <source>Cannot import this file: {problem}. Choose a file made with Alpaca Desk&apos;s JSON export.</source>
         <translation>无法导入此文件：{problem}。请选择 Alpaca Desk 导出的 JSON 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="229"/>
+        <location filename="../../app/messages.py" line="237"/>
         <source>Cannot import this file: it was exported by a newer Alpaca Desk (format version {version}). Update Alpaca Desk to import it.</source>
         <translation>无法导入此文件：它由更新版本的 Alpaca Desk 导出（格式版本 {version}）。请更新 Alpaca Desk 后再导入。</translation>
+    </message>
+</context>
+<context>
+    <name>Notices</name>
+    <message>
+        <location filename="../../app/notices.py" line="53"/>
+        <source>Recover messages</source>
+        <extracomment>The notice of runtime.store.open_store that comes with the recovery button.</extracomment>
+        <translation>恢复消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/notices.py" line="61"/>
+        <source>Recovering the messages that can still be read from {0}…</source>
+        <translation>正在从 {0} 恢复仍可读取的消息…</translation>
+    </message>
+    <message>
+        <location filename="../../app/notices.py" line="81"/>
+        <source>Recovered {0} messages in {1} conversations from {2}. The file stays where it is.</source>
+        <translation>已从 {2} 恢复 {1} 个对话中的 {0} 条消息。该文件保留在原处。</translation>
+    </message>
+    <message>
+        <location filename="../../app/notices.py" line="86"/>
+        <source>No message could be read from {0}. The file stays where it is.</source>
+        <translation>无法从 {0} 读取任何消息。该文件保留在原处。</translation>
     </message>
 </context>
 <context>

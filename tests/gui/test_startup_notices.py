@@ -1,5 +1,6 @@
-"""Hostile and broken inputs at start, through the real window: bad settings are told once in the
-banner, and the window opens with their defaults."""
+"""Hostile and broken inputs at start, through the real window: bad settings and a damaged
+conversation database are told once in the banner, and the damaged file's readable messages come
+back with the banner's button (a real recovery off the GUI thread)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from app.i18n import install_translators
 from app.main_window import AppContext, MainWindow
 from app.notices import show_startup_notices
+from tests.unit.store._damage import damage_page_with, make_history, without
 
 LOAD_TIMEOUT_MS = 30_000
+RECOVERY_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture
@@ -84,3 +88,39 @@ def test_a_model_loads_although_the_saved_thread_count_was_garbage(
     with qtbot.waitSignal(window.client.loaded, timeout=LOAD_TIMEOUT_MS):
         window.open_model(str(stories_gguf))
     assert "stories260K.gguf" in window.model_label.text()
+
+
+def test_a_damaged_database_is_kept_aside_and_its_messages_recovered_from_the_banner(
+    qtbot, open_window, isolated_dirs: Path
+) -> None:
+    db = isolated_dirs / "data" / "conversations.sqlite3"
+    expected = make_history(db)
+    lost = damage_page_with(db, "<c4-m20>")
+    window = open_window()
+    [kept] = db.parent.glob("conversations.sqlite3.damaged-*")
+    assert str(kept) in window.banner.label.text()
+    assert window.banner.action_button.isVisible()
+    assert window.banner.action_button.text() == "Recover messages"
+    assert window.store.list_conversations() == []  # a new, empty file in its place
+
+    qtbot.mouseClick(window.banner.action_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Recovered" in window.banner.label.text(), timeout=RECOVERY_TIMEOUT_MS)
+    recovered = {
+        c.title: [(m.role, m.content) for m in window.store.messages(c.id)] for c in window.store.list_conversations()
+    }
+    assert recovered == without(expected, lost)
+    assert window.conversations._list.count() == len(expected)
+    assert str(kept) in window.banner.label.text()
+
+
+def test_the_next_start_uses_the_new_file_quietly(open_window, isolated_dirs: Path) -> None:
+    db = isolated_dirs / "data" / "conversations.sqlite3"
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"\x00garbage" * 1000)
+    first = open_window()
+    first.store.create_conversation("chatted after the damage")
+    first.ctx.close()
+    second = open_window()
+    assert not second.banner.isVisible()
+    assert [c.title for c in second.store.list_conversations()] == ["chatted after the damage"]
+    assert len(list(db.parent.glob("*damaged*"))) == 1
