@@ -202,6 +202,10 @@ def _messages() -> dict[str, str]:
             "Messages",
             "The settings file {path} could not be read ({reason}) and could not be moved aside ({error}); the default settings are used.",
         ),
+        "log_unwritable": QCoreApplication.translate(
+            "Messages",
+            "The log folder {path} cannot be written ({reason}); Alpaca Desk runs without a log file.",
+        ),
         "store_full": QCoreApplication.translate(
             "Messages",
             "The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.",

@@ -1,8 +1,8 @@
 """What the start-up found and the user must hear once, in the window's banner.
 
 runtime/ reports it as :class:`runtime.errors.Notice` items (a setting reset to its default, a
-settings file or a damaged conversation database kept aside); :mod:`app.main` calls
-:func:`show_startup_notices` once, after the first window is built. A
+settings file or a damaged conversation database kept aside); :mod:`app.main` adds its own (no
+log file) and calls :func:`show_startup_notices` once, after the first window is built. A
 damaged conversation database gets a button that copies its readable messages into the new one
 (:func:`runtime.store.recover_conversations`), off the GUI thread.
 """

@@ -963,46 +963,51 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/messages.py" line="205"/>
+        <source>The log folder {path} cannot be written ({reason}); Alpaca Desk runs without a log file.</source>
+        <translation>无法写入日志文件夹 {path}（{reason}）；Alpaca Desk 将在没有日志文件的情况下运行。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="209"/>
         <source>The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.</source>
         <translation>对话数据库 {path} 所在的磁盘已满。请释放一些空间后重试；没有丢失任何内容。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="209"/>
+        <location filename="../../app/messages.py" line="213"/>
         <source>The conversation database {path} or its folder is read-only. Make them writable, or start Alpaca Desk with --data-dir elsewhere.</source>
         <translation>对话数据库 {path} 或其所在文件夹是只读的。请将其改为可写，或用 --data-dir 指定其他位置启动 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="213"/>
+        <location filename="../../app/messages.py" line="217"/>
         <source>Another program is using the conversation database {path}. Close it and try again.</source>
         <translation>另一个程序正在使用对话数据库 {path}。请关闭它后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="217"/>
+        <location filename="../../app/messages.py" line="221"/>
         <source>The conversation database {path} cannot be opened. Check that it is a file you may read and write, or start Alpaca Desk with --data-dir elsewhere.</source>
         <translation>无法打开对话数据库 {path}。请确认它是可读写的文件，或用 --data-dir 指定其他位置启动 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="221"/>
+        <location filename="../../app/messages.py" line="225"/>
         <source>The disk reported an error while using the conversation database {path}. Check the drive and free space, then try again.</source>
         <translation>使用对话数据库 {path} 时磁盘报错。请检查磁盘和剩余空间后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="225"/>
+        <location filename="../../app/messages.py" line="229"/>
         <source>The conversation database {path} reported an error ({detail}). Try again; if it keeps happening, restart Alpaca Desk.</source>
         <translation>对话数据库 {path} 报错（{detail}）。请重试；如果反复出现，请重启 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="229"/>
+        <location filename="../../app/messages.py" line="233"/>
         <source>The conversation database {path} was written by a newer Alpaca Desk. Update Alpaca Desk, or start it with --data-dir pointing to another folder.</source>
         <translation>对话数据库 {path} 由更新版本的 Alpaca Desk 写入。请更新 Alpaca Desk，或用 --data-dir 指向其他文件夹启动。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="233"/>
+        <location filename="../../app/messages.py" line="237"/>
         <source>Cannot import this file: {problem}. Choose a file made with Alpaca Desk&apos;s JSON export.</source>
         <translation>无法导入此文件：{problem}。请选择 Alpaca Desk 导出的 JSON 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="237"/>
+        <location filename="../../app/messages.py" line="241"/>
         <source>Cannot import this file: it was exported by a newer Alpaca Desk (format version {version}). Update Alpaca Desk to import it.</source>
         <translation>无法导入此文件：它由更新版本的 Alpaca Desk 导出（格式版本 {version}）。请更新 Alpaca Desk 后再导入。</translation>
     </message>
@@ -1034,10 +1039,15 @@ Last changed {when}</source>
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../app/main.py" line="153"/>
+        <location filename="../../app/main.py" line="190"/>
         <source>Alpaca Desk is already running with this data folder. Switch to its window.</source>
-        <extracomment>The desktop entry&apos;s name (packaging/alpaca-desk.desktop) and the Wayland app id.</extracomment>
+        <extracomment>Exit status when a folder the app needs cannot be used (the message names it and what to do). The desktop entry&apos;s name (packaging/alpaca-desk.desktop) and the Wayland app id.</extracomment>
         <translation>Alpaca Desk 已在使用此数据文件夹运行。请切换到它的窗口。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main.py" line="220"/>
+        <source>Alpaca Desk cannot use the folder {path}: {reason}. Make the folder writable (or move away the file in its place), or start Alpaca Desk with --data-dir pointing to a folder you can write to.</source>
+        <translation>Alpaca Desk 无法使用文件夹 {path}：{reason}。请将该文件夹改为可写（或移走占据其位置的文件），或用 --data-dir 指向一个可写的文件夹启动 Alpaca Desk。</translation>
     </message>
 </context>
 <context>
