@@ -100,15 +100,16 @@ def load_settings(path: Path) -> LoadedSettings:
         try:
             setattr(settings, name, check(value))
         except _BadValue as bad:
-            default = getattr(settings, name)
-            log.warning("settings file %s: %s = %s (%s); using %s", path, name, _shown(value), bad, _shown(default))
-            notices.append(_bad_value(name, value, default))
+            log.info("settings file %s: %s is %s", path, name, bad)
+            notices.append(_bad_value(name, value, getattr(settings, name)))
     settings.recent_models, recent_notices = _checked_recent_models(settings.recent_models)
     notices += recent_notices
     if "params" in data:
         settings.params, params_notices = _checked_params(data["params"])
         notices += params_notices
     settings.version = SETTINGS_VERSION
+    for notice in notices:
+        log.warning("settings file %s: %s", path, notice)
     return LoadedSettings(settings, notices)
 
 

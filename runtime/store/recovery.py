@@ -112,7 +112,10 @@ def open_store(
         for suffix, copy in journals.items():
             # SQLite removed it when the failed connection closed (see _copy_journals).
             if not os.path.lexists(f"{kept}{suffix}"):
-                shutil.copyfile(copy, f"{kept}{suffix}")
+                try:
+                    shutil.copyfile(copy, f"{kept}{suffix}")
+                except OSError as exc:
+                    log.error("could not put back %s%s beside the kept file: %s", kept, suffix, exc)
     detail = str(damage.params.get("detail", damage))
     log.error("conversation database %s is damaged (%s); kept as %s, starting a new one", path, detail, kept)
     store = ConversationStore(path, clock=clock, mark_interrupted=mark_interrupted)
@@ -138,8 +141,14 @@ def _copy_journals(path: Path, folder: Path) -> dict[str, Path]:
     for suffix in ("-wal", "-journal"):
         source = Path(f"{path}{suffix}")
         if source.is_file():
+            try:
+                shutil.copyfile(source, folder / f"copy{suffix}")
+            except OSError as exc:
+                # No room for the copy must not stop the start; the copy only matters if the
+                # database then turns out to be damaged.
+                log.warning("could not copy %s before opening it: %s", source, exc)
+                continue
             copies[suffix] = folder / f"copy{suffix}"
-            shutil.copyfile(source, copies[suffix])
     return copies
 
 
@@ -197,7 +206,7 @@ def recover_conversations(
         What was copied.
 
     Raises:
-        StoreError: the damaged file cannot be read at all (missing), or writing to the store failed.
+        StoreError: the damaged file is missing or cannot be copied, or writing to the store failed.
     """
     damaged = Path(damaged_path)
     if not damaged.is_file():
@@ -211,9 +220,17 @@ def recover_conversations(
         # A copy: opening a database can write to it (a WAL checkpoint, a new -shm file), and the
         # kept file must stay exactly as it was.
         copy = Path(tmp) / "damaged.sqlite3"
-        for suffix in ("", *SIDECARS):
-            if os.path.isfile(f"{damaged}{suffix}"):
-                shutil.copyfile(f"{damaged}{suffix}", f"{copy}{suffix}")
+        try:
+            for suffix in ("", *SIDECARS):
+                if os.path.isfile(f"{damaged}{suffix}"):
+                    shutil.copyfile(f"{damaged}{suffix}", f"{copy}{suffix}")
+        except OSError as exc:
+            raise StoreError(
+                f"Could not copy {damaged} to recover from it: {exc.strerror or exc}. Check the drive and "
+                f"free space (a copy as large as the file goes to the temporary folder), then try again.",
+                code="store_ioerror",
+                params={"path": str(damaged)},
+            ) from exc
         source: Path | None = None
         method = ""
         if isinstance(cli, str) and cli:
