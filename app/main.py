@@ -21,14 +21,17 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from app import isolation
-from runtime.paths import app_paths, assets_dir, set_base_dir
+from runtime.errors import Notice
+from runtime.paths import app_paths, assets_dir, set_base_dir, unwritable_reason
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger("app")
-CLI_COMMANDS = ("chat", "host", "job", "tokens", "vocab")
+CLI_COMMANDS = ("chat", "conversations", "host", "job", "tokens", "vocab")
+#: Exit status when a folder the app needs cannot be used (the message names it and what to do).
+FOLDER_EXIT_CODE = 4
 #: The desktop entry's name (packaging/alpaca-desk.desktop) and the Wayland app id.
 DESKTOP_FILE_NAME = "alpaca-desk"
 
@@ -94,15 +97,30 @@ def _exit_when_shown(app: QCoreApplication, window: QWidget) -> None:
     app.installEventFilter(FirstPaint(window))
 
 
-def _setup_logging(no_err_windows: bool) -> None:
-    paths = app_paths().ensure()
-    handlers: list[logging.Handler] = [logging.FileHandler(paths.logs / "alpaca-desk.log", encoding="utf-8")]
+def _setup_logging(no_err_windows: bool) -> Notice | None:
+    """Log to the log file and stderr; without a log file if it cannot be written.
+
+    Returns:
+        A notice for the user when there is no log file (a read-only folder must not stop the
+        app before it can say what is wrong).
+    """
+    logs = app_paths().logs
+    handlers: list[logging.Handler] = []
+    reason = unwritable_reason(logs)
+    if reason is None:
+        try:
+            handlers.append(logging.FileHandler(logs / "alpaca-desk.log", encoding="utf-8"))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
     if sys.stderr is not None:
         handlers.append(logging.StreamHandler())
     else:
         # A frozen windowed build has no stderr; native libraries and warnings still write
-        # there, so give them the log file (pyinstaller#7782).
-        sys.stderr = open(paths.logs / "stderr.log", "a", encoding="utf-8")  # noqa: SIM115
+        # there, so give them the log file (pyinstaller#7782), or nothing.
+        try:
+            sys.stderr = open(logs / "stderr.log", "a", encoding="utf-8")  # noqa: SIM115
+        except OSError:
+            sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers)
 
     def excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
@@ -118,6 +136,15 @@ def _setup_logging(no_err_windows: bool) -> None:
             box.exec()
 
     sys.excepthook = excepthook
+    if reason is None:
+        return None
+    notice = Notice(
+        f"The log folder {logs} cannot be written ({reason}); Alpaca Desk runs without a log file.",
+        code="log_unwritable",
+        params={"path": str(logs), "reason": reason},
+    )
+    log.warning("%s", notice)
+    return notice
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,24 +158,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         set_base_dir(tempfile.mkdtemp(prefix="alpaca-desk-"))
     elif args.data_dir:
         set_base_dir(args.data_dir)
-    _setup_logging(args.no_err_windows)
+    log_notice = _setup_logging(args.no_err_windows)
 
     from PySide6.QtWidgets import QApplication
 
     from app.i18n import install_translators
     from app.main_window import AppContext, MainWindow
+    from app.notices import show_startup_notices
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     isolation.enforce("after loading Qt and its platform plugin")
     app.setApplicationName("Alpaca Desk")
     app.setOrganizationName("AlpacaDesk")
     set_desktop_identity()
+    # The settings (and their language) are not read yet: a message before the window comes in
+    # the language asked for, or the system's.
+    install_translators(args.lang or "system")
+    paths = app_paths()
+    problem = paths.startup_problem()
+    if problem is not None:
+        return _refuse_folder(*problem, no_err_windows=args.no_err_windows)
     # One app per data folder: a second one would share the conversation file and mark the
     # first one's answer in progress as interrupted.
     from PySide6.QtCore import QLockFile
 
-    lock = QLockFile(str(app_paths().ensure().data / "alpaca-desk.lock"))
+    lock = QLockFile(str(paths.data / "alpaca-desk.lock"))
     if not lock.tryLock(200):
+        if lock.error() != QLockFile.LockError.LockFailedError:
+            # Not another Alpaca Desk: the lock file could not be written at all.
+            return _refuse_folder(paths.data, "cannot create the lock file", no_err_windows=args.no_err_windows)
         text = QApplication.translate(
             "Startup", "Alpaca Desk is already running with this data folder. Switch to its window."
         )
@@ -163,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         context.settings.language = args.lang
     install_translators(context.settings.language)
     window = MainWindow(context)
+    show_startup_notices(window, [log_notice] if log_notice else [])
     if args.exit_when_shown:
         _exit_when_shown(app, window)
     window.show()
@@ -172,6 +211,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     context.close()
     lock.unlock()
     return int(code)
+
+
+def _refuse_folder(folder: Path, reason: str, *, no_err_windows: bool) -> int:
+    """Say which folder cannot be used, why and what to do (a dialog, and the log); the exit status."""
+    from PySide6.QtWidgets import QApplication
+
+    text = QApplication.translate(
+        "Startup",
+        "Alpaca Desk cannot use the folder {path}: {reason}. Make the folder writable (or move away the "
+        "file in its place), or start Alpaca Desk with --data-dir pointing to a folder you can write to.",
+    ).format(path=folder, reason=reason)
+    log.error("%s", text)
+    if not no_err_windows:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "Alpaca Desk", text)
+    return FOLDER_EXIT_CODE
 
 
 def set_desktop_identity() -> None:

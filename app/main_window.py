@@ -32,10 +32,10 @@ from app.views.chat_view import ChatInput, ChatView
 from app.views.conversation_list import ConversationListView
 from app.views.decoding_panel import DecodingPanel
 from app.views.tokenizer_panel import TokenizerPanel
-from runtime.errors import StoreError
+from runtime.errors import Notice, StoreError
 from runtime.paths import AppPaths, app_paths
 from runtime.settings import Settings, load_settings, save_settings
-from runtime.store import ConversationStore
+from runtime.store import ConversationStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +60,20 @@ class AppContext:
     store: ConversationStore
     client: InferenceClient
     store_warning: str = ""
+    #: What opening the settings and the store found (a setting reset, a damaged file kept
+    #: aside); app.notices shows them once, in the first window's banner.
+    notices: tuple[Notice, ...] = ()
 
     @classmethod
     def open(cls, *, show_errors: bool = True) -> AppContext:
         """Open settings, the conversation store and start the inference host."""
         paths = app_paths().ensure()
-        settings = load_settings(paths.settings_file)
+        settings, notices = load_settings(paths.settings_file)
         warning = ""
         try:
-            store = ConversationStore(paths.conversations_db)
+            # A damaged file is kept aside there, and a new one started at the same path.
+            store, store_notices = open_store(paths.conversations_db)
+            notices += store_notices
         except StoreError as exc:
             # Never overwrite the user's file: keep it for recovery and chat in a new one.
             fallback = paths.data / f"conversations-{time.strftime('%Y%m%d-%H%M%S')}.sqlite3"
@@ -77,7 +82,9 @@ class AppContext:
             store = ConversationStore(fallback)
         client = InferenceClient()
         client.start()
-        return cls(paths=paths, settings=settings, store=store, client=client, store_warning=warning)
+        return cls(
+            paths=paths, settings=settings, store=store, client=client, store_warning=warning, notices=tuple(notices)
+        )
 
     def save_settings(self) -> None:
         """Write the settings file (atomic)."""

@@ -176,7 +176,35 @@ def _messages() -> dict[str, str]:
         ),
         "store_damaged": QCoreApplication.translate(
             "Messages",
-            "The conversation database {path} is damaged or is not an Alpaca Desk database ({detail}). Quit Alpaca Desk, move the file aside (keep it: it may still be recoverable) and start again.",
+            "The conversation database {path} is damaged or is not an Alpaca Desk database ({detail}). Restart Alpaca Desk: it keeps the damaged file aside, starts a new one and offers to recover the messages that can still be read.",
+        ),
+        "store_kept_aside": QCoreApplication.translate(
+            "Messages",
+            "The conversation database {path} is damaged ({detail}). It was kept as {kept} and new chats go to a new file in its place. Recover its messages to copy what can still be read.",
+        ),
+        "recover_missing": QCoreApplication.translate(
+            "Messages",
+            "The damaged conversation database {path} does not exist any more; nothing to recover.",
+        ),
+        "settings_bad_value": QCoreApplication.translate(
+            "Messages",
+            'The setting "{name}" had the value {value}, which is not valid; the default {default} is used.',
+        ),
+        "settings_dropped_entries": QCoreApplication.translate(
+            "Messages",
+            'The setting "{name}" had entries that are not file paths ({value}); they were left out.',
+        ),
+        "settings_kept_aside": QCoreApplication.translate(
+            "Messages",
+            "The settings file {path} could not be read ({reason}). It was kept as {kept} and the default settings are used.",
+        ),
+        "settings_unreadable": QCoreApplication.translate(
+            "Messages",
+            "The settings file {path} could not be read ({reason}) and could not be moved aside ({error}); the default settings are used.",
+        ),
+        "log_unwritable": QCoreApplication.translate(
+            "Messages",
+            "The log folder {path} cannot be written ({reason}); Alpaca Desk runs without a log file.",
         ),
         "store_full": QCoreApplication.translate(
             "Messages",

@@ -6,6 +6,8 @@ Each message names the thing that went wrong and what to do about it; the GUI sh
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 
 class AppError(Exception):
     """Base of every error Alpaca Desk reports to the user.
@@ -57,3 +59,22 @@ class StoreError(AppError):
 
 class ImportFormatError(StoreError):
     """A conversation file to import is not an Alpaca Desk JSON export."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user must be told once, though nothing failed: a setting that was reset, a
+    damaged file that was kept aside. The GUI shows it in its banner; the command line prints it.
+
+    Args:
+        message: the English text (logs, command line, and the GUI's fallback).
+        code: a stable name the GUI looks up to show a translation, as for :class:`AppError`.
+        params: the values the message names, for the translation.
+    """
+
+    message: str
+    code: str = ""
+    params: dict[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message

@@ -8,6 +8,9 @@ Every directory comes from platformdirs and can be overridden by an environment 
 from __future__ import annotations
 
 import os
+import tempfile
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,10 +42,39 @@ class AppPaths:
         return self.config / "settings.json"
 
     def ensure(self) -> AppPaths:
-        """Create the directories that do not exist yet and return self."""
-        for path in (self.config, self.data, self.cache, self.logs, self.models):
+        """Create the directories that do not exist yet and return self.
+
+        The log folder is optional: when it cannot be created the app runs without a log file
+        (app/main.py says so), so that failure is not raised here.
+
+        Raises:
+            OSError: one of the other folders cannot be created.
+        """
+        for path in (self.config, self.data, self.cache, self.models):
             path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.logs.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass
         return self
+
+    def startup_problem(self) -> tuple[Path, str] | None:
+        """The first folder the app cannot start without, and why; None when all are usable.
+
+        The data folder must be writable (the conversation database and the single-instance
+        lock live there); the config, cache and models folders must exist or be creatable (they
+        may be read-only: settings then are not saved, and models are only read). The log folder
+        is not needed: the app runs without a log file (see :func:`unwritable_reason`).
+        """
+        reason = unwritable_reason(self.data)
+        if reason is not None:
+            return self.data, reason
+        for folder in (self.config, self.cache, self.models):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                return folder, exc.strerror or str(exc)
+        return None
 
 
 def set_base_dir(base: str | os.PathLike[str]) -> None:
@@ -73,6 +105,73 @@ def app_paths() -> AppPaths:
         }
     resolved = {key: Path(os.environ.get(f"ALPACA_DESK_{key.upper()}_DIR") or value) for key, value in defaults.items()}
     return AppPaths(**resolved)
+
+
+def unwritable_reason(folder: Path) -> str | None:
+    """Why files cannot be created in ``folder`` (created first if missing), or None if they can.
+
+    It really creates (and removes) a file: permission bits say nothing for root, read-only
+    mounts, ACLs or a path that runs through a regular file, and a folder that cannot be written
+    must be found at start, not at the first message the user sends.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=folder)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(fd)
+    try:
+        os.unlink(probe)
+    except OSError:
+        pass  # a stray empty probe file harms nothing
+    return None
+
+
+def keep_aside(path: Path, label: str, *, sidecars: Sequence[str] = (), now: float | None = None) -> Path:
+    """Rename ``path`` to ``<name>.<label>-YYYYmmdd-HHMMSS`` beside it, never over an existing file.
+
+    The user's file is kept, not deleted: a damaged settings file or conversation database may
+    still hold something worth saving. If that name is taken (two in the same second), ``-2``,
+    ``-3``, ... is added.
+
+    Args:
+        path: the file (or folder) to move aside.
+        label: what it is, e.g. ``"bad"`` or ``"damaged"``.
+        sidecars: suffixes of files that belong to it and move with it under the same new name
+            (SQLite's ``"-wal"``, ``"-shm"``, ``"-journal"``); the missing ones are skipped.
+        now: the time to name it after (default: the current time).
+
+    Returns:
+        The new path of ``path``.
+
+    Raises:
+        OSError: it could not be renamed (then nothing was moved).
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    present = [suffix for suffix in sidecars if os.path.lexists(f"{path}{suffix}")]
+    for attempt in range(1, 1000):
+        target = path.with_name(f"{path.name}.{label}-{stamp}" + (f"-{attempt}" if attempt > 1 else ""))
+        names = [target, *(Path(f"{target}{suffix}") for suffix in sidecars)]
+        if any(os.path.lexists(name) for name in names):
+            continue
+        # Checked, then renamed: only one Alpaca Desk uses a data folder at a time (the lock in
+        # app/main.py), so nothing else creates these names in between.
+        os.rename(path, target)
+        moved = [(path, target)]
+        try:
+            for suffix in present:
+                os.rename(f"{path}{suffix}", f"{target}{suffix}")
+                moved.append((Path(f"{path}{suffix}"), Path(f"{target}{suffix}")))
+        except OSError:
+            # A database without its -wal file would lose the latest commits: put back what moved.
+            for source, moved_to in reversed(moved):
+                try:
+                    os.rename(moved_to, source)
+                except OSError:
+                    pass
+            raise
+        return target
+    raise FileExistsError(f"no free name to keep {path} aside")
 
 
 def assets_dir() -> Path:

@@ -1,7 +1,9 @@
 """The user's settings: one typed schema with defaults, saved atomically as JSON.
 
-Unknown keys are ignored (a newer version's file still opens) and ``version`` drives
-upgrades. Window geometry is Qt's business (QSettings), not this file's.
+The file is untrusted input: every value is checked against its type and range, a bad one falls
+back to its default and a file that is not JSON is kept aside, each with a notice for the user
+(:func:`load_settings`). Unknown keys are ignored (a newer version's file still opens) and
+``version`` drives upgrades. Window geometry is Qt's business (QSettings), not this file's.
 """
 
 from __future__ import annotations
@@ -11,17 +13,24 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from runtime.chat.params import DecodingParams
+from runtime.chat.params import RANGES, DecodingParams
+from runtime.errors import Notice
+from runtime.paths import keep_aside
 
 log = logging.getLogger(__name__)
 
 SETTINGS_VERSION = 1
 MAX_RECENT = 10
 LANGUAGES = ("system", "en", "zh_CN")
+#: More decoding threads than this is a typing error, not a machine (llama.cpp would start them all).
+MAX_THREADS = 512
+#: ``n_gpu_layers``: -1 offloads every layer (llama.cpp's convention); no model has this many.
+MAX_GPU_LAYERS = 1000
 
 
 @dataclass
@@ -51,26 +60,212 @@ class Settings:
         self.recent_models = [path, *(p for p in self.recent_models if p != path)][:MAX_RECENT]
 
 
-def load_settings(path: Path) -> Settings:
-    """Read settings; a missing or unreadable file gives the defaults (and a log line)."""
+class LoadedSettings(NamedTuple):
+    """What :func:`load_settings` found: the settings to use, and what the user must be told."""
+
+    settings: Settings
+    notices: list[Notice]
+
+
+def load_settings(path: Path) -> LoadedSettings:
+    """Read the settings file; the file is untrusted (edited by hand, damaged, from another version).
+
+    A missing file gives the defaults. A file that is not a JSON object is kept beside it as
+    ``settings.json.bad-YYYYmmdd-HHMMSS`` (never overwritten; the language and recent models in
+    it are not lost) and the defaults are used. Every value is checked against its type and
+    range; a bad one falls back to its default. Each of these gives a :class:`Notice` naming
+    what happened; unknown keys (a newer version's file) are ignored silently.
+
+    Args:
+        path: the settings file.
+
+    Returns:
+        The settings and the notices (empty when the file was fine or missing).
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return Settings()
+        return LoadedSettings(Settings(), [])
     except (OSError, ValueError) as exc:
-        log.warning("settings file %s unreadable (%s); using defaults", path, exc)
-        return Settings()
+        # ValueError: not JSON, or not UTF-8 (UnicodeDecodeError).
+        return LoadedSettings(Settings(), [_keep_bad_file(path, _reason(exc))])
     if not isinstance(data, dict):
-        return Settings()
-    known = {f.name for f in dataclasses.fields(Settings)}
-    settings = Settings(**{k: v for k, v in data.items() if k in known})
-    if settings.language not in LANGUAGES:
-        settings.language = "system"
-    if not isinstance(settings.recent_models, list):
-        settings.recent_models = []
-    settings.recent_models = [str(p) for p in settings.recent_models][:MAX_RECENT]
+        return LoadedSettings(Settings(), [_keep_bad_file(path, f"it holds {_kind(data)}, not an object")])
+    settings = Settings()
+    notices: list[Notice] = []
+    for name, check in _CHECKS.items():
+        if name not in data:
+            continue
+        value = data[name]
+        try:
+            setattr(settings, name, check(value))
+        except _BadValue as bad:
+            log.info("settings file %s: %s is %s", path, name, bad)
+            notices.append(_bad_value(name, value, getattr(settings, name)))
+    settings.recent_models, recent_notices = _checked_recent_models(settings.recent_models)
+    notices += recent_notices
+    if "params" in data:
+        settings.params, params_notices = _checked_params(data["params"])
+        notices += params_notices
     settings.version = SETTINGS_VERSION
-    return settings
+    for notice in notices:
+        log.warning("settings file %s: %s", path, notice)
+    return LoadedSettings(settings, notices)
+
+
+class _BadValue(ValueError):
+    """A setting's value has the wrong type or is out of range (the text says which)."""
+
+
+def _language(value: Any) -> str:
+    if value not in LANGUAGES:
+        raise _BadValue(f"not one of {', '.join(LANGUAGES)}")
+    return str(value)
+
+
+def _recent_models(value: Any) -> list[str]:
+    # Only the list itself is checked here; entries are sorted out in _checked_recent_models.
+    if not isinstance(value, list):
+        raise _BadValue("not a list of file paths")
+    return value
+
+
+def _checked_recent_models(paths: list[Any]) -> tuple[list[str], list[Notice]]:
+    """The entries that are file paths (the newest :data:`MAX_RECENT`), and a notice if some were not.
+
+    One bad entry must not cost the user the others, so entries are dropped one by one.
+    """
+    kept = [p for p in paths if isinstance(p, str) and p]
+    dropped = [p for p in paths if not (isinstance(p, str) and p)]
+    if not dropped:
+        return kept[:MAX_RECENT], []
+    shown = _shown(dropped)
+    notice = Notice(
+        f'The setting "recent_models" had entries that are not file paths ({shown}); they were left out.',
+        code="settings_dropped_entries",
+        params={"name": "recent_models", "value": shown},
+    )
+    return kept[:MAX_RECENT], [notice]
+
+
+def _whole_number(value: Any, low: int, high: int) -> int:
+    # bool is an int in Python, but true is no thread count.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _BadValue("not a whole number")
+    if not low <= value <= high:
+        raise _BadValue(f"not between {low} and {high}")
+    return value
+
+
+def _n_threads(value: Any) -> int | None:
+    return None if value is None else _whole_number(value, 1, MAX_THREADS)
+
+
+def _n_gpu_layers(value: Any) -> int:
+    return _whole_number(value, -1, MAX_GPU_LAYERS)
+
+
+def _flag(value: Any) -> bool:
+    # Only JSON true/false: "yes" or null must not reach Qt's setVisible (a TypeError at start).
+    if not isinstance(value, bool):
+        raise _BadValue("not true or false")
+    return value
+
+
+#: How each setting is checked: the function returns the value to use or raises _BadValue.
+#: ``version`` is not here: it drives upgrades and is always rewritten; ``params`` is checked
+#: field by field in :func:`_checked_params`.
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "language": _language,
+    "recent_models": _recent_models,
+    "n_threads": _n_threads,
+    "n_gpu_layers": _n_gpu_layers,
+    "show_decoding_panel": _flag,
+    "show_tokenizer_panel": _flag,
+}
+
+
+def _checked_params(value: Any) -> tuple[dict[str, Any], list[Notice]]:
+    """The decoding parameters with every bad field set to the paper's default, and a notice each.
+
+    Fields are checked one at a time, in order, against the ones already accepted, so
+    ``max_tokens`` is compared with the ``n_ctx`` that will really be used.
+    """
+    defaults = DecodingParams().to_dict()
+    if not isinstance(value, dict):
+        return defaults, [_bad_value("params", value, defaults)]
+    accepted: dict[str, Any] = {}
+    notices = []
+    for name, default in defaults.items():
+        if name not in value:
+            continue
+        candidate = value[name]
+        if name in RANGES and RANGES[name].is_int and isinstance(candidate, float) and candidate.is_integer():
+            # 2048.0 (written by hand, or by another JSON writer) is still the whole number 2048.
+            candidate = int(candidate)
+        try:
+            if name == "seed" and (isinstance(candidate, bool) or not isinstance(candidate, int | None)):
+                raise TypeError("seed must be a whole number or null")
+            DecodingParams.from_dict({**accepted, name: candidate})
+        except (ValueError, TypeError):
+            notices.append(_bad_value(f"params.{name}", value[name], default))
+            continue
+        accepted[name] = candidate
+    return DecodingParams.from_dict(accepted).to_dict(), notices
+
+
+def _bad_value(name: str, value: Any, default: Any) -> Notice:
+    shown, default_shown = _shown(value), _shown(default)
+    return Notice(
+        f'The setting "{name}" had the value {shown}, which is not valid; the default {default_shown} is used.',
+        code="settings_bad_value",
+        params={"name": name, "value": shown, "default": default_shown},
+    )
+
+
+def _keep_bad_file(path: Path, reason: str) -> Notice:
+    """Move an unusable settings file aside (so saving cannot overwrite it) and say where it went."""
+    try:
+        kept = keep_aside(path, "bad")
+    except OSError as exc:
+        # Nothing moved; saving fails in the same folder for the same reason, so the file stays.
+        log.warning("settings file %s unusable (%s) and could not be moved aside: %s", path, reason, exc)
+        return Notice(
+            f"The settings file {path} could not be read ({reason}) and could not be moved aside "
+            f"({_reason(exc)}); the default settings are used.",
+            code="settings_unreadable",
+            params={"path": str(path), "reason": reason, "error": _reason(exc)},
+        )
+    log.warning("settings file %s unusable (%s); kept as %s, using defaults", path, reason, kept)
+    return Notice(
+        f"The settings file {path} could not be read ({reason}). It was kept as {kept.name} and the "
+        f"default settings are used.",
+        code="settings_kept_aside",
+        params={"path": str(path), "reason": reason, "kept": kept.name},
+    )
+
+
+#: A value is shown in a notice at most this long: a pasted novel must not fill the banner.
+_SHOWN_LENGTH = 60
+
+
+def _shown(value: Any) -> str:
+    """A setting's value as JSON would write it, shortened."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= _SHOWN_LENGTH else text[: _SHOWN_LENGTH - 1] + "…"
+
+
+def _kind(value: Any) -> str:
+    return {type(None): "null", list: "a list", str: "text", bool: "true/false"}.get(type(value), "a number")
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
 
 
 def save_settings(settings: Settings, path: Path) -> None:

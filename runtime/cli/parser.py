@@ -1,7 +1,8 @@
 """``alpaca-desk``: the parser and the dispatch; each command group lives in a module of its own.
 
 ``alpaca-desk chat MODEL.gguf [--prompt TEXT]`` answers once (or chats in the terminal),
-``alpaca-desk host`` is the inference host (how a frozen build starts it),
+``alpaca-desk conversations recover FILE`` copies what a damaged conversation database still
+holds, ``alpaca-desk host`` is the inference host (how a frozen build starts it),
 ``alpaca-desk tokens FILE`` compares tokenizers on a text, ``alpaca-desk vocab merge|train`` is the
 vocabulary-extension tool, and ``alpaca-desk job NAME ...`` runs one job process (how a frozen
 build starts :mod:`runtime.jobs`). ``app.main`` sends these subcommands here and starts the GUI
@@ -14,7 +15,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from runtime.cli import chat, tokens
+from runtime.cli import chat, conversations, tokens
 from runtime.errors import AppError
 from runtime.paths import set_base_dir
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Each command group adds its subcommands and sets ``run`` on them; a capability adds a module.
     chat.add_parsers(sub)
+    conversations.add_parsers(sub)
     sub.add_parser("host", help="run the inference host on stdin/stdout (used by the app)")
     tokens.add_parsers(sub)
     job = sub.add_parser("job", help="run one job process, reporting JSON lines (used by the app)")
@@ -37,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``alpaca-desk chat|host|tokens|vocab|job ...``."""
+    """Run ``alpaca-desk chat|conversations|host|tokens|vocab|job ...``."""
     words = list(sys.argv[1:] if argv is None else argv)
     if words[:1] == ["job"]:
         # Job processes parse their own options (argparse's REMAINDER would trip over some of them).

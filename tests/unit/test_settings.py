@@ -1,8 +1,10 @@
-"""The settings file: typed, versioned, and tolerant of damage."""
+"""The settings file: typed, versioned, and tolerant of damage: a bad value or a broken file gives
+the defaults and a notice, and the user's file is never lost."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -24,8 +26,9 @@ def test_settings_round_trip(tmp_path: Path) -> None:
     save_settings(settings, path)
     assert [p.name for p in path.parent.iterdir()] == ["settings.json"]  # no temporary left behind
     assert "/模型/b.gguf" in path.read_text(encoding="utf-8")  # readable, not \\u-escaped
-    loaded = load_settings(path)
+    loaded, notices = load_settings(path)
     assert loaded == settings
+    assert notices == []
     assert loaded.decoding_params() == DecodingParams(temperature=0.5, max_tokens=256)
 
 
@@ -43,7 +46,8 @@ def test_unknown_keys_are_ignored_and_bad_values_fixed(tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
-    loaded = load_settings(path)
+    loaded, notices = load_settings(path)
+    assert [n.params["name"] for n in notices] == ["language"]
     assert loaded.n_gpu_layers == 5
     assert loaded.language == "system"
     assert loaded.version == SETTINGS_VERSION
@@ -52,20 +56,126 @@ def test_unknown_keys_are_ignored_and_bad_values_fixed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("content", [b"{not json", b"", b"[1, 2, 3]", b"\xff\xfe\x00garbage", b"null"])
-def test_corrupt_settings_give_defaults(tmp_path: Path, content: bytes) -> None:
+def test_corrupt_settings_are_kept_aside_and_give_defaults(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "settings.json"
     path.write_bytes(content)
-    assert load_settings(path) == Settings()
+    loaded, notices = load_settings(path)
+    assert loaded == Settings()
+    [notice] = notices
+    [kept] = tmp_path.glob("settings.json.bad-*")
+    assert re.fullmatch(r"settings\.json\.bad-\d{8}-\d{6}", kept.name)
+    assert kept.read_bytes() == content  # byte for byte: nothing the user had is lost
+    assert not path.exists()  # so the next save cannot overwrite it, and the next start is quiet
+    assert notice.code == "settings_kept_aside"
+    assert notice.params["kept"] == kept.name and kept.name in str(notice)
+    assert load_settings(path) == (Settings(), [])
 
 
-def test_missing_settings_give_defaults(tmp_path: Path) -> None:
-    assert load_settings(tmp_path / "nope.json") == Settings()
-
-
-def test_invalid_saved_params_fall_back_to_the_papers(tmp_path: Path) -> None:
+def test_a_second_bad_file_never_overwrites_the_first_backup(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
-    path.write_text(json.dumps({"params": {"temperature": 9.0, "top_k": "many"}}), encoding="utf-8")
-    assert load_settings(path).decoding_params() == DecodingParams()
+    for content in ('{"language": "zh_CN", "recent_models": ["/m/a.gguf"', "{also broken"):
+        path.write_text(content, encoding="utf-8")
+        load_settings(path)
+    backups = sorted(tmp_path.glob("settings.json.bad-*"))
+    assert len(backups) == 2
+    assert {b.read_text(encoding="utf-8") for b in backups} == {
+        '{"language": "zh_CN", "recent_models": ["/m/a.gguf"',
+        "{also broken",
+    }
+
+
+def test_a_settings_file_that_cannot_be_moved_aside_is_left_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.mkdir()  # a folder where the file belongs: unreadable as a file
+    (path / "keep-me").write_text("x", encoding="utf-8")
+    loaded, [notice] = load_settings(path)
+    assert loaded == Settings()
+    assert notice.code == "settings_kept_aside"
+    [kept] = tmp_path.glob("settings.json.bad-*")
+    assert (kept / "keep-me").read_text(encoding="utf-8") == "x"
+
+
+def test_missing_settings_give_defaults_quietly(tmp_path: Path) -> None:
+    assert load_settings(tmp_path / "nope.json") == (Settings(), [])
+
+
+BAD_VALUES = [
+    ("show_decoding_panel", "yes", True),
+    ("show_decoding_panel", None, True),
+    ("show_tokenizer_panel", 1, False),
+    ("n_threads", "many", None),
+    ("n_threads", 0, None),
+    ("n_threads", 10**9, None),
+    ("n_threads", 2.5, None),
+    ("n_threads", True, None),
+    ("n_gpu_layers", None, 0),
+    ("n_gpu_layers", -2, 0),
+    ("n_gpu_layers", "all", 0),
+    ("language", 7, "system"),
+    ("recent_models", "/m/a.gguf", []),
+    ("recent_models", {"a": 1}, []),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "default"), BAD_VALUES)
+def test_a_bad_value_falls_back_to_its_default_with_a_notice(
+    tmp_path: Path, name: str, value: object, default: object
+) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"language": "zh_CN", "n_gpu_layers": 3, name: value}), encoding="utf-8")
+    loaded, notices = load_settings(path)
+    assert getattr(loaded, name) == default
+    # The good values beside it are kept.
+    expected = Settings(language="zh_CN", n_gpu_layers=3)
+    setattr(expected, name, default)
+    assert loaded == expected
+    [notice] = notices
+    assert notice.code == "settings_bad_value"
+    assert notice.params == {"name": name, "value": json.dumps(value), "default": json.dumps(default)}
+    assert name in str(notice) and json.dumps(value) in str(notice)
+    assert list(tmp_path.iterdir()) == [path]  # valid JSON: nothing to keep aside
+
+
+@pytest.mark.parametrize(("name", "value"), [("n_threads", None), ("n_threads", 8), ("n_gpu_layers", -1)])
+def test_good_values_give_no_notice(tmp_path: Path, name: str, value: object) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({name: value}), encoding="utf-8")
+    loaded, notices = load_settings(path)
+    assert getattr(loaded, name) == value and notices == []
+
+
+def test_recent_models_keep_their_good_entries(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"recent_models": ["/m/a.gguf", None, 3, "", "/m/b.gguf"]}), encoding="utf-8")
+    loaded, [notice] = load_settings(path)
+    assert loaded.recent_models == ["/m/a.gguf", "/m/b.gguf"]
+    assert notice.code == "settings_dropped_entries"
+    assert notice.params == {"name": "recent_models", "value": '[null, 3, ""]'}
+
+
+def test_invalid_saved_params_fall_back_to_the_papers_field_by_field(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    params = {"temperature": 9.0, "top_k": "many", "top_p": 0.5, "n_ctx": 4096.0, "max_tokens": 100000, "seed": "x"}
+    path.write_text(json.dumps({"params": params}), encoding="utf-8")
+    loaded, notices = load_settings(path)
+    assert loaded.decoding_params() == DecodingParams(top_p=0.5, n_ctx=4096)
+    assert loaded.params["n_ctx"] == 4096 and isinstance(loaded.params["n_ctx"], int)
+    assert sorted(n.params["name"] for n in notices) == [
+        "params.max_tokens",
+        "params.seed",
+        "params.temperature",
+        "params.top_k",
+    ]
+    shown = {n.params["name"]: (n.params["value"], n.params["default"]) for n in notices}
+    assert shown["params.top_k"] == ('"many"', "40")
+    assert shown["params.max_tokens"] == ("100000", "512")
+
+
+def test_a_long_bad_value_is_shortened_in_the_notice(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"language": "x" * 5000}), encoding="utf-8")
+    _, [notice] = load_settings(path)
+    assert len(notice.params["value"]) <= 60 and notice.params["value"].endswith("…")
 
 
 def test_recent_models_keeps_newest_first_without_duplicates() -> None:
@@ -81,4 +191,6 @@ def test_recent_models_keeps_newest_first_without_duplicates() -> None:
 def test_params_that_are_not_an_object_fall_back_to_the_papers(tmp_path: Path, params: object) -> None:
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"params": params}), encoding="utf-8")
-    assert load_settings(path).decoding_params() == DecodingParams()
+    loaded, [notice] = load_settings(path)
+    assert loaded.decoding_params() == DecodingParams()
+    assert notice.params["name"] == "params"

@@ -96,7 +96,7 @@ def test_corrupt_file_gives_store_error_and_is_left_alone(db: Path, content: byt
         ConversationStore(db)
     message = str(info.value)
     assert str(db) in message
-    assert "move the file aside" in message
+    assert "keeps the damaged file aside" in message
     assert db.read_bytes() == content  # the user's file is never overwritten
 
 

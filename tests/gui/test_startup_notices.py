@@ -1,0 +1,126 @@
+"""Hostile and broken inputs at start, through the real window: bad settings and a damaged
+conversation database are told once in the banner, and the damaged file's readable messages come
+back with the banner's button (a real recovery off the GUI thread)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.i18n import install_translators
+from app.main_window import AppContext, MainWindow
+from app.notices import show_startup_notices
+from tests.unit.store._damage import damage_page_with, make_history, without
+
+LOAD_TIMEOUT_MS = 30_000
+RECOVERY_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def open_window(qtbot) -> Iterator:
+    """Opens the context and its first window as app.main does; closes them after the test."""
+    opened: list[AppContext] = []
+
+    def start() -> MainWindow:
+        context = AppContext.open(show_errors=False)
+        opened.append(context)
+        window = MainWindow(context)
+        window._replaced = True  # closing it in a test must not quit the shared QApplication
+        qtbot.addWidget(window)
+        show_startup_notices(window)
+        window.show()
+        return window
+
+    yield start
+    for context in opened:
+        context.close()
+
+
+def write_settings(home: Path, data: object) -> Path:
+    path = home / "config" / "settings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_bad_settings_open_the_window_with_defaults_and_a_notice(open_window, isolated_dirs: Path) -> None:
+    write_settings(isolated_dirs, {"show_decoding_panel": "yes", "show_tokenizer_panel": None, "n_threads": "many"})
+    window = open_window()
+    assert window.decoding.isVisible() and not window.tokenizer_panel.isVisible()  # the defaults
+    assert window.banner.isVisible() and not window.banner.action_button.isVisible()
+    lines = window.banner.label.text().splitlines()
+    assert len(lines) == 3
+    assert any("show_decoding_panel" in line and '"yes"' in line and "true" in line for line in lines)
+    assert any("show_tokenizer_panel" in line and "null" in line and "false" in line for line in lines)
+    assert any("n_threads" in line and '"many"' in line for line in lines)
+
+
+def test_settings_notices_are_translated(open_window, isolated_dirs: Path) -> None:
+    write_settings(isolated_dirs, {"language": "zh_CN", "n_gpu_layers": "all"})
+    install_translators("zh_CN")
+    try:
+        window = open_window()
+        text = window.banner.label.text()
+    finally:
+        install_translators("en")
+    assert text == '设置“n_gpu_layers”的值 "all" 无效，已改用默认值 0。'
+
+
+def test_a_settings_file_that_is_not_json_is_kept_and_named(open_window, isolated_dirs: Path) -> None:
+    path = write_settings(isolated_dirs, {})
+    path.write_text('{"language": "zh_CN", "recent_models": ["/m/a.gguf"', encoding="utf-8")
+    window = open_window()
+    [kept] = path.parent.glob("settings.json.bad-*")
+    assert kept.name in window.banner.label.text()
+    assert '"/m/a.gguf"' in kept.read_text(encoding="utf-8")
+
+
+def test_a_model_loads_although_the_saved_thread_count_was_garbage(
+    qtbot, open_window, isolated_dirs: Path, stories_gguf: Path
+) -> None:
+    write_settings(isolated_dirs, {"n_threads": "many"})
+    window = open_window()
+    assert window.ctx.settings.n_threads is None
+    with qtbot.waitSignal(window.client.loaded, timeout=LOAD_TIMEOUT_MS):
+        window.open_model(str(stories_gguf))
+    assert "stories260K.gguf" in window.model_label.text()
+
+
+def test_a_damaged_database_is_kept_aside_and_its_messages_recovered_from_the_banner(
+    qtbot, open_window, isolated_dirs: Path
+) -> None:
+    db = isolated_dirs / "data" / "conversations.sqlite3"
+    expected = make_history(db)
+    lost = damage_page_with(db, "<c4-m20>")
+    window = open_window()
+    [kept] = db.parent.glob("conversations.sqlite3.damaged-*")
+    assert str(kept) in window.banner.label.text()
+    assert window.banner.action_button.isVisible()
+    assert window.banner.action_button.text() == "Recover messages"
+    assert window.store.list_conversations() == []  # a new, empty file in its place
+
+    qtbot.mouseClick(window.banner.action_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Recovered" in window.banner.label.text(), timeout=RECOVERY_TIMEOUT_MS)
+    recovered = {
+        c.title: [(m.role, m.content) for m in window.store.messages(c.id)] for c in window.store.list_conversations()
+    }
+    assert recovered == without(expected, lost)
+    assert window.conversations._list.count() == len(expected)
+    assert str(kept) in window.banner.label.text()
+
+
+def test_the_next_start_uses_the_new_file_quietly(open_window, isolated_dirs: Path) -> None:
+    db = isolated_dirs / "data" / "conversations.sqlite3"
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"\x00garbage" * 1000)
+    first = open_window()
+    first.store.create_conversation("chatted after the damage")
+    first.ctx.close()
+    second = open_window()
+    assert not second.banner.isVisible()
+    assert [c.title for c in second.store.list_conversations()] == ["chatted after the damage"]
+    assert len(list(db.parent.glob("*damaged*"))) == 1
