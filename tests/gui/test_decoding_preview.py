@@ -105,3 +105,14 @@ def test_preview_shows_the_newest_state_when_changes_arrive_during_a_render(
     assert renders[0] == "first" and renders[-1] == "newest"
     assert len(renders) <= 3, renders
     assert "first" not in panel.preview_text()
+
+
+def test_every_refusal_has_a_translated_message(qapp) -> None:
+    from app.messages import _messages
+    from runtime.chat import _jinja_sandbox
+
+    # The codes are built from the reason (embedded_template_<reason>), so the check in
+    # test_messages.py, which looks for code="..." in the source, cannot find them.
+    codes = {f"embedded_template_{reason}" for reason in _jinja_sandbox.REFUSAL_REASONS}
+    codes |= {"embedded_template_missing", "template_sandbox_failed"}
+    assert codes <= set(_messages())
