@@ -1,7 +1,8 @@
 """Start-up: command line, logging, the QApplication, translations and the main window.
 
 In the frozen (PyInstaller) build the same executable is also the inference host
-(``alpaca-desk host``) and the job runner (``alpaca-desk job ...``); :func:`entry` first makes
+(``alpaca-desk host``), the job runner (``alpaca-desk job ...``) and the template sandbox
+(``alpaca-desk template-sandbox``); :func:`entry` first makes
 sure that process uses nothing from outside the bundle (see :mod:`app.isolation`).
 """
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger("app")
-CLI_COMMANDS = ("chat", "conversations", "host", "job", "tokens", "vocab")
+CLI_COMMANDS = ("chat", "conversations", "host", "job", "template-sandbox", "tokens", "vocab")
 #: Exit status when a folder the app needs cannot be used (the message names it and what to do).
 FOLDER_EXIT_CODE = 4
 #: The desktop entry's name (packaging/alpaca-desk.desktop) and the Wayland app id.

@@ -234,6 +234,46 @@ def _messages() -> dict[str, str]:
             "Messages",
             "The conversation database {path} was written by a newer Alpaca Desk. Update Alpaca Desk, or start it with --data-dir pointing to another folder.",
         ),
+        "embedded_template_missing": QCoreApplication.translate(
+            "Messages",
+            "The model file has no embedded chat template; choose another chat template in the decoding panel.",
+        ),
+        "embedded_template_source_too_large": QCoreApplication.translate(
+            "Messages",
+            "The chat template inside {name} was refused: it is larger than {limit_kib} KiB. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).",
+        ),
+        "embedded_template_syntax": QCoreApplication.translate(
+            "Messages",
+            "The chat template inside {name} was refused: syntax error on line {line}: {detail}. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).",
+        ),
+        "embedded_template_forbidden": QCoreApplication.translate(
+            "Messages",
+            "The chat template inside {name} was refused: it tried something the sandbox forbids ({detail}). Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).",
+        ),
+        "embedded_template_timeout": QCoreApplication.translate(
+            "Messages",
+            "The chat template inside {name} was refused: rendering it took longer than {seconds} s. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).",
+        ),
+        "embedded_template_output_too_large": QCoreApplication.translate(
+            "Messages",
+            "The chat template inside {name} was refused: its output grew past {limit_kib} KiB. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).",
+        ),
+        "embedded_template_memory": QCoreApplication.translate(
+            "Messages",
+            "The chat template inside {name} was refused: its output or values grew past the memory limit ({limit_mib} MiB). Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).",
+        ),
+        "embedded_template_crashed": QCoreApplication.translate(
+            "Messages",
+            "The chat template inside {name} was refused: its output or values grew past the memory limit ({limit_mib} MiB) and ended the sandbox process ({how}). Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).",
+        ),
+        "embedded_template_error": QCoreApplication.translate(
+            "Messages",
+            "The chat template inside {name} failed: {detail}. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).",
+        ),
+        "template_sandbox_failed": QCoreApplication.translate(
+            "Messages",
+            "The process that renders model files' chat templates could not start ({how}); see the log. Choose a built-in chat template in the decoding panel meanwhile.",
+        ),
         "import_format": QCoreApplication.translate(
             "Messages",
             "Cannot import this file: {problem}. Choose a file made with Alpaca Desk's JSON export.",

@@ -362,6 +362,17 @@ ZH: dict[str, str] = {
     "Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}": "温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}",
     "Seed: {0}": "随机种子：{0}",
     "Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms": "提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒",
+    # -- Chat templates from model files (the template sandbox) --------------------------------
+    "The model file has no embedded chat template; choose another chat template in the decoding panel.": "模型文件中没有内置的对话模板；请在解码参数面板中选择其他对话模板。",
+    "The chat template inside {name} was refused: it is larger than {limit_kib} KiB. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).": "已拒绝 {name} 内置的对话模板：它大于 {limit_kib} KiB。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。",
+    "The chat template inside {name} was refused: syntax error on line {line}: {detail}. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).": "已拒绝 {name} 内置的对话模板：第 {line} 行有语法错误：{detail}。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。",
+    "The chat template inside {name} was refused: it tried something the sandbox forbids ({detail}). Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).": "已拒绝 {name} 内置的对话模板：它试图执行沙箱禁止的操作（{detail}）。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。",
+    "The chat template inside {name} was refused: rendering it took longer than {seconds} s. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).": "已拒绝 {name} 内置的对话模板：渲染用时超过 {seconds} 秒。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。",
+    "The chat template inside {name} was refused: its output grew past {limit_kib} KiB. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).": "已拒绝 {name} 内置的对话模板：它的输出超过了 {limit_kib} KiB。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。",
+    "The chat template inside {name} was refused: its output or values grew past the memory limit ({limit_mib} MiB). Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).": "已拒绝 {name} 内置的对话模板：它的输出或中间值超出了内存上限（{limit_mib} MiB）。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。",
+    "The chat template inside {name} was refused: its output or values grew past the memory limit ({limit_mib} MiB) and ended the sandbox process ({how}). Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).": "已拒绝 {name} 内置的对话模板：它的输出或中间值超出了内存上限（{limit_mib} MiB），导致沙箱进程终止（{how}）。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。",
+    "The chat template inside {name} failed: {detail}. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).": "{name} 内置的对话模板渲染失败：{detail}。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。",
+    "The process that renders model files' chat templates could not start ({how}); see the log. Choose a built-in chat template in the decoding panel meanwhile.": "渲染模型文件对话模板的进程无法启动（{how}），请查看日志。在此期间请在解码参数面板中选择一个内置对话模板。",
 }
 
 # (context, source) -> translation, for the rare source text that needs a different wording in

@@ -186,7 +186,7 @@ class ModelsController(QObject):
         )
         self.decoding.set_auto_template(auto)
         self.tokenizer_panel.set_model(info.get("path"), self.n_ctx_loaded)
-        self.decoding.set_jinja_source(info.get("chat_template"))
+        self.decoding.set_jinja_source(info.get("chat_template"), info.get("file_name"))
         self.model_label.setText(
             self.tr("{name} · {params} · {quant} · vocabulary {vocab}").format(
                 name=info.get("file_name", ""),

@@ -7,8 +7,9 @@ validation in :class:`runtime.chat.params.DecodingParams` never disagree about w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QStandardItemModel
 from PySide6.QtWidgets import (
@@ -30,6 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.messages import error_text
+from app.tasks import run_task
 from runtime.chat.params import PRESETS, RANGES, DecodingParams, Range
 from runtime.chat.templates import Turn, get_template, render, template_names
 from runtime.errors import AppError
@@ -126,23 +129,32 @@ class DecodingPanel(QWidget):
             automatic (from the model).
         system_prompt_changed(object): The system prompt, a string or ``None`` when empty
             (the template's default).
+        preview_rendered(str): The preview shows a newly rendered prompt (or why there is none).
     """
 
     params_changed = Signal(object)
     template_changed = Signal(object)
     system_prompt_changed = Signal(object)
+    preview_rendered = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._bulk = False
         self._auto_template: str | None = None
         self._jinja_source: str | None = None
+        self._jinja_origin: str | None = None
         self._turns: list[Turn] = []
         self._draft = ""
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
         self._preview_timer.setInterval(PREVIEW_DEBOUNCE_MS)
         self._preview_timer.timeout.connect(self._render_preview)
+        # The preview renders on a worker thread: a model file's template runs in the template
+        # sandbox, which may take its full time limit. Each change counts a generation; at most
+        # one render is in flight, and one that finishes after a change is dropped and followed
+        # by a render of the newest state, so typing never queues up renders.
+        self._preview_generation = 0
+        self._preview_busy = False
 
         content = QWidget()
         column = QVBoxLayout(content)
@@ -479,9 +491,15 @@ class DecodingPanel(QWidget):
         """The template that will be used: the choice, else automatic's, else ``"raw"``."""
         return self.template_choice() or self._auto_template or DEFAULT_TEMPLATE
 
-    def set_jinja_source(self, source: str | None) -> None:
-        """The loaded model's embedded chat template, so that "embedded" can be previewed."""
+    def set_jinja_source(self, source: str | None, origin: str | None = None) -> None:
+        """The loaded model's embedded chat template, so that "embedded" can be previewed.
+
+        Args:
+            source: The template (GGUF ``tokenizer.chat_template``), or ``None``.
+            origin: The model file it came from, named if the template is refused.
+        """
         self._jinja_source = source
+        self._jinja_origin = origin
         self._schedule_preview()
 
     def system_prompt(self) -> str | None:
@@ -527,25 +545,48 @@ class DecodingPanel(QWidget):
         self._schedule_preview()
 
     def preview_text(self) -> str:
-        """The text the preview shows (after the debounce)."""
+        """The text the preview shows (after the debounce and the render)."""
         return self._preview.toPlainText()
 
     def _schedule_preview(self) -> None:
         self._preview_timer.start()
 
     def _render_preview(self) -> None:
+        self._preview_generation += 1
+        if not self._preview_busy:
+            self._start_preview()
+        # Otherwise the render in flight sees the new generation when it ends and starts this one.
+
+    def _start_preview(self) -> None:
+        generation = self._preview_generation
         turns = list(self._turns)
         if self._draft or not turns or turns[-1].assistant is not None:
             turns.append(Turn(self._draft))
-        try:
-            text = render(
-                self.effective_template(),
-                turns,
-                system=self.system_prompt(),
-                jinja_source=self._jinja_source,
-            ).text
-        except AppError as error:
-            text = str(error)
+        # Everything the worker needs is read here, on the GUI thread.
+        name = self.effective_template()
+        system = self.system_prompt()
+        source = self._jinja_source
+        origin = self._jinja_origin
+
+        def work() -> str:
+            return render(name, turns, system=system, jinja_source=source, jinja_origin=origin).text
+
+        self._preview_busy = True
+        run_task(work, lambda result, error: self._preview_done(generation, result, error))
+
+    def _preview_done(self, generation: int, result: Any, error: BaseException | None) -> None:
+        if not shiboken6.isValid(self):
+            return  # the panel was closed while its preview rendered
+        self._preview_busy = False
+        if generation != self._preview_generation:
+            self._start_preview()  # something changed meanwhile: this result is stale
+            return
+        if error is None:
+            text = str(result)
+        elif isinstance(error, AppError):
+            text = error_text(error)
+        else:
+            raise error
         bar = self._preview.verticalScrollBar()
         # The draft is at the end, so a preview that was scrolled to the end follows it; one
         # scrolled elsewhere stays where the user is reading.
@@ -553,3 +594,4 @@ class DecodingPanel(QWidget):
         position = bar.value()
         self._preview.setPlainText(text)
         bar.setValue(bar.maximum() if at_end else position)
+        self.preview_rendered.emit(text)

@@ -268,214 +268,214 @@ Last changed {when}</source>
 <context>
     <name>DecodingPanel</name>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="174"/>
+        <location filename="../../app/views/decoding_panel.py" line="186"/>
         <source>Context size</source>
         <translation>上下文长度</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="175"/>
+        <location filename="../../app/views/decoding_panel.py" line="187"/>
         <source>How many tokens the model sees at once: the prompt, the earlier messages and the answer together. Larger contexts need more memory.</source>
         <translation>模型一次能看到的 token 数，包括提示词、之前的消息和回答。上下文越长，占用的内存越多。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="179"/>
+        <location filename="../../app/views/decoding_panel.py" line="191"/>
         <source>Max new tokens</source>
         <translation>最大生成长度</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="180"/>
+        <location filename="../../app/views/decoding_panel.py" line="192"/>
         <source>The longest answer, in tokens. It must be smaller than the context size.</source>
         <translation>回答的最大长度（以 token 计），必须小于上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="183"/>
+        <location filename="../../app/views/decoding_panel.py" line="195"/>
         <source>Temperature</source>
         <translation>温度</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="184"/>
+        <location filename="../../app/views/decoding_panel.py" line="196"/>
         <source>Randomness of the answer: low values are focused and repeatable, high values more varied. 0 always picks the most likely token.</source>
         <translation>回答的随机程度：值越低，回答越集中、越可复现；值越高，回答越多样。为 0 时总是选择概率最高的 token。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="188"/>
+        <location filename="../../app/views/decoding_panel.py" line="200"/>
         <source>Top-k</source>
         <translation>Top-k</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="188"/>
+        <location filename="../../app/views/decoding_panel.py" line="200"/>
         <source>Sample only from the k most likely tokens. 0 turns this limit off.</source>
         <translation>只从概率最高的 k 个 token 中采样。设为 0 表示不限制。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="190"/>
+        <location filename="../../app/views/decoding_panel.py" line="202"/>
         <source>Top-p</source>
         <translation>Top-p</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="191"/>
+        <location filename="../../app/views/decoding_panel.py" line="203"/>
         <source>Sample only from the most likely tokens whose probabilities add up to p (nucleus sampling). 1 turns this limit off.</source>
         <translation>只从累计概率达到 p 的最可能的 token 中采样（核采样）。设为 1 表示不限制。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="195"/>
+        <location filename="../../app/views/decoding_panel.py" line="207"/>
         <source>Repetition penalty</source>
         <translation>重复惩罚</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="196"/>
+        <location filename="../../app/views/decoding_panel.py" line="208"/>
         <source>Makes tokens that already appeared less likely, against loops. 1 means no penalty.</source>
         <translation>降低已出现过的 token 的概率，避免内容循环重复。设为 1 表示不惩罚。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="204"/>
+        <location filename="../../app/views/decoding_panel.py" line="216"/>
         <source>Chinese-Alpaca (v1, Plus, Pro)</source>
         <translation>Chinese-Alpaca（v1、Plus、Pro）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="205"/>
+        <location filename="../../app/views/decoding_panel.py" line="217"/>
         <source>Stanford-Alpaca instruction format used to fine-tune Chinese-Alpaca, Chinese-Alpaca-Plus and -Pro (vocabulary of 49,954 pieces).</source>
         <translation>Chinese-Alpaca、Chinese-Alpaca-Plus 和 -Pro 精调所用的 Stanford-Alpaca 指令格式（词表 49,954）。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="209"/>
+        <location filename="../../app/views/decoding_panel.py" line="221"/>
         <source>Chinese-Alpaca-2 (Llama-2 chat)</source>
         <translation>Chinese-Alpaca-2（Llama-2 对话格式）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="210"/>
+        <location filename="../../app/views/decoding_panel.py" line="222"/>
         <source>Llama-2 chat format ([INST] ... [/INST]) used by Chinese-Alpaca-2 (vocabulary of 55,296 pieces).</source>
         <translation>Chinese-Alpaca-2 使用的 Llama-2 对话格式（[INST] ... [/INST]），词表 55,296。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="213"/>
+        <location filename="../../app/views/decoding_panel.py" line="225"/>
         <source>Raw text (base models)</source>
         <translation>纯文本续写（基座模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="214"/>
+        <location filename="../../app/views/decoding_panel.py" line="226"/>
         <source>No template: the text is continued as written. For base models such as Chinese-LLaMA and Chinese-LLaMA-2, which were never trained to follow instructions.</source>
         <translation>不使用模板：直接续写输入的文本。适用于 Chinese-LLaMA、Chinese-LLaMA-2 等未经指令精调的基座模型。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="218"/>
+        <location filename="../../app/views/decoding_panel.py" line="230"/>
         <source>Model file&apos;s template (Jinja)</source>
         <translation>模型文件自带的模板（Jinja）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="219"/>
+        <location filename="../../app/views/decoding_panel.py" line="231"/>
         <source>The chat template stored in the GGUF file (tokenizer.chat_template), rendered in a sandbox. For models that are not Chinese-LLaMA or Chinese-Alpaca.</source>
         <translation>GGUF 文件中保存的对话模板（tokenizer.chat_template），在沙箱中渲染。适用于 Chinese-LLaMA / Chinese-Alpaca 以外的模型。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="228"/>
+        <location filename="../../app/views/decoding_panel.py" line="240"/>
         <source>Single-turn (paper)</source>
         <translation>单轮问答（论文）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="230"/>
+        <location filename="../../app/views/decoding_panel.py" line="242"/>
         <source>Multi-turn chat</source>
         <translation>多轮对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="234"/>
+        <location filename="../../app/views/decoding_panel.py" line="246"/>
         <source>Sampling</source>
         <translation>采样</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="240"/>
+        <location filename="../../app/views/decoding_panel.py" line="252"/>
         <source>Preset</source>
         <translation>预设</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="244"/>
+        <location filename="../../app/views/decoding_panel.py" line="256"/>
         <source>Settings from the Chinese-LLaMA paper: temperature 0.2 for single answers, 0.5 for multi-turn chat.</source>
         <translation>Chinese-LLaMA 论文中的设置：单轮问答温度 0.2，多轮对话温度 0.5。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="251"/>
+        <location filename="../../app/views/decoding_panel.py" line="263"/>
         <source>Custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="283"/>
+        <location filename="../../app/views/decoding_panel.py" line="295"/>
         <source>Random seed</source>
         <translation>使用随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="287"/>
+        <location filename="../../app/views/decoding_panel.py" line="299"/>
         <source>Use a new random seed for every answer. Untick it and choose a seed to get the same answer again for the same prompt and settings.</source>
         <translation>每次回答都使用新的随机种子。取消勾选并指定种子后，相同的提示词和设置会得到相同的回答。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="294"/>
+        <location filename="../../app/views/decoding_panel.py" line="306"/>
         <source>The seed used when Random seed is off.</source>
         <translation>未勾选“使用随机种子”时所用的随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="295"/>
+        <location filename="../../app/views/decoding_panel.py" line="307"/>
         <source>Seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="306"/>
+        <location filename="../../app/views/decoding_panel.py" line="318"/>
         <source>Reset to paper defaults</source>
         <translation>恢复论文默认值</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="309"/>
+        <location filename="../../app/views/decoding_panel.py" line="321"/>
         <source>Context 2048, 512 new tokens, temperature 0.2, top-k 40, top-p 0.9, repetition penalty 1.1, random seed.</source>
         <translation>上下文长度 2048，最多生成 512 个 token，温度 0.2，Top-k 40，Top-p 0.9，重复惩罚 1.1，随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="318"/>
+        <location filename="../../app/views/decoding_panel.py" line="330"/>
         <source>Template</source>
         <translation>提示词模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="326"/>
+        <location filename="../../app/views/decoding_panel.py" line="338"/>
         <source>How the conversation is written into the prompt.</source>
         <translation>决定对话内容以何种格式写入提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="327"/>
-        <location filename="../../app/views/decoding_panel.py" line="471"/>
+        <location filename="../../app/views/decoding_panel.py" line="339"/>
+        <location filename="../../app/views/decoding_panel.py" line="483"/>
         <source>Automatic (from the model)</source>
         <translation>自动（根据模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="334"/>
+        <location filename="../../app/views/decoding_panel.py" line="346"/>
         <source>Chat template</source>
         <translation>对话模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="339"/>
+        <location filename="../../app/views/decoding_panel.py" line="351"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="342"/>
+        <location filename="../../app/views/decoding_panel.py" line="354"/>
         <source>Text the conversation starts with. Leave it empty to use the template&apos;s default.</source>
         <translation>放在对话开头的文本。留空则使用模板的默认系统提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="353"/>
-        <location filename="../../app/views/decoding_panel.py" line="359"/>
+        <location filename="../../app/views/decoding_panel.py" line="365"/>
+        <location filename="../../app/views/decoding_panel.py" line="371"/>
         <source>Prompt preview</source>
         <translation>提示词预览</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="354"/>
+        <location filename="../../app/views/decoding_panel.py" line="366"/>
         <source>The exact text the model reads for the next answer.</source>
         <translation>模型生成下一条回答时实际读取的完整文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="473"/>
+        <location filename="../../app/views/decoding_panel.py" line="485"/>
         <source>Automatic: {label}</source>
         <translation>自动：{label}</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="515"/>
+        <location filename="../../app/views/decoding_panel.py" line="533"/>
         <source>No system prompt</source>
         <translation>无系统提示词</translation>
     </message>
@@ -920,6 +920,16 @@ Last changed {when}</source>
         <translation>无法写入日志文件夹 {path}（{reason}）；Alpaca Desk 将在没有日志文件的情况下运行。</translation>
     </message>
     <message>
+        <location filename="../../app/messages.py" line="285"/>
+        <source>Cannot import {path}: it is {size_mib} MiB, and imports are limited to {limit_mib} MiB. Export the conversation in parts, or choose another file.</source>
+        <translation>无法导入 {path}：文件大小为 {size_mib} MiB，导入上限为 {limit_mib} MiB。请分段导出对话，或选择其他文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="289"/>
+        <source>Cannot read {path}: {detail}. Check the file and try again.</source>
+        <translation>无法读取 {path}：{detail}。请检查文件后重试。</translation>
+    </message>
+    <message>
         <location filename="../../app/messages.py" line="209"/>
         <source>The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.</source>
         <translation>对话数据库 {path} 所在的磁盘已满。请释放一些空间后重试；没有丢失任何内容。</translation>
@@ -956,23 +966,63 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/messages.py" line="237"/>
+        <source>The model file has no embedded chat template; choose another chat template in the decoding panel.</source>
+        <translation>模型文件中没有内置的对话模板；请在解码参数面板中选择其他对话模板。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="241"/>
+        <source>The chat template inside {name} was refused: it is larger than {limit_kib} KiB. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
+        <translation>已拒绝 {name} 内置的对话模板：它大于 {limit_kib} KiB。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="245"/>
+        <source>The chat template inside {name} was refused: syntax error on line {line}: {detail}. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
+        <translation>已拒绝 {name} 内置的对话模板：第 {line} 行有语法错误：{detail}。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="249"/>
+        <source>The chat template inside {name} was refused: it tried something the sandbox forbids ({detail}). Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
+        <translation>已拒绝 {name} 内置的对话模板：它试图执行沙箱禁止的操作（{detail}）。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="253"/>
+        <source>The chat template inside {name} was refused: rendering it took longer than {seconds} s. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
+        <translation>已拒绝 {name} 内置的对话模板：渲染用时超过 {seconds} 秒。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="257"/>
+        <source>The chat template inside {name} was refused: its output grew past {limit_kib} KiB. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
+        <translation>已拒绝 {name} 内置的对话模板：它的输出超过了 {limit_kib} KiB。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="261"/>
+        <source>The chat template inside {name} was refused: its output or values grew past the memory limit ({limit_mib} MiB). Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
+        <translation>已拒绝 {name} 内置的对话模板：它的输出或中间值超出了内存上限（{limit_mib} MiB）。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="265"/>
+        <source>The chat template inside {name} was refused: its output or values grew past the memory limit ({limit_mib} MiB) and ended the sandbox process ({how}). Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
+        <translation>已拒绝 {name} 内置的对话模板：它的输出或中间值超出了内存上限（{limit_mib} MiB），导致沙箱进程终止（{how}）。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="269"/>
+        <source>The chat template inside {name} failed: {detail}. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
+        <translation>{name} 内置的对话模板渲染失败：{detail}。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="273"/>
+        <source>The process that renders model files&apos; chat templates could not start ({how}); see the log. Choose a built-in chat template in the decoding panel meanwhile.</source>
+        <translation>渲染模型文件对话模板的进程无法启动（{how}），请查看日志。在此期间请在解码参数面板中选择一个内置对话模板。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="277"/>
         <source>Cannot import this file: {problem}. Choose a file made with Alpaca Desk&apos;s JSON export.</source>
         <translation>无法导入此文件：{problem}。请选择 Alpaca Desk 导出的 JSON 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="241"/>
+        <location filename="../../app/messages.py" line="281"/>
         <source>Cannot import this file: it was exported by a newer Alpaca Desk (format version {version}). Update Alpaca Desk to import it.</source>
         <translation>无法导入此文件：它由更新版本的 Alpaca Desk 导出（格式版本 {version}）。请更新 Alpaca Desk 后再导入。</translation>
-    </message>
-    <message>
-        <location filename="../../app/messages.py" line="245"/>
-        <source>Cannot import {path}: it is {size_mib} MiB, and imports are limited to {limit_mib} MiB. Export the conversation in parts, or choose another file.</source>
-        <translation>无法导入 {path}：文件大小为 {size_mib} MiB，导入上限为 {limit_mib} MiB。请分段导出对话，或选择其他文件。</translation>
-    </message>
-    <message>
-        <location filename="../../app/messages.py" line="249"/>
-        <source>Cannot read {path}: {detail}. Check the file and try again.</source>
-        <translation>无法读取 {path}：{detail}。请检查文件后重试。</translation>
     </message>
 </context>
 <context>
@@ -1063,13 +1113,13 @@ Last changed {when}</source>
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../app/main.py" line="190"/>
+        <location filename="../../app/main.py" line="191"/>
         <source>Alpaca Desk is already running with this data folder. Switch to its window.</source>
         <extracomment>Exit status when a folder the app needs cannot be used (the message names it and what to do). The desktop entry&apos;s name (packaging/alpaca-desk.desktop) and the Wayland app id.</extracomment>
         <translation>Alpaca Desk 已在使用此数据文件夹运行。请切换到它的窗口。</translation>
     </message>
     <message>
-        <location filename="../../app/main.py" line="220"/>
+        <location filename="../../app/main.py" line="221"/>
         <source>Alpaca Desk cannot use the folder {path}: {reason}. Make the folder writable (or move away the file in its place), or start Alpaca Desk with --data-dir pointing to a folder you can write to.</source>
         <translation>Alpaca Desk 无法使用文件夹 {path}：{reason}。请将该文件夹改为可写（或移走占据其位置的文件），或用 --data-dir 指向一个可写的文件夹启动 Alpaca Desk。</translation>
     </message>

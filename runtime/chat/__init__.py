@@ -5,7 +5,9 @@ Modules:
         by the GUI process.
     client: :class:`HostClient`, which starts the host and speaks its JSON-lines protocol.
     templates: the Chinese-Alpaca prompt templates and the context budget; a model file's own
-        Jinja template is rendered in the sandbox of ``_jinja_sandbox``.
+        Jinja template is rendered through ``_jinja_sandbox`` in the template sandbox process.
+    template_sandbox: that process (``python -m runtime.chat.template_sandbox``), which renders
+        untrusted templates under a memory limit and is killed when one runs too long.
     params: decoding parameters with the paper's defaults (section 6.2).
     streaming: UTF-8 joining and stop-string hold-back for streamed text.
 """

@@ -1,173 +1,373 @@
-"""The sandbox for chat templates that model files carry: Jinja code from whoever made the file.
+"""The parent side of the template sandbox: chat templates from model files render in a child.
 
-Rendered in Jinja's immutable sandbox, with a time limit (a trace function) and limits on the
-size of the source, of the output and of the values the template builds.
+A model file's chat template is code from whoever made the file, and Jinja can spend unbounded
+time and memory in C where no check in this process could stop it. :func:`render_sandboxed`
+therefore sends each render to a separate process (:mod:`runtime.chat.template_sandbox`) that
+runs under a memory limit, and kills that process when a render runs past
+:data:`HARD_TIME_LIMIT_S`; the next render starts a fresh one. A refusal becomes a
+:class:`~runtime.errors.TemplateError` whose code and params name the model file and the reason.
+
+One child serves the whole process, started on first use. Renders are serialised by a lock,
+so the host, the command line and the GUI's worker threads may all call this. Never call it
+on a GUI thread: a hostile template holds the caller for up to :data:`HARD_TIME_LIMIT_S`.
 """
 
 from __future__ import annotations
 
-import operator
+import atexit
+import collections
+import hashlib
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
-from datetime import datetime
-from functools import lru_cache
-from types import FrameType
-from typing import Any, NoReturn
+from dataclasses import dataclass
+from typing import Any
 
+from runtime._exit import describe_exit
 from runtime.errors import TemplateError
 
-# A GGUF file is untrusted input and its chat template is code. llama-cpp-python once rendered
-# it with a plain jinja2 Environment, which let a crafted model file run arbitrary Python
-# (GHSA-56xg-wfcc-g829); the immutable sandbox refuses attribute access such as __class__ and
-# any mutation of the objects we pass in. The sandbox does not bound time or size, so we do.
-JINJA_TIME_LIMIT_S = 1.0
-JINJA_MAX_OUTPUT_BYTES = 256 * 1024
-# Real chat templates are a few KiB; a much larger one is not worth compiling.
-JINJA_MAX_SOURCE_CHARS = 1024 * 1024
-# Integer powers beyond this many bits are refused before Python computes them.
-JINJA_MAX_INT_BITS = 1 << 16
+log = logging.getLogger(__name__)
+
+#: Wall-clock seconds one render (compiling included) may take before the child is killed.
+#: An honest template renders in milliseconds; the child's own trace limit (1 s) ends Python
+#: loops first and keeps the process, so this catches what runs in C.
+HARD_TIME_LIMIT_S = 2.0
+#: How long a starting child may take to say it is ready (Python start-up and the Jinja import,
+#: on a loaded machine).
+START_TIMEOUT_S = 30.0
+#: Templates refused for time or memory (or that ended the child) are remembered by digest
+#: and refused at once afterwards: a preview re-rendered on each keystroke must not spend two
+#: seconds and a new process every time.
+REMEMBERED_REFUSALS = 32
+#: Why a template can be refused; each is the error code ``embedded_template_<reason>``.
+REFUSAL_REASONS = (
+    "source_too_large",
+    "syntax",
+    "forbidden",
+    "timeout",
+    "output_too_large",
+    "memory",
+    "crashed",
+    "error",
+)
+#: Refusals that do not depend on the conversation rendered, and so are worth remembering.
+_LASTING = frozenset({"syntax", "timeout", "memory", "crashed"})
 
 
-class _JinjaTimeoutError(Exception):
-    """Raised from the trace function when a template runs past its time limit."""
+def sandbox_command() -> list[str]:
+    """The argv that starts a sandbox: the frozen executable's ``template-sandbox`` subcommand,
+    or this Python."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "template-sandbox"]
+    return [sys.executable, "-m", "runtime.chat.template_sandbox"]
 
 
-class _JinjaTooLargeError(Exception):
-    """Raised when a template's output (or one value it builds) exceeds the size limit."""
+@dataclass
+class SandboxStats:
+    """What the parent knows about its sandbox children (for tests and the log).
+
+    Attributes:
+        started: children started so far.
+        killed: children killed for running past the time limit.
+        last_peak_rss: the largest resident size of the child that answered (or ended) last,
+            in bytes; ``None`` where the platform does not say.
+    """
+
+    started: int = 0
+    killed: int = 0
+    last_peak_rss: int | None = None
 
 
-def _raise_exception(message: str) -> NoReturn:
-    """The ``raise_exception`` global of Hugging Face chat templates."""
-    from jinja2.exceptions import TemplateError as JinjaTemplateError
+class _Sandbox:
+    """The one sandbox child of this process and the lock that serialises renders to it."""
 
-    raise JinjaTemplateError(message)
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._answers: queue.Queue[bytes | None] = queue.Queue()
+        self._refused: collections.OrderedDict[str, tuple[str, dict[str, Any]]] = collections.OrderedDict()
+        self.stats = SandboxStats()
+
+    def render(self, source: str, variables: dict[str, Any]) -> tuple[str | None, str, dict[str, Any]]:
+        """Render in the child: ``(text, "", {})`` or ``(None, reason, fields)``."""
+        digest = hashlib.sha256(source.encode("utf-8", errors="surrogatepass")).hexdigest()
+        request = (json.dumps({"source": source, "variables": variables}, ensure_ascii=True) + "\n").encode("ascii")
+        with self._lock:
+            remembered = self._refused.get(digest)
+            if remembered is not None:
+                self._refused.move_to_end(digest)
+                return None, remembered[0], dict(remembered[1])
+            text, reason, fields = self._exchange(request)
+            if text is None and reason in _LASTING:
+                self._refused[digest] = (reason, fields)
+                while len(self._refused) > REMEMBERED_REFUSALS:
+                    self._refused.popitem(last=False)
+            return text, reason, fields
+
+    def _exchange(self, request: bytes) -> tuple[str | None, str, dict[str, Any]]:
+        proc = self._send(request)
+        try:
+            line = self._answers.get(timeout=HARD_TIME_LIMIT_S)
+        except queue.Empty:
+            # Still inside one long C call (or a compile): only ending the process stops it.
+            self.stats.killed += 1
+            log.warning("template sandbox %s ran past %.1f s; killed", proc.pid, HARD_TIME_LIMIT_S)
+            self._stop(proc, kill=True)
+            return None, "timeout", {"seconds": HARD_TIME_LIMIT_S}
+        if line is None:
+            return self._ended(proc)
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            self._stop(proc, kill=True)
+            return None, "error", {"detail": "the template sandbox gave an answer that is not JSON"}
+        self.stats.last_peak_rss = answer.get("peak_rss")
+        if answer.get("ok"):
+            return str(answer.get("text", "")), "", {}
+        fields = {k: v for k, v in answer.items() if k not in ("ok", "reason", "peak_rss")}
+        return None, str(answer.get("reason") or "error"), fields
+
+    def _send(self, request: bytes) -> subprocess.Popen[bytes]:
+        """Send ``request`` to a running child; returns that child.
+
+        A child that ended while idle (killed from outside) is only found out when the write
+        fails; that costs a second try with a new child, not a refusal of the template.
+        """
+        for last_try in (False, True):
+            proc = self._ensure_started()
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(request)
+                proc.stdin.flush()
+                return proc
+            except OSError as exc:
+                self._stop(proc, kill=True)
+                if last_try:
+                    raise _sandbox_failed(proc) from exc
+        raise AssertionError("the loop returns or raises")
+
+    def _ended(self, proc: subprocess.Popen[bytes]) -> tuple[None, str, dict[str, Any]]:
+        """The child ended during a request: out of memory (or a crash the limit caused)."""
+        self._stop(proc, kill=True)
+        how = describe_exit(proc.returncode)
+        log.warning("template sandbox %s ended during a render (%s)", proc.pid, how)
+        if proc.returncode == -getattr(signal, "SIGXCPU", -1):
+            # Its CPU backstop ended it before the wall-clock limit could (a slow clock, a
+            # suspended parent): the same refusal as a timeout.
+            from runtime.chat.template_sandbox import CPU_LIMIT_S
+
+            return None, "timeout", {"seconds": CPU_LIMIT_S}
+        return None, "crashed", {"how": how}
+
+    def _ensure_started(self) -> subprocess.Popen[bytes]:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            return proc
+        if proc is not None:
+            self._stop(proc, kill=True)
+        answers: queue.Queue[bytes | None] = queue.Queue()
+        kwargs: dict[str, Any] = {}
+        if os.name == "posix":
+            # Its own session: a Ctrl-C in the terminal goes to the CLI, not to the sandbox.
+            kwargs["start_new_session"] = True
+        else:
+            kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+        proc = subprocess.Popen(sandbox_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, **kwargs)
+        self.stats.started += 1
+        threading.Thread(target=self._read_answers, args=(proc, answers), name="template-sandbox", daemon=True).start()
+        try:
+            ready = answers.get(timeout=START_TIMEOUT_S)
+        except queue.Empty:
+            ready = None
+        if not _is_ready(ready):
+            self._stop(proc, kill=True)
+            raise _sandbox_failed(proc)
+        self._proc = proc
+        self._answers = answers
+        return proc
+
+    @staticmethod
+    def _read_answers(proc: subprocess.Popen[bytes], answers: queue.Queue[bytes | None]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            answers.put(line)
+        answers.put(None)
+
+    def _stop(self, proc: subprocess.Popen[bytes], *, kill: bool) -> None:
+        """End ``proc`` (kill it, or close its input and let it exit) and reap it."""
+        if self._proc is proc:
+            self._proc = None
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        except OSError:
+            pass
+        if kill:
+            _kill(proc)
+        peak = _reap(proc, timeout=None if kill else 2.0)
+        if peak is not None:
+            self.stats.last_peak_rss = peak
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+    def close(self) -> None:
+        """End the child (at exit): it leaves on the end of its input, or is killed."""
+        with self._lock:
+            if self._proc is not None:
+                self._stop(self._proc, kill=False)
 
 
-def _strftime_now(fmt: str) -> str:
-    """The ``strftime_now`` global of Hugging Face chat templates (Llama-3.1 uses it)."""
-    return datetime.now().strftime(fmt)
-
-
-def _sized(value: Any) -> int | None:
-    """Length of a str/bytes/list/tuple operand, or ``None`` for anything else."""
-    return len(value) if isinstance(value, str | bytes | list | tuple) else None
-
-
-@lru_cache(maxsize=1)
-def _environment() -> Any:
-    """The shared sandboxed environment (built on first use: jinja2 is imported lazily)."""
-    from jinja2.exceptions import SecurityError
-    from jinja2.ext import loopcontrols
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    class _LimitedEnvironment(ImmutableSandboxedEnvironment):
-        # One C-level operation such as 'a' * 10**10 or 9 ** 10**9 runs without reaching a
-        # line of Python, so the trace-based time limit cannot stop it and the output limit
-        # would only see it after the memory is gone; check those operands before computing.
-        intercepted_binops = frozenset({"*", "**"})
-
-        def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
-            if op == "*":
-                for seq, times in ((left, right), (right, left)):
-                    length = _sized(seq)
-                    if length is not None and isinstance(times, int) and length * times > JINJA_MAX_OUTPUT_BYTES:
-                        raise _JinjaTooLargeError
-                return operator.mul(left, right)
-            if op == "**":
-                if (
-                    isinstance(left, int)
-                    and isinstance(right, int)
-                    and right > 0
-                    and left.bit_length() * right > JINJA_MAX_INT_BITS
-                ):
-                    raise _JinjaTooLargeError
-                return operator.pow(left, right)
-            return super().call_binop(context, op, left, right)
-
-        def unsafe_undefined(self, obj: Any, attribute: str) -> NoReturn:
-            # The sandbox's default answers a forbidden attribute with an Undefined that
-            # prints as nothing, so {{ f.__globals__ }} would render quietly. No honest chat
-            # template reaches for such attributes; refuse the whole template instead.
-            raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
-
-    # trim_blocks, lstrip_blocks and loopcontrols are what Hugging Face and llama.cpp use, so
-    # templates written for them render the same whitespace here.
-    env = _LimitedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
-    env.globals["raise_exception"] = _raise_exception
-    env.globals["strftime_now"] = _strftime_now
-    return env
-
-
-@lru_cache(maxsize=8)
-def _compile(source: str) -> Any:
-    """Compile a template once; fit_prompt renders the same one several times."""
-    return _environment().from_string(source)
-
-
-def _unusable(reason: str) -> TemplateError:
+def _sandbox_failed(proc: subprocess.Popen[bytes]) -> TemplateError:
+    how = describe_exit(proc.returncode)
     return TemplateError(
-        f"The model file's embedded chat template cannot be used: {reason}. "
-        "Pick another chat template for this model in the model settings."
+        f"The template sandbox process did not start ({how}); see the log. Choose a built-in chat template meanwhile.",
+        code="template_sandbox_failed",
+        params={"how": how},
     )
 
 
-def _generate_limited(template: Any, variables: dict[str, Any]) -> str:
-    """Render with the time and output-size limits; may raise anything the template raises."""
-    deadline = time.monotonic() + JINJA_TIME_LIMIT_S
-
-    # Jinja compiles a template to Python code, so a loop that produces no output (nested
-    # range() loops, recursive macros) never returns to us and cannot be stopped by counting
-    # output. A line-trace callback runs inside that code, and an exception raised from it
-    # propagates into the traced frame, ending the render wherever it is. Python then drops
-    # the trace function for this thread, and the ``finally`` puts back whatever trace
-    # function (debugger, coverage) was there before. A thread with a timer could not do
-    # this: Python has no safe way to interrupt another thread.
-    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
-        if time.monotonic() > deadline:
-            raise _JinjaTimeoutError
-        return tracer
-
-    chunks: list[str] = []
-    size = 0
-    previous = sys.gettrace()
-    sys.settrace(tracer)
+def _is_ready(line: bytes | None) -> bool:
+    """Whether a child's first line is its ``ready`` message."""
     try:
-        # generate() yields the output piece by piece, so a template that writes a lot is
-        # stopped soon after it passes the limit instead of after building all of it.
-        stream: Iterator[str] = template.generate(**variables)
-        for chunk in stream:
-            size += len(chunk.encode("utf-8"))
-            if size > JINJA_MAX_OUTPUT_BYTES:
-                raise _JinjaTooLargeError
-            chunks.append(chunk)
-    finally:
-        sys.settrace(previous)
-    return "".join(chunks)
+        message = json.loads(line) if line is not None else None
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("ready") is True
 
 
-def render_sandboxed(source: str, variables: dict[str, Any]) -> str:
-    """Render an untrusted chat template within the time and size limits.
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill ``proc`` without reaping it (so that :func:`_reap` still gets its usage)."""
+    if proc.returncode is not None:
+        return
+    if os.name == "posix":
+        # Not Popen.kill(): it polls first, and a poll that reaps the child loses its usage.
+        # The child is not reaped yet, so its pid cannot belong to another process.
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    else:
+        proc.kill()
+
+
+def _reap(proc: subprocess.Popen[bytes], *, timeout: float | None) -> int | None:
+    """Wait for ``proc`` to end; returns its peak resident size in bytes where known.
+
+    ``os.wait4`` instead of ``Popen.wait``: it also reports how much memory the child used at
+    most, which shows (in the log and the tests) that the limit held.
+    """
+    if proc.returncode is not None:
+        return None
+    wait4 = getattr(os, "wait4", None)
+    if wait4 is None:
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return None
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        pid, status, usage = wait4(proc.pid, 0 if deadline is None else os.WNOHANG)
+        if pid == proc.pid:
+            break
+        if deadline is not None and time.monotonic() > deadline:
+            _kill(proc)
+            deadline = None
+            continue
+        time.sleep(0.01)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    # Linux counts KiB, macOS bytes.
+    return int(usage.ru_maxrss) * (1 if sys.platform == "darwin" else 1024)
+
+
+_SANDBOX = _Sandbox()
+atexit.register(_SANDBOX.close)
+
+
+def sandbox_stats() -> SandboxStats:
+    """How many sandbox children this process started and killed, and the last one's peak memory."""
+    return _SANDBOX.stats
+
+
+def _refused(origin: str | None, reason: str, fields: dict[str, Any]) -> TemplateError:
+    """The error for a refused template: it names the model file and the way out."""
+    from runtime.chat.template_sandbox import MAX_OUTPUT_BYTES, MAX_SOURCE_CHARS, MEMORY_LIMIT_BYTES
+
+    name = origin or "the model file"
+    limit_kib = MAX_SOURCE_CHARS // 1024
+    if reason == "source_too_large":
+        what = f"it is larger than {limit_kib} KiB"
+        params: dict[str, object] = {"limit_kib": limit_kib}
+    elif reason == "syntax":
+        what = f"syntax error on line {fields.get('line')}: {fields.get('detail')}"
+        params = {"line": fields.get("line"), "detail": fields.get("detail")}
+    elif reason == "forbidden":
+        what = f"it tried something the sandbox forbids ({fields.get('detail')})"
+        params = {"detail": fields.get("detail")}
+    elif reason == "timeout":
+        seconds = f"{float(fields.get('seconds') or HARD_TIME_LIMIT_S):g}"
+        what = f"rendering took longer than {seconds} s"
+        params = {"seconds": seconds}
+    elif reason == "output_too_large":
+        what = f"its output grew past {MAX_OUTPUT_BYTES // 1024} KiB"
+        params = {"limit_kib": MAX_OUTPUT_BYTES // 1024}
+    elif reason == "memory":
+        limit_mib = MEMORY_LIMIT_BYTES // (1024 * 1024)
+        what = f"its output or values grew past the memory limit ({limit_mib} MiB)"
+        params = {"limit_mib": limit_mib}
+    elif reason == "crashed":
+        limit_mib = MEMORY_LIMIT_BYTES // (1024 * 1024)
+        what = (
+            f"its output or values grew past the memory limit ({limit_mib} MiB) and ended the sandbox "
+            f"process ({fields.get('how')})"
+        )
+        params = {"limit_mib": limit_mib, "how": fields.get("how")}
+    else:
+        reason = "error"
+        what = str(fields.get("detail") or "it failed")
+        params = {"detail": what}
+    return TemplateError(
+        f"The embedded chat template cannot be used: {what}. It is the template inside {name}; choose "
+        "another chat template for this model in the decoding panel, such as the built-in Chinese-Alpaca-2 "
+        "(Llama-2 chat).",
+        code=f"embedded_template_{reason}",
+        params={"name": name, **params},
+    )
+
+
+def render_sandboxed(source: str, variables: dict[str, Any], *, origin: str | None = None) -> str:
+    """Render an untrusted chat template in the sandbox process, within its limits.
+
+    Args:
+        source: The Jinja source (a GGUF file's ``tokenizer.chat_template``).
+        variables: The template's variables; must be JSON data (they cross a pipe).
+        origin: The model file the template came from, named in the error.
+
+    Returns:
+        The rendered text.
 
     Raises:
-        TemplateError: the template is too large, invalid, forbidden or runs past a limit;
-            the message says which.
+        TemplateError: the template is too large, invalid, forbidden, runs past the time or
+            memory limit, or ends the sandbox; the code (``embedded_template_<reason>``) and
+            message say which, and name ``origin``.
     """
-    from jinja2.exceptions import SecurityError, TemplateSyntaxError
+    # Imported here, not at the top: runtime.chat imports this module, and the sandbox runs as
+    # ``python -m runtime.chat.template_sandbox``, which must not find itself imported already.
+    from runtime.chat.template_sandbox import MAX_SOURCE_CHARS
 
-    if len(source) > JINJA_MAX_SOURCE_CHARS:
-        raise _unusable(f"it is larger than {JINJA_MAX_SOURCE_CHARS // 1024} KiB")
-    # The template is untrusted, so whatever goes wrong in it (including errors in Python
-    # code it calls, recursion and memory errors) is reported as an unusable template.
-    try:
-        return _generate_limited(_compile(source), variables)
-    except TemplateSyntaxError as e:
-        raise _unusable(f"syntax error on line {e.lineno}: {e.message}") from e
-    except SecurityError as e:
-        raise _unusable(f"it tried something the sandbox forbids ({e})") from e
-    except _JinjaTimeoutError as e:
-        raise _unusable(f"rendering took longer than {JINJA_TIME_LIMIT_S:g} s") from e
-    except _JinjaTooLargeError as e:
-        raise _unusable(f"its output grew past {JINJA_MAX_OUTPUT_BYTES // 1024} KiB") from e
-    except Exception as e:
-        raise _unusable(f"{type(e).__name__}: {e}") from e
+    if len(source) > MAX_SOURCE_CHARS:
+        # Not worth a trip to the child, nor a copy of it through the pipe.
+        raise _refused(origin, "source_too_large", {})
+    text, reason, fields = _SANDBOX.render(source, variables)
+    if text is None:
+        raise _refused(origin, reason, fields)
+    return text

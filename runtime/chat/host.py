@@ -32,7 +32,8 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -64,6 +65,42 @@ class GenerationStats:
     seed: int
     threads: int = 0  # the thread count that decoded fastest (what "Automatic" settled on)
     load_1m: float | None = None  # the machine's load average when the answer ended (POSIX)
+
+
+class _InertChatFormatter:
+    """Stands in for llama-cpp-python's Jinja2ChatFormatter while a model loads (see below)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def to_chat_handler(self) -> Callable[..., Any]:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise HostError("Chat completion through llama-cpp-python is not used; templates render in the sandbox.")
+
+        return refuse
+
+
+@contextmanager
+def _no_jinja_chat_formatters() -> Iterator[None]:
+    """Keep ``Llama()`` from compiling the chat templates that the model file carries.
+
+    ``Llama.__init__`` builds a Jinja2ChatFormatter, which compiles a Jinja template, for every
+    ``tokenizer.chat_template*`` key of the file, and Jinja computes constant expressions while
+    it compiles: ``{{ 9 ** (10**9) }}`` under any such key (even ``tokenizer.chat_template.tool_use``,
+    which nothing here uses) would hang the load, outside every limit. This app never calls
+    ``create_chat_completion``: it renders templates itself, in the template sandbox process.
+    So while the constructor runs, the formatter class is an inert one. This process loads one
+    model at a time, on one thread, so swapping the module attribute for that time is safe.
+    """
+    from llama_cpp import llama_chat_format
+
+    module: Any = llama_chat_format
+    original = module.Jinja2ChatFormatter
+    module.Jinja2ChatFormatter = _InertChatFormatter
+    try:
+        yield
+    finally:
+        module.Jinja2ChatFormatter = original
 
 
 class Engine:
@@ -114,14 +151,15 @@ class Engine:
             "verbose": False,
         }
         try:
-            try:
-                # Flash attention: llama.cpp's own default ("auto") turns it on where it works;
-                # llama-cpp-python's Llama turns it off unless asked. On a 2-core CPU it decodes
-                # the 160M bench model ~15% faster (bench/chat_throughput.py).
-                self.llm = llama_cpp.Llama(**options, flash_attn=True)
-            except (ValueError, RuntimeError):
-                # A model or backend that cannot use it fails context creation: retry without.
-                self.llm = llama_cpp.Llama(**options, flash_attn=False)
+            with _no_jinja_chat_formatters():
+                try:
+                    # Flash attention: llama.cpp's own default ("auto") turns it on where it
+                    # works; llama-cpp-python's Llama turns it off unless asked. On a 2-core CPU
+                    # it decodes the 160M bench model ~15% faster (bench/chat_throughput.py).
+                    self.llm = llama_cpp.Llama(**options, flash_attn=True)
+                except (ValueError, RuntimeError):
+                    # A model or backend that cannot use it fails context creation: retry without.
+                    self.llm = llama_cpp.Llama(**options, flash_attn=False)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(
                 f"llama.cpp could not load {info.file_name} (architecture '{info.architecture}'). "
@@ -558,6 +596,7 @@ class Host:
             max_tokens=params.max_tokens,
             system=req.get("system"),
             jinja_source=jinja,
+            jinja_origin=info.file_name if info is not None else None,
         )
 
     def op_count(self, rid: int, req: dict[str, Any]) -> None:

@@ -4,7 +4,8 @@ Three templates are written by hand, from the Chinese-LLaMA-Alpaca papers and re
 (arXiv 2304.08177): ``chinese-alpaca`` (Chinese-Alpaca, -Plus, -Pro), ``chinese-alpaca-2``
 (Llama-2 chat format) and ``raw`` (base models, plain continuation). A fourth, ``embedded``,
 renders the Jinja ``tokenizer.chat_template`` that a GGUF file carries; that text comes from
-whoever made the file, so it is rendered in a sandbox with a time and an output-size limit.
+whoever made the file, so it is compiled and rendered only in the template sandbox, a separate
+process with a memory and a wall-clock limit (``runtime.chat.template_sandbox``).
 
 Hand-written templates keep special tokens (BOS, EOS) as :class:`Special` parts, apart from
 the text, so the tokenizer can emit their ids without ever parsing special-token text typed by
@@ -244,7 +245,9 @@ def _render_raw(turns: Sequence[Turn], system: str | None) -> ChatPrompt:
 def _render_embedded_without_source(turns: Sequence[Turn], system: str | None) -> ChatPrompt:
     # render() handles "embedded" itself because it needs the template text; this entry only
     # keeps the name, label and description in the one registry.
-    raise TemplateError("The model file has no embedded chat template; pick another template.")
+    raise TemplateError(
+        "The model file has no embedded chat template; pick another template.", code="embedded_template_missing"
+    )
 
 
 def render(
@@ -253,6 +256,7 @@ def render(
     *,
     system: str | None = None,
     jinja_source: str | None = None,
+    jinja_origin: str | None = None,
     bos_token: str = "<s>",
     eos_token: str = "</s>",
 ) -> ChatPrompt:
@@ -263,6 +267,7 @@ def render(
         turns: The conversation, oldest first; the newest turn is the one to answer.
         system: The system prompt; ``None`` uses the template's default, ``""`` means none.
         jinja_source: The GGUF ``tokenizer.chat_template``; needed for ``"embedded"`` only.
+        jinja_origin: The model file ``jinja_source`` came from, named when it is refused.
         bos_token: BOS text for the Jinja template (hand-written ones use :class:`Special`).
         eos_token: EOS text for the Jinja template.
 
@@ -282,11 +287,13 @@ def render(
     if name == "embedded":
         if jinja_source is None:
             return _render_embedded_without_source(turns, system)
-        return _render_jinja(jinja_source, turns, system, bos_token, eos_token)
+        return _render_jinja(jinja_source, jinja_origin, turns, system, bos_token, eos_token)
     return _RENDERERS[name](turns, system)
 
 
-def _render_jinja(source: str, turns: Sequence[Turn], system: str | None, bos_token: str, eos_token: str) -> ChatPrompt:
+def _render_jinja(
+    source: str, origin: str | None, turns: Sequence[Turn], system: str | None, bos_token: str, eos_token: str
+) -> ChatPrompt:
     messages: list[dict[str, str]] = []
     # An empty system prompt means "none": the Llama-2 template, for one, would otherwise
     # write an empty <<SYS>> block.
@@ -302,7 +309,7 @@ def _render_jinja(source: str, turns: Sequence[Turn], system: str | None, bos_to
         "bos_token": bos_token,
         "eos_token": eos_token,
     }
-    text = render_sandboxed(source, variables)
+    text = render_sandboxed(source, variables, origin=origin)
     newest = turns[-1]
     if newest.assistant:
         text += newest.assistant
@@ -336,6 +343,7 @@ def fit_prompt(
     max_tokens: int,
     system: str | None = None,
     jinja_source: str | None = None,
+    jinja_origin: str | None = None,
     bos_token: str = "<s>",
     eos_token: str = "</s>",
 ) -> FittedPrompt:
@@ -354,6 +362,7 @@ def fit_prompt(
         max_tokens: The most tokens the answer may take.
         system: The system prompt; ``None`` uses the template's default.
         jinja_source: The GGUF chat template, for ``"embedded"``.
+        jinja_origin: The model file it came from, named when it is refused.
         bos_token: BOS text for the Jinja template.
         eos_token: EOS text for the Jinja template.
 
@@ -372,6 +381,7 @@ def fit_prompt(
             turns[dropped:],
             system=system,
             jinja_source=jinja_source,
+            jinja_origin=jinja_origin,
             bos_token=bos_token,
             eos_token=eos_token,
         )

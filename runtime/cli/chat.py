@@ -70,7 +70,9 @@ def run_chat(args: argparse.Namespace) -> int:
     template, info = _template_for(args)
     if args.show_prompt:
         turn = templates.Turn(user=args.prompt if args.prompt is not None else "{instruction}")
-        prompt = templates.render(template, [turn], system=args.system, jinja_source=info.chat_template)
+        prompt = templates.render(
+            template, [turn], system=args.system, jinja_source=info.chat_template, jinja_origin=info.file_name
+        )
         sys.stdout.write(prompt.text)
         sys.stdout.flush()
         return 0

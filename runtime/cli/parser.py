@@ -3,6 +3,7 @@
 ``alpaca-desk chat MODEL.gguf [--prompt TEXT]`` answers once (or chats in the terminal),
 ``alpaca-desk conversations recover FILE`` copies what a damaged conversation database still
 holds, ``alpaca-desk host`` is the inference host (how a frozen build starts it),
+``alpaca-desk template-sandbox`` renders untrusted chat templates for another process (likewise),
 ``alpaca-desk tokens FILE`` compares tokenizers on a text, ``alpaca-desk vocab merge|train`` is the
 vocabulary-extension tool, and ``alpaca-desk job NAME ...`` runs one job process (how a frozen
 build starts :mod:`runtime.jobs`). ``app.main`` sends these subcommands here and starts the GUI
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_parsers(sub)
     conversations.add_parsers(sub)
     sub.add_parser("host", help="run the inference host on stdin/stdout (used by the app)")
+    sub.add_parser("template-sandbox", help="render model files' chat templates under limits (used by the app)")
     tokens.add_parsers(sub)
     job = sub.add_parser("job", help="run one job process, reporting JSON lines (used by the app)")
     job.add_argument("job_args", nargs=argparse.REMAINDER, help="the job and its options")
@@ -39,8 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``alpaca-desk chat|conversations|host|tokens|vocab|job ...``."""
+    """Run ``alpaca-desk chat|conversations|host|template-sandbox|tokens|vocab|job ...``."""
     words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["template-sandbox"]:
+        # Before anything else is imported: the sandbox limits its memory first, and this
+        # process should hold as little as possible under that limit.
+        from runtime.chat.template_sandbox import main as sandbox_main
+
+        return sandbox_main()
     if words[:1] == ["job"]:
         # Job processes parse their own options (argparse's REMAINDER would trip over some of them).
         from runtime.jobs import main as job_main
@@ -53,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from runtime.chat.host import serve_stdio
 
         return serve_stdio()
+    if args.command == "template-sandbox":
+        from runtime.chat.template_sandbox import main as sandbox_main
+
+        return sandbox_main()
     if args.command == "job":
         from runtime.jobs import main as job_main
 

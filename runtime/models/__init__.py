@@ -9,6 +9,7 @@ Modules:
 from runtime.models.info import (
     GGUF_MAGIC,
     LEGACY_MAGICS,
+    MAX_CHAT_TEMPLATE_CHARS,
     ModelInfo,
     check_model_file,
     embedding_rows,
@@ -19,6 +20,7 @@ from runtime.models.info import (
 __all__ = [
     "GGUF_MAGIC",
     "LEGACY_MAGICS",
+    "MAX_CHAT_TEMPLATE_CHARS",
     "ModelInfo",
     "check_model_file",
     "embedding_rows",

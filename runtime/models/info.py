@@ -18,6 +18,9 @@ GGUF_MAGIC = b"GGUF"
 # Magics of the formats llama.cpp read before GGUF (August 2023): ggml, ggmf, ggjt,
 # stored little-endian, so the bytes on disk read backwards.
 LEGACY_MAGICS = {b"lmgg": "GGML", b"fmgg": "GGMF", b"tjgg": "GGJT"}
+#: The longest chat template kept from a file, in characters. Real ones are a few KiB; the
+#: template sandbox refuses anything longer (runtime.chat.template_sandbox uses this number).
+MAX_CHAT_TEMPLATE_CHARS = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,30 @@ def _field_value(reader: Any, key: str) -> Any:
         return None
 
 
+def _chat_template(reader: Any) -> str | None:
+    """``tokenizer.chat_template``, cut to at most ``MAX_CHAT_TEMPLATE_CHARS + 1`` characters.
+
+    The value is untrusted and may be any size; it travels to the GUI with the model's facts and
+    is kept there. Only a bounded prefix is ever decoded. A template longer than the limit
+    keeps one character too many, so that the sandbox still sees it is too large and says so
+    (rather than the model seeming to have no template, or rendering a cut-off one).
+    """
+    from gguf.constants import GGUFValueType
+
+    field = reader.fields.get("tokenizer.chat_template")
+    if field is None or not field.data or field.types[:1] != [GGUFValueType.STRING]:
+        return None
+    try:
+        raw = field.parts[field.data[0]]
+        # Every 4 bytes decode to at least one character (a U+FFFD for bytes that are not
+        # UTF-8), so this many bytes give more than MAX_CHAT_TEMPLATE_CHARS + 1 characters
+        # whenever the value is longer than that.
+        head = bytes(raw[: 4 * (MAX_CHAT_TEMPLATE_CHARS + 2)])
+    except Exception:  # noqa: BLE001 - a malformed field is the same as a missing one here
+        return None
+    return head.decode("utf-8", errors="replace")[: MAX_CHAT_TEMPLATE_CHARS + 1] or None
+
+
 def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
     """Read a GGUF file's metadata (memory-mapped; no weights are loaded).
 
@@ -176,7 +203,7 @@ def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
             quantization = ""
     if not quantization and type_counts:
         quantization = max(type_counts, key=lambda k: type_counts[k])
-    chat_template = _field_value(reader, "tokenizer.chat_template")
+    chat_template = _chat_template(reader)
     return ModelInfo(
         path=str(file),
         file_name=file.name,
@@ -188,7 +215,7 @@ def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
         context_length=int(_field_value(reader, f"{arch}.context_length") or 0),
         quantization=quantization or "unknown",
         has_chat_template=bool(chat_template),
-        chat_template=str(chat_template) if chat_template else None,
+        chat_template=chat_template,
     )
 
 

@@ -234,6 +234,7 @@ def write_llama_gguf(
     dtype: DType = "f32",
     seed: int = 0,
     chat_template: str | None = None,
+    named_chat_templates: Mapping[str, str] | None = None,
 ) -> Path:
     """Write a LLaMA-architecture GGUF file that llama.cpp loads.
 
@@ -259,6 +260,9 @@ def write_llama_gguf(
             ``gguf.quants``). Norm vectors always stay f32, as llama.cpp's converter keeps them.
         seed: Seed of the random weights.
         chat_template: A Jinja chat template to store as ``tokenizer.chat_template``.
+        named_chat_templates: More templates by name, each stored as
+            ``tokenizer.chat_template.NAME`` (``tool_use``, ``rag``) and listed in
+            ``tokenizer.chat_templates``, as Hugging Face's converter writes them.
 
     Returns:
         ``path`` as a Path.
@@ -329,7 +333,12 @@ def write_llama_gguf(
         # llama.cpp's SPM tokenizer prepends a space only when told to; mirror sentencepiece's own
         # normalizer setting so both tokenize alike.
         writer.add_add_space_prefix(proto.normalizer_spec.add_dummy_prefix)
-        if chat_template is not None:
+        if named_chat_templates:
+            choices = [{"name": name, "template": text} for name, text in named_chat_templates.items()]
+            if chat_template is not None:
+                choices.append({"name": "default", "template": chat_template})
+            writer.add_chat_template(choices)
+        elif chat_template is not None:
             writer.add_chat_template(chat_template)
 
         for tensor_name, data in _weights(
