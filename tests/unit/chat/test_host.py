@@ -24,7 +24,7 @@ import pytest
 from runtime.chat import templates
 from runtime.chat.client import CANCEL_GRACE_S, HostClient, HostEvent
 from runtime.errors import HostDied, ModelLoadError, NotLoaded, PromptTooLong
-from tests.unit.conftest import EVENT_TIMEOUT_S, TEST_THREADS, ScriptedZh, answer_text, collect, finished
+from tests.unit.conftest import EVENT_TIMEOUT_S, TEST_THREADS, ScriptedZh, answer_text, collect, copy_gguf, finished
 
 PROMPT = "Once upon a time"
 # The architecture promises a cancel takes effect within 500 ms (the client kills a host that
@@ -201,6 +201,11 @@ def _unknown_architecture(src: Path, dst: Path) -> None:
     writer.close()
 
 
+def _context_length_as_text(src: Path, dst: Path) -> None:
+    # Hostile metadata: refused by the host's own checks, naming the field, before llama.cpp runs.
+    copy_gguf(src, dst, changes={"llama.context_length": ("abc", gguf.GGUFValueType.STRING)})
+
+
 BAD_FILES = {
     "truncated": ("half.gguf", _truncated, "truncated"),
     "random-bytes": ("noise.gguf", _random_bytes, "not a GGUF"),
@@ -209,6 +214,7 @@ BAD_FILES = {
     "missing": ("missing.gguf", _missing, "not found"),
     "directory": ("folder.gguf", _directory, "folder"),
     "unknown-architecture": ("mystery.gguf", _unknown_architecture, "no-such-arch"),
+    "bad-metadata": ("hostile.gguf", _context_length_as_text, "damaged or unusual: llama.context_length"),
 }
 
 
