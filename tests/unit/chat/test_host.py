@@ -23,7 +23,8 @@ import pytest
 
 from runtime.chat import templates
 from runtime.chat.client import CANCEL_GRACE_S, HostClient, HostEvent
-from runtime.errors import HostDied, ModelLoadError, NotLoaded, PromptTooLong
+from runtime.errors import HostDied, ModelLoadError, NotLoaded, ParameterError, PromptTooLong
+from runtime.models.info import MAX_CONTEXT_LENGTH
 from tests.unit.conftest import EVENT_TIMEOUT_S, TEST_THREADS, ScriptedZh, answer_text, collect, copy_gguf, finished
 
 PROMPT = "Once upon a time"
@@ -262,6 +263,33 @@ def test_requests_without_a_model_say_so(stories_host: HostClient, stories_gguf:
             stories_host.call("info")
     finally:
         stories_host.call("load", path=str(stories_gguf), n_ctx=2048, n_threads=TEST_THREADS)
+
+
+def test_context_size_outside_the_range_is_refused_and_the_model_stays(stories_host: HostClient) -> None:
+    for n_ctx in (10**9, 16, "big", 2048.5):
+        with pytest.raises(ParameterError, match="context size"):
+            stories_host.call("load", path="/nowhere.gguf", n_ctx=n_ctx)
+    assert stories_host.call("info")["info"]["file_name"] == "stories260K.gguf"
+
+
+def test_a_long_training_context_is_not_allocated(own_host: HostClient, stories_gguf: Path, tmp_path: Path) -> None:
+    """The context is the user's setting, not what the file says the model was trained for.
+
+    llama-cpp-python's own tokenizer sizes a buffer by the training context: 16M tokens there
+    would cost 64 MB on every call. The host's does not.
+    """
+    longest = MAX_CONTEXT_LENGTH
+    path = copy_gguf(
+        stories_gguf, tmp_path / "long.gguf", changes={"llama.context_length": (longest, gguf.GGUFValueType.UINT32)}
+    )
+    loaded = own_host.call("load", path=str(path), n_ctx=2048, n_threads=TEST_THREADS)
+    assert loaded["info"]["context_length"] == longest
+    assert loaded["n_ctx"] == 2048
+    assert own_host.call("tokenize", text=PROMPT, add_bos=True)["tokens"] == [1, 403, 407, 261, 378]
+    text = "Once upon a time, " * 2000  # thousands of tokens: the buffer grows with the text
+    assert len(own_host.call("tokenize", text=text)["tokens"]) > 8000
+    events = collect(own_host, "generate", prompt=PROMPT, params={"max_tokens": 8, "seed": 1})
+    assert finished(events)["generated_tokens"] == 8
 
 
 # -- a host that dies -------------------------------------------------------------------------
