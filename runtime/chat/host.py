@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from runtime.chat import templates
+from runtime.chat import _native_log, templates
 from runtime.chat.params import RANGES, DecodingParams
 from runtime.chat.streaming import StopMatcher, Utf8Stream
 from runtime.errors import AppError, HostError, ModelLoadError, NotLoaded, ParameterError
@@ -529,6 +529,9 @@ class Host:
             )
 
     def _load(self, rid: int, req: dict[str, Any]) -> None:
+        # Before llama.cpp first runs: its log and a failed assertion's message must reach the
+        # log file and the client, whatever llama-cpp-python does to stderr meanwhile.
+        _native_log.install()
         info = self.engine.load(
             str(req.get("path", "")),
             n_ctx=_requested_n_ctx(req),

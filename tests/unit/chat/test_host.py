@@ -331,6 +331,37 @@ def test_killed_host_raises_host_died_and_restarts(own_host: HostClient, stories
     assert finished(events)["generated_tokens"] == 8
 
 
+def test_native_abort_names_the_failed_assertion(stories_gguf: Path, tmp_path: Path) -> None:
+    """A model file that trips a GGML_ASSERT inside llama.cpp: the message says which one.
+
+    llama.cpp checks ``expert_used_count <= expert_count`` with an assertion, not an error, so a
+    dense model that claims to use one expert aborts the process while it loads (and nothing the
+    app reads beforehand looks at expert counts).
+    """
+    crafted = copy_gguf(
+        stories_gguf, tmp_path / "one-expert.gguf", changes={"llama.expert_used_count": (1, gguf.GGUFValueType.UINT32)}
+    )
+    log_file = tmp_path / "logs" / "host.log"
+    client = HostClient(log_file=log_file)
+    try:
+        with pytest.raises(HostDied) as caught:
+            client.call("load", path=str(crafted), n_ctx=256, n_threads=TEST_THREADS, timeout=EVENT_TIMEOUT_S)
+        first_line, *rest = str(caught.value).splitlines()
+        assert first_line == "host died: the inference process ended (signal SIGABRT)."
+        # Just the assertion, with the source file's name (not the build machine's folders).
+        assert len(rest) == 1
+        assert re.fullmatch(r"llama\.cpp aborted: [\w.-]+\.cpp:\d+: GGML_ASSERT\(.*n_expert.*\) failed", rest[0])
+        # The log file has the same line, and llama.cpp's log just before it for context.
+        log_text = log_file.read_text(encoding="utf-8")
+        assert rest[0] in log_text
+        assert "llama.cpp log: " in log_text
+        # A fresh host starts on the next request.
+        loaded = client.call("load", path=str(stories_gguf), n_ctx=256, n_threads=TEST_THREADS)
+        assert loaded["event"] == "loaded"
+    finally:
+        client.stop()
+
+
 # -- Chinese: the merged vocabulary, byte-fallback pieces, the context budget --------------------
 
 
