@@ -110,7 +110,12 @@ class HostClient:
         return self._proc.pid if self._proc is not None else None
 
     def start(self) -> None:
-        """Start the host process (no-op when it already runs). Returns at once."""
+        """Start the host process (no-op when it already runs). Returns at once.
+
+        Start it (or make the first request) from a thread that lives as long as the host should:
+        on Linux the host ends when the thread that started it ends (see
+        ``runtime._exit.end_with_parent``).
+        """
         if self.alive:
             return
         self._stopping = False

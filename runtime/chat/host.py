@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from runtime._exit import end_with_parent
 from runtime.chat import _native_log, templates
 from runtime.chat.params import RANGES, DecodingParams
 from runtime.chat.streaming import StopMatcher, Utf8Stream
@@ -645,6 +646,8 @@ def _requested_n_ctx(req: dict[str, Any]) -> int:
 
 def serve_stdio() -> int:
     """Entry point of the host process."""
+    # A host whose client (the window, the command line) was killed must not load on as an orphan.
+    end_with_parent()
     # Keep the real stdout for the protocol and send fd 1 to stderr: llama.cpp and ggml may
     # printf, and one stray line on the pipe would corrupt the stream of events.
     protocol_fd = os.dup(1)

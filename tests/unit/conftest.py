@@ -8,6 +8,7 @@ under any sampling settings. Building both takes well under a second.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,19 @@ def copy_gguf(
         writer.write_tensor_data(tensor.data)
     writer.close()
     return dst
+
+
+def process_is_gone(pid: int) -> bool:
+    """Ended: no such process, or a zombie waiting for whoever adopted it to reap it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 def collect(client: HostClient, op: str, **fields: Any) -> list[HostEvent]:

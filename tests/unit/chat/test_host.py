@@ -13,6 +13,8 @@ import os
 import random
 import re
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +27,18 @@ from runtime.chat import templates
 from runtime.chat.client import CANCEL_GRACE_S, HostClient, HostEvent
 from runtime.errors import HostDied, ModelLoadError, NotLoaded, ParameterError, PromptTooLong
 from runtime.models.info import MAX_CONTEXT_LENGTH
-from tests.unit.conftest import EVENT_TIMEOUT_S, TEST_THREADS, ScriptedZh, answer_text, collect, copy_gguf, finished
+from tests.unit.conftest import (
+    EVENT_TIMEOUT_S,
+    TEST_THREADS,
+    ScriptedZh,
+    answer_text,
+    collect,
+    copy_gguf,
+    finished,
+    process_is_gone,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 PROMPT = "Once upon a time"
 # The architecture promises a cancel takes effect within 500 ms (the client kills a host that
@@ -360,6 +373,97 @@ def test_native_abort_names_the_failed_assertion(stories_gguf: Path, tmp_path: P
         assert loaded["event"] == "loaded"
     finally:
         client.stop()
+
+
+# The stand-in for a load that takes minutes (a 7B model from a slow disk): the real host,
+# serving the real protocol, whose Engine.load sleeps instead. It writes its pid to a file once
+# it is inside the load, and cannot notice a closed stdin while there (as llama.cpp cannot).
+SLOW_HOST = """
+import os, time
+from pathlib import Path
+from runtime.chat import host
+
+def slow_load(self, path, **options):
+    Path(os.environ["ALPACA_TEST_LOADING"]).write_text(str(os.getpid()))
+    time.sleep(120)
+
+host.Engine.load = slow_load
+raise SystemExit(host.serve_stdio())
+"""
+# The window or command line: starts the host, asks for a load, and is then killed.
+PARENT = """
+import sys
+from runtime.chat.client import HostClient
+client = HostClient(command=[sys.executable, "-c", sys.argv[1]])
+client.request("load", path=sys.argv[2], n_ctx=256)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL and /proc")
+def test_host_ends_when_its_parent_is_killed_mid_load(stories_gguf: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "loading"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, SLOW_HOST, str(stories_gguf)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "ALPACA_TEST_LOADING": str(marker)},
+        stdin=subprocess.PIPE,
+    )
+    host_pid = None
+    try:
+        deadline = time.monotonic() + EVENT_TIMEOUT_S
+        while not marker.exists() or not marker.read_text():
+            assert parent.poll() is None and time.monotonic() < deadline, "the host never started loading"
+            time.sleep(0.05)
+        host_pid = int(marker.read_text())
+        assert not process_is_gone(host_pid)
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10  # the load would go on for two minutes
+        while not process_is_gone(host_pid):
+            assert time.monotonic() < deadline, "the host outlived its parent"
+            time.sleep(0.05)
+    finally:
+        parent.kill()
+        parent.wait()
+        if host_pid is not None and not process_is_gone(host_pid):
+            os.kill(host_pid, signal.SIGKILL)  # the test failed: do not leave the orphan behind
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL and /proc")
+def test_parent_watchdog_alone_ends_an_orphan(tmp_path: Path) -> None:
+    """Where the kernel sends no signal (death_signal=0 here; every OS but Linux), the watchdog
+    thread notices the parent is gone, runs the clean-up and ends the process."""
+    ready, cleaned = tmp_path / "ready", tmp_path / "cleaned"
+    child = f"""
+import os, time
+from pathlib import Path
+from runtime._exit import end_with_parent
+end_with_parent(death_signal=0, before_exit=lambda: Path({str(cleaned)!r}).write_text("yes"))
+Path({str(ready)!r}).write_text(str(os.getpid()))
+time.sleep(120)
+"""
+    parent_code = "import subprocess, sys; subprocess.Popen([sys.executable, '-c', sys.argv[1]]); sys.stdin.read()"
+    parent = subprocess.Popen([sys.executable, "-c", parent_code, child], cwd=REPO_ROOT, stdin=subprocess.PIPE)
+    child_pid = None
+    try:
+        deadline = time.monotonic() + EVENT_TIMEOUT_S
+        while not ready.exists() or not ready.read_text():
+            assert parent.poll() is None and time.monotonic() < deadline, "the child never started"
+            time.sleep(0.05)
+        child_pid = int(ready.read_text())
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while not process_is_gone(child_pid):
+            assert time.monotonic() < deadline, "the orphan ran on"
+            time.sleep(0.05)
+        assert cleaned.read_text() == "yes"
+    finally:
+        parent.kill()
+        parent.wait()
+        if child_pid is not None and not process_is_gone(child_pid):
+            os.kill(child_pid, signal.SIGKILL)
 
 
 # -- Chinese: the merged vocabulary, byte-fallback pieces, the context budget --------------------
