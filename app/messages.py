@@ -51,6 +51,11 @@ def _messages() -> dict[str, str]:
             "{name} is truncated: its tensors need {need} bytes but the file has {have}. The download "
             "probably stopped early: download it again.",
         ),
+        "model_bad_metadata": QCoreApplication.translate(
+            "Messages",
+            "{name} is damaged or unusual: {field} {problem}. Alpaca Desk cannot use this file: download it again "
+            "and compare its size or SHA-256 with the source, or choose another model.",
+        ),
         "model_rejected": QCoreApplication.translate(
             "Messages",
             "llama.cpp could not load {name} (architecture '{arch}'). The file may be damaged or use an "

@@ -1,8 +1,19 @@
-"""How a child process ended, in words (shared by the host client and job processes)."""
+"""Child processes (the inference host and jobs): how one ended, in words, and ending one with its parent."""
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+#: How often the watchdog of :func:`end_with_parent` looks at the parent.
+PARENT_POLL_S = 0.5
+# prctl(2) option: the signal this process gets when its parent ends (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
 
 
 def describe_exit(returncode: int | None) -> str:
@@ -15,3 +26,82 @@ def describe_exit(returncode: int | None) -> str:
         return f"signal {signal.Signals(-returncode).name}"
     except ValueError:
         return f"signal {-returncode}"
+
+
+def end_with_parent(
+    *,
+    death_signal: int = signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM,
+    before_exit: Callable[[], None] | None = None,
+    status: int = 1,
+) -> None:
+    """Make this child process end when the process that started it ends, whatever it is doing.
+
+    A child whose parent was killed would otherwise run on as an orphan: the host inside a
+    minutes-long model load, a job through its whole corpus, each at full CPU. Two guards:
+
+    * on Linux, ``prctl(PR_SET_PDEATHSIG)``: the kernel sends ``death_signal`` the moment the
+      parent ends, even while this process is deep in native code. (The kernel's "parent" is the
+      *thread* that started the child: start children from a thread that lives as long as they
+      should, as the window's GUI thread and the command line's main thread do.)
+    * everywhere, a daemon thread that checks every :data:`PARENT_POLL_S` seconds whether the
+      parent ended (POSIX: the parent id changed, as an orphan is adopted by init or a
+      subreaper; Windows: the parent's process handle is signalled), then calls ``before_exit``
+      and ``os._exit(status)``: no clean-up that could hang. Native calls release the GIL, so the
+      thread runs while the main thread is inside llama.cpp.
+
+    Call it first thing in the child. A parent that ended before this call is not noticed (the
+    child cannot learn its original parent any more); the host still ends when its stdin closes.
+
+    Args:
+        death_signal: what the kernel sends on Linux. SIGKILL cannot be caught, so nothing can
+            keep the child alive; a job passes SIGTERM, which its handler turns into a cancel
+            that removes the job's temporary output. 0: none (the watchdog alone, as elsewhere).
+        before_exit: called by the watchdog thread just before it ends the process.
+        status: the exit status the watchdog ends the process with.
+    """
+    if sys.platform.startswith("linux"):
+        _set_parent_death_signal(death_signal)
+    parent_gone = _parent_watch(os.getppid())
+    if parent_gone is not None:
+        watchdog = threading.Thread(
+            target=_watch, args=(parent_gone, before_exit, status), name="parent-watchdog", daemon=True
+        )
+        watchdog.start()
+
+
+def _set_parent_death_signal(death_signal: int) -> None:
+    try:
+        # The process's own symbols include libc's (no library search, which would run ldconfig).
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, int(death_signal), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # no prctl here (another libc): the watchdog thread still guards
+
+
+def _parent_watch(parent: int) -> Callable[[], bool] | None:
+    """A cheap "has the parent ended?" test, or None where there is none."""
+    if sys.platform == "win32":
+        # Windows never re-parents an orphan, so its parent id does not change: wait on the
+        # parent's process handle instead (opened now, so a reused id cannot fool it).
+        synchronize, wait_object_0 = 0x00100000, 0
+        kernel32 = ctypes.windll.kernel32
+        handle = kernel32.OpenProcess(synchronize, False, parent)
+        if not handle:
+            return None
+        return lambda: bool(kernel32.WaitForSingleObject(handle, 0) == wait_object_0)
+    # POSIX re-parents an orphan to init or a subreaper: its parent id changes.
+    return lambda: os.getppid() != parent
+
+
+def _watch(parent_gone: Callable[[], bool], before_exit: Callable[[], None] | None, status: int) -> None:
+    while not parent_gone():
+        time.sleep(PARENT_POLL_S)
+    _exit_now(before_exit, status)
+
+
+def _exit_now(before_exit: Callable[[], None] | None, status: int) -> None:
+    if before_exit is not None:
+        try:
+            before_exit()
+        except Exception:  # noqa: BLE001 - ending the process matters more than the clean-up
+            pass
+    os._exit(status)

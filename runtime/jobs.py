@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from runtime._exit import describe_exit
+from runtime._exit import describe_exit, end_with_parent
 from runtime.errors import AppError
 
 #: Seconds between the escalation steps of :meth:`JobProcess.cancel` (SIGINT, SIGTERM, SIGKILL).
@@ -266,7 +266,11 @@ class JobProcess:
         return self._proc is not None and self._proc.poll() is None
 
     def start(self) -> None:
-        """Start the process. Returns at once."""
+        """Start the process. Returns at once.
+
+        Call it from a thread that lives as long as the job should: on Linux the job is stopped
+        when the thread that started it ends (see :func:`runtime._exit.end_with_parent`).
+        """
         if self._proc is not None:
             raise RuntimeError("a JobProcess starts once")
         env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONUNBUFFERED": "1", **self._env}
@@ -603,6 +607,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), stop)
+    # A job whose parent is gone stops as if cancelled (its temporary output removed) instead of
+    # running on as an orphan: SIGTERM reaches the handler above.
+    end_with_parent(death_signal=signal.SIGTERM, before_exit=context.remove_scratch, status=130)
 
     outcome: dict[str, Any] = {}
 

@@ -736,291 +736,296 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/messages.py" line="54"/>
+        <source>{name} is damaged or unusual: {field} {problem}. Alpaca Desk cannot use this file: download it again and compare its size or SHA-256 with the source, or choose another model.</source>
+        <translation>{name} 已损坏或格式异常：元数据 {field} 的值无法使用（{problem}）。Alpaca Desk 无法使用此文件：请重新下载，并将文件大小或 SHA-256 与来源核对，或选择其他模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="59"/>
         <source>llama.cpp could not load {name} (architecture &apos;{arch}&apos;). The file may be damaged or use an architecture this llama.cpp does not support: download it again, or choose another model.</source>
         <translation>llama.cpp 无法加载 {name}（架构“{arch}”）。文件可能已损坏，或使用了当前 llama.cpp 不支持的架构：请重新下载，或选择其他模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="59"/>
+        <location filename="../../app/messages.py" line="64"/>
         <source>No model is loaded. Open a GGUF model file first.</source>
         <translation>尚未加载模型。请先打开一个 GGUF 模型文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="60"/>
+        <location filename="../../app/messages.py" line="65"/>
         <source>The message needs {n_tokens} prompt tokens and the answer up to {max_tokens} new tokens, but the context holds only {n_ctx} tokens, even with all earlier messages left out. Shorten the message, lower max new tokens, or raise the context size.</source>
         <translation>即使省略所有较早的消息，这条消息仍需要 {n_tokens} 个提示词 token，回答最多 {max_tokens} 个新 token，但上下文只能容纳 {n_ctx} 个 token。请缩短消息、降低最大生成长度，或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="66"/>
+        <location filename="../../app/messages.py" line="71"/>
         <source>The {label} tokenizer is not on this computer (the copy Alpaca Desk ships is missing: reinstall to get it back). Add it by opening its tokenizer.model file (or a GGUF model that uses it), or fetch it from the Hugging Face hub ({repo}).</source>
         <translation>本机没有 {label} 分词器（Alpaca Desk 自带的副本不见了：重新安装即可恢复）。请打开它的 tokenizer.model 文件（或使用它的 GGUF 模型）来添加，或从 Hugging Face Hub（{repo}）获取。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="72"/>
+        <location filename="../../app/messages.py" line="77"/>
         <source>No tokenizer at {path}: the file does not exist. Choose a tokenizer.model file, a Hugging Face tokenizer folder or a GGUF model.</source>
         <translation>{path} 处没有分词器：文件不存在。请选择 tokenizer.model 文件、Hugging Face 分词器文件夹或 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="77"/>
+        <location filename="../../app/messages.py" line="82"/>
         <source>{path} is empty, so it is not a tokenizer. Choose a tokenizer.model file or a GGUF model.</source>
         <translation>{path} 是空文件，不是分词器。请选择 tokenizer.model 文件或 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="80"/>
+        <location filename="../../app/messages.py" line="85"/>
         <source>{path} is not a SentencePiece tokenizer. Choose a tokenizer.model file, a Hugging Face tokenizer folder or a GGUF model.</source>
         <translation>{path} 不是 SentencePiece 分词器。请选择 tokenizer.model 文件、Hugging Face 分词器文件夹或 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="85"/>
+        <location filename="../../app/messages.py" line="90"/>
         <source>{path} is {size_mb} MB, far larger than any tokenizer. Choose a tokenizer.model file.</source>
         <translation>{path} 有 {size_mb} MB，远大于任何分词器。请选择 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="88"/>
+        <location filename="../../app/messages.py" line="93"/>
         <source>{path} could not be opened as a tokenizer. Choose a tokenizer.model file or a GGUF model.</source>
         <translation>无法将 {path} 作为分词器打开。请选择 tokenizer.model 文件或 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="91"/>
+        <location filename="../../app/messages.py" line="96"/>
         <source>{path} has no vocabulary, so it cannot count tokens. Choose the tokenizer.model that belongs to this model instead.</source>
         <translation>{path} 不含词表，无法统计 token。请改为选择该模型对应的 tokenizer.model。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="96"/>
+        <location filename="../../app/messages.py" line="101"/>
         <source>The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows. Chinese-LLaMA (49,953) and Chinese-Alpaca (49,954: the same vocabulary plus a pad token) must not be mixed: merging LoRA weights or converting the model fails. Use the tokenizer that came with these weights.</source>
         <translation>分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行。Chinese-LLaMA（49,953）与 Chinese-Alpaca（49,954：同一词表加一个 pad token）不能混用：合并 LoRA 权重或转换模型会失败。请使用与这些权重配套的分词器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="102"/>
+        <location filename="../../app/messages.py" line="107"/>
         <source>The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows: the original LLaMA vocabulary (32,000) against the extended Chinese one (49,953, or 49,954 for Alpaca). Mixing them breaks merging and conversion.</source>
         <translation>分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行：这是原版 LLaMA 词表（32,000）与扩充后的中文词表（49,953，Alpaca 为 49,954）的混用，会导致合并和转换失败。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="108"/>
+        <location filename="../../app/messages.py" line="113"/>
         <source>The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows. They must be equal for merging and conversion; use the tokenizer that belongs to these weights.</source>
         <translation>分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行。合并和转换要求两者相等，请使用与这些权重配套的分词器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="113"/>
+        <location filename="../../app/messages.py" line="118"/>
         <source>The corpus {path} does not exist or cannot be read. Choose a UTF-8 text file.</source>
         <translation>语料 {path} 不存在或无法读取。请选择 UTF-8 文本文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="117"/>
+        <location filename="../../app/messages.py" line="122"/>
         <source>The corpus {path} is empty. Choose a UTF-8 text file with the text to learn from.</source>
         <translation>语料 {path} 是空的。请选择包含训练文本的 UTF-8 文本文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="121"/>
+        <location filename="../../app/messages.py" line="126"/>
         <source>A vocabulary of {size} pieces is too small for {path}: its characters alone need {required}. Choose a larger size, or lower the character coverage.</source>
         <translation>{size} 个词元的词表对 {path} 来说太小：仅其中的字符就需要 {required} 个。请选择更大的词表，或降低字符覆盖率。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="125"/>
+        <location filename="../../app/messages.py" line="130"/>
         <source>{path} is too small for a vocabulary of {size} pieces: at most {largest} can be learned from it. Choose a smaller size, or use a larger corpus.</source>
         <translation>{path} 太小，学不出 {size} 个词元：最多只能学到 {largest} 个。请选择更小的词表，或使用更大的语料。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="129"/>
+        <location filename="../../app/messages.py" line="134"/>
         <source>Training a vocabulary on {path} failed: {detail}</source>
         <translation>在 {path} 上训练词表失败：{detail}</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="133"/>
+        <location filename="../../app/messages.py" line="138"/>
         <source>There is no known tokenizer with that name. Choose a tokenizer.model file instead.</source>
         <translation>没有这个名称的已知分词器。请改为选择 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="137"/>
+        <location filename="../../app/messages.py" line="142"/>
         <source>{path} has {size} pieces, not the {expected} of the {label} tokenizer; it was not used. Open the right tokenizer.model file instead.</source>
         <translation>{path} 有 {size} 个词元，而不是 {label} 分词器的 {expected} 个，因此未使用。请打开正确的 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="141"/>
+        <location filename="../../app/messages.py" line="146"/>
         <source>The folder {path} has no tokenizer.model. Choose a folder that holds one, or the tokenizer.model or GGUF file itself.</source>
         <translation>文件夹 {path} 中没有 tokenizer.model。请选择包含它的文件夹，或直接选择 tokenizer.model 或 GGUF 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="145"/>
+        <location filename="../../app/messages.py" line="150"/>
         <source>Could not fetch the {label} tokenizer from the Hugging Face hub ({repo}). Check the connection and try again, or open its tokenizer.model file.</source>
         <translation>无法从 Hugging Face Hub（{repo}）获取 {label} 分词器。请检查网络后重试，或打开它的 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="149"/>
+        <location filename="../../app/messages.py" line="154"/>
         <source>Cannot read {path}. Check the file&apos;s permissions.</source>
         <translation>无法读取 {path}。请检查文件权限。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="153"/>
+        <location filename="../../app/messages.py" line="158"/>
         <source>{path} is not a usable SentencePiece tokenizer. Choose a tokenizer.model file, a Hugging Face tokenizer folder or a GGUF model.</source>
         <translation>{path} 不是可用的 SentencePiece 分词器。请选择 tokenizer.model 文件、Hugging Face 分词器文件夹或 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="157"/>
+        <location filename="../../app/messages.py" line="162"/>
         <source>{path} is not a readable GGUF file; it may be truncated. Download it again, or choose a tokenizer.model file.</source>
         <translation>{path} 不是可读的 GGUF 文件，可能不完整。请重新下载，或选择 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="161"/>
+        <location filename="../../app/messages.py" line="166"/>
         <source>{path} has a {kind} vocabulary; only SentencePiece vocabularies (as in LLaMA and Chinese-LLaMA/Alpaca) can be compared here. Choose a tokenizer.model file.</source>
         <translation>{path} 使用 {kind} 词表；这里只能比较 SentencePiece 词表（如 LLaMA 和 Chinese-LLaMA/Alpaca）。请选择 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="165"/>
+        <location filename="../../app/messages.py" line="170"/>
         <source>The background job ended unexpectedly; the file it was working on was removed. Try again; if it happens again, see the log.</source>
         <translation>后台任务意外结束，正在写入的文件已删除。请重试；若再次发生，请查看日志。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="169"/>
+        <location filename="../../app/messages.py" line="174"/>
         <source>The vocabulary size of {path} cannot be found. Choose a GGUF file or a Hugging Face model folder with a config.json.</source>
         <translation>无法确定 {path} 的词表大小。请选择 GGUF 文件，或含 config.json 的 Hugging Face 模型文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="173"/>
+        <location filename="../../app/messages.py" line="178"/>
         <source>{path} is a folder, not a tokenizer file. Choose the tokenizer.model inside it, or a GGUF model.</source>
         <translation>{path} 是文件夹，不是分词器文件。请选择其中的 tokenizer.model，或一个 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="177"/>
+        <location filename="../../app/messages.py" line="182"/>
         <source>The conversation database {path} is damaged or is not an Alpaca Desk database ({detail}). Restart Alpaca Desk: it keeps the damaged file aside, starts a new one and offers to recover the messages that can still be read.</source>
         <translation>对话数据库 {path} 已损坏，或不是 Alpaca Desk 的数据库（{detail}）。请重启 Alpaca Desk：它会把损坏的文件另外保留，新建一个数据库，并提供恢复仍可读取的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="181"/>
+        <location filename="../../app/messages.py" line="186"/>
         <source>The conversation database {path} is damaged ({detail}). It was kept as {kept} and new chats go to a new file in its place. Recover its messages to copy what can still be read.</source>
         <translation>对话数据库 {path} 已损坏（{detail}）。它已另存为 {kept}，新的对话会写入原位置的新文件。可以恢复其中的消息，把仍可读取的内容复制过来。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="185"/>
+        <location filename="../../app/messages.py" line="190"/>
         <source>The damaged conversation database {path} does not exist any more; nothing to recover.</source>
         <translation>损坏的对话数据库 {path} 已不存在，没有可恢复的内容。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="189"/>
+        <location filename="../../app/messages.py" line="194"/>
         <source>The setting &quot;{name}&quot; had the value {value}, which is not valid; the default {default} is used.</source>
         <translation>设置“{name}”的值 {value} 无效，已改用默认值 {default}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="193"/>
+        <location filename="../../app/messages.py" line="198"/>
         <source>The setting &quot;{name}&quot; had entries that are not file paths ({value}); they were left out.</source>
         <translation>设置“{name}”中有不是文件路径的条目（{value}），已将其略去。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="197"/>
+        <location filename="../../app/messages.py" line="202"/>
         <source>The settings file {path} could not be read ({reason}). It was kept as {kept} and the default settings are used.</source>
         <translation>无法读取设置文件 {path}（{reason}）。它已另存为 {kept}，现使用默认设置。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="201"/>
+        <location filename="../../app/messages.py" line="206"/>
         <source>The settings file {path} could not be read ({reason}) and could not be moved aside ({error}); the default settings are used.</source>
         <translation>无法读取设置文件 {path}（{reason}），也无法将其另存（{error}）；现使用默认设置。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="205"/>
+        <location filename="../../app/messages.py" line="210"/>
         <source>The log folder {path} cannot be written ({reason}); Alpaca Desk runs without a log file.</source>
         <translation>无法写入日志文件夹 {path}（{reason}）；Alpaca Desk 将在没有日志文件的情况下运行。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="285"/>
+        <location filename="../../app/messages.py" line="290"/>
         <source>Cannot import {path}: it is {size_mib} MiB, and imports are limited to {limit_mib} MiB. Export the conversation in parts, or choose another file.</source>
         <translation>无法导入 {path}：文件大小为 {size_mib} MiB，导入上限为 {limit_mib} MiB。请分段导出对话，或选择其他文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="289"/>
+        <location filename="../../app/messages.py" line="294"/>
         <source>Cannot read {path}: {detail}. Check the file and try again.</source>
         <translation>无法读取 {path}：{detail}。请检查文件后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="209"/>
+        <location filename="../../app/messages.py" line="214"/>
         <source>The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.</source>
         <translation>对话数据库 {path} 所在的磁盘已满。请释放一些空间后重试；没有丢失任何内容。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="213"/>
+        <location filename="../../app/messages.py" line="218"/>
         <source>The conversation database {path} or its folder is read-only. Make them writable, or start Alpaca Desk with --data-dir elsewhere.</source>
         <translation>对话数据库 {path} 或其所在文件夹是只读的。请将其改为可写，或用 --data-dir 指定其他位置启动 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="217"/>
+        <location filename="../../app/messages.py" line="222"/>
         <source>Another program is using the conversation database {path}. Close it and try again.</source>
         <translation>另一个程序正在使用对话数据库 {path}。请关闭它后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="221"/>
+        <location filename="../../app/messages.py" line="226"/>
         <source>The conversation database {path} cannot be opened. Check that it is a file you may read and write, or start Alpaca Desk with --data-dir elsewhere.</source>
         <translation>无法打开对话数据库 {path}。请确认它是可读写的文件，或用 --data-dir 指定其他位置启动 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="225"/>
+        <location filename="../../app/messages.py" line="230"/>
         <source>The disk reported an error while using the conversation database {path}. Check the drive and free space, then try again.</source>
         <translation>使用对话数据库 {path} 时磁盘报错。请检查磁盘和剩余空间后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="229"/>
+        <location filename="../../app/messages.py" line="234"/>
         <source>The conversation database {path} reported an error ({detail}). Try again; if it keeps happening, restart Alpaca Desk.</source>
         <translation>对话数据库 {path} 报错（{detail}）。请重试；如果反复出现，请重启 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="233"/>
+        <location filename="../../app/messages.py" line="238"/>
         <source>The conversation database {path} was written by a newer Alpaca Desk. Update Alpaca Desk, or start it with --data-dir pointing to another folder.</source>
         <translation>对话数据库 {path} 由更新版本的 Alpaca Desk 写入。请更新 Alpaca Desk，或用 --data-dir 指向其他文件夹启动。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="237"/>
+        <location filename="../../app/messages.py" line="242"/>
         <source>The model file has no embedded chat template; choose another chat template in the decoding panel.</source>
         <translation>模型文件中没有内置的对话模板；请在解码参数面板中选择其他对话模板。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="241"/>
+        <location filename="../../app/messages.py" line="246"/>
         <source>The chat template inside {name} was refused: it is larger than {limit_kib} KiB. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>已拒绝 {name} 内置的对话模板：它大于 {limit_kib} KiB。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="245"/>
+        <location filename="../../app/messages.py" line="250"/>
         <source>The chat template inside {name} was refused: syntax error on line {line}: {detail}. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>已拒绝 {name} 内置的对话模板：第 {line} 行有语法错误：{detail}。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="249"/>
+        <location filename="../../app/messages.py" line="254"/>
         <source>The chat template inside {name} was refused: it tried something the sandbox forbids ({detail}). Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>已拒绝 {name} 内置的对话模板：它试图执行沙箱禁止的操作（{detail}）。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="253"/>
+        <location filename="../../app/messages.py" line="258"/>
         <source>The chat template inside {name} was refused: rendering it took longer than {seconds} s. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>已拒绝 {name} 内置的对话模板：渲染用时超过 {seconds} 秒。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="257"/>
+        <location filename="../../app/messages.py" line="262"/>
         <source>The chat template inside {name} was refused: its output grew past {limit_kib} KiB. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>已拒绝 {name} 内置的对话模板：它的输出超过了 {limit_kib} KiB。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="261"/>
+        <location filename="../../app/messages.py" line="266"/>
         <source>The chat template inside {name} was refused: its output or values grew past the memory limit ({limit_mib} MiB). Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>已拒绝 {name} 内置的对话模板：它的输出或中间值超出了内存上限（{limit_mib} MiB）。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="265"/>
+        <location filename="../../app/messages.py" line="270"/>
         <source>The chat template inside {name} was refused: its output or values grew past the memory limit ({limit_mib} MiB) and ended the sandbox process ({how}). Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>已拒绝 {name} 内置的对话模板：它的输出或中间值超出了内存上限（{limit_mib} MiB），导致沙箱进程终止（{how}）。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="269"/>
+        <location filename="../../app/messages.py" line="274"/>
         <source>The chat template inside {name} failed: {detail}. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>{name} 内置的对话模板渲染失败：{detail}。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="273"/>
+        <location filename="../../app/messages.py" line="278"/>
         <source>The process that renders model files&apos; chat templates could not start ({how}); see the log. Choose a built-in chat template in the decoding panel meanwhile.</source>
         <translation>渲染模型文件对话模板的进程无法启动（{how}），请查看日志。在此期间请在解码参数面板中选择一个内置对话模板。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="277"/>
+        <location filename="../../app/messages.py" line="282"/>
         <source>Cannot import this file: {problem}. Choose a file made with Alpaca Desk&apos;s JSON export.</source>
         <translation>无法导入此文件：{problem}。请选择 Alpaca Desk 导出的 JSON 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="281"/>
+        <location filename="../../app/messages.py" line="286"/>
         <source>Cannot import this file: it was exported by a newer Alpaca Desk (format version {version}). Update Alpaca Desk to import it.</source>
         <translation>无法导入此文件：它由更新版本的 Alpaca Desk 导出（格式版本 {version}）。请更新 Alpaca Desk 后再导入。</translation>
     </message>

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime._exit import describe_exit
+from runtime.chat._native_log import ABORT_PREFIX
 from runtime.errors import (
     AppError,
     HostDied,
@@ -44,6 +45,9 @@ _REQUEST_IDS = itertools.count(1)
 CANCEL_GRACE_S = 0.5
 # A host that acknowledged a cancel but is still inside one native call after this long is stuck.
 CANCEL_STUCK_S = 60.0
+# How long a dead host's stderr may take to be read to its end before the "host died" message
+# is made without the rest.
+STDERR_DRAIN_S = 2.0
 # The host names each error by its class; these are raised as that class again, so a caller
 # can tell a prompt that is too long from a model that failed to load. Others are HostError.
 ERROR_KINDS: dict[str, type[AppError]] = {
@@ -106,7 +110,12 @@ class HostClient:
         return self._proc.pid if self._proc is not None else None
 
     def start(self) -> None:
-        """Start the host process (no-op when it already runs). Returns at once."""
+        """Start the host process (no-op when it already runs). Returns at once.
+
+        Start it (or make the first request) from a thread that lives as long as the host should:
+        on Linux the host ends when the thread that started it ends (see
+        ``runtime._exit.end_with_parent``).
+        """
         if self.alive:
             return
         self._stopping = False
@@ -128,8 +137,9 @@ class HostClient:
             **kwargs,
         )
         proc = self._proc
-        threading.Thread(target=self._read_events, args=(proc,), name="host-events", daemon=True).start()
-        threading.Thread(target=self._read_stderr, args=(proc,), name="host-stderr", daemon=True).start()
+        stderr_reader = threading.Thread(target=self._read_stderr, args=(proc,), name="host-stderr", daemon=True)
+        stderr_reader.start()
+        threading.Thread(target=self._read_events, args=(proc, stderr_reader), name="host-events", daemon=True).start()
 
     def wait_ready(self, timeout: float = 30.0) -> bool:
         """Block until the host said ``ready`` (imports done). Returns False on timeout."""
@@ -298,7 +308,7 @@ class HostClient:
             except Exception:  # noqa: BLE001 - a listener bug must not kill the reader thread
                 log.exception("host event listener failed")
 
-    def _read_events(self, proc: subprocess.Popen[bytes]) -> None:
+    def _read_events(self, proc: subprocess.Popen[bytes], stderr_reader: threading.Thread) -> None:
         assert proc.stdout is not None
         for raw in proc.stdout:
             try:
@@ -310,6 +320,9 @@ class HostClient:
         proc.wait()
         if self._stopping:
             return
+        # The host's last words (a failed assertion) are written just before it ends: let the
+        # stderr reader take them in before the message is made.
+        stderr_reader.join(STDERR_DRAIN_S)
         message = self._death_message(proc.returncode)
         with self._lock:
             waiters = list(self._waiters.values())
@@ -345,7 +358,10 @@ class HostClient:
         if returncode is None and self._proc is not None:
             returncode = self._proc.poll()
         how = describe_exit(returncode)
-        tail = "\n".join(list(self._stderr_tail)[-8:])
+        lines = list(self._stderr_tail)
+        # A native abort's own line says what failed; the log lines before it are in the log file.
+        aborts = [line for line in lines if line.startswith(ABORT_PREFIX)]
+        tail = aborts[-1] if aborts else "\n".join(lines[-8:])
         message = f"host died: the inference process ended ({how})."
         if tail:
             message += f"\n{tail}"

@@ -37,11 +37,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from runtime.chat import templates
+from runtime._exit import end_with_parent
+from runtime.chat import _native_log, templates
 from runtime.chat._threads import ThreadTuner, default_threads
-from runtime.chat.params import DecodingParams
+from runtime.chat.params import RANGES, DecodingParams
 from runtime.chat.streaming import StopMatcher, Utf8Stream
-from runtime.errors import AppError, HostError, ModelLoadError, NotLoaded
+from runtime.errors import AppError, HostError, ModelLoadError, NotLoaded, ParameterError
 from runtime.models import ModelInfo, check_model_file, read_model_info
 
 # Tokens of recent history the repetition penalty looks at (llama.cpp's default).
@@ -190,8 +191,28 @@ class Engine:
 
     def tokenize(self, text: str, *, add_bos: bool = False, special: bool = False) -> list[int]:
         """The model's own tokenization of ``text``."""
+        return self._tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
+
+    def _tokenize(self, data: bytes, *, add_bos: bool, special: bool) -> list[int]:
+        """``llama_tokenize`` with a buffer sized by the text.
+
+        ``Llama.tokenize`` sizes its buffer by the model's training context, a number the file
+        states: a huge one costs gigabytes per call, and one past 2**31 (read as negative) makes
+        every call fail. A token covers at least one byte, so the text's length plus BOS and EOS
+        is always enough; a negative count (llama.cpp's "need more room") is honoured anyway.
+        """
+        import llama_cpp
+
         llm = self._require()
-        return list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        size = len(data) + 2
+        for _attempt in range(2):
+            buffer = (llama_cpp.llama_token * size)()
+            n = llama_cpp.llama_tokenize(vocab, data, len(data), buffer, size, add_bos, special)
+            if n >= 0:
+                return list(buffer[:n])
+            size = -n
+        raise HostError(f"llama.cpp could not tokenize a text of {len(data):,} bytes.")
 
     def detokenize(self, tokens: list[int]) -> str:
         """Text of ``tokens`` (invalid byte sequences become U+FFFD)."""
@@ -211,7 +232,7 @@ class Engine:
             elif part is templates.Special.EOS:
                 tokens.append(llama_cpp.llama_vocab_eos(vocab))
             elif part:
-                tokens.extend(llm.tokenize(part.encode("utf-8"), add_bos=False, special=prompt.parse_special))
+                tokens.extend(self._tokenize(part.encode("utf-8"), add_bos=False, special=prompt.parse_special))
         return tokens
 
     def _piece_cache(self, vocab: Any) -> Callable[[int], bytes]:
@@ -549,14 +570,18 @@ class Host:
             )
 
     def _load(self, rid: int, req: dict[str, Any]) -> None:
+        # Before llama.cpp first runs: its log and a failed assertion's message must reach the
+        # log file and the client, whatever llama-cpp-python does to stderr meanwhile.
+        _native_log.install()
         info = self.engine.load(
             str(req.get("path", "")),
-            n_ctx=int(req.get("n_ctx") or 2048),
+            n_ctx=_requested_n_ctx(req),
             n_threads=req.get("n_threads"),
             n_gpu_layers=int(req.get("n_gpu_layers") or 0),
             seed=req.get("seed"),
         )
-        self.emit(rid, "loaded", info=info.to_dict(), n_ctx=int(req.get("n_ctx") or 2048))
+        # What was allocated: llama.cpp rounds the context up (to a multiple of 256).
+        self.emit(rid, "loaded", info=info.to_dict(), n_ctx=int(self.engine._require().n_ctx()))
 
     def op_unload(self, rid: int, req: dict[str, Any]) -> None:
         self.engine.unload()
@@ -641,8 +666,29 @@ class Host:
         self.emit(rid, "finished", **stats.__dict__)
 
 
+def _requested_n_ctx(req: dict[str, Any]) -> int:
+    """The context size a load asks for (default 2048), within the range the app allocates.
+
+    The context is allocated at once, as the user set it, whatever the model file says it was
+    trained for; a request outside the range (a damaged settings file, a client bug) is refused
+    here rather than becoming a native allocation failure.
+    """
+    value = req.get("n_ctx") or 2048
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # settings files may hold 2048.0; DecodingParams accepts it too
+    bounds = RANGES["n_ctx"]
+    if isinstance(value, bool) or not isinstance(value, int) or not bounds.low <= value <= bounds.high:
+        raise ParameterError(
+            f"The context size {value!r} is not a whole number in {bounds.low:.0f}..{bounds.high:.0f}; "
+            "choose a context size in that range."
+        )
+    return value
+
+
 def serve_stdio() -> int:
     """Entry point of the host process."""
+    # A host whose client (the window, the command line) was killed must not load on as an orphan.
+    end_with_parent()
     # Keep the real stdout for the protocol and send fd 1 to stderr: llama.cpp and ggml may
     # printf, and one stray line on the pipe would corrupt the stream of events.
     protocol_fd = os.dup(1)

@@ -8,6 +8,7 @@ says what the file is and what to do, instead of a native error.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -121,17 +122,28 @@ def check_model_file(path: str | os.PathLike[str]) -> Path:
     return file.resolve()
 
 
-def _field_value(reader: Any, key: str) -> Any:
-    field = reader.fields.get(key)
-    if field is None:
-        return None
-    try:
-        return field.contents()
-    except Exception:  # noqa: BLE001 - a malformed field is the same as a missing one here
-        return None
+# Bounds on what a model file's metadata may say. A value outside them is not a model this app can
+# use but a damaged or hostile file: it is refused here, naming the field, before llama.cpp (which
+# trusts these values: a context length of 2**32 - 1 reads as -1 there) or the window sees it.
+#: Longest training context accepted: above the longest real models (10M tokens), far below where
+#: llama.cpp's 32-bit fields overflow.
+MAX_CONTEXT_LENGTH = 1 << 24
+#: Largest vocabulary accepted (real ones stop near 256K pieces).
+MAX_VOCAB_SIZE = 1 << 22
+#: Widest embedding accepted (real ones stop near 16K).
+MAX_EMBEDDING_LENGTH = 1 << 20
+#: Most blocks accepted: llama.cpp's own limit (LLAMA_MAX_LAYERS), above which it aborts.
+MAX_BLOCK_COUNT = 512
+#: ``general.name``: shown in the window and matched against template names.
+MAX_NAME_CHARS = 1024
+# Architecture names are identifiers (``llama``, ``qwen2moe``, ``command-r``); the name is also
+# part of the keys read after it.
+_ARCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# Shown values are cut to this length, so that a hostile value cannot flood a message.
+_SHOWN_CHARS = 40
 
 
-def _chat_template(reader: Any) -> str | None:
+def _chat_template(reader: Any, meta: _Metadata) -> str | None:
     """``tokenizer.chat_template``, cut to at most ``MAX_CHAT_TEMPLATE_CHARS + 1`` characters.
 
     The value is untrusted and may be any size; it travels to the GUI with the model's facts and
@@ -142,8 +154,10 @@ def _chat_template(reader: Any) -> str | None:
     from gguf.constants import GGUFValueType
 
     field = reader.fields.get("tokenizer.chat_template")
-    if field is None or not field.data or field.types[:1] != [GGUFValueType.STRING]:
+    if field is None or not field.data:
         return None
+    if list(field.types) != [GGUFValueType.STRING]:
+        raise meta.bad("tokenizer.chat_template", f"is {_type_name(list(field.types))}, not text")
     try:
         raw = field.parts[field.data[0]]
         # Every 4 bytes decode to at least one character (a U+FFFD for bytes that are not
@@ -155,18 +169,110 @@ def _chat_template(reader: Any) -> str | None:
     return head.decode("utf-8", errors="replace")[: MAX_CHAT_TEMPLATE_CHARS + 1] or None
 
 
-def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
-    """Read a GGUF file's metadata (memory-mapped; no weights are loaded).
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 
-    Raises:
-        ModelLoadError: the file is not a readable GGUF file, or it is truncated.
+
+def _type_name(types: list[Any]) -> str:
+    """``an array of STRING`` or ``a FLOAT32``: what a field holds, in words."""
+    from gguf import GGUFValueType
+
+    if not types:
+        return "no value"
+    if types[0] == GGUFValueType.ARRAY:
+        inner = types[-1].name if len(types) > 1 else "nothing"
+        return f"an array of {inner}"
+    return f"a {types[0].name}"
+
+
+class _Metadata:
+    """Typed, bounded reads of a GGUF file's key-value metadata.
+
+    Every read checks the value's GGUF type and range and raises the ``model_bad_metadata``
+    :class:`ModelLoadError` naming the file and the field otherwise; a missing field is ``None``.
     """
-    from gguf import GGUFReader  # imported here: it pulls in numpy, which start-up does not need
-    from gguf.constants import GGMLQuantizationType, LlamaFileType
 
-    file = check_model_file(path)
+    def __init__(self, reader: Any, file: Path) -> None:
+        self._fields = reader.fields
+        self._file = file
+
+    def bad(self, key: str, problem: str) -> ModelLoadError:
+        """The error for a field whose value is unusable (``problem`` says why, in English)."""
+        name = self._file.name
+        return ModelLoadError(
+            f"{name} is damaged or unusual: {key} {problem}. Alpaca Desk cannot use this file: download it "
+            "again and compare its size or SHA-256 with the source, or choose another model.",
+            code="model_bad_metadata",
+            params={"name": name, "path": str(self._file), "field": key, "problem": problem},
+        )
+
+    def _field(self, key: str) -> tuple[Any, list[Any]] | None:
+        field = self._fields.get(key)
+        if field is None:
+            return None
+        return field, list(field.types)
+
+    def integer(self, key: str, *, low: int, high: int) -> int | None:
+        """A whole number in ``low..high``, or None when the field is missing."""
+        from gguf import GGUFValueType as T  # noqa: N814 - a constant namespace, as in gguf's own code
+
+        found = self._field(key)
+        if found is None:
+            return None
+        field, types = found
+        integers = {T.UINT8, T.INT8, T.UINT16, T.INT16, T.UINT32, T.INT32, T.UINT64, T.INT64}
+        if len(types) != 1 or types[0] not in integers:
+            text = bytes(field.parts[-1]).decode("utf-8", errors="replace") if types == [T.STRING] else None
+            shown = f" ({_shown(text)})" if text is not None else ""
+            raise self.bad(key, f"is {_type_name(types)}{shown}, not a whole number")
+        value = int(field.contents())
+        if not low <= value <= high:
+            raise self.bad(key, f"is {value:,}, outside {low:,}..{high:,}")
+        return value
+
+    def string(self, key: str, *, max_chars: int) -> str | None:
+        """A UTF-8 string of at most ``max_chars`` characters, or None when the field is missing."""
+        from gguf import GGUFValueType as T  # noqa: N814
+
+        found = self._field(key)
+        if found is None:
+            return None
+        field, types = found
+        if types != [T.STRING]:
+            raise self.bad(key, f"is {_type_name(types)}, not text")
+        raw = bytes(field.parts[-1])
+        if len(raw) > 4 * max_chars:  # cheap bound first: a character is at most 4 bytes
+            raise self.bad(key, f"is {len(raw):,} bytes long (at most {max_chars:,} characters)")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.bad(key, "is not valid UTF-8 text") from None
+        if len(text) > max_chars:
+            raise self.bad(key, f"is {len(text):,} characters long (at most {max_chars:,})")
+        return text
+
+    def string_array_length(self, key: str, *, high: int) -> int | None:
+        """How many strings an array of strings holds (at most ``high``), or None when missing."""
+        from gguf import GGUFValueType as T  # noqa: N814
+
+        found = self._field(key)
+        if found is None:
+            return None
+        field, types = found
+        if types != [T.ARRAY, T.STRING]:
+            raise self.bad(key, f"is {_type_name(types)}, not a list of strings")
+        count = len(field.data)
+        if count > high:
+            raise self.bad(key, f"has {count:,} entries (at most {high:,})")
+        return count
+
+
+def _open_reader(file: Path) -> Any:
+    from gguf import GGUFReader  # imported here: it pulls in numpy, which start-up does not need
+
     try:
-        reader = GGUFReader(file)
+        return GGUFReader(file)
     except Exception as exc:  # noqa: BLE001 - gguf raises ValueError, struct.error, IndexError, ...
         raise ModelLoadError(
             f"{file.name} looks like GGUF but its header cannot be read ({exc}). The file is probably "
@@ -175,15 +281,51 @@ def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
             params={"name": file.name},
         ) from exc
 
-    arch = str(_field_value(reader, "general.architecture") or "unknown")
-    tokens = reader.fields.get("tokenizer.ggml.tokens")
-    vocab_size = len(tokens.data) if tokens is not None else 0
+
+def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
+    """Read a GGUF file's metadata (memory-mapped; no weights are loaded).
+
+    Every field read is checked for its type and range: model files come from anywhere, and a
+    wrong value here would otherwise surface as a crash of the window, the command line or
+    llama.cpp.
+
+    Raises:
+        ModelLoadError: the file is not a readable GGUF file, it is truncated, or a metadata field
+            has the wrong type or an impossible value (code ``model_bad_metadata``, naming the field).
+    """
+    from gguf.constants import GGMLQuantizationType, LlamaFileType
+
+    file = check_model_file(path)
+    reader = _open_reader(file)
+    meta = _Metadata(reader, file)
+
+    arch = meta.string("general.architecture", max_chars=64)
+    if arch is not None and not _ARCH_NAME.fullmatch(arch):
+        raise meta.bad("general.architecture", f"is {_shown(arch)}, not an architecture name")
+    arch = arch or "unknown"
+    name = meta.string("general.name", max_chars=MAX_NAME_CHARS)
+    context_length = meta.integer(f"{arch}.context_length", low=1, high=MAX_CONTEXT_LENGTH)
+    # Not shown, but llama.cpp sizes the model by them: a wrong one is named here rather than
+    # becoming llama.cpp's "could not load", or its abort on too many blocks. (Head counts and
+    # feed-forward widths are left to llama.cpp: some architectures store them per layer.)
+    meta.integer(f"{arch}.embedding_length", low=1, high=MAX_EMBEDDING_LENGTH)
+    meta.integer(f"{arch}.block_count", low=1, high=MAX_BLOCK_COUNT)
+    declared_vocab = meta.integer(f"{arch}.vocab_size", low=1, high=MAX_VOCAB_SIZE)
+    vocab_size = meta.string_array_length("tokenizer.ggml.tokens", high=MAX_VOCAB_SIZE)
+    # A file type is an enum llama.cpp reads as uint32; values this gguf does not know are newer
+    # quantizations, named below from the tensors instead.
+    file_type = meta.integer("general.file_type", low=0, high=(1 << 32) - 1)
+    chat_template = _chat_template(reader, meta)
+
     n_params = 0
     type_counts: dict[str, int] = {}
     for tensor in reader.tensors:
         n_params += int(tensor.n_elements)
         if len(tensor.shape) >= 2:
-            type_name = GGMLQuantizationType(tensor.tensor_type).name
+            try:
+                type_name = GGMLQuantizationType(tensor.tensor_type).name
+            except ValueError:
+                type_name = f"type {int(tensor.tensor_type)}"
             type_counts[type_name] = type_counts.get(type_name, 0) + int(tensor.n_elements)
     end_of_data = max((int(t.data_offset) + int(t.n_bytes) for t in reader.tensors), default=0)
     size = file.stat().st_size
@@ -194,25 +336,23 @@ def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
             code="model_truncated",
             params={"name": file.name, "need": end_of_data, "have": size},
         )
-    file_type = _field_value(reader, "general.file_type")
     quantization = ""
     if file_type is not None:
         try:
-            quantization = LlamaFileType(int(file_type)).name.removeprefix("MOSTLY_")
+            quantization = LlamaFileType(file_type).name.removeprefix("MOSTLY_")
         except ValueError:
             quantization = ""
     if not quantization and type_counts:
         quantization = max(type_counts, key=lambda k: type_counts[k])
-    chat_template = _chat_template(reader)
     return ModelInfo(
         path=str(file),
         file_name=file.name,
         size_bytes=size,
-        name=str(_field_value(reader, "general.name") or file.stem),
+        name=name or file.stem,
         architecture=arch,
         n_params=n_params,
-        vocab_size=vocab_size,
-        context_length=int(_field_value(reader, f"{arch}.context_length") or 0),
+        vocab_size=vocab_size if vocab_size is not None else declared_vocab or 0,
+        context_length=context_length or 0,
         quantization=quantization or "unknown",
         has_chat_template=bool(chat_template),
         chat_template=chat_template,
@@ -234,7 +374,12 @@ def embedding_rows(path: str | os.PathLike[str]) -> int:
     if target.is_dir():
         config = target / "config.json"
         try:
-            rows = int(json.loads(config.read_text(encoding="utf-8"))["vocab_size"])
+            value = json.loads(config.read_text(encoding="utf-8"))["vocab_size"]
+            if isinstance(value, bool):
+                raise TypeError("vocab_size is true or false")
+            rows = int(value)
+            if not 1 <= rows <= MAX_VOCAB_SIZE:
+                raise ValueError(f"vocab_size {rows} is out of range")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelLoadError(
                 f"{target} has no readable config.json with a vocab_size. Choose a Hugging Face model folder "
@@ -243,22 +388,17 @@ def embedding_rows(path: str | os.PathLike[str]) -> int:
                 params={"path": str(target)},
             ) from exc
         return rows
-    from gguf import GGUFReader
-
     file = check_model_file(target)
-    try:
-        reader = GGUFReader(file)
-    except Exception as exc:  # noqa: BLE001 - see read_model_info
-        raise ModelLoadError(
-            f"{file.name} looks like GGUF but its header cannot be read. The file is probably truncated or damaged: "
-            "download it again and compare its size or SHA-256 with the source.",
-            code="model_bad_header",
-            params={"name": file.name},
-        ) from exc
+    reader = _open_reader(file)
     for tensor in reader.tensors:
         if tensor.name == "token_embd.weight":
             # GGUF lists dimensions innermost first: (hidden size, rows).
-            return int(tensor.shape[-1])
+            shape = [int(n) for n in tensor.shape]
+            if len(shape) != 2 or not 1 <= shape[-1] <= MAX_VOCAB_SIZE or shape[0] < 1:
+                raise _Metadata(reader, file).bad(
+                    "token_embd.weight", f"has the shape {shape}, not (hidden size, 1..{MAX_VOCAB_SIZE:,} rows)"
+                )
+            return shape[-1]
     raise ModelLoadError(
         f"{file.name} has no token embedding (token_embd.weight), so its vocabulary size is unknown.",
         code="model_no_vocab_size",

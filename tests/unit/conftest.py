@@ -8,11 +8,13 @@ under any sampling settings. Building both takes well under a second.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gguf
 import pytest
 import sentencepiece
 
@@ -76,6 +78,59 @@ def zh_scripted(
         transitions=transitions,
     )
     return ScriptedZh(path=path, answer=ZH_ANSWER, answer_ids=tuple(chain[1:-1]), sp=merged_sp)
+
+
+#: A metadata value for :func:`copy_gguf`: (value, GGUF type) or, for arrays, (values, ARRAY, item type).
+MetadataValue = tuple[Any, gguf.GGUFValueType] | tuple[Any, gguf.GGUFValueType, gguf.GGUFValueType]
+
+
+def copy_gguf(
+    src: Path, dst: Path, *, changes: dict[str, MetadataValue] | None = None, remove: tuple[str, ...] = ()
+) -> Path:
+    """Copy a GGUF file with some metadata fields replaced, added or removed; tensors unchanged.
+
+    How the damaged and hostile model files of the tests are made: any GGUF type can be written
+    for any key (a context length as a string, a file type as an array).
+    """
+    changes = dict(changes or {})
+    reader = gguf.GGUFReader(src)
+    arch_key = gguf.Keys.General.ARCHITECTURE
+    arch = changes.get(arch_key, (reader.fields[arch_key].contents(), gguf.GGUFValueType.STRING))
+    writer = gguf.GGUFWriter(dst, arch=str(arch[0]))
+    # GGUFWriter writes the architecture itself, as a string; a test may want another type there.
+    writer.kv_data[0].pop(arch_key, None)
+    for field in reader.fields.values():
+        if field.name.startswith("GGUF.") or field.name in changes or field.name in remove:
+            continue
+        value_type = field.types[0]
+        sub_type = field.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(field.name, field.contents(), value_type, sub_type=sub_type)
+    for key, change in changes.items():
+        if key not in remove:
+            writer.add_key_value(key, change[0], change[1], sub_type=change[2] if len(change) > 2 else None)
+    for tensor in reader.tensors:
+        data = tensor.data
+        writer.add_tensor_info(tensor.name, data.shape, data.dtype, data.nbytes, tensor.tensor_type)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    for tensor in reader.tensors:
+        writer.write_tensor_data(tensor.data)
+    writer.close()
+    return dst
+
+
+def process_is_gone(pid: int) -> bool:
+    """Ended: no such process, or a zombie waiting for whoever adopted it to reap it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 def collect(client: HostClient, op: str, **fields: Any) -> list[HostEvent]:

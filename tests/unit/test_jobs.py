@@ -6,6 +6,7 @@ import json
 import os
 import random
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from runtime import jobs
 from runtime.jobs import JobProcess, Outcome, build_command
 from runtime.tokens import load_sentencepiece
+from tests.unit.conftest import process_is_gone
 
 JOB_TIMEOUT_S = 120
 posix_only = pytest.mark.skipif(os.name != "posix", reason="process groups and signals are POSIX here")
@@ -36,19 +38,6 @@ def run(command: list[str]) -> tuple[Outcome, list[dict]]:
     process.start()
     events = list(process.events(timeout=JOB_TIMEOUT_S))
     return process.wait(JOB_TIMEOUT_S), events
-
-
-def process_is_gone(pid: int) -> bool:
-    """Ended: no such process, or a zombie waiting for whoever adopted it to reap it."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 def group_is_gone(pgid: int) -> bool:
@@ -294,3 +283,53 @@ def test_only_the_jobs_own_temporary_output_is_removed(tmp_path: Path) -> None:
     for folder in victims:
         assert (folder / "keep.txt").read_text(encoding="utf-8") == "mine"
     assert link.is_symlink() and (victims[0] / "keep.txt").is_file()
+
+
+# The window or command line: starts a training job, says where it is once the job trains,
+# and is then killed.
+JOB_PARENT = """
+import json, sys
+from runtime.jobs import JobProcess
+process = JobProcess(json.loads(sys.argv[1]))
+process.start()
+for event in process.events(timeout=120):
+    if event["event"] == "scratch":
+        scratch = event["path"]
+    if event["event"] == "progress" and event["stage"] == "training":
+        print(json.dumps({"pid": process.pid, "scratch": scratch}), flush=True)
+        break
+sys.stdin.read()
+"""
+
+
+@posix_only
+def test_job_stops_when_its_parent_is_killed(tmp_path: Path, slow_corpus: Path) -> None:
+    out_dir = tmp_path / "out"
+    command = build_command("vocab-train", corpus=slow_corpus, out=out_dir / "zh.model", size=20_000)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", JOB_PARENT, json.dumps(command)],
+        cwd=Path(jobs.__file__).resolve().parents[1],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    job_pid = None
+    try:
+        assert parent.stdout is not None
+        where = json.loads(parent.stdout.readline())
+        job_pid, scratch = int(where["pid"]), Path(where["scratch"])
+        assert scratch.exists()  # sentencepiece is at work
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while not process_is_gone(job_pid):
+            assert time.monotonic() < deadline, "the job outlived its parent"
+            time.sleep(0.05)
+        # Stopped as if cancelled: nothing half-written is left, and no model was finished.
+        assert not scratch.exists()
+        assert not out_dir.exists() or list(out_dir.iterdir()) == []
+    finally:
+        parent.kill()
+        parent.wait()
+        if job_pid is not None and not process_is_gone(job_pid):
+            os.kill(job_pid, signal.SIGKILL)

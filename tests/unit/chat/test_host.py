@@ -13,6 +13,8 @@ import os
 import random
 import re
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +25,20 @@ import pytest
 
 from runtime.chat import templates
 from runtime.chat.client import CANCEL_GRACE_S, HostClient, HostEvent
-from runtime.errors import HostDied, ModelLoadError, NotLoaded, PromptTooLong
-from tests.unit.conftest import EVENT_TIMEOUT_S, TEST_THREADS, ScriptedZh, answer_text, collect, finished
+from runtime.errors import HostDied, ModelLoadError, NotLoaded, ParameterError, PromptTooLong
+from runtime.models.info import MAX_CONTEXT_LENGTH
+from tests.unit.conftest import (
+    EVENT_TIMEOUT_S,
+    TEST_THREADS,
+    ScriptedZh,
+    answer_text,
+    collect,
+    copy_gguf,
+    finished,
+    process_is_gone,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 PROMPT = "Once upon a time"
 # The architecture promises a cancel takes effect within 500 ms (the client kills a host that
@@ -203,6 +217,11 @@ def _unknown_architecture(src: Path, dst: Path) -> None:
     writer.close()
 
 
+def _context_length_as_text(src: Path, dst: Path) -> None:
+    # Hostile metadata: refused by the host's own checks, naming the field, before llama.cpp runs.
+    copy_gguf(src, dst, changes={"llama.context_length": ("abc", gguf.GGUFValueType.STRING)})
+
+
 BAD_FILES = {
     "truncated": ("half.gguf", _truncated, "truncated"),
     "random-bytes": ("noise.gguf", _random_bytes, "not a GGUF"),
@@ -211,6 +230,7 @@ BAD_FILES = {
     "missing": ("missing.gguf", _missing, "not found"),
     "directory": ("folder.gguf", _directory, "folder"),
     "unknown-architecture": ("mystery.gguf", _unknown_architecture, "no-such-arch"),
+    "bad-metadata": ("hostile.gguf", _context_length_as_text, "damaged or unusual: llama.context_length"),
 }
 
 
@@ -260,6 +280,33 @@ def test_requests_without_a_model_say_so(stories_host: HostClient, stories_gguf:
         stories_host.call("load", path=str(stories_gguf), n_ctx=2048, n_threads=TEST_THREADS)
 
 
+def test_context_size_outside_the_range_is_refused_and_the_model_stays(stories_host: HostClient) -> None:
+    for n_ctx in (10**9, 16, "big", 2048.5):
+        with pytest.raises(ParameterError, match="context size"):
+            stories_host.call("load", path="/nowhere.gguf", n_ctx=n_ctx)
+    assert stories_host.call("info")["info"]["file_name"] == "stories260K.gguf"
+
+
+def test_a_long_training_context_is_not_allocated(own_host: HostClient, stories_gguf: Path, tmp_path: Path) -> None:
+    """The context is the user's setting, not what the file says the model was trained for.
+
+    llama-cpp-python's own tokenizer sizes a buffer by the training context: 16M tokens there
+    would cost 64 MB on every call. The host's does not.
+    """
+    longest = MAX_CONTEXT_LENGTH
+    path = copy_gguf(
+        stories_gguf, tmp_path / "long.gguf", changes={"llama.context_length": (longest, gguf.GGUFValueType.UINT32)}
+    )
+    loaded = own_host.call("load", path=str(path), n_ctx=2048, n_threads=TEST_THREADS)
+    assert loaded["info"]["context_length"] == longest
+    assert loaded["n_ctx"] == 2048
+    assert own_host.call("tokenize", text=PROMPT, add_bos=True)["tokens"] == [1, 403, 407, 261, 378]
+    text = "Once upon a time, " * 2000  # thousands of tokens: the buffer grows with the text
+    assert len(own_host.call("tokenize", text=text)["tokens"]) > 8000
+    events = collect(own_host, "generate", prompt=PROMPT, params={"max_tokens": 8, "seed": 1})
+    assert finished(events)["generated_tokens"] == 8
+
+
 # -- a host that dies -------------------------------------------------------------------------
 
 
@@ -297,6 +344,128 @@ def test_killed_host_raises_host_died_and_restarts(own_host: HostClient, stories
     assert own_host.call("load", path=str(stories_gguf), n_ctx=2048, n_threads=TEST_THREADS)["event"] == "loaded"
     events = collect(own_host, "generate", prompt=PROMPT, params={"max_tokens": 8, "seed": 1})
     assert finished(events)["generated_tokens"] == 8
+
+
+def test_native_abort_names_the_failed_assertion(stories_gguf: Path, tmp_path: Path) -> None:
+    """A model file that trips a GGML_ASSERT inside llama.cpp: the message says which one.
+
+    llama.cpp checks ``expert_used_count <= expert_count`` with an assertion, not an error, so a
+    dense model that claims to use one expert aborts the process while it loads (and nothing the
+    app reads beforehand looks at expert counts).
+    """
+    crafted = copy_gguf(
+        stories_gguf, tmp_path / "one-expert.gguf", changes={"llama.expert_used_count": (1, gguf.GGUFValueType.UINT32)}
+    )
+    log_file = tmp_path / "logs" / "host.log"
+    client = HostClient(log_file=log_file)
+    try:
+        with pytest.raises(HostDied) as caught:
+            client.call("load", path=str(crafted), n_ctx=256, n_threads=TEST_THREADS, timeout=EVENT_TIMEOUT_S)
+        first_line, *rest = str(caught.value).splitlines()
+        assert first_line == "host died: the inference process ended (signal SIGABRT)."
+        # Just the assertion, with the source file's name (not the build machine's folders).
+        assert len(rest) == 1
+        assert re.fullmatch(r"llama\.cpp aborted: [\w.-]+\.cpp:\d+: GGML_ASSERT\(.*n_expert.*\) failed", rest[0])
+        # The log file has the same line, and llama.cpp's log just before it for context.
+        log_text = log_file.read_text(encoding="utf-8")
+        assert rest[0] in log_text
+        assert "llama.cpp log: " in log_text
+        # A fresh host starts on the next request.
+        loaded = client.call("load", path=str(stories_gguf), n_ctx=256, n_threads=TEST_THREADS)
+        assert loaded["event"] == "loaded"
+    finally:
+        client.stop()
+
+
+# The stand-in for a load that takes minutes (a 7B model from a slow disk): the real host,
+# serving the real protocol, whose Engine.load sleeps instead. It writes its pid to a file once
+# it is inside the load, and cannot notice a closed stdin while there (as llama.cpp cannot).
+SLOW_HOST = """
+import os, time
+from pathlib import Path
+from runtime.chat import host
+
+def slow_load(self, path, **options):
+    Path(os.environ["ALPACA_TEST_LOADING"]).write_text(str(os.getpid()))
+    time.sleep(120)
+
+host.Engine.load = slow_load
+raise SystemExit(host.serve_stdio())
+"""
+# The window or command line: starts the host, asks for a load, and is then killed.
+PARENT = """
+import sys
+from runtime.chat.client import HostClient
+client = HostClient(command=[sys.executable, "-c", sys.argv[1]])
+client.request("load", path=sys.argv[2], n_ctx=256)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL and /proc")
+def test_host_ends_when_its_parent_is_killed_mid_load(stories_gguf: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "loading"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, SLOW_HOST, str(stories_gguf)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "ALPACA_TEST_LOADING": str(marker)},
+        stdin=subprocess.PIPE,
+    )
+    host_pid = None
+    try:
+        deadline = time.monotonic() + EVENT_TIMEOUT_S
+        while not marker.exists() or not marker.read_text():
+            assert parent.poll() is None and time.monotonic() < deadline, "the host never started loading"
+            time.sleep(0.05)
+        host_pid = int(marker.read_text())
+        assert not process_is_gone(host_pid)
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10  # the load would go on for two minutes
+        while not process_is_gone(host_pid):
+            assert time.monotonic() < deadline, "the host outlived its parent"
+            time.sleep(0.05)
+    finally:
+        parent.kill()
+        parent.wait()
+        if host_pid is not None and not process_is_gone(host_pid):
+            os.kill(host_pid, signal.SIGKILL)  # the test failed: do not leave the orphan behind
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL and /proc")
+def test_parent_watchdog_alone_ends_an_orphan(tmp_path: Path) -> None:
+    """Where the kernel sends no signal (death_signal=0 here; every OS but Linux), the watchdog
+    thread notices the parent is gone, runs the clean-up and ends the process."""
+    ready, cleaned = tmp_path / "ready", tmp_path / "cleaned"
+    child = f"""
+import os, time
+from pathlib import Path
+from runtime._exit import end_with_parent
+end_with_parent(death_signal=0, before_exit=lambda: Path({str(cleaned)!r}).write_text("yes"))
+Path({str(ready)!r}).write_text(str(os.getpid()))
+time.sleep(120)
+"""
+    parent_code = "import subprocess, sys; subprocess.Popen([sys.executable, '-c', sys.argv[1]]); sys.stdin.read()"
+    parent = subprocess.Popen([sys.executable, "-c", parent_code, child], cwd=REPO_ROOT, stdin=subprocess.PIPE)
+    child_pid = None
+    try:
+        deadline = time.monotonic() + EVENT_TIMEOUT_S
+        while not ready.exists() or not ready.read_text():
+            assert parent.poll() is None and time.monotonic() < deadline, "the child never started"
+            time.sleep(0.05)
+        child_pid = int(ready.read_text())
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while not process_is_gone(child_pid):
+            assert time.monotonic() < deadline, "the orphan ran on"
+            time.sleep(0.05)
+        assert cleaned.read_text() == "yes"
+    finally:
+        parent.kill()
+        parent.wait()
+        if child_pid is not None and not process_is_gone(child_pid):
+            os.kill(child_pid, signal.SIGKILL)
 
 
 # -- Chinese: the merged vocabulary, byte-fallback pieces, the context budget --------------------

@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gguf
 import llama_cpp  # noqa: F401 - a dependency: when missing the run fails, it does not skip
+
+from tests.unit.conftest import copy_gguf
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CLI_TIMEOUT_S = 120
@@ -112,3 +115,18 @@ def test_interactive_chat_answers_then_exits(stories_gguf: Path, isolated_dirs: 
     assert result.stdout.count("> ") == 2  # the message, then /exit
     assert "[16 tokens" in result.stderr
     assert "error" not in result.stderr.lower()
+
+
+def test_damaged_metadata_exits_2_with_one_line_naming_the_field(
+    stories_gguf: Path, tmp_path: Path, isolated_dirs: Path
+) -> None:
+    hostile = copy_gguf(
+        stories_gguf, tmp_path / "hostile.gguf", changes={"llama.context_length": ("abc", gguf.GGUFValueType.STRING)}
+    )
+    result = run_cli("chat", str(hostile), "--prompt", "x", home=isolated_dirs)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: hostile.gguf is damaged or unusual: llama.context_length ")
+    assert result.stdout == ""
