@@ -120,11 +120,22 @@ class InferenceClient(QObject):
         self.loading.emit(False)
         self.unloaded.emit()
 
-    def chat(self, *, template: str, system: str | None, turns: list[dict[str, Any]], params: dict) -> None:
-        """Answer the conversation ``turns`` (the last one is the new instruction)."""
+    def chat(
+        self,
+        *,
+        template: str,
+        system: str | None,
+        turns: list[dict[str, Any]],
+        params: dict,
+        threads: int | None = None,
+    ) -> None:
+        """Answer the conversation ``turns`` (the last one is the new instruction).
+
+        ``threads``: the decode thread count, or ``None`` to let the host choose by measuring.
+        """
         try:
             self._generation_id = self._client.request(
-                "chat", template=template, system=system, turns=turns, params=params
+                "chat", template=template, system=system, turns=turns, params=params, threads=threads
             )
         except HostDied as exc:
             self._on_died(str(exc))

@@ -126,6 +126,8 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self.refresh_conversations()
         self.decoding.set_params(context.settings.decoding_params())
+        self.decoding.set_threads(context.settings.n_threads)
+        self.decoding.threads_changed.connect(self._on_threads_changed)
         if context.store_warning:
             self.banner.show_message(
                 self.tr(
@@ -479,6 +481,11 @@ class MainWindow(QMainWindow):
         self.stop_button.setEnabled(generating)
         self.unload_action.setEnabled(loaded and not loading)
         self.conversations.setEnabled(not generating)
+
+    def _on_threads_changed(self, count: int | None) -> None:
+        # Sent with each answer, so it applies from the next one; kept for the next start.
+        self.ctx.settings.n_threads = count
+        self.ctx.save_settings()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save the streaming answer and the window layout."""

@@ -17,7 +17,7 @@ from app.views.banner import Banner
 from app.views.chat_view import ChatInput, ChatView
 from app.views.decoding_panel import DecodingPanel
 from app.views.tokenizer_panel import TokenizerPanel
-from runtime.chat import templates
+from runtime.chat import templates, usable_cores
 from runtime.errors import StoreError
 from runtime.store import Conversation, ConversationStore, Message
 
@@ -249,6 +249,7 @@ class ChatController(QObject):
             system=self.decoding.system_prompt(),
             turns=_turns(messages),
             params=params.to_dict(),
+            threads=self.decoding.threads(),
         )
         self.controls_changed.emit()
 
@@ -401,6 +402,11 @@ class ChatController(QObject):
         dropped = int(stats.get("dropped_turns") or 0)
         if dropped:
             bits.append(self.tr("%n earlier turn(s) left out to fit the context", "", dropped))
+        load = stats.get("load_1m")
+        cores = usable_cores()
+        if isinstance(load, int | float) and load > cores:
+            # So that a slow answer on a busy computer is not blamed on the model.
+            bits.append(self.tr("computer busy (load {0:.1f} on {1} cores)").format(float(load), cores))
         return " · ".join(bits)
 
     def _save_stream(self) -> None:
@@ -476,6 +482,8 @@ class ChatController(QObject):
         self._show_context(used)
         if stats.get("tokens_per_s"):
             self.speed_label.setText(self.tr("{0:.1f} tokens/s").format(float(stats["tokens_per_s"])))
+        if stats.get("threads"):
+            self.decoding.show_threads_in_use(int(stats["threads"]))
         if reason == "context_full":
             self.banner.show_message(
                 self.tr(

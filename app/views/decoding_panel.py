@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.messages import error_text
 from app.tasks import run_task
+from runtime.chat import usable_cores
 from runtime.chat.params import PRESETS, RANGES, DecodingParams, Range
 from runtime.chat.templates import Turn, get_template, render, template_names
 from runtime.errors import AppError
@@ -130,8 +131,10 @@ class DecodingPanel(QWidget):
         system_prompt_changed(object): The system prompt, a string or ``None`` when empty
             (the template's default).
         preview_rendered(str): The preview shows a newly rendered prompt (or why there is none).
+        threads_changed(object): The decode thread count chosen, or ``None`` for automatic.
     """
 
+    threads_changed = Signal(object)
     params_changed = Signal(object)
     template_changed = Signal(object)
     system_prompt_changed = Signal(object)
@@ -315,6 +318,27 @@ class DecodingPanel(QWidget):
         grid.setRowMinimumHeight(row, 6)
         row += 1
 
+        threads_label = QLabel(self.tr("Threads"))
+        self._threads = QSpinBox()
+        self._threads.setRange(0, usable_cores())
+        self._threads.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self._threads.setToolTip(
+            self.tr(
+                "CPU threads that decode. Automatic measures which count is fastest and uses one "
+                "thread while other programs keep the processor busy."
+            )
+        )
+        self._threads.setAccessibleName(self.tr("Threads"))
+        self._guard_wheel(self._threads)
+        threads_label.setBuddy(self._threads)
+        self.show_threads_in_use(None)
+        self._threads.valueChanged.connect(lambda value: self.threads_changed.emit(value or None))
+        grid.addWidget(threads_label, row, 0)
+        grid.addWidget(self._threads, row, 1)
+        row += 1
+        grid.setRowMinimumHeight(row, 6)
+        row += 1
+
         self._reset = QPushButton(self.tr("Reset to paper defaults"))
         self._reset.setToolTip(
             self.tr(
@@ -390,6 +414,19 @@ class DecodingPanel(QWidget):
         return super().eventFilter(watched, event)
 
     # --- Parameters -----------------------------------------------------------------------
+
+    def threads(self) -> int | None:
+        """The decode thread count chosen, or ``None`` for automatic."""
+        return self._threads.value() or None
+
+    def set_threads(self, count: int | None) -> None:
+        """Choose a thread count, or automatic with ``None`` (a count above the cores is capped)."""
+        self._threads.setValue(min(count or 0, self._threads.maximum()))
+
+    def show_threads_in_use(self, count: int | None) -> None:
+        """What automatic settled on for the last answer (``None``: not known yet)."""
+        text = self.tr("Automatic") if not count else self.tr("Automatic ({0} in use)").format(count)
+        self._threads.setSpecialValueText(text)
 
     def params(self) -> DecodingParams:
         """The parameters shown; always valid, since every control is clamped to its range."""

@@ -23,86 +23,91 @@
         <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="264"/>
+        <location filename="../../app/controllers/chat.py" line="265"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="294"/>
+        <location filename="../../app/controllers/chat.py" line="295"/>
         <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
         <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="360"/>
+        <location filename="../../app/controllers/chat.py" line="361"/>
         <source>Model: {0}</source>
         <translation>模型：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="361"/>
+        <location filename="../../app/controllers/chat.py" line="362"/>
         <source>Template: {0}</source>
         <translation>模板：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="362"/>
+        <location filename="../../app/controllers/chat.py" line="363"/>
         <source>Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}</source>
         <translation>温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="371"/>
+        <location filename="../../app/controllers/chat.py" line="372"/>
         <source>Seed: {0}</source>
         <translation>随机种子：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="374"/>
+        <location filename="../../app/controllers/chat.py" line="375"/>
         <source>Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms</source>
         <translation>提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="390"/>
-        <location filename="../../app/controllers/chat.py" line="478"/>
+        <location filename="../../app/controllers/chat.py" line="391"/>
+        <location filename="../../app/controllers/chat.py" line="484"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="392"/>
+        <location filename="../../app/controllers/chat.py" line="393"/>
         <source>{0} tokens</source>
         <translation>{0} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="394"/>
+        <location filename="../../app/controllers/chat.py" line="395"/>
         <source>writing…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="395"/>
+        <location filename="../../app/controllers/chat.py" line="396"/>
         <source>interrupted (the app closed while it was written)</source>
         <translation>已中断（生成过程中应用被关闭）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="396"/>
+        <location filename="../../app/controllers/chat.py" line="397"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="397"/>
+        <location filename="../../app/controllers/chat.py" line="398"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/controllers/chat.py" line="403"/>
-        <location filename="../../app/controllers/chat.py" line="443"/>
+        <location filename="../../app/controllers/chat.py" line="404"/>
+        <location filename="../../app/controllers/chat.py" line="449"/>
         <source>%n earlier turn(s) left out to fit the context</source>
         <translation>
             <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="482"/>
+        <location filename="../../app/controllers/chat.py" line="409"/>
+        <source>computer busy (load {0:.1f} on {1} cores)</source>
+        <translation>电脑繁忙（{1} 核负载 {0:.1f}）</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="490"/>
         <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
         <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="534"/>
+        <location filename="../../app/controllers/chat.py" line="542"/>
         <source>Context {0} / {1}</source>
         <translation>上下文 {0} / {1}</translation>
     </message>
@@ -268,214 +273,235 @@ Last changed {when}</source>
 <context>
     <name>DecodingPanel</name>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="186"/>
+        <location filename="../../app/views/decoding_panel.py" line="189"/>
         <source>Context size</source>
         <translation>上下文长度</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="187"/>
+        <location filename="../../app/views/decoding_panel.py" line="190"/>
         <source>How many tokens the model sees at once: the prompt, the earlier messages and the answer together. Larger contexts need more memory.</source>
         <translation>模型一次能看到的 token 数，包括提示词、之前的消息和回答。上下文越长，占用的内存越多。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="191"/>
+        <location filename="../../app/views/decoding_panel.py" line="194"/>
         <source>Max new tokens</source>
         <translation>最大生成长度</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="192"/>
+        <location filename="../../app/views/decoding_panel.py" line="195"/>
         <source>The longest answer, in tokens. It must be smaller than the context size.</source>
         <translation>回答的最大长度（以 token 计），必须小于上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="195"/>
+        <location filename="../../app/views/decoding_panel.py" line="198"/>
         <source>Temperature</source>
         <translation>温度</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="196"/>
+        <location filename="../../app/views/decoding_panel.py" line="199"/>
         <source>Randomness of the answer: low values are focused and repeatable, high values more varied. 0 always picks the most likely token.</source>
         <translation>回答的随机程度：值越低，回答越集中、越可复现；值越高，回答越多样。为 0 时总是选择概率最高的 token。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="200"/>
+        <location filename="../../app/views/decoding_panel.py" line="203"/>
         <source>Top-k</source>
         <translation>Top-k</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="200"/>
+        <location filename="../../app/views/decoding_panel.py" line="203"/>
         <source>Sample only from the k most likely tokens. 0 turns this limit off.</source>
         <translation>只从概率最高的 k 个 token 中采样。设为 0 表示不限制。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="202"/>
+        <location filename="../../app/views/decoding_panel.py" line="205"/>
         <source>Top-p</source>
         <translation>Top-p</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="203"/>
+        <location filename="../../app/views/decoding_panel.py" line="206"/>
         <source>Sample only from the most likely tokens whose probabilities add up to p (nucleus sampling). 1 turns this limit off.</source>
         <translation>只从累计概率达到 p 的最可能的 token 中采样（核采样）。设为 1 表示不限制。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="207"/>
+        <location filename="../../app/views/decoding_panel.py" line="210"/>
         <source>Repetition penalty</source>
         <translation>重复惩罚</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="208"/>
+        <location filename="../../app/views/decoding_panel.py" line="211"/>
         <source>Makes tokens that already appeared less likely, against loops. 1 means no penalty.</source>
         <translation>降低已出现过的 token 的概率，避免内容循环重复。设为 1 表示不惩罚。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="216"/>
+        <location filename="../../app/views/decoding_panel.py" line="219"/>
         <source>Chinese-Alpaca (v1, Plus, Pro)</source>
         <translation>Chinese-Alpaca（v1、Plus、Pro）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="217"/>
+        <location filename="../../app/views/decoding_panel.py" line="220"/>
         <source>Stanford-Alpaca instruction format used to fine-tune Chinese-Alpaca, Chinese-Alpaca-Plus and -Pro (vocabulary of 49,954 pieces).</source>
         <translation>Chinese-Alpaca、Chinese-Alpaca-Plus 和 -Pro 精调所用的 Stanford-Alpaca 指令格式（词表 49,954）。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="221"/>
+        <location filename="../../app/views/decoding_panel.py" line="224"/>
         <source>Chinese-Alpaca-2 (Llama-2 chat)</source>
         <translation>Chinese-Alpaca-2（Llama-2 对话格式）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="222"/>
+        <location filename="../../app/views/decoding_panel.py" line="225"/>
         <source>Llama-2 chat format ([INST] ... [/INST]) used by Chinese-Alpaca-2 (vocabulary of 55,296 pieces).</source>
         <translation>Chinese-Alpaca-2 使用的 Llama-2 对话格式（[INST] ... [/INST]），词表 55,296。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="225"/>
+        <location filename="../../app/views/decoding_panel.py" line="228"/>
         <source>Raw text (base models)</source>
         <translation>纯文本续写（基座模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="226"/>
+        <location filename="../../app/views/decoding_panel.py" line="229"/>
         <source>No template: the text is continued as written. For base models such as Chinese-LLaMA and Chinese-LLaMA-2, which were never trained to follow instructions.</source>
         <translation>不使用模板：直接续写输入的文本。适用于 Chinese-LLaMA、Chinese-LLaMA-2 等未经指令精调的基座模型。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="230"/>
+        <location filename="../../app/views/decoding_panel.py" line="233"/>
         <source>Model file&apos;s template (Jinja)</source>
         <translation>模型文件自带的模板（Jinja）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="231"/>
+        <location filename="../../app/views/decoding_panel.py" line="234"/>
         <source>The chat template stored in the GGUF file (tokenizer.chat_template), rendered in a sandbox. For models that are not Chinese-LLaMA or Chinese-Alpaca.</source>
         <translation>GGUF 文件中保存的对话模板（tokenizer.chat_template），在沙箱中渲染。适用于 Chinese-LLaMA / Chinese-Alpaca 以外的模型。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="240"/>
+        <location filename="../../app/views/decoding_panel.py" line="243"/>
         <source>Single-turn (paper)</source>
         <translation>单轮问答（论文）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="242"/>
+        <location filename="../../app/views/decoding_panel.py" line="245"/>
         <source>Multi-turn chat</source>
         <translation>多轮对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="246"/>
+        <location filename="../../app/views/decoding_panel.py" line="249"/>
         <source>Sampling</source>
         <translation>采样</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="252"/>
+        <location filename="../../app/views/decoding_panel.py" line="255"/>
         <source>Preset</source>
         <translation>预设</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="256"/>
+        <location filename="../../app/views/decoding_panel.py" line="259"/>
         <source>Settings from the Chinese-LLaMA paper: temperature 0.2 for single answers, 0.5 for multi-turn chat.</source>
         <translation>Chinese-LLaMA 论文中的设置：单轮问答温度 0.2，多轮对话温度 0.5。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="263"/>
+        <location filename="../../app/views/decoding_panel.py" line="266"/>
         <source>Custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="295"/>
+        <location filename="../../app/views/decoding_panel.py" line="298"/>
         <source>Random seed</source>
         <translation>使用随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="299"/>
+        <location filename="../../app/views/decoding_panel.py" line="302"/>
         <source>Use a new random seed for every answer. Untick it and choose a seed to get the same answer again for the same prompt and settings.</source>
         <translation>每次回答都使用新的随机种子。取消勾选并指定种子后，相同的提示词和设置会得到相同的回答。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="306"/>
+        <location filename="../../app/views/decoding_panel.py" line="309"/>
         <source>The seed used when Random seed is off.</source>
         <translation>未勾选“使用随机种子”时所用的随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="307"/>
+        <location filename="../../app/views/decoding_panel.py" line="310"/>
         <source>Seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="318"/>
+        <location filename="../../app/views/decoding_panel.py" line="321"/>
+        <location filename="../../app/views/decoding_panel.py" line="331"/>
+        <source>Threads</source>
+        <translation>线程数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="327"/>
+        <source>CPU threads that decode. Automatic measures which count is fastest and uses one thread while other programs keep the processor busy.</source>
+        <translation>用于解码的 CPU 线程数。“自动”会实测哪个线程数最快，并在其他程序占用处理器时只用一个线程。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="342"/>
         <source>Reset to paper defaults</source>
         <translation>恢复论文默认值</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="321"/>
+        <location filename="../../app/views/decoding_panel.py" line="345"/>
         <source>Context 2048, 512 new tokens, temperature 0.2, top-k 40, top-p 0.9, repetition penalty 1.1, random seed.</source>
         <translation>上下文长度 2048，最多生成 512 个 token，温度 0.2，Top-k 40，Top-p 0.9，重复惩罚 1.1，随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="330"/>
+        <location filename="../../app/views/decoding_panel.py" line="354"/>
         <source>Template</source>
         <translation>提示词模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="338"/>
+        <location filename="../../app/views/decoding_panel.py" line="362"/>
         <source>How the conversation is written into the prompt.</source>
         <translation>决定对话内容以何种格式写入提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="339"/>
-        <location filename="../../app/views/decoding_panel.py" line="483"/>
+        <location filename="../../app/views/decoding_panel.py" line="363"/>
+        <location filename="../../app/views/decoding_panel.py" line="520"/>
         <source>Automatic (from the model)</source>
         <translation>自动（根据模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="346"/>
+        <location filename="../../app/views/decoding_panel.py" line="370"/>
         <source>Chat template</source>
         <translation>对话模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="351"/>
+        <location filename="../../app/views/decoding_panel.py" line="375"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="354"/>
+        <location filename="../../app/views/decoding_panel.py" line="378"/>
         <source>Text the conversation starts with. Leave it empty to use the template&apos;s default.</source>
         <translation>放在对话开头的文本。留空则使用模板的默认系统提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="365"/>
-        <location filename="../../app/views/decoding_panel.py" line="371"/>
+        <location filename="../../app/views/decoding_panel.py" line="389"/>
+        <location filename="../../app/views/decoding_panel.py" line="395"/>
         <source>Prompt preview</source>
         <translation>提示词预览</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="366"/>
+        <location filename="../../app/views/decoding_panel.py" line="390"/>
         <source>The exact text the model reads for the next answer.</source>
         <translation>模型生成下一条回答时实际读取的完整文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="485"/>
+        <location filename="../../app/views/decoding_panel.py" line="428"/>
+        <source>Automatic</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="428"/>
+        <source>Automatic ({0} in use)</source>
+        <translation>自动（当前 {0} 个）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="522"/>
         <source>Automatic: {label}</source>
         <translation>自动：{label}</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="533"/>
+        <location filename="../../app/views/decoding_panel.py" line="570"/>
         <source>No system prompt</source>
         <translation>无系统提示词</translation>
     </message>
@@ -489,157 +515,157 @@ Last changed {when}</source>
         <translation>Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="132"/>
+        <location filename="../../app/main_window.py" line="134"/>
         <source>Your conversation file could not be opened and was left untouched; new chats go to a new file. Details: {0}</source>
         <translation>无法打开对话记录文件（原文件未做任何改动），新的对话将保存到新文件中。详情：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="149"/>
+        <location filename="../../app/main_window.py" line="151"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="151"/>
+        <location filename="../../app/main_window.py" line="153"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="186"/>
+        <location filename="../../app/main_window.py" line="188"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="191"/>
+        <location filename="../../app/main_window.py" line="193"/>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="255"/>
+        <location filename="../../app/main_window.py" line="257"/>
         <source>&amp;Model</source>
         <translation>模型(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="256"/>
+        <location filename="../../app/main_window.py" line="258"/>
         <source>&amp;Open model file…</source>
         <translation>打开模型文件(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="259"/>
+        <location filename="../../app/main_window.py" line="261"/>
         <source>Recent models</source>
         <translation>最近使用的模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="261"/>
+        <location filename="../../app/main_window.py" line="263"/>
         <source>&amp;Unload model</source>
         <translation>卸载模型(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="264"/>
+        <location filename="../../app/main_window.py" line="266"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="268"/>
+        <location filename="../../app/main_window.py" line="270"/>
         <source>&amp;Conversation</source>
         <translation>对话(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="269"/>
+        <location filename="../../app/main_window.py" line="271"/>
         <source>&amp;New conversation</source>
         <translation>新建对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="272"/>
+        <location filename="../../app/main_window.py" line="274"/>
         <source>Export as &amp;Markdown…</source>
         <translation>导出为 Markdown(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="274"/>
+        <location filename="../../app/main_window.py" line="276"/>
         <source>Export as &amp;JSON…</source>
         <translation>导出为 JSON(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="276"/>
+        <location filename="../../app/main_window.py" line="278"/>
         <source>&amp;Import from JSON…</source>
         <translation>从 JSON 导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="279"/>
+        <location filename="../../app/main_window.py" line="281"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="280"/>
+        <location filename="../../app/main_window.py" line="282"/>
         <source>&amp;Decoding panel</source>
         <translation>解码参数面板(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="284"/>
+        <location filename="../../app/main_window.py" line="286"/>
         <source>&amp;Tokenizer panel</source>
         <translation>分词器面板(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="289"/>
+        <location filename="../../app/main_window.py" line="291"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="290"/>
+        <location filename="../../app/main_window.py" line="292"/>
         <source>&amp;Extend a vocabulary…</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="293"/>
+        <location filename="../../app/main_window.py" line="295"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="294"/>
+        <location filename="../../app/main_window.py" line="296"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="297"/>
+        <location filename="../../app/main_window.py" line="299"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="306"/>
+        <location filename="../../app/main_window.py" line="308"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="307"/>
+        <location filename="../../app/main_window.py" line="309"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="406"/>
+        <location filename="../../app/main_window.py" line="408"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="458"/>
+        <location filename="../../app/main_window.py" line="460"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="454"/>
+        <location filename="../../app/main_window.py" line="456"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="459"/>
+        <location filename="../../app/main_window.py" line="461"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="463"/>
+        <location filename="../../app/main_window.py" line="465"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="470"/>
+        <location filename="../../app/main_window.py" line="472"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>

@@ -13,6 +13,7 @@ Modules:
     streaming: UTF-8 joining and stop-string hold-back for streamed text.
 """
 
+from runtime.chat._threads import default_threads, usable_cores
 from runtime.chat.client import CANCEL_GRACE_S, HostClient, HostEvent, host_command, raise_for_error
 from runtime.chat.params import DEFAULT_PRESET, PRESETS, RANGES, DecodingParams, Range
 from runtime.chat.streaming import StopMatcher, Utf8Stream
@@ -32,10 +33,12 @@ __all__ = [
     "Turn",
     "Utf8Stream",
     "choose_template",
+    "default_threads",
     "fit_prompt",
     "get_template",
     "host_command",
     "raise_for_error",
     "render",
     "template_names",
+    "usable_cores",
 ]

@@ -39,7 +39,7 @@ from typing import Any, BinaryIO
 
 from runtime._exit import end_with_parent
 from runtime.chat import _native_log, templates
-from runtime.chat._threads import ThreadTuner, default_threads
+from runtime.chat._threads import ThreadTuner, default_threads, usable_cores
 from runtime.chat.params import RANGES, DecodingParams
 from runtime.chat.streaming import StopMatcher, Utf8Stream
 from runtime.errors import AppError, HostError, ModelLoadError, NotLoaded, ParameterError
@@ -119,6 +119,12 @@ class Engine:
         self._kv_tokens: list[int] = []
         self._pieces: dict[int, bytes] = {}
         self._tuner = ThreadTuner(default_threads())
+
+    def set_threads(self, count: int | None) -> None:
+        """Decode with ``count`` threads from the next answer on, or choose by measuring (``None``)."""
+        count = min(count, 4 * usable_cores()) if count else None  # a typo must not start 10,000 threads
+        if count != (self._tuner.candidates[0] if self._tuner.fixed else None):
+            self._tuner = ThreadTuner(default_threads(), fixed=count)
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -631,6 +637,7 @@ class Host:
 
     def op_chat(self, rid: int, req: dict[str, Any]) -> None:
         self.engine._require()
+        self._threads(req)
         params = self._params(req)
         fitted = self._render(req, params)
         tokens = self.engine.prompt_tokens(fitted.prompt)
@@ -639,10 +646,18 @@ class Host:
 
     def op_generate(self, rid: int, req: dict[str, Any]) -> None:
         self.engine._require()
+        self._threads(req)
         params = self._params(req)
         tokens = self.engine.tokenize(str(req.get("prompt", "")), add_bos=True)
         self.emit(rid, "prompt", n_tokens=len(tokens), dropped_turns=0)
         self._generate(rid, tokens, params, tuple(req.get("stop") or ()), strip=False)
+
+    def _threads(self, req: dict[str, Any]) -> None:
+        # A request may name a thread count (or null: automatic); the choice lasts until changed.
+        if "threads" in req:
+            value = req["threads"]
+            count = value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+            self.engine.set_threads(count)
 
     def _params(self, req: dict[str, Any]) -> DecodingParams:
         params = DecodingParams.from_dict(req.get("params") or {})

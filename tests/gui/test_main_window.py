@@ -75,6 +75,7 @@ def test_open_model_send_and_stream(qtbot, window: MainWindow, stories_gguf: Pat
     assert stored[1].params["temperature"] == pytest.approx(0.2)
     assert "tokens/s" in window.speed_label.text()
     assert window.context_label.text().startswith("Context ")
+    assert "in use)" in window.decoding._threads.text()  # what automatic settled on
 
 
 def test_stop_keeps_partial_answer(qtbot, window: MainWindow, stories_gguf: Path) -> None:
@@ -296,3 +297,20 @@ def test_refused_file_keeps_the_loaded_model(qtbot, window: MainWindow, stories_
     assert window.send_button.isEnabled()
     use_raw_template(window, max_tokens=5)
     assert ask(qtbot, window, "Once upon a time")["generated_tokens"] > 0
+
+
+def test_an_answer_from_a_busy_computer_says_so(window: MainWindow) -> None:
+    from runtime.chat import usable_cores
+
+    conversation = window.store.create_conversation()
+    window.store.add_message(conversation.id, "user", "hi")
+    busy = usable_cores() + 2.5
+    answer = window.store.add_message(
+        conversation.id, "assistant", "hello", stats={"tokens_per_s": 3.0, "generated_tokens": 2, "load_1m": busy}
+    )
+    calm = window.store.add_message(
+        conversation.id, "assistant", "again", stats={"tokens_per_s": 30.0, "generated_tokens": 2, "load_1m": 0.2}
+    )
+    detail = window.chat_controller._detail(answer)
+    assert "3.0 tokens/s" in detail and f"load {busy:.1f}" in detail
+    assert "busy" not in window.chat_controller._detail(calm)

@@ -286,3 +286,22 @@ def test_empty_state(conversations: ConversationListView, qtbot) -> None:
     conversations.set_conversations(ITEMS)
     assert conversations._list.isVisible()
     assert not conversations._empty.isVisible()
+
+
+def test_threads_control_is_automatic_by_default_and_shows_the_count_in_use(qtbot) -> None:
+    from app.views.decoding_panel import DecodingPanel
+
+    panel = DecodingPanel()
+    qtbot.addWidget(panel)
+    assert panel.threads() is None
+    assert panel._threads.text() == "Automatic"
+    panel.show_threads_in_use(1)
+    assert panel._threads.text() == "Automatic (1 in use)"
+    with qtbot.waitSignal(panel.threads_changed) as blocker:
+        panel.set_threads(1)
+    assert blocker.args == [1] and panel.threads() == 1 and panel._threads.text() == "1"
+    panel.set_threads(10_000)  # more than the cores: capped
+    assert panel.threads() == panel._threads.maximum()
+    with qtbot.waitSignal(panel.threads_changed) as blocker:
+        panel.set_threads(None)
+    assert blocker.args == [None]

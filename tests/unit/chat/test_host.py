@@ -683,3 +683,13 @@ def test_stop_during_a_long_prompt_evaluation_stops_inside_the_batch(
     # The cache is consistent afterwards: the same prompt again gives the same answer as before.
     again = finished(collect(own_host, "generate", prompt=prompt, params=params))
     assert again["generated_tokens"] == full["generated_tokens"]
+
+
+def test_a_request_chooses_the_thread_count(stories_host: HostClient) -> None:
+    """A count sent with a request is used from then on; null lets the host measure."""
+    events = collect(stories_host, "generate", prompt=PROMPT, params={"max_tokens": 8, "seed": 1}, threads=2)
+    assert finished(events)["threads"] == 2
+    events = collect(stories_host, "generate", prompt=PROMPT, params={"max_tokens": 8, "seed": 1}, threads=None)
+    assert finished(events)["threads"] in (1, 2)  # automatic: the measured best of 1..cores
+    events = collect(stories_host, "generate", prompt=PROMPT, params={"max_tokens": 8, "seed": 1}, threads=1)
+    assert finished(events)["threads"] == 1
