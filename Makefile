@@ -70,6 +70,7 @@ bench: setup package
 	$(PY) bench/chat_throughput.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/gui_latency.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/tokenizer_panel.py
+	$(PY) bench/window_throughput.py
 	$(PY) bench/startup.py
 
 # One-folder build in dist/alpaca-desk/ and, on Linux, dist/alpaca-desk-VERSION-linux-ARCH.tar.gz
