@@ -39,6 +39,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -534,14 +535,23 @@ class JobContext:
         self.emit("scratch", path=str(path))
 
     def remove_scratch(self) -> None:
-        """Remove the temporary output that still exists."""
+        """Remove the temporary output that still exists.
+
+        The job's worker thread may still be writing into it (native code runs on while the
+        process is being stopped), so a file it creates during the removal can leave the folder
+        behind: try a few times, briefly, before the process ends.
+        """
         with self._lock:
             paths = list(self._scratch)
         for path in paths:
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+            for _attempt in range(20):
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+                if not os.path.lexists(path):
+                    break
+                time.sleep(0.05)
 
 
 class _Emitter:

@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar
 
+from app.controllers import HostEventsController
 from app.inference_client import InferenceClient
 from app.messages import error_text
 from app.views.banner import Banner
@@ -30,7 +31,7 @@ STREAM_SAVE_INTERVAL_MS = 1000
 VIEW_PAGE = 50
 
 
-class ChatController(QObject):
+class ChatController(HostEventsController):
     """Sends the user's messages, streams the answers and keeps them in the store.
 
     It owns the conversation shown in the chat (:attr:`conversation_id`): sending the first
@@ -134,19 +135,6 @@ class ChatController(QObject):
             (self.client.host_died, self._on_host_died),
             (self.client.counted, self._on_counted),
         ]
-
-    def connect_client(self) -> None:
-        """React to the host's answer events."""
-        for signal, slot in self._client_slots():
-            signal.connect(slot)
-
-    def disconnect_client(self) -> None:
-        """Stop reacting to the host (the window was replaced; the host is shared)."""
-        for signal, slot in self._client_slots():
-            try:
-                signal.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass
 
     # -- the conversation shown ----------------------------------------------------------------
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QLabel, QMenu, QProgressBar, QPushButton, QWidget
 
-from app.controllers import dialog_parent
+from app.controllers import HostEventsController, dialog_parent
 from app.inference_client import InferenceClient
 from app.messages import error_text
 from app.views.banner import Banner
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from app.main_window import AppContext
 
 
-class ModelsController(QObject):
+class ModelsController(HostEventsController):
     """Loads and unloads models in the inference host and shows which one is loaded.
 
     It owns what the window knows about the loaded model beyond the client's ``model_info``:
@@ -93,19 +93,6 @@ class ModelsController(QObject):
             (self.client.failed, self._on_failed),
             (self.client.host_died, self._on_host_died),
         ]
-
-    def connect_client(self) -> None:
-        """React to the host's model events."""
-        for signal, slot in self._client_slots():
-            signal.connect(slot)
-
-    def disconnect_client(self) -> None:
-        """Stop reacting to the host (the window was replaced; the host is shared)."""
-        for signal, slot in self._client_slots():
-            try:
-                signal.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass
 
     def show_client_state(self) -> None:
         """Show the model the host already holds, or the load in progress (a new window joins

@@ -11,11 +11,11 @@ from PySide6.QtCore import QEventLoop, QTimer
 from app.views import decoding_panel as panel_module
 from app.views.decoding_panel import DecodingPanel
 from runtime.chat.templates import Turn
+from tests.gui.stall import stall_meter
 
 # "Not on the GUI thread", not a speed target: the window's own budget is 50 ms
 # (bench/gui_latency.py); a render on the GUI thread would stall it for a second or more.
 STALL_BOUND_MS = 500.0
-TICK_MS = 16
 
 
 @pytest.fixture
@@ -33,29 +33,16 @@ def _largest_stall_until_rendered(panel: DecodingPanel, start: Any, *, timeout_m
         The longest time the event loop could not run (gap between ticks of a 16 ms timer, less
         the interval), and the elapsed time, both in ms.
     """
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append((now - last[0]) * 1000.0 - TICK_MS)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(TICK_MS)
-    timer.timeout.connect(tick)
     loop = QEventLoop()
     panel.preview_rendered.connect(loop.quit)
     QTimer.singleShot(timeout_ms, loop.quit)
     started = time.perf_counter()
-    last[0] = started
-    timer.start()
-    start()
-    loop.exec()
+    with stall_meter() as stall:
+        start()
+        loop.exec()
     elapsed = (time.perf_counter() - started) * 1000.0
-    timer.stop()
     panel.preview_rendered.disconnect(loop.quit)
-    return max(gaps, default=0.0), elapsed
+    return stall.worst, elapsed
 
 
 def test_runaway_template_preview_keeps_the_event_loop_responsive(panel: DecodingPanel, qtbot) -> None:

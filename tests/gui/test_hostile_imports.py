@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import json
 import resource
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog
 
 from app.controllers.chat import VIEW_PAGE
 from app.main_window import AppContext, MainWindow
 from runtime.store import EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORT_BYTES
+from tests.gui.stall import stall_meter
 
 # Not a speed target: an event loop blocked for the whole import (seconds) must fail this.
 STALL_BOUND_MS = 500
@@ -52,25 +51,13 @@ def export_document(n_messages: int, **conversation: object) -> dict:
 def import_file(qtbot, window: MainWindow, monkeypatch, path: Path) -> float:
     """Import ``path`` through the window; returns the largest GUI-thread stall in ms."""
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append((now - last[0]) * 1000 - 16)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(16)
-    timer.timeout.connect(tick)
-    timer.start()
     before = window.conversation_id
     errors: list[str] = []
     window.conversations_controller.error.connect(errors.append)
-    window.import_conversation()
-    qtbot.waitUntil(lambda: window.conversation_id != before or bool(errors), timeout=120_000)
-    timer.stop()
-    return max(gaps, default=0.0)
+    with stall_meter() as stall:
+        window.import_conversation()
+        qtbot.waitUntil(lambda: window.conversation_id != before or bool(errors), timeout=120_000)
+    return stall.worst
 
 
 def test_a_hundred_thousand_messages_import_without_freezing(
