@@ -92,6 +92,7 @@ def drive_window(model: str, label: str, answers: int) -> dict[str, Any]:
                 "tokens": tokens,
                 "tokens_per_s": stats.get("tokens_per_s"),
                 "threads": stats.get("threads"),
+                "context_at_start": stats.get("prompt_tokens"),
                 "wall_s": round(wall, 2),
                 "gui_cpu_s_per_100_tokens": round(100 * gui_cpu / tokens, 3) if tokens else None,
                 "header": header,
@@ -161,19 +162,34 @@ def window_run(model: Path, label: str, answers: int, display: str) -> dict[str,
     return result
 
 
-def best_llama_bench(binary: Path | None, model: Path) -> dict[str, Any]:
+def tg128(binary: Path, model: Path, threads: int, depth: int) -> float | None:
+    """llama-bench's token generation speed (128 tokens) after ``depth`` tokens of context."""
+    cmd = [str(binary), "-m", str(model), "-p", "0", "-n", "128", "-t", str(threads), "-d", str(depth)]
+    cmd += ["-r", "2", "-o", "json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    if done.returncode != 0:
+        return None
+    rows = [row for row in json.loads(done.stdout) if row.get("n_gen") == 128]
+    return rows[0].get("avg_ts") if rows else None
+
+
+def best_llama_bench(binary: Path | None, model: Path, depths: list[int]) -> dict[str, Any]:
+    """llama-bench at 1 and at all threads, at each context depth; the best per depth."""
     if binary is None:
         return {}
-    from chat_throughput import llama_bench_run  # the same invocation as the host benchmark
-
     from runtime.chat.host import default_threads
 
-    by_threads = {}
-    for threads in sorted({1, default_threads()}):
-        by_threads[threads] = llama_bench_run(binary, model, threads).get("tg128")
-    measured = {t: v for t, v in by_threads.items() if v}
-    best = max(measured, key=lambda t: measured[t]) if measured else None
-    return {"tg128_by_threads": by_threads, "best_threads": best, "best_tg128": measured.get(best) if best else None}
+    out: dict[str, Any] = {}
+    for depth in depths:
+        by_threads = {t: tg128(binary, model, t, depth) for t in sorted({1, default_threads()})}
+        measured = {t: v for t, v in by_threads.items() if v}
+        best = max(measured, key=lambda t: measured[t]) if measured else None
+        out[f"depth_{depth}"] = {
+            "tg128_by_threads": by_threads,
+            "best_threads": best,
+            "best_tg128": measured.get(best) if best else None,
+        }
+    return out
 
 
 def busy_process() -> subprocess.Popen[bytes]:
@@ -229,14 +245,22 @@ def main() -> int:
                 for label, model in models.items():
                     log(f"{condition}: window, {label}")
                     window = window_run(model, label, args.answers, name)
-                    log(f"{condition}: llama-bench, {label}")
-                    reference = best_llama_bench(llama_bench, model)
-                    best = reference.get("best_tg128")
+                    # llama-bench's tg128 runs at an empty context (the issue's reference); the
+                    # window's answers run after the conversation so far, where attention costs
+                    # more, so llama-bench also runs at the depth of the window's median answer.
+                    answers = window.get("answers", [])
+                    depths = sorted({0, *(int(a.get("context_at_start") or 0) for a in answers[1:2])})
+                    log(f"{condition}: llama-bench, {label}, depths {depths}")
+                    reference = best_llama_bench(llama_bench, model, depths)
                     speed = window.get("median_tokens_per_s")
+                    ratios = {}
+                    for key, row in reference.items():
+                        best = row.get("best_tg128")
+                        ratios[key] = round(speed / best, 2) if speed and best else None
                     figures[label] = {
                         "window": window,
                         "llama_bench": reference,
-                        "window_vs_llama_bench_best": round(speed / best, 2) if speed and best else None,
+                        "window_vs_llama_bench_best": ratios,
                     }
                 figures["loadavg_after"] = loadavg()
                 report["conditions"][condition] = figures

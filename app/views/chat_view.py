@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -24,6 +25,10 @@ from PySide6.QtWidgets import (
 # tokens against 0.047-0.178 s at 20 (bench/window_throughput.py, stories260K): CPU that a 2-core
 # laptop's decode needs.
 STREAM_REFRESH_MS = 100
+# A redraw that costs c ms waits at least REDRAW_COST_FACTOR * c ms for the next, and at most
+# STREAM_REFRESH_MAX_MS (text still moves twice a second in a very long conversation).
+REDRAW_COST_FACTOR = 10.0
+STREAM_REFRESH_MAX_MS = 500
 # A message longer than this shows its beginning only (the whole text is kept and copied).
 DISPLAY_LIMIT = 20_000
 
@@ -63,6 +68,42 @@ def answer_html(markdown: str, font: QFont | None = None) -> str:
         cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
         cursor.insertText(f"[{name}]")
     return document.toHtml()
+
+
+class TextLabel(QLabel):
+    """A word-wrapped QLabel that remembers its height for a width until its text changes.
+
+    QScrollArea asks every widget of the conversation for its minimum height for the width
+    each time the content's layout changes, and QLabel answers by laying its text out again:
+    while an answer streams, every message of the conversation was laid out again on every
+    redraw, so the GUI's CPU per token grew with the conversation (1.2 s per 100 tokens on the
+    third answer of the 160M bench model in bench/window_throughput.py). Only text, font or style
+    change the answer.
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self._heights: dict[int, int] = {}
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        """Show ``text`` (forgets the remembered heights)."""
+        self._heights.clear()
+        super().setText(text)
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt's name
+        """The height the text needs at ``width``, laid out once per text and width."""
+        height = self._heights.get(width)
+        if height is None:
+            if len(self._heights) >= 8:  # a window being resized: keep only recent widths
+                self._heights.clear()
+            height = self._heights[width] = super().heightForWidth(width)
+        return height
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        """Forget the heights when the font or style changes."""
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange, QEvent.Type.ContentsRectChange):
+            self._heights.clear()
+        super().changeEvent(event)
 
 
 class MessageWidget(QFrame):
@@ -125,7 +166,7 @@ class MessageWidget(QFrame):
         self.set_text(text)
 
     def _new_label(self) -> QLabel:
-        label = QLabel()
+        label = TextLabel()
         label.setWordWrap(True)
         label.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.LinksAccessibleByMouse
@@ -360,6 +401,7 @@ class ChatView(QScrollArea):
         """The answer ended: draw its final text and re-enable the actions."""
         self._stream_timer.stop()
         self._render_stream()
+        self._stream_timer.setInterval(STREAM_REFRESH_MS)
         self._stream_widget = None
         self.set_actions_enabled(True)
 
@@ -373,8 +415,18 @@ class ChatView(QScrollArea):
             widget.set_actions_enabled(enabled)
 
     def _render_stream(self) -> None:
-        if self._stream_widget is not None:
-            self._stream_widget.stream_text(self._stream_text)
+        if self._stream_widget is None:
+            return
+        started = time.perf_counter()
+        self._stream_widget.stream_text(self._stream_text)
+        # Lay out now rather than a moment later, so that the cost is measured here: it grows
+        # with the conversation (Qt lays out the other messages again), and a redraw that
+        # costs more is done less often, keeping the GUI's share of the CPU, which the decode
+        # needs on a small laptop, near a tenth.
+        self._content.layout().activate()
+        cost_ms = (time.perf_counter() - started) * 1000.0
+        interval = min(STREAM_REFRESH_MAX_MS, max(STREAM_REFRESH_MS, REDRAW_COST_FACTOR * cost_ms))
+        self._stream_timer.setInterval(int(interval))
 
     def _on_scrolled(self, value: int) -> None:
         # Follow the answer only while the user stays at the bottom; scrolling up to read

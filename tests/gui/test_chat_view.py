@@ -86,3 +86,23 @@ def test_answers_show_raw_html_as_text_and_load_no_images(qtbot) -> None:
     assert '<img src="file:///etc/passwd">' in plain  # the markup is shown as the characters it is
     assert "<style>body { display: none }</style>" in plain
     assert "[/dev/zero]" in plain and "bold" in plain and "**" not in plain  # Markdown still renders
+
+
+def test_text_label_remembers_heights_only_while_its_text_and_font_stay(qtbot) -> None:
+    from PySide6.QtGui import QFont
+
+    from app.views.chat_view import TextLabel
+
+    label = TextLabel()
+    qtbot.addWidget(label)
+    label.setWordWrap(True)
+    label.setText("白日依山尽，黄河入海流。" * 10)
+    short = label.heightForWidth(200)
+    assert label.heightForWidth(200) == short  # remembered
+    label.setText("白日依山尽，黄河入海流。" * 40)
+    longer = label.heightForWidth(200)
+    assert longer > short  # a new text is laid out again
+    font = QFont(label.font())
+    font.setPointSize(font.pointSize() * 3)
+    label.setFont(font)
+    assert label.heightForWidth(200) > longer  # so is a new font
