@@ -188,3 +188,29 @@ def test_the_bundle_checks_catch_planted_problems(tmp_path: Path) -> None:
         assert expected in problems
     assert "lib.so" not in problems
     assert "assets/tokenizers/llama" not in problems
+
+
+@pytest.mark.frozen
+def test_frozen_template_sandbox_renders_a_models_own_template(
+    bundle: Path, tmp_path: Path, llama_tokenizer: Path
+) -> None:
+    """The bundle's template-sandbox subcommand renders a model file's chat template, in the
+    command line (--show-prompt) and in the host (an answer)."""
+    from runtime.models.tiny import write_llama_gguf
+
+    template = "{% for m in messages %}<<{{ m.role }}>>{{ m.content }}{% endfor %}<<assistant>>"
+    model = write_llama_gguf(
+        tmp_path / "tpl.gguf", tokenizer=llama_tokenizer, chat_template=template, hidden=32, layers=1, ffn=64
+    )
+    base = [str(smoke_test.executable(bundle)), "chat", str(model), "--template", "embedded", "--prompt", "你好"]
+    shown = subprocess.run(
+        [*base, "--show-prompt"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    assert shown.stdout == "<<user>>你好<<assistant>>"
+    answered = subprocess.run(
+        [*base, "--max-tokens", "4", "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert answered.returncode == 0, answered.stderr[-3000:]
+    stats = json.loads(answered.stdout.splitlines()[-1])["stats"]
+    assert stats["prompt_tokens"] > 0 and stats["generated_tokens"] == 4
