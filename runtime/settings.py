@@ -11,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import Any, NamedTuple
 
 from runtime.chat.params import RANGES, DecodingParams
 from runtime.errors import Notice
-from runtime.paths import keep_aside
+from runtime.paths import keep_aside, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -271,16 +269,5 @@ def _reason(exc: BaseException) -> str:
 def save_settings(settings: Settings, path: Path) -> None:
     """Write settings atomically: a crash mid-write leaves the previous file intact."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(dataclasses.asdict(settings), handle, ensure_ascii=False, indent=2)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    text = json.dumps(dataclasses.asdict(settings), ensure_ascii=False, indent=2)
+    write_atomic(path, text.encode("utf-8"))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from runtime.paths import write_atomic
 from runtime.tokens._merge import merge_sentencepiece, write_merged
 from runtime.tokens._spm import _GGUF_MAGIC, CHINESE_SP_MODEL, TOKENIZER_MODEL, TokenizerError, read_model_proto
 
@@ -256,10 +255,5 @@ def fetch_tokenizer(
     target = Path(cache_dir) if cache_dir is not None else tokenizer_cache_dir()
     target = target / known.folder / TOKENIZER_MODEL
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        shutil.copyfile(downloaded, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(target, downloaded.read_bytes())  # checked above: a SentencePiece model of a few MB
     return TokenizerSpec(kind="builtin", path=str(target), label=known.label, trusted=True)

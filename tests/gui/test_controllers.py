@@ -100,9 +100,10 @@ def test_conversations_controller_opens_renames_and_deletes(
     assert errors == ["There is no conversation to export yet."]
 
 
-def test_models_controller_refuses_a_file_that_is_not_gguf(
-    qtbot, tmp_path: Path, store: ConversationStore, client: InferenceClient
-) -> None:
+def models_controller(
+    qtbot, store: ConversationStore, client: InferenceClient
+) -> tuple[AppContext, ModelsController, QLabel]:
+    """A models controller over real views, with no window; and its context and model label."""
     context = AppContext(paths=app_paths().ensure(), settings=Settings(), store=store, client=client)
     model_label = QLabel("No model loaded")
     views = [DecodingPanel(), TokenizerPanel(), model_label, QProgressBar(), QPushButton(), Banner()]
@@ -119,6 +120,13 @@ def test_models_controller_refuses_a_file_that_is_not_gguf(
         cancel_load_button=cancel_button,
         banner=banner,
     )
+    return context, controller, model_label
+
+
+def test_models_controller_refuses_a_file_that_is_not_gguf(
+    qtbot, tmp_path: Path, store: ConversationStore, client: InferenceClient
+) -> None:
+    context, controller, model_label = models_controller(qtbot, store, client)
     errors: list[str] = []
     controller.error.connect(errors.append)
     notes = tmp_path / "notes.txt"
@@ -137,21 +145,7 @@ def test_models_controller_refuses_a_file_that_is_not_gguf(
 def test_models_controller_fills_the_recent_menu(
     qtbot, tmp_path: Path, store: ConversationStore, client: InferenceClient
 ) -> None:
-    context = AppContext(paths=app_paths().ensure(), settings=Settings(), store=store, client=client)
-    views = [DecodingPanel(), TokenizerPanel(), QLabel(), QProgressBar(), QPushButton(), Banner()]
-    for widget in views:
-        qtbot.addWidget(widget)
-    decoding, tokenizer_panel, model_label, busy_bar, cancel_button, banner = views
-    controller = ModelsController(
-        context,
-        client,
-        decoding=decoding,
-        tokenizer_panel=tokenizer_panel,
-        model_label=model_label,
-        busy_bar=busy_bar,
-        cancel_load_button=cancel_button,
-        banner=banner,
-    )
+    context, controller, _ = models_controller(qtbot, store, client)
     menu = QMenu()
     controller.fill_recent_menu(menu)
     assert [(a.text(), a.isEnabled()) for a in menu.actions()] == [("(none yet)", False)]
