@@ -6,6 +6,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.alpaca-desk-installed
+TEST_STAMP := $(VENV)/.alpaca-desk-test-installed
 TS := $(wildcard assets/translations/*.ts)
 QM := $(TS:.ts=.qm)
 MODEL ?=
@@ -27,6 +28,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# The tests also run the training scripts and build tiny models with transformers (the `train`
+# extra); `make run` does not need them. torch 2.13.0 first: a CPU build that lies on this
+# workplace's disk; left to the extra's range, pip would fetch a CUDA build of several GB.
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet 'torch==2.13.0'
+	$(PY) -m pip install --quiet -e '.[dev,train]'
+	@touch $@
+
 translations: $(QM)
 
 assets/translations/%.qm: assets/translations/%.ts $(STAMP)
@@ -45,7 +54,7 @@ run: setup
 # The frozen-build test (tests/e2e/test_frozen.py, marker `frozen`) needs dist/: `package` builds
 # it first (about a minute on 2 cores; nothing when the tree is unchanged), and
 # ALPACA_DESK_FROZEN_REQUIRED makes a missing build fail instead of skip.
-test: setup package
+test: setup $(TEST_STAMP) package
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy runtime
