@@ -318,6 +318,7 @@ ZH: dict[str, str] = {
     "Automatic ({0} in use)": "自动（当前 {0} 个）",
     "CPU threads that decode. Automatic measures which count is fastest and uses one thread while other programs keep the processor busy.": "用于解码的 CPU 线程数。“自动”会实测哪个线程数最快，并在其他程序占用处理器时只用一个线程。",
     "computer busy (load {0:.1f} on {1} cores)": "电脑繁忙（{1} 核负载 {0:.1f}）",
+    "computer busy (other programs used {0:.1f} of {1} cores)": "电脑繁忙（其他程序占用了 {1} 核中的 {0:.1f} 核）",
     "Third-party licences…": "第三方许可证…",
     "Third-party licences": "第三方许可证",
     "No model is loaded. Open a GGUF model file from the Model menu first.": "尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。",

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 STREAM_SAVE_INTERVAL_MS = 1000
 #: Messages shown when a conversation opens, and per "Show earlier messages" click.
 VIEW_PAGE = 50
+#: An answer's details say the computer was busy when other programs kept at least this many
+#: cores busy while it was written (the GUI itself uses a tenth of one while streaming).
+BUSY_CORES_SHOWN = 0.5
 
 
 class ChatController(HostEventsController):
@@ -390,10 +393,17 @@ class ChatController(HostEventsController):
         dropped = int(stats.get("dropped_turns") or 0)
         if dropped:
             bits.append(self.tr("%n earlier turn(s) left out to fit the context", "", dropped))
-        load = stats.get("load_1m")
+        # So that a slow answer on a busy computer is not blamed on the model.
         cores = usable_cores()
-        if isinstance(load, int | float) and load > cores:
-            # So that a slow answer on a busy computer is not blamed on the model.
+        others = stats.get("others_busy_cores")
+        load = stats.get("load_1m")
+        if isinstance(others, int | float):
+            # Measured over the answer, niced background work not counted (it gives way).
+            if others >= BUSY_CORES_SHOWN:
+                bits.append(
+                    self.tr("computer busy (other programs used {0:.1f} of {1} cores)").format(float(others), cores)
+                )
+        elif isinstance(load, int | float) and load > cores:
             bits.append(self.tr("computer busy (load {0:.1f} on {1} cores)").format(float(load), cores))
         return " · ".join(bits)
 

@@ -12,102 +12,107 @@
 <context>
     <name>ChatController</name>
     <message>
-        <location filename="../../app/controllers/chat.py" line="179"/>
+        <location filename="../../app/controllers/chat.py" line="170"/>
         <source>Type a message below to start.</source>
-        <extracomment>Messages shown when a conversation opens, and per &quot;Show earlier messages&quot; click.</extracomment>
+        <extracomment>Messages shown when a conversation opens, and per &quot;Show earlier messages&quot; click. An answer&apos;s details say the computer was busy when other programs kept at least this many cores busy while it was written (the GUI itself uses a tenth of one while streaming).</extracomment>
         <translation>在下方输入消息即可开始。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="202"/>
+        <location filename="../../app/controllers/chat.py" line="193"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="265"/>
+        <location filename="../../app/controllers/chat.py" line="256"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="295"/>
+        <location filename="../../app/controllers/chat.py" line="286"/>
         <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
         <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="361"/>
+        <location filename="../../app/controllers/chat.py" line="352"/>
         <source>Model: {0}</source>
         <translation>模型：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="362"/>
+        <location filename="../../app/controllers/chat.py" line="353"/>
         <source>Template: {0}</source>
         <translation>模板：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="363"/>
+        <location filename="../../app/controllers/chat.py" line="354"/>
         <source>Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}</source>
         <translation>温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="372"/>
+        <location filename="../../app/controllers/chat.py" line="363"/>
         <source>Seed: {0}</source>
         <translation>随机种子：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="375"/>
+        <location filename="../../app/controllers/chat.py" line="366"/>
         <source>Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms</source>
         <translation>提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="391"/>
-        <location filename="../../app/controllers/chat.py" line="484"/>
+        <location filename="../../app/controllers/chat.py" line="382"/>
+        <location filename="../../app/controllers/chat.py" line="482"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="393"/>
+        <location filename="../../app/controllers/chat.py" line="384"/>
         <source>{0} tokens</source>
         <translation>{0} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="395"/>
+        <location filename="../../app/controllers/chat.py" line="386"/>
         <source>writing…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="396"/>
+        <location filename="../../app/controllers/chat.py" line="387"/>
         <source>interrupted (the app closed while it was written)</source>
         <translation>已中断（生成过程中应用被关闭）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="397"/>
+        <location filename="../../app/controllers/chat.py" line="388"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="398"/>
+        <location filename="../../app/controllers/chat.py" line="389"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/controllers/chat.py" line="404"/>
-        <location filename="../../app/controllers/chat.py" line="449"/>
+        <location filename="../../app/controllers/chat.py" line="395"/>
+        <location filename="../../app/controllers/chat.py" line="447"/>
         <source>%n earlier turn(s) left out to fit the context</source>
         <translation>
             <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="409"/>
+        <location filename="../../app/controllers/chat.py" line="404"/>
+        <source>computer busy (other programs used {0:.1f} of {1} cores)</source>
+        <translation>电脑繁忙（其他程序占用了 {1} 核中的 {0:.1f} 核）</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="407"/>
         <source>computer busy (load {0:.1f} on {1} cores)</source>
         <translation>电脑繁忙（{1} 核负载 {0:.1f}）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="490"/>
+        <location filename="../../app/controllers/chat.py" line="488"/>
         <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
         <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="542"/>
+        <location filename="../../app/controllers/chat.py" line="540"/>
         <source>Context {0} / {1}</source>
         <translation>上下文 {0} / {1}</translation>
     </message>
@@ -115,7 +120,7 @@
 <context>
     <name>ChatInput</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="406"/>
+        <location filename="../../app/views/chat_view.py" line="458"/>
         <source>Type a message. Enter sends, Shift+Enter starts a new line.</source>
         <translation>输入消息。按 Enter 发送，Shift+Enter 换行。</translation>
     </message>
@@ -123,12 +128,12 @@
 <context>
     <name>ChatView</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="295"/>
+        <location filename="../../app/views/chat_view.py" line="336"/>
         <source>Open a model from the Model menu, then type a message below.</source>
         <translation>请先从“模型”菜单打开模型，然后在下方输入消息。</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="318"/>
+        <location filename="../../app/views/chat_view.py" line="359"/>
         <source>Show {0} earlier messages</source>
         <translation>显示更早的 {0} 条消息</translation>
     </message>
@@ -673,47 +678,47 @@ Last changed {when}</source>
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="94"/>
+        <location filename="../../app/views/chat_view.py" line="135"/>
         <source>You</source>
         <translation>你</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="94"/>
+        <location filename="../../app/views/chat_view.py" line="135"/>
         <source>Assistant</source>
         <translation>助手</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="100"/>
+        <location filename="../../app/views/chat_view.py" line="141"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="100"/>
+        <location filename="../../app/views/chat_view.py" line="141"/>
         <source>Copy this message</source>
         <translation>复制这条消息</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="104"/>
+        <location filename="../../app/views/chat_view.py" line="145"/>
         <source>Edit</source>
         <translation>编辑</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="104"/>
+        <location filename="../../app/views/chat_view.py" line="145"/>
         <source>Edit this message and resend it</source>
         <translation>编辑这条消息并重新发送</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="107"/>
+        <location filename="../../app/views/chat_view.py" line="148"/>
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="107"/>
+        <location filename="../../app/views/chat_view.py" line="148"/>
         <source>Write a new answer</source>
         <translation>重新生成一个回答</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="173"/>
+        <location filename="../../app/views/chat_view.py" line="214"/>
         <source>… {0:,} more characters not shown; Copy copies the whole message.</source>
         <translation>… 另有 {0:,} 个字符未显示；“复制”会复制整条消息。</translation>
     </message>
@@ -1059,60 +1064,60 @@ Last changed {when}</source>
 <context>
     <name>ModelsController</name>
     <message>
-        <location filename="../../app/controllers/models.py" line="124"/>
+        <location filename="../../app/controllers/models.py" line="111"/>
         <source>Open a GGUF model</source>
         <translation>打开 GGUF 模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="124"/>
+        <location filename="../../app/controllers/models.py" line="111"/>
         <source>GGUF models (*.gguf);;All files (*)</source>
         <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="145"/>
+        <location filename="../../app/controllers/models.py" line="132"/>
         <source>Loading {0}…</source>
         <translation>正在加载 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="150"/>
+        <location filename="../../app/controllers/models.py" line="137"/>
         <source>Loading cancelled. No model loaded</source>
         <translation>已取消加载。未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="164"/>
+        <location filename="../../app/controllers/models.py" line="151"/>
         <source>(none yet)</source>
         <translation>（暂无）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="191"/>
+        <location filename="../../app/controllers/models.py" line="178"/>
         <source>{name} · {params} · {quant} · vocabulary {vocab}</source>
         <translation>{name} · {params} · {quant} · 词表 {vocab}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="206"/>
-        <location filename="../../app/controllers/models.py" line="213"/>
+        <location filename="../../app/controllers/models.py" line="193"/>
+        <location filename="../../app/controllers/models.py" line="200"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="219"/>
+        <location filename="../../app/controllers/models.py" line="206"/>
         <source>The model process stopped unexpectedly. Your conversation is safe.
 {0}</source>
         <translation>模型进程意外退出，你的对话不会丢失。
 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="221"/>
+        <location filename="../../app/controllers/models.py" line="208"/>
         <source>Restart and reload the model</source>
         <translation>重启并重新加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="231"/>
+        <location filename="../../app/controllers/models.py" line="218"/>
         <source>The context size {0} takes effect when the model is loaded again.</source>
         <translation>上下文长度 {0} 将在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="232"/>
+        <location filename="../../app/controllers/models.py" line="219"/>
         <source>Reload now</source>
         <translation>立即重新加载</translation>
     </message>

@@ -35,13 +35,96 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def idle_cores() -> float | None:
-    """About how many cores nothing else is using: the cores less the load average not ours.
+PROC_STAT = "/proc/stat"
 
-    One runnable thread of the load is taken as this process's own (the decode loop). The load
-    average lags by up to a minute, which the tuner's trials make up for; None where the
-    platform has no load average (Windows).
+
+def _read_proc_stat(path: str) -> tuple[float, float] | None:
+    """(busy, total) CPU seconds of the whole machine since boot, from the ``cpu`` line of ``path``.
+
+    Busy is user, system, interrupt and steal time. Time spent in niced processes counts as idle:
+    the scheduler gives a nice-0 thread almost all of a core that a nice-19 indexer or build is
+    using (CFS weights 1024 against 15), so such work does not slow decoding; llama-bench at two
+    threads was as fast beside two niced builds as on an idle machine here.
     """
+    try:
+        with open(path, encoding="ascii") as stat:
+            fields = stat.readline().split()
+    except (OSError, ValueError):
+        return None
+    if len(fields) < 8 or fields[0] != "cpu":
+        return None
+    try:
+        user, _nice, system, idle, iowait, irq, softirq = (int(v) for v in fields[1:8])
+        steal = int(fields[8]) if len(fields) > 8 else 0
+    except ValueError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    busy = user + system + irq + softirq + steal
+    total = busy + idle + iowait + _nice
+    return busy / ticks, total / ticks
+
+
+class CpuUse:
+    """How many cores other programs keep busy, measured between successive calls.
+
+    Linux only (``/proc/stat``); elsewhere, or when it cannot be read, :meth:`others_busy` returns
+    None and callers fall back to the load average. The load average is a poor guide here: it
+    counts niced background work that gives way to us, and it lags by a minute.
+
+    Args:
+        path: The kernel's CPU statistics (tests pass a file of their own).
+        min_window_s: Calls closer together than this return the previous figure: a shorter
+            window is mostly clock-tick noise.
+    """
+
+    def __init__(self, path: str = PROC_STAT, *, min_window_s: float = 0.5) -> None:
+        self._path = path
+        self._min_window_s = min_window_s
+        self._last = self._sample()
+        self._figure: float | None = None
+
+    def _sample(self) -> tuple[float, float, float] | None:
+        machine = _read_proc_stat(self._path)
+        if machine is None:
+            return None
+        # This process's own CPU time, all threads: its decode threads are not "other programs".
+        return machine[0], machine[1], time.process_time()
+
+    def others_busy(self) -> float | None:
+        """Cores (of :func:`usable_cores`) that other programs used since the previous call."""
+        now = self._sample()
+        last = self._last
+        if now is None or last is None:
+            self._last = now
+            return None
+        d_total = now[1] - last[1]
+        if d_total <= 0:
+            return self._figure
+        window_s = d_total / _wall_cpus()
+        if window_s < self._min_window_s:
+            return self._figure
+        self._last = now
+        d_busy_others = max(0.0, (now[0] - last[0]) - (now[2] - last[2]))
+        self._figure = usable_cores() * min(1.0, d_busy_others / d_total)
+        return self._figure
+
+
+def _wall_cpus() -> int:
+    """CPUs the kernel's totals add up over (all of them, not only those this process may use)."""
+    return os.cpu_count() or 1
+
+
+def idle_cores(cpu_use: CpuUse | None = None) -> float | None:
+    """About how many cores nothing else is using.
+
+    With ``cpu_use`` (Linux), what other programs at normal priority used since the previous
+    call; otherwise the load average less this process's own decode loop. None where the
+    platform has neither (Windows).
+    """
+    if cpu_use is not None:
+        busy = cpu_use.others_busy()
+        if busy is not None:
+            return usable_cores() - busy
     if not hasattr(os, "getloadavg"):
         return None
     return usable_cores() - max(0.0, os.getloadavg()[0] - 1.0)
@@ -82,9 +165,9 @@ class ThreadTuner:
         retry_s: The first wait before a losing count is tried again (it doubles each loss).
         max_retry_s: The longest such wait.
         clock: The time source (tests pass a fake one).
-        free_cores: How many cores are idle (None: unknown). A count is not tried while fewer
-            cores than it needs are idle: on a busy machine one token of such a trial took up
-            to 1.4 s here.
+        free_cores: How many cores are idle (None: unknown); by default :func:`idle_cores`
+            measured since the previous trial. A count is not tried while fewer cores than it
+            needs are idle: on a busy machine one token of such a trial took up to 1.4 s here.
     """
 
     def __init__(
@@ -96,7 +179,7 @@ class ThreadTuner:
         retry_s: float = 1.0,
         max_retry_s: float = 32.0,
         clock: Callable[[], float] = time.perf_counter,
-        free_cores: Callable[[], float | None] = idle_cores,
+        free_cores: Callable[[], float | None] | None = None,
     ) -> None:
         self.fixed = fixed is not None and fixed > 0
         self.candidates: tuple[int, ...] = (fixed,) if fixed and fixed > 0 else candidate_counts(max(1, most))
@@ -104,6 +187,9 @@ class ThreadTuner:
         self._retry_s = retry_s
         self._max_retry_s = max_retry_s
         self._clock = clock
+        if free_cores is None:
+            cpu_use = CpuUse()
+            free_cores = lambda: idle_cores(cpu_use)  # noqa: E731 - a closure over this tuner's meter
         self._free_cores = free_cores
         now = clock()
         self._times: dict[int, collections.deque[float]] = {n: collections.deque(maxlen=16) for n in self.candidates}

@@ -39,7 +39,7 @@ from typing import Any, BinaryIO
 
 from runtime._exit import end_with_parent
 from runtime.chat import _native_log, templates
-from runtime.chat._threads import ThreadTuner, default_threads, usable_cores
+from runtime.chat._threads import CpuUse, ThreadTuner, default_threads, usable_cores
 from runtime.chat.params import RANGES, DecodingParams
 from runtime.chat.streaming import StopMatcher, Utf8Stream
 from runtime.errors import AppError, HostError, ModelLoadError, NotLoaded, ParameterError
@@ -66,6 +66,9 @@ class GenerationStats:
     seed: int
     threads: int = 0  # the thread count that decoded fastest (what "Automatic" settled on)
     load_1m: float | None = None  # the machine's load average when the answer ended (POSIX)
+    # Cores other programs at normal priority kept busy while the answer was written (Linux;
+    # None elsewhere or for answers under half a second). Niced background work is not counted.
+    others_busy_cores: float | None = None
 
 
 class _InertChatFormatter:
@@ -287,6 +290,7 @@ class Engine:
 
         llm = self._require()
         t_start = time.perf_counter()
+        cpu_use = CpuUse()
         ctx = llm.ctx
         vocab = llama_cpp.llama_model_get_vocab(llm.model)
         n_ctx = llama_cpp.llama_n_ctx(ctx)
@@ -328,7 +332,7 @@ class Engine:
             try:
                 for start in range(prefix, len(tokens), PROMPT_BATCH):
                     if is_cancelled() or not self._decode(ctx, tokens[start : start + PROMPT_BATCH], start):
-                        return self._stats("cancelled", tokens, prefix, 0, t_start, None, seed)
+                        return self._stats("cancelled", tokens, prefix, 0, t_start, None, seed, cpu_use)
             finally:
                 llama_cpp.llama_set_abort_callback(ctx, llama_cpp.ggml_abort_callback(), None)
 
@@ -388,7 +392,7 @@ class Engine:
                 pending += text + stopper.flush()
             if pending:
                 on_text(pending)
-            return self._stats(reason, tokens, prefix, n_generated, t_start, t_first, seed)
+            return self._stats(reason, tokens, prefix, n_generated, t_start, t_first, seed, cpu_use)
         finally:
             llama_cpp.llama_sampler_free(sampler)
 
@@ -452,6 +456,7 @@ class Engine:
         t_start: float,
         t_first: float | None,
         seed: int,
+        cpu_use: CpuUse,
     ) -> GenerationStats:
         t_end = time.perf_counter()
         ttft = (t_first - t_start) if t_first is not None else 0.0
@@ -467,6 +472,7 @@ class Engine:
             seed=seed,
             threads=self._tuner.best,
             load_1m=round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+            others_busy_cores=None if (busy := cpu_use.others_busy()) is None else round(busy, 2),
         )
 
 

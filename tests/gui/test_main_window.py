@@ -314,3 +314,19 @@ def test_an_answer_from_a_busy_computer_says_so(window: MainWindow) -> None:
     detail = window.chat_controller._detail(answer)
     assert "3.0 tokens/s" in detail and f"load {busy:.1f}" in detail
     assert "busy" not in window.chat_controller._detail(calm)
+    # Where the host measured what other programs used (Linux), that figure decides, not the
+    # load average: niced background work inflates the load but does not slow an answer.
+    niced = window.store.add_message(
+        conversation.id,
+        "assistant",
+        "niced",
+        stats={"tokens_per_s": 30.0, "generated_tokens": 2, "load_1m": busy, "others_busy_cores": 0.1},
+    )
+    assert "busy" not in window.chat_controller._detail(niced)
+    crowded = window.store.add_message(
+        conversation.id,
+        "assistant",
+        "crowded",
+        stats={"tokens_per_s": 3.0, "generated_tokens": 2, "load_1m": 0.5, "others_busy_cores": 1.2},
+    )
+    assert "other programs used 1.2 of" in window.chat_controller._detail(crowded)

@@ -72,6 +72,7 @@ def test_generate_streams_tokens_then_finished_with_stats(stories_host: HostClie
     assert stats["seed"] == 1
     assert stats["threads"] == TEST_THREADS  # a fixed count is used as given (and reported)
     assert stats["load_1m"] is None or stats["load_1m"] >= 0
+    assert stats["others_busy_cores"] is None or stats["others_busy_cores"] >= 0
     # Each token event is the text of at least one token; none is empty.
     assert 1 <= len(kinds) - 2 <= 40
     assert all(e["text"] for e in events if e["event"] == "token")

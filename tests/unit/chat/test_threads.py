@@ -75,3 +75,72 @@ def test_a_fixed_count_is_always_used() -> None:
     tuner = ThreadTuner(8, fixed=3, clock=clock, free_cores=lambda: 8.0)
     assert set(run(tuner, clock, {3: 0.01}, 50)) == {3}
     assert tuner.best == 3
+
+
+def write_stat(path, user: int, nice: int, system: int, idle: int) -> None:
+    # The first lines of a real /proc/stat: the machine's totals, then one line per CPU.
+    path.write_text(
+        f"cpu  {user} {nice} {system} {idle} 0 0 0 0 0 0\ncpu0 {user} {nice} {system} {idle} 0 0 0 0 0 0\nintr 1\n"
+    )
+
+
+def test_niced_work_counts_as_idle_and_normal_work_as_busy(tmp_path, monkeypatch) -> None:
+    import os
+
+    from runtime.chat import _threads
+
+    stat = tmp_path / "stat"
+    monkeypatch.setattr(_threads, "usable_cores", lambda: 2)
+    monkeypatch.setattr(_threads, "_wall_cpus", lambda: 2)
+    monkeypatch.setattr(_threads.time, "process_time", lambda: 0.0)  # this process used nothing
+    hz = os.sysconf("SC_CLK_TCK")
+    write_stat(stat, 0, 0, 0, 0)
+    meter = _threads.CpuUse(str(stat), min_window_s=0.5)
+    # One second on two CPUs: a niced build on one core, the other idle.
+    write_stat(stat, 0, hz, 0, hz)
+    assert meter.others_busy() == 0.0
+    assert _threads.idle_cores(meter) == 2.0  # cached: the next call is in the same window
+    # The next second: a normal-priority process on one core.
+    write_stat(stat, hz, hz, 0, 2 * hz)
+    assert meter.others_busy() == 1.0
+    # A window shorter than min_window_s repeats the last figure instead of a noisy one.
+    write_stat(stat, hz + 1, hz, 0, 2 * hz)
+    assert meter.others_busy() == 1.0
+
+
+def test_unreadable_stat_falls_back_to_the_load_average(tmp_path) -> None:
+    import os
+
+    from runtime.chat._threads import CpuUse, idle_cores
+
+    meter = CpuUse(str(tmp_path / "missing"))
+    assert meter.others_busy() is None
+    (tmp_path / "garbage").write_text("not a stat file\n")
+    assert CpuUse(str(tmp_path / "garbage")).others_busy() is None
+    assert (idle_cores(meter) is None) == (not hasattr(os, "getloadavg"))
+
+
+def test_a_busy_process_on_this_machine_is_seen(tmp_path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from runtime.chat._threads import CpuUse
+
+    if not os_has_proc_stat():
+        return
+    meter = CpuUse()
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(1.5)
+        busy = meter.others_busy()
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert busy is not None and busy >= 0.5  # the spinner kept (most of) one core busy
+
+
+def os_has_proc_stat() -> bool:
+    import os
+
+    return os.path.exists("/proc/stat")
