@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from app.tasks import run_task
 from runtime import jobs
 
 
@@ -21,11 +21,13 @@ class JobRunner(QObject):
     progress = Signal(int, int, str)
     finished = Signal(object)
     _event = Signal(object)
+    _waited = Signal(object, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._job: jobs.JobProcess | None = None
         self._event.connect(self._dispatch)
+        self._waited.connect(self._done, Qt.ConnectionType.QueuedConnection)
 
     @property
     def running(self) -> bool:
@@ -39,8 +41,22 @@ class JobRunner(QObject):
         process = jobs.JobProcess(jobs.build_command(job, **options), on_event=self._event.emit)
         self._job = process
         process.start()
-        # Waiting for the process blocks, so it happens on a pool thread.
-        run_task(process.wait, self._done)
+        # Waiting for the process blocks for as long as the job runs (minutes to hours), so it
+        # happens on a thread of its own, not on Qt's global pool: that pool has as many threads
+        # as cores, and two jobs waited for there left none on a 2-core laptop for the short
+        # tasks the views run (counting tokens, previews), which then did not run at all. A daemon
+        # thread, so that quitting the app is not held up by a job (its process ends with us).
+        threading.Thread(target=self._wait, args=(process,), name=f"wait-{job}", daemon=True).start()
+
+    def _wait(self, process: jobs.JobProcess) -> None:
+        try:
+            outcome, error = process.wait(), None
+        except Exception as exc:  # noqa: BLE001 - reported as the job's failure
+            outcome, error = None, exc
+        try:
+            self._waited.emit(outcome, error)
+        except RuntimeError:
+            pass  # the runner was deleted (its window closed): nobody is left to tell
 
     def cancel(self) -> None:
         """Stop the job (its partial output is removed); ``finished`` follows with cancelled=True."""

@@ -95,6 +95,9 @@ def drive_window(model: str, label: str, answers: int) -> dict[str, Any]:
                 "tokens": tokens,
                 "tokens_per_s": stats.get("tokens_per_s"),
                 "threads": stats.get("threads"),
+                # What other programs at normal priority used meanwhile (the host's measure;
+                # niced background work, such as a build at nice 19, is not counted).
+                "others_busy_cores": stats.get("others_busy_cores"),
                 "context_at_start": stats.get("prompt_tokens"),
                 "wall_s": round(wall, 2),
                 "gui_cpu_s_per_100_tokens": round(100 * gui_cpu / tokens, 3) if tokens else None,
@@ -242,6 +245,8 @@ def main() -> int:
         "targets": "idle: window >= 0.90x llama-bench best (160M); busy: >= 0.80x llama-bench best under load",
         "conditions": {},
     }
+    # A bench stopped with SIGTERM (a timeout) must still stop its competing process.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with Display() as display:
         name = "" if args.offscreen else display.name
         report["display"] = f"Xvfb {name} (xcb)" if name else "offscreen (Xvfb not found or --offscreen)"
