@@ -77,6 +77,16 @@ class AppPaths:
         return None
 
 
+#: The environment variable that overrides each directory (documented above; "logs" is LOG_DIR).
+DIR_ENV = {
+    "config": "ALPACA_DESK_CONFIG_DIR",
+    "data": "ALPACA_DESK_DATA_DIR",
+    "cache": "ALPACA_DESK_CACHE_DIR",
+    "logs": "ALPACA_DESK_LOG_DIR",
+    "models": "ALPACA_DESK_MODELS_DIR",
+}
+
+
 def set_base_dir(base: str | os.PathLike[str]) -> None:
     """Point every directory under ``base`` (``--data-dir``); child processes inherit it."""
     os.environ[HOME_ENV] = str(Path(base).resolve())
@@ -103,7 +113,7 @@ def app_paths() -> AppPaths:
             "logs": Path(dirs.user_log_dir),
             "models": Path(dirs.user_data_dir) / "models",
         }
-    resolved = {key: Path(os.environ.get(f"ALPACA_DESK_{key.upper()}_DIR") or value) for key, value in defaults.items()}
+    resolved = {key: Path(os.environ.get(DIR_ENV[key]) or value) for key, value in defaults.items()}
     return AppPaths(**resolved)
 
 

@@ -54,3 +54,16 @@ def test_startup_problem_names_the_first_folder_that_cannot_be_used(tmp_path: Pa
     assert AppPaths(**{**fine, "cache": blocker / "c"}).startup_problem()[0] == blocker / "c"
     # Without a log folder the app still runs (without a log file).
     assert AppPaths(**{**fine, "logs": blocker / "logs"}).startup_problem() is None
+
+
+def test_each_directory_can_be_moved_by_the_variable_the_docs_name(tmp_path: Path, monkeypatch) -> None:
+    from runtime import paths
+
+    monkeypatch.delenv(paths.HOME_ENV, raising=False)
+    doc = paths.__doc__ or ""
+    for key, variable in paths.DIR_ENV.items():
+        assert variable.removeprefix("ALPACA_DESK") in doc  # the module's docstring names it
+        monkeypatch.setenv(variable, str(tmp_path / key))
+    resolved = paths.app_paths()
+    assert resolved.logs == tmp_path / "logs"
+    assert {key: getattr(resolved, key) for key in paths.DIR_ENV} == {key: tmp_path / key for key in paths.DIR_ENV}
