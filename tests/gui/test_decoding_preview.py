@@ -56,7 +56,8 @@ def test_runaway_template_preview_keeps_the_event_loop_responsive(panel: Decodin
     text = panel.preview_text()
     assert "runaway.gguf" in text and "Chinese-Alpaca-2" in text, text
     assert elapsed > 900  # the template really ran for its second...
-    assert stall < STALL_BOUND_MS, f"the GUI thread stalled {stall:.0f} ms"  # ...and not on this thread
+    # ...and not on this thread.
+    assert stall < STALL_BOUND_MS, f"the GUI thread worked {stall:.0f} ms without a turn of the event loop"
 
     # Once refused, the same template is refused again without another wait.
     stall, _ = _largest_stall_until_rendered(panel, lambda: panel.set_preview_turns([], "hello again"))
