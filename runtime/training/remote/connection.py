@@ -291,6 +291,8 @@ class Connection:
             stdout, stderr = _read_bounded(channel, time.monotonic() + timeout)
             status = channel.recv_exit_status()  # -1: the channel closed without one
             channel.close()
+            if status < 0 and not self.alive:
+                raise EOFError("the connection closed before the command ended")
         except socket.timeout as exc:
             raise RemoteError(
                 f"{self.host.name} did not finish {action} within {timeout:.0f} s.",
