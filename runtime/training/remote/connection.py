@@ -293,7 +293,7 @@ class Connection:
             channel.close()
             if status < 0 and not self.alive:
                 raise EOFError("the connection closed before the command ended")
-        except socket.timeout as exc:
+        except TimeoutError as exc:
             raise RemoteError(
                 f"{self.host.name} did not finish {action} within {timeout:.0f} s.",
                 code="ssh_command_timeout",
@@ -331,7 +331,7 @@ def _read_bounded(channel: paramiko.Channel, deadline: float) -> tuple[bytes, by
             if not pending and (channel.closed or (channel.exit_status_ready() and channel.eof_received)):
                 break
             if time.monotonic() > deadline:
-                raise socket.timeout("command timed out")
+                raise TimeoutError("command timed out")
             time.sleep(0.01)
     return bytes(out), bytes(err)
 

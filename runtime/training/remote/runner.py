@@ -279,7 +279,9 @@ def start_job(
             conn.close()
 
 
-def _start(conn: Connection, spec: RemoteJobSpec, job_id: str | None, on_progress: ProgressCallback | None) -> RemoteRun:
+def _start(
+    conn: Connection, spec: RemoteJobSpec, job_id: str | None, on_progress: ProgressCallback | None
+) -> RemoteRun:
     if not all(part.isidentifier() for part in spec.module.split(".")):
         raise RemoteError(
             f"{spec.module!r} is not a Python module name.",

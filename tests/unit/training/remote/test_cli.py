@@ -14,6 +14,7 @@ from runtime.training.remote import RemoteJobSpec, add_host, load_hosts, start_j
 from runtime.training.remote.records import mirror_path, read_mirror
 from runtime.training.remote.runner import parse_line
 from tests.sshd import Sshd, fingerprint
+
 from .conftest import host_for, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -59,7 +60,7 @@ def test_hosts_add_list_test_remove(sshd: Sshd, remote_root: Path, isolated_dirs
     tested = run_cli("hosts", "test", "实验室 gpu", "--accept", expected, "--json", home=isolated_dirs)
     assert tested.returncode == 0, tested.stderr
     report = json.loads(tested.stdout.splitlines()[-1])
-    assert report["python"] == "%d.%d.%d" % sys.version_info[:3]
+    assert report["python"] == ".".join(map(str, sys.version_info[:3]))
     assert report["free_bytes"] > 0
     again = run_cli("hosts", "test", "实验室 gpu", home=isolated_dirs)  # accepted now: no question
     assert again.returncode == 0 and "Python: " in again.stdout, again.stderr

@@ -12,7 +12,7 @@ from runtime.training.remote.connection import host_with
 def test_probe_reports_python_gpus_and_disk(trusted_host) -> None:
     with connect(trusted_host) as conn:
         report = probe_host(conn)
-    assert report.python == "%d.%d.%d" % sys.version_info[:3]
+    assert report.python == ".".join(map(str, sys.version_info[:3]))
     assert report.free_bytes is not None and report.free_bytes > 0
     assert report.disk_path  # the jobs folder does not exist yet: its nearest existing parent
     assert set(report.modules) == {"torch", "transformers", "peft", "accelerate"}

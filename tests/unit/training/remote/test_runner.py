@@ -61,9 +61,7 @@ def test_a_job_runs_and_its_results_come_home(trusted_host, job_code: Path, tmp_
     assert not list(tmp_path.glob(".adapter.partial-*"))
 
 
-def test_job_survives_a_dropped_connection_and_the_log_resumes(
-    trusted_host, sshd: Sshd, job_code: Path
-) -> None:
+def test_job_survives_a_dropped_connection_and_the_log_resumes(trusted_host, sshd: Sshd, job_code: Path) -> None:
     run = start_job(trusted_host, count_spec(job_code, count=80, delay=0.05))
     states: list[str] = []
     seen: list[str] = []
@@ -126,7 +124,7 @@ def test_stop_ends_the_whole_process_group(trusted_host, job_code: Path) -> None
 
 NASTY = [
     "two words",
-    "it's \"quoted\"",
+    'it\'s "quoted"',
     "$(touch {canary})",
     "`touch {canary}`",
     "; touch {canary}",
@@ -230,9 +228,10 @@ def test_a_connection_dropped_during_the_upload_restarts_cleanly(
     restarted = start_job(trusted_host, spec, job_id=run.job_id, on_progress=sent.append)
     assert restarted.job_id == run.job_id and restarted.state == "running"
     assert follow(restarted, poll_s=0.05).state == "finished"
-    assert hashlib.sha256((job_dir / "data" / "corpus.bin").read_bytes()).digest() == hashlib.sha256(
-        big.read_bytes()
-    ).digest()
+    assert (
+        hashlib.sha256((job_dir / "data" / "corpus.bin").read_bytes()).digest()
+        == hashlib.sha256(big.read_bytes()).digest()
+    )
     assert not list(job_dir.rglob("*.part"))
 
 
