@@ -12,102 +12,102 @@
 <context>
     <name>ChatController</name>
     <message>
-        <location filename="../../app/controllers/chat.py" line="179"/>
+        <location filename="../../app/controllers/chat.py" line="167"/>
         <source>Type a message below to start.</source>
         <extracomment>Messages shown when a conversation opens, and per &quot;Show earlier messages&quot; click.</extracomment>
         <translation>在下方输入消息即可开始。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="202"/>
+        <location filename="../../app/controllers/chat.py" line="190"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="265"/>
+        <location filename="../../app/controllers/chat.py" line="253"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="295"/>
+        <location filename="../../app/controllers/chat.py" line="283"/>
         <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
         <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="361"/>
+        <location filename="../../app/controllers/chat.py" line="349"/>
         <source>Model: {0}</source>
         <translation>模型：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="362"/>
+        <location filename="../../app/controllers/chat.py" line="350"/>
         <source>Template: {0}</source>
         <translation>模板：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="363"/>
+        <location filename="../../app/controllers/chat.py" line="351"/>
         <source>Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}</source>
         <translation>温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="372"/>
+        <location filename="../../app/controllers/chat.py" line="360"/>
         <source>Seed: {0}</source>
         <translation>随机种子：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="375"/>
+        <location filename="../../app/controllers/chat.py" line="363"/>
         <source>Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms</source>
         <translation>提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="391"/>
-        <location filename="../../app/controllers/chat.py" line="484"/>
+        <location filename="../../app/controllers/chat.py" line="379"/>
+        <location filename="../../app/controllers/chat.py" line="472"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="393"/>
+        <location filename="../../app/controllers/chat.py" line="381"/>
         <source>{0} tokens</source>
         <translation>{0} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="395"/>
+        <location filename="../../app/controllers/chat.py" line="383"/>
         <source>writing…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="396"/>
+        <location filename="../../app/controllers/chat.py" line="384"/>
         <source>interrupted (the app closed while it was written)</source>
         <translation>已中断（生成过程中应用被关闭）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="397"/>
+        <location filename="../../app/controllers/chat.py" line="385"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="398"/>
+        <location filename="../../app/controllers/chat.py" line="386"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/controllers/chat.py" line="404"/>
-        <location filename="../../app/controllers/chat.py" line="449"/>
+        <location filename="../../app/controllers/chat.py" line="392"/>
+        <location filename="../../app/controllers/chat.py" line="437"/>
         <source>%n earlier turn(s) left out to fit the context</source>
         <translation>
             <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="409"/>
+        <location filename="../../app/controllers/chat.py" line="397"/>
         <source>computer busy (load {0:.1f} on {1} cores)</source>
         <translation>电脑繁忙（{1} 核负载 {0:.1f}）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="490"/>
+        <location filename="../../app/controllers/chat.py" line="478"/>
         <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
         <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="542"/>
+        <location filename="../../app/controllers/chat.py" line="530"/>
         <source>Context {0} / {1}</source>
         <translation>上下文 {0} / {1}</translation>
     </message>
@@ -115,7 +115,7 @@
 <context>
     <name>ChatInput</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="406"/>
+        <location filename="../../app/views/chat_view.py" line="458"/>
         <source>Type a message. Enter sends, Shift+Enter starts a new line.</source>
         <translation>输入消息。按 Enter 发送，Shift+Enter 换行。</translation>
     </message>
@@ -123,12 +123,12 @@
 <context>
     <name>ChatView</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="295"/>
+        <location filename="../../app/views/chat_view.py" line="336"/>
         <source>Open a model from the Model menu, then type a message below.</source>
         <translation>请先从“模型”菜单打开模型，然后在下方输入消息。</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="318"/>
+        <location filename="../../app/views/chat_view.py" line="359"/>
         <source>Show {0} earlier messages</source>
         <translation>显示更早的 {0} 条消息</translation>
     </message>
@@ -673,47 +673,47 @@ Last changed {when}</source>
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="94"/>
+        <location filename="../../app/views/chat_view.py" line="135"/>
         <source>You</source>
         <translation>你</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="94"/>
+        <location filename="../../app/views/chat_view.py" line="135"/>
         <source>Assistant</source>
         <translation>助手</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="100"/>
+        <location filename="../../app/views/chat_view.py" line="141"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="100"/>
+        <location filename="../../app/views/chat_view.py" line="141"/>
         <source>Copy this message</source>
         <translation>复制这条消息</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="104"/>
+        <location filename="../../app/views/chat_view.py" line="145"/>
         <source>Edit</source>
         <translation>编辑</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="104"/>
+        <location filename="../../app/views/chat_view.py" line="145"/>
         <source>Edit this message and resend it</source>
         <translation>编辑这条消息并重新发送</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="107"/>
+        <location filename="../../app/views/chat_view.py" line="148"/>
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="107"/>
+        <location filename="../../app/views/chat_view.py" line="148"/>
         <source>Write a new answer</source>
         <translation>重新生成一个回答</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="173"/>
+        <location filename="../../app/views/chat_view.py" line="214"/>
         <source>… {0:,} more characters not shown; Copy copies the whole message.</source>
         <translation>… 另有 {0:,} 个字符未显示；“复制”会复制整条消息。</translation>
     </message>
@@ -961,6 +961,121 @@ Last changed {when}</source>
         <translation>无法读取 {path}：{detail}。请检查文件后重试。</translation>
     </message>
     <message>
+        <location filename="../../app/messages.py" line="298"/>
+        <source>A host called {name} is already saved; choose another name or remove it first.</source>
+        <translation>已保存名为 {name} 的主机；请换一个名称，或先删除它。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="302"/>
+        <source>Host {name}: {field} {reason}.</source>
+        <translation>主机 {name}：{field} {reason}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="306"/>
+        <source>No saved host is called {name}. Add it in Training hosts.</source>
+        <translation>没有名为 {name} 的已保存主机。请在“训练主机”中添加。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="310"/>
+        <source>The saved SSH hosts file {path} {reason}; no hosts were loaded. It was kept aside.</source>
+        <translation>已保存的 SSH 主机文件 {path} {reason}；未载入任何主机。该文件已另存保留。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="314"/>
+        <source>The known-hosts file {path} is not one Alpaca Desk wrote. Move it away and accept the host keys again.</source>
+        <translation>已知主机文件 {path} 不是 Alpaca Desk 写入的。请将其移走，然后重新接受主机密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="318"/>
+        <source>A command on {name} failed: {reason}.</source>
+        <translation>在 {name} 上执行命令失败：{reason}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="322"/>
+        <source>Cannot download {path} from {name}: {reason}.</source>
+        <translation>无法从 {name} 下载 {path}：{reason}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="326"/>
+        <source>There is no remote run {job}, or its folder on the host is gone.</source>
+        <translation>没有远程运行 {job}，或它在主机上的文件夹已不存在。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="330"/>
+        <source>The remote run {job} was started already ({state}).</source>
+        <translation>远程运行 {job} 已经启动过（{state}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="334"/>
+        <source>{name} has no usable Python at {python} ({found}). Install Python 3.8 or newer there, or set the host&apos;s Python to its full path.</source>
+        <translation>{name} 上的 {python} 不是可用的 Python（{found}）。请在该主机上安装 Python 3.8 或更高版本，或将主机的 Python 设置为其完整路径。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="338"/>
+        <source>The remote job cannot be sent: {reason}.</source>
+        <translation>无法发送远程任务：{reason}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="342"/>
+        <source>The job could not start on {name}: {reason}.</source>
+        <translation>任务无法在 {name} 上启动：{reason}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="346"/>
+        <source>Uploading the job to {name} failed: {reason}. Check the free space and permissions of {path} on the host, then start it again.</source>
+        <translation>向 {name} 上传任务失败：{reason}。请检查主机上 {path} 的剩余空间和权限，然后重新启动。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="350"/>
+        <source>{name} refused the login as {user}. Check the user name, that the public key is in ~/.ssh/authorized_keys on the host, and the passphrase.</source>
+        <translation>{name} 拒绝以 {user} 身份登录。请检查用户名、主机上 ~/.ssh/authorized_keys 中是否有该公钥，以及密钥口令。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="354"/>
+        <source>{name} did not finish {action} within {seconds} s.</source>
+        <translation>{name} 未在 {seconds} 秒内完成操作（{action}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="358"/>
+        <source>Cannot connect to {name} at {address}:{port}: {reason}. Check the address and port, and that the host is on and reachable.</source>
+        <translation>无法连接到 {name}（{address}:{port}）：{reason}。请检查地址和端口，并确认主机已开机且可以访问。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="362"/>
+        <source>The connection to {name} was lost while {action}.</source>
+        <translation>与 {name} 的连接中断（正在进行：{action}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="366"/>
+        <source>The host key to accept for {name} cannot be read.</source>
+        <translation>无法读取要为 {name} 接受的主机密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="370"/>
+        <source>The host key of {name} ({address}:{port}) has changed: it is now {fingerprint}. Someone may be intercepting the connection, or the host was reinstalled. Nothing was sent. If the administrator confirms the new key, forget the old one and accept the new one.</source>
+        <translation>{name}（{address}:{port}）的主机密钥已改变：现在是 {fingerprint}。可能有人在拦截连接，或主机已重装。未发送任何内容。如果管理员确认了新密钥，请先忘记旧密钥，再接受新密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="374"/>
+        <source>{name} presents the key {fingerprint}, not {expected}; nothing was accepted.</source>
+        <translation>{name} 出示的密钥是 {fingerprint}，而不是 {expected}；未接受任何密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="378"/>
+        <source>The host key of {name} ({address}:{port}) is not known yet. Its fingerprint is {fingerprint}. Compare it with the one the host&apos;s administrator gives and accept it only if they match.</source>
+        <translation>尚不认识 {name}（{address}:{port}）的主机密钥。其指纹为 {fingerprint}。请与主机管理员提供的指纹核对，只有一致时才接受。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="382"/>
+        <source>The key file {path} of {name} cannot be used: {reason}. Choose another key file in the host&apos;s settings.</source>
+        <translation>无法使用 {name} 的密钥文件 {path}：{reason}。请在主机设置中选择其他密钥文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="386"/>
+        <source>The key file {path} of {name} is protected by a passphrase: enter it.</source>
+        <translation>{name} 的密钥文件 {path} 受口令保护：请输入口令。</translation>
+    </message>
+    <message>
         <location filename="../../app/messages.py" line="214"/>
         <source>The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.</source>
         <translation>对话数据库 {path} 所在的磁盘已满。请释放一些空间后重试；没有丢失任何内容。</translation>
@@ -1059,60 +1174,60 @@ Last changed {when}</source>
 <context>
     <name>ModelsController</name>
     <message>
-        <location filename="../../app/controllers/models.py" line="124"/>
+        <location filename="../../app/controllers/models.py" line="111"/>
         <source>Open a GGUF model</source>
         <translation>打开 GGUF 模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="124"/>
+        <location filename="../../app/controllers/models.py" line="111"/>
         <source>GGUF models (*.gguf);;All files (*)</source>
         <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="145"/>
+        <location filename="../../app/controllers/models.py" line="132"/>
         <source>Loading {0}…</source>
         <translation>正在加载 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="150"/>
+        <location filename="../../app/controllers/models.py" line="137"/>
         <source>Loading cancelled. No model loaded</source>
         <translation>已取消加载。未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="164"/>
+        <location filename="../../app/controllers/models.py" line="151"/>
         <source>(none yet)</source>
         <translation>（暂无）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="191"/>
+        <location filename="../../app/controllers/models.py" line="178"/>
         <source>{name} · {params} · {quant} · vocabulary {vocab}</source>
         <translation>{name} · {params} · {quant} · 词表 {vocab}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="206"/>
-        <location filename="../../app/controllers/models.py" line="213"/>
+        <location filename="../../app/controllers/models.py" line="193"/>
+        <location filename="../../app/controllers/models.py" line="200"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="219"/>
+        <location filename="../../app/controllers/models.py" line="206"/>
         <source>The model process stopped unexpectedly. Your conversation is safe.
 {0}</source>
         <translation>模型进程意外退出，你的对话不会丢失。
 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="221"/>
+        <location filename="../../app/controllers/models.py" line="208"/>
         <source>Restart and reload the model</source>
         <translation>重启并重新加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="231"/>
+        <location filename="../../app/controllers/models.py" line="218"/>
         <source>The context size {0} takes effect when the model is loaded again.</source>
         <translation>上下文长度 {0} 将在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="232"/>
+        <location filename="../../app/controllers/models.py" line="219"/>
         <source>Reload now</source>
         <translation>立即重新加载</translation>
     </message>
