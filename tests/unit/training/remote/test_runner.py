@@ -253,3 +253,15 @@ def test_a_saved_host_with_another_port_is_reported(trusted_host) -> None:
     with pytest.raises(RemoteError) as refused:
         start_job(host_with(trusted_host, address="127.0.0.1", port=1), RemoteJobSpec(module="x"))
     assert refused.value.code == "ssh_connect_failed"
+
+
+def test_an_agent_killed_on_the_host_is_lost_and_its_leftovers_can_be_stopped(trusted_host, job_code: Path) -> None:
+    run = start_job(trusted_host, count_spec(job_code, count=100000, delay=0.05))
+    agent = json.loads((Path(run.job_dir) / "agent.json").read_text())
+    os.kill(agent["pid"], 9)  # the agent dies (out of memory, say); its job goes on
+    with connect(trusted_host) as conn:
+        status = wait_for(lambda: (s := job_status(conn, run)).state == "lost" and s, what="the lost state")
+        assert status.leftover  # something of the job still runs: the user sees it and can stop it
+        assert stop_job(conn, run).leftover is False
+    with pytest.raises(ProcessLookupError):
+        os.killpg(agent["pgid"], 0)
