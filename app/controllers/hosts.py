@@ -64,9 +64,7 @@ class HostsController(QObject):
         names = {other.name for other in self.hosts if other.name != (previous_name or host.name)}
         if host.name in names:
             self.failed.emit(
-                self.tr("A host called {0} is already saved; choose another name or remove it first.").format(
-                    host.name
-                )
+                self.tr("A host called {0} is already saved; choose another name or remove it first.").format(host.name)
             )
             return False
         kept = [other for other in self.hosts if other.name not in (host.name, previous_name)]

@@ -77,7 +77,9 @@ class HostsDialog(QDialog):
         self.use_agent = QCheckBox(self.tr("Also use the SSH agent's keys"))
         self.use_agent.setChecked(True)
         self.python = QLineEdit(DEFAULT_PYTHON)
-        self.python.setToolTip(self.tr("The Python on the host that runs the jobs (a name on its PATH or a full path)."))
+        self.python.setToolTip(
+            self.tr("The Python on the host that runs the jobs (a name on its PATH or a full path).")
+        )
         self.remote_dir = QLineEdit(DEFAULT_REMOTE_DIR)
         self.remote_dir.setToolTip(self.tr("Where job folders go on the host (relative: in the login folder)."))
         self.passphrase = QLineEdit()

@@ -507,6 +507,239 @@ Last changed {when}</source>
     </message>
 </context>
 <context>
+    <name>HostsController</name>
+    <message>
+        <location filename="../../app/controllers/hosts.py" line="67"/>
+        <source>A host called {0} is already saved; choose another name or remove it first.</source>
+        <translation>已保存名为 {0} 的主机；请换一个名称，或先删除它。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hosts.py" line="76"/>
+        <location filename="../../app/controllers/hosts.py" line="88"/>
+        <source>Cannot save the hosts: {0}</source>
+        <translation>无法保存主机列表：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hosts.py" line="115"/>
+        <source>The test failed: {0}</source>
+        <translation>测试失败：{0}</translation>
+    </message>
+</context>
+<context>
+    <name>HostsDialog</name>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="44"/>
+        <source>Training hosts</source>
+        <translation>训练主机</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="52"/>
+        <source>New</source>
+        <translation>新建</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="53"/>
+        <source>Remove</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="55"/>
+        <source>Saved hosts</source>
+        <translation>已保存的主机</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="63"/>
+        <source>e.g. lab A100</source>
+        <translation>例如：实验室 A100</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="65"/>
+        <source>host name or IP address</source>
+        <translation>主机名或 IP 地址</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="71"/>
+        <source>empty: the SSH agent&apos;s keys</source>
+        <translation>留空：使用 SSH agent 中的密钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="72"/>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="77"/>
+        <source>Also use the SSH agent&apos;s keys</source>
+        <translation>同时使用 SSH agent 中的密钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="80"/>
+        <source>The Python on the host that runs the jobs (a name on its PATH or a full path).</source>
+        <translation>主机上运行任务的 Python（PATH 中的名称或完整路径）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="82"/>
+        <source>Where job folders go on the host (relative: in the login folder).</source>
+        <translation>任务文件夹在主机上的位置（相对路径：位于登录目录下）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="85"/>
+        <source>only if the key has one; never saved in a file</source>
+        <translation>仅当密钥有口令时填写；绝不保存到文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="86"/>
+        <source>Remember the passphrase in the system keyring</source>
+        <translation>在系统钥匙串中记住口令</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="89"/>
+        <source>Name:</source>
+        <translation>名称：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="90"/>
+        <source>Address:</source>
+        <translation>地址：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="91"/>
+        <source>Port:</source>
+        <translation>端口：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="92"/>
+        <source>User:</source>
+        <translation>用户：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="93"/>
+        <source>Key file:</source>
+        <translation>密钥文件：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="95"/>
+        <source>Python on the host:</source>
+        <translation>主机上的 Python：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="96"/>
+        <source>Jobs folder on the host:</source>
+        <translation>主机上的任务文件夹：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="97"/>
+        <source>Key passphrase:</source>
+        <translation>密钥口令：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="100"/>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="101"/>
+        <source>Test connection</source>
+        <translation>测试连接</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="113"/>
+        <source>Accept this key and test</source>
+        <translation>接受此密钥并测试</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="114"/>
+        <source>Do not connect</source>
+        <translation>不连接</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="126"/>
+        <source>Test a host to see its GPUs, Python and free disk.</source>
+        <translation>测试主机以查看其 GPU、Python 和剩余磁盘空间。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="218"/>
+        <location filename="../../app/views/hosts_dialog.py" line="228"/>
+        <source>Connecting to {0}…</source>
+        <translation>正在连接 {0}…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="271"/>
+        <source>&lt;b&gt;{0}&lt;/b&gt; ({1}:{2}) presents a host key this computer has not seen before:&lt;br&gt;&lt;br&gt;&lt;tt&gt;{3}&lt;/tt&gt; ({4})&lt;br&gt;&lt;br&gt;Compare this fingerprint with the one the host&apos;s administrator gives (&lt;tt&gt;ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub&lt;/tt&gt; on the host). Accept it only if they match: nothing else is sent until you do.</source>
+        <translation>&lt;b&gt;{0}&lt;/b&gt;（{1}:{2}）出示了一个本机从未见过的主机密钥：&lt;br&gt;&lt;br&gt;&lt;tt&gt;{3}&lt;/tt&gt;（{4}）&lt;br&gt;&lt;br&gt;请将此指纹与主机管理员提供的指纹核对（在主机上运行 &lt;tt&gt;ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub&lt;/tt&gt;）。只有一致时才接受：在你接受之前不会发送任何其他内容。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="278"/>
+        <source>Waiting for you to check the host key of {0}.</source>
+        <translation>等待你核对 {0} 的主机密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="285"/>
+        <source>Connected to {0} ({1}).</source>
+        <translation>已连接到 {0}（{1}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="287"/>
+        <source>GPUs:</source>
+        <translation>GPU：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="290"/>
+        <source>GPUs: none found (nvidia-smi is missing or lists none).</source>
+        <translation>GPU：未找到（没有 nvidia-smi，或它未列出任何 GPU）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="292"/>
+        <source>Python: {0}</source>
+        <translation>Python：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="294"/>
+        <source>Python: none usable at {0}.</source>
+        <translation>Python：{0} 不可用。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="297"/>
+        <source>Free disk in {0}: {1:.1f} GB</source>
+        <translation>{0} 的剩余磁盘空间：{1:.1f} GB</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="300"/>
+        <source>Python 3.8 or newer on the host</source>
+        <translation>主机上的 Python 3.8 或更高版本</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="304"/>
+        <source>the training packages {0} (pip install &apos;alpaca-desk[train]&apos; on the host)</source>
+        <translation>训练所需的软件包 {0}（在主机上运行 pip install &apos;alpaca-desk[train]&apos;）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="309"/>
+        <source>a CUDA GPU</source>
+        <translation>CUDA GPU</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="311"/>
+        <source>free disk: at least 10 GB is advised</source>
+        <translation>磁盘空间：建议至少 10 GB</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="313"/>
+        <source>Missing:</source>
+        <translation>缺少：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="316"/>
+        <source>Ready to train.</source>
+        <translation>可以开始训练。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="323"/>
+        <source>Choose a private key file</source>
+        <translation>选择私钥文件</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <location filename="../../app/main_window.py" line="117"/>
@@ -615,57 +848,62 @@ Last changed {when}</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="295"/>
+        <location filename="../../app/main_window.py" line="294"/>
+        <source>Training &amp;hosts (SSH)…</source>
+        <translation>训练主机(SSH)(&amp;H)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="297"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="296"/>
+        <location filename="../../app/main_window.py" line="298"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="299"/>
+        <location filename="../../app/main_window.py" line="301"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="308"/>
+        <location filename="../../app/main_window.py" line="310"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="309"/>
+        <location filename="../../app/main_window.py" line="311"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="408"/>
+        <location filename="../../app/main_window.py" line="410"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="460"/>
+        <location filename="../../app/main_window.py" line="473"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="456"/>
+        <location filename="../../app/main_window.py" line="469"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="461"/>
+        <location filename="../../app/main_window.py" line="474"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="465"/>
+        <location filename="../../app/main_window.py" line="478"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="472"/>
+        <location filename="../../app/main_window.py" line="485"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
