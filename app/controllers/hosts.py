@@ -24,7 +24,8 @@ from runtime.training.remote import (
     probe_host,
     save_hosts,
 )
-from runtime.training.remote.secrets import remember_passphrase
+from runtime.training.remote.connection import needs_passphrase
+from runtime.training.remote.secrets import remember_passphrase, stored_passphrase
 
 
 class HostsController(QObject):
@@ -96,7 +97,9 @@ class HostsController(QObject):
         self.testing.emit(True)
 
         def work() -> HostReport:
-            with connect(host, passphrase=passphrase or None) as conn:
+            # An empty field: the passphrase the user asked the keyring to remember, if any.
+            typed = passphrase or (stored_passphrase(host) if needs_passphrase(host) else None)
+            with connect(host, passphrase=typed or None) as conn:
                 report = probe_host(conn)
             if remember and passphrase:
                 remember_passphrase(host, passphrase)

@@ -119,42 +119,50 @@ def run_hosts_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _passphrase(args: argparse.Namespace) -> str | None:
+def _passphrase(host: Any, args: argparse.Namespace) -> str | None:
+    """The key's passphrase: from stdin (``--passphrase-stdin``), the keyring, or asked at a terminal.
+
+    None when the key has none (or there is no key file: the SSH agent's keys need none here).
+    """
+    from runtime.training.remote.connection import needs_passphrase
+    from runtime.training.remote.secrets import stored_passphrase
+
     if getattr(args, "passphrase_stdin", False):
         return sys.stdin.readline().rstrip("\n")
+    if not needs_passphrase(host):
+        return None
+    stored = stored_passphrase(host)
+    if stored is not None:
+        return stored
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Passphrase of {host.key_file}: ")
     return None
 
 
 def _connect(host: Any, args: argparse.Namespace, *, accept: str | None = None) -> Any:
-    """Connect, asking for a passphrase or a new host key's acceptance where a terminal allows."""
+    """Connect, asking for a new host key's acceptance where a terminal allows (or ``accept`` matches)."""
     from runtime.training.remote import HostKeyUnknown, accept_host_key, connect
-    from runtime.training.remote.secrets import stored_passphrase
 
-    passphrase = _passphrase(args) or stored_passphrase(host)
-    for _ in range(3):
-        try:
-            return connect(host, passphrase=passphrase)
-        except HostKeyUnknown as unknown:
-            if accept is not None:
-                if accept != unknown.key.fingerprint:
-                    raise RemoteError(
-                        f"{host.name} presents the key {unknown.key.fingerprint}, not {accept}; nothing was accepted.",
-                        code="ssh_host_key_mismatch",
-                        params={"name": host.name, "fingerprint": unknown.key.fingerprint, "expected": accept},
-                    ) from unknown
-            elif sys.stdin.isatty():
-                sys.stderr.write(f"{unknown}\n")
-                answer = input(f"Accept the key {unknown.key.fingerprint} of {host.name}? [y/N] ")
-                if answer.strip().lower() not in ("y", "yes"):
-                    raise
-            else:
+    passphrase = _passphrase(host, args)
+    try:
+        return connect(host, passphrase=passphrase)
+    except HostKeyUnknown as unknown:
+        if accept is not None:
+            if accept != unknown.key.fingerprint:
+                raise RemoteError(
+                    f"{host.name} presents the key {unknown.key.fingerprint}, not {accept}; nothing was accepted.",
+                    code="ssh_host_key_mismatch",
+                    params={"name": host.name, "fingerprint": unknown.key.fingerprint, "expected": accept},
+                ) from unknown
+        elif sys.stdin.isatty():
+            sys.stderr.write(f"{unknown}\n")
+            answer = input(f"Accept the key {unknown.key.fingerprint} of {host.name}? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
                 raise
-            accept_host_key(host, unknown.key)
-            _say(f"Accepted the host key {unknown.key.fingerprint} of {host.name}.")
-        except RemoteError as exc:
-            if exc.code != "ssh_passphrase_needed" or not sys.stdin.isatty():
-                raise
-            passphrase = getpass.getpass(f"Passphrase of {host.key_file}: ")
+        else:
+            raise
+        accept_host_key(host, unknown.key)
+        _say(f"Accepted the host key {unknown.key.fingerprint} of {host.name}.")
     return connect(host, passphrase=passphrase)
 
 
@@ -242,13 +250,12 @@ def run_remote_status(args: argparse.Namespace) -> int:
 def run_remote_attach(args: argparse.Namespace) -> int:
     """Print the run's log so far, then follow it until the job ends (0: finished)."""
     from runtime.training.remote import follow, get_host, load_run, read_mirror
-    from runtime.training.remote.secrets import stored_passphrase
 
     run = load_run(args.job_id)
     host = get_host(run.host)
+    passphrase = _passphrase(host, args)
     for line in read_mirror(run.job_id):
         _say(line)
-    passphrase = _passphrase(args) or stored_passphrase(host)
 
     def show(lines: list[str]) -> None:
         for line in lines:

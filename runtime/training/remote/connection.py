@@ -442,6 +442,22 @@ def connect(
     return Connection(host, client)
 
 
+def needs_passphrase(host: Host) -> bool:
+    """Whether ``host``'s key file is protected by a passphrase (False: no key file, or none)."""
+    if not host.key_file:
+        return False
+    try:
+        paramiko.PKey.from_path(os.path.expanduser(host.key_file))
+    except paramiko.PasswordRequiredException:
+        return True
+    except TypeError as exc:
+        # PKey.from_path hands OpenSSH-format keys to cryptography, which says it this way.
+        return "password" in str(exc).lower()
+    except (OSError, paramiko.SSHException, ValueError):
+        return False  # unreadable or not a key: connect() says so
+    return False
+
+
 def _connect_failed(host: Host, reason: str) -> RemoteError:
     return RemoteError(
         f"Cannot connect to {host.name} at {host.address}:{host.port}: {reason}. Check the address and port, "

@@ -120,3 +120,29 @@ def test_hosts_list_tells_of_a_damaged_file(isolated_dirs: Path, tmp_path: Path,
     result = run_cli("hosts", "list", home=isolated_dirs)
     assert result.returncode == 0 and "not JSON" in result.stderr and "No saved hosts" in result.stdout
     assert list(hosts_json.parent.glob("hosts.json.bad-*"))
+
+
+def test_a_passphrase_from_stdin(tmp_path: Path, remote_root: Path, isolated_dirs: Path) -> None:
+    from tests.sshd import keygen, make_sshd
+
+    locked = keygen(tmp_path / "locked", passphrase="口令 pass")
+    server = make_sshd(tmp_path / "sshd-locked", client_key=locked).start()
+    try:
+        add_host(host_for(server, remote_root))
+        accept = fingerprint(server.host_key.with_suffix(".pub"))
+        without = run_cli("hosts", "test", "gpu-box", "--accept", accept, home=isolated_dirs)
+        assert without.returncode == 2 and "passphrase" in without.stderr
+        given = run_cli(
+            "hosts",
+            "test",
+            "gpu-box",
+            "--accept",
+            accept,
+            "--passphrase-stdin",
+            home=isolated_dirs,
+            stdin="口令 pass\n",
+        )
+        assert given.returncode == 0, given.stderr
+        assert "口令" not in (isolated_dirs / "config" / "hosts.json").read_text(encoding="utf-8")
+    finally:
+        server.stop()
