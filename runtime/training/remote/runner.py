@@ -50,6 +50,8 @@ from runtime.training.remote.records import RemoteRun
 LOG_CHUNK_BYTES = 1024 * 1024
 #: Files and folders a download may hold, and the most a job's result may weigh.
 MAX_DOWNLOAD_ENTRIES = 20_000
+#: Seconds between asking the agent about a job whose log is quiet (a died agent is noticed this late).
+STATUS_EVERY_S = 10.0
 #: Python the agent needs on the host.
 MIN_PYTHON = (3, 8)
 _RELATIVE = re.compile(r"^[^\x00-\x1f\x7f]+$")
@@ -520,10 +522,17 @@ def _follow_connected(
     cancel: threading.Event,
     poll_s: float,
 ) -> RemoteRun | None:
+    asked = 0.0
     while not cancel.is_set():
         got = _pull(conn, run, on_lines, final=False)
         if got:
             continue
+        # The exit record is a cheap SFTP stat; asking the agent starts a Python on the host, so it
+        # is done when the job has ended, and now and then to notice an agent that died ("lost").
+        if not _exists(conn, f"{run.job_dir}/exit.json") and time.monotonic() - asked < STATUS_EVERY_S:
+            cancel.wait(poll_s)
+            continue
+        asked = time.monotonic()
         status = job_status(conn, run)
         if status.ended or status.state == "not_started":
             while _pull(conn, run, on_lines, final=True):
@@ -536,6 +545,16 @@ def _follow_connected(
             return ended
         cancel.wait(poll_s)
     return None
+
+
+def _exists(conn: Connection, path: str) -> bool:
+    try:
+        conn.sftp.stat(path)
+    except FileNotFoundError:
+        return False
+    except CONNECTION_ERRORS as exc:
+        raise lost(conn.host, "following the job", exc) from exc
+    return True
 
 
 def _pull(conn: Connection, run: RemoteRun, on_lines: Callable[[list[str]], None] | None, *, final: bool) -> bool:
