@@ -79,7 +79,7 @@ screenshot: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m app.screenshot --lang zh_CN --out docs/screenshot-zh_CN.png
 	QT_QPA_PLATFORM=offscreen $(PY) -m app.screenshot --lang zh_CN --tokenizer-panel --out docs/screenshot-tokens.png
 
-bench: setup package
+bench: setup sshd package
 	$(PY) bench/chat_throughput.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/gui_latency.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/tokenizer_panel.py

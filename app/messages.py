@@ -323,6 +323,10 @@ def _messages() -> dict[str, str]:
             "Messages",
             "Cannot download {path} from {name}: {reason}.",
         ),
+        "remote_agent_missing": QCoreApplication.translate(
+            "Messages",
+            "The job agent {path} is missing from this installation, so no job can be started on a host. Reinstall Alpaca Desk.",
+        ),
         "remote_job_not_found": QCoreApplication.translate(
             "Messages",
             "There is no remote run {job}, or its folder on the host is gone.",

@@ -387,6 +387,7 @@ ZH: dict[str, str] = {
     "The known-hosts file {path} is not one Alpaca Desk wrote. Move it away and accept the host keys again.": "已知主机文件 {path} 不是 Alpaca Desk 写入的。请将其移走，然后重新接受主机密钥。",
     "A command on {name} failed: {reason}.": "在 {name} 上执行命令失败：{reason}。",
     "Cannot download {path} from {name}: {reason}.": "无法从 {name} 下载 {path}：{reason}。",
+    "The job agent {path} is missing from this installation, so no job can be started on a host. Reinstall Alpaca Desk.": "本安装中缺少任务代理 {path}，因此无法在主机上启动任务。请重新安装 Alpaca Desk。",
     "There is no remote run {job}, or its folder on the host is gone.": "没有远程运行 {job}，或它在主机上的文件夹已不存在。",
     "The remote run {job} was started already ({state}).": "远程运行 {job} 已经启动过（{state}）。",
     "{name} has no usable Python at {python} ({found}). Install Python 3.8 or newer there, or set the host's Python to its full path.": "{name} 上的 {python} 不是可用的 Python（{found}）。请在该主机上安装 Python 3.8 或更高版本，或将主机的 Python 设置为其完整路径。",

@@ -132,8 +132,21 @@ def parse_line(line: str) -> dict[str, Any]:
 
 
 def agent_source() -> bytes:
-    """The job agent's source, as uploaded to each job folder."""
-    return (Path(__file__).resolve().parent / "agent.py").read_bytes()
+    """The job agent's source, as uploaded to each job folder.
+
+    Raises:
+        RemoteError: This build does not carry it (a frozen bundle must ship ``agent.py`` as data).
+    """
+    path = Path(__file__).resolve().parent / "agent.py"
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise RemoteError(
+            f"The job agent {path} is missing from this installation, so no job can be started on a host. "
+            "Reinstall Alpaca Desk.",
+            code="remote_agent_missing",
+            params={"path": str(path)},
+        ) from exc
 
 
 def _check_relative(name: str) -> str:
