@@ -2,9 +2,10 @@
 
 ``hosts add|list|test|forget-key|remove`` keep the hosts; ``hosts test`` connects, shows the host
 key's fingerprint for the user to accept when it is new (``--accept SHA256:...`` accepts exactly that
-key without asking), and reports the GPUs, Python, free disk and what is missing. ``remote
-status|attach|stop|download JOB_ID`` follow a detached job: ``attach`` prints the log this computer
-already has, then follows the host's from there, reconnecting when the connection drops.
+key without asking), and reports the GPUs, Python, free disk and what is missing. ``remote run HOST
+MODULE`` uploads and starts a job; ``remote status|attach|stop|download JOB_ID`` follow it:
+``attach`` prints the log this computer already has, then follows the host's from there,
+reconnecting when the connection drops.
 """
 
 from __future__ import annotations
@@ -58,6 +59,19 @@ def add_parsers(sub: Any) -> None:
 
     remote = sub.add_parser("remote", help="jobs running on saved SSH hosts")
     jobs = remote.add_subparsers(dest="remote_command", required=True)
+    start = jobs.add_parser("run", help="upload a job to a saved host and start it there, detached")
+    start.add_argument("host", help="a saved host's name")
+    start.add_argument("module", help="the Python module the job runs (python -m MODULE --spec SPEC ...)")
+    start.add_argument("--script-spec", help="a JSON file: the job's own specification (uploaded as job.json)")
+    start.add_argument("--code", action="append", default=[], help="a package folder to put on PYTHONPATH (repeat)")
+    start.add_argument(
+        "--file", nargs=2, action="append", default=[], metavar=("LOCAL", "NAME"), help="a data file and its name"
+    )
+    start.add_argument("--arg", action="append", default=[], help="an argument for the job, passed as it is (repeat)")
+    start.add_argument("--python", default="", help="the job's interpreter on the host (default: the host's)")
+    start.add_argument("--follow", action="store_true", help="then print its log until it ends")
+    start.add_argument("--passphrase-stdin", action="store_true")
+    start.set_defaults(run=run_remote_run)
     status = jobs.add_parser("status", help="list the remote runs, or ask a host how one is")
     status.add_argument("job_id", nargs="?")
     status.add_argument("--json", action="store_true")
@@ -218,6 +232,48 @@ def run_hosts_remove(args: argparse.Namespace) -> int:
     remove_host(args.name)
     _say(f"Removed {args.name}.")
     return 0
+
+
+def run_remote_run(args: argparse.Namespace) -> int:
+    """Upload and start a job; print its id (and follow it with ``--follow``)."""
+    from pathlib import Path
+
+    from runtime.training.remote import RemoteJobSpec, get_host, start_job
+
+    host = get_host(args.host)
+    script_spec = None
+    if args.script_spec:
+        path = Path(args.script_spec).expanduser()
+        try:
+            script_spec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise RemoteError(
+                f"The job specification {path} cannot be read as JSON: {exc}.",
+                code="remote_spec_invalid",
+                params={"reason": f"{path}: {exc}"},
+            ) from exc
+        if not isinstance(script_spec, dict):
+            raise RemoteError(
+                f"The job specification {path} is not a JSON object.",
+                code="remote_spec_invalid",
+                params={"reason": f"{path} is not a JSON object"},
+            )
+    spec = RemoteJobSpec(
+        module=args.module,
+        script_spec=script_spec,
+        args=tuple(args.arg),
+        python=args.python,
+        code=tuple(Path(folder).expanduser() for folder in args.code),
+        files=tuple((Path(local).expanduser(), name) for local, name in args.file),
+    )
+    with _connect(host, args) as conn:
+        run = start_job(conn, spec)
+    _say(f"Started {run.job_id} on {host.name} in {run.job_dir}")
+    if not args.follow:
+        return 0
+    args.job_id = run.job_id
+    args.passphrase_stdin = False
+    return run_remote_attach(args)
 
 
 def run_remote_status(args: argparse.Namespace) -> int:

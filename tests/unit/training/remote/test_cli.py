@@ -146,3 +146,22 @@ def test_a_passphrase_from_stdin(tmp_path: Path, remote_root: Path, isolated_dir
         assert "口令" not in (isolated_dirs / "config" / "hosts.json").read_text(encoding="utf-8")
     finally:
         server.stop()
+
+
+def test_remote_run_and_follow(trusted_host, job_code: Path, isolated_dirs: Path, tmp_path: Path) -> None:
+    canary = tmp_path / "CANARY"
+    spec_file = tmp_path / "job.json"
+    spec_file.write_text(json.dumps({"count": 3}), encoding="utf-8")
+    nasty = [f"$(touch {canary})", "a b; touch {canary}", "中文\n第二行"]
+    result = run_cli(
+        "remote", "run", "gpu-box", "jobpkg.count", "--script-spec", str(spec_file), "--code", str(job_code),
+        *(word for arg in nasty for word in ("--arg", arg)), "--follow",
+        home=isolated_dirs,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Started ")
+    events = [parse_line(line) for line in lines[1:]]
+    assert events[0]["argv"] == nasty
+    assert [event["n"] for event in events if event["event"] == "tick"] == [0, 1, 2]
+    assert not canary.exists()
