@@ -50,6 +50,15 @@ def add_parsers(sub: Any) -> None:
     test.add_argument("--passphrase-stdin", action="store_true", help="read the key's passphrase from stdin")
     test.add_argument("--json", action="store_true")
     test.set_defaults(run=run_hosts_test)
+    setup = actions.add_parser(
+        "setup", help="create a virtual environment on the host with the training packages, and use it"
+    )
+    setup.add_argument("name")
+    setup.add_argument("requirements", nargs="*", help="what to install (default: the train extra's packages)")
+    setup.add_argument("--venv", default=".alpaca-desk/venv", help="where (relative: in the login folder)")
+    setup.add_argument("--pip-arg", action="append", default=[], help="an argument for pip (repeat)")
+    setup.add_argument("--passphrase-stdin", action="store_true")
+    setup.set_defaults(run=run_hosts_setup)
     forget = actions.add_parser("forget-key", help="forget a host's recorded key (after it was reinstalled)")
     forget.add_argument("name")
     forget.set_defaults(run=run_hosts_forget_key)
@@ -210,6 +219,38 @@ def run_hosts_test(args: argparse.Namespace) -> int:
             _say(f"  - {item}")
     else:
         _say("Ready to train.")
+    return 0
+
+
+def run_hosts_setup(args: argparse.Namespace) -> int:
+    """Set up the host's virtual environment as a detached job, follow it, then make it the host's Python."""
+    import dataclasses
+
+    from runtime.training.remote import add_host, follow, get_host, read_mirror, start_job
+    from runtime.training.remote.runner import environment_spec, parse_line, train_requirements
+
+    host = get_host(args.name)
+    requirements = args.requirements or train_requirements()
+    spec = environment_spec(venv=args.venv, requirements=requirements, pip_args=args.pip_arg)
+    passphrase = _passphrase(host, args)
+    with _connect(host, args) as conn:
+        run = start_job(conn, spec)
+    _say(f"Setting up {args.venv} on {host.name} ({run.job_id}): {' '.join(requirements) or 'no packages'}")
+
+    def show(lines: list[str]) -> None:
+        for line in lines:
+            event = parse_line(line)
+            _say(str(event.get("line") or event.get("message") or event.get("stage") or line))
+
+    ended = follow(run, on_lines=show, passphrase=passphrase, host=host)
+    python = next((str(e["python"]) for e in map(parse_line, read_mirror(run.job_id)) if e["event"] == "result"), "")
+    if ended.state != "finished" or not python:
+        sys.stderr.write(
+            f"error: the set-up on {host.name} {ended.state}; its log: alpaca-desk remote attach {run.job_id}\n"
+        )
+        return 1
+    add_host(dataclasses.replace(host, python=python), replace=True)
+    _say(f"{host.name} now runs jobs with {python}.")
     return 0
 
 

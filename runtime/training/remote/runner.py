@@ -680,3 +680,38 @@ def _download_failed(conn: Connection, path: str, reason: str) -> RemoteError:
         code="remote_download_failed",
         params={"name": conn.host.name, "path": path, "reason": reason},
     )
+
+
+#: Where :func:`environment_spec` puts the virtual environment (relative: in the login folder).
+DEFAULT_VENV = ".alpaca-desk/venv"
+
+
+def train_requirements() -> list[str]:
+    """The ``train`` extra's requirements of this installation (``torch>=2.1``, ...), from its metadata."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    try:
+        declared = requires("alpaca-desk") or []
+    except PackageNotFoundError:
+        return []
+    found = []
+    for requirement in declared:
+        name, _, marker = requirement.partition(";")
+        if re.search(r"""extra\s*==\s*["']train["']""", marker):
+            found.append(name.strip())
+    return found
+
+
+def environment_spec(
+    *, venv: str = DEFAULT_VENV, requirements: Sequence[str] = (), pip_args: Sequence[str] = ()
+) -> RemoteJobSpec:
+    """A job that creates a virtual environment on the host and installs ``requirements`` into it.
+
+    Its ``result`` event names the environment's Python (``{"event": "result", "python": ...}``): set
+    it as the host's Python so that later jobs run with those packages.
+    """
+    return RemoteJobSpec(
+        module="envsetup",
+        script_spec={"venv": venv, "requirements": list(requirements), "pip_args": list(pip_args)},
+        files=((Path(__file__).resolve().parent / "envsetup.py", "envsetup.py"),),
+    )

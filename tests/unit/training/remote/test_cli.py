@@ -165,3 +165,59 @@ def test_remote_run_and_follow(trusted_host, job_code: Path, isolated_dirs: Path
     assert events[0]["argv"] == nasty
     assert [event["n"] for event in events if event["event"] == "tick"] == [0, 1, 2]
     assert not canary.exists()
+
+
+def tiny_wheel(folder: Path) -> Path:
+    """A real, installable wheel of a one-module package (written by hand: no build backend, no network)."""
+    import base64
+    import hashlib
+    import zipfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "tinypkg/__init__.py": b"ANSWER = '\xe7\xbe\x8a\xe9\xa9\xbc'\n",
+        "tinypkg-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: tinypkg\nVersion: 1.0\n",
+        "tinypkg-1.0.dist-info/WHEEL": (
+            b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = []
+    for name, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(data)}")
+    record.append("tinypkg-1.0.dist-info/RECORD,,")
+    wheel = folder / "tinypkg-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+        archive.writestr("tinypkg-1.0.dist-info/RECORD", "\n".join(record) + "\n")
+    return wheel
+
+
+def test_hosts_setup_makes_a_venv_and_uses_it(
+    trusted_host, job_code: Path, isolated_dirs: Path, tmp_path: Path
+) -> None:
+    wheels = tiny_wheel(tmp_path / "wheels").parent
+    venv = tmp_path / "host venv"
+    result = run_cli(
+        "hosts", "setup", "gpu-box", "tinypkg", "--venv", str(venv),
+        "--pip-arg=--no-index", "--pip-arg=--find-links", f"--pip-arg={wheels}",
+        home=isolated_dirs,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "tinypkg" in result.stdout
+    host = load_hosts().hosts[0]
+    assert host.python == str(venv / "bin" / "python")
+    # Later jobs run with the environment's packages.
+    probe = tmp_path / "probe.json"
+    probe.write_text("{}", encoding="utf-8")
+    (job_code / "check.py").write_text(
+        "import json, tinypkg\nprint(json.dumps({'event': 'result', 'answer': tinypkg.ANSWER}, ensure_ascii=False))\n",
+        encoding="utf-8",
+    )
+    ran = run_cli(
+        "remote", "run", "gpu-box", "jobpkg.check", "--script-spec", str(probe), "--code", str(job_code), "--follow",
+        home=isolated_dirs,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert parse_line(ran.stdout.splitlines()[-1])["answer"] == "羊驼"
