@@ -11,6 +11,8 @@ Qt-free. The pieces, each usable on its own:
 * :mod:`~runtime.training.remote.records`: this computer's record of its remote runs.
 * :mod:`~runtime.training.remote.agent`: the script that runs the job on the host (standard
   library only; uploaded into each job's folder).
+* :mod:`~runtime.training.remote.envsetup`: a job that makes a virtual environment on the host
+  (``alpaca-desk hosts setup``).
 * :mod:`~runtime.training.remote.secrets`: key passphrases in the operating system's keyring.
 """
 
