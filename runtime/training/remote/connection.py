@@ -282,7 +282,10 @@ class Connection:
         """
         command = shlex.join(argv)
         try:
-            channel = self._client.get_transport().open_session(timeout=timeout)  # type: ignore[union-attr]
+            transport = self._client.get_transport()
+            if transport is None:
+                raise EOFError("the connection is closed")
+            channel = transport.open_session(timeout=timeout)
             channel.settimeout(timeout)
             channel.exec_command(command)
             if stdin is not None:
