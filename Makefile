@@ -18,7 +18,7 @@ BUNDLE_SOURCES := $(shell find app runtime -name '*.py' -not -path '*/__pycache_
 	packaging/launcher.py $(wildcard packaging/hooks/*.py) packaging/alpaca-desk.desktop \
 	packaging/install-desktop-entry.sh pyproject.toml
 
-.PHONY: setup run test quality style screenshot bench translations lupdate fonts package clean
+.PHONY: setup run test quality style screenshot bench translations lupdate fonts sshd package clean
 
 setup: $(STAMP) translations fonts
 
@@ -48,13 +48,17 @@ lupdate: $(STAMP)
 fonts:
 	@bash packaging/ensure_cjk_font.sh
 
+# The SSH tests run a real OpenSSH server on 127.0.0.1 (installed from Debian when missing).
+sshd:
+	@bash packaging/ensure_sshd.sh
+
 run: setup
 	$(PY) -m app $(if $(MODEL),--model "$(MODEL)")
 
 # The frozen-build test (tests/e2e/test_frozen.py, marker `frozen`) needs dist/: `package` builds
 # it first (about a minute on 2 cores; nothing when the tree is unchanged), and
 # ALPACA_DESK_FROZEN_REQUIRED makes a missing build fail instead of skip.
-test: setup $(TEST_STAMP) package
+test: setup $(TEST_STAMP) sshd package
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy runtime
@@ -75,12 +79,13 @@ screenshot: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m app.screenshot --lang zh_CN --out docs/screenshot-zh_CN.png
 	QT_QPA_PLATFORM=offscreen $(PY) -m app.screenshot --lang zh_CN --tokenizer-panel --out docs/screenshot-tokens.png
 
-bench: setup package
+bench: setup sshd package
 	$(PY) bench/chat_throughput.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/gui_latency.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/tokenizer_panel.py
 	$(PY) bench/window_throughput.py
 	$(PY) bench/startup.py
+	$(PY) bench/remote_jobs.py
 
 # One-folder build in dist/alpaca-desk/ and, on Linux, dist/alpaca-desk-VERSION-linux-ARCH.tar.gz
 # (see packaging/README.md). The system libraries Qt's xcb plugin needs are installed first when

@@ -291,6 +291,8 @@ class MainWindow(QMainWindow):
         tools_menu = bar.addMenu(self.tr("&Tools"))
         vocab_action = tools_menu.addAction(self.tr("&Extend a vocabulary…"))
         vocab_action.triggered.connect(self.open_vocab_tool)
+        hosts_action = tools_menu.addAction(self.tr("Training &hosts (SSH)…"))
+        hosts_action.triggered.connect(self.open_hosts)
 
         settings_menu = bar.addMenu(self.tr("&Settings"))
         language_menu = settings_menu.addMenu(self.tr("&Language"))
@@ -444,6 +446,17 @@ class MainWindow(QMainWindow):
         if dialog is None:
             dialog = VocabDialog(self)
             self._vocab_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+
+    def open_hosts(self) -> None:
+        """The saved SSH hosts that training can run on, in their own window."""
+        from app.views.hosts_dialog import HostsDialog
+
+        dialog = getattr(self, "_hosts_dialog", None)
+        if dialog is None:
+            dialog = HostsDialog(self)
+            self._hosts_dialog = dialog
         dialog.show()
         dialog.raise_()
 

@@ -295,6 +295,102 @@ def _messages() -> dict[str, str]:
             "Messages",
             "Cannot read {path}: {detail}. Check the file and try again.",
         ),
+        "host_exists": QCoreApplication.translate(
+            "Messages",
+            "A host called {name} is already saved; choose another name or remove it first.",
+        ),
+        "host_invalid": QCoreApplication.translate(
+            "Messages",
+            "Host {name}: {field} {reason}.",
+        ),
+        "host_not_found": QCoreApplication.translate(
+            "Messages",
+            "No saved host is called {name}. Add it in Training hosts.",
+        ),
+        "hosts_file_bad": QCoreApplication.translate(
+            "Messages",
+            "The saved SSH hosts file {path} {reason}; no hosts were loaded. It was kept aside.",
+        ),
+        "known_hosts_bad": QCoreApplication.translate(
+            "Messages",
+            "The known-hosts file {path} is not one Alpaca Desk wrote. Move it away and accept the host keys again.",
+        ),
+        "remote_command_failed": QCoreApplication.translate(
+            "Messages",
+            "A command on {name} failed: {reason}.",
+        ),
+        "remote_download_failed": QCoreApplication.translate(
+            "Messages",
+            "Cannot download {path} from {name}: {reason}.",
+        ),
+        "remote_agent_missing": QCoreApplication.translate(
+            "Messages",
+            "The job agent {path} is missing from this installation, so no job can be started on a host. Reinstall Alpaca Desk.",
+        ),
+        "remote_job_not_found": QCoreApplication.translate(
+            "Messages",
+            "There is no remote run {job}, or its folder on the host is gone.",
+        ),
+        "remote_job_started": QCoreApplication.translate(
+            "Messages",
+            "The remote run {job} was started already ({state}).",
+        ),
+        "remote_python_missing": QCoreApplication.translate(
+            "Messages",
+            "{name} has no usable Python at {python} ({found}). Install Python 3.8 or newer there, or set the host's Python to its full path.",
+        ),
+        "remote_spec_invalid": QCoreApplication.translate(
+            "Messages",
+            "The remote job cannot be sent: {reason}.",
+        ),
+        "remote_start_failed": QCoreApplication.translate(
+            "Messages",
+            "The job could not start on {name}: {reason}.",
+        ),
+        "remote_upload_failed": QCoreApplication.translate(
+            "Messages",
+            "Uploading the job to {name} failed: {reason}. Check the free space and permissions of {path} on the host, then start it again.",
+        ),
+        "ssh_auth_failed": QCoreApplication.translate(
+            "Messages",
+            "{name} refused the login as {user}. Check the user name, that the public key is in ~/.ssh/authorized_keys on the host, and the passphrase.",
+        ),
+        "ssh_command_timeout": QCoreApplication.translate(
+            "Messages",
+            "{name} did not finish {action} within {seconds} s.",
+        ),
+        "ssh_connect_failed": QCoreApplication.translate(
+            "Messages",
+            "Cannot connect to {name} at {address}:{port}: {reason}. Check the address and port, and that the host is on and reachable.",
+        ),
+        "ssh_connection_lost": QCoreApplication.translate(
+            "Messages",
+            "The connection to {name} was lost while {action}.",
+        ),
+        "ssh_host_key_bad": QCoreApplication.translate(
+            "Messages",
+            "The host key to accept for {name} cannot be read.",
+        ),
+        "ssh_host_key_changed": QCoreApplication.translate(
+            "Messages",
+            "The host key of {name} ({address}:{port}) has changed: it is now {fingerprint}. Someone may be intercepting the connection, or the host was reinstalled. Nothing was sent. If the administrator confirms the new key, forget the old one and accept the new one.",
+        ),
+        "ssh_host_key_mismatch": QCoreApplication.translate(
+            "Messages",
+            "{name} presents the key {fingerprint}, not {expected}; nothing was accepted.",
+        ),
+        "ssh_host_key_unknown": QCoreApplication.translate(
+            "Messages",
+            "The host key of {name} ({address}:{port}) is not known yet. Its fingerprint is {fingerprint}. Compare it with the one the host's administrator gives and accept it only if they match.",
+        ),
+        "ssh_key_unreadable": QCoreApplication.translate(
+            "Messages",
+            "The key file {path} of {name} cannot be used: {reason}. Choose another key file in the host's settings.",
+        ),
+        "ssh_passphrase_needed": QCoreApplication.translate(
+            "Messages",
+            "The key file {path} of {name} is protected by a passphrase: enter it.",
+        ),
     }
 
 

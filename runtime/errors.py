@@ -78,3 +78,8 @@ class Notice:
 
     def __str__(self) -> str:
         return self.message
+
+
+class RemoteError(AppError):
+    """A saved SSH host or a job on it failed: no connection, an unknown or changed host key, a
+    refused key, a host without Python, a dropped connection, a job that is not there."""

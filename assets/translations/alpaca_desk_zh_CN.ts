@@ -512,6 +512,239 @@ Last changed {when}</source>
     </message>
 </context>
 <context>
+    <name>HostsController</name>
+    <message>
+        <location filename="../../app/controllers/hosts.py" line="68"/>
+        <source>A host called {0} is already saved; choose another name or remove it first.</source>
+        <translation>已保存名为 {0} 的主机；请换一个名称，或先删除它。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hosts.py" line="75"/>
+        <location filename="../../app/controllers/hosts.py" line="87"/>
+        <source>Cannot save the hosts: {0}</source>
+        <translation>无法保存主机列表：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hosts.py" line="116"/>
+        <source>The test failed: {0}</source>
+        <translation>测试失败：{0}</translation>
+    </message>
+</context>
+<context>
+    <name>HostsDialog</name>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="44"/>
+        <source>Training hosts</source>
+        <translation>训练主机</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="52"/>
+        <source>New</source>
+        <translation>新建</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="53"/>
+        <source>Remove</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="55"/>
+        <source>Saved hosts</source>
+        <translation>已保存的主机</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="63"/>
+        <source>e.g. lab A100</source>
+        <translation>例如：实验室 A100</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="65"/>
+        <source>host name or IP address</source>
+        <translation>主机名或 IP 地址</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="71"/>
+        <source>empty: the SSH agent&apos;s keys</source>
+        <translation>留空：使用 SSH agent 中的密钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="72"/>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="77"/>
+        <source>Also use the SSH agent&apos;s keys</source>
+        <translation>同时使用 SSH agent 中的密钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="81"/>
+        <source>The Python on the host that runs the jobs (a name on its PATH or a full path).</source>
+        <translation>主机上运行任务的 Python（PATH 中的名称或完整路径）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="84"/>
+        <source>Where job folders go on the host (relative: in the login folder).</source>
+        <translation>任务文件夹在主机上的位置（相对路径：位于登录目录下）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="87"/>
+        <source>only if the key has one; never saved in a file</source>
+        <translation>仅当密钥有口令时填写；绝不保存到文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="88"/>
+        <source>Remember the passphrase in the system keyring</source>
+        <translation>在系统钥匙串中记住口令</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="91"/>
+        <source>Name:</source>
+        <translation>名称：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="92"/>
+        <source>Address:</source>
+        <translation>地址：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="93"/>
+        <source>Port:</source>
+        <translation>端口：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="94"/>
+        <source>User:</source>
+        <translation>用户：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="95"/>
+        <source>Key file:</source>
+        <translation>密钥文件：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="97"/>
+        <source>Python on the host:</source>
+        <translation>主机上的 Python：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="98"/>
+        <source>Jobs folder on the host:</source>
+        <translation>主机上的任务文件夹：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="99"/>
+        <source>Key passphrase:</source>
+        <translation>密钥口令：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="102"/>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="103"/>
+        <source>Test connection</source>
+        <translation>测试连接</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="115"/>
+        <source>Accept this key and test</source>
+        <translation>接受此密钥并测试</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="116"/>
+        <source>Do not connect</source>
+        <translation>不连接</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="128"/>
+        <source>Test a host to see its GPUs, Python and free disk.</source>
+        <translation>测试主机以查看其 GPU、Python 和剩余磁盘空间。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="220"/>
+        <location filename="../../app/views/hosts_dialog.py" line="230"/>
+        <source>Connecting to {0}…</source>
+        <translation>正在连接 {0}…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="273"/>
+        <source>&lt;b&gt;{0}&lt;/b&gt; ({1}:{2}) presents a host key this computer has not seen before:&lt;br&gt;&lt;br&gt;&lt;tt&gt;{3}&lt;/tt&gt; ({4})&lt;br&gt;&lt;br&gt;Compare this fingerprint with the one the host&apos;s administrator gives (&lt;tt&gt;ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub&lt;/tt&gt; on the host). Accept it only if they match: nothing else is sent until you do.</source>
+        <translation>&lt;b&gt;{0}&lt;/b&gt;（{1}:{2}）出示了一个本机从未见过的主机密钥：&lt;br&gt;&lt;br&gt;&lt;tt&gt;{3}&lt;/tt&gt;（{4}）&lt;br&gt;&lt;br&gt;请将此指纹与主机管理员提供的指纹核对（在主机上运行 &lt;tt&gt;ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub&lt;/tt&gt;）。只有一致时才接受：在你接受之前不会发送任何其他内容。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="280"/>
+        <source>Waiting for you to check the host key of {0}.</source>
+        <translation>等待你核对 {0} 的主机密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="287"/>
+        <source>Connected to {0} ({1}).</source>
+        <translation>已连接到 {0}（{1}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="289"/>
+        <source>GPUs:</source>
+        <translation>GPU：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="292"/>
+        <source>GPUs: none found (nvidia-smi is missing or lists none).</source>
+        <translation>GPU：未找到（没有 nvidia-smi，或它未列出任何 GPU）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="294"/>
+        <source>Python: {0}</source>
+        <translation>Python：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="296"/>
+        <source>Python: none usable at {0}.</source>
+        <translation>Python：{0} 不可用。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="299"/>
+        <source>Free disk in {0}: {1:.1f} GB</source>
+        <translation>{0} 的剩余磁盘空间：{1:.1f} GB</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="302"/>
+        <source>Python 3.8 or newer on the host</source>
+        <translation>主机上的 Python 3.8 或更高版本</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="306"/>
+        <source>the training packages {0} (pip install &apos;alpaca-desk[train]&apos; on the host)</source>
+        <translation>训练所需的软件包 {0}（在主机上运行 pip install &apos;alpaca-desk[train]&apos;）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="311"/>
+        <source>a CUDA GPU</source>
+        <translation>CUDA GPU</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="313"/>
+        <source>free disk: at least 10 GB is advised</source>
+        <translation>磁盘空间：建议至少 10 GB</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="315"/>
+        <source>Missing:</source>
+        <translation>缺少：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="318"/>
+        <source>Ready to train.</source>
+        <translation>可以开始训练。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hosts_dialog.py" line="325"/>
+        <source>Choose a private key file</source>
+        <translation>选择私钥文件</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <location filename="../../app/main_window.py" line="117"/>
@@ -620,57 +853,62 @@ Last changed {when}</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="295"/>
+        <location filename="../../app/main_window.py" line="294"/>
+        <source>Training &amp;hosts (SSH)…</source>
+        <translation>训练主机(SSH)(&amp;H)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="297"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="296"/>
+        <location filename="../../app/main_window.py" line="298"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="299"/>
+        <location filename="../../app/main_window.py" line="301"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="308"/>
+        <location filename="../../app/main_window.py" line="310"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="309"/>
+        <location filename="../../app/main_window.py" line="311"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="408"/>
+        <location filename="../../app/main_window.py" line="410"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="460"/>
+        <location filename="../../app/main_window.py" line="473"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="456"/>
+        <location filename="../../app/main_window.py" line="469"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="461"/>
+        <location filename="../../app/main_window.py" line="474"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="465"/>
+        <location filename="../../app/main_window.py" line="478"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="472"/>
+        <location filename="../../app/main_window.py" line="485"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
@@ -964,6 +1202,126 @@ Last changed {when}</source>
         <location filename="../../app/messages.py" line="294"/>
         <source>Cannot read {path}: {detail}. Check the file and try again.</source>
         <translation>无法读取 {path}：{detail}。请检查文件后重试。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="298"/>
+        <source>A host called {name} is already saved; choose another name or remove it first.</source>
+        <translation>已保存名为 {name} 的主机；请换一个名称，或先删除它。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="302"/>
+        <source>Host {name}: {field} {reason}.</source>
+        <translation>主机 {name}：{field} {reason}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="306"/>
+        <source>No saved host is called {name}. Add it in Training hosts.</source>
+        <translation>没有名为 {name} 的已保存主机。请在“训练主机”中添加。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="310"/>
+        <source>The saved SSH hosts file {path} {reason}; no hosts were loaded. It was kept aside.</source>
+        <translation>已保存的 SSH 主机文件 {path} {reason}；未载入任何主机。该文件已另存保留。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="314"/>
+        <source>The known-hosts file {path} is not one Alpaca Desk wrote. Move it away and accept the host keys again.</source>
+        <translation>已知主机文件 {path} 不是 Alpaca Desk 写入的。请将其移走，然后重新接受主机密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="318"/>
+        <source>A command on {name} failed: {reason}.</source>
+        <translation>在 {name} 上执行命令失败：{reason}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="322"/>
+        <source>Cannot download {path} from {name}: {reason}.</source>
+        <translation>无法从 {name} 下载 {path}：{reason}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="326"/>
+        <source>The job agent {path} is missing from this installation, so no job can be started on a host. Reinstall Alpaca Desk.</source>
+        <translation>本安装中缺少任务代理 {path}，因此无法在主机上启动任务。请重新安装 Alpaca Desk。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="330"/>
+        <source>There is no remote run {job}, or its folder on the host is gone.</source>
+        <translation>没有远程运行 {job}，或它在主机上的文件夹已不存在。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="334"/>
+        <source>The remote run {job} was started already ({state}).</source>
+        <translation>远程运行 {job} 已经启动过（{state}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="338"/>
+        <source>{name} has no usable Python at {python} ({found}). Install Python 3.8 or newer there, or set the host&apos;s Python to its full path.</source>
+        <translation>{name} 上的 {python} 不是可用的 Python（{found}）。请在该主机上安装 Python 3.8 或更高版本，或将主机的 Python 设置为其完整路径。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="342"/>
+        <source>The remote job cannot be sent: {reason}.</source>
+        <translation>无法发送远程任务：{reason}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="346"/>
+        <source>The job could not start on {name}: {reason}.</source>
+        <translation>任务无法在 {name} 上启动：{reason}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="350"/>
+        <source>Uploading the job to {name} failed: {reason}. Check the free space and permissions of {path} on the host, then start it again.</source>
+        <translation>向 {name} 上传任务失败：{reason}。请检查主机上 {path} 的剩余空间和权限，然后重新启动。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="354"/>
+        <source>{name} refused the login as {user}. Check the user name, that the public key is in ~/.ssh/authorized_keys on the host, and the passphrase.</source>
+        <translation>{name} 拒绝以 {user} 身份登录。请检查用户名、主机上 ~/.ssh/authorized_keys 中是否有该公钥，以及密钥口令。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="358"/>
+        <source>{name} did not finish {action} within {seconds} s.</source>
+        <translation>{name} 未在 {seconds} 秒内完成操作（{action}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="362"/>
+        <source>Cannot connect to {name} at {address}:{port}: {reason}. Check the address and port, and that the host is on and reachable.</source>
+        <translation>无法连接到 {name}（{address}:{port}）：{reason}。请检查地址和端口，并确认主机已开机且可以访问。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="366"/>
+        <source>The connection to {name} was lost while {action}.</source>
+        <translation>与 {name} 的连接中断（正在进行：{action}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="370"/>
+        <source>The host key to accept for {name} cannot be read.</source>
+        <translation>无法读取要为 {name} 接受的主机密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="374"/>
+        <source>The host key of {name} ({address}:{port}) has changed: it is now {fingerprint}. Someone may be intercepting the connection, or the host was reinstalled. Nothing was sent. If the administrator confirms the new key, forget the old one and accept the new one.</source>
+        <translation>{name}（{address}:{port}）的主机密钥已改变：现在是 {fingerprint}。可能有人在拦截连接，或主机已重装。未发送任何内容。如果管理员确认了新密钥，请先忘记旧密钥，再接受新密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="378"/>
+        <source>{name} presents the key {fingerprint}, not {expected}; nothing was accepted.</source>
+        <translation>{name} 出示的密钥是 {fingerprint}，而不是 {expected}；未接受任何密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="382"/>
+        <source>The host key of {name} ({address}:{port}) is not known yet. Its fingerprint is {fingerprint}. Compare it with the one the host&apos;s administrator gives and accept it only if they match.</source>
+        <translation>尚不认识 {name}（{address}:{port}）的主机密钥。其指纹为 {fingerprint}。请与主机管理员提供的指纹核对，只有一致时才接受。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="386"/>
+        <source>The key file {path} of {name} cannot be used: {reason}. Choose another key file in the host&apos;s settings.</source>
+        <translation>无法使用 {name} 的密钥文件 {path}：{reason}。请在主机设置中选择其他密钥文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="390"/>
+        <source>The key file {path} of {name} is protected by a passphrase: enter it.</source>
+        <translation>{name} 的密钥文件 {path} 受口令保护：请输入口令。</translation>
     </message>
     <message>
         <location filename="../../app/messages.py" line="214"/>
