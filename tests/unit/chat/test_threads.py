@@ -120,16 +120,19 @@ def test_unreadable_stat_falls_back_to_the_load_average(tmp_path) -> None:
     assert (idle_cores(meter) is None) == (not hasattr(os, "getloadavg"))
 
 
-def test_a_busy_process_on_this_machine_is_seen(tmp_path) -> None:
+def test_a_busy_process_on_this_machine_is_seen() -> None:
+    import os
     import subprocess
     import sys
     import time
 
-    from runtime.chat._threads import CpuUse
+    from runtime.chat._threads import CpuUse, usable_cores
 
-    if not os_has_proc_stat():
-        return
+    assert os.path.exists("/proc/stat")  # the tests run on Linux (CI and here)
     meter = CpuUse()
+    # The spinner inherits this process's niceness. Run niced (nice -n 19 pytest), its time is
+    # niced time, which the meter rightly counts as idle: then only the bounds are checked.
+    niced = os.getpriority(os.PRIO_PROCESS, 0) > 0
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(1.5)
@@ -137,10 +140,6 @@ def test_a_busy_process_on_this_machine_is_seen(tmp_path) -> None:
     finally:
         spinner.kill()
         spinner.wait()
-    assert busy is not None and busy >= 0.5  # the spinner kept (most of) one core busy
-
-
-def os_has_proc_stat() -> bool:
-    import os
-
-    return os.path.exists("/proc/stat")
+    assert busy is not None and 0.0 <= busy <= usable_cores()
+    if not niced:
+        assert busy >= 0.5  # the spinner kept (most of) one core busy
