@@ -27,8 +27,6 @@ from typing import IO, Any
 from runtime.errors import DownloadError
 from runtime.hub.manifest import Hasher, hash_file, part_path
 
-#: Bytes read from the connection at a time.
-CHUNK = 1024 * 1024
 #: Free disk space kept beyond what a download still needs.
 SPACE_MARGIN = 64 * 1024 * 1024
 #: Failed attempts in a row (no byte received) before giving up.
@@ -274,7 +272,9 @@ def _attempt(
                 state.restart(kind, size, name)
                 mode = "wb"
             with opener(part, mode) as handle:
-                for chunk in response.iter_bytes(CHUNK):
+                # As the bytes arrive (no re-chunking): a killed process then loses at most what the
+                # socket held, not a megabyte it was still collecting.
+                for chunk in response.iter_bytes():
                     if cancel is not None and cancel.is_set():
                         handle.flush()
                         raise DownloadCancelled(
