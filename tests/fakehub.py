@@ -91,7 +91,7 @@ class Request:
 
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
 
 
 @dataclass
@@ -194,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
         hub = self.server_hub
         parts = urlsplit(self.path)
         path = unquote(parts.path)
-        hub._record(Request(self.command, self.path, {k: v for k, v in self.headers.items()}))
+        hub._record(Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
         try:
             if match := _RESOLVE.match(path):
                 self._file(match["repo"], match["path"], head=head, redirect=True)
