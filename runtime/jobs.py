@@ -146,7 +146,7 @@ JOBS: dict[str, JobDefinition] = {
             "runtime.hub.download:download_job",
             (
                 JobOption("repo", required=True, help="the repository, e.g. hfl/chinese-alpaca-2-7b-gguf"),
-                JobOption("files", help='a JSON list of file names (default: every file), e.g. ["ggml-model-q4_k.gguf"]'),
+                JobOption("files", help='a JSON list of file names (default: all), e.g. ["ggml-model-q4_k.gguf"]'),
                 JobOption("endpoint", help="the hub (default: https://huggingface.co)"),
                 JobOption("proxy", help="an HTTP(S) proxy URL"),
                 JobOption("models_dir", help="the models folder (default: the app's)"),

@@ -252,7 +252,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _search(self, query: dict[str, list[str]]) -> None:
         text = (query.get("search") or [""])[0].lower()
-        found = [{"id": repo, "modelId": repo, "tags": ["gguf"]} for repo in self.server_hub.repos if text in repo.lower()]
+        repos = self.server_hub.repos
+        found = [{"id": repo, "modelId": repo, "tags": ["gguf"]} for repo in repos if text in repo.lower()]
         self._json(200, found)
 
     # -- files -------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from runtime.errors import HubError
+from runtime.hub.manifest import check_repo_id
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 #: The seconds a download may go without a byte before it counts as stalled (and is retried).
@@ -316,10 +317,11 @@ class HubClient:
         Raises:
             HubError: offline, unreachable, not found, gated, or a listing that is not one.
         """
+        check_repo_id(repo_id)
         self.config.check_online(f"the file list of {repo_id}")
         try:
             api = self._api()
-            files = []
+            files: list[RemoteFile] = []
             for item in api.list_repo_tree(repo_id, recursive=True, revision=revision):
                 if len(files) >= MAX_LISTED_FILES:
                     break
@@ -352,6 +354,7 @@ class HubClient:
         Raises:
             HubError: offline, unreachable, not found or gated.
         """
+        check_repo_id(repo_id)
         self.config.check_online(f"{path} of {repo_id}")
         use_config(self.config)
         from huggingface_hub import get_hf_file_metadata, hf_hub_url
@@ -387,4 +390,3 @@ def _bounded_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1 << 50:
         raise ValueError(f"size {value!r} is not a file size")
     return value
-

@@ -30,6 +30,7 @@ from typing import Any
 from runtime.errors import DownloadError, HubError
 from runtime.hub.client import HubClient, HubConfig, RemoteFile, http_client, normalize_endpoint
 from runtime.hub.manifest import (
+    check_repo_id,
     expected_digest,
     local_path,
     new_entry,
@@ -80,14 +81,14 @@ def plan(client: HubClient, repo: str, files: Sequence[str], models_dir: Path) -
     planned = []
     for name in wanted:
         safe_repo_path(name)
-        remote = by_name.get(name)
-        if remote is None:
+        found = by_name.get(name)
+        if found is None:
             raise HubError(
                 f"{repo} has no file {name!r}. Its files are: {', '.join(sorted(by_name)[:20])}.",
                 code="hub_file_not_found",
                 params={"repo": repo, "name": name},
             )
-        planned.append(PlannedFile(remote, local_path(models_dir, repo, name)))
+        planned.append(PlannedFile(found, local_path(models_dir, repo, name)))
     return planned
 
 
@@ -120,6 +121,7 @@ def download_files(
         HubError: offline, unreachable, not found, unsafe names.
         DownloadError: see :func:`runtime.hub.transfer.transfer`.
     """
+    check_repo_id(repo)
     config.check_online(f"the download of {repo}")
     client = HubClient(config)
     planned = plan(client, repo, files, models_dir)
@@ -157,8 +159,14 @@ def download_files(
                 last[0] = now
                 on_progress(
                     DownloadProgress(
-                        repo, progress.name, base + progress.done, total, progress.done, progress.total,
-                        progress.speed, progress.eta,
+                        repo,
+                        progress.name,
+                        base + progress.done,
+                        total,
+                        progress.done,
+                        progress.total,
+                        progress.speed,
+                        progress.eta,
                     )  # fmt: skip
                 )
 
@@ -172,9 +180,14 @@ def download_files(
             record(
                 models_dir,
                 new_entry(
-                    models_dir, repo=repo, path=name, size=size,
-                    sha256=expected if kind == "sha256" else "", blob_id=expected if kind == "git-sha1" else "",
-                    revision=meta.commit, endpoint=config.endpoint,
+                    models_dir,
+                    repo=repo,
+                    path=name,
+                    size=size,
+                    sha256=expected if kind == "sha256" else "",
+                    blob_id=expected if kind == "git-sha1" else "",
+                    revision=meta.commit,
+                    endpoint=config.endpoint,
                 ),  # fmt: skip
             )
             finished += size

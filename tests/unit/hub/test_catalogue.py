@@ -86,7 +86,8 @@ def test_recommendation_follows_memory_and_disk() -> None:
     tight_disk = recommend(catalogue, ram=32 * GB, free=3 * GB)
     assert small is not None and small.repo == "hfl/chinese-alpaca-2-1.3b-gguf"
     assert big is not None and big.repo == "hfl/chinese-alpaca-2-13b-gguf" and "Q6_K" in big.file.upper()
-    assert tight_disk is not None and tight_disk.repo in {"hfl/chinese-alpaca-2-1.3b-gguf", "hfl/chinese-alpaca-2-7b-gguf"}
+    assert tight_disk is not None
+    assert tight_disk.repo in {"hfl/chinese-alpaca-2-1.3b-gguf", "hfl/chinese-alpaca-2-7b-gguf"}
     assert recommend(catalogue, ram=512_000_000, free=100 * GB) is None
 
 

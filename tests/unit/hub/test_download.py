@@ -50,9 +50,7 @@ def test_a_clean_download_is_verified_and_recorded(hub: FakeHub, models_dir: Pat
     assert hub.served_bytes(REPO, NAME) == served
 
 
-def test_connection_dropped_every_megabyte_completes_in_one_run(
-    hub: FakeHub, models_dir: Path, tmp_path: Path
-) -> None:
+def test_connection_dropped_every_megabyte_completes_in_one_run(hub: FakeHub, models_dir: Path, tmp_path: Path) -> None:
     data = random_bytes(6 * MB, seed=2)
     hub.add(REPO, NAME, data)
     hub.faults.drop_after = MB
@@ -86,9 +84,7 @@ def test_a_server_that_ignores_range_starts_again_and_still_verifies(
     assert hub.served_bytes(REPO, NAME) == len(data), "the 200 answer was taken whole, from byte 0"
 
 
-def test_a_flipped_byte_is_rejected_removed_and_not_registered(
-    hub: FakeHub, models_dir: Path, tmp_path: Path
-) -> None:
+def test_a_flipped_byte_is_rejected_removed_and_not_registered(hub: FakeHub, models_dir: Path, tmp_path: Path) -> None:
     hub.add(REPO, NAME, random_bytes(2 * MB, seed=5))
     hub.faults.flip_byte = 1_234_567
     with pytest.raises(DownloadError, match="[Cc]hecksum mismatch") as failed:
@@ -117,9 +113,7 @@ def test_a_file_without_any_checksum_is_not_downloaded(hub: FakeHub, models_dir:
     assert hub.served_bytes(REPO, "notes.txt") == 0
 
 
-def test_a_wrong_announced_length_ends_in_an_error_not_a_loop(
-    hub: FakeHub, models_dir: Path, tmp_path: Path
-) -> None:
+def test_a_wrong_announced_length_ends_in_an_error_not_a_loop(hub: FakeHub, models_dir: Path, tmp_path: Path) -> None:
     hub.add(REPO, NAME, random_bytes(MB, seed=7))
     hub.faults.wrong_length = 1000
     with pytest.raises(DownloadError) as failed:
@@ -128,9 +122,7 @@ def test_a_wrong_announced_length_ends_in_an_error_not_a_loop(
     assert read_manifest(models_dir) == []
 
 
-def test_not_enough_space_is_refused_before_the_first_byte(
-    hub: FakeHub, models_dir: Path, tmp_path: Path
-) -> None:
+def test_not_enough_space_is_refused_before_the_first_byte(hub: FakeHub, models_dir: Path, tmp_path: Path) -> None:
     huge = 1 << 50  # a petabyte: no test machine has it free
     hub.add(REPO, NAME, FakeFile(huge, "a" * 64, "b" * 40, lambda offset, n: b"\0" * n))
     with pytest.raises(DownloadError) as failed:
