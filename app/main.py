@@ -214,6 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_translators(context.settings.language)
     window = MainWindow(context)
     show_startup_notices(window, [log_notice] if log_notice else [])
+    if not args.model and not window.banner.isVisible():
+        window.offer_models()
+    # Downloads that were running or waiting when the app last closed (or crashed) go on from
+    # the bytes on disk.
+    context.downloads.resume_pending()
     if args.exit_when_shown:
         _exit_when_shown(app, window)
     window.show()
