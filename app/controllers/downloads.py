@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from app.messages import user_message
 from app.tasks import run_task
 from runtime import jobs
+from runtime.errors import AppError
 from runtime.hub.catalogue import models_dir_from_settings
 from runtime.hub.download import discard_partial
 from runtime.hub.manifest import check_repo_id, safe_repo_path
@@ -265,7 +266,7 @@ class DownloadManager(QObject):
                 files = [str(safe_repo_path(name)) for name in entry.get("files") or []]
                 state = entry.get("state") if entry.get("state") in (QUEUED, RUNNING, PAUSED, FAILED) else PAUSED
                 kind = entry.get("kind") if entry.get("kind") in ("gguf", "full", "lora") else "gguf"
-            except (KeyError, TypeError, AttributeError, ValueError, Exception):  # noqa: BLE001 - a bad entry is skipped
+            except (KeyError, TypeError, AttributeError, ValueError, AppError):  # a bad entry is skipped
                 continue
             self.items.append(
                 Download(

@@ -82,6 +82,7 @@ class HubController(QObject):
         if self.dialog is None:
             dialog = HubDialog(dialog_parent(self))
             dialog.entry_selected.connect(self._on_entry_selected)
+            dialog.verify_requested.connect(self.verify_repo)
             dialog.download_requested.connect(self.download)
             dialog.search_requested.connect(self.search)
             dialog.settings_requested.connect(self.open_settings)
@@ -256,6 +257,37 @@ class HubController(QObject):
             files.append(("", texts, False))
         label = self.tr("Download") if entry.files else self.tr("Download all files")
         self.dialog.set_details(html, files, download_label=label)
+
+    def verify_repo(self, repo: str) -> None:
+        """Re-check the files of ``repo`` on disk against the SHA-256 recorded when they were downloaded."""
+        from runtime.hub import verify
+        from runtime.hub.manifest import repo_folder
+
+        if not repo or self.dialog is None:
+            return
+        models_dir = self.downloads.models_dir
+        folder = repo_folder(models_dir, repo)
+        self.dialog.verify_result.setText(self.tr("Verifying…"))
+
+        def check() -> list[Any]:
+            return verify(folder, models_dir=models_dir) if folder.exists() else []
+
+        run_task(check, lambda results, error: self._on_verified(repo, results, error))
+
+    def _on_verified(self, repo: str, results: list[Any] | None, error: BaseException | None) -> None:
+        if self.dialog is None or self.dialog.selected_repo() != repo:
+            return
+        if error is not None or results is None:
+            text = error_text(error) if isinstance(error, Exception) else ""
+        elif not results:
+            text = self.tr("Nothing of this model is on disk.")
+        else:
+            bad = [Path(r.path).name for r in results if r.status in ("mismatch", "missing")]
+            if bad:
+                text = self.tr("Damaged or missing: {0}. Download them again.").format(", ".join(bad))
+            else:
+                text = self.tr("{0} file(s) checked: each matches the hub's SHA-256.").format(len(results))
+        self.dialog.verify_result.setText(text)
 
     # -- search ------------------------------------------------------------------------------------
 

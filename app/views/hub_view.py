@@ -39,6 +39,7 @@ class HubDialog(QDialog):
 
     Signals:
         entry_selected(str): The user chose a repository in the catalogue.
+        verify_requested(str): Re-check this repository's files on disk against their SHA-256.
         download_requested(str, str): Download this repository's file ("": every file).
         search_requested(str): Find GGUF repositories on the hub by name.
         settings_requested(): Open the hub settings.
@@ -47,6 +48,7 @@ class HubDialog(QDialog):
     """
 
     entry_selected = Signal(str)
+    verify_requested = Signal(str)
     download_requested = Signal(str, str)
     search_requested = Signal(str)
     settings_requested = Signal()
@@ -95,13 +97,21 @@ class HubDialog(QDialog):
         self.download_button = QPushButton(self.tr("Download"))
         self.download_button.setDefault(True)
         self.download_button.clicked.connect(self._request_download)
+        self.verify_button = QPushButton(self.tr("Verify files on disk"))
+        self.verify_button.clicked.connect(lambda: self.verify_requested.emit(self.selected_repo()))
+        self.verify_result = QLabel()
+        self.verify_result.setWordWrap(True)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.details)
         right_layout.addWidget(self.files, 1)
-        right_layout.addWidget(self.download_button, 0, Qt.AlignmentFlag.AlignRight)
+        entry_buttons = QHBoxLayout()
+        entry_buttons.addWidget(self.verify_result, 1)
+        entry_buttons.addWidget(self.verify_button)
+        entry_buttons.addWidget(self.download_button)
+        right_layout.addLayout(entry_buttons)
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.catalogue)
         top.addWidget(right)
@@ -196,6 +206,7 @@ class HubDialog(QDialog):
     def set_details(self, html: str, files: list[tuple[str, list[str], bool]], *, download_label: str) -> None:
         """The chosen entry: a description and its files ((name, [texts], recommended) rows)."""
         self.details.setText(html)
+        self.verify_result.clear()
         self.files.clear()
         for name, texts, recommended in files:
             item = QTreeWidgetItem(texts)

@@ -80,6 +80,9 @@ def test_catalogue_download_pause_resume_finish_and_chat(
     assert target.read_bytes() == data and not part.exists()
     assert dialog.open_button.isEnabled() and dialog.open_button.text() == "Chat with it"
     assert dialog.catalogue.currentItem().text(4) != ""  # on disk now
+    qtbot.mouseClick(dialog.verify_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "SHA-256" in dialog.verify_result.text(), timeout=10_000)
+    assert dialog.verify_result.text().startswith("1 file(s) checked")
     with qtbot.waitSignal(window.client.loaded, timeout=30_000) as loaded:
         qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
     assert loaded.args[0]["path"] == str(target)
