@@ -151,8 +151,8 @@ class HubController(QObject):
                     repo,
                     [
                         name,
-                        self._kind_text(entry),
-                        size_text(entry.size) if entry.size else "",
+                        self._kind_text(entry, short=True),
+                        _size_range(entry),
                         f"{entry.context // 1024}K",
                         self.tr("{0} file(s)").format(len(on_disk)) if on_disk else "",
                     ],
@@ -174,13 +174,15 @@ class HubController(QObject):
         catalogue = Catalogue(tuple(self.entries.values()), self.catalogue.snapshot)
         return recommend(catalogue, ram=self._ram, free=free_disk(self.downloads.models_dir))
 
-    def _kind_text(self, entry: CatalogueEntry) -> str:
+    def _kind_text(self, entry: CatalogueEntry, *, short: bool = False) -> str:
         role = self.tr("instruct") if entry.role == "instruct" else self.tr("base")
         fmt = {
             "gguf": self.tr("GGUF"),
             "full": self.tr("full weights"),
             "lora": self.tr("LoRA, needs merge"),
         }[entry.format]
+        if short:
+            return f"{role} · {fmt}"
         params = f" {entry.params}" if entry.params else ""
         variant = f" {entry.variant}" if entry.variant else ""
         return self.tr("{role} · gen {gen}{params}{variant} · {fmt}").format(
@@ -440,6 +442,14 @@ class HubController(QObject):
         self._show_source()
         self._show_entries()
         return True
+
+
+def _size_range(entry: CatalogueEntry) -> str:
+    """A GGUF repository's smallest to largest file (one is downloaded), else the whole size."""
+    sizes = [f.size for f in entry.files]
+    if entry.format == "gguf" and len(sizes) > 1:
+        return f"{size_text(min(sizes))} – {size_text(max(sizes))}"
+    return size_text(entry.size) if entry.size else ""
 
 
 def _duration(seconds: float) -> str:

@@ -80,7 +80,8 @@ class HubDialog(QDialog):
         self.catalogue.setHeaderLabels(
             [self.tr("Model"), self.tr("Kind"), self.tr("Size"), self.tr("Context"), self.tr("On disk")]
         )
-        self.catalogue.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.catalogue.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.catalogue.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.catalogue.currentItemChanged.connect(self._on_entry)
 
         self.details = QLabel()
@@ -92,7 +93,7 @@ class HubDialog(QDialog):
         self.files.setHeaderLabels(
             [self.tr("File"), self.tr("Quantization"), self.tr("Size"), self.tr("Memory"), self.tr("On disk")]
         )
-        self.files.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.files.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.files.itemDoubleClicked.connect(lambda *_: self._request_download())
         self.download_button = QPushButton(self.tr("Download"))
         self.download_button.setDefault(True)
@@ -115,7 +116,7 @@ class HubDialog(QDialog):
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.catalogue)
         top.addWidget(right)
-        top.setSizes([520, 480])
+        top.setSizes([650, 350])
 
         self.downloads = QTreeWidget()
         self.downloads.setRootIsDecorated(False)
@@ -188,7 +189,7 @@ class HubDialog(QDialog):
             item.setToolTip(0, repo)
             self.catalogue.addTopLevelItem(item)
             self._rows[repo] = item
-        for column in range(1, 5):
+        for column in range(2, 5):
             self.catalogue.resizeColumnToContents(column)
         if current in self._rows:
             self.catalogue.setCurrentItem(self._rows[current])
