@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
 import socket
@@ -73,9 +74,10 @@ class FakeFile:
                 sha.update(chunk)
 
         def read(offset: int, length: int) -> bytes:
-            with path.open("rb") as handle:
-                handle.seek(offset)
-                return handle.read(length)
+            # os.pread on one descriptor: no open per piece, safe from several threads.
+            return os.pread(descriptor, length, offset)
+
+        descriptor = os.open(path, os.O_RDONLY)
 
         return cls(path.stat().st_size, sha.hexdigest(), "0" * 40, read)
 
@@ -315,7 +317,9 @@ class _Handler(BaseHTTPRequestHandler):
         faults = hub.faults
         sent = 0
         offset = start
-        chunk_size = 64 * 1024
+        # Small pieces when a fault needs precise byte counts or pacing, large ones otherwise.
+        plain = not (faults.drop_after or faults.rate or faults.stall_after is not None)
+        chunk_size = 1024 * 1024 if plain else 64 * 1024
         began = time.monotonic()
         stalled = False
         while offset < file.size:
@@ -350,3 +354,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+def main() -> None:
+    """``python -m tests.fakehub REPO NAME=PATH ...``: serve files until stdin closes (benchmarks).
+
+    Prints the server's URL as the first line on stdout.
+    """
+    import sys
+
+    repo, *specs = sys.argv[1:]
+    with FakeHub() as hub:
+        for spec in specs:
+            name, path = spec.split("=", 1)
+            hub.add(repo, name, FakeFile.from_path(Path(path)))
+        sys.stdout.write(hub.url + "\n")
+        sys.stdout.flush()
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()

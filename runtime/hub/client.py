@@ -168,24 +168,26 @@ def log_request(log: Path | None, method: str, url: str, status: int | str) -> N
 
 
 def read_network_log(log: Path, *, limit: int = 500) -> list[dict[str, Any]]:
-    """The newest ``limit`` requests of the network log (at most its last 256 KiB are read)."""
-    try:
-        with log.open("rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - 256 * 1024))
-            tail = handle.read()
-    except OSError:
-        return []
-    entries = []
-    for raw in tail.splitlines()[-limit:]:
+    """The newest ``limit`` requests of the network log and its rotated file (each read from its
+    last 256 KiB at most)."""
+    entries: list[dict[str, Any]] = []
+    for path in (log.with_name(log.name + ".1"), log):
         try:
-            entry = json.loads(raw)
-        except ValueError:
-            continue  # the first line of the tail may be cut
-        if isinstance(entry, dict):
-            entries.append(entry)
-    return entries
+            with path.open("rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                size = handle.tell()
+                handle.seek(max(0, size - 256 * 1024))
+                tail = handle.read()
+        except OSError:
+            continue
+        for raw in tail.splitlines()[-limit:]:
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                continue  # the first line of the tail may be cut
+            if isinstance(entry, dict):
+                entries.append(entry)
+    return entries[-limit:]
 
 
 # -- the HTTP client -------------------------------------------------------------------------------
