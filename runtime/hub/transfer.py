@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import queue
 import random
 import shutil
 import threading
@@ -29,6 +30,10 @@ from runtime.hub.manifest import Hasher, hash_file, part_path
 
 #: Bytes handed from the connection to the file (and the hash) at a time.
 READ_SIZE = 256 * 1024
+#: Pieces waiting for the writer thread at most.
+QUEUE_PIECES = 4
+#: The disk's write-back is started every this many bytes.
+SYNC_EVERY = 64 * 1024 * 1024
 #: Free disk space kept beyond what a download still needs.
 SPACE_MARGIN = 64 * 1024 * 1024
 #: Failed attempts in a row (no byte received) before giving up.
@@ -274,37 +279,37 @@ def _attempt(
                 state.restart(kind, size, name)
                 mode = "wb"
             with opener(part, mode) as handle:
-                # Pieces of READ_SIZE: large enough that the per-piece Python work is small next to
-                # the copying, small enough that a killed process loses little it had received.
-                for chunk in response.iter_bytes(READ_SIZE):
-                    if cancel is not None and cancel.is_set():
-                        handle.flush()
-                        raise DownloadCancelled(
-                            f"The download of {name} was paused.", code="cancelled", params={"name": name}
-                        )
-                    if state.have + len(chunk) > size:
-                        handle.close()
-                        part.unlink(missing_ok=True)
-                        raise DownloadError(
-                            f"The hub sent more bytes for {name} than the {size} it announced; the file was "
-                            f"removed. Try again later or another hub address.",
-                            code="size_mismatch",
-                            params={"name": name, "size": size},
-                        )
-                    try:
-                        handle.write(chunk)
-                    except OSError as exc:
-                        raise _disk_error(exc, name, part, state.have) from exc
-                    state.hasher.update(chunk)
-                    state.have += len(chunk)
-                    if on_progress is not None:
-                        speed = meter.add(state.have)
-                        eta = (size - state.have) / speed if speed > 0 else None
-                        on_progress(TransferProgress(name, state.have, size, speed, eta, attempt))
+                sink = _Sink(handle, state)
                 try:
-                    handle.flush()
-                except OSError as exc:
-                    raise _disk_error(exc, name, part, state.have) from exc
+                    received = state.have
+                    # Pieces of READ_SIZE: large enough that the per-piece Python work is small next
+                    # to the copying, small enough that a killed process loses little it had received.
+                    for chunk in response.iter_bytes(READ_SIZE):
+                        if cancel is not None and cancel.is_set():
+                            raise DownloadCancelled(
+                                f"The download of {name} was paused.", code="cancelled", params={"name": name}
+                            )
+                        if received + len(chunk) > size:
+                            sink.close()
+                            handle.close()
+                            part.unlink(missing_ok=True)
+                            raise DownloadError(
+                                f"The hub sent more bytes for {name} than the {size} it announced; the file "
+                                f"was removed. Try again later or another hub address.",
+                                code="size_mismatch",
+                                params={"name": name, "size": size},
+                            )
+                        if not sink.put(chunk):
+                            break  # a write failed: raised below, after the thread has stopped
+                        received += len(chunk)
+                        if on_progress is not None:
+                            speed = meter.add(received)
+                            eta = (size - received) / speed if speed > 0 else None
+                            on_progress(TransferProgress(name, received, size, speed, eta, attempt))
+                finally:
+                    failure = sink.close()
+                if failure is not None:
+                    raise _disk_error(failure, name, part, state.have) from failure
     except (httpx2.TransportError, httpx2.StreamError) as exc:
         # A dropped connection, a stall past the read timeout, a proxy error, a short body.
         raise _Retry(f"{type(exc).__name__}: {exc}") from exc
@@ -312,6 +317,74 @@ def _attempt(
         raise
     if state.have < size:
         raise _Retry(f"the connection ended after {state.have} of {size} bytes")
+
+
+class _Sink:
+    """Writes and hashes received pieces on a thread of its own, so that hashing and writing overlap
+    with receiving (hashlib and file writes release the GIL), and starts the disk's write-back every
+    :data:`SYNC_EVERY` bytes, so the final flush before the rename has little left to do.
+
+    The queue holds at most :data:`QUEUE_PIECES` pieces: a killed process loses at most those.
+    ``state`` (bytes on disk and their hash) is updated by the thread, piece by piece; after
+    :meth:`close` it is exact.
+    """
+
+    def __init__(self, handle: IO[bytes], state: _State) -> None:
+        self._handle = handle
+        self._state = state
+        self._queue: queue.Queue[bytes | None] = queue.Queue(QUEUE_PIECES)
+        self._failure: OSError | None = None
+        self._since_sync = 0
+        self._thread = threading.Thread(target=self._run, name="download-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, chunk: bytes) -> bool:
+        """Hand over a piece (blocks while the queue is full); False once a write has failed (the
+        disk is full, ...): nothing more is written, and :meth:`close` returns the error."""
+        if self._failure is not None:
+            return False
+        self._queue.put(chunk)
+        return True
+
+    def close(self) -> OSError | None:
+        """Write what is queued, stop the thread, flush; the write error if there was one."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self._failure is None:
+            try:
+                self._handle.flush()
+            except OSError as exc:
+                self._failure = exc
+        return self._failure
+
+    def _run(self) -> None:
+        while True:
+            chunk = self._queue.get()
+            if chunk is None:
+                return
+            if self._failure is not None:
+                continue  # drain: the main thread learns of the failure at its next put or close
+            try:
+                self._handle.write(chunk)
+            except OSError as exc:
+                self._failure = exc
+                continue
+            self._state.hasher.update(chunk)
+            self._state.have += len(chunk)
+            self._since_sync += len(chunk)
+            if self._since_sync >= SYNC_EVERY:
+                self._since_sync = 0
+                _start_writeback(self._handle)
+
+
+def _start_writeback(handle: IO[bytes]) -> None:
+    """Ask the OS to write the file's dirty pages out now, without waiting (Linux); elsewhere nothing."""
+    try:
+        handle.flush()
+        os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 def _range_start(content_range: str) -> int | None:
