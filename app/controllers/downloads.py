@@ -94,6 +94,7 @@ class DownloadManager(QObject):
         self._process: jobs.JobProcess | None = None
         self._current: Download | None = None
         self._pausing = False
+        self._closing = False
         self._event.connect(self._on_event)
         self._load()
 
@@ -159,14 +160,16 @@ class DownloadManager(QObject):
         self._next()
 
     def shutdown(self) -> None:
-        """Stop the running job (its bytes stay for the next start, which resumes it)."""
+        """Stop the running job: its bytes stay, and the saved queue still names it as running, so
+        the next start resumes it (a pause would not)."""
+        self._closing = True
         if self._process is not None:
             self._process.cancel()
 
     # -- the queue ---------------------------------------------------------------------------------
 
     def _next(self) -> None:
-        if self._process is not None:
+        if self._process is not None or self._closing:
             return
         item = next((d for d in self.items if d.state in (QUEUED, RUNNING)), None)
         if item is None:
@@ -212,6 +215,8 @@ class DownloadManager(QObject):
         self.changed.emit(item)
 
     def _on_done(self, item: Download, outcome: Any, error: BaseException | None) -> None:
+        if self._closing:
+            return  # the app is closing: the saved queue keeps the download for the next start
         self._process = None
         self._current = None
         pausing, self._pausing = self._pausing, False

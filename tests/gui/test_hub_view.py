@@ -111,3 +111,42 @@ def test_hub_settings_apply_at_once_and_keep_the_token_out_of_files(qtbot, windo
     item = controller.download(REPO, NAME)
     assert item is not None and item.state == "paused" and "Offline" in item.error
     assert hub.requests == []
+
+
+def test_a_download_running_when_the_app_quits_resumes_at_the_next_start(
+    qtbot, hub: FakeHub, stories_gguf: Path
+) -> None:
+    data = stories_gguf.read_bytes()
+    hub.add(REPO, NAME, data)
+    hub.faults.rate = 200_000
+    first = AppContext.open(show_errors=False)
+    first.settings.hub_endpoint = hub.url
+    first.save_settings()
+    window = MainWindow(first)
+    window._replaced = True
+    qtbot.addWidget(window)
+    item = window.hub_controller.download(REPO, NAME)
+    assert item is not None
+    qtbot.waitUntil(lambda: item.done > 100_000, timeout=20_000)
+    process = first.downloads._process
+    first.close()  # the app quits in the middle of the download
+    process.wait(30)
+    saved = json.loads((first.paths.data / "downloads.json").read_text(encoding="utf-8"))
+    assert [d["state"] for d in saved["downloads"]] == ["running"]
+    part = first.paths.models / "hfl" / "chinese-alpaca-2-1.3b-gguf" / (NAME + ".part")
+    kept = part.stat().st_size
+    assert kept > 0
+
+    hub.faults.rate = 0
+    second = AppContext.open(show_errors=False)
+    try:
+        again_window = MainWindow(second)
+        again_window._replaced = True
+        qtbot.addWidget(again_window)
+        second.downloads.resume_pending()  # what app.main does at start
+        [again] = second.downloads.items
+        qtbot.waitUntil(lambda: again.state == "done", timeout=30_000)
+        assert part.with_name(NAME).read_bytes() == data
+        assert hub.served_bytes(REPO, NAME) <= len(data) + kept // 2 + 256 * 1024, "resumed, not restarted"
+    finally:
+        second.close()
