@@ -73,11 +73,16 @@ class FakeFile:
             while chunk := handle.read(1 << 20):
                 sha.update(chunk)
 
-        def read(offset: int, length: int) -> bytes:
-            # os.pread on one descriptor: no open per piece, safe from several threads.
-            return os.pread(descriptor, length, offset)
+        handle = path.open("rb")
+        lock = threading.Lock()
 
-        descriptor = os.open(path, os.O_RDONLY)
+        def read(offset: int, length: int) -> bytes:
+            # One open file for every answer (no open per piece); pread where there is one.
+            if hasattr(os, "pread"):
+                return os.pread(handle.fileno(), length, offset)
+            with lock:
+                handle.seek(offset)
+                return handle.read(length)
 
         return cls(path.stat().st_size, sha.hexdigest(), "0" * 40, read)
 
