@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from app.messages import user_message
-from app.tasks import run_task
 from runtime import jobs
 from runtime.errors import AppError
 from runtime.hub.catalogue import models_dir_from_settings
@@ -86,6 +86,7 @@ class DownloadManager(QObject):
     removed = Signal(object)
     completed = Signal(object)
     _event = Signal(object, object)
+    _waited = Signal(object, object, object)
 
     def __init__(self, context: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -96,6 +97,7 @@ class DownloadManager(QObject):
         self._pausing = False
         self._closing = False
         self._event.connect(self._on_event)
+        self._waited.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
         self._load()
 
     # -- what the user does ------------------------------------------------------------------------
@@ -197,7 +199,19 @@ class DownloadManager(QObject):
         process.start()
         self.changed.emit(item)
         self._save()
-        run_task(process.wait, lambda outcome, error, it=item: self._on_done(it, outcome, error))
+        # Waited for on a thread of its own, not Qt's global pool (as app.job_runner does): a
+        # download runs for minutes to hours, and the pool's few threads serve the views' short tasks.
+        threading.Thread(target=self._wait, args=(item, process), name="wait-hub-download", daemon=True).start()
+
+    def _wait(self, item: Download, process: jobs.JobProcess) -> None:
+        try:
+            outcome, error = process.wait(), None
+        except Exception as exc:  # noqa: BLE001 - reported as the download's failure
+            outcome, error = None, exc
+        try:
+            self._waited.emit(item, outcome, error)
+        except RuntimeError:
+            pass  # the manager was deleted: nobody is left to tell
 
     @Slot(object, object)
     def _on_event(self, item: Download, event: dict[str, Any]) -> None:
