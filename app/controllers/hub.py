@@ -51,14 +51,14 @@ class HubController(QObject):
 
     Signals:
         open_model(str): "Chat with it": load this GGUF file.
-        convert_requested(str): "Convert to GGUF…" on downloaded full weights (the folder). The
-            convert-and-quantize wizard (issue 10) connects here; until it does, nothing else happens
-            beyond the dialog's note.
+        convert_requested(str, str): "Convert to GGUF…" on downloaded full weights: the folder, and
+            the quantization recommended for this computer ("" when unknown). The convert-and-quantize
+            wizard (issue 10) connects here; until it does, the dialog only says where the weights are.
         error(str): A message for the window.
     """
 
     open_model = Signal(str)
-    convert_requested = Signal(str)
+    convert_requested = Signal(str, str)
     error = Signal(str)
 
     def __init__(self, context: AppContext, downloads: DownloadManager, parent: QWidget | None = None) -> None:
@@ -370,15 +370,25 @@ class HubController(QObject):
                 self.dialog.hide()
             return
         folder = str(Path(item.paths[0]).parent) if item.paths else ""
-        self.open_in_convert_wizard(folder)
+        self.open_in_convert_wizard(folder, self.recommended_quant(item.repo))
 
-    def open_in_convert_wizard(self, path: str) -> None:
+    def recommended_quant(self, repo: str) -> str:
+        """The quantization to preselect for full weights: the best one of the same model's GGUF
+        repository (``REPO-gguf``) that fits this computer, or ""."""
+        from runtime.hub.catalogue import best_quant
+
+        sibling = self.entries.get(f"{repo}-gguf")
+        if sibling is None:
+            return ""
+        return best_quant(sibling, ram=self._ram, free=free_disk(self.downloads.models_dir))
+
+    def open_in_convert_wizard(self, path: str, quant: str = "") -> None:
         """Hand downloaded full weights to the convert-and-quantize wizard (issue 10).
 
-        The hook: the wizard connects to :attr:`convert_requested`. Until it exists, the dialog
-        says where the weights are.
+        The hook: the wizard connects to :attr:`convert_requested` (the folder and the recommended
+        quantization). Until it exists, the dialog says where the weights are.
         """
-        self.convert_requested.emit(path)
+        self.convert_requested.emit(path, quant)
         if self.dialog is not None and self.receivers(self.convert_requested) == 0:
             self.dialog.download_error.setText(
                 self.tr("The weights are in {0}. Converting them to GGUF comes with the convert wizard.").format(path)

@@ -309,10 +309,10 @@ def free_disk(folder: Path) -> int:
 
 
 def memory_needed(entry: CatalogueEntry, file: CatalogueFile) -> int:
-    """Bytes of memory to chat with ``file``: its weights plus the KV cache of a 4096-token context
-    and llama.cpp's scratch buffers (estimated from the model size)."""
+    """Bytes of memory to chat with ``file``: its weights, the f16 KV cache of the app's default
+    context (2,048 tokens, the paper's) and llama.cpp's scratch buffers (estimated)."""
     kv_per_token = {"1.3B": 32_768, "7B": 524_288, "13B": 819_200}.get(entry.params, 524_288)
-    return int(file.size * 1.05) + kv_per_token * min(entry.context, 4096) + 300_000_000
+    return int(file.size * 1.05) + kv_per_token * min(entry.context, 2048) + 300_000_000
 
 
 @dataclass(frozen=True)
@@ -345,6 +345,19 @@ def recommend(catalogue: Catalogue, *, ram: int, free: int) -> Recommendation | 
                 reason = f"{entry.params} {file.quant}: needs about {need / 1e9:.1f} GB of {ram / 1e9:.0f} GB memory"
                 best = (key, Recommendation(entry.repo, file.name, need, reason))
     return best[1] if best else None
+
+
+def best_quant(entry: CatalogueEntry, *, ram: int, free: int) -> str:
+    """The best quantization of ``entry``'s GGUF files that fits this computer ("" if none fits):
+    what the convert wizard preselects for the full weights of the same model."""
+    fitting = [
+        f.quant
+        for f in entry.files
+        if f.quant in RECOMMENDED_QUANTS
+        and memory_needed(entry, f) <= ram * MEMORY_SHARE
+        and f.size + DISK_MARGIN <= free
+    ]
+    return min(fitting, key=RECOMMENDED_QUANTS.index) if fitting else ""
 
 
 def models_dir_from_settings(settings: Any, default: Path) -> Path:

@@ -10,6 +10,7 @@ import pytest
 from runtime.errors import HubError
 from runtime.hub.catalogue import (
     MAX_CATALOGUE_BYTES,
+    best_quant,
     files_on_disk,
     gguf_entry,
     load_catalogue,
@@ -89,6 +90,11 @@ def test_recommendation_follows_memory_and_disk() -> None:
     assert tight_disk is not None
     assert tight_disk.repo in {"hfl/chinese-alpaca-2-1.3b-gguf", "hfl/chinese-alpaca-2-7b-gguf"}
     assert recommend(catalogue, ram=512_000_000, free=100 * GB) is None
+    seven = catalogue.entry("hfl/chinese-alpaca-2-7b-gguf")
+    assert seven is not None
+    assert best_quant(seven, ram=8 * GB, free=100 * GB) == "Q4_K"
+    assert best_quant(seven, ram=32 * GB, free=100 * GB) == "Q6_K"
+    assert best_quant(seven, ram=2 * GB, free=100 * GB) == ""
 
 
 def test_refresh_and_on_disk_detection(tmp_path: Path) -> None:
