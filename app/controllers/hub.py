@@ -70,6 +70,8 @@ class HubController(QObject):
         self.entries: dict[str, CatalogueEntry] = {}
         self._refreshing: set[str] = set()
         self._ram = total_memory()
+        #: Set by whoever connects the convert wizard to :attr:`convert_requested` (issue 10).
+        self.convert_wizard_connected = False
         downloads.added.connect(self._show_download)
         downloads.changed.connect(self._show_download)
         downloads.removed.connect(self._remove_download)
@@ -389,7 +391,7 @@ class HubController(QObject):
         quantization). Until it exists, the dialog says where the weights are.
         """
         self.convert_requested.emit(path, quant)
-        if self.dialog is not None and self.receivers(self.convert_requested) == 0:
+        if self.dialog is not None and not self.convert_wizard_connected:
             self.dialog.download_error.setText(
                 self.tr("The weights are in {0}. Converting them to GGUF comes with the convert wizard.").format(path)
             )

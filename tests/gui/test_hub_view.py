@@ -150,3 +150,18 @@ def test_a_download_running_when_the_app_quits_resumes_at_the_next_start(
         assert hub.served_bytes(REPO, NAME) <= len(data) + kept // 2 + 256 * 1024, "resumed, not restarted"
     finally:
         second.close()
+
+
+def test_full_weights_go_to_the_convert_wizard_hook(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    from app.controllers.downloads import Download
+
+    controller = window.hub_controller
+    controller.open_dialog()
+    controller._ram = 16_000_000_000  # a 16 GB computer, whatever this one has
+    weights = tmp_path / "hfl" / "chinese-alpaca-2-7b"
+    item = Download("hfl/chinese-alpaca-2-7b", [], state="done", kind="full", paths=[str(weights / "config.json")])
+    with qtbot.waitSignal(controller.convert_requested) as requested:
+        controller.open_download(item)
+    folder, quant = requested.args
+    assert folder == str(weights) and quant in {"Q6_K", "Q5_K", "Q5_0", "Q4_K"}
+    assert str(weights) in controller.dialog.download_error.text()  # no wizard yet: says where they are
