@@ -66,7 +66,7 @@ class AppContext:
     #: What opening the settings and the store found (a setting reset, a damaged file kept
     #: aside); app.notices shows them once, in the first window's banner.
     notices: tuple[Notice, ...] = ()
-    #: The download queue (app.controllers.downloads), made by the first window; it outlives windows.
+    # The download queue (app.controllers.downloads), made by the first window; it outlives windows.
     downloads: Any = None
 
     @classmethod

@@ -32,7 +32,7 @@ from runtime.paths import write_atomic
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, PAUSED, DONE, FAILED = "queued", "running", "paused", "done", "failed"
-#: The saved queue is read up to this size (it is the app's own file, but a file on disk all the same).
+# The saved queue is read up to this size (it is the app's own file, but a file on disk all the same).
 MAX_QUEUE_BYTES = 1_000_000
 
 

@@ -70,7 +70,7 @@ class HubController(QObject):
         self.entries: dict[str, CatalogueEntry] = {}
         self._refreshing: set[str] = set()
         self._ram = total_memory()
-        #: Set by whoever connects the convert wizard to :attr:`convert_requested` (issue 10).
+        # Set by whoever connects the convert wizard to :attr:`convert_requested` (issue 10).
         self.convert_wizard_connected = False
         downloads.added.connect(self._show_download)
         downloads.changed.connect(self._show_download)

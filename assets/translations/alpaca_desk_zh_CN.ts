@@ -514,176 +514,175 @@ Last changed {when}</source>
 <context>
     <name>DownloadManager</name>
     <message>
-        <location filename="../../app/controllers/downloads.py" line="177"/>
+        <location filename="../../app/controllers/downloads.py" line="182"/>
         <source>Offline mode is on: turn it off in Settings → Model hub to download.</source>
-        <extracomment>The saved queue is read up to this size (it is the app&apos;s own file, but a file on disk all the same).</extracomment>
         <translation>离线模式已开启：请在“设置 → 模型库”中关闭后再下载。</translation>
     </message>
 </context>
 <context>
     <name>HubController</name>
     <message>
-        <location filename="../../app/controllers/hub.py" line="124"/>
+        <location filename="../../app/controllers/hub.py" line="126"/>
         <source>Offline mode is on: this is the catalogue shipped with Alpaca Desk ({0}); sizes are estimates. Nothing is sent anywhere.</source>
         <translation>离线模式已开启：这是 Alpaca Desk 自带的模型目录（{0}），大小为估算值。不会向任何地方发送数据。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="128"/>
+        <location filename="../../app/controllers/hub.py" line="130"/>
         <source>The hub could not be asked, so this is the shipped catalogue ({0}): {1}</source>
         <translation>无法访问模型库，因此显示自带的模型目录（{0}）：{1}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="133"/>
+        <location filename="../../app/controllers/hub.py" line="135"/>
         <source>The Chinese-LLaMA / Chinese-Alpaca family on {0}. A model&apos;s file list and sizes are asked of the hub when you choose it.</source>
         <translation>{0} 上的 Chinese-LLaMA / Chinese-Alpaca 系列。选中某个模型时才会向模型库查询其文件列表和大小。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="157"/>
+        <location filename="../../app/controllers/hub.py" line="159"/>
         <source>{0} file(s)</source>
         <translation>{0} 个文件</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="164"/>
+        <location filename="../../app/controllers/hub.py" line="166"/>
         <source>★ Recommended for this computer ({0} memory, {1} free): {2}, file {3}.</source>
         <translation>★ 推荐给这台电脑（内存 {0}，可用磁盘 {1}）：{2}，文件 {3}。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="178"/>
+        <location filename="../../app/controllers/hub.py" line="180"/>
         <source>instruct</source>
         <translation>指令</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="178"/>
+        <location filename="../../app/controllers/hub.py" line="180"/>
         <source>base</source>
         <translation>基座</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="180"/>
+        <location filename="../../app/controllers/hub.py" line="182"/>
         <source>GGUF</source>
         <translation>GGUF</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="181"/>
+        <location filename="../../app/controllers/hub.py" line="183"/>
         <source>full weights</source>
         <translation>完整权重</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="182"/>
+        <location filename="../../app/controllers/hub.py" line="184"/>
         <source>LoRA, needs merge</source>
         <translation>LoRA，需合并</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="188"/>
+        <location filename="../../app/controllers/hub.py" line="190"/>
         <source>{role} · gen {gen}{params}{variant} · {fmt}</source>
         <translation>{role} · 第 {gen} 代{params}{variant} · {fmt}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="222"/>
+        <location filename="../../app/controllers/hub.py" line="224"/>
         <source>Ready to chat: download one file (a quantization level).</source>
         <translation>可直接对话：下载其中一个文件（一种量化级别）即可。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="224"/>
+        <location filename="../../app/controllers/hub.py" line="226"/>
         <source>Full Hugging Face weights: after the download, the convert wizard makes a GGUF file with the quantization recommended for this computer.</source>
         <translation>完整的 Hugging Face 权重：下载后，转换向导会按这台电脑推荐的量化级别生成 GGUF 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="228"/>
+        <location filename="../../app/controllers/hub.py" line="230"/>
         <source>First-generation LoRA weights: they need the original LLaMA weights from Meta and a merge before they can be converted and used.</source>
         <translation>第一代 LoRA 权重：需要 Meta 原版 LLaMA 权重并先合并，才能转换和使用。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="233"/>
+        <location filename="../../app/controllers/hub.py" line="235"/>
         <source>Sizes from the hub.</source>
         <translation>大小来自模型库。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="233"/>
+        <location filename="../../app/controllers/hub.py" line="235"/>
         <source>Sizes are the snapshot&apos;s estimates.</source>
         <translation>大小为目录快照中的估算值。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="235"/>
+        <location filename="../../app/controllers/hub.py" line="237"/>
         <source>&lt;b&gt;{repo}&lt;/b&gt;&lt;br&gt;{kind}&lt;br&gt;{what}&lt;br&gt;Context: {ctx} tokens · Template: {template}&lt;br&gt;Licence: {licence}&lt;br&gt;&lt;i&gt;{sizes}&lt;/i&gt;</source>
         <translation>&lt;b&gt;{repo}&lt;/b&gt;&lt;br&gt;{kind}&lt;br&gt;{what}&lt;br&gt;上下文长度：{ctx} 个 token · 模板：{template}&lt;br&gt;许可：{licence}&lt;br&gt;&lt;i&gt;{sizes}&lt;/i&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="254"/>
+        <location filename="../../app/controllers/hub.py" line="256"/>
         <source>yes</source>
         <translation>是</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="258"/>
+        <location filename="../../app/controllers/hub.py" line="260"/>
         <source>(every file of the repository)</source>
         <translation>（仓库中的全部文件）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="260"/>
+        <location filename="../../app/controllers/hub.py" line="262"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="260"/>
+        <location filename="../../app/controllers/hub.py" line="262"/>
         <source>Download all files</source>
         <translation>下载全部文件</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="272"/>
+        <location filename="../../app/controllers/hub.py" line="274"/>
         <source>Verifying…</source>
         <translation>正在校验…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="285"/>
+        <location filename="../../app/controllers/hub.py" line="287"/>
         <source>Nothing of this model is on disk.</source>
         <translation>磁盘上没有这个模型的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="289"/>
+        <location filename="../../app/controllers/hub.py" line="291"/>
         <source>Damaged or missing: {0}. Download them again.</source>
         <translation>已损坏或缺失：{0}。请重新下载。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="291"/>
+        <location filename="../../app/controllers/hub.py" line="293"/>
         <source>{0} file(s) checked: each matches the hub&apos;s SHA-256.</source>
         <translation>已校验 {0} 个文件：均与模型库的 SHA-256 一致。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="318"/>
+        <location filename="../../app/controllers/hub.py" line="320"/>
         <source>See the repository&apos;s page on the hub.</source>
         <translation>请查看该仓库在模型库上的页面。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="344"/>
+        <location filename="../../app/controllers/hub.py" line="346"/>
         <source>Waiting</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="345"/>
+        <location filename="../../app/controllers/hub.py" line="347"/>
         <source>Downloading {0}</source>
         <translation>正在下载 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="345"/>
+        <location filename="../../app/controllers/hub.py" line="347"/>
         <source>Starting</source>
         <translation>正在启动</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="346"/>
+        <location filename="../../app/controllers/hub.py" line="348"/>
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="347"/>
+        <location filename="../../app/controllers/hub.py" line="349"/>
         <source>Verified</source>
         <translation>已校验</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="348"/>
+        <location filename="../../app/controllers/hub.py" line="350"/>
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="384"/>
+        <location filename="../../app/controllers/hub.py" line="396"/>
         <source>The weights are in {0}. Converting them to GGUF comes with the convert wizard.</source>
         <translation>权重位于 {0}。转换为 GGUF 的功能将随转换向导提供。</translation>
     </message>
@@ -894,7 +893,7 @@ Last changed {when}</source>
     <message>
         <location filename="../../app/main_window.py" line="124"/>
         <source>Alpaca Desk</source>
-        <extracomment>What opening the settings and the store found (a setting reset, a damaged file kept aside); app.notices shows them once, in the first window&apos;s banner. The download queue (app.controllers.downloads), made by the first window; it outlives windows.</extracomment>
+        <extracomment>What opening the settings and the store found (a setting reset, a damaged file kept aside); app.notices shows them once, in the first window&apos;s banner.</extracomment>
         <translation>Alpaca Desk</translation>
     </message>
     <message>
