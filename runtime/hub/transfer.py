@@ -172,6 +172,8 @@ def transfer(
         part.unlink()
         have = 0
     check_space(target.parent, size - have, name=name)
+    if size == 0:
+        part.touch()  # an empty file (a placeholder in a repository) has nothing to fetch
     # Resuming: the bytes already on disk are hashed again (they are not trusted to be what an
     # earlier process wrote, and a hash object cannot be saved between processes).
     state = _State(have, hash_file(part, kind, size=size) if have else Hasher(kind, size))

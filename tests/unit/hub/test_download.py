@@ -35,14 +35,15 @@ def test_a_clean_download_is_verified_and_recorded(hub: FakeHub, models_dir: Pat
     data = random_bytes(3 * MB, seed=1)
     hub.add(REPO, NAME, data)
     hub.add(REPO, "README.md", "# 中文说明\n".encode(), lfs=False)  # a git file: checked by its blob id
+    hub.add(REPO, "empty.txt", b"", lfs=False)
     paths = download_files(config(hub, tmp_path), REPO, [], models_dir)
-    assert sorted(p.name for p in paths) == ["README.md", NAME]
+    assert sorted(p.name for p in paths) == ["README.md", "empty.txt", NAME]
     target = models_dir / "hfl" / "chinese-alpaca-2-test-gguf" / NAME
     assert hashlib.sha256(target.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
     recorded = {e.path: e for e in read_manifest(models_dir)}
     assert recorded[NAME].sha256 == hashlib.sha256(data).hexdigest()
     assert recorded["README.md"].blob_id and not recorded["README.md"].sha256
-    assert [r.status for r in verify(target.parent, models_dir=models_dir)] == ["ok", "ok"]
+    assert [r.status for r in verify(target.parent, models_dir=models_dir)] == ["ok", "ok", "ok"]
     assert leftovers(models_dir) == []
     # A second run finds both files in place and fetches nothing.
     served = hub.served_bytes(REPO, NAME)
