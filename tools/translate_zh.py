@@ -409,7 +409,7 @@ ZH: dict[str, str] = {
     "{0} file(s) checked: each matches the hub's SHA-256.": "已校验 {0} 个文件：均与模型库的 SHA-256 一致。",
     "See the repository's page on the hub.": "请查看该仓库在模型库上的页面。",
     "Waiting": "等待中",
-    "Downloading {0}": "正在下载 {0}",
+    "Downloading {0}: {1}%": "正在下载 {0}：{1}%",
     "Paused": "已暂停",
     "Verified": "已校验",
     "every file": "全部文件",

@@ -45,7 +45,7 @@ class Download:
         files: The file names (all files when empty).
         state: queued, running, paused, done or failed.
         done, total: Bytes of all its files.
-        file: The file in transfer.
+        file: The file in transfer; ``file_done`` of its ``file_total`` bytes are there.
         speed: Bytes per second.
         eta: Seconds left, or None.
         error: The message of a failed download.
@@ -59,6 +59,8 @@ class Download:
     done: int = 0
     total: int = 0
     file: str = ""
+    file_done: int = 0
+    file_total: int = 0
     speed: float = 0.0
     eta: float | None = None
     error: str = ""
@@ -221,6 +223,8 @@ class DownloadManager(QObject):
             item.done = int(event.get("done") or 0)
             item.total = int(event.get("total") or 0)
             item.file = str(event.get("file") or "")[:300]
+            item.file_done = int(event.get("file_done") or 0)
+            item.file_total = int(event.get("file_total") or 0)
             item.speed = float(event.get("speed") or 0.0)
             eta = event.get("eta")
             item.eta = float(eta) if isinstance(eta, int | float) else None

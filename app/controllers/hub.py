@@ -344,7 +344,9 @@ class HubController(QObject):
         eta = _duration(item.eta) if item.state == RUNNING and item.eta is not None else ""
         state = {
             QUEUED: self.tr("Waiting"),
-            RUNNING: self.tr("Downloading {0}").format(item.file) if item.file else self.tr("Starting"),
+            RUNNING: self.tr("Downloading {0}: {1}%").format(item.file, item.file_done * 100 // item.file_total)
+            if item.file and item.file_total
+            else self.tr("Starting"),
             PAUSED: self.tr("Paused"),
             DONE: self.tr("Verified"),
             FAILED: self.tr("Failed"),

@@ -514,7 +514,7 @@ Last changed {when}</source>
 <context>
     <name>DownloadManager</name>
     <message>
-        <location filename="../../app/controllers/downloads.py" line="182"/>
+        <location filename="../../app/controllers/downloads.py" line="184"/>
         <source>Offline mode is on: turn it off in Settings → Model hub to download.</source>
         <translation>离线模式已开启：请在“设置 → 模型库”中关闭后再下载。</translation>
     </message>
@@ -658,31 +658,31 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/controllers/hub.py" line="347"/>
-        <source>Downloading {0}</source>
-        <translation>正在下载 {0}</translation>
+        <source>Downloading {0}: {1}%</source>
+        <translation>正在下载 {0}：{1}%</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="347"/>
+        <location filename="../../app/controllers/hub.py" line="349"/>
         <source>Starting</source>
         <translation>正在启动</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="348"/>
+        <location filename="../../app/controllers/hub.py" line="350"/>
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="349"/>
+        <location filename="../../app/controllers/hub.py" line="351"/>
         <source>Verified</source>
         <translation>已校验</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="350"/>
+        <location filename="../../app/controllers/hub.py" line="352"/>
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="396"/>
+        <location filename="../../app/controllers/hub.py" line="398"/>
         <source>The weights are in {0}. Converting them to GGUF comes with the convert wizard.</source>
         <translation>权重位于 {0}。转换为 GGUF 的功能将随转换向导提供。</translation>
     </message>
