@@ -30,7 +30,20 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger("app")
-CLI_COMMANDS = ("chat", "conversations", "host", "hosts", "job", "remote", "template-sandbox", "tokens", "vocab")
+CLI_COMMANDS = (
+    "chat",
+    "conversations",
+    "download",
+    "host",
+    "hosts",
+    "job",
+    "models",
+    "remote",
+    "template-sandbox",
+    "tokens",
+    "verify",
+    "vocab",
+)
 #: Exit status when a folder the app needs cannot be used (the message names it and what to do).
 FOLDER_EXIT_CODE = 4
 #: The desktop entry's name (packaging/alpaca-desk.desktop) and the Wayland app id.
@@ -203,6 +216,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_translators(context.settings.language)
     window = MainWindow(context)
     show_startup_notices(window, [log_notice] if log_notice else [])
+    if not args.model and not window.banner.isVisible():
+        window.offer_models()
+    # Downloads that were running or waiting when the app last closed (or crashed) go on from
+    # the bytes on disk.
+    context.downloads.resume_pending()
     if args.exit_when_shown:
         _exit_when_shown(app, window)
     window.show()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
@@ -23,6 +24,8 @@ from PySide6.QtWidgets import (
 
 from app.controllers.chat import ChatController
 from app.controllers.conversations import ConversationsController
+from app.controllers.downloads import DownloadManager
+from app.controllers.hub import HubController, has_any_model
 from app.controllers.models import ModelsController
 from app.i18n import LANGUAGES, install_translators
 from app.inference_client import InferenceClient
@@ -63,6 +66,8 @@ class AppContext:
     #: What opening the settings and the store found (a setting reset, a damaged file kept
     #: aside); app.notices shows them once, in the first window's banner.
     notices: tuple[Notice, ...] = ()
+    # The download queue (app.controllers.downloads), made by the first window; it outlives windows.
+    downloads: Any = None
 
     @classmethod
     def open(cls, *, show_errors: bool = True) -> AppContext:
@@ -94,7 +99,9 @@ class AppContext:
             log.warning("could not save settings: %s", exc)
 
     def close(self) -> None:
-        """End the host and close the store."""
+        """End the host and the running download (resumed at the next start), close the store."""
+        if self.downloads is not None:
+            self.downloads.shutdown()
         self.client.shutdown()
         self.store.close()
 
@@ -245,6 +252,11 @@ class MainWindow(QMainWindow):
         self.models_controller.model_loaded.connect(self.chat_controller.on_model_loaded)
         self.models_controller.model_unloaded.connect(self.chat_controller.on_model_unloaded)
         self.chat_controller.conversations_changed.connect(self.conversations_controller.refresh_conversations)
+        if self.ctx.downloads is None:
+            self.ctx.downloads = DownloadManager(self.ctx)
+        self.hub_controller = HubController(self.ctx, self.ctx.downloads, parent=self)
+        self.hub_controller.open_model.connect(self.open_model)
+        self.hub_controller.error.connect(self.show_error)
 
     def _connect_views(self) -> None:
         self.input.textChanged.connect(self._count_draft)
@@ -258,6 +270,8 @@ class MainWindow(QMainWindow):
         open_action = model_menu.addAction(self.tr("&Open model file…"))
         open_action.setShortcut(QKeySequence.StandardKey.Open)
         open_action.triggered.connect(self.models_controller.choose_model)
+        get_models = model_menu.addAction(self.tr("&Get models…"))
+        get_models.triggered.connect(self.hub_controller.open_dialog)
         self.recent_menu = model_menu.addMenu(self.tr("Recent models"))
         self.recent_menu.aboutToShow.connect(lambda: self.models_controller.fill_recent_menu(self.recent_menu))
         self.unload_action = model_menu.addAction(self.tr("&Unload model"))
@@ -306,6 +320,8 @@ class MainWindow(QMainWindow):
             group.addAction(action)
             language_menu.addAction(action)
             self._language_actions[code] = action
+        hub_settings = settings_menu.addAction(self.tr("&Model hub…"))
+        hub_settings.triggered.connect(self.hub_controller.open_settings)
 
         help_menu = bar.addMenu(self.tr("&Help"))
         about = help_menu.addAction(self.tr("&About Alpaca Desk"))
@@ -337,6 +353,16 @@ class MainWindow(QMainWindow):
     def open_model(self, path: str) -> None:
         """Load ``path`` in the host (see :meth:`ModelsController.open_model`)."""
         self.models_controller.open_model(path)
+
+    def offer_models(self) -> None:
+        """First run: no model installed yet, so the banner offers the catalogue."""
+        if has_any_model(self.ctx):
+            return
+        self.banner.show_message(
+            self.tr("No model is installed yet. Get a Chinese-Alpaca model for this computer from the catalogue."),
+            action=self.tr("Get models…"),
+            callback=self.hub_controller.open_dialog,
+        )
 
     def cancel_load(self) -> None:
         """Abandon the model being loaded."""

@@ -391,6 +391,90 @@ def _messages() -> dict[str, str]:
             "Messages",
             "The key file {path} of {name} is protected by a passphrase: enter it.",
         ),
+        "hub_bad_endpoint": QCoreApplication.translate(
+            "Messages",
+            "The hub address {endpoint} is not an http:// or https:// address of a server. Enter one like https://huggingface.co, or a mirror's address.",
+        ),
+        "hub_offline": QCoreApplication.translate(
+            "Messages",
+            "Offline mode is on, so nothing was asked of the hub. Turn offline mode off in Settings → Model hub to download models or refresh the catalogue.",
+        ),
+        "hub_gated": QCoreApplication.translate(
+            "Messages",
+            "{repo} is gated on {endpoint}: accept its licence on the hub's page, then save an access token for this hub in Settings → Model hub.",
+        ),
+        "hub_not_found": QCoreApplication.translate(
+            "Messages",
+            "{repo} was not found on {endpoint}. Check the name, or the hub address in Settings → Model hub.",
+        ),
+        "hub_unreachable": QCoreApplication.translate(
+            "Messages",
+            "The hub {endpoint} could not be reached for {repo}: {detail}. Check the network, the proxy and the hub address in Settings → Model hub, or try a mirror.",
+        ),
+        "hub_bad_listing": QCoreApplication.translate(
+            "Messages",
+            "The hub {endpoint} answered with a file list for {repo} that cannot be read. Try again later, or another hub address.",
+        ),
+        "hub_no_keyring": QCoreApplication.translate(
+            "Messages",
+            "The access token could not be saved: this computer has no usable keyring ({detail}). Alpaca Desk never writes tokens to a plain file; install a keyring service (GNOME Keyring, KWallet) to save one.",
+        ),
+        "hub_bad_token": QCoreApplication.translate(
+            "Messages",
+            "That access token is not one: a hub token is a single word of letters and digits.",
+        ),
+        "hub_bad_repo": QCoreApplication.translate(
+            "Messages",
+            "{repo} is not a repository name: write it as ORGANISATION/NAME, e.g. hfl/chinese-alpaca-2-7b-gguf.",
+        ),
+        "hub_unsafe_name": QCoreApplication.translate(
+            "Messages",
+            "The hub listed a file named {name}, which would be written outside the model's folder. It was refused; nothing was written. Check the hub address in Settings → Model hub.",
+        ),
+        "hub_file_not_found": QCoreApplication.translate(
+            "Messages",
+            "{repo} has no file {name}. Refresh the catalogue and choose one of its files.",
+        ),
+        "hub_no_checksum": QCoreApplication.translate(
+            "Messages",
+            "The hub gave no checksum for {name}, so it could not be verified and was not downloaded. Try again later or another hub address.",
+        ),
+        "catalogue_invalid": QCoreApplication.translate(
+            "Messages",
+            "The model catalogue cannot be read ({reason}). Reinstall Alpaca Desk to restore it.",
+        ),
+        "download_refused": QCoreApplication.translate(
+            "Messages",
+            "The hub refused {name} (HTTP {status}). If the model is gated, accept its licence on the hub and save an access token for this hub in Settings → Model hub.",
+        ),
+        "download_failed": QCoreApplication.translate(
+            "Messages",
+            "The download of {name} failed repeatedly ({reason}). The {kept} already downloaded are kept and the next try resumes from there: check the network or the proxy, or try a mirror in Settings → Model hub.",
+        ),
+        "download_write_failed": QCoreApplication.translate(
+            "Messages",
+            "{name} could not be written to {path} ({reason}). Check the models folder's permissions.",
+        ),
+        "size_mismatch": QCoreApplication.translate(
+            "Messages",
+            "{name} does not have the {size} bytes the hub announced; it was removed. Try again later or another hub address.",
+        ),
+        "checksum_mismatch": QCoreApplication.translate(
+            "Messages",
+            "Checksum mismatch: {name} is not the file the hub describes. The damaged file was removed; download it again.",
+        ),
+        "disk_full": QCoreApplication.translate(
+            "Messages",
+            "The disk is full: {name} stopped after {kept}. What was downloaded is kept; free some space (or choose another models folder) and resume.",
+        ),
+        "not_enough_space": QCoreApplication.translate(
+            "Messages",
+            "Not enough disk space for {name}: it needs {needed} and {folder} has {free} free. Free some space or choose another models folder in Settings → Model hub.",
+        ),
+        "verify_not_found": QCoreApplication.translate(
+            "Messages",
+            "{path} does not exist. Give the path of a downloaded model file or its folder.",
+        ),
     }
 
 

@@ -61,6 +61,14 @@ class ImportFormatError(StoreError):
     """A conversation file to import is not an Alpaca Desk JSON export."""
 
 
+class HubError(AppError):
+    """The model hub could not be asked (offline mode, unreachable, not found, gated, bad listing)."""
+
+
+class DownloadError(HubError):
+    """A download failed (disk full, checksum mismatch, repeated stalls); the message says what to do."""
+
+
 @dataclass(frozen=True)
 class Notice:
     """Something the user must be told once, though nothing failed: a setting that was reset, a

@@ -23,7 +23,8 @@
 5. :meth:`JobProcess.wait` returns an :class:`Outcome`.
 
 The jobs (:data:`JOBS`): ``vocab-train``, ``vocab-merge`` and ``tokenizer-check``, implemented in
-:mod:`runtime.tokens.vocab_jobs`.
+:mod:`runtime.tokens.vocab_jobs`; ``hub-download`` in :mod:`runtime.hub.download` (its ``.part``
+files are kept, not scratch: a cancelled or killed download resumes from them).
 """
 
 from __future__ import annotations
@@ -139,6 +140,20 @@ JOBS: dict[str, JobDefinition] = {
             "runtime.tokens.vocab_jobs:check_job",
             (JobOption("path", required=True, help="a tokenizer.model, tokenizer folder or GGUF file"),),
             "open an untrusted tokenizer in this separate process and report its size",
+        ),
+        JobDefinition(
+            "hub-download",
+            "runtime.hub.download:download_job",
+            (
+                JobOption("repo", required=True, help="the repository, e.g. hfl/chinese-alpaca-2-7b-gguf"),
+                JobOption("files", help='a JSON list of file names (default: all), e.g. ["ggml-model-q4_k.gguf"]'),
+                JobOption("endpoint", help="the hub (default: https://huggingface.co)"),
+                JobOption("proxy", help="an HTTP(S) proxy URL"),
+                JobOption("models_dir", help="the models folder (default: the app's)"),
+                JobOption("network_log", help="the network log file (default: the app's)"),
+                JobOption("stall_timeout", float, help="seconds without a byte before a retry (default: 30)"),
+            ),
+            "download files of a hub repository: resumable, verified, recorded in the models folder's manifest",
         ),
     )
 }

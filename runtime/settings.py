@@ -43,6 +43,13 @@ class Settings:
     n_gpu_layers: int = 0
     show_decoding_panel: bool = True
     show_tokenizer_panel: bool = False
+    #: The model hub (runtime.hub): its address (a mirror works too), a proxy ("" = the system's),
+    #: offline mode (no network connection at all), and the models folder ("" = the app's).
+    #: The access token is not here: it is in the operating system's keyring (runtime.hub.token).
+    hub_endpoint: str = "https://huggingface.co"
+    hub_proxy: str = ""
+    hub_offline: bool = False
+    models_folder: str = ""
 
     def decoding_params(self) -> DecodingParams:
         """The saved decoding parameters, or the paper's defaults if they are invalid."""
@@ -163,6 +170,26 @@ def _n_gpu_layers(value: Any) -> int:
     return _whole_number(value, -1, MAX_GPU_LAYERS)
 
 
+def _url(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 300:
+        raise _BadValue("not an address")
+    if value and not value.startswith(("http://", "https://", "socks5://")):
+        raise _BadValue("not an http:// or https:// address")
+    return value
+
+
+def _endpoint(value: Any) -> str:
+    if not _url(value):
+        raise _BadValue("empty")
+    return str(value)
+
+
+def _folder(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 1000 or "\0" in value:
+        raise _BadValue("not a folder path")
+    return value
+
+
 def _flag(value: Any) -> bool:
     # Only JSON true/false: "yes" or null must not reach Qt's setVisible (a TypeError at start).
     if not isinstance(value, bool):
@@ -180,6 +207,10 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "n_gpu_layers": _n_gpu_layers,
     "show_decoding_panel": _flag,
     "show_tokenizer_panel": _flag,
+    "hub_endpoint": _endpoint,
+    "hub_proxy": _url,
+    "hub_offline": _flag,
+    "models_folder": _folder,
 }
 
 

@@ -512,6 +512,14 @@ Last changed {when}</source>
     </message>
 </context>
 <context>
+    <name>DownloadManager</name>
+    <message>
+        <location filename="../../app/controllers/downloads.py" line="184"/>
+        <source>Offline mode is on: turn it off in Settings → Model hub to download.</source>
+        <translation>离线模式已开启：请在“设置 → 模型库”中关闭后再下载。</translation>
+    </message>
+</context>
+<context>
     <name>HostsController</name>
     <message>
         <location filename="../../app/controllers/hosts.py" line="68"/>
@@ -745,170 +753,559 @@ Last changed {when}</source>
     </message>
 </context>
 <context>
+    <name>HubController</name>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="126"/>
+        <source>Offline mode is on: this is the catalogue shipped with Alpaca Desk ({0}); sizes are estimates. Nothing is sent anywhere.</source>
+        <translation>离线模式已开启：这是 Alpaca Desk 自带的模型目录（{0}），大小为估算值。不会向任何地方发送数据。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="130"/>
+        <source>The hub could not be asked, so this is the shipped catalogue ({0}): {1}</source>
+        <translation>无法访问模型库，因此显示自带的模型目录（{0}）：{1}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="135"/>
+        <source>The Chinese-LLaMA / Chinese-Alpaca family on {0}. A model&apos;s file list and sizes are asked of the hub when you choose it.</source>
+        <translation>{0} 上的 Chinese-LLaMA / Chinese-Alpaca 系列。选中某个模型时才会向模型库查询其文件列表和大小。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="159"/>
+        <source>{0} file(s)</source>
+        <translation>{0} 个文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="166"/>
+        <source>★ Recommended for this computer ({0} memory, {1} free): {2}, file {3}.</source>
+        <translation>★ 推荐给这台电脑（内存 {0}，可用磁盘 {1}）：{2}，文件 {3}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="180"/>
+        <source>instruct</source>
+        <translation>指令</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="180"/>
+        <source>base</source>
+        <translation>基座</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="182"/>
+        <source>GGUF</source>
+        <translation>GGUF</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="183"/>
+        <source>full weights</source>
+        <translation>完整权重</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="184"/>
+        <source>LoRA, needs merge</source>
+        <translation>LoRA，需合并</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="190"/>
+        <source>{role} · gen {gen}{params}{variant} · {fmt}</source>
+        <translation>{role} · 第 {gen} 代{params}{variant} · {fmt}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="224"/>
+        <source>Ready to chat: download one file (a quantization level).</source>
+        <translation>可直接对话：下载其中一个文件（一种量化级别）即可。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="226"/>
+        <source>Full Hugging Face weights: after the download, the convert wizard makes a GGUF file with the quantization recommended for this computer.</source>
+        <translation>完整的 Hugging Face 权重：下载后，转换向导会按这台电脑推荐的量化级别生成 GGUF 文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="230"/>
+        <source>First-generation LoRA weights: they need the original LLaMA weights from Meta and a merge before they can be converted and used.</source>
+        <translation>第一代 LoRA 权重：需要 Meta 原版 LLaMA 权重并先合并，才能转换和使用。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="235"/>
+        <source>Sizes from the hub.</source>
+        <translation>大小来自模型库。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="235"/>
+        <source>Sizes are the snapshot&apos;s estimates.</source>
+        <translation>大小为目录快照中的估算值。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="237"/>
+        <source>&lt;b&gt;{repo}&lt;/b&gt;&lt;br&gt;{kind}&lt;br&gt;{what}&lt;br&gt;Context: {ctx} tokens · Template: {template}&lt;br&gt;Licence: {licence}&lt;br&gt;&lt;i&gt;{sizes}&lt;/i&gt;</source>
+        <translation>&lt;b&gt;{repo}&lt;/b&gt;&lt;br&gt;{kind}&lt;br&gt;{what}&lt;br&gt;上下文长度：{ctx} 个 token · 模板：{template}&lt;br&gt;许可：{licence}&lt;br&gt;&lt;i&gt;{sizes}&lt;/i&gt;</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="256"/>
+        <source>yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="260"/>
+        <source>(every file of the repository)</source>
+        <translation>（仓库中的全部文件）</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="262"/>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="262"/>
+        <source>Download all files</source>
+        <translation>下载全部文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="274"/>
+        <source>Verifying…</source>
+        <translation>正在校验…</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="287"/>
+        <source>Nothing of this model is on disk.</source>
+        <translation>磁盘上没有这个模型的文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="291"/>
+        <source>Damaged or missing: {0}. Download them again.</source>
+        <translation>已损坏或缺失：{0}。请重新下载。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="293"/>
+        <source>{0} file(s) checked: each matches the hub&apos;s SHA-256.</source>
+        <translation>已校验 {0} 个文件：均与模型库的 SHA-256 一致。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="320"/>
+        <source>See the repository&apos;s page on the hub.</source>
+        <translation>请查看该仓库在模型库上的页面。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="346"/>
+        <source>Waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="347"/>
+        <source>Downloading {0}: {1}%</source>
+        <translation>正在下载 {0}：{1}%</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="349"/>
+        <source>Starting</source>
+        <translation>正在启动</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="350"/>
+        <source>Paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="351"/>
+        <source>Verified</source>
+        <translation>已校验</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="352"/>
+        <source>Failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="398"/>
+        <source>The weights are in {0}. Converting them to GGUF comes with the convert wizard.</source>
+        <translation>权重位于 {0}。转换为 GGUF 的功能将随转换向导提供。</translation>
+    </message>
+</context>
+<context>
+    <name>HubDialog</name>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="62"/>
+        <source>Get models</source>
+        <translation>获取模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="66"/>
+        <source>Find any GGUF model on the hub by name</source>
+        <translation>按名称在模型库中查找任意 GGUF 模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="68"/>
+        <source>Search the hub</source>
+        <translation>搜索模型库</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="70"/>
+        <source>Hub settings…</source>
+        <translation>模型库设置…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="81"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="81"/>
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="81"/>
+        <location filename="../../app/views/hub_view.py" line="94"/>
+        <source>Size</source>
+        <translation>大小</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="81"/>
+        <source>Context</source>
+        <translation>上下文</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="81"/>
+        <location filename="../../app/views/hub_view.py" line="94"/>
+        <source>On disk</source>
+        <translation>已在磁盘上</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="94"/>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="94"/>
+        <source>Quantization</source>
+        <translation>量化</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="94"/>
+        <source>Memory</source>
+        <translation>内存</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="98"/>
+        <location filename="../../app/views/hub_view.py" line="125"/>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="101"/>
+        <source>Verify files on disk</source>
+        <translation>校验磁盘上的文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="125"/>
+        <source>Progress</source>
+        <translation>进度</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="125"/>
+        <source>Speed</source>
+        <translation>速度</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="125"/>
+        <source>Time left</source>
+        <translation>剩余时间</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="125"/>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="129"/>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="130"/>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="131"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="132"/>
+        <location filename="../../app/views/hub_view.py" line="312"/>
+        <source>Chat with it</source>
+        <translation>用它对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="148"/>
+        <source>&lt;b&gt;Downloads&lt;/b&gt;</source>
+        <translation>&lt;b&gt;下载&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="312"/>
+        <source>Convert to GGUF…</source>
+        <translation>转换为 GGUF…</translation>
+    </message>
+</context>
+<context>
+    <name>HubSettingsDialog</name>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="42"/>
+        <source>Model hub settings</source>
+        <translation>模型库设置</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="46"/>
+        <source>https://huggingface.co, or a mirror such as https://hf-mirror.com. Applied at once.</source>
+        <translation>https://huggingface.co，或镜像站点如 https://hf-mirror.com。立即生效。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="49"/>
+        <source>Empty: the system&apos;s proxy settings</source>
+        <translation>留空：使用系统代理设置</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="52"/>
+        <source>Only for gated models; empty keeps the saved token</source>
+        <translation>仅用于需授权的模型；留空则保留已保存的令牌</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="53"/>
+        <source>Remove the token saved for this hub</source>
+        <translation>删除为此模型库保存的令牌</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="56"/>
+        <source>The token is kept by the operating system&apos;s keyring, never in a file, and is sent only to the hub address it was saved for.</source>
+        <translation>令牌保存在操作系统的密钥环中，绝不写入文件，并且只会发送给保存时对应的模型库地址。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="63"/>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="68"/>
+        <source>Offline mode: make no network connection at all</source>
+        <translation>离线模式：完全不建立任何网络连接</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="75"/>
+        <source>Hub address</source>
+        <translation>模型库地址</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="76"/>
+        <source>Proxy</source>
+        <translation>代理</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="77"/>
+        <source>Access token</source>
+        <translation>访问令牌</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="80"/>
+        <location filename="../../app/views/hub_settings_view.py" line="137"/>
+        <source>Models folder</source>
+        <translation>模型文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="85"/>
+        <source>No request has been made.</source>
+        <translation>尚未发出任何请求。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="92"/>
+        <source>&lt;b&gt;Network log&lt;/b&gt;: every request Alpaca Desk made (newest last)</source>
+        <translation>&lt;b&gt;网络日志&lt;/b&gt;：Alpaca Desk 发出的每个请求（最新的在最后）</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="117"/>
+        <location filename="../../app/main_window.py" line="124"/>
         <source>Alpaca Desk</source>
         <extracomment>What opening the settings and the store found (a setting reset, a damaged file kept aside); app.notices shows them once, in the first window&apos;s banner.</extracomment>
         <translation>Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="134"/>
+        <location filename="../../app/main_window.py" line="141"/>
         <source>Your conversation file could not be opened and was left untouched; new chats go to a new file. Details: {0}</source>
         <translation>无法打开对话记录文件（原文件未做任何改动），新的对话将保存到新文件中。详情：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="151"/>
+        <location filename="../../app/main_window.py" line="158"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="153"/>
+        <location filename="../../app/main_window.py" line="160"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="188"/>
+        <location filename="../../app/main_window.py" line="195"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="193"/>
+        <location filename="../../app/main_window.py" line="200"/>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="257"/>
+        <location filename="../../app/main_window.py" line="269"/>
         <source>&amp;Model</source>
         <translation>模型(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="258"/>
+        <location filename="../../app/main_window.py" line="270"/>
         <source>&amp;Open model file…</source>
         <translation>打开模型文件(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="261"/>
+        <location filename="../../app/main_window.py" line="273"/>
+        <source>&amp;Get models…</source>
+        <translation>获取模型(&amp;G)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="275"/>
         <source>Recent models</source>
         <translation>最近使用的模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="263"/>
+        <location filename="../../app/main_window.py" line="277"/>
         <source>&amp;Unload model</source>
         <translation>卸载模型(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="266"/>
+        <location filename="../../app/main_window.py" line="280"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="270"/>
+        <location filename="../../app/main_window.py" line="284"/>
         <source>&amp;Conversation</source>
         <translation>对话(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="271"/>
+        <location filename="../../app/main_window.py" line="285"/>
         <source>&amp;New conversation</source>
         <translation>新建对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="274"/>
+        <location filename="../../app/main_window.py" line="288"/>
         <source>Export as &amp;Markdown…</source>
         <translation>导出为 Markdown(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="276"/>
+        <location filename="../../app/main_window.py" line="290"/>
         <source>Export as &amp;JSON…</source>
         <translation>导出为 JSON(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="278"/>
+        <location filename="../../app/main_window.py" line="292"/>
         <source>&amp;Import from JSON…</source>
         <translation>从 JSON 导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="281"/>
+        <location filename="../../app/main_window.py" line="295"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="282"/>
+        <location filename="../../app/main_window.py" line="296"/>
         <source>&amp;Decoding panel</source>
         <translation>解码参数面板(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="286"/>
+        <location filename="../../app/main_window.py" line="300"/>
         <source>&amp;Tokenizer panel</source>
         <translation>分词器面板(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="291"/>
+        <location filename="../../app/main_window.py" line="305"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="292"/>
+        <location filename="../../app/main_window.py" line="306"/>
         <source>&amp;Extend a vocabulary…</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="294"/>
+        <location filename="../../app/main_window.py" line="308"/>
         <source>Training &amp;hosts (SSH)…</source>
         <translation>训练主机(SSH)(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="297"/>
+        <location filename="../../app/main_window.py" line="311"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="298"/>
+        <location filename="../../app/main_window.py" line="312"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="301"/>
+        <location filename="../../app/main_window.py" line="315"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="310"/>
+        <location filename="../../app/main_window.py" line="323"/>
+        <source>&amp;Model hub…</source>
+        <translation>模型库(&amp;M)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="326"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="311"/>
+        <location filename="../../app/main_window.py" line="327"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="410"/>
+        <location filename="../../app/main_window.py" line="362"/>
+        <source>No model is installed yet. Get a Chinese-Alpaca model for this computer from the catalogue.</source>
+        <translation>尚未安装任何模型。请从模型目录中为这台电脑获取一个 Chinese-Alpaca 模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="363"/>
+        <source>Get models…</source>
+        <translation>获取模型…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="436"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="473"/>
+        <location filename="../../app/main_window.py" line="499"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="469"/>
+        <location filename="../../app/main_window.py" line="495"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="474"/>
+        <location filename="../../app/main_window.py" line="500"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="478"/>
+        <location filename="../../app/main_window.py" line="504"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="485"/>
+        <location filename="../../app/main_window.py" line="511"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
@@ -1324,6 +1721,111 @@ Last changed {when}</source>
         <translation>{name} 的密钥文件 {path} 受口令保护：请输入口令。</translation>
     </message>
     <message>
+        <location filename="../../app/messages.py" line="394"/>
+        <source>The hub address {endpoint} is not an http:// or https:// address of a server. Enter one like https://huggingface.co, or a mirror&apos;s address.</source>
+        <translation>模型库地址 {endpoint} 不是 http:// 或 https:// 服务器地址。请输入如 https://huggingface.co 的地址或镜像站点地址。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="398"/>
+        <source>Offline mode is on, so nothing was asked of the hub. Turn offline mode off in Settings → Model hub to download models or refresh the catalogue.</source>
+        <translation>离线模式已开启，因此没有向模型库发送任何请求。要下载模型或刷新目录，请在“设置 → 模型库”中关闭离线模式。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="402"/>
+        <source>{repo} is gated on {endpoint}: accept its licence on the hub&apos;s page, then save an access token for this hub in Settings → Model hub.</source>
+        <translation>{repo} 在 {endpoint} 上需要授权：请先在模型库页面上接受其许可协议，然后在“设置 → 模型库”中为此模型库保存访问令牌。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="406"/>
+        <source>{repo} was not found on {endpoint}. Check the name, or the hub address in Settings → Model hub.</source>
+        <translation>在 {endpoint} 上找不到 {repo}。请检查名称，或“设置 → 模型库”中的模型库地址。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="410"/>
+        <source>The hub {endpoint} could not be reached for {repo}: {detail}. Check the network, the proxy and the hub address in Settings → Model hub, or try a mirror.</source>
+        <translation>无法连接模型库 {endpoint} 获取 {repo}：{detail}。请检查网络、代理和“设置 → 模型库”中的地址，或改用镜像站点。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="414"/>
+        <source>The hub {endpoint} answered with a file list for {repo} that cannot be read. Try again later, or another hub address.</source>
+        <translation>模型库 {endpoint} 返回的 {repo} 文件列表无法读取。请稍后重试，或换一个模型库地址。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="418"/>
+        <source>The access token could not be saved: this computer has no usable keyring ({detail}). Alpaca Desk never writes tokens to a plain file; install a keyring service (GNOME Keyring, KWallet) to save one.</source>
+        <translation>无法保存访问令牌：这台电脑没有可用的密钥环（{detail}）。Alpaca Desk 绝不把令牌写入普通文件；请安装密钥环服务（GNOME Keyring、KWallet）后再保存。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="422"/>
+        <source>That access token is not one: a hub token is a single word of letters and digits.</source>
+        <translation>这不是有效的访问令牌：模型库令牌是由字母和数字组成的一个词。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="426"/>
+        <source>{repo} is not a repository name: write it as ORGANISATION/NAME, e.g. hfl/chinese-alpaca-2-7b-gguf.</source>
+        <translation>{repo} 不是仓库名称：请写成“组织/名称”，例如 hfl/chinese-alpaca-2-7b-gguf。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="430"/>
+        <source>The hub listed a file named {name}, which would be written outside the model&apos;s folder. It was refused; nothing was written. Check the hub address in Settings → Model hub.</source>
+        <translation>模型库列出了名为 {name} 的文件，它会被写到模型文件夹之外。已拒绝，没有写入任何内容。请检查“设置 → 模型库”中的地址。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="434"/>
+        <source>{repo} has no file {name}. Refresh the catalogue and choose one of its files.</source>
+        <translation>{repo} 中没有文件 {name}。请刷新目录并选择其中的文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="438"/>
+        <source>The hub gave no checksum for {name}, so it could not be verified and was not downloaded. Try again later or another hub address.</source>
+        <translation>模型库没有提供 {name} 的校验和，无法校验，因此没有下载。请稍后重试或换一个模型库地址。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="442"/>
+        <source>The model catalogue cannot be read ({reason}). Reinstall Alpaca Desk to restore it.</source>
+        <translation>无法读取模型目录（{reason}）。请重新安装 Alpaca Desk 以恢复它。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="446"/>
+        <source>The hub refused {name} (HTTP {status}). If the model is gated, accept its licence on the hub and save an access token for this hub in Settings → Model hub.</source>
+        <translation>模型库拒绝了 {name}（HTTP {status}）。如果该模型需要授权，请在模型库上接受其许可协议，并在“设置 → 模型库”中为此模型库保存访问令牌。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="450"/>
+        <source>The download of {name} failed repeatedly ({reason}). The {kept} already downloaded are kept and the next try resumes from there: check the network or the proxy, or try a mirror in Settings → Model hub.</source>
+        <translation>{name} 的下载多次失败（{reason}）。已下载的 {kept} 会保留，下次会从那里继续：请检查网络或代理，或在“设置 → 模型库”中改用镜像站点。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="454"/>
+        <source>{name} could not be written to {path} ({reason}). Check the models folder&apos;s permissions.</source>
+        <translation>无法把 {name} 写入 {path}（{reason}）。请检查模型文件夹的权限。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="458"/>
+        <source>{name} does not have the {size} bytes the hub announced; it was removed. Try again later or another hub address.</source>
+        <translation>{name} 的大小与模型库声明的 {size} 字节不符，已删除。请稍后重试或换一个模型库地址。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="462"/>
+        <source>Checksum mismatch: {name} is not the file the hub describes. The damaged file was removed; download it again.</source>
+        <translation>校验和不匹配：{name} 与模型库描述的文件不一致。损坏的文件已删除，请重新下载。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="466"/>
+        <source>The disk is full: {name} stopped after {kept}. What was downloaded is kept; free some space (or choose another models folder) and resume.</source>
+        <translation>磁盘已满：{name} 在下载 {kept} 后停止。已下载的部分会保留；请释放空间（或选择其他模型文件夹）后继续。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="470"/>
+        <source>Not enough disk space for {name}: it needs {needed} and {folder} has {free} free. Free some space or choose another models folder in Settings → Model hub.</source>
+        <translation>磁盘空间不足以下载 {name}：需要 {needed}，而 {folder} 只有 {free} 可用。请释放空间，或在“设置 → 模型库”中选择其他模型文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="474"/>
+        <source>{path} does not exist. Give the path of a downloaded model file or its folder.</source>
+        <translation>{path} 不存在。请提供已下载的模型文件或其文件夹的路径。</translation>
+    </message>
+    <message>
         <location filename="../../app/messages.py" line="214"/>
         <source>The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.</source>
         <translation>对话数据库 {path} 所在的磁盘已满。请释放一些空间后重试；没有丢失任何内容。</translation>
@@ -1507,13 +2009,13 @@ Last changed {when}</source>
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../app/main.py" line="191"/>
+        <location filename="../../app/main.py" line="204"/>
         <source>Alpaca Desk is already running with this data folder. Switch to its window.</source>
         <extracomment>Exit status when a folder the app needs cannot be used (the message names it and what to do). The desktop entry&apos;s name (packaging/alpaca-desk.desktop) and the Wayland app id.</extracomment>
         <translation>Alpaca Desk 已在使用此数据文件夹运行。请切换到它的窗口。</translation>
     </message>
     <message>
-        <location filename="../../app/main.py" line="221"/>
+        <location filename="../../app/main.py" line="239"/>
         <source>Alpaca Desk cannot use the folder {path}: {reason}. Make the folder writable (or move away the file in its place), or start Alpaca Desk with --data-dir pointing to a folder you can write to.</source>
         <translation>Alpaca Desk 无法使用文件夹 {path}：{reason}。请将该文件夹改为可写（或移走占据其位置的文件），或用 --data-dir 指向一个可写的文件夹启动 Alpaca Desk。</translation>
     </message>

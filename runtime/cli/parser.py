@@ -5,8 +5,9 @@
 holds, ``alpaca-desk host`` is the inference host (how a frozen build starts it),
 ``alpaca-desk template-sandbox`` renders untrusted chat templates for another process (likewise),
 ``alpaca-desk tokens FILE`` compares tokenizers on a text, ``alpaca-desk vocab merge|train`` is the
-vocabulary-extension tool, and ``alpaca-desk hosts add|list|test|forget-key|remove`` keeps the SSH hosts to train on,
-``alpaca-desk remote status|attach|stop|download JOB_ID`` follows a job detached on one of them,
+vocabulary-extension tool, ``alpaca-desk models|download|verify`` are the model hub (catalogue,
+resumable verified downloads, re-checks), ``alpaca-desk hosts add|list|test|forget-key|remove`` keeps the SSH hosts to
+train on, ``alpaca-desk remote status|attach|stop|download JOB_ID`` follows a job detached on one of them,
 and ``alpaca-desk job NAME ...`` runs one job process (how a frozen
 build starts :mod:`runtime.jobs`). ``app.main`` sends these subcommands here and starts the GUI
 otherwise, so runtime never imports app.
@@ -18,7 +19,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from runtime.cli import chat, conversations, remote, tokens
+from runtime.cli import chat, conversations, hub, remote, tokens
 from runtime.errors import AppError
 from runtime.paths import set_base_dir
 
@@ -38,13 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("template-sandbox", help="render model files' chat templates under limits (used by the app)")
     tokens.add_parsers(sub)
     remote.add_parsers(sub)
+    hub.add_parsers(sub)
     job = sub.add_parser("job", help="run one job process, reporting JSON lines (used by the app)")
     job.add_argument("job_args", nargs=argparse.REMAINDER, help="the job and its options")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``alpaca-desk chat|conversations|host|hosts|remote|template-sandbox|tokens|vocab|job ...``."""
+    """Run ``alpaca-desk COMMAND ...`` (the commands: :data:`app.main.CLI_COMMANDS`)."""
     words = list(sys.argv[1:] if argv is None else argv)
     if words[:1] == ["template-sandbox"]:
         # Before anything else is imported: the sandbox limits its memory first, and this

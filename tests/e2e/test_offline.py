@@ -145,3 +145,40 @@ def test_an_offline_hub_lookup_sends_no_telemetry(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert attempts(log) == []
+
+
+@pytest.mark.gui
+def test_window_browses_the_model_catalogue_offline_without_a_network_attempt(
+    qtbot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Offline mode: the catalogue (the shipped snapshot), its entries, a search and a download
+    request make no connection and no name lookup (issue 11)."""
+    global _recording
+    from app.main_window import AppContext, MainWindow
+
+    for name in ("HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    _events.clear()
+    _recording = True
+    try:
+        context = AppContext.open(show_errors=False)
+        context.settings.hub_offline = True
+        window = MainWindow(context)
+        window._replaced = True
+        qtbot.addWidget(window)
+        window.show()
+        dialog = window.hub_controller.open_dialog()
+        for repo in ("hfl/chinese-alpaca-2-7b-gguf", "hfl/chinese-alpaca-2-7b", "hfl/chinese-alpaca-pro-lora-7b"):
+            dialog.select_repo(repo)
+            assert repo in dialog.details.text()
+        dialog.search_requested.emit("alpaca")
+        item = window.hub_controller.download("hfl/chinese-alpaca-2-7b-gguf", "ggml-model-q4_k.gguf")
+        assert item is not None and item.state == "paused"
+        qtbot.wait(300)
+        assert "Offline mode is on" in dialog.source_label.text()
+        window.close()
+        context.close()
+    finally:
+        _recording = False
+    assert _events == []

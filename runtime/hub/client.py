@@ -1,0 +1,394 @@
+"""How Alpaca Desk talks to a model hub: the endpoint, proxy, token, offline mode and network log.
+
+Every request the app makes to a hub goes through one ``httpx2`` client built here
+(:func:`http_client`), which ``huggingface_hub`` also uses (its ``set_client_factory``): so one
+place refuses requests in offline mode (before any socket is opened), applies the proxy, and
+writes each request to the network log the settings show (:func:`read_network_log`).
+
+The token is stored with the operating system's keyring, under the endpoint it was saved for
+(:mod:`runtime.hub.token`): a token saved for ``https://huggingface.co`` is never sent to a
+mirror the user switched to, and the Hugging Face token file or ``HF_TOKEN`` are never read
+(``token=False`` everywhere unless the user approved one for this endpoint).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from runtime.errors import HubError
+from runtime.hub.manifest import check_repo_id
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+#: The seconds a download may go without a byte before it counts as stalled (and is retried).
+STALL_TIMEOUT_S = 30.0
+#: The network log is rotated past this size (one older file is kept), so it never grows unbounded.
+NETWORK_LOG_MAX_BYTES = 1_000_000
+#: The longest endpoint or proxy URL accepted from settings or the command line.
+MAX_URL_LENGTH = 300
+
+# huggingface_hub reads these when it is imported: no telemetry, ever (issue 11).
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ.setdefault("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
+
+
+class HubOffline(HubError):
+    """Offline mode is on: nothing may be sent."""
+
+
+def normalize_endpoint(url: str) -> str:
+    """``url`` as an endpoint: ``scheme://host[:port][/path]`` without a trailing slash.
+
+    Raises:
+        HubError: it is not an http(s) URL (``hub_bad_endpoint``).
+    """
+    text = (url or "").strip()
+    parts = urlsplit(text)
+    if (
+        len(text) > MAX_URL_LENGTH
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise HubError(
+            f"The hub address {text[:80]!r} is not an http:// or https:// address of a server. Enter one "
+            f"like {DEFAULT_ENDPOINT}, or a mirror's address.",
+            code="hub_bad_endpoint",
+            params={"endpoint": text[:80]},
+        )
+    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of ``url``: requests to the same origin may carry the endpoint's token."""
+    parts = urlsplit(url)
+    default_port = {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default_port
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    """Where and how to reach the hub.
+
+    Attributes:
+        endpoint: The hub (``https://huggingface.co`` or a mirror such as ``https://hf-mirror.com``).
+        proxy: An HTTP(S) proxy URL, or "" for the system's (environment) settings.
+        offline: Make no connection at all.
+        token: The access token approved for this endpoint (see :mod:`runtime.hub.token`), or None.
+        network_log: The file every request is appended to, or None.
+        stall_timeout: Seconds without a byte before a transfer is retried.
+    """
+
+    endpoint: str = DEFAULT_ENDPOINT
+    proxy: str = ""
+    offline: bool = False
+    token: str | None = field(default=None, repr=False)
+    network_log: Path | None = None
+    stall_timeout: float = STALL_TIMEOUT_S
+
+    def with_token(self, token: str | None) -> HubConfig:
+        """A copy with ``token``."""
+        return replace(self, token=token)
+
+    def token_for(self, url: str) -> str | None:
+        """The token if ``url`` is on the endpoint it was approved for, else None."""
+        if self.token and origin(url) == origin(self.endpoint):
+            return self.token
+        return None
+
+    def check_online(self, what: str) -> None:
+        """Raise :class:`HubOffline` in offline mode, naming what was about to be asked."""
+        if self.offline:
+            raise HubOffline(
+                f"Offline mode is on, so {what} was not asked of the hub. Turn offline mode off in "
+                f"Settings → Model hub to download models or refresh the catalogue.",
+                code="hub_offline",
+                params={"what": what},
+            )
+
+
+def hub_config_from_settings(settings: Any, *, logs: Path | None = None) -> HubConfig:
+    """The :class:`HubConfig` of the user's settings (token looked up in the keyring for the endpoint)."""
+    from runtime.hub.token import load_token
+
+    endpoint = normalize_endpoint(getattr(settings, "hub_endpoint", "") or DEFAULT_ENDPOINT)
+    offline = bool(getattr(settings, "hub_offline", False))
+    # Offline: the keyring (a D-Bus service on Linux, not the network) is not asked either.
+    token = None if offline else load_token(endpoint)
+    return HubConfig(
+        endpoint=endpoint,
+        proxy=str(getattr(settings, "hub_proxy", "") or ""),
+        offline=offline,
+        token=token,
+        network_log=(logs / "network.log") if logs is not None else None,
+    )
+
+
+# -- the network log -------------------------------------------------------------------------------
+
+_log_lock = threading.Lock()
+
+
+def _shown_url(url: str) -> str:
+    # Signed CDN addresses carry credentials in their query: the log keeps the path only.
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def log_request(log: Path | None, method: str, url: str, status: int | str) -> None:
+    """Append one request to the network log (one JSON line; rotated past its size limit)."""
+    if log is None:
+        return
+    line = json.dumps(
+        {"time": round(time.time(), 3), "pid": os.getpid(), "method": method, "url": _shown_url(url), "status": status}
+    )
+    with _log_lock:
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            if log.exists() and log.stat().st_size > NETWORK_LOG_MAX_BYTES:
+                os.replace(log, log.with_name(log.name + ".1"))
+            # One short write with O_APPEND: lines of several processes (the GUI, download jobs)
+            # do not interleave.
+            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, (line + "\n").encode("utf-8"))
+            finally:
+                os.close(fd)
+        except OSError:
+            pass  # a log folder that cannot be written costs the log, never the download
+
+
+def read_network_log(log: Path, *, limit: int = 500) -> list[dict[str, Any]]:
+    """The newest ``limit`` requests of the network log and its rotated file (each read from its
+    last 256 KiB at most)."""
+    entries: list[dict[str, Any]] = []
+    for path in (log.with_name(log.name + ".1"), log):
+        try:
+            with path.open("rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                size = handle.tell()
+                handle.seek(max(0, size - 256 * 1024))
+                tail = handle.read()
+        except OSError:
+            continue
+        for raw in tail.splitlines()[-limit:]:
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                continue  # the first line of the tail may be cut
+            if isinstance(entry, dict):
+                entries.append(entry)
+    return entries[-limit:]
+
+
+# -- the HTTP client -------------------------------------------------------------------------------
+
+
+def http_client(config: HubConfig) -> Any:
+    """An ``httpx2.Client`` for ``config``: offline refusal, proxy, network log, stall timeout.
+
+    Raises:
+        HubOffline: in offline mode (no client is built, so no socket can be opened).
+    """
+    config.check_online("anything")
+    import httpx2
+
+    def on_request(request: Any) -> None:
+        # A second guard: a client built before offline mode was switched on refuses as well.
+        if config.offline:
+            raise HubOffline("offline mode is on", code="hub_offline", params={"what": str(request.url)})
+
+    def on_response(response: Any) -> None:
+        log_request(config.network_log, response.request.method, str(response.request.url), response.status_code)
+
+    timeout = httpx2.Timeout(connect=15.0, read=config.stall_timeout, write=30.0, pool=15.0)
+    return httpx2.Client(
+        proxy=config.proxy or None,
+        follow_redirects=True,
+        timeout=timeout,
+        event_hooks={"request": [on_request], "response": [on_response]},
+    )
+
+
+_installed: dict[str, Any] = {}
+
+
+def use_config(config: HubConfig) -> None:
+    """Make ``huggingface_hub`` send its requests through :func:`http_client` of ``config``."""
+    from huggingface_hub import set_client_factory
+
+    if _installed.get("config") == config:
+        return
+    _installed["config"] = config
+    set_client_factory(lambda: http_client(config))
+
+
+# -- the hub API (huggingface_hub) -----------------------------------------------------------------
+
+
+#: At most this many files are read from one repository listing (a hostile listing must not
+#: exhaust memory; the largest hfl repositories have a few dozen).
+MAX_LISTED_FILES = 5_000
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file of a repository as the hub lists it.
+
+    Attributes:
+        path: The path in the repository (checked by :func:`runtime.hub.manifest.safe_repo_path`
+            before it names anything on disk).
+        size: Bytes.
+        sha256: The LFS SHA-256 when the file is stored with LFS, else "".
+        blob_id: The git blob id (SHA-1 of ``blob <size>\\0`` + content).
+    """
+
+    path: str
+    size: int
+    sha256: str = ""
+    blob_id: str = ""
+
+
+@dataclass(frozen=True)
+class FileMetadata:
+    """What a HEAD of a file's ``resolve`` address says: where to GET it and how to check it."""
+
+    url: str
+    size: int
+    etag: str
+    commit: str
+
+
+def _wrap(exc: Exception, repo_id: str, endpoint: str) -> HubError:
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    if isinstance(exc, HubError):
+        return exc
+    if isinstance(exc, GatedRepoError):
+        return HubError(
+            f"{repo_id} is gated on {endpoint}: accept its licence on the hub's page, then save an access "
+            f"token for this hub in Settings → Model hub.",
+            code="hub_gated",
+            params={"repo": repo_id, "endpoint": endpoint},
+        )
+    if isinstance(exc, RepositoryNotFoundError):
+        return HubError(
+            f"{repo_id} was not found on {endpoint}. Check the name, or the hub address in Settings → Model hub.",
+            code="hub_not_found",
+            params={"repo": repo_id, "endpoint": endpoint},
+        )
+    return HubError(
+        f"The hub {endpoint} could not be reached for {repo_id}: {exc}. Check the network, the proxy and the "
+        f"hub address in Settings → Model hub, or try a mirror.",
+        code="hub_unreachable",
+        params={"repo": repo_id, "endpoint": endpoint, "detail": str(exc)[:200]},
+    )
+
+
+class HubClient:
+    """The questions Alpaca Desk asks a hub, through ``huggingface_hub``'s API.
+
+    Args:
+        config: Endpoint, proxy, offline mode, token, network log.
+    """
+
+    def __init__(self, config: HubConfig) -> None:
+        self.config = config
+
+    def _api(self) -> Any:
+        self.config.check_online("the model list")
+        use_config(self.config)
+        from huggingface_hub import HfApi
+
+        # token=False, not None: None would make huggingface_hub read HF_TOKEN or its token file and
+        # send that to whatever endpoint is set.
+        return HfApi(endpoint=self.config.endpoint, token=self.config.token or False)
+
+    def list_files(self, repo_id: str, *, revision: str | None = None) -> list[RemoteFile]:
+        """Every file of ``repo_id`` with its size and hashes (at most :data:`MAX_LISTED_FILES`).
+
+        Raises:
+            HubError: offline, unreachable, not found, gated, or a listing that is not one.
+        """
+        check_repo_id(repo_id)
+        self.config.check_online(f"the file list of {repo_id}")
+        try:
+            api = self._api()
+            files: list[RemoteFile] = []
+            for item in api.list_repo_tree(repo_id, recursive=True, revision=revision):
+                if len(files) >= MAX_LISTED_FILES:
+                    break
+                if not hasattr(item, "size"):
+                    continue  # a folder
+                lfs = getattr(item, "lfs", None)
+                sha256 = lfs.get("sha256", "") if isinstance(lfs, dict) else getattr(lfs, "sha256", "") or ""
+                files.append(
+                    RemoteFile(
+                        path=str(item.path),
+                        size=_bounded_int(item.size),
+                        sha256=str(sha256 or "").lower(),
+                        blob_id=str(getattr(item, "blob_id", "") or ""),
+                    )
+                )
+            return files
+        except (KeyError, TypeError, ValueError) as exc:
+            raise HubError(
+                f"The hub {self.config.endpoint} answered with a file list for {repo_id} that cannot be read "
+                f"({exc}). Try again later, or another hub address.",
+                code="hub_bad_listing",
+                params={"repo": repo_id, "endpoint": self.config.endpoint},
+            ) from exc
+        except Exception as exc:
+            raise _wrap(exc, repo_id, self.config.endpoint) from exc
+
+    def file_metadata(self, repo_id: str, path: str, *, revision: str | None = None) -> FileMetadata:
+        """HEAD the file's ``resolve`` address: the URL to GET, size, ETag (the LFS SHA-256) and commit.
+
+        Raises:
+            HubError: offline, unreachable, not found or gated.
+        """
+        check_repo_id(repo_id)
+        self.config.check_online(f"{path} of {repo_id}")
+        use_config(self.config)
+        from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+        url = hf_hub_url(repo_id, path, revision=revision, endpoint=self.config.endpoint)
+        try:
+            meta = get_hf_file_metadata(url, token=self.config.token_for(url) or False, endpoint=self.config.endpoint)
+        except Exception as exc:
+            raise _wrap(exc, repo_id, self.config.endpoint) from exc
+        return FileMetadata(
+            url=str(meta.location or url),
+            size=_bounded_int(meta.size or 0),
+            etag=str(meta.etag or "").strip('"').lower(),
+            commit=str(meta.commit_hash or ""),
+        )
+
+    def search_gguf(self, text: str, *, limit: int = 50) -> list[str]:
+        """Repository ids on the hub whose name matches ``text`` and that hold GGUF files."""
+        self.config.check_online("a search")
+        try:
+            api = self._api()
+            found = []
+            for model in api.list_models(search=text[:100], filter="gguf", limit=max(1, min(limit, 200))):
+                repo_id = str(getattr(model, "id", "") or "")
+                if repo_id and len(repo_id) <= 200:
+                    found.append(repo_id)
+            return found
+        except Exception as exc:
+            raise _wrap(exc, text, self.config.endpoint) from exc
+
+
+def _bounded_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1 << 50:
+        raise ValueError(f"size {value!r} is not a file size")
+    return value

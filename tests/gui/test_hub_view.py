@@ -1,0 +1,167 @@
+"""Model → Get models… against the fake hub: choose an entry, watch progress, pause, resume,
+finish, "Chat with it" (a real download job, a real host loading the downloaded GGUF)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.main_window import AppContext, MainWindow
+from tests.fakehub import FakeHub
+
+REPO = "hfl/chinese-alpaca-2-1.3b-gguf"
+NAME = "ggml-model-q4_0.gguf"
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    with FakeHub() as server:
+        yield server
+
+
+@pytest.fixture
+def window(qtbot, hub: FakeHub) -> Iterator[MainWindow]:
+    context = AppContext.open(show_errors=False)
+    context.settings.hub_endpoint = hub.url
+    win = MainWindow(context)
+    win._replaced = True  # closing it in a test must not quit the shared QApplication
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    context.close()
+
+
+def test_catalogue_download_pause_resume_finish_and_chat(
+    qtbot, window: MainWindow, hub: FakeHub, stories_gguf: Path
+) -> None:
+    data = stories_gguf.read_bytes()
+    hub.add(REPO, NAME, data)
+    hub.add(REPO, "ggml-model-q8_0.gguf", b"\0" * 4096)
+    hub.faults.rate = 200_000  # about six seconds: time to pause
+    # First run: nothing installed, so the window offers the catalogue.
+    window.offer_models()
+    assert window.banner.isVisible() and window.banner.action_button.isVisible()
+    window.banner.action_button.click()
+    dialog = window.hub_controller.dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.catalogue.topLevelItemCount() >= 25  # the shipped snapshot
+
+    dialog.select_repo(REPO)
+    # The file list is asked of the (fake) hub when the entry is chosen.
+    qtbot.waitUntil(lambda: dialog.files.topLevelItemCount() == 2, timeout=10_000)
+    assert "Sizes from the hub" in dialog.details.text()
+    dialog.select_file(NAME)
+    qtbot.mouseClick(dialog.download_button, Qt.MouseButton.LeftButton)
+    manager = window.ctx.downloads
+    [item] = manager.items
+    qtbot.waitUntil(lambda: item.done > 0 and dialog.progress_value(item) > 0, timeout=20_000)
+    dialog.select_download(item)
+    assert dialog.pause_button.isEnabled()
+    qtbot.mouseClick(dialog.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: item.state == "paused" and manager._process is None, timeout=20_000)
+    part = window.ctx.paths.models / "hfl" / "chinese-alpaca-2-1.3b-gguf" / (NAME + ".part")
+    kept = part.stat().st_size
+    assert 0 < kept < len(data)
+    # The queue is saved: a restart would resume it.
+    saved = json.loads((window.ctx.paths.data / "downloads.json").read_text(encoding="utf-8"))
+    assert saved["downloads"][0]["repo"] == REPO
+
+    hub.faults.rate = 0
+    assert dialog.resume_button.isEnabled()
+    qtbot.mouseClick(dialog.resume_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: item.state == "done", timeout=30_000)
+    assert hub.served_bytes(REPO, NAME) <= len(data) + kept // 2 + 256 * 1024, "resumed, not restarted"
+    target = part.with_name(NAME)
+    assert target.read_bytes() == data and not part.exists()
+    assert dialog.open_button.isEnabled() and dialog.open_button.text() == "Chat with it"
+    assert dialog.catalogue.currentItem().text(4) != ""  # on disk now
+    qtbot.mouseClick(dialog.verify_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "SHA-256" in dialog.verify_result.text(), timeout=10_000)
+    assert dialog.verify_result.text().startswith("1 file(s) checked")
+    with qtbot.waitSignal(window.client.loaded, timeout=30_000) as loaded:
+        qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
+    assert loaded.args[0]["path"] == str(target)
+    assert not dialog.isVisible()
+
+
+def test_hub_settings_apply_at_once_and_keep_the_token_out_of_files(qtbot, window: MainWindow, hub: FakeHub) -> None:
+    controller = window.hub_controller
+    controller.open_settings()
+    dialog = controller._settings_dialog
+    dialog.endpoint.setText("not a url")
+    dialog._accept()
+    assert dialog.isVisible() and dialog.problem.isVisible()
+    dialog.endpoint.setText("https://hf-mirror.com/")
+    dialog.offline.setChecked(True)
+    dialog.token.setText("hf_secret_token")
+    dialog._accept()
+    assert not dialog.isVisible()
+    settings = window.ctx.settings
+    assert (settings.hub_endpoint, settings.hub_offline) == ("https://hf-mirror.com", True)
+    stored = window.ctx.paths.settings_file.read_text(encoding="utf-8")
+    assert "hf-mirror.com" in stored and "hf_secret_token" not in stored
+    # Offline: the catalogue says so and a download waits instead of connecting.
+    hub_dialog = controller.open_dialog()
+    assert "Offline mode is on" in hub_dialog.source_label.text()
+    item = controller.download(REPO, NAME)
+    assert item is not None and item.state == "paused" and "Offline" in item.error
+    assert hub.requests == []
+
+
+def test_a_download_running_when_the_app_quits_resumes_at_the_next_start(
+    qtbot, hub: FakeHub, stories_gguf: Path
+) -> None:
+    data = stories_gguf.read_bytes()
+    hub.add(REPO, NAME, data)
+    hub.faults.rate = 200_000
+    first = AppContext.open(show_errors=False)
+    first.settings.hub_endpoint = hub.url
+    first.save_settings()
+    window = MainWindow(first)
+    window._replaced = True
+    qtbot.addWidget(window)
+    item = window.hub_controller.download(REPO, NAME)
+    assert item is not None
+    qtbot.waitUntil(lambda: item.done > 100_000, timeout=20_000)
+    process = first.downloads._process
+    first.close()  # the app quits in the middle of the download
+    process.wait(30)
+    saved = json.loads((first.paths.data / "downloads.json").read_text(encoding="utf-8"))
+    assert [d["state"] for d in saved["downloads"]] == ["running"]
+    part = first.paths.models / "hfl" / "chinese-alpaca-2-1.3b-gguf" / (NAME + ".part")
+    kept = part.stat().st_size
+    assert kept > 0
+
+    hub.faults.rate = 0
+    second = AppContext.open(show_errors=False)
+    try:
+        again_window = MainWindow(second)
+        again_window._replaced = True
+        qtbot.addWidget(again_window)
+        second.downloads.resume_pending()  # what app.main does at start
+        [again] = second.downloads.items
+        qtbot.waitUntil(lambda: again.state == "done", timeout=30_000)
+        assert part.with_name(NAME).read_bytes() == data
+        assert hub.served_bytes(REPO, NAME) <= len(data) + kept // 2 + 256 * 1024, "resumed, not restarted"
+    finally:
+        second.close()
+
+
+def test_full_weights_go_to_the_convert_wizard_hook(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    from app.controllers.downloads import Download
+
+    controller = window.hub_controller
+    controller.open_dialog()
+    controller._ram = 16_000_000_000  # a 16 GB computer, whatever this one has
+    weights = tmp_path / "hfl" / "chinese-alpaca-2-7b"
+    item = Download("hfl/chinese-alpaca-2-7b", [], state="done", kind="full", paths=[str(weights / "config.json")])
+    with qtbot.waitSignal(controller.convert_requested) as requested:
+        controller.open_download(item)
+    folder, quant = requested.args
+    assert folder == str(weights) and quant in {"Q6_K", "Q5_K", "Q5_0", "Q4_K"}
+    assert str(weights) in controller.dialog.download_error.text()  # no wizard yet: says where they are
