@@ -106,6 +106,7 @@ class ChatController(HostEventsController):
         self._n_ctx_loaded = n_ctx_loaded
 
         self.conversation_id: int | None = None
+        self._prompt_cache: tuple[tuple[Any, ...], list[Message]] | None = None
         self._streaming_message_id: int | None = None
         self.editing_seq: int | None = None
         self._last_context_used = 0
@@ -150,6 +151,14 @@ class ChatController(HostEventsController):
         self.decoding.set_system_prompt(conversation.system_prompt)
         self._last_context_used = 0
         self._show_context(0)
+        # The context meter and the template preview read the conversation's prompt (thousands
+        # of messages in a long one); a turn of the event loop after the messages are shown, so
+        # that the window is redrawn and answers input in between.
+        QTimer.singleShot(0, self, lambda: self._after_show(conv_id))
+
+    def _after_show(self, conv_id: int) -> None:
+        if self.conversation_id != conv_id:
+            return  # another conversation was opened meanwhile; it has its own
         self._request_count()
         self._update_preview()
 
@@ -325,9 +334,16 @@ class ChatController(HostEventsController):
         self.chat.set_earlier_count(total - len(shown) - len(page))
 
     def _prompt_messages(self) -> list[Message]:
-        """The newest messages, as many as could ever fit the context (every turn takes a token)."""
+        """The newest messages, as many as could ever fit the context (every turn takes a token).
+
+        Read once per change of the database: the context meter, the template preview and the
+        answer each ask for them, and in a long conversation they are 4,000 rows (60 ms here).
+        """
         assert self.conversation_id is not None
-        return self.store.messages(self.conversation_id, last=2 * self.decoding.params().n_ctx + 2)
+        key = (self.conversation_id, 2 * self.decoding.params().n_ctx + 2, self.store.revision())
+        if self._prompt_cache is None or self._prompt_cache[0] != key:
+            self._prompt_cache = (key, self.store.messages(self.conversation_id, last=key[1]))
+        return self._prompt_cache[1]
 
     def _add_message_widget(self, message: Message) -> Any:
         widget = self.chat.add_message(message.id, message.role, message.content)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QStatusBar
 
 from app.controllers import dialog_parent
@@ -176,6 +176,8 @@ class ConversationsController(QObject):
                 self.error.emit(error_text(error))
                 return
             self.refresh_conversations()
-            self.open_conversation(conv_id)
+            # In the next turn of the event loop: each step reads from a conversation that may
+            # have 100,000 messages; together they kept the window from redrawing for half a second.
+            QTimer.singleShot(0, self, lambda: self.open_conversation(conv_id))
 
         run_task(work, done)

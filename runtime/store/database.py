@@ -458,6 +458,17 @@ class ConversationStore:
             rows = conn.execute(query, (conv_id, bound, bound, -1 if last is None else last)).fetchall()
         return [_message(row) for row in reversed(rows)]
 
+    def revision(self) -> tuple[int, int]:
+        """A value that changes whenever the database does, by this store or another connection.
+
+        Callers that read the same messages again and again (the prompt of the conversation
+        shown is read for the context meter, the template preview and the answer) keep what
+        they read while this is unchanged: a long conversation's prompt is thousands of rows.
+        """
+        with self._read("check for changes") as conn:
+            data_version = conn.execute("PRAGMA data_version").fetchone()[0]  # others' commits
+            return conn.total_changes, int(data_version)  # total_changes: this connection's
+
     def message_count(self, conv_id: int) -> int:
         """How many visible messages a conversation has.
 

@@ -587,3 +587,18 @@ def test_kill_mid_write_loses_nothing_acknowledged(db: Path) -> None:
         assert answer.status == "interrupted"
         last = updates[-1] if updates else 0
         assert answer.content in (stream_text(last), stream_text(last + 1))
+
+
+def test_revision_changes_with_every_write_from_this_store_or_another(store: ConversationStore, db: Path) -> None:
+    conversation = store.create_conversation()
+    first = store.revision()
+    assert store.revision() == first  # reading changes nothing
+    store.add_message(conversation.id, "user", "你好")
+    second = store.revision()
+    assert second != first
+    # Another process's connection (the import runs on one of its own) is seen too.
+    other = sqlite3.connect(db)
+    with other:
+        other.execute("UPDATE conversations SET title = 'changed elsewhere' WHERE id = ?", (conversation.id,))
+    other.close()
+    assert store.revision() != second
