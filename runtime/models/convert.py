@@ -143,6 +143,7 @@ class Checkpoint:
         vocab_label: The known vocabulary of that size ("Chinese-LLaMA", ...) or "".
         dtype: The weights' storage type (``F16``, ``BF16``, ``F32``).
         total_bytes: Size of the weight files.
+        vocab_bytes: What the vocabulary takes in a GGUF header (for size estimates).
         template: The chat template the model needs (``chinese-alpaca``, ``chinese-alpaca-2``, ``raw``).
         tensors: Every tensor.
         problems: What stops the conversion.
@@ -166,6 +167,7 @@ class Checkpoint:
     vocab_label: str = ""
     dtype: str = ""
     total_bytes: int = 0
+    vocab_bytes: int = 0
     template: str = "raw"
     tensors: tuple[TensorEntry, ...] = ()
     problems: tuple[Problem, ...] = ()
@@ -495,8 +497,10 @@ def _inspect(root: Path) -> Checkpoint:
         if not shards and not shard_problems:
             shards, shard_problems = _hf_shards(root, "pytorch_model.bin.index.json", "pytorch_model*.bin")
             layout = "bin"
-        problems += shard_problems
-        if not shards and not problems:
+        if shard_problems:
+            first = shard_problems[0]
+            raise ConversionError(first.message, code=first.code, params=first.params)
+        if not shards:
             raise ConversionError(
                 f"{root} has a config.json but no weights (model*.safetensors or pytorch_model*.bin).",
                 code="convert_no_weights",
@@ -517,7 +521,7 @@ def _inspect(root: Path) -> Checkpoint:
             return value
 
         heads = int(number("num_attention_heads") or 0)
-        shape = {
+        shape: dict[str, Any] = {
             "n_layers": int(number("num_hidden_layers") or 0),
             "hidden": int(number("hidden_size") or 0),
             "n_heads": heads,
@@ -529,7 +533,8 @@ def _inspect(root: Path) -> Checkpoint:
         }
         # transformers 5 writes the RoPE settings as rope_parameters; older versions as rope_theta
         # and rope_scaling.
-        rope = config.get("rope_parameters") if isinstance(config.get("rope_parameters"), dict) else {}
+        rope_parameters = config.get("rope_parameters")
+        rope: dict[str, Any] = rope_parameters if isinstance(rope_parameters, dict) else {}
         theta = rope.get("rope_theta")
         if isinstance(theta, int | float) and not isinstance(theta, bool):
             shape["rope_theta"] = float(theta)
@@ -538,8 +543,8 @@ def _inspect(root: Path) -> Checkpoint:
             problems.append(
                 _problem(
                     "convert_unsupported",
-                    f"{config_path} uses RoPE scaling ({config.get('rope_scaling') or rope}), which this converter does "
-                    "not write; use llama.cpp's convert_hf_to_gguf.py for this model.",
+                    f"{config_path} uses RoPE scaling ({config.get('rope_scaling') or rope}), which this "
+                    "converter does not write; use llama.cpp's convert_hf_to_gguf.py for this model.",
                     path=config_path,
                 )
             )
@@ -615,6 +620,8 @@ def _inspect(root: Path) -> Checkpoint:
     proto, added, tokenizer_problems = _tokenizer(root)
     problems += tokenizer_problems
     tokenizer_size = len(proto.pieces) + len(added) if proto is not None else 0
+    # A GGUF token: its text with a 64-bit length, a float32 score and an int32 type.
+    vocab_bytes = sum(16 + len(p.piece.encode("utf-8")) for p in proto.pieces) if proto is not None else 0
     if proto is not None and tokenizer_size != embedding_rows:
         from runtime.tokens import vocab_mismatch
 
@@ -642,6 +649,7 @@ def _inspect(root: Path) -> Checkpoint:
         vocab_label=KNOWN_VOCABS.get(embedding_rows, ""),
         dtype=dtype,
         total_bytes=sum(p.stat().st_size for p in shards),
+        vocab_bytes=vocab_bytes,
         template=_chosen_template(name, embedding_rows),
         tensors=tuple(tensors),
         problems=tuple(problems),
@@ -843,15 +851,17 @@ def convert_checkpoint(
         for plan in planned:
             shape = plan.entry.shape
             if plan.out_type == gguf.GGMLQuantizationType.BF16:
-                writer.add_tensor_info(plan.gguf_name, shape, np.dtype(np.uint16), plan.entry.n_elements * 2, plan.out_type)
+                writer.add_tensor_info(
+                    plan.gguf_name, shape, np.dtype(np.uint16), plan.entry.n_elements * 2, plan.out_type
+                )
             else:
                 dtype = np.dtype(np.float16 if plan.out_type == gguf.GGMLQuantizationType.F16 else np.float32)
                 writer.add_tensor_info(plan.gguf_name, shape, dtype, plan.entry.n_elements * dtype.itemsize)
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_ti_data_to_file()
-        for done, plan in enumerate(_converted(planned, reader, cancel), start=1):
-            writer.write_tensor_data(plan)
+        for done, data in enumerate(_converted(planned, reader, cancel), start=1):
+            writer.write_tensor_data(data)
             if on_progress is not None:
                 on_progress(Progress(done, total, "converting"))
         writer.close()
@@ -898,16 +908,26 @@ def _converted(planned: list[_Planned], reader: _TensorReader, cancel: threading
 
 # -- sizes and space -------------------------------------------------------------------------------
 
-#: Bytes of GGUF header and vocabulary beyond the tensors, per vocabulary entry (text, score, type).
-_VOCAB_BYTES_PER_TOKEN = 32
+#: GGUF header bytes besides the vocabulary (metadata, tensor list, chat template), a generous bound.
 _HEADER_BYTES = 64 * 1024
+#: GGUF aligns each tensor's data to 32 bytes.
+_ALIGNMENT = 32
 
 
 def estimate_gguf_bytes(checkpoint: Checkpoint, outtype: str) -> int:
     """The converted file's size: the tensors in ``outtype`` (norms float32) plus header and vocabulary."""
     per = {"f16": 2, "bf16": 2, "f32": 4}[outtype]
-    tensors = sum(t.n_elements * (per if len(t.shape) > 1 else 4) for t in checkpoint.tensors if not _SKIPPED.search(t.name))
-    return tensors + _HEADER_BYTES + checkpoint.embedding_rows * _VOCAB_BYTES_PER_TOKEN
+    tensors = sum(
+        t.n_elements * (per if len(t.shape) > 1 else 4) + _ALIGNMENT // 2
+        for t in checkpoint.tensors
+        if not _SKIPPED.search(t.name)
+    )
+    return tensors + _HEADER_BYTES + checkpoint.vocab_bytes
+
+
+def gguf_tensor_shapes(checkpoint: Checkpoint) -> list[tuple[str, tuple[int, ...]]]:
+    """The converted file's tensors (GGUF names, numpy shapes), for quantization size estimates."""
+    return [(plan.gguf_name, plan.entry.shape) for plan in _plan(checkpoint, "f16")]
 
 
 def free_bytes(folder: str | os.PathLike[str]) -> int:
