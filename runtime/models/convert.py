@@ -922,7 +922,12 @@ def estimate_gguf_bytes(checkpoint: Checkpoint, outtype: str) -> int:
         for t in checkpoint.tensors
         if not _SKIPPED.search(t.name)
     )
-    return tensors + _HEADER_BYTES + checkpoint.vocab_bytes
+    return tensors + estimate_header_bytes(checkpoint)
+
+
+def estimate_header_bytes(checkpoint: Checkpoint) -> int:
+    """The GGUF header of the converted file (metadata, vocabulary, tensor list), which quantizing keeps."""
+    return _HEADER_BYTES + checkpoint.vocab_bytes
 
 
 def gguf_tensor_shapes(checkpoint: Checkpoint) -> list[tuple[str, tuple[int, ...]]]:

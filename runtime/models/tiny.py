@@ -482,8 +482,10 @@ def write_llama_checkpoint(
         sp = sentencepiece.SentencePieceProcessor(model_proto=proto_bytes)
         counts = np.bincount(np.asarray(sp.encode(unigram_text), dtype=np.int64), minlength=n_vocab) + 0.1
         logp = np.log(counts / counts.sum()).astype(np.float32)
-        direction = np.zeros(hidden, dtype=np.float32)
-        direction[0] = 1.0
+        # A random direction, so that each output row's entries differ and quantizing them costs
+        # precision in proportion to the type's bits (a one-hot direction would quantize exactly).
+        direction = rng.standard_normal(hidden).astype(np.float32)
+        direction /= np.float32(np.linalg.norm(direction))
         embed = embed * np.float32(0.1) + direction
         output = output * np.float32(0.1) + np.outer(logp, direction) / np.float32(np.sqrt(hidden))
     meta: dict[str, np.ndarray] = {"tok_embeddings.weight": embed, "norm.weight": np.ones(hidden, np.float32)}
