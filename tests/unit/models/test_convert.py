@@ -79,8 +79,10 @@ def test_inspection_names_what_the_folder_holds(checkpoints: dict[str, Path]) ->
     assert (pth.layout, pth.n_params, pth.ffn, pth.embedding_rows) == ("pth", found.n_params, 128, 49_953)
 
 
-@pytest.mark.parametrize(("layout", "outtype", "tolerance"), [("safetensors", "f32", 1e-3), ("bin", "f32", 1e-3),
-                                                             ("pth", "f32", 1e-3), ("safetensors", "f16", 1e-2)])  # fmt: skip
+LOGIT_CASES = [("safetensors", "f32", 1e-3), ("bin", "f32", 1e-3), ("pth", "f32", 1e-3), ("safetensors", "f16", 1e-2)]
+
+
+@pytest.mark.parametrize(("layout", "outtype", "tolerance"), LOGIT_CASES)
 def test_converted_logits_match_transformers(
     checkpoints: dict[str, Path],
     reference_logits: np.ndarray,

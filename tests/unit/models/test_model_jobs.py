@@ -144,10 +144,10 @@ def test_cancel_mid_conversion_leaves_no_file_and_no_process(
     process: JobProcess
 
     def on_event(event: dict) -> None:
-        if event["event"] == "progress" and event["stage"] == "converting" and event["total"]:
-            if event["done"] >= fraction * event["total"] and not reached.is_set():
-                reached.set()
-                process.cancel()
+        converting = event["event"] == "progress" and event["stage"] == "converting" and event["total"]
+        if converting and event["done"] >= fraction * event["total"] and not reached.is_set():
+            reached.set()
+            process.cancel()
 
     process = JobProcess(build_command("convert", src=larger_checkpoint, out=out, outtype="f32"), on_event=on_event)
     process.start()
