@@ -838,6 +838,14 @@ def convert_checkpoint(
     checkpoint.raise_first_problem()
     planned = _plan(checkpoint, outtype)
     target = Path(out).expanduser()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConversionError(
+            f"Cannot create the folder {target.parent}: {exc.strerror or exc}. Choose another output folder.",
+            code="convert_write_failed",
+            params={"path": str(target), "detail": str(exc)},
+        ) from exc
     needed = estimate_gguf_bytes(checkpoint, outtype)
     check_free_space(target.parent, needed)
     tmp = target.with_name(f"{scratch_prefix(target)}{os.getpid()}")
