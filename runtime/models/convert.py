@@ -971,5 +971,11 @@ def check_free_space(folder: str | os.PathLike[str], needed: int) -> None:
             f"{folder} has {available / 2**30:.2f} GiB free, but the output needs about {needed / 2**30:.2f} GiB. "
             "Free some space or choose another folder; nothing was written.",
             code="convert_no_space",
-            params={"folder": str(folder), "free": available, "needed": needed},
+            params={
+                "folder": str(folder),
+                "free": available,
+                "needed": needed,
+                "free_gib": f"{available / 2**30:.2f}",
+                "needed_gib": f"{needed / 2**30:.2f}",
+            },
         )
