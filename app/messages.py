@@ -368,7 +368,7 @@ def _messages() -> dict[str, str]:
         ),
         "quantize_bad_folder": QCoreApplication.translate("Messages", "{path} is not a folder."),
         "quantize_failed": QCoreApplication.translate(
-            "Messages", "llama.cpp could not quantize {path} to {type}. The log below says why."
+            "Messages", "llama.cpp could not quantize {path} to {type}:\n{log}"
         ),
         "report_text_too_large": QCoreApplication.translate(
             "Messages", "{path} is too large for the report; choose a text under 64 MiB."

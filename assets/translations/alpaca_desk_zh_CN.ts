@@ -12,102 +12,102 @@
 <context>
     <name>ChatController</name>
     <message>
-        <location filename="../../app/controllers/chat.py" line="179"/>
+        <location filename="../../app/controllers/chat.py" line="167"/>
         <source>Type a message below to start.</source>
         <extracomment>Messages shown when a conversation opens, and per &quot;Show earlier messages&quot; click.</extracomment>
         <translation>在下方输入消息即可开始。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="202"/>
+        <location filename="../../app/controllers/chat.py" line="190"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="265"/>
+        <location filename="../../app/controllers/chat.py" line="253"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="295"/>
+        <location filename="../../app/controllers/chat.py" line="283"/>
         <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
         <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="361"/>
+        <location filename="../../app/controllers/chat.py" line="349"/>
         <source>Model: {0}</source>
         <translation>模型：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="362"/>
+        <location filename="../../app/controllers/chat.py" line="350"/>
         <source>Template: {0}</source>
         <translation>模板：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="363"/>
+        <location filename="../../app/controllers/chat.py" line="351"/>
         <source>Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}</source>
         <translation>温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="372"/>
+        <location filename="../../app/controllers/chat.py" line="360"/>
         <source>Seed: {0}</source>
         <translation>随机种子：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="375"/>
+        <location filename="../../app/controllers/chat.py" line="363"/>
         <source>Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms</source>
         <translation>提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="391"/>
-        <location filename="../../app/controllers/chat.py" line="484"/>
+        <location filename="../../app/controllers/chat.py" line="379"/>
+        <location filename="../../app/controllers/chat.py" line="472"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="393"/>
+        <location filename="../../app/controllers/chat.py" line="381"/>
         <source>{0} tokens</source>
         <translation>{0} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="395"/>
+        <location filename="../../app/controllers/chat.py" line="383"/>
         <source>writing…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="396"/>
+        <location filename="../../app/controllers/chat.py" line="384"/>
         <source>interrupted (the app closed while it was written)</source>
         <translation>已中断（生成过程中应用被关闭）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="397"/>
+        <location filename="../../app/controllers/chat.py" line="385"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="398"/>
+        <location filename="../../app/controllers/chat.py" line="386"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/controllers/chat.py" line="404"/>
-        <location filename="../../app/controllers/chat.py" line="449"/>
+        <location filename="../../app/controllers/chat.py" line="392"/>
+        <location filename="../../app/controllers/chat.py" line="437"/>
         <source>%n earlier turn(s) left out to fit the context</source>
         <translation>
             <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="409"/>
+        <location filename="../../app/controllers/chat.py" line="397"/>
         <source>computer busy (load {0:.1f} on {1} cores)</source>
         <translation>电脑繁忙（{1} 核负载 {0:.1f}）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="490"/>
+        <location filename="../../app/controllers/chat.py" line="478"/>
         <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
         <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="542"/>
+        <location filename="../../app/controllers/chat.py" line="530"/>
         <source>Context {0} / {1}</source>
         <translation>上下文 {0} / {1}</translation>
     </message>
@@ -115,7 +115,7 @@
 <context>
     <name>ChatInput</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="406"/>
+        <location filename="../../app/views/chat_view.py" line="458"/>
         <source>Type a message. Enter sends, Shift+Enter starts a new line.</source>
         <translation>输入消息。按 Enter 发送，Shift+Enter 换行。</translation>
     </message>
@@ -123,12 +123,12 @@
 <context>
     <name>ChatView</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="295"/>
+        <location filename="../../app/views/chat_view.py" line="336"/>
         <source>Open a model from the Model menu, then type a message below.</source>
         <translation>请先从“模型”菜单打开模型，然后在下方输入消息。</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="318"/>
+        <location filename="../../app/views/chat_view.py" line="359"/>
         <source>Show {0} earlier messages</source>
         <translation>显示更早的 {0} 条消息</translation>
     </message>
@@ -268,6 +268,272 @@ Last changed {when}</source>
         <location filename="../../app/controllers/conversations.py" line="164"/>
         <source>Import conversation</source>
         <translation>导入对话</translation>
+    </message>
+</context>
+<context>
+    <name>ConvertWizard</name>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="73"/>
+        <source>Convert and quantize my weights</source>
+        <extracomment>The quantization types offered, as runtime.models.quantize lists them (repeated: that module loads llama.cpp). Checked by default: the usual choice for a laptop and the nearly lossless one.</extracomment>
+        <translation>转换并量化我的权重</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="93"/>
+        <source>Back</source>
+        <translation>上一步</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="95"/>
+        <location filename="../../app/views/convert_wizard.py" line="230"/>
+        <source>Next</source>
+        <translation>下一步</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="98"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="100"/>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="117"/>
+        <source>Choose the folder the merge script wrote: a Hugging Face folder (config.json, *.safetensors or pytorch_model*.bin, tokenizer.model) or Meta&apos;s layout (consolidated.*.pth, params.json, tokenizer.model). It is checked before anything is written.</source>
+        <translation>请选择合并脚本输出的文件夹：Hugging Face 格式（config.json、*.safetensors 或 pytorch_model*.bin、tokenizer.model），或 Meta 的格式（consolidated.*.pth、params.json、tokenizer.model）。写入任何文件之前会先检查它。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="124"/>
+        <source>Checkpoint folder</source>
+        <translation>权重文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="125"/>
+        <location filename="../../app/views/convert_wizard.py" line="164"/>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="127"/>
+        <source>Check the folder</source>
+        <translation>检查文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="148"/>
+        <source>F16 (16-bit, the usual)</source>
+        <translation>F16（16 位，常用）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="149"/>
+        <source>BF16 (16-bit, the training type)</source>
+        <translation>BF16（16 位，训练时的类型）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="150"/>
+        <source>F32 (32-bit, exact)</source>
+        <translation>F32（32 位，无损）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="171"/>
+        <source>All cores</source>
+        <translation>全部核心</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="174"/>
+        <source>Automatic (from the name and vocabulary)</source>
+        <translation>自动（根据名称和词表）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="177"/>
+        <source>None (a base model)</source>
+        <translation>无（基础模型）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="183"/>
+        <source>Converted file</source>
+        <translation>转换后的文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="184"/>
+        <source>Quantized files</source>
+        <translation>量化后的文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="185"/>
+        <source>Output folder</source>
+        <translation>输出文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="186"/>
+        <source>Threads</source>
+        <translation>线程数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="187"/>
+        <source>Chat template</source>
+        <translation>对话模板</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="209"/>
+        <source>Chat with it</source>
+        <translation>用它聊天</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="211"/>
+        <source>Make a quantization report</source>
+        <translation>生成量化报告</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="230"/>
+        <source>Convert</source>
+        <translation>转换</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="257"/>
+        <source>Choose the checkpoint folder</source>
+        <translation>选择权重文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="268"/>
+        <source>Checking {0}…</source>
+        <translation>正在检查 {0}…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="292"/>
+        <source>Hugging Face, safetensors</source>
+        <translation>Hugging Face，safetensors</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="293"/>
+        <source>Hugging Face, PyTorch .bin</source>
+        <translation>Hugging Face，PyTorch .bin</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="294"/>
+        <source>Meta&apos;s consolidated.*.pth</source>
+        <translation>Meta 的 consolidated.*.pth</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="301"/>
+        <source>matches the tokenizer</source>
+        <translation>与分词器一致</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="301"/>
+        <source>does NOT match the tokenizer</source>
+        <translation>与分词器不一致</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="303"/>
+        <source>Format: {0}</source>
+        <translation>格式：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="304"/>
+        <source>Architecture: {0}</source>
+        <translation>架构：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="305"/>
+        <source>Parameters: {0:,}</source>
+        <translation>参数量：{0:,}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="306"/>
+        <source>Layers: {0}; hidden size: {1}; attention heads: {2} ({3} key/value)</source>
+        <translation>层数：{0}；隐藏层大小：{1}；注意力头：{2}（键/值 {3}）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="312"/>
+        <source>Vocabulary: {0}, {1} ({2:,} pieces)</source>
+        <translation>词表：{0}，{1}（{2:,} 个词元）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="313"/>
+        <source>Weights: {0}, {1} in all</source>
+        <translation>权重：{0}，共 {1}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="316"/>
+        <source>Chat template: {0}</source>
+        <translation>对话模板：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="320"/>
+        <source>Problems (nothing will be written until they are fixed):</source>
+        <translation>问题（修正之前不会写入任何文件）：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="324"/>
+        <source>No problems found.</source>
+        <translation>未发现问题。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="330"/>
+        <source>Choose the output folder</source>
+        <translation>选择输出文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="354"/>
+        <source>Choose an output folder.</source>
+        <translation>请选择输出文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="361"/>
+        <source>Not enough space: the files need about {0}, and {1} has {2} free.</source>
+        <translation>空间不足：这些文件约需 {0}，而 {1} 只有 {2} 可用。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="367"/>
+        <source>The files need about {0}; there is enough free space.</source>
+        <translation>这些文件约需 {0}；可用空间足够。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="387"/>
+        <source>Converting to {0}</source>
+        <translation>转换为 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="389"/>
+        <source>Quantizing to {0}</source>
+        <translation>量化为 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="394"/>
+        <source>waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="413"/>
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="423"/>
+        <source>{0} elapsed</source>
+        <translation>已用 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="425"/>
+        <source>, about {0} left</source>
+        <translation>，约剩 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="434"/>
+        <source>done: {0} in {1}</source>
+        <translation>完成：{0}，用时 {1}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="445"/>
+        <source>Done. The files are in {0}.</source>
+        <translation>完成。文件在 {0} 中。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="453"/>
+        <source>Cancelled; the file in progress was removed.</source>
+        <translation>已取消；未完成的文件已删除。</translation>
     </message>
 </context>
 <context>
@@ -561,111 +827,116 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/main_window.py" line="266"/>
+        <source>&amp;Convert and quantize my weights…</source>
+        <translation>转换并量化我的权重(&amp;C)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="269"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="270"/>
+        <location filename="../../app/main_window.py" line="273"/>
         <source>&amp;Conversation</source>
         <translation>对话(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="271"/>
+        <location filename="../../app/main_window.py" line="274"/>
         <source>&amp;New conversation</source>
         <translation>新建对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="274"/>
+        <location filename="../../app/main_window.py" line="277"/>
         <source>Export as &amp;Markdown…</source>
         <translation>导出为 Markdown(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="276"/>
+        <location filename="../../app/main_window.py" line="279"/>
         <source>Export as &amp;JSON…</source>
         <translation>导出为 JSON(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="278"/>
+        <location filename="../../app/main_window.py" line="281"/>
         <source>&amp;Import from JSON…</source>
         <translation>从 JSON 导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="281"/>
+        <location filename="../../app/main_window.py" line="284"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="282"/>
+        <location filename="../../app/main_window.py" line="285"/>
         <source>&amp;Decoding panel</source>
         <translation>解码参数面板(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="286"/>
+        <location filename="../../app/main_window.py" line="289"/>
         <source>&amp;Tokenizer panel</source>
         <translation>分词器面板(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="291"/>
+        <location filename="../../app/main_window.py" line="294"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="292"/>
+        <location filename="../../app/main_window.py" line="295"/>
         <source>&amp;Extend a vocabulary…</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="295"/>
+        <location filename="../../app/main_window.py" line="298"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="296"/>
+        <location filename="../../app/main_window.py" line="299"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="299"/>
+        <location filename="../../app/main_window.py" line="302"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="308"/>
+        <location filename="../../app/main_window.py" line="311"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="309"/>
+        <location filename="../../app/main_window.py" line="312"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="408"/>
+        <location filename="../../app/main_window.py" line="411"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="460"/>
+        <location filename="../../app/main_window.py" line="486"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="456"/>
+        <location filename="../../app/main_window.py" line="482"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="461"/>
+        <location filename="../../app/main_window.py" line="487"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="465"/>
+        <location filename="../../app/main_window.py" line="491"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="472"/>
+        <location filename="../../app/main_window.py" line="498"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
@@ -673,47 +944,47 @@ Last changed {when}</source>
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="94"/>
+        <location filename="../../app/views/chat_view.py" line="135"/>
         <source>You</source>
         <translation>你</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="94"/>
+        <location filename="../../app/views/chat_view.py" line="135"/>
         <source>Assistant</source>
         <translation>助手</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="100"/>
+        <location filename="../../app/views/chat_view.py" line="141"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="100"/>
+        <location filename="../../app/views/chat_view.py" line="141"/>
         <source>Copy this message</source>
         <translation>复制这条消息</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="104"/>
+        <location filename="../../app/views/chat_view.py" line="145"/>
         <source>Edit</source>
         <translation>编辑</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="104"/>
+        <location filename="../../app/views/chat_view.py" line="145"/>
         <source>Edit this message and resend it</source>
         <translation>编辑这条消息并重新发送</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="107"/>
+        <location filename="../../app/views/chat_view.py" line="148"/>
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="107"/>
+        <location filename="../../app/views/chat_view.py" line="148"/>
         <source>Write a new answer</source>
         <translation>重新生成一个回答</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="173"/>
+        <location filename="../../app/views/chat_view.py" line="214"/>
         <source>… {0:,} more characters not shown; Copy copies the whole message.</source>
         <translation>… 另有 {0:,} 个字符未显示；“复制”会复制整条消息。</translation>
     </message>
@@ -961,6 +1232,128 @@ Last changed {when}</source>
         <translation>无法读取 {path}：{detail}。请检查文件后重试。</translation>
     </message>
     <message>
+        <location filename="../../app/messages.py" line="298"/>
+        <source>{folder} is not a folder. Choose the folder the merge script wrote.</source>
+        <translation>{folder} 不是文件夹。请选择合并脚本输出的文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="301"/>
+        <source>{folder} holds no model checkpoint: no config.json (Hugging Face) and no params.json with consolidated.*.pth (Meta&apos;s layout). Choose the folder the merge script wrote.</source>
+        <translation>{folder} 中没有模型权重：既没有 config.json（Hugging Face），也没有 params.json 和 consolidated.*.pth（Meta 的格式）。请选择合并脚本输出的文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="305"/>
+        <source>{folder} has a config.json but no weights (model*.safetensors or pytorch_model*.bin). Copy the weight files into it.</source>
+        <translation>{folder} 中有 config.json 但没有权重（model*.safetensors 或 pytorch_model*.bin）。请把权重文件复制进去。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="309"/>
+        <source>This folder holds a {architecture} model; only LLaMA models (LlamaForCausalLM) such as Chinese-LLaMA and Chinese-Alpaca can be converted here.</source>
+        <translation>该文件夹中是 {architecture} 模型；这里只能转换 LLaMA 模型（LlamaForCausalLM），例如 Chinese-LLaMA 和 Chinese-Alpaca。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="313"/>
+        <source>{path} asks for code shipped with the model (auto_map / trust_remote_code). Alpaca Desk never runs code from a model folder; only plain LlamaForCausalLM checkpoints are converted.</source>
+        <translation>{path} 要求运行模型附带的代码（auto_map / trust_remote_code）。Alpaca Desk 从不运行模型文件夹中的代码；只转换普通的 LlamaForCausalLM 权重。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="317"/>
+        <source>{folder} has no usable tokenizer.model. Copy the tokenizer that came with these weights into the folder (for Chinese-LLaMA/Alpaca: the merged Chinese tokenizer).</source>
+        <translation>{folder} 中没有可用的 tokenizer.model。请把这些权重附带的分词器复制到该文件夹（Chinese-LLaMA/Alpaca 使用合并后的中文分词器）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="321"/>
+        <source>The tokenizer has {tokenizer} pieces but the weights have {rows} embedding rows: they do not belong together. Use the tokenizer that came with these weights (Alpaca&apos;s for Alpaca, LLaMA&apos;s for LLaMA). Nothing was converted.</source>
+        <translation>分词器有 {tokenizer} 个词元，但权重的嵌入矩阵有 {rows} 行：二者不匹配。请使用这些权重附带的分词器（Alpaca 用 Alpaca 的，LLaMA 用 LLaMA 的）。没有进行任何转换。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="325"/>
+        <source>Weight files of this checkpoint are missing or do not belong together. Copy the complete folder again.</source>
+        <translation>该权重的部分文件缺失或彼此不匹配。请重新复制完整的文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="329"/>
+        <source>{path} is cut off or damaged. Copy or download this weight file again.</source>
+        <translation>{path} 不完整或已损坏。请重新复制或下载这个权重文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="333"/>
+        <source>{path} holds more than tensors: loading it would run code from the file, which Alpaca Desk never does. Use weights saved as safetensors, or from a source you trust.</source>
+        <translation>{path} 中不只有张量：加载它会运行文件中的代码，Alpaca Desk 从不这样做。请使用保存为 safetensors 的权重，或来自可信来源的权重。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="337"/>
+        <source>This checkpoint is stored as PyTorch pickles (.bin/.pth), which need PyTorch, and PyTorch is not installed here. Save the model as safetensors, or convert it with the command line where PyTorch is installed.</source>
+        <translation>该权重以 PyTorch pickle（.bin/.pth）保存，读取需要 PyTorch，而这里没有安装 PyTorch。请把模型保存为 safetensors，或在安装了 PyTorch 的环境中用命令行转换。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="341"/>
+        <source>A configuration file of this checkpoint is damaged or does not belong to it. Restore the folder from the model&apos;s download or merge.</source>
+        <translation>该权重的某个配置文件已损坏或不属于它。请从模型的下载或合并结果恢复该文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="345"/>
+        <source>The weights hold a tensor that a LLaMA model in float32, float16 or bfloat16 does not have; this checkpoint cannot be converted.</source>
+        <translation>权重中有 float32、float16 或 bfloat16 的 LLaMA 模型不应有的张量；无法转换该权重。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="349"/>
+        <source>{path} uses RoPE scaling, which this converter does not write. Use llama.cpp&apos;s convert_hf_to_gguf.py for this model.</source>
+        <translation>{path} 使用了 RoPE 缩放，本转换器不支持。请用 llama.cpp 的 convert_hf_to_gguf.py 转换该模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="353"/>
+        <source>Unknown output type {outtype}; choose f16, bf16 or f32.</source>
+        <translation>未知的输出类型 {outtype}；请选择 f16、bf16 或 f32。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="356"/>
+        <source>Unknown template {template}; choose auto, raw, chinese-alpaca or chinese-alpaca-2.</source>
+        <translation>未知的模板 {template}；请选择 auto、raw、chinese-alpaca 或 chinese-alpaca-2。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="359"/>
+        <source>{folder} has {free_gib} GiB free, but the output needs about {needed_gib} GiB. Free some space or choose another folder; nothing was written.</source>
+        <translation>{folder} 只有 {free_gib} GiB 可用，而输出约需 {needed_gib} GiB。请释放空间或选择其他文件夹；没有写入任何文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="363"/>
+        <source>Cannot write {path}: {detail}. Choose another output folder.</source>
+        <translation>无法写入 {path}：{detail}。请选择其他输出文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="366"/>
+        <source>Unknown quantization type {type}; choose one of the types offered.</source>
+        <translation>未知的量化类型 {type}；请从提供的类型中选择。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="369"/>
+        <source>{path} is not a folder.</source>
+        <translation>{path} 不是文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="370"/>
+        <source>llama.cpp could not quantize {path} to {type}:
+{log}</source>
+        <translation>llama.cpp 无法把 {path} 量化为 {type}：
+{log}</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="373"/>
+        <source>{path} is too large for the report; choose a text under 64 MiB.</source>
+        <translation>{path} 太大，无法用于报告；请选择小于 64 MiB 的文本。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="376"/>
+        <source>The text has {tokens} tokens for this model; the perplexity needs at least {needed} (two windows). Use a longer text or a smaller context.</source>
+        <translation>对该模型而言，这段文本只有 {tokens} 个 token；计算困惑度至少需要 {needed} 个（两个窗口）。请使用更长的文本或更小的上下文。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="380"/>
+        <source>Cannot read the text {path}. Choose a UTF-8 text file.</source>
+        <translation>无法读取文本 {path}。请选择 UTF-8 文本文件。</translation>
+    </message>
+    <message>
         <location filename="../../app/messages.py" line="214"/>
         <source>The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.</source>
         <translation>对话数据库 {path} 所在的磁盘已满。请释放一些空间后重试；没有丢失任何内容。</translation>
@@ -1059,60 +1452,60 @@ Last changed {when}</source>
 <context>
     <name>ModelsController</name>
     <message>
-        <location filename="../../app/controllers/models.py" line="124"/>
+        <location filename="../../app/controllers/models.py" line="111"/>
         <source>Open a GGUF model</source>
         <translation>打开 GGUF 模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="124"/>
+        <location filename="../../app/controllers/models.py" line="111"/>
         <source>GGUF models (*.gguf);;All files (*)</source>
         <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="145"/>
+        <location filename="../../app/controllers/models.py" line="132"/>
         <source>Loading {0}…</source>
         <translation>正在加载 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="150"/>
+        <location filename="../../app/controllers/models.py" line="137"/>
         <source>Loading cancelled. No model loaded</source>
         <translation>已取消加载。未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="164"/>
+        <location filename="../../app/controllers/models.py" line="151"/>
         <source>(none yet)</source>
         <translation>（暂无）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="191"/>
+        <location filename="../../app/controllers/models.py" line="178"/>
         <source>{name} · {params} · {quant} · vocabulary {vocab}</source>
         <translation>{name} · {params} · {quant} · 词表 {vocab}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="206"/>
-        <location filename="../../app/controllers/models.py" line="213"/>
+        <location filename="../../app/controllers/models.py" line="193"/>
+        <location filename="../../app/controllers/models.py" line="200"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="219"/>
+        <location filename="../../app/controllers/models.py" line="206"/>
         <source>The model process stopped unexpectedly. Your conversation is safe.
 {0}</source>
         <translation>模型进程意外退出，你的对话不会丢失。
 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="221"/>
+        <location filename="../../app/controllers/models.py" line="208"/>
         <source>Restart and reload the model</source>
         <translation>重启并重新加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="231"/>
+        <location filename="../../app/controllers/models.py" line="218"/>
         <source>The context size {0} takes effect when the model is loaded again.</source>
         <translation>上下文长度 {0} 将在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="232"/>
+        <location filename="../../app/controllers/models.py" line="219"/>
         <source>Reload now</source>
         <translation>立即重新加载</translation>
     </message>
@@ -1142,15 +1535,143 @@ Last changed {when}</source>
     </message>
 </context>
 <context>
+    <name>ReportDialog</name>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="483"/>
+        <source>Quantization report</source>
+        <translation>量化报告</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="494"/>
+        <source>Perplexity is computed as llama.cpp&apos;s llama-perplexity does: windows of the context size, the loss over the second half of each. Lower is better; compare files of the same model only.</source>
+        <translation>困惑度的计算方式与 llama.cpp 的 llama-perplexity 相同：按上下文长度切分窗口，只计每个窗口后半部分的损失。越低越好；只比较同一模型的文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="503"/>
+        <source>The bundled Chinese sample</source>
+        <translation>内置的中文样本</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="504"/>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="514"/>
+        <source>Files</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="515"/>
+        <source>Text</source>
+        <translation>文本</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="516"/>
+        <source>Context</source>
+        <translation>上下文</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="520"/>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="520"/>
+        <source>Type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="520"/>
+        <source>Size</source>
+        <translation>大小</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="520"/>
+        <source>Bits/weight</source>
+        <translation>每权重位数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="520"/>
+        <source>Perplexity</source>
+        <translation>困惑度</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="521"/>
+        <source>Tokens/s</source>
+        <translation>token/秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="530"/>
+        <source>Make the report</source>
+        <translation>生成报告</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="533"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="536"/>
+        <source>Export CSV…</source>
+        <translation>导出 CSV…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="539"/>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="559"/>
+        <source>Choose a text</source>
+        <translation>选择文本</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="559"/>
+        <source>Text (*.txt);;All files (*)</source>
+        <translation>文本 (*.txt);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="570"/>
+        <source>Starting</source>
+        <translation>正在启动</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="585"/>
+        <source>Perplexity {0}</source>
+        <translation>困惑度 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="585"/>
+        <source>Speed {0}</source>
+        <translation>速度 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="609"/>
+        <source>Perplexity over windows of {0} tokens of {1}.</source>
+        <translation>困惑度按 {1} 中 {0} 个 token 的窗口计算。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="618"/>
+        <source>Cancelled.</source>
+        <translation>已取消。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="627"/>
+        <source>Export CSV</source>
+        <translation>导出 CSV</translation>
+    </message>
+</context>
+<context>
     <name>Startup</name>
     <message>
-        <location filename="../../app/main.py" line="191"/>
+        <location filename="../../app/main.py" line="202"/>
         <source>Alpaca Desk is already running with this data folder. Switch to its window.</source>
         <extracomment>Exit status when a folder the app needs cannot be used (the message names it and what to do). The desktop entry&apos;s name (packaging/alpaca-desk.desktop) and the Wayland app id.</extracomment>
         <translation>Alpaca Desk 已在使用此数据文件夹运行。请切换到它的窗口。</translation>
     </message>
     <message>
-        <location filename="../../app/main.py" line="221"/>
+        <location filename="../../app/main.py" line="232"/>
         <source>Alpaca Desk cannot use the folder {path}: {reason}. Make the folder writable (or move away the file in its place), or start Alpaca Desk with --data-dir pointing to a folder you can write to.</source>
         <translation>Alpaca Desk 无法使用文件夹 {path}：{reason}。请将该文件夹改为可写（或移走占据其位置的文件），或用 --data-dir 指向一个可写的文件夹启动 Alpaca Desk。</translation>
     </message>
