@@ -225,7 +225,7 @@ class ConvertWizard(QDialog):
     def _show_page(self, index: int) -> None:
         self.pages.setCurrentIndex(index)
         running = self.controller.running
-        self.back_button.setVisible(index == 1)
+        self.back_button.setVisible(index == 1 or index in (2, 3) and not running)
         self.next_button.setVisible(index in (0, 1))
         self.next_button.setText(self.tr("Convert") if index == 1 else self.tr("Next"))
         self.next_button.setEnabled(index == 0 and self._inspection_ok() or index == 1 and self._can_start())
@@ -248,8 +248,10 @@ class ConvertWizard(QDialog):
             self.start()
 
     def back(self) -> None:
-        """Back to the folder."""
-        self._show_page(0)
+        """Back to the folder (from the outputs), or to the outputs (after a run)."""
+        self._show_page(0 if self.pages.currentIndex() == 1 else 1)
+        if self.pages.currentIndex() == 1:
+            self._update_sizes()
 
     # -- step 1: the folder ----------------------------------------------------------------------
 

@@ -224,6 +224,9 @@ class _QuantizeLog:
 
 
 _LOG_LOCK = threading.Lock()
+# ctypes callbacks handed to llama.cpp must live as long as llama.cpp may call them: the silent one
+# installed after each quantization stays here for the life of the process.
+_KEPT_CALLBACKS: list[Any] = []
 
 
 def _with_log(log: _QuantizeLog, work: Callable[[], int]) -> int:
@@ -239,8 +242,10 @@ def _with_log(log: _QuantizeLog, work: Callable[[], int]) -> int:
         try:
             return work()
         finally:
-            # Back to silence: the callback object dies with this frame, and llama.cpp must not call it.
-            llama_cpp.llama_log_set(llama_cpp.llama_log_callback(lambda *_a: None), ctypes.c_void_p(0))
+            # Back to silence before ``callback`` (local to this frame) can be freed.
+            if not _KEPT_CALLBACKS:
+                _KEPT_CALLBACKS.append(llama_cpp.llama_log_callback(lambda *_args: None))
+            llama_cpp.llama_log_set(_KEPT_CALLBACKS[0], ctypes.c_void_p(0))
 
 
 def quantize_gguf(
