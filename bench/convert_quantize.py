@@ -110,6 +110,9 @@ def main() -> int:
     import llama_cpp
 
     version = llama_cpp.__version__
+    # The direct calls below would print llama.cpp's log (one line per tensor) into the bench's stderr.
+    silent = llama_cpp.llama_log_callback(lambda *_args: None)
+    llama_cpp.llama_log_set(silent, ctypes.c_void_p(0))
     quantize_bin, perplexity_bin, llama_src = ensure_tools(version)
     work = cache_dir("convert-quantize")
     merged = merge_sentencepiece(LLAMA_TOKENIZER, CHINESE_SP_MODEL)
