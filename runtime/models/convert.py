@@ -631,8 +631,8 @@ def _inspect(root: Path) -> Checkpoint:
             _problem(
                 "convert_vocab_mismatch",
                 f"{text} Nothing was converted.",
-                tokenizer=tokenizer_size,
-                rows=embedding_rows,
+                tokenizer=f"{tokenizer_size:,}",
+                rows=f"{embedding_rows:,}",
             )
         )
     dtypes = [t.dtype for t in tensors if len(t.shape) == 2]

@@ -210,7 +210,7 @@ def test_tokenizer_that_does_not_fit_the_embeddings(
     shutil.copy(llama_tokenizer, folder / "tokenizer.model")  # LLaMA's 32,000 pieces, 49,953 rows
     found = inspect_checkpoint(folder)
     assert [p.code for p in found.problems] == ["convert_vocab_mismatch"]
-    assert found.problems[0].params == {"tokenizer": "32000", "rows": "49953"}
+    assert found.problems[0].params == {"tokenizer": "32,000", "rows": "49,953"}
     error = refused(folder, tmp_path / "out.gguf")
     assert "32,000" in str(error) and "49,953" in str(error)
 
