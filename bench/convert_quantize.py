@@ -71,7 +71,7 @@ def measured(command: list[str], *, env: dict[str, str] | None = None) -> tuple[
     sampler.join()
     if proc.returncode != 0:
         raise RuntimeError(f"{command[:4]} failed ({proc.returncode}): {err.decode(errors='replace')[-1500:]}")
-    return elapsed, peak, err.decode(errors="replace")[-2000:]
+    return elapsed, peak, err.decode(errors="replace")[-8000:]
 
 
 def tensor_data(path: Path) -> dict[str, bytes]:

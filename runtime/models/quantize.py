@@ -248,6 +248,62 @@ def _with_log(log: _QuantizeLog, work: Callable[[], int]) -> int:
             llama_cpp.llama_log_set(_KEPT_CALLBACKS[0], ctypes.c_void_p(0))
 
 
+_SIZE_LINE = re.compile(r"(model|quant) size\s*=\s*([0-9.]+) MiB \(([0-9.]+) BPW\)")
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What llama.cpp's quantizer would write, from a dry run (nothing quantized, nothing written)."""
+
+    n_tensors: int
+    source_data_bytes: int
+    data_bytes: int
+    bits_per_weight: float
+    estimate: int  # the output file's size: the source's header plus the quantized tensor data
+
+
+def dry_run(src: str | os.PathLike[str], qtype: str, *, threads: int = 0) -> DryRun:
+    """Ask llama.cpp's quantizer how large ``src`` quantized to ``qtype`` will be (a second or so).
+
+    Its own per-tensor type choice gives the sizes, so the estimate is exact to the MiB rounding of
+    its log (a few kB). Reading the same facts with gguf-py's reader takes far longer on a large
+    vocabulary (it builds an object per token).
+
+    Raises:
+        QuantizeError: llama.cpp refused the file.
+    """
+    import llama_cpp
+
+    chosen = quant_type(qtype)
+    source = check_model_file(src)
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = chosen.ftype
+    params.nthread = max(0, int(threads))
+    params.dry_run = True
+    log = _QuantizeLog("dry run", None)
+    status = _with_log(
+        log,
+        lambda: int(
+            llama_cpp.llama_model_quantize(
+                str(source).encode(), str(source.with_name(source.name + ".dry-run")).encode(), ctypes.byref(params)
+            )
+        ),
+    )
+    sizes = {m.group(1): (float(m.group(2)), float(m.group(3))) for m in map(_SIZE_LINE.search, log.lines) if m}
+    counts = [int(m.group(2)) for m in map(_PROGRESS_LINE.search, log.lines) if m]
+    if status != 0 or "quant" not in sizes or "model" not in sizes:
+        tail = "\n".join(log.lines[-6:])
+        raise QuantizeError(
+            f"llama.cpp could not quantize {source.name} to {chosen.name}.\n{tail}",
+            code="quantize_failed",
+            params={"path": str(source), "type": chosen.name, "log": tail},
+        )
+    source_data = int(sizes["model"][0] * 2**20)
+    data = int(sizes["quant"][0] * 2**20)
+    header = max(0, source.stat().st_size - source_data)
+    return DryRun(max(counts, default=0), source_data, data, sizes["quant"][1], header + data)
+
+
 def quantize_gguf(
     src: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -268,7 +324,8 @@ def quantize_gguf(
         on_scratch: Called with the temporary file, so a caller can remove it if the process dies.
 
     Returns:
-        ``{"path", "type", "bytes", "estimate", "seconds", "n_params", "bits_per_weight"}``.
+        ``{"path", "type", "bytes", "estimate", "seconds", "bits_per_weight"}`` (the estimate from
+        :func:`dry_run`, bits per weight as llama.cpp counts them: tensor data over parameters).
 
     Raises:
         QuantizeError: Unknown type, not enough disk space, or llama.cpp refused the file.
@@ -280,10 +337,8 @@ def quantize_gguf(
 
     chosen = quant_type(qtype)
     source = check_model_file(src)
-    shape = gguf_shape(source)
-    estimate = estimate_quantized_bytes(
-        shape.tensors, chosen.name, n_layers=shape.n_layers, header_bytes=shape.header_bytes, n_gqa=shape.n_gqa
-    )
+    planned = dry_run(source, chosen.name, threads=threads)
+    estimate = planned.estimate
     target = Path(out).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
     check_free_space(target.parent, estimate)
@@ -297,7 +352,7 @@ def quantize_gguf(
     log = _QuantizeLog(stage, on_progress)
     started = time.monotonic()
     if on_progress is not None:
-        on_progress(Progress(0, len(shape.tensors), stage))
+        on_progress(Progress(0, planned.n_tensors, stage))
     try:
         status = _with_log(
             log,
@@ -315,13 +370,12 @@ def quantize_gguf(
         tmp.unlink(missing_ok=True)
     size = target.stat().st_size
     if on_progress is not None:
-        on_progress(Progress(len(shape.tensors), len(shape.tensors), "done"))
+        on_progress(Progress(planned.n_tensors, planned.n_tensors, "done"))
     return {
         "path": str(target),
         "type": chosen.name,
         "bytes": size,
         "estimate": estimate,
         "seconds": round(time.monotonic() - started, 3),
-        "n_params": shape.n_params,
-        "bits_per_weight": round(size * 8 / max(1, shape.n_params), 4),
+        "bits_per_weight": round(planned.bits_per_weight, 4),
     }
