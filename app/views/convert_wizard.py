@@ -43,9 +43,9 @@ from PySide6.QtWidgets import (
 
 from app.controllers.convert import ConvertController, PlannedOutput, ReportController, plan_outputs, space_shortfall
 
-#: The quantization types offered, as runtime.models.quantize lists them (repeated: that module loads llama.cpp).
+# The quantization types offered, as runtime.models.quantize lists them (repeated: that module loads llama.cpp).
 QUANT_CHOICES = ("q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0", "q3_k_m", "q2_k")
-#: Checked by default: the usual choice for a laptop and the nearly lossless one.
+# Checked by default: the usual choice for a laptop and the nearly lossless one.
 DEFAULT_QUANTS = ("q8_0", "q4_k_m")
 
 

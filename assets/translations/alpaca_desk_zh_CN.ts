@@ -273,265 +273,264 @@ Last changed {when}</source>
 <context>
     <name>ConvertWizard</name>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="73"/>
+        <location filename="../../app/views/convert_wizard.py" line="74"/>
         <source>Convert and quantize my weights</source>
-        <extracomment>The quantization types offered, as runtime.models.quantize lists them (repeated: that module loads llama.cpp). Checked by default: the usual choice for a laptop and the nearly lossless one.</extracomment>
         <translation>转换并量化我的权重</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="93"/>
+        <location filename="../../app/views/convert_wizard.py" line="94"/>
         <source>Back</source>
         <translation>上一步</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="95"/>
-        <location filename="../../app/views/convert_wizard.py" line="230"/>
+        <location filename="../../app/views/convert_wizard.py" line="96"/>
+        <location filename="../../app/views/convert_wizard.py" line="231"/>
         <source>Next</source>
         <translation>下一步</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="98"/>
+        <location filename="../../app/views/convert_wizard.py" line="99"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="100"/>
+        <location filename="../../app/views/convert_wizard.py" line="101"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="117"/>
+        <location filename="../../app/views/convert_wizard.py" line="118"/>
         <source>Choose the folder the merge script wrote: a Hugging Face folder (config.json, *.safetensors or pytorch_model*.bin, tokenizer.model) or Meta&apos;s layout (consolidated.*.pth, params.json, tokenizer.model). It is checked before anything is written.</source>
         <translation>请选择合并脚本输出的文件夹：Hugging Face 格式（config.json、*.safetensors 或 pytorch_model*.bin、tokenizer.model），或 Meta 的格式（consolidated.*.pth、params.json、tokenizer.model）。写入任何文件之前会先检查它。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="124"/>
+        <location filename="../../app/views/convert_wizard.py" line="125"/>
         <source>Checkpoint folder</source>
         <translation>权重文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="125"/>
-        <location filename="../../app/views/convert_wizard.py" line="164"/>
+        <location filename="../../app/views/convert_wizard.py" line="126"/>
+        <location filename="../../app/views/convert_wizard.py" line="165"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="127"/>
+        <location filename="../../app/views/convert_wizard.py" line="128"/>
         <source>Check the folder</source>
         <translation>检查文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="148"/>
+        <location filename="../../app/views/convert_wizard.py" line="149"/>
         <source>F16 (16-bit, the usual)</source>
         <translation>F16（16 位，常用）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="149"/>
+        <location filename="../../app/views/convert_wizard.py" line="150"/>
         <source>BF16 (16-bit, the training type)</source>
         <translation>BF16（16 位，训练时的类型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="150"/>
+        <location filename="../../app/views/convert_wizard.py" line="151"/>
         <source>F32 (32-bit, exact)</source>
         <translation>F32（32 位，无损）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="171"/>
+        <location filename="../../app/views/convert_wizard.py" line="172"/>
         <source>All cores</source>
         <translation>全部核心</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="174"/>
+        <location filename="../../app/views/convert_wizard.py" line="175"/>
         <source>Automatic (from the name and vocabulary)</source>
         <translation>自动（根据名称和词表）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="177"/>
+        <location filename="../../app/views/convert_wizard.py" line="178"/>
         <source>None (a base model)</source>
         <translation>无（基础模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="183"/>
+        <location filename="../../app/views/convert_wizard.py" line="184"/>
         <source>Converted file</source>
         <translation>转换后的文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="184"/>
+        <location filename="../../app/views/convert_wizard.py" line="185"/>
         <source>Quantized files</source>
         <translation>量化后的文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="185"/>
+        <location filename="../../app/views/convert_wizard.py" line="186"/>
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="186"/>
+        <location filename="../../app/views/convert_wizard.py" line="187"/>
         <source>Threads</source>
         <translation>线程数</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="187"/>
+        <location filename="../../app/views/convert_wizard.py" line="188"/>
         <source>Chat template</source>
         <translation>对话模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="209"/>
+        <location filename="../../app/views/convert_wizard.py" line="210"/>
         <source>Chat with it</source>
         <translation>用它聊天</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="211"/>
+        <location filename="../../app/views/convert_wizard.py" line="212"/>
         <source>Make a quantization report</source>
         <translation>生成量化报告</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="230"/>
+        <location filename="../../app/views/convert_wizard.py" line="231"/>
         <source>Convert</source>
         <translation>转换</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="257"/>
+        <location filename="../../app/views/convert_wizard.py" line="260"/>
         <source>Choose the checkpoint folder</source>
         <translation>选择权重文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="268"/>
+        <location filename="../../app/views/convert_wizard.py" line="271"/>
         <source>Checking {0}…</source>
         <translation>正在检查 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="292"/>
+        <location filename="../../app/views/convert_wizard.py" line="295"/>
         <source>Hugging Face, safetensors</source>
         <translation>Hugging Face，safetensors</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="293"/>
+        <location filename="../../app/views/convert_wizard.py" line="296"/>
         <source>Hugging Face, PyTorch .bin</source>
         <translation>Hugging Face，PyTorch .bin</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="294"/>
+        <location filename="../../app/views/convert_wizard.py" line="297"/>
         <source>Meta&apos;s consolidated.*.pth</source>
         <translation>Meta 的 consolidated.*.pth</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="301"/>
+        <location filename="../../app/views/convert_wizard.py" line="304"/>
         <source>matches the tokenizer</source>
         <translation>与分词器一致</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="301"/>
+        <location filename="../../app/views/convert_wizard.py" line="304"/>
         <source>does NOT match the tokenizer</source>
         <translation>与分词器不一致</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="303"/>
+        <location filename="../../app/views/convert_wizard.py" line="306"/>
         <source>Format: {0}</source>
         <translation>格式：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="304"/>
+        <location filename="../../app/views/convert_wizard.py" line="307"/>
         <source>Architecture: {0}</source>
         <translation>架构：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="305"/>
+        <location filename="../../app/views/convert_wizard.py" line="308"/>
         <source>Parameters: {0:,}</source>
         <translation>参数量：{0:,}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="306"/>
+        <location filename="../../app/views/convert_wizard.py" line="309"/>
         <source>Layers: {0}; hidden size: {1}; attention heads: {2} ({3} key/value)</source>
         <translation>层数：{0}；隐藏层大小：{1}；注意力头：{2}（键/值 {3}）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="312"/>
+        <location filename="../../app/views/convert_wizard.py" line="315"/>
         <source>Vocabulary: {0}, {1} ({2:,} pieces)</source>
         <translation>词表：{0}，{1}（{2:,} 个词元）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="313"/>
+        <location filename="../../app/views/convert_wizard.py" line="316"/>
         <source>Weights: {0}, {1} in all</source>
         <translation>权重：{0}，共 {1}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="316"/>
+        <location filename="../../app/views/convert_wizard.py" line="319"/>
         <source>Chat template: {0}</source>
         <translation>对话模板：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="320"/>
+        <location filename="../../app/views/convert_wizard.py" line="323"/>
         <source>Problems (nothing will be written until they are fixed):</source>
         <translation>问题（修正之前不会写入任何文件）：</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="324"/>
+        <location filename="../../app/views/convert_wizard.py" line="327"/>
         <source>No problems found.</source>
         <translation>未发现问题。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="330"/>
+        <location filename="../../app/views/convert_wizard.py" line="333"/>
         <source>Choose the output folder</source>
         <translation>选择输出文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="354"/>
+        <location filename="../../app/views/convert_wizard.py" line="357"/>
         <source>Choose an output folder.</source>
         <translation>请选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="361"/>
+        <location filename="../../app/views/convert_wizard.py" line="364"/>
         <source>Not enough space: the files need about {0}, and {1} has {2} free.</source>
         <translation>空间不足：这些文件约需 {0}，而 {1} 只有 {2} 可用。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="367"/>
+        <location filename="../../app/views/convert_wizard.py" line="370"/>
         <source>The files need about {0}; there is enough free space.</source>
         <translation>这些文件约需 {0}；可用空间足够。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="387"/>
+        <location filename="../../app/views/convert_wizard.py" line="390"/>
         <source>Converting to {0}</source>
         <translation>转换为 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="389"/>
+        <location filename="../../app/views/convert_wizard.py" line="392"/>
         <source>Quantizing to {0}</source>
         <translation>量化为 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="394"/>
+        <location filename="../../app/views/convert_wizard.py" line="397"/>
         <source>waiting</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="413"/>
+        <location filename="../../app/views/convert_wizard.py" line="416"/>
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="423"/>
+        <location filename="../../app/views/convert_wizard.py" line="426"/>
         <source>{0} elapsed</source>
         <translation>已用 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="425"/>
+        <location filename="../../app/views/convert_wizard.py" line="428"/>
         <source>, about {0} left</source>
         <translation>，约剩 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="434"/>
+        <location filename="../../app/views/convert_wizard.py" line="437"/>
         <source>done: {0} in {1}</source>
         <translation>完成：{0}，用时 {1}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="445"/>
+        <location filename="../../app/views/convert_wizard.py" line="448"/>
         <source>Done. The files are in {0}.</source>
         <translation>完成。文件在 {0} 中。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="453"/>
+        <location filename="../../app/views/convert_wizard.py" line="456"/>
         <source>Cancelled; the file in progress was removed.</source>
         <translation>已取消；未完成的文件已删除。</translation>
     </message>
@@ -1537,127 +1536,127 @@ Last changed {when}</source>
 <context>
     <name>ReportDialog</name>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="483"/>
+        <location filename="../../app/views/convert_wizard.py" line="486"/>
         <source>Quantization report</source>
         <translation>量化报告</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="494"/>
+        <location filename="../../app/views/convert_wizard.py" line="497"/>
         <source>Perplexity is computed as llama.cpp&apos;s llama-perplexity does: windows of the context size, the loss over the second half of each. Lower is better; compare files of the same model only.</source>
         <translation>困惑度的计算方式与 llama.cpp 的 llama-perplexity 相同：按上下文长度切分窗口，只计每个窗口后半部分的损失。越低越好；只比较同一模型的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="503"/>
+        <location filename="../../app/views/convert_wizard.py" line="506"/>
         <source>The bundled Chinese sample</source>
         <translation>内置的中文样本</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="504"/>
+        <location filename="../../app/views/convert_wizard.py" line="507"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="514"/>
+        <location filename="../../app/views/convert_wizard.py" line="517"/>
         <source>Files</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="515"/>
+        <location filename="../../app/views/convert_wizard.py" line="518"/>
         <source>Text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="516"/>
+        <location filename="../../app/views/convert_wizard.py" line="519"/>
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="520"/>
+        <location filename="../../app/views/convert_wizard.py" line="523"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="520"/>
+        <location filename="../../app/views/convert_wizard.py" line="523"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="520"/>
+        <location filename="../../app/views/convert_wizard.py" line="523"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="520"/>
+        <location filename="../../app/views/convert_wizard.py" line="523"/>
         <source>Bits/weight</source>
         <translation>每权重位数</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="520"/>
+        <location filename="../../app/views/convert_wizard.py" line="523"/>
         <source>Perplexity</source>
         <translation>困惑度</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="521"/>
+        <location filename="../../app/views/convert_wizard.py" line="524"/>
         <source>Tokens/s</source>
         <translation>token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="530"/>
+        <location filename="../../app/views/convert_wizard.py" line="533"/>
         <source>Make the report</source>
         <translation>生成报告</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="533"/>
+        <location filename="../../app/views/convert_wizard.py" line="536"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="536"/>
+        <location filename="../../app/views/convert_wizard.py" line="539"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="539"/>
+        <location filename="../../app/views/convert_wizard.py" line="542"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="559"/>
+        <location filename="../../app/views/convert_wizard.py" line="562"/>
         <source>Choose a text</source>
         <translation>选择文本</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="559"/>
+        <location filename="../../app/views/convert_wizard.py" line="562"/>
         <source>Text (*.txt);;All files (*)</source>
         <translation>文本 (*.txt);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="570"/>
+        <location filename="../../app/views/convert_wizard.py" line="573"/>
         <source>Starting</source>
         <translation>正在启动</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="585"/>
+        <location filename="../../app/views/convert_wizard.py" line="588"/>
         <source>Perplexity {0}</source>
         <translation>困惑度 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="585"/>
+        <location filename="../../app/views/convert_wizard.py" line="588"/>
         <source>Speed {0}</source>
         <translation>速度 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="609"/>
+        <location filename="../../app/views/convert_wizard.py" line="612"/>
         <source>Perplexity over windows of {0} tokens of {1}.</source>
         <translation>困惑度按 {1} 中 {0} 个 token 的窗口计算。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="618"/>
+        <location filename="../../app/views/convert_wizard.py" line="621"/>
         <source>Cancelled.</source>
         <translation>已取消。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="627"/>
+        <location filename="../../app/views/convert_wizard.py" line="630"/>
         <source>Export CSV</source>
         <translation>导出 CSV</translation>
     </message>
