@@ -277,6 +277,9 @@ class MainWindow(QMainWindow):
         self.unload_action = model_menu.addAction(self.tr("&Unload model"))
         self.unload_action.triggered.connect(self.models_controller.unload_model)
         model_menu.addSeparator()
+        convert_action = model_menu.addAction(self.tr("&Convert and quantize my weights…"))
+        convert_action.triggered.connect(self.open_convert_wizard)
+        model_menu.addSeparator()
         quit_action = model_menu.addAction(self.tr("&Quit"))
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -483,6 +486,29 @@ class MainWindow(QMainWindow):
         if dialog is None:
             dialog = HostsDialog(self)
             self._hosts_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+
+    def open_convert_wizard(self) -> None:
+        """Model → Convert and quantize my weights (the wizard, in its own window)."""
+        from app.views.convert_wizard import ConvertWizard
+
+        wizard = getattr(self, "_convert_wizard", None)
+        if wizard is None:
+            wizard = ConvertWizard(self)
+            wizard.chat_requested.connect(self.open_model)
+            wizard.report_requested.connect(self.open_quantization_report)
+            self._convert_wizard = wizard
+        wizard.show()
+        wizard.raise_()
+
+    def open_quantization_report(self, files: list[str]) -> None:
+        """The quantization report for ``files`` (one model's GGUF files), in its own window."""
+        from app.views.convert_wizard import ReportDialog
+
+        dialog = ReportDialog(list(files), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._report_dialog = dialog
         dialog.show()
         dialog.raise_()
 

@@ -475,6 +475,91 @@ def _messages() -> dict[str, str]:
             "Messages",
             "{path} does not exist. Give the path of a downloaded model file or its folder.",
         ),
+        "convert_no_folder": QCoreApplication.translate(
+            "Messages", "{folder} is not a folder. Choose the folder the merge script wrote."
+        ),
+        "convert_empty_folder": QCoreApplication.translate(
+            "Messages",
+            "{folder} holds no model checkpoint: no config.json (Hugging Face) and no params.json with consolidated.*.pth (Meta's layout). Choose the folder the merge script wrote.",
+        ),
+        "convert_no_weights": QCoreApplication.translate(
+            "Messages",
+            "{folder} has a config.json but no weights (model*.safetensors or pytorch_model*.bin). Copy the weight files into it.",
+        ),
+        "convert_not_llama": QCoreApplication.translate(
+            "Messages",
+            "This folder holds a {architecture} model; only LLaMA models (LlamaForCausalLM) such as Chinese-LLaMA and Chinese-Alpaca can be converted here.",
+        ),
+        "convert_remote_code": QCoreApplication.translate(
+            "Messages",
+            "{path} asks for code shipped with the model (auto_map / trust_remote_code). Alpaca Desk never runs code from a model folder; only plain LlamaForCausalLM checkpoints are converted.",
+        ),
+        "convert_no_tokenizer": QCoreApplication.translate(
+            "Messages",
+            "{folder} has no usable tokenizer.model. Copy the tokenizer that came with these weights into the folder (for Chinese-LLaMA/Alpaca: the merged Chinese tokenizer).",
+        ),
+        "convert_vocab_mismatch": QCoreApplication.translate(
+            "Messages",
+            "The tokenizer has {tokenizer} pieces but the weights have {rows} embedding rows: they do not belong together. Use the tokenizer that came with these weights (Alpaca's for Alpaca, LLaMA's for LLaMA). Nothing was converted.",
+        ),
+        "convert_shard_missing": QCoreApplication.translate(
+            "Messages",
+            "Weight files of this checkpoint are missing or do not belong together. Copy the complete folder again.",
+        ),
+        "convert_shard_truncated": QCoreApplication.translate(
+            "Messages",
+            "{path} is cut off or damaged. Copy or download this weight file again.",
+        ),
+        "convert_unsafe_pickle": QCoreApplication.translate(
+            "Messages",
+            "{path} holds more than tensors: loading it would run code from the file, which Alpaca Desk never does. Use weights saved as safetensors, or from a source you trust.",
+        ),
+        "convert_needs_torch": QCoreApplication.translate(
+            "Messages",
+            "This checkpoint is stored as PyTorch pickles (.bin/.pth), which need PyTorch, and PyTorch is not installed here. Save the model as safetensors, or convert it with the command line where PyTorch is installed.",
+        ),
+        "convert_bad_json": QCoreApplication.translate(
+            "Messages",
+            "A configuration file of this checkpoint is damaged or does not belong to it. Restore the folder from the model's download or merge.",
+        ),
+        "convert_bad_tensor": QCoreApplication.translate(
+            "Messages",
+            "The weights hold a tensor that a LLaMA model in float32, float16 or bfloat16 does not have; this checkpoint cannot be converted.",
+        ),
+        "convert_unsupported": QCoreApplication.translate(
+            "Messages",
+            "{path} uses RoPE scaling, which this converter does not write. Use llama.cpp's convert_hf_to_gguf.py for this model.",
+        ),
+        "convert_bad_outtype": QCoreApplication.translate(
+            "Messages", "Unknown output type {outtype}; choose f16, bf16 or f32."
+        ),
+        "convert_bad_template": QCoreApplication.translate(
+            "Messages", "Unknown template {template}; choose auto, raw, chinese-alpaca or chinese-alpaca-2."
+        ),
+        "convert_no_space": QCoreApplication.translate(
+            "Messages",
+            "{folder} has {free_gib} GiB free, but the output needs about {needed_gib} GiB. Free some space or choose another folder; nothing was written.",
+        ),
+        "convert_write_failed": QCoreApplication.translate(
+            "Messages", "Cannot write {path}: {detail}. Choose another output folder."
+        ),
+        "quantize_bad_type": QCoreApplication.translate(
+            "Messages", "Unknown quantization type {type}; choose one of the types offered."
+        ),
+        "quantize_bad_folder": QCoreApplication.translate("Messages", "{path} is not a folder."),
+        "quantize_failed": QCoreApplication.translate(
+            "Messages", "llama.cpp could not quantize {path} to {type}:\n{log}"
+        ),
+        "report_text_too_large": QCoreApplication.translate(
+            "Messages", "{path} is too large for the report; choose a text under 64 MiB."
+        ),
+        "report_text_too_short": QCoreApplication.translate(
+            "Messages",
+            "The text has {tokens} tokens for this model; the perplexity needs at least {needed} (two windows). Use a longer text or a smaller context.",
+        ),
+        "report_text_unreadable": QCoreApplication.translate(
+            "Messages", "Cannot read the text {path}. Choose a UTF-8 text file."
+        ),
     }
 
 

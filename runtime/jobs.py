@@ -24,7 +24,8 @@
 
 The jobs (:data:`JOBS`): ``vocab-train``, ``vocab-merge`` and ``tokenizer-check``, implemented in
 :mod:`runtime.tokens.vocab_jobs`; ``hub-download`` in :mod:`runtime.hub.download` (its ``.part``
-files are kept, not scratch: a cancelled or killed download resumes from them).
+files are kept, not scratch: a cancelled or killed download resumes from them); ``convert-inspect``,
+``convert``, ``quantize`` and ``report``, in :mod:`runtime.models.model_jobs`.
 """
 
 from __future__ import annotations
@@ -98,12 +99,16 @@ class JobDefinition:
     """A job: its options and the function that runs it (``module:function``, imported in the child).
 
     The function is called as ``function(context, **options)`` and returns the result dict.
+    ``isolated`` jobs read untrusted folders (model checkpoints): their Python starts in isolated
+    mode (``-I``: no working directory, ``PYTHONPATH`` or user site-packages on ``sys.path``), so no
+    file in such a folder can be imported in their place.
     """
 
     name: str
     target: str
     options: tuple[JobOption, ...]
     help: str
+    isolated: bool = False
 
 
 JOBS: dict[str, JobDefinition] = {
@@ -155,6 +160,52 @@ JOBS: dict[str, JobDefinition] = {
             ),
             "download files of a hub repository: resumable, verified, recorded in the models folder's manifest",
         ),
+        JobDefinition(
+            "convert-inspect",
+            "runtime.models.model_jobs:inspect_job",
+            (JobOption("folder", required=True, help="a Hugging Face LLaMA folder or Meta's consolidated.*.pth"),),
+            "say what a checkpoint folder holds and what stops its conversion, with output size estimates",
+            isolated=True,
+        ),
+        JobDefinition(
+            "convert",
+            "runtime.models.model_jobs:convert_job",
+            (
+                JobOption("src", required=True, help="a Hugging Face LLaMA folder or Meta's consolidated.*.pth"),
+                JobOption("out", required=True, help="the .gguf file to write"),
+                JobOption("outtype", default="f16", help="f16, bf16 or f32"),
+                JobOption("name", help="general.name (default: the folder's name)"),
+                JobOption("template", default="auto", help="auto, raw, chinese-alpaca or chinese-alpaca-2"),
+            ),
+            "convert merged LLaMA weights to GGUF",
+            isolated=True,
+        ),
+        JobDefinition(
+            "quantize",
+            "runtime.models.model_jobs:quantize_job",
+            (
+                JobOption("src", required=True, help="an F16/BF16/F32 .gguf file"),
+                JobOption("out", required=True, help="the quantized .gguf file to write"),
+                JobOption("type", required=True, help="q8_0, q6_k, q5_k_m, q5_0, q4_k_m, q4_0, q3_k_m or q2_k"),
+                JobOption("threads", int, help="quantization threads (default: all cores)"),
+            ),
+            "quantize a GGUF file with llama.cpp's quantizer",
+            isolated=True,
+        ),
+        JobDefinition(
+            "report",
+            "runtime.models.model_jobs:report_job",
+            (
+                JobOption("files", required=True, help="GGUF files of one model, one path per line"),
+                JobOption("text", help="a UTF-8 text (default: the bundled Chinese sample)"),
+                JobOption("ctx", int, default=512, help="perplexity window in tokens"),
+                JobOption("threads", int, help="threads (default: llama.cpp's)"),
+                JobOption("max_chunks", int, default=0, help="evaluate at most this many windows (0: all)"),
+                JobOption("speed_tokens", int, default=64, help="tokens generated to measure speed (0: skip)"),
+            ),
+            "the quantization report: size, bits per weight, perplexity and speed per file",
+            isolated=True,
+        ),
     )
 }
 
@@ -164,10 +215,18 @@ def scratch_prefix(destination: Path) -> str:
     return f".{destination.name}.partial-"
 
 
-def job_command() -> list[str]:
-    """The argv prefix that runs a job: the frozen executable's ``job`` subcommand, or this Python."""
+def job_command(*, isolated: bool = False) -> list[str]:
+    """The argv prefix that runs a job: the frozen executable's ``job`` subcommand, or this Python.
+
+    ``isolated``: Python's isolated mode, which ignores ``PYTHONPATH`` and the working directory,
+    so this package is put on ``sys.path`` by name. (A frozen build imports only from its bundle.)
+    """
     if getattr(sys, "frozen", False):
         return [sys.executable, "job"]
+    if isolated:
+        root = str(Path(__file__).resolve().parent.parent)
+        boot = f"import sys; sys.path.insert(0, {root!r}); from runtime.jobs import main; raise SystemExit(main())"
+        return [sys.executable, "-I", "-c", boot]
     return [sys.executable, "-m", "runtime.jobs"]
 
 
@@ -187,7 +246,7 @@ def build_command(job: str, **options: Any) -> list[str]:
     unknown = sorted(set(options) - known)
     if unknown:
         raise ValueError(f"job {job!r} has no option {unknown[0]!r}; its options are {', '.join(sorted(known))}")
-    argv = [*job_command(), job]
+    argv = [*job_command(isolated=definition.isolated), job]
     for option in definition.options:
         value = options.get(option.name)
         if value is None:

@@ -12,107 +12,107 @@
 <context>
     <name>ChatController</name>
     <message>
-        <location filename="../../app/controllers/chat.py" line="170"/>
+        <location filename="../../app/controllers/chat.py" line="179"/>
         <source>Type a message below to start.</source>
         <extracomment>Messages shown when a conversation opens, and per &quot;Show earlier messages&quot; click. An answer&apos;s details say the computer was busy when other programs kept at least this many cores busy while it was written (the GUI itself uses a tenth of one while streaming).</extracomment>
         <translation>在下方输入消息即可开始。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="193"/>
+        <location filename="../../app/controllers/chat.py" line="202"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="256"/>
+        <location filename="../../app/controllers/chat.py" line="265"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="286"/>
+        <location filename="../../app/controllers/chat.py" line="295"/>
         <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
         <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="352"/>
+        <location filename="../../app/controllers/chat.py" line="368"/>
         <source>Model: {0}</source>
         <translation>模型：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="353"/>
+        <location filename="../../app/controllers/chat.py" line="369"/>
         <source>Template: {0}</source>
         <translation>模板：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="354"/>
+        <location filename="../../app/controllers/chat.py" line="370"/>
         <source>Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}</source>
         <translation>温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="363"/>
+        <location filename="../../app/controllers/chat.py" line="379"/>
         <source>Seed: {0}</source>
         <translation>随机种子：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="366"/>
+        <location filename="../../app/controllers/chat.py" line="382"/>
         <source>Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms</source>
         <translation>提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="382"/>
-        <location filename="../../app/controllers/chat.py" line="482"/>
+        <location filename="../../app/controllers/chat.py" line="398"/>
+        <location filename="../../app/controllers/chat.py" line="498"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="384"/>
+        <location filename="../../app/controllers/chat.py" line="400"/>
         <source>{0} tokens</source>
         <translation>{0} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="386"/>
+        <location filename="../../app/controllers/chat.py" line="402"/>
         <source>writing…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="387"/>
+        <location filename="../../app/controllers/chat.py" line="403"/>
         <source>interrupted (the app closed while it was written)</source>
         <translation>已中断（生成过程中应用被关闭）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="388"/>
+        <location filename="../../app/controllers/chat.py" line="404"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="389"/>
+        <location filename="../../app/controllers/chat.py" line="405"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/controllers/chat.py" line="395"/>
-        <location filename="../../app/controllers/chat.py" line="447"/>
+        <location filename="../../app/controllers/chat.py" line="411"/>
+        <location filename="../../app/controllers/chat.py" line="463"/>
         <source>%n earlier turn(s) left out to fit the context</source>
         <translation>
             <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="404"/>
+        <location filename="../../app/controllers/chat.py" line="420"/>
         <source>computer busy (other programs used {0:.1f} of {1} cores)</source>
         <translation>电脑繁忙（其他程序占用了 {1} 核中的 {0:.1f} 核）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="407"/>
+        <location filename="../../app/controllers/chat.py" line="423"/>
         <source>computer busy (load {0:.1f} on {1} cores)</source>
         <translation>电脑繁忙（{1} 核负载 {0:.1f}）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="488"/>
+        <location filename="../../app/controllers/chat.py" line="504"/>
         <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
         <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="540"/>
+        <location filename="../../app/controllers/chat.py" line="556"/>
         <source>Context {0} / {1}</source>
         <translation>上下文 {0} / {1}</translation>
     </message>
@@ -273,6 +273,271 @@ Last changed {when}</source>
         <location filename="../../app/controllers/conversations.py" line="164"/>
         <source>Import conversation</source>
         <translation>导入对话</translation>
+    </message>
+</context>
+<context>
+    <name>ConvertWizard</name>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="74"/>
+        <source>Convert and quantize my weights</source>
+        <translation>转换并量化我的权重</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="94"/>
+        <source>Back</source>
+        <translation>上一步</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="96"/>
+        <location filename="../../app/views/convert_wizard.py" line="231"/>
+        <source>Next</source>
+        <translation>下一步</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="99"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="101"/>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="118"/>
+        <source>Choose the folder the merge script wrote: a Hugging Face folder (config.json, *.safetensors or pytorch_model*.bin, tokenizer.model) or Meta&apos;s layout (consolidated.*.pth, params.json, tokenizer.model). It is checked before anything is written.</source>
+        <translation>请选择合并脚本输出的文件夹：Hugging Face 格式（config.json、*.safetensors 或 pytorch_model*.bin、tokenizer.model），或 Meta 的格式（consolidated.*.pth、params.json、tokenizer.model）。写入任何文件之前会先检查它。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="125"/>
+        <source>Checkpoint folder</source>
+        <translation>权重文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="126"/>
+        <location filename="../../app/views/convert_wizard.py" line="165"/>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="128"/>
+        <source>Check the folder</source>
+        <translation>检查文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="149"/>
+        <source>F16 (16-bit, the usual)</source>
+        <translation>F16（16 位，常用）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="150"/>
+        <source>BF16 (16-bit, the training type)</source>
+        <translation>BF16（16 位，训练时的类型）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="151"/>
+        <source>F32 (32-bit, exact)</source>
+        <translation>F32（32 位，无损）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="172"/>
+        <source>All cores</source>
+        <translation>全部核心</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="175"/>
+        <source>Automatic (from the name and vocabulary)</source>
+        <translation>自动（根据名称和词表）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="178"/>
+        <source>None (a base model)</source>
+        <translation>无（基础模型）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="184"/>
+        <source>Converted file</source>
+        <translation>转换后的文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="185"/>
+        <source>Quantized files</source>
+        <translation>量化后的文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="186"/>
+        <source>Output folder</source>
+        <translation>输出文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="187"/>
+        <source>Threads</source>
+        <translation>线程数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="188"/>
+        <source>Chat template</source>
+        <translation>对话模板</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="210"/>
+        <source>Chat with it</source>
+        <translation>用它对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="212"/>
+        <source>Make a quantization report</source>
+        <translation>生成量化报告</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="231"/>
+        <source>Convert</source>
+        <translation>转换</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="260"/>
+        <source>Choose the checkpoint folder</source>
+        <translation>选择权重文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="271"/>
+        <source>Checking {0}…</source>
+        <translation>正在检查 {0}…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="295"/>
+        <source>Hugging Face, safetensors</source>
+        <translation>Hugging Face，safetensors</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="296"/>
+        <source>Hugging Face, PyTorch .bin</source>
+        <translation>Hugging Face，PyTorch .bin</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="297"/>
+        <source>Meta&apos;s consolidated.*.pth</source>
+        <translation>Meta 的 consolidated.*.pth</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="304"/>
+        <source>matches the tokenizer</source>
+        <translation>与分词器一致</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="304"/>
+        <source>does NOT match the tokenizer</source>
+        <translation>与分词器不一致</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="306"/>
+        <source>Format: {0}</source>
+        <translation>格式：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="307"/>
+        <source>Architecture: {0}</source>
+        <translation>架构：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="308"/>
+        <source>Parameters: {0:,}</source>
+        <translation>参数量：{0:,}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="309"/>
+        <source>Layers: {0}; hidden size: {1}; attention heads: {2} ({3} key/value)</source>
+        <translation>层数：{0}；隐藏层大小：{1}；注意力头：{2}（键/值 {3}）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="315"/>
+        <source>Vocabulary: {0}, {1} ({2:,} pieces)</source>
+        <translation>词表：{0}，{1}（{2:,} 个词元）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="316"/>
+        <source>Weights: {0}, {1} in all</source>
+        <translation>权重：{0}，共 {1}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="319"/>
+        <source>Chat template: {0}</source>
+        <translation>对话模板：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="323"/>
+        <source>Problems (nothing will be written until they are fixed):</source>
+        <translation>问题（修正之前不会写入任何文件）：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="327"/>
+        <source>No problems found.</source>
+        <translation>未发现问题。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="333"/>
+        <source>Choose the output folder</source>
+        <translation>选择输出文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="357"/>
+        <source>Choose an output folder.</source>
+        <translation>请选择输出文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="364"/>
+        <source>Not enough space: the files need about {0}, and {1} has {2} free.</source>
+        <translation>空间不足：这些文件约需 {0}，而 {1} 只有 {2} 可用。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="370"/>
+        <source>The files need about {0}; there is enough free space.</source>
+        <translation>这些文件约需 {0}；可用空间足够。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="390"/>
+        <source>Converting to {0}</source>
+        <translation>转换为 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="392"/>
+        <source>Quantizing to {0}</source>
+        <translation>量化为 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="397"/>
+        <source>waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="416"/>
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="426"/>
+        <source>{0} elapsed</source>
+        <translation>已用 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="428"/>
+        <source>, about {0} left</source>
+        <translation>，约剩 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="437"/>
+        <source>done: {0} in {1}</source>
+        <translation>完成：{0}，用时 {1}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="448"/>
+        <source>Done. The files are in {0}.</source>
+        <translation>完成。文件在 {0} 中。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="456"/>
+        <source>Cancelled; the file in progress was removed.</source>
+        <translation>已取消；未完成的文件已删除。</translation>
     </message>
 </context>
 <context>
@@ -1181,131 +1446,136 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/main_window.py" line="280"/>
+        <source>&amp;Convert and quantize my weights…</source>
+        <translation>转换并量化我的权重(&amp;C)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="283"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="284"/>
+        <location filename="../../app/main_window.py" line="287"/>
         <source>&amp;Conversation</source>
         <translation>对话(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="285"/>
+        <location filename="../../app/main_window.py" line="288"/>
         <source>&amp;New conversation</source>
         <translation>新建对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="288"/>
+        <location filename="../../app/main_window.py" line="291"/>
         <source>Export as &amp;Markdown…</source>
         <translation>导出为 Markdown(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="290"/>
+        <location filename="../../app/main_window.py" line="293"/>
         <source>Export as &amp;JSON…</source>
         <translation>导出为 JSON(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="292"/>
+        <location filename="../../app/main_window.py" line="295"/>
         <source>&amp;Import from JSON…</source>
         <translation>从 JSON 导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="295"/>
+        <location filename="../../app/main_window.py" line="298"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="296"/>
+        <location filename="../../app/main_window.py" line="299"/>
         <source>&amp;Decoding panel</source>
         <translation>解码参数面板(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="300"/>
+        <location filename="../../app/main_window.py" line="303"/>
         <source>&amp;Tokenizer panel</source>
         <translation>分词器面板(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="305"/>
+        <location filename="../../app/main_window.py" line="308"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="306"/>
+        <location filename="../../app/main_window.py" line="309"/>
         <source>&amp;Extend a vocabulary…</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="308"/>
+        <location filename="../../app/main_window.py" line="311"/>
         <source>Training &amp;hosts (SSH)…</source>
         <translation>训练主机(SSH)(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="311"/>
+        <location filename="../../app/main_window.py" line="314"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="312"/>
+        <location filename="../../app/main_window.py" line="315"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="315"/>
+        <location filename="../../app/main_window.py" line="318"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="323"/>
+        <location filename="../../app/main_window.py" line="326"/>
         <source>&amp;Model hub…</source>
         <translation>模型库(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="326"/>
+        <location filename="../../app/main_window.py" line="329"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="327"/>
+        <location filename="../../app/main_window.py" line="330"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="362"/>
+        <location filename="../../app/main_window.py" line="365"/>
         <source>No model is installed yet. Get a Chinese-Alpaca model for this computer from the catalogue.</source>
         <translation>尚未安装任何模型。请从模型目录中为这台电脑获取一个 Chinese-Alpaca 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="363"/>
+        <location filename="../../app/main_window.py" line="366"/>
         <source>Get models…</source>
         <translation>获取模型…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="436"/>
+        <location filename="../../app/main_window.py" line="439"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="499"/>
+        <location filename="../../app/main_window.py" line="525"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="495"/>
+        <location filename="../../app/main_window.py" line="521"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="500"/>
+        <location filename="../../app/main_window.py" line="526"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="504"/>
+        <location filename="../../app/main_window.py" line="530"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="511"/>
+        <location filename="../../app/main_window.py" line="537"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
@@ -1826,6 +2096,128 @@ Last changed {when}</source>
         <translation>{path} 不存在。请提供已下载的模型文件或其文件夹的路径。</translation>
     </message>
     <message>
+        <location filename="../../app/messages.py" line="478"/>
+        <source>{folder} is not a folder. Choose the folder the merge script wrote.</source>
+        <translation>{folder} 不是文件夹。请选择合并脚本输出的文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="481"/>
+        <source>{folder} holds no model checkpoint: no config.json (Hugging Face) and no params.json with consolidated.*.pth (Meta&apos;s layout). Choose the folder the merge script wrote.</source>
+        <translation>{folder} 中没有模型权重：既没有 config.json（Hugging Face），也没有 params.json 和 consolidated.*.pth（Meta 的格式）。请选择合并脚本输出的文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="485"/>
+        <source>{folder} has a config.json but no weights (model*.safetensors or pytorch_model*.bin). Copy the weight files into it.</source>
+        <translation>{folder} 中有 config.json 但没有权重（model*.safetensors 或 pytorch_model*.bin）。请把权重文件复制进去。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="489"/>
+        <source>This folder holds a {architecture} model; only LLaMA models (LlamaForCausalLM) such as Chinese-LLaMA and Chinese-Alpaca can be converted here.</source>
+        <translation>该文件夹中是 {architecture} 模型；这里只能转换 LLaMA 模型（LlamaForCausalLM），例如 Chinese-LLaMA 和 Chinese-Alpaca。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="493"/>
+        <source>{path} asks for code shipped with the model (auto_map / trust_remote_code). Alpaca Desk never runs code from a model folder; only plain LlamaForCausalLM checkpoints are converted.</source>
+        <translation>{path} 要求运行模型附带的代码（auto_map / trust_remote_code）。Alpaca Desk 从不运行模型文件夹中的代码；只转换普通的 LlamaForCausalLM 权重。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="497"/>
+        <source>{folder} has no usable tokenizer.model. Copy the tokenizer that came with these weights into the folder (for Chinese-LLaMA/Alpaca: the merged Chinese tokenizer).</source>
+        <translation>{folder} 中没有可用的 tokenizer.model。请把这些权重附带的分词器复制到该文件夹（Chinese-LLaMA/Alpaca 使用合并后的中文分词器）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="501"/>
+        <source>The tokenizer has {tokenizer} pieces but the weights have {rows} embedding rows: they do not belong together. Use the tokenizer that came with these weights (Alpaca&apos;s for Alpaca, LLaMA&apos;s for LLaMA). Nothing was converted.</source>
+        <translation>分词器有 {tokenizer} 个词元，但权重的嵌入矩阵有 {rows} 行：二者不匹配。请使用这些权重附带的分词器（Alpaca 用 Alpaca 的，LLaMA 用 LLaMA 的）。没有进行任何转换。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="505"/>
+        <source>Weight files of this checkpoint are missing or do not belong together. Copy the complete folder again.</source>
+        <translation>该权重的部分文件缺失或彼此不匹配。请重新复制完整的文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="509"/>
+        <source>{path} is cut off or damaged. Copy or download this weight file again.</source>
+        <translation>{path} 不完整或已损坏。请重新复制或下载这个权重文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="513"/>
+        <source>{path} holds more than tensors: loading it would run code from the file, which Alpaca Desk never does. Use weights saved as safetensors, or from a source you trust.</source>
+        <translation>{path} 中不只有张量：加载它会运行文件中的代码，Alpaca Desk 从不这样做。请使用保存为 safetensors 的权重，或来自可信来源的权重。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="517"/>
+        <source>This checkpoint is stored as PyTorch pickles (.bin/.pth), which need PyTorch, and PyTorch is not installed here. Save the model as safetensors, or convert it with the command line where PyTorch is installed.</source>
+        <translation>该权重以 PyTorch pickle（.bin/.pth）保存，读取需要 PyTorch，而这里没有安装 PyTorch。请把模型保存为 safetensors，或在安装了 PyTorch 的环境中用命令行转换。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="521"/>
+        <source>A configuration file of this checkpoint is damaged or does not belong to it. Restore the folder from the model&apos;s download or merge.</source>
+        <translation>该权重的某个配置文件已损坏或不属于它。请从模型的下载或合并结果恢复该文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="525"/>
+        <source>The weights hold a tensor that a LLaMA model in float32, float16 or bfloat16 does not have; this checkpoint cannot be converted.</source>
+        <translation>权重中有 float32、float16 或 bfloat16 的 LLaMA 模型不应有的张量；无法转换该权重。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="529"/>
+        <source>{path} uses RoPE scaling, which this converter does not write. Use llama.cpp&apos;s convert_hf_to_gguf.py for this model.</source>
+        <translation>{path} 使用了 RoPE 缩放，本转换器不支持。请用 llama.cpp 的 convert_hf_to_gguf.py 转换该模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="533"/>
+        <source>Unknown output type {outtype}; choose f16, bf16 or f32.</source>
+        <translation>未知的输出类型 {outtype}；请选择 f16、bf16 或 f32。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="536"/>
+        <source>Unknown template {template}; choose auto, raw, chinese-alpaca or chinese-alpaca-2.</source>
+        <translation>未知的模板 {template}；请选择 auto、raw、chinese-alpaca 或 chinese-alpaca-2。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="539"/>
+        <source>{folder} has {free_gib} GiB free, but the output needs about {needed_gib} GiB. Free some space or choose another folder; nothing was written.</source>
+        <translation>{folder} 只有 {free_gib} GiB 可用，而输出约需 {needed_gib} GiB。请释放空间或选择其他文件夹；没有写入任何文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="543"/>
+        <source>Cannot write {path}: {detail}. Choose another output folder.</source>
+        <translation>无法写入 {path}：{detail}。请选择其他输出文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="546"/>
+        <source>Unknown quantization type {type}; choose one of the types offered.</source>
+        <translation>未知的量化类型 {type}；请从提供的类型中选择。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="549"/>
+        <source>{path} is not a folder.</source>
+        <translation>{path} 不是文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="550"/>
+        <source>llama.cpp could not quantize {path} to {type}:
+{log}</source>
+        <translation>llama.cpp 无法把 {path} 量化为 {type}：
+{log}</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="553"/>
+        <source>{path} is too large for the report; choose a text under 64 MiB.</source>
+        <translation>{path} 太大，无法用于报告；请选择小于 64 MiB 的文本。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="556"/>
+        <source>The text has {tokens} tokens for this model; the perplexity needs at least {needed} (two windows). Use a longer text or a smaller context.</source>
+        <translation>对该模型而言，这段文本只有 {tokens} 个 token；计算困惑度至少需要 {needed} 个（两个窗口）。请使用更长的文本或更小的上下文。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="560"/>
+        <source>Cannot read the text {path}. Choose a UTF-8 text file.</source>
+        <translation>无法读取文本 {path}。请选择 UTF-8 文本文件。</translation>
+    </message>
+    <message>
         <location filename="../../app/messages.py" line="214"/>
         <source>The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.</source>
         <translation>对话数据库 {path} 所在的磁盘已满。请释放一些空间后重试；没有丢失任何内容。</translation>
@@ -2007,15 +2399,143 @@ Last changed {when}</source>
     </message>
 </context>
 <context>
+    <name>ReportDialog</name>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="486"/>
+        <source>Quantization report</source>
+        <translation>量化报告</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="497"/>
+        <source>Perplexity is computed as llama.cpp&apos;s llama-perplexity does: windows of the context size, the loss over the second half of each. Lower is better; compare files of the same model only.</source>
+        <translation>困惑度的计算方式与 llama.cpp 的 llama-perplexity 相同：按上下文长度切分窗口，只计每个窗口后半部分的损失。越低越好；只比较同一模型的文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="506"/>
+        <source>The bundled Chinese sample</source>
+        <translation>内置的中文样本</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="507"/>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="517"/>
+        <source>Files</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="518"/>
+        <source>Text</source>
+        <translation>文本</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="519"/>
+        <source>Context</source>
+        <translation>上下文</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="523"/>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="523"/>
+        <source>Type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="523"/>
+        <source>Size</source>
+        <translation>大小</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="523"/>
+        <source>Bits/weight</source>
+        <translation>每权重位数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="523"/>
+        <source>Perplexity</source>
+        <translation>困惑度</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="524"/>
+        <source>Tokens/s</source>
+        <translation>token/秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="533"/>
+        <source>Make the report</source>
+        <translation>生成报告</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="536"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="539"/>
+        <source>Export CSV…</source>
+        <translation>导出 CSV…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="542"/>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="562"/>
+        <source>Choose a text</source>
+        <translation>选择文本</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="562"/>
+        <source>Text (*.txt);;All files (*)</source>
+        <translation>文本 (*.txt);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="573"/>
+        <source>Starting</source>
+        <translation>正在启动</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="588"/>
+        <source>Perplexity {0}</source>
+        <translation>困惑度 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="588"/>
+        <source>Speed {0}</source>
+        <translation>速度 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="612"/>
+        <source>Perplexity over windows of {0} tokens of {1}.</source>
+        <translation>困惑度按 {1} 中 {0} 个 token 的窗口计算。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="621"/>
+        <source>Cancelled.</source>
+        <translation>已取消。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="630"/>
+        <source>Export CSV</source>
+        <translation>导出 CSV</translation>
+    </message>
+</context>
+<context>
     <name>Startup</name>
     <message>
-        <location filename="../../app/main.py" line="204"/>
+        <location filename="../../app/main.py" line="207"/>
         <source>Alpaca Desk is already running with this data folder. Switch to its window.</source>
         <extracomment>Exit status when a folder the app needs cannot be used (the message names it and what to do). The desktop entry&apos;s name (packaging/alpaca-desk.desktop) and the Wayland app id.</extracomment>
         <translation>Alpaca Desk 已在使用此数据文件夹运行。请切换到它的窗口。</translation>
     </message>
     <message>
-        <location filename="../../app/main.py" line="239"/>
+        <location filename="../../app/main.py" line="242"/>
         <source>Alpaca Desk cannot use the folder {path}: {reason}. Make the folder writable (or move away the file in its place), or start Alpaca Desk with --data-dir pointing to a folder you can write to.</source>
         <translation>Alpaca Desk 无法使用文件夹 {path}：{reason}。请将该文件夹改为可写（或移走占据其位置的文件），或用 --data-dir 指向一个可写的文件夹启动 Alpaca Desk。</translation>
     </message>

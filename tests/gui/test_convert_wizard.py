@@ -1,0 +1,138 @@
+"""The convert-and-quantize wizard and the quantization report, offscreen, with real job processes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.main_window import AppContext, MainWindow
+from app.views.convert_wizard import ConvertWizard, ReportDialog
+from runtime.models.tiny import write_llama_checkpoint
+from runtime.tokens import merge_sentencepiece
+
+JOB_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture(scope="module")
+def merged_bytes(llama_tokenizer: Path, chinese_sp_model: Path) -> bytes:
+    return merge_sentencepiece(llama_tokenizer, chinese_sp_model).model_proto_bytes
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory, merged_bytes: bytes) -> Path:
+    folder = tmp_path_factory.mktemp("wizard") / "chinese-alpaca-tiny"
+    return write_llama_checkpoint(folder, tokenizer=merged_bytes)
+
+
+@pytest.fixture
+def window(qtbot) -> Iterator[MainWindow]:
+    context = AppContext.open(show_errors=False)
+    win = MainWindow(context)
+    win._replaced = True  # closing it in a test must not quit the shared QApplication
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    context.close()
+
+
+def inspect(qtbot, wizard: ConvertWizard, folder: Path) -> None:
+    wizard.folder_edit.setText(str(folder))
+    with qtbot.waitSignal(wizard.controller.inspected, timeout=JOB_TIMEOUT_MS):
+        wizard.inspect()
+
+
+def test_wizard_from_folder_to_chat(qtbot, window: MainWindow, checkpoint: Path, tmp_path: Path) -> None:
+    window.open_convert_wizard()
+    wizard: ConvertWizard = window._convert_wizard
+    qtbot.waitExposed(wizard)
+    assert not wizard.next_button.isEnabled()
+    inspect(qtbot, wizard, checkpoint)
+    shown = wizard.inspection_label.text()
+    assert "49,953 (Chinese-LLaMA), matches the tokenizer" in shown and "No problems found." in shown
+    assert "Layers: 2; hidden size: 64" in shown and "chinese-alpaca" in shown
+    assert wizard.next_button.isEnabled()
+    wizard.next()
+    assert wizard.pages.currentIndex() == 1
+    out = tmp_path / "out"
+    wizard.out_dir_edit.setText(str(out))
+    for qtype, check in wizard.quant_checks.items():
+        check.setChecked(qtype in ("q8_0", "q4_0"))
+    assert "MiB" in wizard.quant_checks["q4_0"].text() and "enough free space" in wizard.space_label.text()
+    with qtbot.waitSignal(wizard.controller.finished, timeout=JOB_TIMEOUT_MS):
+        wizard.next()
+        assert wizard.pages.currentIndex() == 2 and wizard.cancel_button.isEnabled()
+        assert len(wizard.stage_bars) == 3
+    assert wizard.pages.currentIndex() == 3
+    files = wizard.result_files()
+    assert [Path(f).name for f in files] == [f"chinese-alpaca-tiny-{k}.gguf" for k in ("f16", "q8_0", "q4_0")]
+    assert all(Path(f).is_file() for f in files) and "done" in wizard.stage_times[2].text()
+    assert sorted(p.name for p in out.iterdir()) == sorted(Path(f).name for f in files)  # nothing else
+    # "Chat with it" opens the selected file (the last quantization) in the chat.
+    with qtbot.waitSignal(window.client.loaded, timeout=JOB_TIMEOUT_MS) as loaded:
+        wizard.chat_button.click()
+    assert loaded.args[0]["path"] == files[-1]
+    # "Make a quantization report" opens the report for the files written.
+    wizard.report_button.click()
+    report: ReportDialog = window._report_dialog
+    assert report.files() == files
+
+
+def test_wizard_shows_problems_and_refuses_without_space(
+    qtbot, checkpoint: Path, llama_tokenizer: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wizard = ConvertWizard()
+    qtbot.addWidget(wizard)
+    broken = shutil.copytree(checkpoint, tmp_path / "broken")
+    shutil.copy(llama_tokenizer, broken / "tokenizer.model")
+    inspect(qtbot, wizard, broken)
+    assert "does NOT match the tokenizer" in wizard.inspection_label.text()
+    assert "32,000" in wizard.inspection_label.text() and not wizard.next_button.isEnabled()
+
+    inspect(qtbot, wizard, checkpoint)
+    wizard.next()
+    monkeypatch.setenv("ALPACA_DESK_FAKE_FREE_BYTES", "1000")
+    wizard.out_dir_edit.setText(str(tmp_path / "out"))
+    assert "Not enough space" in wizard.space_label.text() and not wizard.next_button.isEnabled()
+    wizard.next()
+    assert wizard.pages.currentIndex() == 1 and not (tmp_path / "out").exists()
+
+
+def test_wizard_cancel_leaves_nothing(qtbot, tmp_path: Path, merged_bytes: bytes) -> None:
+    larger = write_llama_checkpoint(tmp_path / "larger", tokenizer=merged_bytes, layers=40, hidden=128, ffn=256)
+    wizard = ConvertWizard()
+    qtbot.addWidget(wizard)
+    inspect(qtbot, wizard, larger)
+    wizard.next()
+    out = tmp_path / "out"
+    wizard.out_dir_edit.setText(str(out))
+    wizard.outtype_combo.setCurrentIndex(2)  # f32: the slowest
+    with qtbot.waitSignal(wizard.controller.cancelled, timeout=JOB_TIMEOUT_MS):
+        with qtbot.waitSignal(wizard.controller.stage_progress, timeout=JOB_TIMEOUT_MS):
+            wizard.next()
+        wizard.cancel()
+    assert "Cancelled" in wizard.run_status.text()
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_report_dialog_table_and_csv(qtbot, tmp_path: Path, checkpoint: Path, zh_samples: Path) -> None:
+    from runtime.models.convert import convert_checkpoint
+
+    f16 = tmp_path / "m-f16.gguf"
+    convert_checkpoint(checkpoint, f16)
+    dialog = ReportDialog([str(f16)])
+    qtbot.addWidget(dialog)
+    dialog.text_edit.setText(str(zh_samples))
+    dialog.ctx_spin.setValue(64)
+    with qtbot.waitSignal(dialog.controller.finished, timeout=JOB_TIMEOUT_MS):
+        dialog.start(max_chunks=2, speed_tokens=4, threads=1)
+    assert dialog.table.rowCount() == 1 and dialog.table.item(0, 1).text() == "F16"
+    assert float(dialog.table.item(0, 4).text()) > 1 and dialog.csv_button.isEnabled()
+    target = tmp_path / "report.csv"
+    dialog.export_csv(str(target))
+    rows = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert rows[0]["file"] == "m-f16.gguf" and json.loads(rows[0]["n_ctx"]) == 64
