@@ -256,6 +256,8 @@ class MainWindow(QMainWindow):
             self.ctx.downloads = DownloadManager(self.ctx)
         self.hub_controller = HubController(self.ctx, self.ctx.downloads, parent=self)
         self.hub_controller.open_model.connect(self.open_model)
+        self.hub_controller.convert_requested.connect(self.convert_downloaded_weights)
+        self.hub_controller.convert_wizard_connected = True
         self.hub_controller.error.connect(self.show_error)
 
     def _connect_views(self) -> None:
@@ -501,6 +503,11 @@ class MainWindow(QMainWindow):
             self._convert_wizard = wizard
         wizard.show()
         wizard.raise_()
+
+    def convert_downloaded_weights(self, folder: str, quant: str) -> None:
+        """Full weights from the hub, into the wizard with this computer's quantization chosen."""
+        self.open_convert_wizard()
+        self._convert_wizard.open_folder(folder, quant)
 
     def open_quantization_report(self, files: list[str]) -> None:
         """The quantization report for ``files`` (one model's GGUF files), in its own window."""

@@ -262,6 +262,21 @@ class ConvertWizard(QDialog):
             self.folder_edit.setText(folder)
             self.inspect()
 
+    def open_folder(self, folder: str, quant: str = "") -> None:
+        """Start from ``folder`` (full weights the hub downloaded), ``quant`` preselected.
+
+        ``quant`` is a quantization as GGUF file names spell it (``Q4_K``, ``q5_k_m``, ``Q8_0``);
+        the K-quant families without a size letter mean their medium mixture, as in llama.cpp.
+        """
+        wanted = quant.lower()
+        wanted = {"q5_k": "q5_k_m", "q4_k": "q4_k_m", "q3_k": "q3_k_m"}.get(wanted, wanted)
+        if wanted in self.quant_checks:
+            for qtype, check in self.quant_checks.items():
+                check.setChecked(qtype == wanted)
+        self.folder_edit.setText(folder)
+        self.out_dir_edit.clear()
+        self.inspect()
+
     def inspect(self) -> None:
         """Check the chosen folder (in a job process)."""
         folder = self.folder_edit.text().strip()

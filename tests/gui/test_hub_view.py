@@ -164,4 +164,10 @@ def test_full_weights_go_to_the_convert_wizard_hook(qtbot, window: MainWindow, t
         controller.open_download(item)
     folder, quant = requested.args
     assert folder == str(weights) and quant in {"Q6_K", "Q5_K", "Q5_0", "Q4_K"}
-    assert str(weights) in controller.dialog.download_error.text()  # no wizard yet: says where they are
+    # The convert wizard opens on that folder with that quantization (its file-name spelling
+    # mapped to the wizard's choice: a K-quant without a size letter is the medium mixture).
+    wizard = window._convert_wizard
+    assert wizard.isVisible() and wizard.folder_edit.text() == str(weights)
+    expected = {"Q6_K": "q6_k", "Q5_K": "q5_k_m", "Q5_0": "q5_0", "Q4_K": "q4_k_m"}[quant]
+    assert [q for q, check in wizard.quant_checks.items() if check.isChecked()] == [expected]
+    wizard.close()
