@@ -400,142 +400,142 @@ Last changed {when}</source>
         <translation>选择权重文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="271"/>
+        <location filename="../../app/views/convert_wizard.py" line="286"/>
         <source>Checking {0}…</source>
         <translation>正在检查 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="295"/>
+        <location filename="../../app/views/convert_wizard.py" line="310"/>
         <source>Hugging Face, safetensors</source>
         <translation>Hugging Face，safetensors</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="296"/>
+        <location filename="../../app/views/convert_wizard.py" line="311"/>
         <source>Hugging Face, PyTorch .bin</source>
         <translation>Hugging Face，PyTorch .bin</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="297"/>
+        <location filename="../../app/views/convert_wizard.py" line="312"/>
         <source>Meta&apos;s consolidated.*.pth</source>
         <translation>Meta 的 consolidated.*.pth</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="304"/>
+        <location filename="../../app/views/convert_wizard.py" line="319"/>
         <source>matches the tokenizer</source>
         <translation>与分词器一致</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="304"/>
+        <location filename="../../app/views/convert_wizard.py" line="319"/>
         <source>does NOT match the tokenizer</source>
         <translation>与分词器不一致</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="306"/>
+        <location filename="../../app/views/convert_wizard.py" line="321"/>
         <source>Format: {0}</source>
         <translation>格式：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="307"/>
+        <location filename="../../app/views/convert_wizard.py" line="322"/>
         <source>Architecture: {0}</source>
         <translation>架构：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="308"/>
+        <location filename="../../app/views/convert_wizard.py" line="323"/>
         <source>Parameters: {0:,}</source>
         <translation>参数量：{0:,}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="309"/>
+        <location filename="../../app/views/convert_wizard.py" line="324"/>
         <source>Layers: {0}; hidden size: {1}; attention heads: {2} ({3} key/value)</source>
         <translation>层数：{0}；隐藏层大小：{1}；注意力头：{2}（键/值 {3}）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="315"/>
+        <location filename="../../app/views/convert_wizard.py" line="330"/>
         <source>Vocabulary: {0}, {1} ({2:,} pieces)</source>
         <translation>词表：{0}，{1}（{2:,} 个词元）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="316"/>
+        <location filename="../../app/views/convert_wizard.py" line="331"/>
         <source>Weights: {0}, {1} in all</source>
         <translation>权重：{0}，共 {1}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="319"/>
+        <location filename="../../app/views/convert_wizard.py" line="334"/>
         <source>Chat template: {0}</source>
         <translation>对话模板：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="323"/>
+        <location filename="../../app/views/convert_wizard.py" line="338"/>
         <source>Problems (nothing will be written until they are fixed):</source>
         <translation>问题（修正之前不会写入任何文件）：</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="327"/>
+        <location filename="../../app/views/convert_wizard.py" line="342"/>
         <source>No problems found.</source>
         <translation>未发现问题。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="333"/>
+        <location filename="../../app/views/convert_wizard.py" line="348"/>
         <source>Choose the output folder</source>
         <translation>选择输出文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="357"/>
+        <location filename="../../app/views/convert_wizard.py" line="372"/>
         <source>Choose an output folder.</source>
         <translation>请选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="364"/>
+        <location filename="../../app/views/convert_wizard.py" line="379"/>
         <source>Not enough space: the files need about {0}, and {1} has {2} free.</source>
         <translation>空间不足：这些文件约需 {0}，而 {1} 只有 {2} 可用。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="370"/>
+        <location filename="../../app/views/convert_wizard.py" line="385"/>
         <source>The files need about {0}; there is enough free space.</source>
         <translation>这些文件约需 {0}；可用空间足够。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="390"/>
+        <location filename="../../app/views/convert_wizard.py" line="405"/>
         <source>Converting to {0}</source>
         <translation>转换为 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="392"/>
+        <location filename="../../app/views/convert_wizard.py" line="407"/>
         <source>Quantizing to {0}</source>
         <translation>量化为 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="397"/>
+        <location filename="../../app/views/convert_wizard.py" line="412"/>
         <source>waiting</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="416"/>
+        <location filename="../../app/views/convert_wizard.py" line="431"/>
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="426"/>
+        <location filename="../../app/views/convert_wizard.py" line="441"/>
         <source>{0} elapsed</source>
         <translation>已用 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="428"/>
+        <location filename="../../app/views/convert_wizard.py" line="443"/>
         <source>, about {0} left</source>
         <translation>，约剩 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="437"/>
+        <location filename="../../app/views/convert_wizard.py" line="452"/>
         <source>done: {0} in {1}</source>
         <translation>完成：{0}，用时 {1}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="448"/>
+        <location filename="../../app/views/convert_wizard.py" line="463"/>
         <source>Done. The files are in {0}.</source>
         <translation>完成。文件在 {0} 中。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="456"/>
+        <location filename="../../app/views/convert_wizard.py" line="471"/>
         <source>Cancelled; the file in progress was removed.</source>
         <translation>已取消；未完成的文件已删除。</translation>
     </message>
@@ -1420,162 +1420,162 @@ Last changed {when}</source>
         <translation>取消加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="269"/>
+        <location filename="../../app/main_window.py" line="271"/>
         <source>&amp;Model</source>
         <translation>模型(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="270"/>
+        <location filename="../../app/main_window.py" line="272"/>
         <source>&amp;Open model file…</source>
         <translation>打开模型文件(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="273"/>
+        <location filename="../../app/main_window.py" line="275"/>
         <source>&amp;Get models…</source>
         <translation>获取模型(&amp;G)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="275"/>
+        <location filename="../../app/main_window.py" line="277"/>
         <source>Recent models</source>
         <translation>最近使用的模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="277"/>
+        <location filename="../../app/main_window.py" line="279"/>
         <source>&amp;Unload model</source>
         <translation>卸载模型(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="280"/>
+        <location filename="../../app/main_window.py" line="282"/>
         <source>&amp;Convert and quantize my weights…</source>
         <translation>转换并量化我的权重(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="283"/>
+        <location filename="../../app/main_window.py" line="285"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="287"/>
+        <location filename="../../app/main_window.py" line="289"/>
         <source>&amp;Conversation</source>
         <translation>对话(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="288"/>
+        <location filename="../../app/main_window.py" line="290"/>
         <source>&amp;New conversation</source>
         <translation>新建对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="291"/>
+        <location filename="../../app/main_window.py" line="293"/>
         <source>Export as &amp;Markdown…</source>
         <translation>导出为 Markdown(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="293"/>
+        <location filename="../../app/main_window.py" line="295"/>
         <source>Export as &amp;JSON…</source>
         <translation>导出为 JSON(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="295"/>
+        <location filename="../../app/main_window.py" line="297"/>
         <source>&amp;Import from JSON…</source>
         <translation>从 JSON 导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="298"/>
+        <location filename="../../app/main_window.py" line="300"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="299"/>
+        <location filename="../../app/main_window.py" line="301"/>
         <source>&amp;Decoding panel</source>
         <translation>解码参数面板(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="303"/>
+        <location filename="../../app/main_window.py" line="305"/>
         <source>&amp;Tokenizer panel</source>
         <translation>分词器面板(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="308"/>
+        <location filename="../../app/main_window.py" line="310"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="309"/>
+        <location filename="../../app/main_window.py" line="311"/>
         <source>&amp;Extend a vocabulary…</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="311"/>
+        <location filename="../../app/main_window.py" line="313"/>
         <source>Training &amp;hosts (SSH)…</source>
         <translation>训练主机(SSH)(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="314"/>
+        <location filename="../../app/main_window.py" line="316"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="315"/>
+        <location filename="../../app/main_window.py" line="317"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="318"/>
+        <location filename="../../app/main_window.py" line="320"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="326"/>
+        <location filename="../../app/main_window.py" line="328"/>
         <source>&amp;Model hub…</source>
         <translation>模型库(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="329"/>
+        <location filename="../../app/main_window.py" line="331"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="330"/>
+        <location filename="../../app/main_window.py" line="332"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="365"/>
+        <location filename="../../app/main_window.py" line="367"/>
         <source>No model is installed yet. Get a Chinese-Alpaca model for this computer from the catalogue.</source>
         <translation>尚未安装任何模型。请从模型目录中为这台电脑获取一个 Chinese-Alpaca 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="366"/>
+        <location filename="../../app/main_window.py" line="368"/>
         <source>Get models…</source>
         <translation>获取模型…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="439"/>
+        <location filename="../../app/main_window.py" line="441"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="525"/>
+        <location filename="../../app/main_window.py" line="532"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="521"/>
+        <location filename="../../app/main_window.py" line="528"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="526"/>
+        <location filename="../../app/main_window.py" line="533"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="530"/>
+        <location filename="../../app/main_window.py" line="537"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="537"/>
+        <location filename="../../app/main_window.py" line="544"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
@@ -2401,127 +2401,127 @@ Last changed {when}</source>
 <context>
     <name>ReportDialog</name>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="486"/>
+        <location filename="../../app/views/convert_wizard.py" line="501"/>
         <source>Quantization report</source>
         <translation>量化报告</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="497"/>
+        <location filename="../../app/views/convert_wizard.py" line="512"/>
         <source>Perplexity is computed as llama.cpp&apos;s llama-perplexity does: windows of the context size, the loss over the second half of each. Lower is better; compare files of the same model only.</source>
         <translation>困惑度的计算方式与 llama.cpp 的 llama-perplexity 相同：按上下文长度切分窗口，只计每个窗口后半部分的损失。越低越好；只比较同一模型的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="506"/>
+        <location filename="../../app/views/convert_wizard.py" line="521"/>
         <source>The bundled Chinese sample</source>
         <translation>内置的中文样本</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="507"/>
+        <location filename="../../app/views/convert_wizard.py" line="522"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="517"/>
+        <location filename="../../app/views/convert_wizard.py" line="532"/>
         <source>Files</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="518"/>
+        <location filename="../../app/views/convert_wizard.py" line="533"/>
         <source>Text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="519"/>
+        <location filename="../../app/views/convert_wizard.py" line="534"/>
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="523"/>
+        <location filename="../../app/views/convert_wizard.py" line="538"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="523"/>
+        <location filename="../../app/views/convert_wizard.py" line="538"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="523"/>
+        <location filename="../../app/views/convert_wizard.py" line="538"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="523"/>
+        <location filename="../../app/views/convert_wizard.py" line="538"/>
         <source>Bits/weight</source>
         <translation>每权重位数</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="523"/>
+        <location filename="../../app/views/convert_wizard.py" line="538"/>
         <source>Perplexity</source>
         <translation>困惑度</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="524"/>
+        <location filename="../../app/views/convert_wizard.py" line="539"/>
         <source>Tokens/s</source>
         <translation>token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="533"/>
+        <location filename="../../app/views/convert_wizard.py" line="548"/>
         <source>Make the report</source>
         <translation>生成报告</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="536"/>
+        <location filename="../../app/views/convert_wizard.py" line="551"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="539"/>
+        <location filename="../../app/views/convert_wizard.py" line="554"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="542"/>
+        <location filename="../../app/views/convert_wizard.py" line="557"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="562"/>
+        <location filename="../../app/views/convert_wizard.py" line="577"/>
         <source>Choose a text</source>
         <translation>选择文本</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="562"/>
+        <location filename="../../app/views/convert_wizard.py" line="577"/>
         <source>Text (*.txt);;All files (*)</source>
         <translation>文本 (*.txt);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="573"/>
+        <location filename="../../app/views/convert_wizard.py" line="588"/>
         <source>Starting</source>
         <translation>正在启动</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="588"/>
+        <location filename="../../app/views/convert_wizard.py" line="603"/>
         <source>Perplexity {0}</source>
         <translation>困惑度 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="588"/>
+        <location filename="../../app/views/convert_wizard.py" line="603"/>
         <source>Speed {0}</source>
         <translation>速度 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="612"/>
+        <location filename="../../app/views/convert_wizard.py" line="627"/>
         <source>Perplexity over windows of {0} tokens of {1}.</source>
         <translation>困惑度按 {1} 中 {0} 个 token 的窗口计算。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="621"/>
+        <location filename="../../app/views/convert_wizard.py" line="636"/>
         <source>Cancelled.</source>
         <translation>已取消。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="630"/>
+        <location filename="../../app/views/convert_wizard.py" line="645"/>
         <source>Export CSV</source>
         <translation>导出 CSV</translation>
     </message>
