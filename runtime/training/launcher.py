@@ -105,6 +105,8 @@ class JobSpec:
         tiny_test: A tiny test configuration: allowed on the CPU (the script refuses it for a
             model of more than :data:`TINY_TEST_MAX_PARAMS` parameters).
         template: The SFT prompt template (``chinese-alpaca``, paper section 4.5).
+        init_adapter: An adapter folder to continue training (the second stage after an
+            ``embeddings`` stage), or empty for a fresh LoRA adapter.
     """
 
     kind: JobKind
@@ -114,7 +116,7 @@ class JobSpec:
     tokenizer: str = ""
     job_id: str = ""
     lora_rank: int = 8
-    lora_alpha: float = 32.0
+    lora_alpha: int = 32
     lora_dropout: float = 0.05
     lora_modules: tuple[str, ...] = LORA_MODULES
     train_embeddings: Literal["auto", "yes", "no"] = "auto"
@@ -141,6 +143,7 @@ class JobSpec:
     max_examples: int = 0
     tiny_test: bool = False
     template: str = "chinese-alpaca"
+    init_adapter: str = ""
     version: int = SPEC_VERSION
 
     def __post_init__(self) -> None:
@@ -242,7 +245,7 @@ _FIELD_TYPES: dict[str, Any] = {
     "tokenizer": str,
     "job_id": str,
     "lora_rank": int,
-    "lora_alpha": float,
+    "lora_alpha": int,
     "lora_dropout": float,
     "lora_modules": tuple[str, ...],
     "train_embeddings": str,
@@ -269,6 +272,7 @@ _FIELD_TYPES: dict[str, Any] = {
     "max_examples": int,
     "tiny_test": bool,
     "template": str,
+    "init_adapter": str,
     "version": int,
 }
 
@@ -284,7 +288,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 # Inclusive ranges of the numeric fields: wide enough for any real run, narrow enough to catch typos.
 _RANGES: dict[str, tuple[float, float]] = {
     "lora_rank": (1, 1024),
-    "lora_alpha": (1e-3, 1e5),
+    "lora_alpha": (1, 100_000),
     "lora_dropout": (0.0, 0.9),
     "learning_rate": (1e-8, 1.0),
     "warmup_ratio": (0.0, 0.5),
@@ -571,15 +575,18 @@ print(json.dumps({"missing": missing, "devices": devices}))
 """
 
 
-def build_command(spec: JobSpec, spec_path: str | os.PathLike[str], *, python: str | None = None) -> list[str]:
+def build_command(
+    spec: JobSpec, spec_path: str | os.PathLike[str], *, python: str | None = None, torchrun: bool | None = None
+) -> list[str]:
     """The argv that runs ``spec`` (its file at ``spec_path``) with ``python`` (default: this one).
 
     One process is ``python -m runtime.training.KIND --spec FILE``; more (``spec.processes`` > 1)
-    go through torchrun on this host, which starts one per GPU and sets their ranks.
+    go through torchrun on this host, which starts one per GPU and sets their ranks (``torchrun``
+    True: through torchrun even for one process).
     """
     interpreter = python or sys.executable
     script = SCRIPTS[spec.kind]
-    if spec.processes > 1:
+    if torchrun or (torchrun is None and spec.processes > 1):
         return [
             interpreter,
             "-m",
