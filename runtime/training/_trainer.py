@@ -206,40 +206,16 @@ def _require_train_extra() -> None:
         )
 
 
-def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str, Any]:
-    """Train ``spec``; returns the result event's fields (``stopped`` True if it was stopped)."""
-    _require_train_extra()
+def prepare_model(spec: JobSpec, n_vocab: int, *, dtype: Any, cuda: bool) -> tuple[Any, bool, bool]:
+    """Load the base model, fit its vocabulary to the tokenizer, and wrap it in its LoRA adapter.
+
+    Returns:
+        The peft model, whether the vocabulary was extended, and whether the embeddings and LM head train.
+    """
     import torch
-    import transformers
     from peft import LoraConfig, PeftModel, get_peft_model
-    from transformers import AutoModelForCausalLM, Trainer, TrainingArguments
-    from transformers.trainer_utils import get_last_checkpoint
+    from transformers import AutoModelForCausalLM
 
-    cuda = torch.cuda.is_available()
-    if not cuda and not spec.tiny_test:
-        raise TrainingError(
-            "No CUDA GPU is available here; training needs one. (Only the tiny test configurations, "
-            "flagged tiny_test, run on the CPU.) Use a computer with an NVIDIA GPU, or a remote GPU host.",
-            code="training_no_cuda",
-        )
-    output = Path(spec.output_dir).resolve()
-    transformers.utils.logging.disable_default_handler()
-    transformers.utils.logging.enable_propagation()
-    transformers.set_seed(spec.seed)
-
-    examples, n_vocab, pad = build_examples(spec)
-    log.info("%d training sequences, tokenizer of %d pieces", len(examples), n_vocab)
-
-    precision = spec.precision
-    if precision == "auto":
-        precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32"
-    if precision != "fp32" and not cuda:
-        raise TrainingError(
-            f"Precision {precision} needs a CUDA GPU; use fp32 (or auto) for a tiny test on the CPU.",
-            code="training_precision_needs_cuda",
-            params={"precision": precision},
-        )
-    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
     model: Any = AutoModelForCausalLM.from_pretrained(spec.model, dtype=dtype)
     parameters = sum(p.numel() for p in model.parameters())
     if not cuda and parameters > TINY_TEST_MAX_PARAMS:
@@ -282,6 +258,44 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
             # AdamW's state and fp16 gradient unscaling want fp32 trainable weights (the frozen
             # base stays in half precision).
             parameter.data = parameter.data.float()
+    return model, extended, train_embeddings
+
+
+def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str, Any]:
+    """Train ``spec``; returns the result event's fields (``stopped`` True if it was stopped)."""
+    _require_train_extra()
+    import torch
+    import transformers
+    from transformers import Trainer, TrainingArguments
+    from transformers.trainer_utils import get_last_checkpoint
+
+    cuda = torch.cuda.is_available()
+    if not cuda and not spec.tiny_test:
+        raise TrainingError(
+            "No CUDA GPU is available here; training needs one. (Only the tiny test configurations, "
+            "flagged tiny_test, run on the CPU.) Use a computer with an NVIDIA GPU, or a remote GPU host.",
+            code="training_no_cuda",
+        )
+    output = Path(spec.output_dir).resolve()
+    transformers.utils.logging.disable_default_handler()
+    transformers.utils.logging.enable_propagation()
+    transformers.set_seed(spec.seed)
+
+    examples, n_vocab, pad = build_examples(spec)
+    log.info("%d training sequences, tokenizer of %d pieces", len(examples), n_vocab)
+
+    precision = spec.precision
+    if precision == "auto":
+        precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32"
+    if precision != "fp32" and not cuda:
+        raise TrainingError(
+            f"Precision {precision} needs a CUDA GPU; use fp32 (or auto) for a tiny test on the CPU.",
+            code="training_precision_needs_cuda",
+            params={"precision": precision},
+        )
+    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+    model, extended, train_embeddings = prepare_model(spec, n_vocab, dtype=dtype, cuda=cuda)
+    parameters = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log.info("trainable parameters: %d of %d", trainable, parameters)
 
