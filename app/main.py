@@ -30,7 +30,17 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger("app")
-CLI_COMMANDS = ("chat", "conversations", "host", "job", "template-sandbox", "tokens", "vocab")
+CLI_COMMANDS = (
+    "chat",
+    "conversations",
+    "host",
+    "job",
+    "merge-lora",
+    "template-sandbox",
+    "tokens",
+    "train",
+    "vocab",
+)
 #: Exit status when a folder the app needs cannot be used (the message names it and what to do).
 FOLDER_EXIT_CODE = 4
 #: The desktop entry's name (packaging/alpaca-desk.desktop) and the Wayland app id.

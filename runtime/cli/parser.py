@@ -5,7 +5,8 @@
 holds, ``alpaca-desk host`` is the inference host (how a frozen build starts it),
 ``alpaca-desk template-sandbox`` renders untrusted chat templates for another process (likewise),
 ``alpaca-desk tokens FILE`` compares tokenizers on a text, ``alpaca-desk vocab merge|train`` is the
-vocabulary-extension tool, and ``alpaca-desk job NAME ...`` runs one job process (how a frozen
+vocabulary-extension tool, ``alpaca-desk train pretrain|sft|status|stop`` and ``alpaca-desk merge-lora``
+run and merge LoRA training (paper sections 4.3-5), and ``alpaca-desk job NAME ...`` runs one job process (how a frozen
 build starts :mod:`runtime.jobs`). ``app.main`` sends these subcommands here and starts the GUI
 otherwise, so runtime never imports app.
 """
@@ -16,7 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from runtime.cli import chat, conversations, tokens
+from runtime.cli import chat, conversations, tokens, training
 from runtime.errors import AppError
 from runtime.paths import set_base_dir
 
@@ -35,13 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("host", help="run the inference host on stdin/stdout (used by the app)")
     sub.add_parser("template-sandbox", help="render model files' chat templates under limits (used by the app)")
     tokens.add_parsers(sub)
+    training.add_parsers(sub)
     job = sub.add_parser("job", help="run one job process, reporting JSON lines (used by the app)")
     job.add_argument("job_args", nargs=argparse.REMAINDER, help="the job and its options")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``alpaca-desk chat|conversations|host|template-sandbox|tokens|vocab|job ...``."""
+    """Run ``alpaca-desk chat|conversations|host|template-sandbox|tokens|vocab|train|merge-lora|job ...``."""
     words = list(sys.argv[1:] if argv is None else argv)
     if words[:1] == ["template-sandbox"]:
         # Before anything else is imported: the sandbox limits its memory first, and this

@@ -31,7 +31,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from runtime._exit import end_with_parent
 from runtime.errors import AppError
@@ -147,7 +147,7 @@ def main(kind: str, argv: Sequence[str] | None = None) -> int:
         result = train(spec, emit, stop)
     except KeyboardInterrupt:
         emit("cancelled", step=None, checkpoint=None)
-        return STOPPED_STATUS
+        _exit_now(STOPPED_STATUS)
     except AppError as exc:
         log.error("%s", exc)
         emit("error", message=str(exc), code=exc.code, params=exc.params)
@@ -164,9 +164,17 @@ def main(kind: str, argv: Sequence[str] | None = None) -> int:
         return 1
     if result.get("stopped"):
         emit("cancelled", step=result.get("steps"), checkpoint=result.get("checkpoint"))
-        return STOPPED_STATUS
+        _exit_now(STOPPED_STATUS)
     emit("result", **result)
     return 0
+
+
+def _exit_now(status: int) -> NoReturn:
+    """End a stopped run at once: the interpreter's teardown of torch can take longer than the
+    stop's grace period, and everything worth keeping (checkpoint, events, log) is written."""
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 # -- the run ---------------------------------------------------------------------------------------

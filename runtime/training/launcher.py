@@ -28,6 +28,7 @@ import math
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -556,6 +557,10 @@ class TrainingTarget(ABC):
 
 # -- this computer -----------------------------------------------------------------------------------
 
+#: Seconds a stopped run gets to finish its step and save a checkpoint before it is ended by force
+#: (a step of a 7B model with gradient accumulation takes seconds; the checkpoint of an adapter
+#: with trained embeddings another few).
+STOP_GRACE_S = 60.0
 #: Bytes of the log returned per :meth:`RunHandle.log_tail` call.
 LOG_CHUNK_BYTES = 1024 * 1024
 #: Seconds allowed for the environment check (importing torch is slow on a cold disk).
@@ -654,6 +659,23 @@ def _missing_check(missing: tuple[str, ...], interpreter: str) -> TargetCheck:
     )
 
 
+def interrupt_group(pid: int) -> bool:
+    """Send the interrupt (SIGINT; CTRL_BREAK on Windows) to the process group that ``pid`` leads.
+
+    :class:`runtime.jobs.JobProcess` escalates to SIGTERM after 3 s, too soon for a training step
+    and its checkpoint, so a run's stop sends the first signal itself and escalates after
+    :data:`STOP_GRACE_S`. Returns False when the group is gone.
+    """
+    try:
+        if os.name == "posix":
+            os.killpg(pid, signal.SIGINT)
+        else:
+            os.kill(pid, signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]
+    except (ProcessLookupError, PermissionError, OSError):
+        return False
+    return True
+
+
 class LocalRunHandle(RunHandle):
     """A run on this computer: a child process in its own process group (:class:`runtime.jobs.JobProcess`)."""
 
@@ -668,7 +690,11 @@ class LocalRunHandle(RunHandle):
         self._outcome_value: RunOutcome | None = None
         self._last_step = 0
         self._checkpoint: str | None = None
+        self._stopped_by_child = False
+        self._stop_requested = threading.Event()
         self._listeners: list[Any] = []
+        self._end_listeners: list[Any] = []
+        self._end_lock = threading.Lock()
         self._process = JobProcess(command, on_event=self._on_event, env=env)
 
     @property
@@ -698,6 +724,8 @@ class LocalRunHandle(RunHandle):
             progress = parse_progress(event)
             if progress is not None:
                 self._last_step = progress.step
+            if kind == "cancelled":
+                self._stopped_by_child = True
             if kind in ("checkpoint", "cancelled") and isinstance(event.get("checkpoint", event.get("path")), str):
                 self._checkpoint = str(event.get("checkpoint", event.get("path")))
         for listener in self._listeners:
@@ -743,25 +771,46 @@ class LocalRunHandle(RunHandle):
         return LogChunk(data[:cut].decode("utf-8", errors="replace"), offset + cut)
 
     def stop(self) -> None:
-        """SIGINT to the group (the script saves a checkpoint), then SIGTERM, then SIGKILL."""
-        self._process.cancel()
+        """SIGINT to the group (the script saves a checkpoint); after :data:`STOP_GRACE_S`, the job
+        pattern's escalation (SIGINT, SIGTERM, SIGKILL)."""
+        pid = self._process.pid
+        if pid is None or self._stop_requested.is_set() or not self._process.running:
+            return
+        self._stop_requested.set()
+        interrupt_group(pid)
+
+        def escalate() -> None:
+            try:
+                self._process.wait(STOP_GRACE_S)
+            except TimeoutError:
+                self._process.cancel()
+
+        threading.Thread(target=escalate, name=f"stop-{self.job_id}", daemon=True).start()
 
     def wait(self, timeout: float | None = None) -> RunOutcome:
-        """Wait for the child to end."""
+        """Wait for the child to end; the end listeners have run when this returns."""
         outcome = self._outcome(self._process.wait(timeout))
-        with self._lock:
-            first = self._outcome_value is None
-            if first:
+        with self._end_lock:  # a second caller waits until the first has told the listeners
+            if self._outcome_value is None:
                 self._outcome_value = outcome
-                self._state = outcome.state
-        if first:
-            self._pending.put(_END)
-        return outcome
+                with self._lock:
+                    self._state = outcome.state
+                for listener in self._end_listeners:
+                    listener(outcome)
+                self._pending.put(_END)
+            return self._outcome_value
+
+    def add_end_listener(self, listener: Any) -> None:
+        """Call ``listener(outcome)`` once when the run has ended (from whichever thread waits first)."""
+        self._end_listeners.append(listener)
 
     def _outcome(self, outcome: Outcome) -> RunOutcome:
         with self._lock:
             step, checkpoint = self._last_step, self._checkpoint
-        if outcome.cancelled:
+            stopped = self._stopped_by_child or self._stop_requested.is_set()
+        # A stop from this handle, or from another process (``alpaca-desk train stop``): the child
+        # said "cancelled", or was ended by force after it was asked to stop.
+        if outcome.cancelled or (stopped and not outcome.ok):
             return RunOutcome(RunState.STOPPED, last_step=step, checkpoint=checkpoint, code="cancelled")
         if outcome.ok and outcome.result is not None:
             adapter = outcome.result.get("adapter")
@@ -832,12 +881,9 @@ class LocalTarget(TrainingTarget):
         )
         recorder = registry.Recorder(record.job_id)
         handle.add_listener(recorder)
+        handle.add_end_listener(recorder.finish)
         handle.start()
         registry.update_run(record.job_id, state=RunState.RUNNING.value, pid=handle.pid)
-
-        def watch() -> None:
-            # The registry learns the end even when nobody waits on the handle (a crash says nothing).
-            recorder.finish(handle.wait())
-
-        threading.Thread(target=watch, name=f"run-{record.job_id}", daemon=True).start()
+        # The registry learns the end even when nobody waits on the handle (a crash says nothing).
+        threading.Thread(target=handle.wait, name=f"run-{record.job_id}", daemon=True).start()
         return handle

@@ -24,14 +24,20 @@ from typing import Any
 
 from runtime.errors import AppError
 from runtime.paths import app_paths, write_atomic
-from runtime.training.launcher import JobSpec, RunOutcome, RunState, TrainEvent, parse_progress
+from runtime.training.launcher import (
+    STOP_GRACE_S,
+    JobSpec,
+    RunOutcome,
+    RunState,
+    TrainEvent,
+    interrupt_group,
+    parse_progress,
+)
 
 #: A ``run.json`` larger than this is not one of ours.
 MAX_RECORD_BYTES = 64 * 1024
 #: Seconds between ``run.json`` updates for progress (state changes are written at once).
 RECORD_INTERVAL_S = 2.0
-#: Seconds between the steps of :func:`stop_run` (SIGINT, SIGTERM, SIGKILL), as for jobs.
-STOP_GRACE_S = 3.0
 
 
 class RunNotFound(AppError):
@@ -300,20 +306,28 @@ def stop_run(job_id: str) -> RunRecord:
             code="training_not_running",
             params={"job": job_id, "state": record.state},
         )
-    # runtime.jobs escalates the same way for a JobProcess it holds; here only the pid is known.
-    for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)):
-        try:
-            if os.name == "posix":
-                os.killpg(record.pid, sig)
-            else:
-                os.kill(record.pid, sig)
-        except (ProcessLookupError, PermissionError):
+    # The run's launcher (another process) holds its JobProcess; here only the process id is known.
+    steps: list[Any] = [interrupt_group, signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)]
+    for step in steps:
+        if callable(step):
+            sent = step(record.pid)
+        else:
+            try:
+                os.killpg(record.pid, step) if os.name == "posix" else os.kill(record.pid, step)
+                sent = True
+            except (ProcessLookupError, PermissionError):
+                sent = False
+        if not sent:
             break
-        deadline = time.monotonic() + STOP_GRACE_S
+        deadline = time.monotonic() + (STOP_GRACE_S if callable(step) else 3.0)
         while time.monotonic() < deadline and _alive(record):
             time.sleep(0.1)
         if not _alive(record):
             break
+    # The launcher writes the run's end when it sees it; give it a moment.
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline and not RunState(load_run(job_id).state).ended:
+        time.sleep(0.1)
     return load_run(job_id)
 
 
