@@ -187,6 +187,6 @@ def run_merge(args: argparse.Namespace) -> int:
     if args.json:
         _say(json.dumps(result, ensure_ascii=False))
     else:
-        vocab, tokenizer = result.get("vocab_size"), result.get("tokenizer_from")
+        vocab, tokenizer = result.get("vocab_size"), result.get("tokenizer")
         _say(f"merged into {result.get('out')} (vocabulary {vocab}; tokenizer from {tokenizer})")
     return 0

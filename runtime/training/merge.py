@@ -484,5 +484,5 @@ def merge_job(context: Any, *, base: str, adapters: str, out: str, dtype: str = 
         "vocab_size": result.vocab_size,
         "merged": result.merged,
         "replaced": result.replaced,
-        "tokenizer_from": str(result.tokenizer_from),
+        "tokenizer": str(result.tokenizer_from),
     }
