@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from typing import Any
 from runtime.errors import AppError
 from runtime.paths import write_atomic
 from runtime.tokens import TOKENIZER_MODEL, TokenizerError, read_model_proto, vocab_mismatch
+from runtime.training.launcher import INSTALL_HINT
 
 #: A JSON file of a model or adapter folder larger than this is refused (configs are small).
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -348,8 +350,17 @@ def merge_lora(
     Raises:
         MergeError: As described on the checks; nothing is left at ``out`` then.
     """
-    import torch
-    from safetensors.torch import save_file
+    try:
+        import torch
+        from safetensors.torch import save_file
+    except ImportError as exc:
+        # The desktop bundle has no torch (it runs on the GPU host): say how to get it.
+        raise MergeError(
+            f"Merging needs torch and safetensors, which this Python ({sys.executable}) lacks. "
+            f"Install them with: {INSTALL_HINT}",
+            code="training_extra_missing",
+            params={"packages": "torch, safetensors", "python": sys.executable, "command": INSTALL_HINT},
+        ) from exc
 
     base_dir, out_dir = Path(base), Path(out)
     if not adapters:

@@ -12,6 +12,7 @@ from runtime.training import registry
 from runtime.training.launcher import (
     LORA_MODULES,
     JobSpec,
+    LocalTarget,
     RunState,
     SpecError,
     build_command,
@@ -131,3 +132,23 @@ def test_a_local_run_whose_process_is_gone_is_marked_failed() -> None:
     registry.update_run(record.job_id, state="running", pid=2**22 + 12345, created=0.0)
     refreshed = registry.refresh(registry.load_run(record.job_id))
     assert refreshed.state == "failed" and refreshed.code == "training_run_lost"
+
+
+def test_a_python_without_the_train_extra_is_told_how_to_get_it(tmp_path: Path) -> None:
+    import venv
+
+    venv.EnvBuilder(with_pip=False, system_site_packages=False).create(tmp_path / "bare")
+    bare_python = tmp_path / "bare" / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    check = LocalTarget(str(bare_python)).check()
+    assert not check.ready
+    assert set(check.missing) == {"torch", "transformers", "peft", "accelerate"}
+    assert check.code == "training_extra_missing"
+    assert "pip install 'alpaca-desk[train]'" in check.message and str(bare_python) in check.message
+
+
+def test_this_python_has_the_extra_but_no_cuda_so_only_tiny_tests_are_ready() -> None:
+    target = LocalTarget()
+    real = target.check(_spec())
+    assert not real.ready and real.code == "training_no_cuda" and not real.missing
+    tiny = target.check(_spec(tiny_test=True))
+    assert tiny.ready and tiny.devices == ()
