@@ -358,6 +358,8 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
         data_collator=_collator(pad),
         callbacks=[progress],
     )
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    log.info("%d process(es), torch.distributed %s", world, "on" if distributed else "off")
     resume = get_last_checkpoint(str(output)) if spec.resume and output.is_dir() else None
     if resume:
         log.info("resuming from %s", resume)

@@ -146,3 +146,22 @@ def test_a_real_run_without_cuda_is_refused(tiny_chinese_llama: Path, tmp_path: 
     assert error["code"] == "training_no_cuda"
     assert "CUDA" in error["message"] and run.returncode == 1
     assert not run.of("progress")
+
+
+def test_torchrun_runs_the_script_as_one_distributed_process(tiny_chinese_llama: Path, tmp_path: Path) -> None:
+    # Several GPUs run through torchrun (one process each); on the CPU one process shows the wiring.
+    spec = JobSpec(
+        kind="pretrain",
+        model=str(tiny_chinese_llama),
+        dataset=str(data_file(TEST_DATA / "zh_samples.txt")),
+        output_dir=str(tmp_path / "output"),
+        block_size=32,
+        batch_size=2,
+        max_steps=3,
+        tiny_test=True,
+    )
+    run = run_script(spec, tmp_path / "spec.json", torchrun=True)
+    assert run.returncode == 0, run.events[-3:]
+    assert [e["step"] for e in run.of("progress")] == [1, 2, 3]
+    assert run.of("started")[0]["world_size"] == 1
+    assert "torch.distributed on" in (tmp_path / "output" / "train.log").read_text(encoding="utf-8")
