@@ -81,6 +81,7 @@ bench: setup package
 	QT_QPA_PLATFORM=offscreen $(PY) bench/tokenizer_panel.py
 	$(PY) bench/window_throughput.py
 	$(PY) bench/startup.py
+	$(PY) bench/training_overhead.py
 
 # One-folder build in dist/alpaca-desk/ and, on Linux, dist/alpaca-desk-VERSION-linux-ARCH.tar.gz
 # (see packaging/README.md). The system libraries Qt's xcb plugin needs are installed first when
