@@ -165,3 +165,32 @@ def test_an_adapter_for_another_model_and_a_taken_output_are_refused(tiny_chines
     with pytest.raises(MergeError) as missing:
         merge_lora(tiny_chinese_llama, [adapter], tmp_path / "merged2")
     assert missing.value.code == "merge_file_unreadable"
+
+
+def test_published_bin_adapters_and_sharded_bases_merge(tiny_llama: Path, tmp_path: Path) -> None:
+    """The hfl/chinese-*-lora-* repositories ship adapter_model.bin with the embeddings under their
+    plain names; big bases are sharded. Both merge, and the result loads in transformers."""
+    from transformers import AutoModelForCausalLM
+
+    fake = _fake_adapter(tmp_path / "lora", tokenizer_pad=False, embedding_rows=49_953)
+    tensors = load_file(str(fake / "adapter_model.safetensors"))
+    published = {k.replace(".modules_to_save", ""): v for k, v in tensors.items()}
+    (fake / "adapter_model.safetensors").unlink()
+    torch.save(published, fake / "adapter_model.bin")
+    sharded = tmp_path / "sharded-base"
+    AutoModelForCausalLM.from_pretrained(tiny_llama).save_pretrained(sharded, max_shard_size="4MB")
+    shutil.copy2(tiny_llama / "tokenizer.model", sharded / "tokenizer.model")
+    assert (sharded / "model.safetensors.index.json").is_file()
+
+    result = merge_lora(sharded, [fake], tmp_path / "merged")
+    assert result.vocab_size == 49_953 and result.replaced == 2
+    index = json.loads((tmp_path / "merged" / "model.safetensors.index.json").read_text(encoding="utf-8"))
+    assert len(set(index["weight_map"].values())) > 1
+    merged = AutoModelForCausalLM.from_pretrained(tmp_path / "merged")
+    assert torch.equal(merged.get_input_embeddings().weight, published["base_model.model.model.embed_tokens.weight"])
+    base = AutoModelForCausalLM.from_pretrained(tiny_llama).state_dict()
+    key = "model.layers.0.self_attn.q_proj"
+    delta = (
+        4.0 * published[f"base_model.model.{key}.lora_B.weight"] @ published[f"base_model.model.{key}.lora_A.weight"]
+    )
+    assert torch.allclose(merged.state_dict()[f"{key}.weight"], base[f"{key}.weight"] + delta, atol=1e-5)
