@@ -490,6 +490,10 @@ ZH: dict[str, str] = {
     "Choose a folder": "选择文件夹",
     "Choose the dataset": "选择数据集",
     "Data (*.txt *.json *.jsonl);;All files (*)": "数据 (*.txt *.json *.jsonl);;所有文件 (*)",
+    "all (or e.g. 0,1)": "全部（或如 0,1）",
+    "CUDA device numbers to train on, separated by commas": "用于训练的 CUDA 设备编号，以逗号分隔",
+    "More than one starts one process per GPU through torchrun": "大于 1 时通过 torchrun 为每个 GPU 启动一个进程",
+    "GPUs / processes:": "GPU / 进程数：",
 }
 
 # (context, source) -> translation, for the rare source text that needs a different wording in

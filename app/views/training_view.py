@@ -134,11 +134,17 @@ class TrainingView(QWidget):
         grid.addRow(self.gradient_checkpointing)
 
         self.target = QComboBox()
+        self.devices = QLineEdit()
+        self.devices.setPlaceholderText(self.tr("all (or e.g. 0,1)"))
+        self.devices.setToolTip(self.tr("CUDA device numbers to train on, separated by commas"))
+        self.processes = _spin(1, 64, 1)
+        self.processes.setToolTip(self.tr("More than one starts one process per GPU through torchrun"))
         self.target_status = QLabel()
         self.target_status.setWordWrap(True)
         target_box = QGroupBox(self.tr("Where it runs"))
         target_form = QFormLayout(target_box)
         target_form.addRow(self.tr("Target:"), self.target)
+        target_form.addRow(self.tr("GPUs / processes:"), _row(self.devices, self.processes))
         target_form.addRow(self.target_status)
 
         left = QWidget()
@@ -228,6 +234,8 @@ class TrainingView(QWidget):
             "precision": self.precision.currentData(),
             "stage": self.stage.currentData(),
             "train_embeddings": self.train_embeddings.currentData(),
+            "devices": _devices(self.devices.text()),
+            "processes": self.processes.value(),
         }
 
     def apply_fields(self, fields: dict[str, Any]) -> None:
@@ -244,6 +252,8 @@ class TrainingView(QWidget):
                 widget.setChecked(bool(value))
             elif isinstance(widget, QLineEdit) and isinstance(value, str):
                 widget.setText(value)
+            elif isinstance(widget, QLineEdit) and isinstance(value, (list, tuple)):
+                widget.setText(",".join(str(v) for v in value))
 
     def show_notice(self, text: str) -> None:
         """Show (or with "" hide) the message above the form."""
@@ -279,6 +289,12 @@ class TrainingView(QWidget):
         )
         if path:
             self.dataset.setText(path)
+
+
+def _devices(text: str) -> list[int] | str:
+    """The device list: "0, 1" gives [0, 1]; anything else is passed on for the spec's check to name."""
+    words = [w.strip() for w in text.replace(" ", ",").split(",") if w.strip()]
+    return [int(w) for w in words] if all(w.isdigit() for w in words) else text
 
 
 def _spin(low: int, high: int, value: int) -> QSpinBox:

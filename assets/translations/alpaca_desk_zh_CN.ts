@@ -1778,97 +1778,117 @@ Last changed {when}</source>
         <translation>训练词嵌入：</translation>
     </message>
     <message>
+        <location filename="../../app/views/training_view.py" line="138"/>
+        <source>all (or e.g. 0,1)</source>
+        <translation>全部（或如 0,1）</translation>
+    </message>
+    <message>
         <location filename="../../app/views/training_view.py" line="139"/>
+        <source>CUDA device numbers to train on, separated by commas</source>
+        <translation>用于训练的 CUDA 设备编号，以逗号分隔</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="141"/>
+        <source>More than one starts one process per GPU through torchrun</source>
+        <translation>大于 1 时通过 torchrun 为每个 GPU 启动一个进程</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="144"/>
         <source>Where it runs</source>
         <translation>运行位置</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="141"/>
+        <location filename="../../app/views/training_view.py" line="146"/>
         <source>Target:</source>
         <translation>目标：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="161"/>
+        <location filename="../../app/views/training_view.py" line="147"/>
+        <source>GPUs / processes:</source>
+        <translation>GPU / 进程数：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="167"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="162"/>
+        <location filename="../../app/views/training_view.py" line="168"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="164"/>
+        <location filename="../../app/views/training_view.py" line="170"/>
         <source>Stop after the current step; a checkpoint is saved and a rerun resumes</source>
         <translation>在当前步骤完成后停止；会保存检查点，再次运行时从中继续</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="165"/>
+        <location filename="../../app/views/training_view.py" line="171"/>
         <source>Merge into the model…</source>
         <translation>合并到模型…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="167"/>
+        <location filename="../../app/views/training_view.py" line="173"/>
         <source>Merge the finished adapter into its base model (safetensors)</source>
         <translation>把训练完成的适配器合并到其基础模型（safetensors）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="168"/>
+        <location filename="../../app/views/training_view.py" line="174"/>
         <source>No run yet.</source>
         <translation>还没有运行。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="174"/>
+        <location filename="../../app/views/training_view.py" line="180"/>
         <source>The run&apos;s log appears here.</source>
         <translation>运行日志会显示在这里。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="177"/>
+        <location filename="../../app/views/training_view.py" line="183"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="177"/>
+        <location filename="../../app/views/training_view.py" line="183"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="177"/>
+        <location filename="../../app/views/training_view.py" line="183"/>
         <source>Target</source>
         <translation>目标</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="177"/>
+        <location filename="../../app/views/training_view.py" line="183"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="177"/>
+        <location filename="../../app/views/training_view.py" line="183"/>
         <source>Step</source>
         <translation>步数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="177"/>
+        <location filename="../../app/views/training_view.py" line="183"/>
         <source>Loss</source>
         <translation>损失</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="193"/>
+        <location filename="../../app/views/training_view.py" line="199"/>
         <source>Runs</source>
         <translation>运行记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="269"/>
+        <location filename="../../app/views/training_view.py" line="279"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="276"/>
+        <location filename="../../app/views/training_view.py" line="286"/>
         <source>Choose the dataset</source>
         <translation>选择数据集</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="278"/>
+        <location filename="../../app/views/training_view.py" line="288"/>
         <source>Data (*.txt *.json *.jsonl);;All files (*)</source>
         <translation>数据 (*.txt *.json *.jsonl);;所有文件 (*)</translation>
     </message>
