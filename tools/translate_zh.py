@@ -494,6 +494,8 @@ ZH: dict[str, str] = {
     "CUDA device numbers to train on, separated by commas": "用于训练的 CUDA 设备编号，以逗号分隔",
     "More than one starts one process per GPU through torchrun": "大于 1 时通过 torchrun 为每个 GPU 启动一个进程",
     "GPUs / processes:": "GPU / 进程数：",
+    "Optional: an adapter to continue (stage 2 after stage 1)": "可选：要继续训练的适配器（第 1 阶段之后的第 2 阶段）",
+    "Continue from:": "继续自：",
 }
 
 # (context, source) -> translation, for the rare source text that needs a different wording in

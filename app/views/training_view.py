@@ -114,6 +114,10 @@ class TrainingView(QWidget):
         self.stage = QComboBox()
         self.stage.addItem(self.tr("LoRA (and embeddings when the vocabulary grows)"), "lora")
         self.stage.addItem(self.tr("Stage 1: embeddings only, transformer frozen"), "embeddings")
+        self.init_adapter = QLineEdit()
+        self.init_adapter.setPlaceholderText(self.tr("Optional: an adapter to continue (stage 2 after stage 1)"))
+        self.init_adapter_browse = QPushButton(self.tr("Browse…"))
+        self.init_adapter_browse.clicked.connect(lambda: self._browse_folder(self.init_adapter))
         self.train_embeddings = QComboBox()
         self.train_embeddings.addItem(self.tr("When the tokenizer is larger than the model"), "auto")
         self.train_embeddings.addItem(self.tr("Always"), "yes")
@@ -130,6 +134,7 @@ class TrainingView(QWidget):
         grid.addRow(self.tr("Seed:"), self.seed)
         grid.addRow(self.tr("Precision:"), self.precision)
         grid.addRow(self.tr("Stage:"), self.stage)
+        grid.addRow(self.tr("Continue from:"), _row(self.init_adapter, self.init_adapter_browse))
         grid.addRow(self.tr("Train embeddings:"), self.train_embeddings)
         grid.addRow(self.gradient_checkpointing)
 
@@ -234,6 +239,7 @@ class TrainingView(QWidget):
             "precision": self.precision.currentData(),
             "stage": self.stage.currentData(),
             "train_embeddings": self.train_embeddings.currentData(),
+            "init_adapter": self.init_adapter.text().strip(),
             "devices": _devices(self.devices.text()),
             "processes": self.processes.value(),
         }

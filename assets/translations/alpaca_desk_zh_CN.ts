@@ -1609,6 +1609,7 @@ Last changed {when}</source>
         <location filename="../../app/views/training_view.py" line="61"/>
         <location filename="../../app/views/training_view.py" line="65"/>
         <location filename="../../app/views/training_view.py" line="71"/>
+        <location filename="../../app/views/training_view.py" line="119"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
@@ -1709,186 +1710,196 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/views/training_view.py" line="118"/>
+        <source>Optional: an adapter to continue (stage 2 after stage 1)</source>
+        <translation>可选：要继续训练的适配器（第 1 阶段之后的第 2 阶段）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="122"/>
         <source>When the tokenizer is larger than the model</source>
         <translation>当分词器比模型词表大时</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="119"/>
+        <location filename="../../app/views/training_view.py" line="123"/>
         <source>Always</source>
         <translation>总是</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="120"/>
+        <location filename="../../app/views/training_view.py" line="124"/>
         <source>Never</source>
         <translation>从不</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="122"/>
+        <location filename="../../app/views/training_view.py" line="126"/>
         <source>Hyper-parameters</source>
         <translation>超参数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="124"/>
+        <location filename="../../app/views/training_view.py" line="128"/>
         <source>LoRA rank / alpha / dropout:</source>
         <translation>LoRA 秩 / alpha / dropout：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="125"/>
+        <location filename="../../app/views/training_view.py" line="129"/>
         <source>Learning rate:</source>
         <translation>学习率：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="126"/>
+        <location filename="../../app/views/training_view.py" line="130"/>
         <source>Epochs / max steps:</source>
         <translation>轮数 / 最大步数：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="127"/>
+        <location filename="../../app/views/training_view.py" line="131"/>
         <source>Block size:</source>
         <translation>块大小：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="128"/>
+        <location filename="../../app/views/training_view.py" line="132"/>
         <source>Batch / accumulation:</source>
         <translation>批大小 / 梯度累积：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="129"/>
+        <location filename="../../app/views/training_view.py" line="133"/>
         <source>Checkpoint every:</source>
         <translation>检查点间隔：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="130"/>
+        <location filename="../../app/views/training_view.py" line="134"/>
         <source>Seed:</source>
         <translation>随机种子：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="131"/>
+        <location filename="../../app/views/training_view.py" line="135"/>
         <source>Precision:</source>
         <translation>精度：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="132"/>
+        <location filename="../../app/views/training_view.py" line="136"/>
         <source>Stage:</source>
         <translation>阶段：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="133"/>
+        <location filename="../../app/views/training_view.py" line="137"/>
+        <source>Continue from:</source>
+        <translation>继续自：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="138"/>
         <source>Train embeddings:</source>
         <translation>训练词嵌入：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="138"/>
+        <location filename="../../app/views/training_view.py" line="143"/>
         <source>all (or e.g. 0,1)</source>
         <translation>全部（或如 0,1）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="139"/>
+        <location filename="../../app/views/training_view.py" line="144"/>
         <source>CUDA device numbers to train on, separated by commas</source>
         <translation>用于训练的 CUDA 设备编号，以逗号分隔</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="141"/>
+        <location filename="../../app/views/training_view.py" line="146"/>
         <source>More than one starts one process per GPU through torchrun</source>
         <translation>大于 1 时通过 torchrun 为每个 GPU 启动一个进程</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="144"/>
+        <location filename="../../app/views/training_view.py" line="149"/>
         <source>Where it runs</source>
         <translation>运行位置</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="146"/>
+        <location filename="../../app/views/training_view.py" line="151"/>
         <source>Target:</source>
         <translation>目标：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="147"/>
+        <location filename="../../app/views/training_view.py" line="152"/>
         <source>GPUs / processes:</source>
         <translation>GPU / 进程数：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="167"/>
+        <location filename="../../app/views/training_view.py" line="172"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="168"/>
+        <location filename="../../app/views/training_view.py" line="173"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="170"/>
+        <location filename="../../app/views/training_view.py" line="175"/>
         <source>Stop after the current step; a checkpoint is saved and a rerun resumes</source>
         <translation>在当前步骤完成后停止；会保存检查点，再次运行时从中继续</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="171"/>
+        <location filename="../../app/views/training_view.py" line="176"/>
         <source>Merge into the model…</source>
         <translation>合并到模型…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="173"/>
+        <location filename="../../app/views/training_view.py" line="178"/>
         <source>Merge the finished adapter into its base model (safetensors)</source>
         <translation>把训练完成的适配器合并到其基础模型（safetensors）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="174"/>
+        <location filename="../../app/views/training_view.py" line="179"/>
         <source>No run yet.</source>
         <translation>还没有运行。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="180"/>
+        <location filename="../../app/views/training_view.py" line="185"/>
         <source>The run&apos;s log appears here.</source>
         <translation>运行日志会显示在这里。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="183"/>
+        <location filename="../../app/views/training_view.py" line="188"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="183"/>
+        <location filename="../../app/views/training_view.py" line="188"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="183"/>
+        <location filename="../../app/views/training_view.py" line="188"/>
         <source>Target</source>
         <translation>目标</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="183"/>
+        <location filename="../../app/views/training_view.py" line="188"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="183"/>
+        <location filename="../../app/views/training_view.py" line="188"/>
         <source>Step</source>
         <translation>步数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="183"/>
+        <location filename="../../app/views/training_view.py" line="188"/>
         <source>Loss</source>
         <translation>损失</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="199"/>
+        <location filename="../../app/views/training_view.py" line="204"/>
         <source>Runs</source>
         <translation>运行记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="279"/>
+        <location filename="../../app/views/training_view.py" line="285"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="286"/>
+        <location filename="../../app/views/training_view.py" line="292"/>
         <source>Choose the dataset</source>
         <translation>选择数据集</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="288"/>
+        <location filename="../../app/views/training_view.py" line="294"/>
         <source>Data (*.txt *.json *.jsonl);;All files (*)</source>
         <translation>数据 (*.txt *.json *.jsonl);;所有文件 (*)</translation>
     </message>
