@@ -91,8 +91,14 @@ def main() -> int:
         direct: list[dict[str, float]] = []
         launched: list[dict[str, float]] = []
         for round_number in range(ROUNDS):
-            direct.append(run_direct(base.replace(output_dir=str(folder / f"direct-{round_number}")), folder))
-            launched.append(run_launcher(base))
+            # The order alternates, so a machine that gets busier (or quieter) favours neither path.
+            direct_spec = base.replace(output_dir=str(folder / f"direct-{round_number}"))
+            if round_number % 2:
+                launched.append(run_launcher(base))
+                direct.append(run_direct(direct_spec, folder))
+            else:
+                direct.append(run_direct(direct_spec, folder))
+                launched.append(run_launcher(base))
             log(f"round {round_number + 1}: direct {direct[-1]}, launcher {launched[-1]}")
     best_direct = max(r["steps_per_s"] for r in direct)
     best_launcher = max(r["steps_per_s"] for r in launched)

@@ -165,3 +165,28 @@ def test_torchrun_runs_the_script_as_one_distributed_process(tiny_chinese_llama:
     assert [e["step"] for e in run.of("progress")] == [1, 2, 3]
     assert run.of("started")[0]["world_size"] == 1
     assert "torch.distributed on" in (tmp_path / "output" / "train.log").read_text(encoding="utf-8")
+
+
+def test_the_second_stage_continues_from_the_first_stages_adapter(
+    pretrain_run: FinishedRun, tiny_llama: Path, chinese_llama_dir: Path
+) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    from runtime.training._trainer import prepare_model
+
+    (result,) = pretrain_run.of("result")
+    saved = load_file(str(Path(result["adapter"]) / "adapter_model.safetensors"))
+    spec = JobSpec(
+        kind="pretrain",
+        model=str(tiny_llama),
+        tokenizer=str(chinese_llama_dir),
+        dataset="x",
+        init_adapter=result["adapter"],
+        tiny_test=True,
+    )
+    model, extended, _ = prepare_model(spec, 49_953, dtype=torch.float32, cuda=False)
+    assert extended
+    assert torch.equal(model.get_input_embeddings().weight, saved["base_model.model.model.embed_tokens.weight"])
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert any("lora_B" in name for name in trainable) and any("modules_to_save" in name for name in trainable)
