@@ -174,12 +174,23 @@ class TrainingController(QObject):
             return
         try:
             spec = self.build_spec()
+            previous = self.spec
+            if (
+                previous is not None
+                and self._outcome is not None
+                and self._outcome.state is RunState.STOPPED
+                and self._outcome.checkpoint
+                and spec == previous.replace(job_id="", output_dir="")
+            ):
+                # The same recipe after a stop: train on in the stopped run's folder, from its checkpoint.
+                spec = spec.replace(output_dir=previous.output_dir)
             handle = self.target.start(spec)
         except AppError as exc:
             self.view.show_notice(error_text(exc))
             return
         self.view.show_notice("")
-        self.handle, self.spec, self._outcome, self._log_offset = handle, spec, None, 0
+        self.handle, self._outcome, self._log_offset = handle, None, 0
+        self.spec = spec.replace(job_id=handle.job_id, output_dir=str(getattr(handle, "output_dir", spec.output_dir)))
         self.view.chart.clear()
         self.view.log.clear()
         self.view.status.setText(self.tr("Run {job} is starting…").format(job=handle.job_id))

@@ -124,6 +124,8 @@ def run_train(args: argparse.Namespace) -> int:
                 f"stopped at step {outcome.last_step}"
                 + (f"; checkpoint {outcome.checkpoint}" if outcome.checkpoint else "")
             )
+            if outcome.checkpoint and not spec.output_dir:
+                _say(f'to resume, run the spec again with "output_dir": "{handle.output_dir}"')
         return 130
     sys.stderr.write(f"error: {outcome.error}\n")
     return 1

@@ -54,6 +54,15 @@ def test_a_tiny_run_from_the_window_draws_its_loss_and_stops(qtbot, tiny_model: 
     assert "stopped" in view.status.text()
     qtbot.waitUntil(lambda: view.history.rowCount() == 1 and view.history.item(0, 3).text() == "stopped")
 
+    # Start again with the same recipe: the run goes on from the stopped run's checkpoint.
+    view.start_button.click()
+    assert controller.spec is not None and str(Path(outcome.checkpoint).parent) == controller.spec.output_dir
+    qtbot.waitUntil(lambda: len(view.chart.points) >= 1, timeout=RUN_TIMEOUT_MS)
+    assert view.chart.points[0][0] == outcome.last_step + 1
+    with qtbot.waitSignal(controller.ended, timeout=RUN_TIMEOUT_MS):
+        view.stop_button.click()
+    qtbot.waitUntil(lambda: view.history.rowCount() == 2)
+
 
 def test_the_preview_counts_tokens_and_a_bad_recipe_is_named(qtbot, tiny_model: Path, zh_sft_sample: Path) -> None:
     view, _controller = _window(qtbot)
