@@ -496,6 +496,7 @@ ZH: dict[str, str] = {
     "GPUs / processes:": "GPU / 进程数：",
     "Optional: an adapter to continue (stage 2 after stage 1)": "可选：要继续训练的适配器（第 1 阶段之后的第 2 阶段）",
     "Continue from:": "继续自：",
+    "Parameters": "参数",
 }
 
 # (context, source) -> translation, for the rare source text that needs a different wording in

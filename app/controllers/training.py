@@ -292,9 +292,9 @@ class TrainingController(QObject):
 
     def refresh_history(self) -> None:
         """Reload the list of runs (a task)."""
-        run_task(registry.list_runs, self._show_history)
+        run_task(_runs_with_parameters, self._show_history)
 
-    def _show_history(self, records: list[registry.RunRecord] | None, error: BaseException | None) -> None:
+    def _show_history(self, runs: list[tuple[registry.RunRecord, str]] | None, error: BaseException | None) -> None:
         states = {
             "starting": self.tr("starting"),
             "running": self.tr("running"),
@@ -303,7 +303,7 @@ class TrainingController(QObject):
             "stopped": self.tr("stopped"),
         }
         rows = []
-        for record in records or []:
+        for record, parameters in runs or []:
             loss = f"{record.last_loss:.4f}" if record.last_loss is not None else ""
             target = self.tr("This computer") if record.target == "local" else record.target
             rows.append(
@@ -314,6 +314,25 @@ class TrainingController(QObject):
                     states.get(record.state, record.state),
                     f"{record.last_step}/{record.total_steps}",
                     loss,
+                    parameters,
                 )
             )
         self.view.show_history(rows)
+
+
+def _runs_with_parameters() -> list[tuple[registry.RunRecord, str]]:
+    """Every run and a one-line summary of its recipe (read from its spec file; a task)."""
+    runs = []
+    for record in registry.list_runs():
+        try:
+            spec = record.spec
+        except AppError:
+            runs.append((record, ""))
+            continue
+        steps = f"max {spec.max_steps}" if spec.max_steps else f"{spec.epochs:g} ep"
+        summary = (
+            f"r{spec.lora_rank} a{spec.lora_alpha} lr {spec.learning_rate:g} block {spec.block_size} "
+            f"batch {spec.batch_size}x{spec.grad_accum} {steps} {spec.stage}"
+        )
+        runs.append((record, summary))
+    return runs

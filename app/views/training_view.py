@@ -183,9 +183,17 @@ class TrainingView(QWidget):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(LOG_LINES)
         self.log.setPlaceholderText(self.tr("The run's log appears here."))
-        self.history = QTableWidget(0, 6)
+        self.history = QTableWidget(0, 7)
         self.history.setHorizontalHeaderLabels(
-            [self.tr("Run"), self.tr("Kind"), self.tr("Target"), self.tr("State"), self.tr("Step"), self.tr("Loss")]
+            [
+                self.tr("Run"),
+                self.tr("Kind"),
+                self.tr("Target"),
+                self.tr("State"),
+                self.tr("Step"),
+                self.tr("Loss"),
+                self.tr("Parameters"),
+            ]
         )
         self.history.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.history.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -274,7 +282,7 @@ class TrainingView(QWidget):
             self.preview.setItem(row, 1, QTableWidgetItem(f"{tokens:,}"))
             self.preview.setItem(row, 2, QTableWidgetItem(f"{learned:,}"))
 
-    def show_history(self, rows: list[tuple[str, str, str, str, str, str]]) -> None:
+    def show_history(self, rows: list[tuple[str, ...]]) -> None:
         """Fill the history table (already translated text)."""
         self.history.setRowCount(len(rows))
         for row, values in enumerate(rows):

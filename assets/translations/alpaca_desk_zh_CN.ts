@@ -1472,7 +1472,7 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/controllers/training.py" line="93"/>
-        <location filename="../../app/controllers/training.py" line="297"/>
+        <location filename="../../app/controllers/training.py" line="308"/>
         <source>This computer</source>
         <translation>本机</translation>
     </message>
@@ -1492,92 +1492,92 @@ Last changed {when}</source>
         <translation>就绪：{devices}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="185"/>
+        <location filename="../../app/controllers/training.py" line="196"/>
         <source>Run {job} is starting…</source>
         <translation>运行 {job} 正在启动…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="198"/>
+        <location filename="../../app/controllers/training.py" line="209"/>
         <source>Stopping after the current step…</source>
         <translation>将在当前步骤完成后停止…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="218"/>
+        <location filename="../../app/controllers/training.py" line="229"/>
         <source>Step {step} of {total}</source>
         <translation>第 {step} / {total} 步</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="220"/>
+        <location filename="../../app/controllers/training.py" line="231"/>
         <source>loss {loss:.4f}</source>
         <translation>损失 {loss:.4f}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="222"/>
+        <location filename="../../app/controllers/training.py" line="233"/>
         <source>{speed:,.0f} tokens/s</source>
         <translation>{speed:,.0f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="224"/>
+        <location filename="../../app/controllers/training.py" line="235"/>
         <source>GPU memory {gib:.1f} GiB</source>
         <translation>显存 {gib:.1f} GiB</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="226"/>
+        <location filename="../../app/controllers/training.py" line="237"/>
         <source>{eta} left</source>
         <translation>剩余 {eta}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="242"/>
+        <location filename="../../app/controllers/training.py" line="253"/>
         <source>Run {job} finished: the adapter is in {path}</source>
         <translation>运行 {job} 已完成：适配器位于 {path}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="246"/>
+        <location filename="../../app/controllers/training.py" line="257"/>
         <source>Run {job} stopped at step {step}.</source>
         <translation>运行 {job} 已在第 {step} 步停止。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="248"/>
+        <location filename="../../app/controllers/training.py" line="259"/>
         <source>Start the same recipe again to resume from its checkpoint.</source>
         <translation>用同样的配置再次开始即可从检查点继续。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="252"/>
+        <location filename="../../app/controllers/training.py" line="263"/>
         <source>Run {job} failed: {message}</source>
         <translation>运行 {job} 失败：{message}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="265"/>
+        <location filename="../../app/controllers/training.py" line="276"/>
         <source>Merging the adapter into {model}…</source>
         <translation>正在把适配器合并到 {model}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="273"/>
+        <location filename="../../app/controllers/training.py" line="284"/>
         <source>Merged into {path}. Convert it to GGUF to chat with it.</source>
         <translation>已合并到 {path}。转换为 GGUF 后即可用它对话。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="288"/>
+        <location filename="../../app/controllers/training.py" line="299"/>
         <source>starting</source>
         <translation>启动中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="289"/>
+        <location filename="../../app/controllers/training.py" line="300"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="290"/>
+        <location filename="../../app/controllers/training.py" line="301"/>
         <source>finished</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="291"/>
+        <location filename="../../app/controllers/training.py" line="302"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="292"/>
+        <location filename="../../app/controllers/training.py" line="303"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
@@ -1854,52 +1854,57 @@ Last changed {when}</source>
         <translation>运行日志会显示在这里。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="188"/>
+        <location filename="../../app/views/training_view.py" line="189"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="188"/>
+        <location filename="../../app/views/training_view.py" line="190"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="188"/>
+        <location filename="../../app/views/training_view.py" line="191"/>
         <source>Target</source>
         <translation>目标</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="188"/>
+        <location filename="../../app/views/training_view.py" line="192"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="188"/>
+        <location filename="../../app/views/training_view.py" line="193"/>
         <source>Step</source>
         <translation>步数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="188"/>
+        <location filename="../../app/views/training_view.py" line="194"/>
         <source>Loss</source>
         <translation>损失</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="204"/>
+        <location filename="../../app/views/training_view.py" line="195"/>
+        <source>Parameters</source>
+        <translation>参数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="212"/>
         <source>Runs</source>
         <translation>运行记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="285"/>
+        <location filename="../../app/views/training_view.py" line="293"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="292"/>
+        <location filename="../../app/views/training_view.py" line="300"/>
         <source>Choose the dataset</source>
         <translation>选择数据集</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="294"/>
+        <location filename="../../app/views/training_view.py" line="302"/>
         <source>Data (*.txt *.json *.jsonl);;All files (*)</source>
         <translation>数据 (*.txt *.json *.jsonl);;所有文件 (*)</translation>
     </message>

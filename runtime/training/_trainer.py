@@ -44,6 +44,16 @@ log = logging.getLogger("runtime.training")
 
 #: The adapter folder's name in the output folder.
 ADAPTER_DIR = "adapter"
+#: DeepSpeed ZeRO-2 (optimizer state and gradients sharded across the GPUs), for ``"deepspeed": "zero2"``;
+#: "auto" takes the values from the Trainer's arguments.
+ZERO2_CONFIG: dict[str, Any] = {
+    "zero_optimization": {"stage": 2, "overlap_comm": True, "contiguous_gradients": True},
+    "train_micro_batch_size_per_gpu": "auto",
+    "gradient_accumulation_steps": "auto",
+    "gradient_clipping": "auto",
+    "bf16": {"enabled": "auto"},
+    "fp16": {"enabled": "auto"},
+}
 #: Status of a run that was stopped (as for jobs: 128 + SIGINT).
 STOPPED_STATUS = 130
 
@@ -310,7 +320,9 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
     world = int(os.environ.get("WORLD_SIZE", "1"))
     mean_tokens = sum(len(e.input_ids) for e in examples) / len(examples)
     tokens_per_step = mean_tokens * spec.batch_size * spec.grad_accum * world
-    deepspeed = spec.deepspeed or None
+    deepspeed: str | dict[str, Any] | None = spec.deepspeed or None
+    if spec.deepspeed == "zero2":
+        deepspeed = ZERO2_CONFIG
     if deepspeed is not None:
         import importlib.util
 

@@ -101,7 +101,8 @@ class JobSpec:
         resume: Continue from the newest checkpoint in ``output_dir`` if there is one.
         devices: CUDA device indices to use (empty: all); ``processes`` > 1 starts that many
             through ``torchrun`` (one per GPU).
-        deepspeed: A DeepSpeed config file (ZeRO-2), or empty.
+        deepspeed: ``zero2`` (the built-in ZeRO-2 configuration), a DeepSpeed config file, or
+            empty; needs ``pip install deepspeed`` on the GPU host.
         max_examples: Use at most this many SFT records or pretrain blocks (0: all).
         tiny_test: A tiny test configuration: allowed on the CPU (the script refuses it for a
             model of more than :data:`TINY_TEST_MAX_PARAMS` parameters).
