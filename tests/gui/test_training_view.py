@@ -9,8 +9,8 @@ import pytest
 from app.controllers.training import TrainingController
 from app.views.training_view import TrainingView
 from runtime.training.launcher import RunState
-from runtime.training.tiny import write_tiny_llama
 from tests.conftest import SHIPPED_TOKENIZERS, data_file
+from tests.unit.training.helpers import build_tiny_llama
 
 RUN_TIMEOUT_MS = 300_000
 
@@ -18,7 +18,7 @@ RUN_TIMEOUT_MS = 300_000
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tokenizer = data_file(SHIPPED_TOKENIZERS / "llama" / "tokenizer.model")
-    return write_tiny_llama(tmp_path_factory.mktemp("tiny"), tokenizer, seed=7)
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny"), tokenizer, seed=7)
 
 
 def _window(qtbot) -> tuple[TrainingView, TrainingController]:

@@ -9,13 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
-import torch
-from safetensors.torch import load_file, save_file
+from safetensors.numpy import load_file, save_file
 
 from runtime.training.launcher import JobSpec
-from runtime.training.tiny import write_tiny_llama
 from tests.conftest import SHIPPED_TOKENIZERS, TEST_DATA, data_file
+from tests.unit.training.helpers import build_tiny_llama
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CLI_TIMEOUT_S = 600
@@ -41,14 +41,16 @@ def _cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tokenizer = data_file(SHIPPED_TOKENIZERS / "llama" / "tokenizer.model")
-    return write_tiny_llama(tmp_path_factory.mktemp("tiny"), tokenizer, seed=5)
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny"), tokenizer, seed=5)
 
 
 def test_merge_lora_writes_the_merged_folder(tiny_model: Path, tmp_path: Path, isolated_dirs: Path) -> None:
     adapter = tmp_path / "lora"
     adapter.mkdir()
     key = "base_model.model.model.layers.1.mlp.down_proj"
-    lora_a, lora_b = torch.randn(2, 128), torch.randn(64, 2)
+    generator = np.random.default_rng(5)
+    lora_a = generator.standard_normal((2, 128), dtype=np.float32)
+    lora_b = generator.standard_normal((64, 2), dtype=np.float32)
     save_file(
         {f"{key}.lora_A.weight": lora_a, f"{key}.lora_B.weight": lora_b}, str(adapter / "adapter_model.safetensors")
     )
@@ -61,7 +63,7 @@ def test_merge_lora_writes_the_merged_folder(tiny_model: Path, tmp_path: Path, i
     merged = load_file(str(tmp_path / "merged" / "model.safetensors"))
     base = load_file(str(tiny_model / "model.safetensors"))
     weight = "model.layers.1.mlp.down_proj.weight"
-    assert torch.allclose(merged[weight], base[weight] + 2.0 * lora_b @ lora_a, atol=1e-6)
+    assert np.allclose(merged[weight], base[weight] + 2.0 * lora_b @ lora_a, atol=1e-6)
     assert (tmp_path / "merged" / "tokenizer.model").is_file()
     # Again into the same folder: refused, with the reason.
     again = _cli("merge-lora", str(tiny_model), str(adapter), "--out", out, home=isolated_dirs)

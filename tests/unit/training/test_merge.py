@@ -7,8 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
-from safetensors.torch import load_file, save_file
 
 from runtime.tokens import merge_sentencepiece, write_merged
 from runtime.training.merge import MergeError, merge_lora, read_adapter
@@ -29,6 +27,9 @@ def _module(name: str) -> str:
 
 def _fake_adapter(folder: Path, *, tokenizer_pad: bool, embedding_rows: int | None = None) -> Path:
     """A LoRA adapter with one adapted projection (and optionally whole embeddings) and a tokenizer."""
+    import torch
+    from safetensors.torch import save_file
+
     folder.mkdir(parents=True)
     generator = torch.Generator().manual_seed(3)
     prefix = "base_model.model.model.layers.0.self_attn.q_proj"
@@ -56,6 +57,9 @@ def _fake_adapter(folder: Path, *, tokenizer_pad: bool, embedding_rows: int | No
 
 
 def test_merged_weights_are_w0_plus_scale_b_a(pretrain_run: FinishedRun, tiny_llama: Path, tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
     adapter = _adapter(pretrain_run)
     result = merge_lora(tiny_llama, [adapter], tmp_path / "merged")
     info = read_adapter(adapter)
@@ -84,6 +88,7 @@ def test_merged_weights_are_w0_plus_scale_b_a(pretrain_run: FinishedRun, tiny_ll
 def test_the_merged_model_gives_the_peft_models_logits(
     pretrain_run: FinishedRun, tiny_llama: Path, tmp_path: Path
 ) -> None:
+    import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
@@ -106,6 +111,9 @@ def test_the_merged_model_gives_the_peft_models_logits(
 def test_several_adapters_merge_in_order_with_the_last_embeddings(
     pretrain_run: FinishedRun, tiny_llama: Path, tmp_path: Path
 ) -> None:
+    import torch
+    from safetensors.torch import load_file
+
     # The Chinese-Alpaca-Plus recipe: LLaMA + a Chinese-LLaMA LoRA (49,953) + an Alpaca LoRA (49,954).
     alpaca = _fake_adapter(tmp_path / "alpaca-lora", tokenizer_pad=True, embedding_rows=49_954)
     result = merge_lora(tiny_llama, [_adapter(pretrain_run), alpaca], tmp_path / "merged")
@@ -148,6 +156,9 @@ def test_vocabulary_mismatches_are_explained_and_leave_nothing(
 
 
 def test_an_adapter_for_another_model_and_a_taken_output_are_refused(tiny_chinese_llama: Path, tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file, save_file
+
     adapter = _fake_adapter(tmp_path / "lora", tokenizer_pad=False)
     wrong = load_file(str(adapter / "adapter_model.safetensors"))
     wrong["base_model.model.model.layers.7.self_attn.q_proj.lora_A.weight"] = torch.zeros(4, 64)
@@ -170,6 +181,8 @@ def test_an_adapter_for_another_model_and_a_taken_output_are_refused(tiny_chines
 def test_published_bin_adapters_and_sharded_bases_merge(tiny_llama: Path, tmp_path: Path) -> None:
     """The hfl/chinese-*-lora-* repositories ship adapter_model.bin with the embeddings under their
     plain names; big bases are sharded. Both merge, and the result loads in transformers."""
+    import torch
+    from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM
 
     fake = _fake_adapter(tmp_path / "lora", tokenizer_pad=False, embedding_rows=49_953)
