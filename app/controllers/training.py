@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from app.job_runner import JobRunner
 from app.messages import error_text, user_message
@@ -62,6 +62,12 @@ class TrainingController(QObject):
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
         self._merge_runner = JobRunner(self)
+        # The environment check starts a Python that imports torch (seconds): it gets a pool of its
+        # own, so it never holds the shared pool's threads (two on a two-core machine) from the
+        # window's other tasks; and each target is checked once per kind of run.
+        self._check_pool = QThreadPool(self)
+        self._check_pool.setMaxThreadCount(1)
+        self._checks: dict[tuple[int, bool], TargetCheck] = {}
         self._merge_runner.finished.connect(self._merge_done)
 
         for name, preset in PRESETS.items():
@@ -103,13 +109,19 @@ class TrainingController(QObject):
         """Check the chosen target (a task: it starts a Python that imports torch)."""
         target = self.target
         tiny = bool(self._preset_fields().get("tiny_test"))
+        key = (id(target), tiny)
+        if key in self._checks:
+            self._checked(self._checks[key], None)
+            return
         self.view.target_status.setText(self.tr("Checking {target}…").format(target=self.view.target.currentText()))
 
         def check() -> TargetCheck:
             probe = JobSpec(kind="pretrain", model="-", dataset="-", tiny_test=tiny)
-            return target.check(probe)
+            result = target.check(probe)
+            self._checks[key] = result
+            return result
 
-        run_task(check, self._checked)
+        run_task(check, self._checked, pool=self._check_pool)
 
     def _checked(self, check: TargetCheck | None, error: BaseException | None) -> None:
         if error is not None or check is None:
