@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+from shiboken6 import isValid
 
 from app.job_runner import JobRunner
 from app.messages import error_text, user_message
@@ -124,6 +125,8 @@ class TrainingController(QObject):
         run_task(check, self._checked, pool=self._check_pool)
 
     def _checked(self, check: TargetCheck | None, error: BaseException | None) -> None:
+        if not isValid(self.view):
+            return  # the window was closed and deleted while the task ran
         if error is not None or check is None:
             self.view.target_status.setText(error_text(error) if error else "")
             return
@@ -170,6 +173,8 @@ class TrainingController(QObject):
         run_task(work, self._previewed)
 
     def _previewed(self, rows: list[data.PreviewRow] | None, error: BaseException | None) -> None:
+        if not isValid(self.view):
+            return  # the window was closed and deleted while the task ran
         self.view.preview_button.setEnabled(True)
         if error is not None:
             self.view.show_notice(error_text(error))
@@ -250,6 +255,8 @@ class TrainingController(QObject):
         return " · ".join(parts)
 
     def _run_ended(self, outcome: RunOutcome | None, error: BaseException | None) -> None:
+        if not isValid(self.view):
+            return  # the window was closed and deleted while the task ran
         self._poll()
         self._timer.stop()
         handle, self.handle = self.handle, None
@@ -289,6 +296,8 @@ class TrainingController(QObject):
         self._merge_runner.start("lora-merge", base=self.spec.model, adapters=json.dumps([str(adapter)]), out=str(out))
 
     def _merge_done(self, outcome: Any) -> None:
+        if not isValid(self.view):
+            return  # the window was closed and deleted while the task ran
         if outcome.ok:
             out = str((outcome.result or {}).get("out", ""))
             # TODO(issue 10): open the merged folder in the convert-and-quantize wizard from here.
@@ -307,6 +316,8 @@ class TrainingController(QObject):
         run_task(_runs_with_parameters, self._show_history)
 
     def _show_history(self, runs: list[tuple[registry.RunRecord, str]] | None, error: BaseException | None) -> None:
+        if not isValid(self.view):
+            return  # the window was closed and deleted while the task ran
         states = {
             "starting": self.tr("starting"),
             "running": self.tr("running"),
