@@ -79,6 +79,8 @@ class TrainingController(QObject):
         view.stop_button.clicked.connect(self.stop)
         view.merge_button.clicked.connect(self.merge)
         view.target.currentIndexChanged.connect(lambda _index: self.check_target())
+        # The check starts a Python that imports torch: only for a window the user sees.
+        view.shown.connect(self.check_target)
         for target in targets or [LocalTarget()]:
             self.add_target(target)
         self._apply_preset()
@@ -107,7 +109,9 @@ class TrainingController(QObject):
         return self.targets[index if isinstance(index, int) else 0]
 
     def check_target(self) -> None:
-        """Check the chosen target (a task: it starts a Python that imports torch)."""
+        """Check the chosen target while the window is shown (a task: it starts a Python that imports torch)."""
+        if not self.view.isVisible() or not self.targets:
+            return
         target = self.target
         tiny = bool(self._preset_fields().get("tiny_test"))
         key = (id(target), tiny)

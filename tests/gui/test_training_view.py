@@ -84,3 +84,14 @@ def test_the_preview_counts_tokens_and_a_bad_recipe_is_named(qtbot, tiny_model: 
     view.start_button.click()
     assert "model" in view.notice.text()
     assert view.start_button.isEnabled()
+
+
+def test_the_shown_window_checks_this_computer_and_says_what_is_missing(qtbot) -> None:
+    view, _controller = _window(qtbot)
+    assert view.target_status.text() == ""  # nothing is checked before the window is shown
+    view.show()
+    qtbot.waitUntil(lambda: view.target_status.text().startswith("Ready"), timeout=120_000)
+    assert "CPU" in view.target_status.text()  # the tiny test needs no GPU
+    view.preset.setCurrentIndex(view.preset.findData("sft"))
+    qtbot.waitUntil(lambda: "CUDA" in view.notice.text(), timeout=120_000)
+    assert not view.notice.isHidden()
