@@ -531,6 +531,9 @@ class MainWindow(QMainWindow):
             view = TrainingView()
             self._training_view = view
             self._training_controller = TrainingController(view)
+            self._training_controller.convert_requested.connect(
+                lambda folder: self.convert_downloaded_weights(folder, "")
+            )
         view.show()
         view.raise_()
 

@@ -506,6 +506,7 @@ ZH: dict[str, str] = {
     "Chat with it": "用它对话",
     "<b>Downloads</b>": "<b>下载</b>",
     "Convert to GGUF…": "转换为 GGUF…",
+    "Open the merged model in the convert-and-quantize wizard": "在转换与量化向导中打开合并后的模型",
     "Model hub settings": "模型库设置",
     "https://huggingface.co, or a mirror such as https://hf-mirror.com. Applied at once.": "https://huggingface.co，或镜像站点如 https://hf-mirror.com。立即生效。",
     "Empty: the system's proxy settings": "留空：使用系统代理设置",

@@ -45,11 +45,13 @@ class TrainingController(QObject):
         progress(object): each checked progress line (:class:`~runtime.training.launcher.TrainProgress`).
         ended(object): the run's :class:`~runtime.training.launcher.RunOutcome`.
         merged(str): the folder a merge wrote.
+        convert_requested(str): the user wants that folder converted to GGUF (the wizard opens).
     """
 
     progress = Signal(object)
     ended = Signal(object)
     merged = Signal(str)
+    convert_requested = Signal(str)
 
     def __init__(self, view: TrainingView, *, targets: list[TrainingTarget] | None = None) -> None:
         super().__init__(view)
@@ -78,6 +80,8 @@ class TrainingController(QObject):
         view.start_button.clicked.connect(self.start)
         view.stop_button.clicked.connect(self.stop)
         view.merge_button.clicked.connect(self.merge)
+        view.convert_button.clicked.connect(lambda: self.convert_requested.emit(self.merged_folder))
+        self.merged_folder = ""
         view.target.currentIndexChanged.connect(lambda _index: self.check_target())
         # The check starts a Python that imports torch: only for a window the user sees.
         view.shown.connect(self.check_target)
@@ -304,10 +308,11 @@ class TrainingController(QObject):
             return  # the window was closed and deleted while the task ran
         if outcome.ok:
             out = str((outcome.result or {}).get("out", ""))
-            # TODO(issue 10): open the merged folder in the convert-and-quantize wizard from here.
+            self.merged_folder = out
             self.view.status.setText(
                 self.tr("Merged into {path}. Convert it to GGUF to chat with it.").format(path=out)
             )
+            self.view.convert_button.show()
             self.merged.emit(out)
         else:
             self.view.status.setText(user_message(outcome.code, outcome.params, outcome.error or ""))

@@ -211,7 +211,11 @@ class TrainingView(QWidget):
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addLayout(_hbox(self.start_button, self.stop_button, self.merge_button))
+        # After a merge: the merged folder goes on to the convert-and-quantize wizard.
+        self.convert_button = QPushButton(self.tr("Convert to GGUF…"))
+        self.convert_button.setToolTip(self.tr("Open the merged model in the convert-and-quantize wizard"))
+        self.convert_button.hide()
+        top_layout.addLayout(_hbox(self.start_button, self.stop_button, self.merge_button, self.convert_button))
         top_layout.addWidget(self.status)
         top_layout.addWidget(self.chart, 1)
         right.addWidget(top)

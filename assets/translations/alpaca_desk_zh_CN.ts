@@ -1574,27 +1574,27 @@ Last changed {when}</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="546"/>
+        <location filename="../../app/main_window.py" line="550"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="542"/>
+        <location filename="../../app/main_window.py" line="546"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="547"/>
+        <location filename="../../app/main_window.py" line="551"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="551"/>
+        <location filename="../../app/main_window.py" line="555"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="558"/>
+        <location filename="../../app/main_window.py" line="562"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
@@ -2835,134 +2835,134 @@ Last changed {when}</source>
 <context>
     <name>TrainingController</name>
     <message>
-        <location filename="../../app/controllers/training.py" line="91"/>
+        <location filename="../../app/controllers/training.py" line="95"/>
         <source>Pre-training with LoRA (Chinese-LLaMA, sections 4.3-4.4)</source>
         <extracomment>Milliseconds between polls of a running run&apos;s events and log.</extracomment>
         <translation>LoRA 预训练（Chinese-LLaMA，第 4.3-4.4 节）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="92"/>
+        <location filename="../../app/controllers/training.py" line="96"/>
         <source>Pre-training stage 1 of 2: embeddings only (7B)</source>
         <translation>预训练第 1 阶段（共 2 阶段）：仅训练词嵌入（7B）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="93"/>
+        <location filename="../../app/controllers/training.py" line="97"/>
         <source>Instruction fine-tuning with LoRA (Chinese-Alpaca, section 4.5)</source>
         <translation>LoRA 指令精调（Chinese-Alpaca，第 4.5 节）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="94"/>
+        <location filename="../../app/controllers/training.py" line="98"/>
         <source>Tiny test on the CPU (a tiny model only)</source>
         <translation>CPU 上的微型测试（仅限微型模型）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="102"/>
-        <location filename="../../app/controllers/training.py" line="335"/>
+        <location filename="../../app/controllers/training.py" line="106"/>
+        <location filename="../../app/controllers/training.py" line="340"/>
         <source>This computer</source>
         <translation>本机</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="121"/>
+        <location filename="../../app/controllers/training.py" line="125"/>
         <source>Checking {target}…</source>
         <translation>正在检查 {target}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="138"/>
+        <location filename="../../app/controllers/training.py" line="142"/>
         <source>the CPU (tiny test)</source>
         <translation>CPU（微型测试）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="139"/>
+        <location filename="../../app/controllers/training.py" line="143"/>
         <source>Ready: {devices}</source>
         <translation>就绪：{devices}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="217"/>
+        <location filename="../../app/controllers/training.py" line="221"/>
         <source>Run {job} is starting…</source>
         <translation>运行 {job} 正在启动…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="230"/>
+        <location filename="../../app/controllers/training.py" line="234"/>
         <source>Stopping after the current step…</source>
         <translation>将在当前步骤完成后停止…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="250"/>
+        <location filename="../../app/controllers/training.py" line="254"/>
         <source>Step {step} of {total}</source>
         <translation>第 {step} / {total} 步</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="252"/>
+        <location filename="../../app/controllers/training.py" line="256"/>
         <source>loss {loss:.4f}</source>
         <translation>损失 {loss:.4f}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="254"/>
+        <location filename="../../app/controllers/training.py" line="258"/>
         <source>{speed:,.0f} tokens/s</source>
         <translation>{speed:,.0f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="256"/>
+        <location filename="../../app/controllers/training.py" line="260"/>
         <source>GPU memory {gib:.1f} GiB</source>
         <translation>显存 {gib:.1f} GiB</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="258"/>
+        <location filename="../../app/controllers/training.py" line="262"/>
         <source>{eta} left</source>
         <translation>剩余 {eta}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="276"/>
+        <location filename="../../app/controllers/training.py" line="280"/>
         <source>Run {job} finished: the adapter is in {path}</source>
         <translation>运行 {job} 已完成：适配器位于 {path}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="280"/>
+        <location filename="../../app/controllers/training.py" line="284"/>
         <source>Run {job} stopped at step {step}.</source>
         <translation>运行 {job} 已在第 {step} 步停止。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="282"/>
+        <location filename="../../app/controllers/training.py" line="286"/>
         <source>Start the same recipe again to resume from its checkpoint.</source>
         <translation>用同样的配置再次开始即可从检查点继续。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="286"/>
+        <location filename="../../app/controllers/training.py" line="290"/>
         <source>Run {job} failed: {message}</source>
         <translation>运行 {job} 失败：{message}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="299"/>
+        <location filename="../../app/controllers/training.py" line="303"/>
         <source>Merging the adapter into {model}…</source>
         <translation>正在把适配器合并到 {model}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="309"/>
+        <location filename="../../app/controllers/training.py" line="313"/>
         <source>Merged into {path}. Convert it to GGUF to chat with it.</source>
         <translation>已合并到 {path}。转换为 GGUF 后即可用它对话。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="326"/>
+        <location filename="../../app/controllers/training.py" line="331"/>
         <source>starting</source>
         <translation>启动中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="327"/>
+        <location filename="../../app/controllers/training.py" line="332"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="328"/>
+        <location filename="../../app/controllers/training.py" line="333"/>
         <source>finished</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="329"/>
+        <location filename="../../app/controllers/training.py" line="334"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="330"/>
+        <location filename="../../app/controllers/training.py" line="335"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
@@ -3274,22 +3274,32 @@ Last changed {when}</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="219"/>
+        <location filename="../../app/views/training_view.py" line="215"/>
+        <source>Convert to GGUF…</source>
+        <translation>转换为 GGUF…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="216"/>
+        <source>Open the merged model in the convert-and-quantize wizard</source>
+        <translation>在转换与量化向导中打开合并后的模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="223"/>
         <source>Runs</source>
         <translation>运行记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="305"/>
+        <location filename="../../app/views/training_view.py" line="309"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="312"/>
+        <location filename="../../app/views/training_view.py" line="316"/>
         <source>Choose the dataset</source>
         <translation>选择数据集</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="314"/>
+        <location filename="../../app/views/training_view.py" line="318"/>
         <source>Data (*.txt *.json *.jsonl);;All files (*)</source>
         <translation>数据 (*.txt *.json *.jsonl);;所有文件 (*)</translation>
     </message>

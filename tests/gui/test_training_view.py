@@ -95,3 +95,28 @@ def test_the_shown_window_checks_this_computer_and_says_what_is_missing(qtbot) -
     view.preset.setCurrentIndex(view.preset.findData("sft"))
     qtbot.waitUntil(lambda: "CUDA" in view.notice.text(), timeout=120_000)
     assert not view.notice.isHidden()
+
+
+def test_a_merged_model_goes_on_to_the_convert_wizard(qtbot, tiny_model: Path) -> None:
+    from app.main_window import AppContext, MainWindow
+
+    context = AppContext.open(show_errors=False)
+    window = MainWindow(context)
+    window._replaced = True
+    qtbot.addWidget(window)
+    try:
+        window.open_training_tool()
+        view, controller = window._training_view, window._training_controller
+        assert not view.convert_button.isVisible()
+        # What a finished merge leaves (the merge itself: tests/unit/training/test_merge.py).
+        controller.merged_folder = str(tiny_model)
+        view.convert_button.show()
+        view.convert_button.click()
+        wizard = window._convert_wizard
+        assert wizard.isVisible() and wizard.folder_edit.text() == str(tiny_model)
+        # The wizard checks the folder at once, in its job process: a Hugging Face LLaMA folder.
+        qtbot.waitUntil(lambda: "safetensors" in wizard.inspection_label.text(), timeout=120_000)
+        wizard.close()
+        view.close()
+    finally:
+        context.close()

@@ -104,8 +104,26 @@ def test_the_merged_model_gives_the_peft_models_logits(
         actual = merged(ids).logits
     assert actual.shape == (1, 6, 49_953)
     assert torch.allclose(actual, expected, atol=1e-4), (actual - expected).abs().max()
-    # TODO(issue 10): convert the merged folder to GGUF and generate through llama-cpp-python once
-    # the converter lands (runtime/models).
+
+    # On to the chat: the merged folder converts to GGUF, which llama.cpp loads and which gives
+    # the merged model's logits (F32, float32 KV cache) and generates.
+    import llama_cpp
+    import numpy as np
+
+    from runtime.models.convert import convert_checkpoint
+
+    gguf = tmp_path / "merged-f32.gguf"
+    convert_checkpoint(tmp_path / "merged", gguf, outtype="f32")
+    llm = llama_cpp.Llama(str(gguf), n_ctx=64, logits_all=True, verbose=False, n_threads=1, type_k=0, type_v=0)
+    try:
+        llm.eval(ids[0].tolist())
+        scores = np.array(llm.scores[: ids.shape[1]])
+        assert np.abs(scores - actual[0].numpy()).max() < 1e-3
+        llm.reset()
+        out = llm.create_completion("你好", max_tokens=4, temperature=0.0)
+        assert out["usage"]["completion_tokens"] >= 1
+    finally:
+        llm.close()
 
 
 def test_several_adapters_merge_in_order_with_the_last_embeddings(
