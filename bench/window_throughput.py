@@ -212,6 +212,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=3)
     parser.add_argument("--models", default="bench,stories")
+    parser.add_argument("--conditions", default="idle,one_busy_process", help="which of the two to run")
     parser.add_argument("--no-llama-bench", action="store_true")
     parser.add_argument("--offscreen", action="store_true", help="Qt's offscreen platform instead of Xvfb")
     parser.add_argument("--drive", help=argparse.SUPPRESS)
@@ -250,7 +251,7 @@ def main() -> int:
     with Display() as display:
         name = "" if args.offscreen else display.name
         report["display"] = f"Xvfb {name} (xcb)" if name else "offscreen (Xvfb not found or --offscreen)"
-        for condition in ("idle", "one_busy_process"):
+        for condition in [c.strip() for c in args.conditions.split(",") if c.strip()]:
             competitor = busy_process() if condition != "idle" else None
             try:
                 time.sleep(2 if competitor else 0)
