@@ -4,6 +4,7 @@ Kept here rather than in the spec so that the rules are ordinary, linted, import
 (the smoke test and the build script read the same constants).
 
 The bundle holds the app and runtime packages, the assets (compiled translations, icons, ...),
+pyqtgraph for the quantization report's chart (its 2D plotting only, on the Qt modules below),
 llama-cpp-python with its native libraries (one copy each: the wheel ships every library three
 times, under its file name, its soname and its full version), and PySide6 with only QtCore, QtGui
 and QtWidgets, the platform plugins a desktop needs (xcb, wayland, offscreen, minimal), input
@@ -112,6 +113,19 @@ EXCLUDES = [
     "ruff",
     "IPython",
     "matplotlib",
+    # pyqtgraph (the report's chart) is bundled without what the app does not use: its examples,
+    # 3D (PyOpenGL), notebook, console, flowchart and dock-area parts. It imports QtSvg, QtOpenGL,
+    # QtOpenGLWidgets and QtTest where they exist and goes on without them (excluded above).
+    "pyqtgraph.examples",
+    "pyqtgraph.opengl",
+    "pyqtgraph.jupyter",
+    "pyqtgraph.console",
+    "pyqtgraph.flowchart",
+    "pyqtgraph.dockarea",
+    "OpenGL",
+    "numba",
+    "cupy",
+    "h5py",
     "PIL",
     "scipy",
     "pandas",
