@@ -27,7 +27,7 @@ from pathlib import Path
 APP_NAME = "alpaca-desk"
 #: The Qt binding modules the app imports; every other PySide6 module is excluded. pyqtgraph 0.14
 #: (the report's chart) imports QtOpenGL and QtOpenGLWidgets unconditionally (its optional GPU
-#: drawing); 8.7 MB together, of which the Qt6OpenGL library was already in the bundle.
+#: drawing): 9.1 MB more in the bundle (QtOpenGL.abi3.so is 8.9 MB; Qt6OpenGL was already there).
 QT_MODULES = ("QtCore", "QtGui", "QtWidgets", "QtOpenGL", "QtOpenGLWidgets")
 ALL_QT_MODULES = [
     "Qt3DAnimation",
