@@ -10,6 +10,7 @@ about a second, which the chat window should not pay at start-up.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,10 +43,18 @@ class ChartPoint:
 
 
 def chart_points(rows: Sequence[dict[str, Any]]) -> tuple[str, list[ChartPoint]]:
-    """The unit of the size axis ("MiB" or "GiB") and a point per report row, smallest file first."""
+    """The unit of the size axis ("MiB" or "GiB") and a point per report row, smallest file first.
+
+    A row whose perplexity is not a finite number (a broken file's infinite loss) has no place on
+    the axis and is left out; the table still shows it.
+    """
     largest = max((int(row["bytes"]) for row in rows), default=0)
     unit, scale = ("GiB", GIB) if largest >= GIB else ("MiB", MIB)
-    points = [ChartPoint(str(row["quantization"]), int(row["bytes"]) / scale, float(row["perplexity"])) for row in rows]
+    points = [
+        ChartPoint(str(row["quantization"]), int(row["bytes"]) / scale, float(row["perplexity"]))
+        for row in rows
+        if math.isfinite(float(row["perplexity"]))
+    ]
     return unit, sorted(points, key=lambda p: p.size)
 
 

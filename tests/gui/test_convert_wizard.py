@@ -181,3 +181,18 @@ def test_report_chart_points_and_png(qtbot, tmp_path: Path, checkpoint: Path, zh
     image = QImage(str(target))
     assert not image.isNull() and image.width() == 1200 and image.height() > 100
     assert list(target.parent.iterdir()) == [target]  # written under a temporary name, renamed into place
+
+
+def test_chart_points_units_and_broken_rows() -> None:
+    from app.views.report_chart import chart_points
+
+    rows = [
+        {"quantization": "F16", "bytes": 13 * 2**30, "perplexity": 9.128},
+        {"quantization": "Q2_K", "bytes": 2**31, "perplexity": float("inf")},
+        {"quantization": "Q4_0", "bytes": 3 * 2**30 + 2**29, "perplexity": 9.476},
+    ]
+    unit, points = chart_points(rows)
+    assert unit == "GiB"
+    assert [(p.label, p.size, p.perplexity) for p in points] == [("Q4_0", 3.5, 9.476), ("F16", 13.0, 9.128)]
+    unit, points = chart_points([{"quantization": "Q8_0", "bytes": 3 * 2**20, "perplexity": 20.0}])
+    assert unit == "MiB" and [(p.size, p.perplexity) for p in points] == [(3.0, 20.0)]
