@@ -7,10 +7,10 @@ The bundle holds the app and runtime packages, the assets (compiled translations
 pyqtgraph for the quantization report's chart (its 2D plotting only, on the Qt modules below),
 llama-cpp-python with its native libraries (one copy each: the wheel ships every library three
 times, under its file name, its soname and its full version), and PySide6 with only QtCore, QtGui,
-QtWidgets and (for pyqtgraph) QtOpenGL and QtOpenGLWidgets, the platform plugins a desktop needs (xcb, wayland, offscreen, minimal), input
-methods (ibus, compose: Chinese input), the desktop-portal theme (native file dialogs on Flatpak
-and GNOME) and Qt's own Simplified Chinese translation (qtbase_zh_CN.qm). PNG is built into
-QtGui, so no image-format plugin is needed.
+QtWidgets and (for pyqtgraph) QtOpenGL and QtOpenGLWidgets, the platform plugins a desktop needs
+(xcb, wayland, offscreen, minimal), input methods (ibus, compose: Chinese input), the
+desktop-portal theme (native file dialogs on Flatpak and GNOME) and Qt's own Simplified Chinese
+translation (qtbase_zh_CN.qm). PNG is built into QtGui, so no image-format plugin is needed.
 """
 
 from __future__ import annotations
