@@ -2560,13 +2560,13 @@ Last changed {when}</source>
 <context>
     <name>ReportChart</name>
     <message>
-        <location filename="../../app/views/report_chart.py" line="87"/>
+        <location filename="../../app/views/report_chart.py" line="96"/>
         <source>File size ({0})</source>
         <extracomment>Width in pixels of the exported PNG (the height follows the chart&apos;s shape on screen). Files of at least this size are shown in GiB, smaller ones in MiB (as the table shows them).</extracomment>
         <translation>文件大小（{0}）</translation>
     </message>
     <message>
-        <location filename="../../app/views/report_chart.py" line="88"/>
+        <location filename="../../app/views/report_chart.py" line="97"/>
         <source>Perplexity (lower is better)</source>
         <translation>困惑度（越低越好）</translation>
     </message>
