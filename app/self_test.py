@@ -9,10 +9,11 @@ user's settings and conversations are never touched):
    a SentencePiece model) and agrees with llama.cpp's count;
 3. the main window opens offscreen with the Chinese translation (the app's and Qt's own
    ``qtbase_zh_CN.qm``), loads the same model through the GUI's client, and closes;
-4. in a frozen build, nothing was loaded from outside the bundle (:mod:`app.isolation`);
-5. every module of ``app`` and ``runtime`` imports (a frozen build that missed one fails here,
+4. the quantization report's chart (pyqtgraph) draws two points and encodes them as a PNG;
+5. in a frozen build, nothing was loaded from outside the bundle (:mod:`app.isolation`);
+6. every module of ``app`` and ``runtime`` imports (a frozen build that missed one fails here,
    not when the user first opens that feature);
-6. nothing tried to reach the network: an audit hook records every Internet socket connection
+7. nothing tried to reach the network: an audit hook records every Internet socket connection
    and name lookup made in this process (the start-up must not contact anything).
 
 The model is ``--model PATH`` when given, else a tiny random-weight LLaMA written on the fly with
@@ -147,6 +148,7 @@ def versions() -> dict[str, Any]:
     import sentencepiece
     from PySide6.QtCore import qVersion
 
+    from app.views.report_chart import pg  # imported there, once pyqtgraph's Qt binding is chosen
     from runtime import __version__
 
     return {
@@ -159,6 +161,7 @@ def versions() -> dict[str, Any]:
         "numpy": numpy.__version__,
         "jinja2": jinja2.__version__,
         "platformdirs": platformdirs.__version__,
+        "pyqtgraph": pg.__version__,
     }
 
 
@@ -290,6 +293,28 @@ def check_window(model: Path, lang: str) -> dict[str, Any]:
     }
 
 
+def check_chart() -> dict[str, Any]:
+    """The report's chart draws (pyqtgraph in a bundle without QtSvg or OpenGL) and exports a PNG."""
+    from PySide6.QtGui import QImage
+
+    from app.views.report_chart import ReportChart
+
+    chart = ReportChart()
+    chart.resize(480, 320)
+    chart.set_rows(
+        [
+            {"quantization": "F16", "bytes": 13 * 2**30, "perplexity": 9.128},
+            {"quantization": "Q4_0", "bytes": 4 * 2**30, "perplexity": 9.476},
+        ]
+    )
+    png = chart.png_bytes(width=400)
+    image = QImage.fromData(png, "PNG")
+    chart.deleteLater()
+    if image.isNull() or image.width() != 400:
+        raise SelfTestError("chart", f"the report's chart did not export as a PNG ({len(png)} bytes)")
+    return {"png_bytes": len(png), "size": [image.width(), image.height()]}
+
+
 def check_isolation() -> dict[str, Any]:
     """Frozen builds: every module and bundled native library came from the bundle."""
     from app import isolation
@@ -366,6 +391,7 @@ def run(model: str | None, lang: str = "zh_CN") -> dict[str, Any]:
     host = check_host(model_path, paths.logs)
     tokens = check_sentencepiece(model_path, host["llama_tokens"])
     window = check_window(model_path, lang)
+    chart = check_chart()
     if network.events:
         raise SelfTestError("network", f"the app tried to reach the network: {network.events[:5]}")
     imports = check_imports()
@@ -375,6 +401,7 @@ def run(model: str | None, lang: str = "zh_CN") -> dict[str, Any]:
         "host": host,
         "sentencepiece": tokens,
         "window": window,
+        "chart": chart,
         "imports": imports,
         "network": network.events,
         "isolation": check_isolation(),

@@ -4,12 +4,13 @@ Kept here rather than in the spec so that the rules are ordinary, linted, import
 (the smoke test and the build script read the same constants).
 
 The bundle holds the app and runtime packages, the assets (compiled translations, icons, ...),
+pyqtgraph for the quantization report's chart (its 2D plotting only, on the Qt modules below),
 llama-cpp-python with its native libraries (one copy each: the wheel ships every library three
-times, under its file name, its soname and its full version), and PySide6 with only QtCore, QtGui
-and QtWidgets, the platform plugins a desktop needs (xcb, wayland, offscreen, minimal), input
-methods (ibus, compose: Chinese input), the desktop-portal theme (native file dialogs on Flatpak
-and GNOME) and Qt's own Simplified Chinese translation (qtbase_zh_CN.qm). PNG is built into
-QtGui, so no image-format plugin is needed.
+times, under its file name, its soname and its full version), and PySide6 with only QtCore, QtGui,
+QtWidgets and (for pyqtgraph) QtOpenGL and QtOpenGLWidgets, the platform plugins a desktop needs
+(xcb, wayland, offscreen, minimal), input methods (ibus, compose: Chinese input), the
+desktop-portal theme (native file dialogs on Flatpak and GNOME) and Qt's own Simplified Chinese
+translation (qtbase_zh_CN.qm). PNG is built into QtGui, so no image-format plugin is needed.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 APP_NAME = "alpaca-desk"
-#: The Qt binding modules the app imports; every other PySide6 module is excluded.
-QT_MODULES = ("QtCore", "QtGui", "QtWidgets")
+#: The Qt binding modules the app imports; every other PySide6 module is excluded. pyqtgraph 0.14
+#: (the report's chart) imports QtOpenGL and QtOpenGLWidgets unconditionally (its optional GPU
+#: drawing): 9.1 MB more in the bundle (QtOpenGL.abi3.so is 8.9 MB; Qt6OpenGL was already there).
+QT_MODULES = ("QtCore", "QtGui", "QtWidgets", "QtOpenGL", "QtOpenGLWidgets")
 ALL_QT_MODULES = [
     "Qt3DAnimation",
     "Qt3DCore",
@@ -112,6 +115,19 @@ EXCLUDES = [
     "ruff",
     "IPython",
     "matplotlib",
+    # pyqtgraph (the report's chart) is bundled without what the app does not use: its examples,
+    # 3D (PyOpenGL), notebook, console, flowchart and dock-area parts. It imports QtSvg and QtTest
+    # where they exist and goes on without them (excluded above).
+    "pyqtgraph.examples",
+    "pyqtgraph.opengl",
+    "pyqtgraph.jupyter",
+    "pyqtgraph.console",
+    "pyqtgraph.flowchart",
+    "pyqtgraph.dockarea",
+    "OpenGL",
+    "numba",
+    "cupy",
+    "h5py",
     "PIL",
     "scipy",
     "pandas",
@@ -167,6 +183,7 @@ QT_LIBRARIES = [
     "Qt6WaylandClient",
     "Qt6WlShellIntegration",
     "Qt6OpenGL",
+    "Qt6OpenGLWidgets",
     "Qt6EglFSDeviceIntegration",
 ]
 QT_TRANSLATIONS = ["qtbase_zh_CN.qm"]

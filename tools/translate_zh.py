@@ -747,6 +747,13 @@ ZH: dict[str, str] = {
     "Optional: an adapter to continue (stage 2 after stage 1)": "可选：要继续训练的适配器（第 1 阶段之后的第 2 阶段）",
     "Continue from:": "继续自：",
     "Parameters": "参数",
+    # -- The quantization report's chart --
+    "File size ({0})": "文件大小（{0}）",
+    "Perplexity (lower is better)": "困惑度（越低越好）",
+    "Export chart as PNG…": "导出图表为 PNG…",
+    "Export chart as PNG": "导出图表为 PNG",
+    "PNG image (*.png)": "PNG 图像 (*.png)",
+    "Cannot write {0}: {1}": "无法写入 {0}：{1}",
 }
 
 # (context, source) -> translation, for the rare source text that needs a different wording in

@@ -278,264 +278,264 @@ Last changed {when}</source>
 <context>
     <name>ConvertWizard</name>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="74"/>
+        <location filename="../../app/views/convert_wizard.py" line="73"/>
         <source>Convert and quantize my weights</source>
         <translation>转换并量化我的权重</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="94"/>
+        <location filename="../../app/views/convert_wizard.py" line="93"/>
         <source>Back</source>
         <translation>上一步</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="96"/>
-        <location filename="../../app/views/convert_wizard.py" line="231"/>
+        <location filename="../../app/views/convert_wizard.py" line="95"/>
+        <location filename="../../app/views/convert_wizard.py" line="230"/>
         <source>Next</source>
         <translation>下一步</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="99"/>
+        <location filename="../../app/views/convert_wizard.py" line="98"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="101"/>
+        <location filename="../../app/views/convert_wizard.py" line="100"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="118"/>
+        <location filename="../../app/views/convert_wizard.py" line="117"/>
         <source>Choose the folder the merge script wrote: a Hugging Face folder (config.json, *.safetensors or pytorch_model*.bin, tokenizer.model) or Meta&apos;s layout (consolidated.*.pth, params.json, tokenizer.model). It is checked before anything is written.</source>
         <translation>请选择合并脚本输出的文件夹：Hugging Face 格式（config.json、*.safetensors 或 pytorch_model*.bin、tokenizer.model），或 Meta 的格式（consolidated.*.pth、params.json、tokenizer.model）。写入任何文件之前会先检查它。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="125"/>
+        <location filename="../../app/views/convert_wizard.py" line="124"/>
         <source>Checkpoint folder</source>
         <translation>权重文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="126"/>
-        <location filename="../../app/views/convert_wizard.py" line="165"/>
+        <location filename="../../app/views/convert_wizard.py" line="125"/>
+        <location filename="../../app/views/convert_wizard.py" line="164"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="128"/>
+        <location filename="../../app/views/convert_wizard.py" line="127"/>
         <source>Check the folder</source>
         <translation>检查文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="149"/>
+        <location filename="../../app/views/convert_wizard.py" line="148"/>
         <source>F16 (16-bit, the usual)</source>
         <translation>F16（16 位，常用）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="150"/>
+        <location filename="../../app/views/convert_wizard.py" line="149"/>
         <source>BF16 (16-bit, the training type)</source>
         <translation>BF16（16 位，训练时的类型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="151"/>
+        <location filename="../../app/views/convert_wizard.py" line="150"/>
         <source>F32 (32-bit, exact)</source>
         <translation>F32（32 位，无损）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="172"/>
+        <location filename="../../app/views/convert_wizard.py" line="171"/>
         <source>All cores</source>
         <translation>全部核心</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="175"/>
+        <location filename="../../app/views/convert_wizard.py" line="174"/>
         <source>Automatic (from the name and vocabulary)</source>
         <translation>自动（根据名称和词表）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="178"/>
+        <location filename="../../app/views/convert_wizard.py" line="177"/>
         <source>None (a base model)</source>
         <translation>无（基础模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="184"/>
+        <location filename="../../app/views/convert_wizard.py" line="183"/>
         <source>Converted file</source>
         <translation>转换后的文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="185"/>
+        <location filename="../../app/views/convert_wizard.py" line="184"/>
         <source>Quantized files</source>
         <translation>量化后的文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="186"/>
+        <location filename="../../app/views/convert_wizard.py" line="185"/>
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="187"/>
+        <location filename="../../app/views/convert_wizard.py" line="186"/>
         <source>Threads</source>
         <translation>线程数</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="188"/>
+        <location filename="../../app/views/convert_wizard.py" line="187"/>
         <source>Chat template</source>
         <translation>对话模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="210"/>
+        <location filename="../../app/views/convert_wizard.py" line="209"/>
         <source>Chat with it</source>
         <translation>用它对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="212"/>
+        <location filename="../../app/views/convert_wizard.py" line="211"/>
         <source>Make a quantization report</source>
         <translation>生成量化报告</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="231"/>
+        <location filename="../../app/views/convert_wizard.py" line="230"/>
         <source>Convert</source>
         <translation>转换</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="260"/>
+        <location filename="../../app/views/convert_wizard.py" line="259"/>
         <source>Choose the checkpoint folder</source>
         <translation>选择权重文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="286"/>
+        <location filename="../../app/views/convert_wizard.py" line="285"/>
         <source>Checking {0}…</source>
         <translation>正在检查 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="310"/>
+        <location filename="../../app/views/convert_wizard.py" line="309"/>
         <source>Hugging Face, safetensors</source>
         <translation>Hugging Face，safetensors</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="311"/>
+        <location filename="../../app/views/convert_wizard.py" line="310"/>
         <source>Hugging Face, PyTorch .bin</source>
         <translation>Hugging Face，PyTorch .bin</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="312"/>
+        <location filename="../../app/views/convert_wizard.py" line="311"/>
         <source>Meta&apos;s consolidated.*.pth</source>
         <translation>Meta 的 consolidated.*.pth</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="319"/>
+        <location filename="../../app/views/convert_wizard.py" line="318"/>
         <source>matches the tokenizer</source>
         <translation>与分词器一致</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="319"/>
+        <location filename="../../app/views/convert_wizard.py" line="318"/>
         <source>does NOT match the tokenizer</source>
         <translation>与分词器不一致</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="321"/>
+        <location filename="../../app/views/convert_wizard.py" line="320"/>
         <source>Format: {0}</source>
         <translation>格式：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="322"/>
+        <location filename="../../app/views/convert_wizard.py" line="321"/>
         <source>Architecture: {0}</source>
         <translation>架构：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="323"/>
+        <location filename="../../app/views/convert_wizard.py" line="322"/>
         <source>Parameters: {0:,}</source>
         <translation>参数量：{0:,}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="324"/>
+        <location filename="../../app/views/convert_wizard.py" line="323"/>
         <source>Layers: {0}; hidden size: {1}; attention heads: {2} ({3} key/value)</source>
         <translation>层数：{0}；隐藏层大小：{1}；注意力头：{2}（键/值 {3}）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="330"/>
+        <location filename="../../app/views/convert_wizard.py" line="329"/>
         <source>Vocabulary: {0}, {1} ({2:,} pieces)</source>
         <translation>词表：{0}，{1}（{2:,} 个词元）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="331"/>
+        <location filename="../../app/views/convert_wizard.py" line="330"/>
         <source>Weights: {0}, {1} in all</source>
         <translation>权重：{0}，共 {1}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="334"/>
+        <location filename="../../app/views/convert_wizard.py" line="333"/>
         <source>Chat template: {0}</source>
         <translation>对话模板：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="338"/>
+        <location filename="../../app/views/convert_wizard.py" line="337"/>
         <source>Problems (nothing will be written until they are fixed):</source>
         <translation>问题（修正之前不会写入任何文件）：</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="342"/>
+        <location filename="../../app/views/convert_wizard.py" line="341"/>
         <source>No problems found.</source>
         <translation>未发现问题。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="348"/>
+        <location filename="../../app/views/convert_wizard.py" line="347"/>
         <source>Choose the output folder</source>
         <translation>选择输出文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="372"/>
+        <location filename="../../app/views/convert_wizard.py" line="371"/>
         <source>Choose an output folder.</source>
         <translation>请选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="379"/>
+        <location filename="../../app/views/convert_wizard.py" line="378"/>
         <source>Not enough space: the files need about {0}, and {1} has {2} free.</source>
         <translation>空间不足：这些文件约需 {0}，而 {1} 只有 {2} 可用。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="385"/>
+        <location filename="../../app/views/convert_wizard.py" line="384"/>
         <source>The files need about {0}; there is enough free space.</source>
         <translation>这些文件约需 {0}；可用空间足够。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="405"/>
+        <location filename="../../app/views/convert_wizard.py" line="404"/>
         <source>Converting to {0}</source>
         <translation>转换为 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="407"/>
+        <location filename="../../app/views/convert_wizard.py" line="406"/>
         <source>Quantizing to {0}</source>
         <translation>量化为 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="412"/>
+        <location filename="../../app/views/convert_wizard.py" line="411"/>
         <source>waiting</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="431"/>
+        <location filename="../../app/views/convert_wizard.py" line="430"/>
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="441"/>
+        <location filename="../../app/views/convert_wizard.py" line="440"/>
         <source>{0} elapsed</source>
         <translation>已用 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="443"/>
+        <location filename="../../app/views/convert_wizard.py" line="442"/>
         <source>, about {0} left</source>
         <translation>，约剩 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="452"/>
+        <location filename="../../app/views/convert_wizard.py" line="451"/>
         <source>done: {0} in {1}</source>
         <translation>完成：{0}，用时 {1}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="463"/>
+        <location filename="../../app/views/convert_wizard.py" line="462"/>
         <source>Done. The files are in {0}.</source>
         <translation>完成。文件在 {0} 中。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="471"/>
+        <location filename="../../app/views/convert_wizard.py" line="470"/>
         <source>Cancelled; the file in progress was removed.</source>
         <translation>已取消；未完成的文件已删除。</translation>
     </message>
@@ -2558,131 +2558,165 @@ Last changed {when}</source>
     </message>
 </context>
 <context>
+    <name>ReportChart</name>
+    <message>
+        <location filename="../../app/views/report_chart.py" line="96"/>
+        <source>File size ({0})</source>
+        <extracomment>Width in pixels of the exported PNG (the height follows the chart&apos;s shape on screen). Files of at least this size are shown in GiB, smaller ones in MiB (as the table shows them).</extracomment>
+        <translation>文件大小（{0}）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/report_chart.py" line="97"/>
+        <source>Perplexity (lower is better)</source>
+        <translation>困惑度（越低越好）</translation>
+    </message>
+</context>
+<context>
     <name>ReportDialog</name>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="501"/>
+        <location filename="../../app/views/convert_wizard.py" line="500"/>
         <source>Quantization report</source>
         <translation>量化报告</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="512"/>
+        <location filename="../../app/views/convert_wizard.py" line="511"/>
         <source>Perplexity is computed as llama.cpp&apos;s llama-perplexity does: windows of the context size, the loss over the second half of each. Lower is better; compare files of the same model only.</source>
         <translation>困惑度的计算方式与 llama.cpp 的 llama-perplexity 相同：按上下文长度切分窗口，只计每个窗口后半部分的损失。越低越好；只比较同一模型的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="521"/>
+        <location filename="../../app/views/convert_wizard.py" line="520"/>
         <source>The bundled Chinese sample</source>
         <translation>内置的中文样本</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="522"/>
+        <location filename="../../app/views/convert_wizard.py" line="521"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="532"/>
+        <location filename="../../app/views/convert_wizard.py" line="531"/>
         <source>Files</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="533"/>
+        <location filename="../../app/views/convert_wizard.py" line="532"/>
         <source>Text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="534"/>
+        <location filename="../../app/views/convert_wizard.py" line="533"/>
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="538"/>
+        <location filename="../../app/views/convert_wizard.py" line="537"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="538"/>
+        <location filename="../../app/views/convert_wizard.py" line="537"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="538"/>
+        <location filename="../../app/views/convert_wizard.py" line="537"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="538"/>
+        <location filename="../../app/views/convert_wizard.py" line="537"/>
         <source>Bits/weight</source>
         <translation>每权重位数</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="538"/>
+        <location filename="../../app/views/convert_wizard.py" line="537"/>
         <source>Perplexity</source>
         <translation>困惑度</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="539"/>
+        <location filename="../../app/views/convert_wizard.py" line="538"/>
         <source>Tokens/s</source>
         <translation>token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="548"/>
+        <location filename="../../app/views/convert_wizard.py" line="557"/>
         <source>Make the report</source>
         <translation>生成报告</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="551"/>
+        <location filename="../../app/views/convert_wizard.py" line="560"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="554"/>
+        <location filename="../../app/views/convert_wizard.py" line="563"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="557"/>
+        <location filename="../../app/views/convert_wizard.py" line="566"/>
+        <source>Export chart as PNG…</source>
+        <translation>导出图表为 PNG…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="569"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="577"/>
+        <location filename="../../app/views/convert_wizard.py" line="589"/>
         <source>Choose a text</source>
         <translation>选择文本</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="577"/>
+        <location filename="../../app/views/convert_wizard.py" line="589"/>
         <source>Text (*.txt);;All files (*)</source>
         <translation>文本 (*.txt);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="588"/>
+        <location filename="../../app/views/convert_wizard.py" line="601"/>
         <source>Starting</source>
         <translation>正在启动</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="603"/>
+        <location filename="../../app/views/convert_wizard.py" line="616"/>
         <source>Perplexity {0}</source>
         <translation>困惑度 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="603"/>
+        <location filename="../../app/views/convert_wizard.py" line="616"/>
         <source>Speed {0}</source>
         <translation>速度 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="627"/>
+        <location filename="../../app/views/convert_wizard.py" line="642"/>
         <source>Perplexity over windows of {0} tokens of {1}.</source>
         <translation>困惑度按 {1} 中 {0} 个 token 的窗口计算。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="636"/>
+        <location filename="../../app/views/convert_wizard.py" line="651"/>
         <source>Cancelled.</source>
         <translation>已取消。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="645"/>
+        <location filename="../../app/views/convert_wizard.py" line="660"/>
         <source>Export CSV</source>
         <translation>导出 CSV</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="673"/>
+        <source>Export chart as PNG</source>
+        <translation>导出图表为 PNG</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="673"/>
+        <source>PNG image (*.png)</source>
+        <translation>PNG 图像 (*.png)</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/convert_wizard.py" line="682"/>
+        <source>Cannot write {0}: {1}</source>
+        <translation>无法写入 {0}：{1}</translation>
     </message>
 </context>
 <context>

@@ -124,9 +124,9 @@ def test_frozen_bundle_holds_nothing_it_should_not(bundle: Path, capsys: pytest.
         assert (plugins / "platforms" / "libqxcb.so").is_file()
         assert (plugins / "platforms" / "libqoffscreen.so").is_file()
         assert (bundle / "alpaca-desk.desktop").is_file() and (bundle / "alpaca-desk.png").is_file()
-    # Only QtCore, QtGui and QtWidgets of the Qt bindings.
+    # Only QtCore, QtGui and QtWidgets of the Qt bindings, and the two OpenGL ones pyqtgraph imports.
     bindings = sorted(p.name.split(".")[0] for p in (bundle / "_internal" / "PySide6").glob("Qt*.*") if p.is_file())
-    assert bindings == ["QtCore", "QtGui", "QtWidgets"]
+    assert bindings == ["QtCore", "QtGui", "QtOpenGL", "QtOpenGLWidgets", "QtWidgets"]
 
 
 @pytest.mark.frozen

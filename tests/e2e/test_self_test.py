@@ -59,12 +59,14 @@ def test_self_test_with_a_real_model(stories_gguf: Path) -> None:
     assert window["platform"] == "offscreen" and window["shown"] is True
     assert window["translations"] == {"app": True, "qtbase": True}
     assert "帮助(&H)" in window["menus"]  # the Chinese interface
+    assert result["chart"]["size"][0] == 400 and result["chart"]["png_bytes"] > 1000
     assert result["imports"]["modules"] >= 10
     assert result["network"] == []
     assert result["isolation"] == {"frozen": False}
     versions = result["versions"]
     assert versions["llama_cpp_python"].startswith("0.3.")
     assert versions["qt"] and versions["pyside6"] and versions["sentencepiece"] and versions["python"]
+    assert versions["pyqtgraph"].startswith("0.14")
 
 
 def test_self_test_builds_its_own_model_when_given_none() -> None:

@@ -136,3 +136,63 @@ def test_report_dialog_table_and_csv(qtbot, tmp_path: Path, checkpoint: Path, zh
     dialog.export_csv(str(target))
     rows = list(csv.DictReader(target.open(encoding="utf-8")))
     assert rows[0]["file"] == "m-f16.gguf" and json.loads(rows[0]["n_ctx"]) == 64
+
+
+def test_report_chart_points_and_png(qtbot, tmp_path: Path, checkpoint: Path, zh_samples: Path) -> None:
+    from PySide6.QtGui import QImage
+
+    from runtime.models.convert import convert_checkpoint
+    from runtime.models.quantize import quantize_gguf
+
+    f16 = tmp_path / "m-f16.gguf"
+    convert_checkpoint(checkpoint, f16)
+    files = [f16] + [tmp_path / f"m-{q}.gguf" for q in ("q8_0", "q4_0")]
+    for target in files[1:]:
+        quantize_gguf(f16, target, qtype=target.stem.removeprefix("m-"), threads=1)
+    dialog = ReportDialog([str(f) for f in files])
+    qtbot.addWidget(dialog)
+    dialog.text_edit.setText(str(zh_samples))
+    dialog.ctx_spin.setValue(64)
+    assert not dialog.png_button.isEnabled()
+    with qtbot.waitSignal(dialog.controller.finished, timeout=JOB_TIMEOUT_MS):
+        dialog.start(max_chunks=2, speed_tokens=4, threads=1)
+    assert dialog.png_button.isEnabled()
+
+    # One point per file, at (size in MiB, perplexity) of its report row, labelled with its type.
+    chart = dialog.chart
+    rows = sorted(dialog.rows, key=lambda row: row["bytes"])
+    assert [row["quantization"] for row in rows] == ["Q4_0", "Q8_0", "F16"]
+    assert chart.unit == "MiB" and "MiB" in chart.plot.getAxis("bottom").labelText
+    xs, ys = chart.scatter.getData()
+    assert list(xs) == pytest.approx([row["bytes"] / 2**20 for row in rows])
+    assert list(ys) == pytest.approx([row["perplexity"] for row in rows])
+    assert [(label.toPlainText(), label.pos().x(), label.pos().y()) for label in chart.labels] == [
+        (row["quantization"], pytest.approx(row["bytes"] / 2**20), pytest.approx(row["perplexity"])) for row in rows
+    ]
+    # Every point lies inside the visible range.
+    (x_min, x_max), (y_min, y_max) = chart.plot.getViewBox().viewRange()
+    assert all(x_min < x < x_max for x in xs) and all(y_min < y < y_max for y in ys)
+
+    target = tmp_path / "out" / "report.png"
+    target.parent.mkdir()
+    dialog.export_png(str(target))
+    data = target.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5_000
+    image = QImage(str(target))
+    assert not image.isNull() and image.width() == 1200 and image.height() > 100
+    assert list(target.parent.iterdir()) == [target]  # written under a temporary name, renamed into place
+
+
+def test_chart_points_units_and_broken_rows() -> None:
+    from app.views.report_chart import chart_points
+
+    rows = [
+        {"quantization": "F16", "bytes": 13 * 2**30, "perplexity": 9.128},
+        {"quantization": "Q2_K", "bytes": 2**31, "perplexity": float("inf")},
+        {"quantization": "Q4_0", "bytes": 3 * 2**30 + 2**29, "perplexity": 9.476},
+    ]
+    unit, points = chart_points(rows)
+    assert unit == "GiB"
+    assert [(p.label, p.size, p.perplexity) for p in points] == [("Q4_0", 3.5, 9.476), ("F16", 13.0, 9.128)]
+    unit, points = chart_points([{"quantization": "Q8_0", "bytes": 3 * 2**20, "perplexity": 20.0}])
+    assert unit == "MiB" and [(p.size, p.perplexity) for p in points] == [(3.0, 20.0)]
