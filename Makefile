@@ -88,6 +88,7 @@ bench: setup sshd package
 	$(PY) bench/remote_jobs.py
 	$(PY) bench/download.py
 	$(PY) bench/convert_quantize.py
+	$(PY) bench/training_overhead.py
 
 # One-folder build in dist/alpaca-desk/ and, on Linux, dist/alpaca-desk-VERSION-linux-ARCH.tar.gz
 # (see packaging/README.md). The system libraries Qt's xcb plugin needs are installed first when

@@ -312,6 +312,8 @@ class MainWindow(QMainWindow):
         vocab_action.triggered.connect(self.open_vocab_tool)
         hosts_action = tools_menu.addAction(self.tr("Training &hosts (SSH)…"))
         hosts_action.triggered.connect(self.open_hosts)
+        training_action = tools_menu.addAction(self.tr("&Advanced: LoRA training…"))
+        training_action.triggered.connect(self.open_training_tool)
 
         settings_menu = bar.addMenu(self.tr("&Settings"))
         language_menu = settings_menu.addMenu(self.tr("&Language"))
@@ -518,6 +520,19 @@ class MainWindow(QMainWindow):
         self._report_dialog = dialog
         dialog.show()
         dialog.raise_()
+
+    def open_training_tool(self) -> None:
+        """LoRA pre-training, instruction fine-tuning and merging (paper sections 4.3-5), in its own window."""
+        from app.controllers.training import TrainingController
+        from app.views.training_view import TrainingView
+
+        view = getattr(self, "_training_view", None)
+        if view is None:
+            view = TrainingView()
+            self._training_view = view
+            self._training_controller = TrainingController(view)
+        view.show()
+        view.raise_()
 
     def about(self) -> None:
         """Version and privacy statement."""

@@ -560,6 +560,118 @@ def _messages() -> dict[str, str]:
         "report_text_unreadable": QCoreApplication.translate(
             "Messages", "Cannot read the text {path}. Choose a UTF-8 text file."
         ),
+        "training_spec_invalid": QCoreApplication.translate(
+            "Messages",
+            "The training recipe is not valid: {field}: {reason}.",
+        ),
+        "training_spec_unreadable": QCoreApplication.translate(
+            "Messages",
+            "Cannot read the job specification {path}: {reason}.",
+        ),
+        "training_spec_file_invalid": QCoreApplication.translate(
+            "Messages",
+            "The job specification {path} is not valid: {field}: {reason}.",
+        ),
+        "training_extra_missing": QCoreApplication.translate(
+            "Messages",
+            "Training needs {packages} in the Python that runs it ({python}). Install them with: {command} (or train on a GPU host that has them).",
+        ),
+        "training_no_cuda": QCoreApplication.translate(
+            "Messages",
+            "No CUDA GPU was found; training needs one (only the tiny test configurations run on the CPU). Use a computer with an NVIDIA GPU, or a remote GPU host.",
+        ),
+        "training_no_adapter": QCoreApplication.translate(
+            "Messages",
+            "Run {job} has no adapter yet ({path} is missing): it has not finished.",
+        ),
+        "training_run_not_found": QCoreApplication.translate(
+            "Messages",
+            "No training run {job}. The list of runs is in the Advanced window and in `alpaca-desk train status`.",
+        ),
+        "training_run_damaged": QCoreApplication.translate(
+            "Messages",
+            "The record of run {job} ({path}) is damaged; its folder can be deleted.",
+        ),
+        "training_run_lost": QCoreApplication.translate(
+            "Messages",
+            "The process that ran it is gone (the app or command that started it was closed or killed).",
+        ),
+        "training_stop_remote": QCoreApplication.translate(
+            "Messages",
+            "Run {job} runs on {target}; stop it from the Advanced window.",
+        ),
+        "training_not_running": QCoreApplication.translate(
+            "Messages",
+            "Run {job} is not running ({state}).",
+        ),
+        "training_dataset_too_large": QCoreApplication.translate(
+            "Messages",
+            "The dataset {path} is too large ({size} bytes; the limit is 2 GB). Split it into several files in one folder.",
+        ),
+        "training_dataset_unreadable": QCoreApplication.translate(
+            "Messages",
+            "Cannot read the dataset {path}: {reason}.",
+        ),
+        "training_dataset_empty": QCoreApplication.translate(
+            "Messages",
+            "The dataset {path} holds no records (pre-training reads UTF-8 .txt files; instruction data is JSON).",
+        ),
+        "training_dataset_bad_record": QCoreApplication.translate(
+            "Messages",
+            'Record {index} of {path} {reason}. Instruction data is a JSON array (or JSON lines) of objects with "instruction", optional "input", and "output" strings.',
+        ),
+        "training_dataset_not_json": QCoreApplication.translate(
+            "Messages",
+            "{path} is not valid JSON (line {line}). Instruction data is a JSON array, or one JSON object per line.",
+        ),
+        "training_dataset_too_small": QCoreApplication.translate(
+            "Messages",
+            "The dataset {path} gives no training sequence of {block_size} tokens; use more text or a smaller block size.",
+        ),
+        "training_precision_needs_cuda": QCoreApplication.translate(
+            "Messages",
+            "Precision {precision} needs a CUDA GPU; use fp32 (or Automatic) for a tiny test on the CPU.",
+        ),
+        "training_tiny_too_large": QCoreApplication.translate(
+            "Messages",
+            "The model has {parameters} parameters; a tiny test on the CPU allows {limit}. Train real models on a CUDA GPU.",
+        ),
+        "training_deepspeed_missing": QCoreApplication.translate(
+            "Messages",
+            "The recipe asks for DeepSpeed ({config}) but it is not installed: pip install deepspeed.",
+        ),
+        "training_failed": QCoreApplication.translate(
+            "Messages",
+            "The {job} run failed: {detail}. The log ({log}) has details.",
+        ),
+        "merge_file_unreadable": QCoreApplication.translate(
+            "Messages",
+            "Cannot read {path} ({what}): {reason}.",
+        ),
+        "merge_not_lora": QCoreApplication.translate(
+            "Messages",
+            "{path} is a {kind} adapter; only plain LoRA adapters can be merged here (use peft's merge_and_unload for the others).",
+        ),
+        "merge_no_weights": QCoreApplication.translate(
+            "Messages",
+            "{path} holds no model weights (model.safetensors, pytorch_model.bin or a sharded index). Give the base model's Hugging Face folder.",
+        ),
+        "merge_adapter_mismatch": QCoreApplication.translate(
+            "Messages",
+            "The adapter {adapter} does not fit this base model ({tensor}): it was trained for another model.",
+        ),
+        "merge_tokenizer_missing": QCoreApplication.translate(
+            "Messages",
+            "The adapters resize the vocabulary to {rows} rows but carry no tokenizer.model. Put the adapter's tokenizer in its folder.",
+        ),
+        "merge_no_adapter": QCoreApplication.translate(
+            "Messages",
+            "Give at least one LoRA adapter to merge.",
+        ),
+        "merge_out_exists": QCoreApplication.translate(
+            "Messages",
+            "{path} exists already; choose a new folder for the merged model.",
+        ),
     }
 
 

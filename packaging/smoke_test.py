@@ -32,6 +32,9 @@ DEFAULT_BUNDLE = ROOT / "dist" / "alpaca-desk"
 DEFAULT_MODEL = ROOT / "tests" / "data" / "stories260K.gguf"
 #: File names of the test data (tests/data); none may be bundled.
 TEST_DATA_NAMES = {"stories260K.gguf", "zh_samples.txt", "zh_sft_sample.json", "SHA256SUMS"}
+#: Training runs on the GPU host with the `train` extra (runtime/training); these never enter the
+#: desktop bundle (bundle_rules.EXCLUDES), neither as modules in the archive nor as files.
+TRAINING_ONLY = ("torch", "transformers", "peft", "accelerate", "deepspeed", "functorch", "torchgen")
 #: Tokenizer files are bundled on purpose, but only as the app's assets (assets/tokenizers).
 TOKENIZER_NAMES = {"tokenizer.model", "chinese_sp.model"}
 SHIPPED_TOKENIZERS = ("_internal", "assets", "tokenizers")
@@ -209,6 +212,8 @@ def bundle_problems(bundle: Path) -> list[str]:
         parts = rel.parts
         if path.is_dir():
             continue
+        if any(part in TRAINING_ONLY or part.startswith(("libtorch", "torch-")) for part in parts):
+            problems.append(f"training-only library: {rel}")
         if path.suffix == ".gguf" or path.name in TEST_DATA_NAMES:
             problems.append(f"test data: {rel}")
         if path.name in TOKENIZER_NAMES and parts[: len(SHIPPED_TOKENIZERS)] != SHIPPED_TOKENIZERS:
@@ -244,6 +249,8 @@ def bundle_problems(bundle: Path) -> list[str]:
             or any(part.startswith("test_") or part == "conftest" for part in parts)
         ):
             problems.append(f"test module in the archive: {module}")
+        if parts[0] in TRAINING_ONLY:
+            problems.append(f"training-only module in the archive: {module}")
         if HF_TOKEN.search(data):
             problems.append(f"Hugging Face token in module {module}")
         try:

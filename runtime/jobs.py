@@ -25,7 +25,8 @@
 The jobs (:data:`JOBS`): ``vocab-train``, ``vocab-merge`` and ``tokenizer-check``, implemented in
 :mod:`runtime.tokens.vocab_jobs`; ``hub-download`` in :mod:`runtime.hub.download` (its ``.part``
 files are kept, not scratch: a cancelled or killed download resumes from them); ``convert-inspect``,
-``convert``, ``quantize`` and ``report``, in :mod:`runtime.models.model_jobs`.
+``convert``, ``quantize`` and ``report``, in :mod:`runtime.models.model_jobs`; and ``lora-merge``
+(:mod:`runtime.training.merge`).
 """
 
 from __future__ import annotations
@@ -139,6 +140,17 @@ JOBS: dict[str, JobDefinition] = {
                 JobOption("sample", help="a text file: count its tokens before and after the merge"),
             ),
             "merge a SentencePiece vocabulary into a base one (paper section 4.2)",
+        ),
+        JobDefinition(
+            "lora-merge",
+            "runtime.training.merge:merge_job",
+            (
+                JobOption("base", required=True, help="the base model's Hugging Face folder"),
+                JobOption("adapters", required=True, help="a JSON array of LoRA adapter folders, merged in order"),
+                JobOption("out", required=True, help="the merged model's folder (must not exist)"),
+                JobOption("dtype", default="auto", help="auto (the base's), float16, bfloat16 or float32"),
+            ),
+            "merge LoRA adapters into their base model (needs the train extra)",
         ),
         JobDefinition(
             "tokenizer-check",
@@ -628,7 +640,9 @@ class JobContext:
                 time.sleep(0.05)
 
 
-class _Emitter:
+class Emitter:
+    """Writes events as JSON lines to a stream, one whole line at a time (also for the training scripts)."""
+
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._lock = threading.Lock()
@@ -667,7 +681,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _event_stream() -> TextIO:
+def event_stream() -> TextIO:
     """Keep the real stdout for events only; route fd 1 (print, native libraries) to stderr."""
     sys.stdout.flush()
     events = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
@@ -681,7 +695,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     definition = JOBS[args.job]
     options = {option.name: getattr(args, option.name) for option in definition.options}
-    emit = _Emitter(_event_stream())
+    emit = Emitter(event_stream())
     context = JobContext(emit)
 
     def stop(_signum: int, _frame: Any) -> None:

@@ -1387,6 +1387,20 @@ Last changed {when}</source>
     </message>
 </context>
 <context>
+    <name>LossChart</name>
+    <message>
+        <location filename="../../app/views/loss_chart.py" line="66"/>
+        <source>The loss appears here once the run reports.</source>
+        <extracomment>Points kept; older ones are thinned (every other one dropped) so a long run stays cheap to draw.</extracomment>
+        <translation>运行开始报告后，这里会显示损失。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/loss_chart.py" line="98"/>
+        <source>loss (solid), learning rate (dashed) by step</source>
+        <translation>损失（实线）与学习率（虚线），横轴为步数</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <location filename="../../app/main_window.py" line="124"/>
@@ -1510,72 +1524,77 @@ Last changed {when}</source>
         <translation>训练主机(SSH)(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="316"/>
+        <location filename="../../app/main_window.py" line="315"/>
+        <source>&amp;Advanced: LoRA training…</source>
+        <translation>高级：LoRA 训练(&amp;A)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="318"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="317"/>
+        <location filename="../../app/main_window.py" line="319"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="320"/>
+        <location filename="../../app/main_window.py" line="322"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="328"/>
+        <location filename="../../app/main_window.py" line="330"/>
         <source>&amp;Model hub…</source>
         <translation>模型库(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="331"/>
+        <location filename="../../app/main_window.py" line="333"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="332"/>
+        <location filename="../../app/main_window.py" line="334"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="367"/>
+        <location filename="../../app/main_window.py" line="369"/>
         <source>No model is installed yet. Get a Chinese-Alpaca model for this computer from the catalogue.</source>
         <translation>尚未安装任何模型。请从模型目录中为这台电脑获取一个 Chinese-Alpaca 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="368"/>
+        <location filename="../../app/main_window.py" line="370"/>
         <source>Get models…</source>
         <translation>获取模型…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="441"/>
+        <location filename="../../app/main_window.py" line="443"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="532"/>
+        <location filename="../../app/main_window.py" line="547"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="528"/>
+        <location filename="../../app/main_window.py" line="543"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="533"/>
+        <location filename="../../app/main_window.py" line="548"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="537"/>
+        <location filename="../../app/main_window.py" line="552"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="544"/>
+        <location filename="../../app/main_window.py" line="559"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
@@ -2218,6 +2237,146 @@ Last changed {when}</source>
         <translation>无法读取文本 {path}。请选择 UTF-8 文本文件。</translation>
     </message>
     <message>
+        <location filename="../../app/messages.py" line="563"/>
+        <source>The training recipe is not valid: {field}: {reason}.</source>
+        <translation>训练配置无效：{field}：{reason}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="567"/>
+        <source>Cannot read the job specification {path}: {reason}.</source>
+        <translation>无法读取任务配置 {path}：{reason}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="571"/>
+        <source>The job specification {path} is not valid: {field}: {reason}.</source>
+        <translation>任务配置 {path} 无效：{field}：{reason}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="575"/>
+        <source>Training needs {packages} in the Python that runs it ({python}). Install them with: {command} (or train on a GPU host that has them).</source>
+        <translation>训练需要在运行它的 Python（{python}）中安装 {packages}。安装命令：{command}（或在已安装它们的 GPU 主机上训练）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="579"/>
+        <source>No CUDA GPU was found; training needs one (only the tiny test configurations run on the CPU). Use a computer with an NVIDIA GPU, or a remote GPU host.</source>
+        <translation>未找到 CUDA GPU；训练需要 GPU（只有微型测试配置可以在 CPU 上运行）。请使用带 NVIDIA GPU 的计算机，或远程 GPU 主机。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="583"/>
+        <source>Run {job} has no adapter yet ({path} is missing): it has not finished.</source>
+        <translation>运行 {job} 还没有适配器（缺少 {path}）：它尚未完成。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="587"/>
+        <source>No training run {job}. The list of runs is in the Advanced window and in `alpaca-desk train status`.</source>
+        <translation>没有训练运行 {job}。运行列表见“高级”窗口或 `alpaca-desk train status`。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="591"/>
+        <source>The record of run {job} ({path}) is damaged; its folder can be deleted.</source>
+        <translation>运行 {job} 的记录（{path}）已损坏；可以删除它的文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="595"/>
+        <source>The process that ran it is gone (the app or command that started it was closed or killed).</source>
+        <translation>运行它的进程已不存在（启动它的应用或命令已被关闭或终止）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="599"/>
+        <source>Run {job} runs on {target}; stop it from the Advanced window.</source>
+        <translation>运行 {job} 在 {target} 上进行；请在“高级”窗口中停止它。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="603"/>
+        <source>Run {job} is not running ({state}).</source>
+        <translation>运行 {job} 未在进行（{state}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="607"/>
+        <source>The dataset {path} is too large ({size} bytes; the limit is 2 GB). Split it into several files in one folder.</source>
+        <translation>数据集 {path} 太大（{size} 字节；上限为 2 GB）。请把它拆分为同一文件夹中的多个文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="611"/>
+        <source>Cannot read the dataset {path}: {reason}.</source>
+        <translation>无法读取数据集 {path}：{reason}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="615"/>
+        <source>The dataset {path} holds no records (pre-training reads UTF-8 .txt files; instruction data is JSON).</source>
+        <translation>数据集 {path} 中没有记录（预训练读取 UTF-8 .txt 文件；指令数据为 JSON）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="619"/>
+        <source>Record {index} of {path} {reason}. Instruction data is a JSON array (or JSON lines) of objects with &quot;instruction&quot;, optional &quot;input&quot;, and &quot;output&quot; strings.</source>
+        <translation>{path} 的第 {index} 条记录：{reason}。指令数据应为 JSON 数组（或 JSON lines），每个对象包含字符串 &quot;instruction&quot;、可选的 &quot;input&quot; 和 &quot;output&quot;。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="623"/>
+        <source>{path} is not valid JSON (line {line}). Instruction data is a JSON array, or one JSON object per line.</source>
+        <translation>{path} 不是有效的 JSON（第 {line} 行）。指令数据应为 JSON 数组，或每行一个 JSON 对象。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="627"/>
+        <source>The dataset {path} gives no training sequence of {block_size} tokens; use more text or a smaller block size.</source>
+        <translation>数据集 {path} 凑不出一个 {block_size} 个 token 的训练序列；请使用更多文本或更小的块大小。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="631"/>
+        <source>Precision {precision} needs a CUDA GPU; use fp32 (or Automatic) for a tiny test on the CPU.</source>
+        <translation>精度 {precision} 需要 CUDA GPU；在 CPU 上做微型测试请使用 fp32（或“自动”）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="635"/>
+        <source>The model has {parameters} parameters; a tiny test on the CPU allows {limit}. Train real models on a CUDA GPU.</source>
+        <translation>该模型有 {parameters} 个参数；CPU 上的微型测试最多允许 {limit} 个。请在 CUDA GPU 上训练真实模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="639"/>
+        <source>The recipe asks for DeepSpeed ({config}) but it is not installed: pip install deepspeed.</source>
+        <translation>配置要求使用 DeepSpeed（{config}），但尚未安装：pip install deepspeed。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="643"/>
+        <source>The {job} run failed: {detail}. The log ({log}) has details.</source>
+        <translation>{job} 运行失败：{detail}。详情见日志（{log}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="647"/>
+        <source>Cannot read {path} ({what}): {reason}.</source>
+        <translation>无法读取 {path}（{what}）：{reason}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="651"/>
+        <source>{path} is a {kind} adapter; only plain LoRA adapters can be merged here (use peft&apos;s merge_and_unload for the others).</source>
+        <translation>{path} 是 {kind} 适配器；这里只能合并普通 LoRA 适配器（其他类型请使用 peft 的 merge_and_unload）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="655"/>
+        <source>{path} holds no model weights (model.safetensors, pytorch_model.bin or a sharded index). Give the base model&apos;s Hugging Face folder.</source>
+        <translation>{path} 中没有模型权重（model.safetensors、pytorch_model.bin 或分片索引）。请选择基础模型的 Hugging Face 文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="659"/>
+        <source>The adapter {adapter} does not fit this base model ({tensor}): it was trained for another model.</source>
+        <translation>适配器 {adapter} 与该基础模型不匹配（{tensor}）：它是为另一个模型训练的。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="663"/>
+        <source>The adapters resize the vocabulary to {rows} rows but carry no tokenizer.model. Put the adapter&apos;s tokenizer in its folder.</source>
+        <translation>适配器把词表调整为 {rows} 行，但没有附带 tokenizer.model。请把适配器的分词器放进它的文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="667"/>
+        <source>Give at least one LoRA adapter to merge.</source>
+        <translation>请至少提供一个要合并的 LoRA 适配器。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="671"/>
+        <source>{path} exists already; choose a new folder for the merged model.</source>
+        <translation>{path} 已存在；请为合并后的模型选择一个新文件夹。</translation>
+    </message>
+    <message>
         <location filename="../../app/messages.py" line="214"/>
         <source>The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.</source>
         <translation>对话数据库 {path} 所在的磁盘已满。请释放一些空间后重试；没有丢失任何内容。</translation>
@@ -2529,13 +2688,13 @@ Last changed {when}</source>
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../app/main.py" line="207"/>
+        <location filename="../../app/main.py" line="209"/>
         <source>Alpaca Desk is already running with this data folder. Switch to its window.</source>
         <extracomment>Exit status when a folder the app needs cannot be used (the message names it and what to do). The desktop entry&apos;s name (packaging/alpaca-desk.desktop) and the Wayland app id.</extracomment>
         <translation>Alpaca Desk 已在使用此数据文件夹运行。请切换到它的窗口。</translation>
     </message>
     <message>
-        <location filename="../../app/main.py" line="242"/>
+        <location filename="../../app/main.py" line="244"/>
         <source>Alpaca Desk cannot use the folder {path}: {reason}. Make the folder writable (or move away the file in its place), or start Alpaca Desk with --data-dir pointing to a folder you can write to.</source>
         <translation>Alpaca Desk 无法使用文件夹 {path}：{reason}。请将该文件夹改为可写（或移走占据其位置的文件），或用 --data-dir 指向一个可写的文件夹启动 Alpaca Desk。</translation>
     </message>
@@ -2671,6 +2830,468 @@ Last changed {when}</source>
         <location filename="../../app/views/tokenizer_panel.py" line="395"/>
         <source>Remove from the comparison</source>
         <translation>从比较中移除</translation>
+    </message>
+</context>
+<context>
+    <name>TrainingController</name>
+    <message>
+        <location filename="../../app/controllers/training.py" line="89"/>
+        <source>Pre-training with LoRA (Chinese-LLaMA, sections 4.3-4.4)</source>
+        <extracomment>Milliseconds between polls of a running run&apos;s events and log.</extracomment>
+        <translation>LoRA 预训练（Chinese-LLaMA，第 4.3-4.4 节）</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="90"/>
+        <source>Pre-training stage 1 of 2: embeddings only (7B)</source>
+        <translation>预训练第 1 阶段（共 2 阶段）：仅训练词嵌入（7B）</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="91"/>
+        <source>Instruction fine-tuning with LoRA (Chinese-Alpaca, section 4.5)</source>
+        <translation>LoRA 指令精调（Chinese-Alpaca，第 4.5 节）</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="92"/>
+        <source>Tiny test on the CPU (a tiny model only)</source>
+        <translation>CPU 上的微型测试（仅限微型模型）</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="100"/>
+        <location filename="../../app/controllers/training.py" line="331"/>
+        <source>This computer</source>
+        <translation>本机</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="117"/>
+        <source>Checking {target}…</source>
+        <translation>正在检查 {target}…</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="134"/>
+        <source>the CPU (tiny test)</source>
+        <translation>CPU（微型测试）</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="135"/>
+        <source>Ready: {devices}</source>
+        <translation>就绪：{devices}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="213"/>
+        <source>Run {job} is starting…</source>
+        <translation>运行 {job} 正在启动…</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="226"/>
+        <source>Stopping after the current step…</source>
+        <translation>将在当前步骤完成后停止…</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="246"/>
+        <source>Step {step} of {total}</source>
+        <translation>第 {step} / {total} 步</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="248"/>
+        <source>loss {loss:.4f}</source>
+        <translation>损失 {loss:.4f}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="250"/>
+        <source>{speed:,.0f} tokens/s</source>
+        <translation>{speed:,.0f} token/秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="252"/>
+        <source>GPU memory {gib:.1f} GiB</source>
+        <translation>显存 {gib:.1f} GiB</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="254"/>
+        <source>{eta} left</source>
+        <translation>剩余 {eta}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="272"/>
+        <source>Run {job} finished: the adapter is in {path}</source>
+        <translation>运行 {job} 已完成：适配器位于 {path}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="276"/>
+        <source>Run {job} stopped at step {step}.</source>
+        <translation>运行 {job} 已在第 {step} 步停止。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="278"/>
+        <source>Start the same recipe again to resume from its checkpoint.</source>
+        <translation>用同样的配置再次开始即可从检查点继续。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="282"/>
+        <source>Run {job} failed: {message}</source>
+        <translation>运行 {job} 失败：{message}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="295"/>
+        <source>Merging the adapter into {model}…</source>
+        <translation>正在把适配器合并到 {model}…</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="305"/>
+        <source>Merged into {path}. Convert it to GGUF to chat with it.</source>
+        <translation>已合并到 {path}。转换为 GGUF 后即可用它对话。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="322"/>
+        <source>starting</source>
+        <translation>启动中</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="323"/>
+        <source>running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="324"/>
+        <source>finished</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="325"/>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="326"/>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+</context>
+<context>
+    <name>TrainingView</name>
+    <message>
+        <location filename="../../app/views/training_view.py" line="46"/>
+        <source>Advanced: LoRA training</source>
+        <extracomment>Lines kept in the live log.</extracomment>
+        <translation>高级：LoRA 训练</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="57"/>
+        <source>Pre-training (plain text)</source>
+        <translation>预训练（纯文本）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="58"/>
+        <source>Instruction fine-tuning (Alpaca JSON)</source>
+        <translation>指令精调（Alpaca JSON）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="60"/>
+        <source>Hugging Face model folder (LLaMA)</source>
+        <translation>Hugging Face 模型文件夹（LLaMA）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="61"/>
+        <location filename="../../app/views/training_view.py" line="65"/>
+        <location filename="../../app/views/training_view.py" line="71"/>
+        <location filename="../../app/views/training_view.py" line="119"/>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="64"/>
+        <source>Optional: the model folder&apos;s tokenizer</source>
+        <translation>可选：默认使用模型文件夹中的分词器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="69"/>
+        <source>Text file or folder (pre-training), JSON or JSON lines (instructions)</source>
+        <translation>文本文件或文件夹（预训练），JSON 或 JSON lines（指令数据）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="73"/>
+        <source>Preview</source>
+        <translation>预览</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="74"/>
+        <source>Show the first records and their token counts under the tokenizer</source>
+        <translation>显示前几条记录及其在该分词器下的 token 数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="76"/>
+        <source>Text</source>
+        <translation>文本</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="76"/>
+        <source>Tokens</source>
+        <translation>token 数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="76"/>
+        <source>Learned</source>
+        <translation>参与学习</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="81"/>
+        <source>Recipe</source>
+        <translation>训练配置</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="83"/>
+        <source>Preset:</source>
+        <translation>预设：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="84"/>
+        <source>Kind:</source>
+        <translation>类型：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="85"/>
+        <source>Model:</source>
+        <translation>模型：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="86"/>
+        <source>Tokenizer:</source>
+        <translation>分词器：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="87"/>
+        <source>Dataset:</source>
+        <translation>数据集：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="98"/>
+        <source>from the epochs</source>
+        <translation>按轮数计算</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="103"/>
+        <source>at the end and on stop</source>
+        <translation>结束时和停止时</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="105"/>
+        <source>Gradient checkpointing (less memory, slower)</source>
+        <translation>梯度检查点（省显存，较慢）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="108"/>
+        <source>Automatic (bf16 or fp16 on the GPU)</source>
+        <translation>自动（GPU 上用 bf16 或 fp16）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="115"/>
+        <source>LoRA (and embeddings when the vocabulary grows)</source>
+        <translation>LoRA（词表扩充时同时训练词嵌入）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="116"/>
+        <source>Stage 1: embeddings only, transformer frozen</source>
+        <translation>第 1 阶段：仅训练词嵌入，冻结 Transformer</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="118"/>
+        <source>Optional: an adapter to continue (stage 2 after stage 1)</source>
+        <translation>可选：要继续训练的适配器（第 1 阶段之后的第 2 阶段）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="122"/>
+        <source>When the tokenizer is larger than the model</source>
+        <translation>当分词器比模型词表大时</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="123"/>
+        <source>Always</source>
+        <translation>总是</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="124"/>
+        <source>Never</source>
+        <translation>从不</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="126"/>
+        <source>Hyper-parameters</source>
+        <translation>超参数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="128"/>
+        <source>LoRA rank / alpha / dropout:</source>
+        <translation>LoRA 秩 / alpha / dropout：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="129"/>
+        <source>Learning rate:</source>
+        <translation>学习率：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="130"/>
+        <source>Epochs / max steps:</source>
+        <translation>轮数 / 最大步数：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="131"/>
+        <source>Block size:</source>
+        <translation>块大小：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="132"/>
+        <source>Batch / accumulation:</source>
+        <translation>批大小 / 梯度累积：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="133"/>
+        <source>Checkpoint every:</source>
+        <translation>检查点间隔：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="134"/>
+        <source>Seed:</source>
+        <translation>随机种子：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="135"/>
+        <source>Precision:</source>
+        <translation>精度：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="136"/>
+        <source>Stage:</source>
+        <translation>阶段：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="137"/>
+        <source>Continue from:</source>
+        <translation>继续自：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="138"/>
+        <source>Train embeddings:</source>
+        <translation>训练词嵌入：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="143"/>
+        <source>all (or e.g. 0,1)</source>
+        <translation>全部（或如 0,1）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="144"/>
+        <source>CUDA device numbers to train on, separated by commas</source>
+        <translation>用于训练的 CUDA 设备编号，以逗号分隔</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="146"/>
+        <source>More than one starts one process per GPU through torchrun</source>
+        <translation>大于 1 时通过 torchrun 为每个 GPU 启动一个进程</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="149"/>
+        <source>Where it runs</source>
+        <translation>运行位置</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="151"/>
+        <source>Target:</source>
+        <translation>目标：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="152"/>
+        <source>GPUs / processes:</source>
+        <translation>GPU / 进程数：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="172"/>
+        <source>Start</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="173"/>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="175"/>
+        <source>Stop after the current step; a checkpoint is saved and a rerun resumes</source>
+        <translation>在当前步骤完成后停止；会保存检查点，再次运行时从中继续</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="176"/>
+        <source>Merge into the model…</source>
+        <translation>合并到模型…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="178"/>
+        <source>Merge the finished adapter into its base model (safetensors)</source>
+        <translation>把训练完成的适配器合并到其基础模型（safetensors）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="179"/>
+        <source>No run yet.</source>
+        <translation>还没有运行。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="185"/>
+        <source>The run&apos;s log appears here.</source>
+        <translation>运行日志会显示在这里。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="189"/>
+        <source>Run</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="190"/>
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="191"/>
+        <source>Target</source>
+        <translation>目标</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="192"/>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="193"/>
+        <source>Step</source>
+        <translation>步数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="194"/>
+        <source>Loss</source>
+        <translation>损失</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="195"/>
+        <source>Parameters</source>
+        <translation>参数</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="212"/>
+        <source>Runs</source>
+        <translation>运行记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="293"/>
+        <source>Choose a folder</source>
+        <translation>选择文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="300"/>
+        <source>Choose the dataset</source>
+        <translation>选择数据集</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="302"/>
+        <source>Data (*.txt *.json *.jsonl);;All files (*)</source>
+        <translation>数据 (*.txt *.json *.jsonl);;所有文件 (*)</translation>
     </message>
 </context>
 <context>

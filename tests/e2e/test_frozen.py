@@ -172,6 +172,8 @@ def test_the_bundle_checks_catch_planted_problems(tmp_path: Path) -> None:
     (internal / "lib" / ".venv" / "site-packages").mkdir(parents=True)
     (internal / "lib" / ".venv" / "site-packages" / "x.pth").write_text("", encoding="utf-8")
     (internal / "config.json").write_text('{"path": "/work/main/.venv/lib"}', encoding="utf-8")
+    (internal / "torch" / "lib").mkdir(parents=True)
+    (internal / "torch" / "lib" / "libtorch_cpu.so").write_bytes(b"\x7fELF")
     # hf_xet's Rust symbol names are not tokens.
     (internal / "lib.so").write_bytes(b"\x00_6hf_xet14PyXetTaskStateEE10initializeNCINvNtNtBU\x00")
     problems = "\n".join(smoke_test.bundle_problems(bundle))
@@ -184,6 +186,7 @@ def test_the_bundle_checks_catch_planted_problems(tmp_path: Path) -> None:
         "virtual environment leftover: _internal/lib/.venv/site-packages/x.pth",
         "path configuration file: _internal/lib/.venv/site-packages/x.pth",
         "mentions a .venv path: _internal/config.json",
+        "training-only library: _internal/torch/lib/libtorch_cpu.so",
     ):
         assert expected in problems
     assert "lib.so" not in problems

@@ -1,0 +1,344 @@
+"""Tools → Advanced: LoRA training: the layout of the training window (the logic is in app/controllers/training.py).
+
+Left: the recipe (preset, model, tokenizer, dataset and its preview, hyper-parameters, target).
+Right: Start / Stop, the run's status, the live loss chart, the live log and the history of runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.views.loss_chart import LossChart
+
+#: Lines kept in the live log.
+LOG_LINES = 5000
+
+
+class TrainingView(QWidget):
+    """The training window's widgets. ``spec_fields`` / ``apply_fields`` move values in and out."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Advanced: LoRA training"))
+        self.resize(1180, 760)
+
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setVisible(False)
+        self.notice.setStyleSheet("QLabel { background: #fff3cd; color: #664d03; padding: 6px; }")
+
+        # -- the recipe --
+        self.preset = QComboBox()
+        self.kind = QComboBox()
+        self.kind.addItem(self.tr("Pre-training (plain text)"), "pretrain")
+        self.kind.addItem(self.tr("Instruction fine-tuning (Alpaca JSON)"), "sft")
+        self.model = QLineEdit()
+        self.model.setPlaceholderText(self.tr("Hugging Face model folder (LLaMA)"))
+        self.model_browse = QPushButton(self.tr("Browse…"))
+        self.model_browse.clicked.connect(lambda: self._browse_folder(self.model))
+        self.tokenizer = QLineEdit()
+        self.tokenizer.setPlaceholderText(self.tr("Optional: the model folder's tokenizer"))
+        self.tokenizer_browse = QPushButton(self.tr("Browse…"))
+        self.tokenizer_browse.clicked.connect(lambda: self._browse_folder(self.tokenizer))
+        self.dataset = QLineEdit()
+        self.dataset.setPlaceholderText(
+            self.tr("Text file or folder (pre-training), JSON or JSON lines (instructions)")
+        )
+        self.dataset_browse = QPushButton(self.tr("Browse…"))
+        self.dataset_browse.clicked.connect(self._browse_dataset)
+        self.preview_button = QPushButton(self.tr("Preview"))
+        self.preview_button.setToolTip(self.tr("Show the first records and their token counts under the tokenizer"))
+        self.preview = QTableWidget(0, 3)
+        self.preview.setHorizontalHeaderLabels([self.tr("Text"), self.tr("Tokens"), self.tr("Learned")])
+        self.preview.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.preview.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.preview.setMinimumHeight(120)
+
+        recipe = QGroupBox(self.tr("Recipe"))
+        form = QFormLayout(recipe)
+        form.addRow(self.tr("Preset:"), self.preset)
+        form.addRow(self.tr("Kind:"), self.kind)
+        form.addRow(self.tr("Model:"), _row(self.model, self.model_browse))
+        form.addRow(self.tr("Tokenizer:"), _row(self.tokenizer, self.tokenizer_browse))
+        form.addRow(self.tr("Dataset:"), _row(self.dataset, self.dataset_browse, self.preview_button))
+        form.addRow(self.preview)
+
+        # -- hyper-parameters --
+        self.lora_rank = _spin(1, 1024, 8)
+        self.lora_alpha = _spin(1, 100_000, 32)
+        self.lora_dropout = _double(0.0, 0.9, 0.05, 3)
+        self.learning_rate = _double(1e-7, 1.0, 2e-4, 7)
+        self.learning_rate.setSingleStep(1e-5)
+        self.epochs = _double(0.01, 100.0, 1.0, 2)
+        self.max_steps = _spin(0, 10_000_000, 0)
+        self.max_steps.setSpecialValueText(self.tr("from the epochs"))
+        self.block_size = _spin(8, 131_072, 512)
+        self.batch_size = _spin(1, 4096, 1)
+        self.grad_accum = _spin(1, 4096, 1)
+        self.save_steps = _spin(0, 10_000_000, 0)
+        self.save_steps.setSpecialValueText(self.tr("at the end and on stop"))
+        self.seed = _spin(0, 2_147_483_647, 42)
+        self.gradient_checkpointing = QCheckBox(self.tr("Gradient checkpointing (less memory, slower)"))
+        self.precision = QComboBox()
+        for label, value in (
+            (self.tr("Automatic (bf16 or fp16 on the GPU)"), "auto"),
+            ("fp32", "fp32"),
+            ("fp16", "fp16"),
+            ("bf16", "bf16"),
+        ):
+            self.precision.addItem(label, value)
+        self.stage = QComboBox()
+        self.stage.addItem(self.tr("LoRA (and embeddings when the vocabulary grows)"), "lora")
+        self.stage.addItem(self.tr("Stage 1: embeddings only, transformer frozen"), "embeddings")
+        self.init_adapter = QLineEdit()
+        self.init_adapter.setPlaceholderText(self.tr("Optional: an adapter to continue (stage 2 after stage 1)"))
+        self.init_adapter_browse = QPushButton(self.tr("Browse…"))
+        self.init_adapter_browse.clicked.connect(lambda: self._browse_folder(self.init_adapter))
+        self.train_embeddings = QComboBox()
+        self.train_embeddings.addItem(self.tr("When the tokenizer is larger than the model"), "auto")
+        self.train_embeddings.addItem(self.tr("Always"), "yes")
+        self.train_embeddings.addItem(self.tr("Never"), "no")
+
+        params = QGroupBox(self.tr("Hyper-parameters"))
+        grid = QFormLayout(params)
+        grid.addRow(self.tr("LoRA rank / alpha / dropout:"), _row(self.lora_rank, self.lora_alpha, self.lora_dropout))
+        grid.addRow(self.tr("Learning rate:"), self.learning_rate)
+        grid.addRow(self.tr("Epochs / max steps:"), _row(self.epochs, self.max_steps))
+        grid.addRow(self.tr("Block size:"), self.block_size)
+        grid.addRow(self.tr("Batch / accumulation:"), _row(self.batch_size, self.grad_accum))
+        grid.addRow(self.tr("Checkpoint every:"), self.save_steps)
+        grid.addRow(self.tr("Seed:"), self.seed)
+        grid.addRow(self.tr("Precision:"), self.precision)
+        grid.addRow(self.tr("Stage:"), self.stage)
+        grid.addRow(self.tr("Continue from:"), _row(self.init_adapter, self.init_adapter_browse))
+        grid.addRow(self.tr("Train embeddings:"), self.train_embeddings)
+        grid.addRow(self.gradient_checkpointing)
+
+        self.target = QComboBox()
+        self.devices = QLineEdit()
+        self.devices.setPlaceholderText(self.tr("all (or e.g. 0,1)"))
+        self.devices.setToolTip(self.tr("CUDA device numbers to train on, separated by commas"))
+        self.processes = _spin(1, 64, 1)
+        self.processes.setToolTip(self.tr("More than one starts one process per GPU through torchrun"))
+        self.target_status = QLabel()
+        self.target_status.setWordWrap(True)
+        target_box = QGroupBox(self.tr("Where it runs"))
+        target_form = QFormLayout(target_box)
+        target_form.addRow(self.tr("Target:"), self.target)
+        target_form.addRow(self.tr("GPUs / processes:"), _row(self.devices, self.processes))
+        target_form.addRow(self.target_status)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(recipe)
+        left_layout.addWidget(params)
+        left_layout.addWidget(target_box)
+        left_layout.addStretch(1)
+        for combo in (self.preset, self.kind, self.precision, self.stage, self.train_embeddings, self.target):
+            # Long item texts must not widen the form past its column: the list shows them whole.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(16)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(left)
+        scroll.setMinimumWidth(500)
+
+        # -- the run --
+        self.start_button = QPushButton(self.tr("Start"))
+        self.stop_button = QPushButton(self.tr("Stop"))
+        self.stop_button.setEnabled(False)
+        self.stop_button.setToolTip(self.tr("Stop after the current step; a checkpoint is saved and a rerun resumes"))
+        self.merge_button = QPushButton(self.tr("Merge into the model…"))
+        self.merge_button.setEnabled(False)
+        self.merge_button.setToolTip(self.tr("Merge the finished adapter into its base model (safetensors)"))
+        self.status = QLabel(self.tr("No run yet."))
+        self.status.setWordWrap(True)
+        self.chart = LossChart()
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(LOG_LINES)
+        self.log.setPlaceholderText(self.tr("The run's log appears here."))
+        self.history = QTableWidget(0, 7)
+        self.history.setHorizontalHeaderLabels(
+            [
+                self.tr("Run"),
+                self.tr("Kind"),
+                self.tr("Target"),
+                self.tr("State"),
+                self.tr("Step"),
+                self.tr("Loss"),
+                self.tr("Parameters"),
+            ]
+        )
+        self.history.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.history.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.history.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+
+        right = QSplitter()
+        right.setOrientation(right.orientation().Vertical)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addLayout(_hbox(self.start_button, self.stop_button, self.merge_button))
+        top_layout.addWidget(self.status)
+        top_layout.addWidget(self.chart, 1)
+        right.addWidget(top)
+        right.addWidget(self.log)
+        history_box = QGroupBox(self.tr("Runs"))
+        QVBoxLayout(history_box).addWidget(self.history)
+        right.addWidget(history_box)
+        right.setSizes([320, 220, 180])
+
+        body = QSplitter()
+        body.addWidget(scroll)
+        body.addWidget(right)
+        body.setStretchFactor(1, 1)
+        body.setSizes([540, 640])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.notice)
+        layout.addWidget(body, 1)
+
+    # -- values in and out --
+
+    def spec_fields(self) -> dict[str, Any]:
+        """The recipe as JobSpec fields (the preset's hidden fields are added by the controller)."""
+        return {
+            "kind": self.kind.currentData(),
+            "model": self.model.text().strip(),
+            "tokenizer": self.tokenizer.text().strip(),
+            "dataset": self.dataset.text().strip(),
+            "lora_rank": self.lora_rank.value(),
+            "lora_alpha": self.lora_alpha.value(),
+            "lora_dropout": self.lora_dropout.value(),
+            "learning_rate": self.learning_rate.value(),
+            "epochs": self.epochs.value(),
+            "max_steps": self.max_steps.value(),
+            "block_size": self.block_size.value(),
+            "batch_size": self.batch_size.value(),
+            "grad_accum": self.grad_accum.value(),
+            "save_steps": self.save_steps.value(),
+            "seed": self.seed.value(),
+            "gradient_checkpointing": self.gradient_checkpointing.isChecked(),
+            "precision": self.precision.currentData(),
+            "stage": self.stage.currentData(),
+            "train_embeddings": self.train_embeddings.currentData(),
+            "init_adapter": self.init_adapter.text().strip(),
+            "devices": _devices(self.devices.text()),
+            "processes": self.processes.value(),
+        }
+
+    def apply_fields(self, fields: dict[str, Any]) -> None:
+        """Show these values (fields the view does not show are ignored)."""
+        for name, value in fields.items():
+            widget = getattr(self, name, None)
+            if isinstance(widget, QComboBox):
+                index = widget.findData(value)
+                if index >= 0:
+                    widget.setCurrentIndex(index)
+            elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+                widget.setValue(value)
+            elif isinstance(widget, QCheckBox):
+                widget.setChecked(bool(value))
+            elif isinstance(widget, QLineEdit) and isinstance(value, str):
+                widget.setText(value)
+            elif isinstance(widget, QLineEdit) and isinstance(value, (list, tuple)):
+                widget.setText(",".join(str(v) for v in value))
+
+    def show_notice(self, text: str) -> None:
+        """Show (or with "" hide) the message above the form."""
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+
+    def show_preview(self, rows: list[tuple[str, int, int]]) -> None:
+        """Fill the preview table."""
+        self.preview.setRowCount(len(rows))
+        for row, (text, tokens, learned) in enumerate(rows):
+            self.preview.setItem(row, 0, QTableWidgetItem(text.replace("\n", " ⏎ ")))
+            self.preview.setItem(row, 1, QTableWidgetItem(f"{tokens:,}"))
+            self.preview.setItem(row, 2, QTableWidgetItem(f"{learned:,}"))
+
+    def show_history(self, rows: list[tuple[str, ...]]) -> None:
+        """Fill the history table (already translated text)."""
+        self.history.setRowCount(len(rows))
+        for row, values in enumerate(rows):
+            for column, value in enumerate(values):
+                self.history.setItem(row, column, QTableWidgetItem(value))
+
+    def _browse_folder(self, edit: QLineEdit) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose a folder"), edit.text())
+        if folder:
+            edit.setText(folder)
+
+    def _browse_dataset(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            self.tr("Choose the dataset"),
+            self.dataset.text(),
+            self.tr("Data (*.txt *.json *.jsonl);;All files (*)"),
+        )
+        if path:
+            self.dataset.setText(path)
+
+
+def _devices(text: str) -> list[int] | str:
+    """The device list: "0, 1" gives [0, 1]; anything else is passed on for the spec's check to name."""
+    words = [w.strip() for w in text.replace(" ", ",").split(",") if w.strip()]
+    return [int(w) for w in words] if all(w.isdigit() for w in words) else text
+
+
+def _spin(low: int, high: int, value: int) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setValue(value)
+    spin.setGroupSeparatorShown(True)
+    return spin
+
+
+def _double(low: float, high: float, value: float, decimals: int) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setDecimals(decimals)
+    spin.setRange(low, high)
+    spin.setValue(value)
+    return spin
+
+
+def _row(*widgets: QWidget) -> QWidget:
+    holder = QWidget()
+    layout = QHBoxLayout(holder)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
+    return holder
+
+
+def _hbox(*widgets: QWidget) -> QHBoxLayout:
+    layout = QHBoxLayout()
+    for widget in widgets:
+        layout.addWidget(widget)
+    layout.addStretch(1)
+    return layout

@@ -1,0 +1,194 @@
+"""``alpaca-desk train`` and ``alpaca-desk merge-lora``: LoRA training runs on this computer, and the merge.
+
+``train pretrain|sft --spec JOB.json`` registers a run, starts the script as a child process and
+prints its progress until it ends (Ctrl-C stops it with a checkpoint); ``train status [JOB_ID]``
+lists the runs or shows one; ``train stop JOB_ID`` stops a run from another terminal.
+``merge-lora BASE ADAPTER [ADAPTER ...] --out DIR`` runs the ``lora-merge`` job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from runtime.errors import AppError
+from runtime.jobs import JobProcess, build_command, job_command
+from runtime.training import registry
+from runtime.training.launcher import JobSpec, LocalTarget, RunState, SpecError, parse_progress
+
+
+def add_parsers(sub: Any) -> None:
+    """Add ``train`` and ``merge-lora``."""
+    train = sub.add_parser("train", help="LoRA pre-training and instruction fine-tuning (paper sections 4.3-4.5)")
+    train_sub = train.add_subparsers(dest="train_command", required=True)
+    for kind, text in (
+        ("pretrain", "continued pre-training on plain text"),
+        ("sft", "instruction fine-tuning on Alpaca-format data"),
+    ):
+        run = train_sub.add_parser(kind, help=f"run {text} on this computer and follow it")
+        run.add_argument("--spec", required=True, help="the job specification (JSON)")
+        run.add_argument("--python", help="the Python with the train extra (default: this one)")
+        run.add_argument("--json", action="store_true", help="print the script's JSON lines as they come")
+        run.set_defaults(run=run_train, kind=kind)
+    status = train_sub.add_parser("status", help="list the runs, or show one")
+    status.add_argument("job_id", nargs="?", help="a run's id")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(run=run_status)
+    stop = train_sub.add_parser("stop", help="stop a run on this computer (it saves a checkpoint)")
+    stop.add_argument("job_id", help="the run's id")
+    stop.set_defaults(run=run_stop)
+
+    merge = sub.add_parser("merge-lora", help="merge LoRA adapters into their base model (Hugging Face folders)")
+    merge.add_argument("base", help="the base model's Hugging Face folder")
+    merge.add_argument("adapters", nargs="+", metavar="ADAPTER", help="LoRA adapter folders, merged in this order")
+    merge.add_argument("--out", required=True, help="the merged model's folder (must not exist)")
+    merge.add_argument("--dtype", default="auto", choices=["auto", "float16", "bfloat16", "float32"])
+    merge.add_argument("--python", help="the Python with the train extra (default: this one)")
+    merge.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    merge.set_defaults(run=run_merge)
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _progress_line(event: dict[str, Any]) -> str | None:
+    progress = parse_progress(event)
+    if progress is not None:
+        parts = [f"step {progress.step}/{progress.total}"]
+        if progress.loss is not None:
+            parts.append(f"loss {progress.loss:.4f}")
+        if progress.lr is not None:
+            parts.append(f"lr {progress.lr:.3g}")
+        if progress.tokens_per_s is not None:
+            parts.append(f"{progress.tokens_per_s:,.0f} tokens/s")
+        if progress.gpu_memory_mb is not None:
+            parts.append(f"GPU {progress.gpu_memory_mb / 1024:.1f} GiB")
+        if progress.eta_s is not None:
+            parts.append(f"ETA {time.strftime('%H:%M:%S', time.gmtime(progress.eta_s))}")
+        return "  ".join(parts)
+    kind = event.get("event")
+    if kind == "checkpoint":
+        return f"checkpoint: {event.get('path')}"
+    if kind == "started":
+        return f"started (process {event.get('pid')})"
+    return None
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """``train pretrain|sft --spec JOB.json``."""
+    spec = JobSpec.read(args.spec)
+    if spec.kind != args.kind:
+        raise SpecError(
+            f"{args.spec} is a {spec.kind} job; run it with `alpaca-desk train {spec.kind}`.",
+            code="training_spec_invalid",
+            params={"field": "kind", "reason": f"{spec.kind} given to {args.kind}"},
+        )
+    # A spec's output folder is kept only when given; otherwise the run's registry folder holds it.
+    handle = LocalTarget(args.python).start(spec)
+    if not args.json:
+        _say(f"run {handle.job_id}: {handle.output_dir}")
+    interrupted = threading.Event()
+
+    def on_interrupt(_signum: int, _frame: Any) -> None:
+        if not interrupted.is_set():
+            interrupted.set()
+            sys.stderr.write("stopping: the run saves a checkpoint (a rerun of the same spec resumes)\n")
+            handle.stop()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        for event in handle.events():
+            if args.json:
+                _say(json.dumps(event, ensure_ascii=False))
+                continue
+            line = _progress_line(event)
+            if line is not None:
+                _say(line)
+        outcome = handle.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if outcome.state is RunState.FINISHED:
+        if not args.json:
+            _say(f"finished: adapter in {outcome.adapter}")
+        return 0
+    if outcome.state is RunState.STOPPED:
+        if not args.json:
+            _say(
+                f"stopped at step {outcome.last_step}"
+                + (f"; checkpoint {outcome.checkpoint}" if outcome.checkpoint else "")
+            )
+            if outcome.checkpoint and not spec.output_dir:
+                _say(f'to resume, run the spec again with "output_dir": "{handle.output_dir}"')
+        return 130
+    sys.stderr.write(f"error: {outcome.error}\n")
+    return 1
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """``train status [JOB_ID]``."""
+    if args.job_id:
+        record = registry.refresh(registry.load_run(args.job_id))
+        if args.json:
+            _say(json.dumps(record.__dict__, ensure_ascii=False))
+        else:
+            for name, value in record.__dict__.items():
+                _say(f"{name}: {value}")
+        return 0
+    records = registry.list_runs()
+    if args.json:
+        _say(json.dumps([r.__dict__ for r in records], ensure_ascii=False))
+        return 0
+    if not records:
+        _say("no training runs yet")
+    for r in records:
+        loss = f"loss {r.last_loss:.4f}" if r.last_loss is not None else ""
+        _say(f"{r.job_id}  {r.target}  {r.state}  step {r.last_step}/{r.total_steps}  {loss}".rstrip())
+    return 0
+
+
+def run_stop(args: argparse.Namespace) -> int:
+    """``train stop JOB_ID``."""
+    record = registry.stop_run(args.job_id)
+    _say(f"{record.job_id}: {record.state}")
+    return 0
+
+
+def merge_command(
+    base: str, adapters: list[str], out: str, *, dtype: str = "auto", python: str | None = None
+) -> list[str]:
+    """The ``lora-merge`` job's argv; with ``python``, run by that Python (which has the train extra)."""
+    argv = build_command("lora-merge", base=base, adapters=json.dumps(adapters), out=out, dtype=dtype)
+    if python:
+        argv = [python, "-m", "runtime.jobs", *argv[len(job_command()) :]]
+    return argv
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    """``merge-lora BASE ADAPTER... --out DIR``."""
+    process = JobProcess(merge_command(args.base, list(args.adapters), args.out, dtype=args.dtype, python=args.python))
+    process.start()
+    try:
+        for event in process.events():
+            if event.get("event") == "progress" and not args.json:
+                _say(f"merged {event.get('done')}/{event.get('total')} weight files")
+        outcome = process.wait()
+    except KeyboardInterrupt:
+        process.cancel()
+        process.wait()
+        return 130
+    if not outcome.ok:
+        raise AppError(outcome.error or "The merge failed.", code=outcome.code, params=outcome.params)
+    result = outcome.result or {}
+    if args.json:
+        _say(json.dumps(result, ensure_ascii=False))
+    else:
+        vocab, tokenizer = result.get("vocab_size"), result.get("tokenizer")
+        _say(f"merged into {result.get('out')} (vocabulary {vocab}; tokenizer from {tokenizer})")
+    return 0

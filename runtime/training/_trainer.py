@@ -1,0 +1,512 @@
+"""What ``pretrain`` and ``sft`` share: the run's process, the model with its LoRA adapter, the Trainer.
+
+This module runs on the GPU host. torch, transformers and peft (the ``train`` extra) are imported
+inside :func:`train` only, so the package stays importable (and its errors reportable) without them.
+
+The recipe (paper sections 4.3-4.5 and 5): LoRA on q, k, v, o, gate, up and down projections;
+when the tokenizer is larger than the model's vocabulary (Chinese-LLaMA's 49,953 pieces on LLaMA's
+32,000) the embedding matrix and the LM head are resized (new rows appended, the original rows
+untouched) and trained in full (peft's ``modules_to_save``). AdamW, warm-up then cosine decay,
+gradient clipping, one epoch. The two-stage option: stage ``embeddings`` trains only the embeddings
+and LM head with the transformer frozen (the LoRA matrices stay at zero), stage ``lora`` then
+continues from that adapter (``init_adapter``) with LoRA and embeddings.
+
+Why the Hugging Face ``Trainer``: it brings checkpoints that resume (optimizer, scheduler, RNG and
+data position), ``torchrun`` / DDP and DeepSpeed, mixed precision and gradient checkpointing; this
+module adds the data, the JSON progress lines, the stop request and the CUDA rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from runtime._exit import end_with_parent
+from runtime.errors import AppError
+from runtime.jobs import Emitter, event_stream
+from runtime.tokens import vocab_mismatch
+from runtime.training import data
+from runtime.training.launcher import INSTALL_HINT, TINY_TEST_MAX_PARAMS, JobSpec, SpecError
+
+log = logging.getLogger("runtime.training")
+
+#: The adapter folder's name in the output folder.
+ADAPTER_DIR = "adapter"
+#: DeepSpeed ZeRO-2 (optimizer state and gradients sharded across the GPUs), for ``"deepspeed": "zero2"``;
+#: "auto" takes the values from the Trainer's arguments.
+ZERO2_CONFIG: dict[str, Any] = {
+    "zero_optimization": {"stage": 2, "overlap_comm": True, "contiguous_gradients": True},
+    "train_micro_batch_size_per_gpu": "auto",
+    "gradient_accumulation_steps": "auto",
+    "gradient_clipping": "auto",
+    "bf16": {"enabled": "auto"},
+    "fp16": {"enabled": "auto"},
+}
+#: Status of a run that was stopped (as for jobs: 128 + SIGINT).
+STOPPED_STATUS = 130
+
+
+class TrainingError(AppError):
+    """The run cannot go on (no CUDA, a dataset too small, a vocabulary that does not fit, ...)."""
+
+
+class RunEvents:
+    """The run's events: JSON lines on the real stdout (rank 0 only) and in ``progress.jsonl``."""
+
+    def __init__(self, stream: TextIO | None, file: Path | None) -> None:
+        self._stdout = Emitter(stream) if stream is not None else None
+        self._file = file.open("a", encoding="utf-8") if file is not None else None
+        self._lock = threading.Lock()
+
+    def __call__(self, event: str, **fields: Any) -> None:
+        """Send one event (progress and checkpoints are logged in words too, for the live log)."""
+        record = {"event": event, **fields}
+        if event == "progress":
+            log.info(
+                "step %s/%s loss %s lr %.3g tokens/s %s",
+                fields.get("step"),
+                fields.get("total"),
+                fields.get("loss"),
+                fields.get("lr") or 0.0,
+                fields.get("tokens_per_s"),
+            )
+        elif event == "checkpoint":
+            log.info("checkpoint saved: %s", fields.get("path"))
+        if self._stdout is not None:
+            self._stdout(record)
+        if self._file is not None:
+            with self._lock:
+                try:
+                    self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+                    self._file.flush()
+                except (OSError, ValueError):
+                    pass
+
+
+class StopFlag:
+    """Set by SIGINT: the training loop saves a checkpoint at the end of the current step and stops."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def __bool__(self) -> bool:
+        return self.event.is_set()
+
+
+def _setup_logging(log_file: Path | None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file is not None:
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True)
+
+
+def main(kind: str, argv: Sequence[str] | None = None) -> int:
+    """Run the ``kind`` script: ``python -m runtime.training.KIND --spec JOB.json``."""
+    parser = argparse.ArgumentParser(prog=f"python -m runtime.training.{kind}", description=__doc__)
+    parser.add_argument("--spec", required=True, help="the job specification (JSON)")
+    args = parser.parse_args(argv)
+    rank = int(os.environ.get("RANK", "0"))
+    stream = event_stream()  # stdout carries events only; prints and native output go to stderr
+    try:
+        spec = JobSpec.read(args.spec)
+        if spec.kind != kind:
+            raise SpecError(
+                f"The job specification {args.spec} is a {spec.kind} job, not {kind}.",
+                code="training_spec_invalid",
+                params={"field": "kind", "reason": f"{spec.kind} given to {kind}"},
+            )
+    except SpecError as exc:
+        Emitter(stream)({"event": "error", "message": str(exc), "code": exc.code, "params": exc.params})
+        return 2
+    output = Path(spec.output_dir or ".").resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    leader = rank == 0
+    emit = RunEvents(stream if leader else None, output / "progress.jsonl" if leader else None)
+    _setup_logging(output / "train.log" if leader else None)
+    stop = StopFlag()
+
+    def on_interrupt(_signum: int, _frame: Any) -> None:
+        if stop:
+            raise KeyboardInterrupt  # a second interrupt: stop now
+        stop.event.set()
+        log.info("stop requested: saving a checkpoint after the current step")
+
+    def on_terminate(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    signal.signal(signal.SIGTERM, on_terminate)
+    # A run whose launcher is gone ends too (as jobs do); SIGTERM reaches the handler above.
+    end_with_parent(death_signal=signal.SIGTERM, status=STOPPED_STATUS)
+    emit("started", job=kind, job_id=spec.job_id, pid=os.getpid(), world_size=int(os.environ.get("WORLD_SIZE", "1")))
+    try:
+        result = train(spec, emit, stop)
+    except KeyboardInterrupt:
+        emit("cancelled", step=None, checkpoint=None)
+        _exit_now(STOPPED_STATUS)
+    except AppError as exc:
+        log.error("%s", exc)
+        emit("error", message=str(exc), code=exc.code, params=exc.params)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - every failure becomes the run's error event
+        log.error("the run failed:\n%s", traceback.format_exc())
+        emit(
+            "error",
+            message=f"The {kind} run failed: {type(exc).__name__}: {exc}. "
+            f"The log ({output / 'train.log'}) has details.",
+            code="training_failed",
+            params={"job": kind, "detail": f"{type(exc).__name__}: {exc}", "log": str(output / "train.log")},
+        )
+        return 1
+    if result.get("stopped"):
+        emit("cancelled", step=result.get("steps"), checkpoint=result.get("checkpoint"))
+        _exit_now(STOPPED_STATUS)
+    emit("result", **result)
+    return 0
+
+
+def _exit_now(status: int) -> NoReturn:
+    """End a stopped run at once: the interpreter's teardown of torch can take longer than the
+    stop's grace period, and everything worth keeping (checkpoint, events, log) is written."""
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+# -- the run ---------------------------------------------------------------------------------------
+
+
+def build_examples(spec: JobSpec) -> tuple[list[data.Example], int, int]:
+    """The training examples, the tokenizer's size and its pad id."""
+    processor = data.load_processor(spec.tokenizer or spec.model)
+    if spec.kind == "sft":
+        records = data.read_sft_records(spec.dataset, limit=spec.max_examples)
+        examples = data.sft_examples(processor, records, spec.block_size)
+    else:
+        examples = data.pretrain_examples(
+            processor, data.iter_paragraphs(spec.dataset), spec.block_size, limit=spec.max_examples
+        )
+    if not examples:
+        raise TrainingError(
+            f"The dataset {spec.dataset} gives no training sequence of {spec.block_size} tokens; "
+            "use more text or a smaller block size.",
+            code="training_dataset_too_small",
+            params={"path": spec.dataset, "block_size": spec.block_size},
+        )
+    return examples, int(processor.get_piece_size()), data.pad_id(processor)
+
+
+def _require_train_extra() -> None:
+    import importlib.util
+
+    missing = [
+        name for name in ("torch", "transformers", "peft", "accelerate") if importlib.util.find_spec(name) is None
+    ]
+    if missing:
+        raise TrainingError(
+            f"This Python ({sys.executable}) lacks {', '.join(missing)}. Install them with: {INSTALL_HINT}",
+            code="training_extra_missing",
+            params={"packages": ", ".join(missing), "python": sys.executable, "command": INSTALL_HINT},
+        )
+
+
+def prepare_model(spec: JobSpec, n_vocab: int, *, dtype: Any, cuda: bool) -> tuple[Any, bool, bool]:
+    """Load the base model, fit its vocabulary to the tokenizer, and wrap it in its LoRA adapter.
+
+    Returns:
+        The peft model, whether the vocabulary was extended, and whether the embeddings and LM head train.
+    """
+    import torch
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model: Any = AutoModelForCausalLM.from_pretrained(spec.model, dtype=dtype)
+    parameters = sum(p.numel() for p in model.parameters())
+    if not cuda and parameters > TINY_TEST_MAX_PARAMS:
+        raise TrainingError(
+            f"The model has {parameters:,} parameters; a tiny test on the CPU allows {TINY_TEST_MAX_PARAMS:,}. "
+            "Train real models on a CUDA GPU.",
+            code="training_tiny_too_large",
+            params={"parameters": parameters, "limit": TINY_TEST_MAX_PARAMS},
+        )
+    rows = int(model.get_input_embeddings().weight.shape[0])
+    extended = n_vocab > rows
+    if n_vocab < rows:
+        warning = vocab_mismatch(n_vocab, rows)
+        assert warning is not None
+        raise TrainingError(warning.message, code=warning.code, params=warning.params)
+    if extended:
+        # New rows are appended after the model's own, which stay as they are (paper section 4.2).
+        model.resize_token_embeddings(n_vocab, mean_resizing=True)
+        log.info("embeddings resized from %d to %d rows", rows, n_vocab)
+    train_embeddings = spec.stage == "embeddings" or spec.train_embeddings == "yes"
+    train_embeddings = train_embeddings or (spec.train_embeddings == "auto" and extended)
+    if spec.init_adapter:
+        model = PeftModel.from_pretrained(model, spec.init_adapter, is_trainable=True)
+    else:
+        config = LoraConfig(
+            r=spec.lora_rank,
+            lora_alpha=spec.lora_alpha,
+            lora_dropout=spec.lora_dropout,
+            target_modules=list(spec.lora_modules),
+            modules_to_save=["embed_tokens", "lm_head"] if train_embeddings else None,
+            task_type="CAUSAL_LM",
+        )
+        model = get_peft_model(model, config)
+    if spec.stage == "embeddings":
+        for name, parameter in model.named_parameters():
+            if "lora_" in name:
+                parameter.requires_grad_(False)  # stage 1: only the embeddings and LM head learn
+    for parameter in model.parameters():
+        if parameter.requires_grad and parameter.dtype != torch.float32:
+            # AdamW's state and fp16 gradient unscaling want fp32 trainable weights (the frozen
+            # base stays in half precision).
+            parameter.data = parameter.data.float()
+    return model, extended, train_embeddings
+
+
+def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str, Any]:
+    """Train ``spec``; returns the result event's fields (``stopped`` True if it was stopped)."""
+    _require_train_extra()
+    import torch
+    import transformers
+    from transformers import Trainer, TrainingArguments
+    from transformers.trainer_utils import get_last_checkpoint
+
+    cuda = torch.cuda.is_available()
+    if not cuda and not spec.tiny_test:
+        raise TrainingError(
+            "No CUDA GPU is available here; training needs one. (Only the tiny test configurations, "
+            "flagged tiny_test, run on the CPU.) Use a computer with an NVIDIA GPU, or a remote GPU host.",
+            code="training_no_cuda",
+        )
+    output = Path(spec.output_dir).resolve()
+    transformers.utils.logging.disable_default_handler()
+    transformers.utils.logging.enable_propagation()
+    transformers.set_seed(spec.seed)
+
+    examples, n_vocab, pad = build_examples(spec)
+    log.info("%d training sequences, tokenizer of %d pieces", len(examples), n_vocab)
+
+    precision = spec.precision
+    if precision == "auto":
+        precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32"
+    if precision != "fp32" and not cuda:
+        raise TrainingError(
+            f"Precision {precision} needs a CUDA GPU; use fp32 (or auto) for a tiny test on the CPU.",
+            code="training_precision_needs_cuda",
+            params={"precision": precision},
+        )
+    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+    model, extended, train_embeddings = prepare_model(spec, n_vocab, dtype=dtype, cuda=cuda)
+    parameters = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log.info("trainable parameters: %d of %d", trainable, parameters)
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    mean_tokens = sum(len(e.input_ids) for e in examples) / len(examples)
+    tokens_per_step = mean_tokens * spec.batch_size * spec.grad_accum * world
+    deepspeed: str | dict[str, Any] | None = spec.deepspeed or None
+    if spec.deepspeed == "zero2":
+        deepspeed = ZERO2_CONFIG
+    if deepspeed is not None:
+        import importlib.util
+
+        if importlib.util.find_spec("deepspeed") is None:
+            raise TrainingError(
+                f"The spec asks for DeepSpeed ({spec.deepspeed}) but it is not installed: pip install deepspeed.",
+                code="training_deepspeed_missing",
+                params={"config": spec.deepspeed},
+            )
+    args = TrainingArguments(
+        output_dir=str(output),
+        per_device_train_batch_size=spec.batch_size,
+        gradient_accumulation_steps=spec.grad_accum,
+        learning_rate=spec.learning_rate,
+        lr_scheduler_type=spec.lr_scheduler,
+        warmup_steps=spec.warmup_ratio,  # a float below 1: a share of the total steps
+        max_grad_norm=spec.max_grad_norm,
+        num_train_epochs=spec.epochs,
+        max_steps=spec.max_steps or -1,
+        weight_decay=0.0,
+        optim="adamw_torch",
+        logging_steps=spec.log_steps,
+        save_strategy="steps" if spec.save_steps else "no",
+        save_steps=spec.save_steps or 500,
+        save_total_limit=spec.save_total_limit,
+        seed=spec.seed,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        use_cpu=not cuda,
+        gradient_checkpointing=spec.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if spec.gradient_checkpointing else None,
+        report_to="none",
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        label_names=["labels"],
+        dataloader_pin_memory=cuda,
+        ddp_find_unused_parameters=False,
+        deepspeed=deepspeed,
+    )
+    progress = _progress_callback(emit, stop, tokens_per_step, output)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=_ExampleDataset(examples),
+        data_collator=_collator(pad),
+        callbacks=[progress],
+    )
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    log.info("%d process(es), torch.distributed %s", world, "on" if distributed else "off")
+    resume = get_last_checkpoint(str(output)) if spec.resume and output.is_dir() else None
+    if resume:
+        log.info("resuming from %s", resume)
+    if stop:
+        return {"stopped": True, "steps": 0, "checkpoint": resume}
+    outcome = trainer.train(resume_from_checkpoint=resume)
+    steps = int(trainer.state.global_step)
+    if stop:
+        checkpoint = output / f"checkpoint-{steps}"
+        return {"stopped": True, "steps": steps, "checkpoint": str(checkpoint) if checkpoint.is_dir() else resume}
+    adapter = output / ADAPTER_DIR
+    if trainer.is_world_process_zero():
+        # The trained embeddings are in modules_to_save; resized but untrained ones (train_embeddings
+        # "no" with a larger tokenizer) must be saved whole, or the adapter would not fit.
+        _save_adapter(model, spec, adapter, save_embedding_layers=extended and not train_embeddings)
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    return {
+        "adapter": str(adapter),
+        "steps": steps,
+        "final_loss": losses[-1] if losses else None,
+        "train_loss": float(outcome.training_loss),
+        "embeddings_trained": train_embeddings,
+        "vocab_size": n_vocab,
+    }
+
+
+def _save_adapter(model: Any, spec: JobSpec, adapter: Path, *, save_embedding_layers: bool) -> None:
+    """Write the adapter and its tokenizer under a temporary name, then rename it into place."""
+    partial = adapter.with_name(f".{adapter.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(str(partial), save_embedding_layers=save_embedding_layers)
+    # The tokenizer goes with the adapter: merging and conversion need the one it was trained with.
+    source = data.tokenizer_file(spec.tokenizer or spec.model)
+    shutil.copy2(source, partial / source.name)
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        sibling = source.parent / name
+        if sibling.is_file():
+            shutil.copy2(sibling, partial / name)
+    (partial / "training_spec.json").write_text(spec.to_json(), encoding="utf-8")
+    if adapter.exists():
+        shutil.rmtree(adapter)
+    os.replace(partial, adapter)
+
+
+class _ExampleDataset:
+    """A map-style dataset over the examples (what ``Trainer`` needs: ``len`` and indexing)."""
+
+    def __init__(self, examples: list[data.Example]) -> None:
+        self._examples = examples
+
+    def __len__(self) -> int:
+        return len(self._examples)
+
+    def __getitem__(self, index: int) -> data.Example:
+        return self._examples[index]
+
+
+def _collator(pad: int) -> Callable[[list[data.Example]], dict[str, Any]]:
+    import torch
+
+    def collate(batch: list[data.Example]) -> dict[str, Any]:
+        width = max(len(example.input_ids) for example in batch)
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        labels = torch.full((len(batch), width), data.IGNORE_INDEX, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, example in enumerate(batch):
+            length = len(example.input_ids)
+            ids[row, :length] = torch.tensor(example.input_ids)
+            labels[row, :length] = torch.tensor(example.labels)
+            mask[row, :length] = 1
+        return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+    return collate
+
+
+def _progress_callback(emit: Callable[..., None], stop: StopFlag, tokens_per_step: float, output: Path) -> Any:
+    import torch
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):  # type: ignore[misc]
+        """Turns the Trainer's logs into progress lines; turns a stop request into a checkpoint and the end."""
+
+        def __init__(self) -> None:
+            self.last_time = time.monotonic()
+            self.last_step = 0
+            self.started = time.monotonic()
+            self.first_step = 0
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.last_time = self.started = time.monotonic()
+            self.last_step = self.first_step = int(state.global_step)
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
+            if not state.is_world_process_zero or not logs or "loss" not in logs:
+                return
+            now = time.monotonic()
+            step, total = int(state.global_step), int(state.max_steps)
+            steps = max(1, step - self.last_step)
+            seconds = max(1e-9, now - self.last_time)
+            overall = (now - self.started) / max(1, step - self.first_step)
+            memory = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+            loss = float(logs["loss"])
+            emit(
+                "progress",
+                step=step,
+                total=total,
+                loss=loss if math.isfinite(loss) else None,
+                lr=float(logs.get("learning_rate", 0.0)),
+                grad_norm=_finite(logs.get("grad_norm")),
+                tokens_per_s=round(tokens_per_step * steps / seconds, 1),
+                gpu_memory_mb=round(memory, 1) if memory is not None else None,
+                eta_s=round(overall * max(0, total - step), 1),
+                epoch=_finite(state.epoch),
+            )
+            self.last_time, self.last_step = now, step
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            requested = bool(stop)
+            if torch.distributed.is_available() and torch.distributed.is_initialized():
+                # Every rank stops at the same step, or the others would wait forever in the next one.
+                flag = torch.tensor([1.0 if requested else 0.0], device=args.device)
+                torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+                requested = bool(flag.item())
+            if requested:
+                control.should_save = True
+                control.should_training_stop = True
+
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if state.is_world_process_zero:
+                emit("checkpoint", step=int(state.global_step), path=str(output / f"checkpoint-{state.global_step}"))
+
+    return Progress()
+
+
+def _finite(value: object) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None

@@ -1,0 +1,86 @@
+"""The training window: a tiny run started from it draws its loss and stops; the preview counts tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.controllers.training import TrainingController
+from app.views.training_view import TrainingView
+from runtime.training.launcher import RunState
+from tests.conftest import SHIPPED_TOKENIZERS, data_file
+from tests.unit.training.helpers import build_tiny_llama
+
+RUN_TIMEOUT_MS = 300_000
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tokenizer = data_file(SHIPPED_TOKENIZERS / "llama" / "tokenizer.model")
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny"), tokenizer, seed=7)
+
+
+def _window(qtbot) -> tuple[TrainingView, TrainingController]:
+    view = TrainingView()
+    qtbot.addWidget(view)
+    controller = TrainingController(view)
+    view.preset.setCurrentIndex(view.preset.findData("tiny-test"))
+    return view, controller
+
+
+def test_a_tiny_run_from_the_window_draws_its_loss_and_stops(qtbot, tiny_model: Path, zh_samples: Path) -> None:
+    view, controller = _window(qtbot)
+    assert view.max_steps.value() == 200 and view.block_size.value() == 64  # the preset's values
+    view.model.setText(str(tiny_model))
+    view.dataset.setText(str(zh_samples))
+    view.max_steps.setValue(5000)
+    view.block_size.setValue(32)
+    view.batch_size.setValue(2)
+    view.start_button.click()
+    assert controller.handle is not None, view.notice.text()
+    assert not view.start_button.isEnabled() and view.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: len(view.chart.points) >= 3, timeout=RUN_TIMEOUT_MS)
+    steps = [step for step, _, _ in view.chart.points]
+    assert steps == sorted(steps) and steps[0] >= 1
+    assert "of 5000" in view.status.text()
+    qtbot.waitUntil(lambda: "step " in view.log.toPlainText(), timeout=10_000)
+    with qtbot.waitSignal(controller.ended, timeout=RUN_TIMEOUT_MS) as ended:
+        view.stop_button.click()
+    outcome = ended.args[0]
+    assert outcome.state is RunState.STOPPED and outcome.checkpoint
+    assert Path(outcome.checkpoint, "adapter_model.safetensors").is_file()
+    assert view.start_button.isEnabled() and not view.stop_button.isEnabled()
+    assert "stopped" in view.status.text()
+    qtbot.waitUntil(lambda: view.history.rowCount() == 1 and view.history.item(0, 3).text() == "stopped")
+
+    # Start again with the same recipe: the run goes on from the stopped run's checkpoint.
+    view.start_button.click()
+    assert controller.spec is not None and str(Path(outcome.checkpoint).parent) == controller.spec.output_dir
+    qtbot.waitUntil(lambda: len(view.chart.points) >= 1, timeout=RUN_TIMEOUT_MS)
+    assert view.chart.points[0][0] == outcome.last_step + 1
+    with qtbot.waitSignal(controller.ended, timeout=RUN_TIMEOUT_MS):
+        view.stop_button.click()
+    qtbot.waitUntil(lambda: view.history.rowCount() == 2)
+
+
+def test_the_preview_counts_tokens_and_a_bad_recipe_is_named(qtbot, tiny_model: Path, zh_sft_sample: Path) -> None:
+    view, _controller = _window(qtbot)
+    view.kind.setCurrentIndex(view.kind.findData("sft"))
+    view.model.setText(str(tiny_model))
+    view.dataset.setText(str(zh_sft_sample))
+    view.preview_button.click()
+    qtbot.waitUntil(lambda: view.preview.rowCount() == 5, timeout=30_000)
+    first = view.preview.item(0, 0).text()
+    assert first.startswith("如何将PyTorch的FP32模型保存为半精度")
+    tokens, learned = (int(view.preview.item(0, c).text().replace(",", "")) for c in (1, 2))
+    assert 0 < learned < tokens  # the prompt's tokens are not learned
+
+    view.dataset.setText(str(zh_sft_sample.parent / "no-such-file.json"))
+    view.preview_button.click()
+    qtbot.waitUntil(lambda: not view.notice.isHidden() and "no-such-file.json" in view.notice.text(), timeout=30_000)
+
+    view.model.setText("")
+    view.start_button.click()
+    assert "model" in view.notice.text()
+    assert view.start_button.isEnabled()
