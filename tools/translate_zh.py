@@ -381,6 +381,9 @@ ZH: dict[str, str] = {
     "The chat template inside {name} failed: {detail}. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).": "{name} 内置的对话模板渲染失败：{detail}。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。",
     "The process that renders model files' chat templates could not start ({how}); see the log. Choose a built-in chat template in the decoding panel meanwhile.": "渲染模型文件对话模板的进程无法启动（{how}），请查看日志。在此期间请在解码参数面板中选择一个内置对话模板。",
     # -- SSH hosts and remote runs (runtime/training/remote) -----------------------------------
+    "Run {job} runs on this computer, in the process that started it; see `alpaca-desk train status {job}`.": "运行 {job} 在这台电脑上、由启动它的进程执行；请查看 `alpaca-desk train status {job}`。",
+    "The job on {name} ended without a word (the host restarted, or its processes were killed).": "{name} 上的任务未留下任何消息就结束了（主机重启，或其进程被终止）。",
+    "{name} lacks: {missing}.": "{name} 缺少：{missing}。",
     "A host called {name} is already saved; choose another name or remove it first.": "已保存名为 {name} 的主机；请换一个名称，或先删除它。",
     "Host {name}: {field} {reason}.": "主机 {name}：{field} {reason}。",
     "No saved host is called {name}. Add it in Training hosts.": "没有名为 {name} 的已保存主机。请在“训练主机”中添加。",

@@ -475,43 +475,39 @@ class RemoteTarget(TrainingTarget):
         return TargetCheck(ready=True, devices=tuple(report.gpus))
 
     def start(self, spec: JobSpec) -> RemoteRunHandle:
-        """Register the run, connect, then upload, start and follow it on a thread.
+        """Register the run and return its handle; connecting, the upload, the start and the
+        following happen on the handle's thread (nothing here waits for the network, so a window
+        may call it on its own thread).
 
-        Returns once connected (an unknown host key or a refused login raise here); the upload's
-        progress and any later failure arrive as the handle's events.
+        An unknown host key, a refused login or a dropped upload arrive as an ``error`` event and a
+        FAILED outcome (the message says what to do: accept the key in the hosts window, ...).
 
         Raises:
             TrainingLaunchError: A file of the spec is not on this computer.
-            HostKeyUnknown, RemoteError: No connection.
         """
-        _, job = remote_job(spec)  # checks the files before anything is registered or sent
-        conn = self.connect()
-        try:
-            record = registry.create_run(spec.replace(output_dir="out"), target=self.name)
-            job_dir = job_dir_for(conn, record.job_id)
-            registry.update_run(record.job_id, output_dir=f"{job_dir}/out")
-            # The runner's record under the registry's id, so that both name the run alike.
-            records.save_run(
-                RemoteRun(record.job_id, self.name, job_dir, state="uploading", created=time.time(), module=job.module)
-            )
-        except BaseException:
-            conn.close()
-            raise
+        remote_job(spec)  # checks the files before anything is registered or sent
+        record = registry.create_run(spec.replace(output_dir="out"), target=self.name)
         handle = RemoteRunHandle(self, record.job_id, attaching=False)
         recorder = registry.Recorder(record.job_id)
         handle.add_listener(recorder)
         handle.add_end_listener(recorder.finish)
-        on_host, job = remote_job(record.spec.replace(output_dir="out"))
+        on_host, job = remote_job(record.spec)
         job = dataclasses.replace(job, script_spec=on_host.to_dict())
 
         def upload() -> RemoteRun:
             def progress(p: Progress) -> None:
                 handle._emit({"event": "upload", "done": p.done, "total": p.total})
 
-            try:
+            with self.connect() as conn:
+                job_dir = job_dir_for(conn, record.job_id)
+                registry.update_run(record.job_id, output_dir=f"{job_dir}/out")
+                # The runner's record under the registry's id, so that both name the run alike.
+                records.save_run(
+                    RemoteRun(
+                        record.job_id, self.name, job_dir, state="uploading", created=time.time(), module=job.module
+                    )
+                )
                 run = start_job(conn, job, job_id=record.job_id, on_progress=progress)
-            finally:
-                conn.close()
             registry.update_run(record.job_id, state=RunState.RUNNING.value)
             return run
 

@@ -18,12 +18,13 @@ import pytest
 
 from runtime.training import registry
 from runtime.training.launcher import JobSpec, RunState, TrainingLaunchError, parse_progress
-from runtime.training.remote import Host, records
+from runtime.training.remote import Host, add_host, records
 from runtime.training.remote.target import RemoteTarget, available_targets, remote_job
 from tests.conftest import TEST_DATA, data_file
+from tests.sshd import Sshd
 from tests.unit.training.conftest import run_script
 
-from .conftest import wait_for
+from .conftest import host_for, server_key, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 #: A safety net for a tiny run on a busy two-core machine, not a measurement.
@@ -159,3 +160,18 @@ def test_a_client_killed_mid_run_re_attaches_with_no_gap_and_no_repeated_line(
     assert mirror == (job_dir / "log.jsonl").read_bytes()
     assert mirror.decode("utf-8").splitlines()[: len(before)] == before
     assert registry.load_run(run.job_id).state == "finished"
+
+
+def test_an_unaccepted_host_key_fails_the_run_with_its_fingerprint_and_sends_nothing(
+    sshd: Sshd, remote_root: Path, tiny_llama: Path, tmp_path: Path
+) -> None:
+    host = host_for(sshd, remote_root)
+    add_host(host)
+    handle = RemoteTarget(host.name).start(_sft_spec(tiny_llama, tmp_path))
+    events = list(handle.events(timeout=120))
+    outcome = handle.wait(120)
+    assert outcome.state is RunState.FAILED and outcome.code == "ssh_host_key_unknown"
+    assert server_key(sshd).fingerprint in (outcome.error or "")
+    assert [e["event"] for e in events if e["event"] in ("upload", "progress")] == []
+    assert not remote_root.exists()  # nothing reached the host
+    assert registry.load_run(handle.job_id).state == "failed"
