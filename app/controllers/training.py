@@ -1,13 +1,16 @@
 """The training window's logic: presets, the dataset preview, starting and following a run, the merge.
 
 Runs go through the Qt-free target interface of :mod:`runtime.training.launcher`: this computer
-(:class:`~runtime.training.launcher.LocalTarget`) now, saved SSH hosts through :meth:`add_target`.
+(:class:`~runtime.training.launcher.LocalTarget`) and the saved SSH hosts
+(:class:`~runtime.training.remote.target.RemoteTarget`: its phases show in the status line, and a
+finished run's adapter is downloaded into the run's folder here before it can be merged).
 Nothing slow happens on the GUI thread: the environment check, the preview, waiting for a run's end
 and the history are tasks (:func:`app.tasks.run_task`); a timer polls the run's events and log.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -33,6 +36,7 @@ from runtime.training.launcher import (
     parse_progress,
 )
 from runtime.training.presets import PRESETS
+from runtime.training.remote.target import RemoteRunHandle, available_targets
 
 #: Milliseconds between polls of a running run's events and log.
 POLL_MS = 300
@@ -59,6 +63,7 @@ class TrainingController(QObject):
         self.spec: JobSpec | None = None
         self._log_offset = 0
         self._outcome: RunOutcome | None = None
+        self._remote_finished: RemoteRunHandle | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
@@ -78,7 +83,10 @@ class TrainingController(QObject):
         view.start_button.clicked.connect(self.start)
         view.stop_button.clicked.connect(self.stop)
         view.merge_button.clicked.connect(self.merge)
+        view.download_button.clicked.connect(self.download_adapter)
         view.target.currentIndexChanged.connect(lambda _index: self.check_target())
+        if targets is None:
+            targets = available_targets()
         for target in targets or [LocalTarget()]:
             self.add_target(target)
         self._apply_preset()
@@ -232,6 +240,7 @@ class TrainingController(QObject):
         for event in handle.poll():
             progress = parse_progress(event)
             if progress is None:
+                self._remote_event(event)
                 continue
             if progress.loss is not None:
                 self.view.chart.add_point(progress.step, progress.loss, progress.lr, progress.total)
@@ -241,6 +250,58 @@ class TrainingController(QObject):
         if chunk.text:
             self.view.log.appendPlainText(chunk.text.rstrip("\n"))
         self._log_offset = chunk.next_offset
+
+    def _remote_event(self, event: dict[str, Any]) -> None:
+        """A remote run's phase or upload progress, in the status line."""
+        if event.get("event") == "upload" and isinstance(event.get("total"), int):
+            self.view.status.setText(
+                self.tr("Uploading the job: {done} of {total}").format(
+                    done=_size(event.get("done", 0)), total=_size(event["total"])
+                )
+            )
+        elif event.get("event") == "remote":
+            phases = {
+                "running": self.tr("running"),
+                "lost connection": self.tr("connection lost; reconnecting (the run goes on)"),
+                "re-attached": self.tr("re-attached"),
+            }
+            phase = phases.get(str(event.get("phase")))
+            if phase is not None:
+                self.view.status.setText(
+                    self.tr("Run {job} on {host}: {phase}").format(
+                        job=event.get("job", ""), host=self.target.label, phase=phase
+                    )
+                )
+
+    def download_adapter(self) -> None:
+        """Download a finished remote run's adapter into its folder here (a task), then allow merging."""
+        handle = self._remote_finished
+        if handle is None:
+            return
+        dest = registry.load_run(handle.job_id).run_dir / "adapter"
+        self.view.download_button.setEnabled(False)
+        self.view.status.setText(self.tr("Downloading the adapter of run {job}…").format(job=handle.job_id))
+
+        def fetch() -> Path:
+            return dest if (dest / "adapter_config.json").is_file() else handle.fetch_adapter(dest)
+
+        run_task(fetch, self._downloaded)
+
+    def _downloaded(self, folder: Path | None, error: BaseException | None) -> None:
+        if not isValid(self.view):
+            return  # the window was closed and deleted while the task ran
+        if error is not None or folder is None or self._outcome is None:
+            self.view.status.setText(error_text(error) if error else "")
+            self.view.download_button.setEnabled(True)
+            return
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        self._outcome = dataclasses.replace(self._outcome, adapter=str(folder))
+        self._remote_finished = None
+        self.view.download_button.setVisible(False)
+        self.view.merge_button.setEnabled(True)
+        self.view.status.setText(
+            self.tr("The adapter was downloaded to {path} ({size}).").format(path=str(folder), size=_size(size))
+        )
 
     def _progress_text(self, progress: Any) -> str:
         parts = [self.tr("Step {step} of {total}").format(step=progress.step, total=progress.total)]
@@ -267,7 +328,12 @@ class TrainingController(QObject):
             return
         self._outcome = outcome
         job = handle.job_id if handle is not None else ""
-        if outcome.state is RunState.FINISHED:
+        if outcome.state is RunState.FINISHED and isinstance(handle, RemoteRunHandle):
+            # The adapter is on the host: it comes here first (automatically; the button retries).
+            self._remote_finished = handle
+            self.view.download_button.setVisible(True)
+            self.download_adapter()
+        elif outcome.state is RunState.FINISHED:
             self.view.status.setText(
                 self.tr("Run {job} finished: the adapter is in {path}").format(job=job, path=outcome.adapter or "")
             )
@@ -341,6 +407,11 @@ class TrainingController(QObject):
                 )
             )
         self.view.show_history(rows)
+
+
+def _size(count: object) -> str:
+    """Bytes as MB with one decimal (what an upload or an adapter weighs)."""
+    return f"{(count if isinstance(count, int) else 0) / 1e6:,.1f} MB"
 
 
 def _runs_with_parameters() -> list[tuple[registry.RunRecord, str]]:

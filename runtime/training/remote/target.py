@@ -68,6 +68,8 @@ from runtime.training.remote.runner import (
 
 #: The most files a model, dataset or adapter folder may hold to be uploaded.
 MAX_UPLOAD_FILES = 10_000
+#: Seconds between upload progress events.
+UPLOAD_EVENT_S = 0.25
 #: Where a finished run's adapter is in its job folder.
 ADAPTER_IN_JOB = "out/adapter"
 #: Remote phases by the launcher's state they count as.
@@ -438,11 +440,17 @@ class RemoteTarget(TrainingTarget):
         self.host = get_host(host) if isinstance(host, str) else host
         self.name = self.host.name
         self.label = f"{self.host.name} ({self.host.target})"
-        if passphrase is None and needs_passphrase(self.host):
+        self._passphrase = passphrase
+
+    @property
+    def passphrase(self) -> str | None:
+        """The key's passphrase: given, or the keyring's (asked on first use, on a worker thread:
+        a keyring may take a while to answer)."""
+        if self._passphrase is None and needs_passphrase(self.host):
             from runtime.training.remote.secrets import stored_passphrase
 
-            passphrase = stored_passphrase(self.host)
-        self.passphrase = passphrase
+            self._passphrase = stored_passphrase(self.host)
+        return self._passphrase
 
     def connect(self) -> Connection:
         """A connection to the host (the caller closes it).
@@ -495,8 +503,14 @@ class RemoteTarget(TrainingTarget):
         job = dataclasses.replace(job, script_spec=on_host.to_dict())
 
         def upload() -> RemoteRun:
+            shown = [0.0]
+
             def progress(p: Progress) -> None:
-                handle._emit({"event": "upload", "done": p.done, "total": p.total})
+                # SFTP reports every 32 KiB: an event every UPLOAD_EVENT_S is plenty for a progress bar.
+                now = time.monotonic()
+                if now - shown[0] >= UPLOAD_EVENT_S or p.done >= p.total:
+                    shown[0] = now
+                    handle._emit({"event": "upload", "done": p.done, "total": p.total})
 
             with self.connect() as conn:
                 job_dir = job_dir_for(conn, record.job_id)
