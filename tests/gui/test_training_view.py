@@ -84,3 +84,44 @@ def test_the_preview_counts_tokens_and_a_bad_recipe_is_named(qtbot, tiny_model: 
     view.start_button.click()
     assert "model" in view.notice.text()
     assert view.start_button.isEnabled()
+
+
+def test_a_run_on_a_saved_host_shows_its_phases_and_downloads_its_adapter(
+    qtbot, tiny_model: Path, zh_sft_sample: Path, tmp_path: Path
+) -> None:
+    from runtime.training.remote import accept_host_key, add_host
+    from tests.sshd import make_sshd
+    from tests.unit.training.remote.conftest import host_for, server_key
+
+    server = make_sshd(tmp_path / "sshd").start()
+    try:
+        host = host_for(server, tmp_path / "jobs")
+        add_host(host)
+        accept_host_key(host, server_key(server))
+        view, controller = _window(qtbot)
+        targets = [view.target.itemText(i) for i in range(view.target.count())]
+        assert targets == ["This computer", f"gpu-box ({host.target})"]
+        view.target.setCurrentIndex(1)
+        view.kind.setCurrentIndex(view.kind.findData("sft"))
+        view.model.setText(str(tiny_model))
+        view.dataset.setText(str(zh_sft_sample))
+        view.max_steps.setValue(2)
+        view.batch_size.setValue(2)
+        texts: list[str] = []
+        outcomes: list[object] = []
+        controller.ended.connect(outcomes.append)
+        view.start_button.click()
+        assert controller.handle is not None, view.notice.text()
+        qtbot.waitUntil(lambda: texts.append(view.status.text()) or bool(outcomes), timeout=RUN_TIMEOUT_MS)
+        assert outcomes[0].state is RunState.FINISHED  # type: ignore[attr-defined]
+        # The script takes seconds to import torch after the start: "running" shows that long (the
+        # upload of a tiny model may be over between two polls, so it is not asserted).
+        assert any(text.endswith(": running") for text in texts), texts[-5:]
+        qtbot.waitUntil(lambda: view.merge_button.isEnabled(), timeout=120_000)
+        assert "downloaded" in view.status.text() and view.download_button.isHidden()
+        adapter = Path(controller._outcome.adapter)
+        assert (adapter / "adapter_config.json").is_file() and adapter.is_relative_to(tmp_path)
+        qtbot.waitUntil(lambda: view.history.rowCount() == 1 and view.history.item(0, 3).text() == "finished")
+        assert view.history.item(0, 2).text() == "gpu-box"
+    finally:
+        server.stop()
