@@ -175,3 +175,40 @@ def test_an_unaccepted_host_key_fails_the_run_with_its_fingerprint_and_sends_not
     assert [e["event"] for e in events if e["event"] in ("upload", "progress")] == []
     assert not remote_root.exists()  # nothing reached the host
     assert registry.load_run(handle.job_id).state == "failed"
+
+
+def _cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runtime.cli", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, "ALPACA_DESK_HOME": str(home), "PYTHONIOENCODING": "utf-8"},
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+        check=False,
+    )
+
+
+def test_train_status_and_stop_reach_a_remote_run_which_saves_a_checkpoint(
+    trusted_host: Host, tiny_llama: Path, tmp_path: Path, isolated_dirs: Path
+) -> None:
+    handle = RemoteTarget(trusted_host).start(_sft_spec(tiny_llama, tmp_path, max_steps=5000))
+    for event in handle.events(timeout=RUN_TIMEOUT_S):
+        if parse_progress(event) is not None:
+            break
+    status = _cli("train", "status", handle.job_id, home=isolated_dirs)
+    assert status.returncode == 0, status.stderr
+    assert f"target: {trusted_host.name}" in status.stdout and f"on {trusted_host.name}: running" in status.stdout
+
+    stopped = _cli("train", "stop", handle.job_id, home=isolated_dirs)
+    assert stopped.returncode == 0, stopped.stderr
+    assert f"{handle.job_id} on {trusted_host.name}: stopped" in stopped.stdout
+    outcome = handle.wait(RUN_TIMEOUT_S)
+    assert outcome.state is RunState.STOPPED
+    # SIGINT first, with the training grace: the script saved a checkpoint before it ended.
+    cancelled = [e for e in handle.poll() if e.get("event") == "cancelled"]
+    assert cancelled and str(cancelled[0]["checkpoint"]).endswith(f"checkpoint-{cancelled[0]['step']}")
+    assert registry.load_run(handle.job_id).state == "stopped"
+    listed = _cli("train", "status", home=isolated_dirs)
+    assert f"{handle.job_id}  {trusted_host.name}  stopped" in listed.stdout
