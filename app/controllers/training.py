@@ -36,7 +36,7 @@ from runtime.training.launcher import (
     parse_progress,
 )
 from runtime.training.presets import PRESETS
-from runtime.training.remote.target import RemoteRunHandle, available_targets
+from runtime.training.remote.target import RemoteRunHandle, RemoteTarget, available_targets
 
 #: Milliseconds between polls of a running run's events and log.
 POLL_MS = 300
@@ -91,6 +91,7 @@ class TrainingController(QObject):
             self.add_target(target)
         self._apply_preset()
         self.refresh_history()
+        self.reattach()
 
     def _preset_label(self, name: str) -> str:
         return {
@@ -213,6 +214,36 @@ class TrainingController(QObject):
         except AppError as exc:
             self.view.show_notice(error_text(exc))
             return
+        self._follow(handle, spec)
+
+    def reattach(self) -> None:
+        """Follow again the newest run on a saved host that had not ended when the app last closed
+        (a task finds it: the registry is files)."""
+
+        def find() -> registry.RunRecord | None:
+            remote = {t.name for t in self.targets if isinstance(t, RemoteTarget)}
+            return next(
+                (r for r in registry.list_runs() if r.target in remote and not RunState(r.state).ended),
+                None,
+            )
+
+        run_task(find, self._reattach_found)
+
+    def _reattach_found(self, record: registry.RunRecord | None, error: BaseException | None) -> None:
+        if not isValid(self.view) or record is None or self.handle is not None:
+            return
+        target = next(t for t in self.targets if isinstance(t, RemoteTarget) and t.name == record.target)
+        try:
+            spec = record.spec
+            handle = target.attach(record.job_id)
+        except AppError as exc:
+            self.view.show_notice(error_text(exc))
+            return
+        self.view.target.setCurrentIndex(self.targets.index(target))
+        self._follow(handle, spec)
+
+    def _follow(self, handle: RunHandle, spec: JobSpec) -> None:
+        """Show ``handle``'s run: chart, log, status, buttons; its end arrives in :meth:`_run_ended`."""
         self.view.show_notice("")
         self.handle, self._outcome, self._log_offset = handle, None, 0
         self.spec = spec.replace(job_id=handle.job_id, output_dir=str(getattr(handle, "output_dir", spec.output_dir)))

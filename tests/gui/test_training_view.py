@@ -125,3 +125,41 @@ def test_a_run_on_a_saved_host_shows_its_phases_and_downloads_its_adapter(
         assert view.history.item(0, 2).text() == "gpu-box"
     finally:
         server.stop()
+
+
+def test_a_window_opened_while_a_remote_run_goes_on_re_attaches_to_it(
+    qtbot, tiny_model: Path, zh_sft_sample: Path, tmp_path: Path
+) -> None:
+    from runtime.training.launcher import JobSpec, parse_progress
+    from runtime.training.remote import accept_host_key, add_host
+    from runtime.training.remote.target import RemoteTarget
+    from tests.sshd import make_sshd
+    from tests.unit.training.remote.conftest import host_for, server_key
+
+    server = make_sshd(tmp_path / "sshd").start()
+    try:
+        host = host_for(server, tmp_path / "jobs")
+        add_host(host)
+        accept_host_key(host, server_key(server))
+        spec = JobSpec(
+            kind="sft", model=str(tiny_model), dataset=str(zh_sft_sample), block_size=64, batch_size=2,
+            max_steps=30, tiny_test=True,
+        )  # fmt: skip
+        first = RemoteTarget(host).start(spec)
+        for event in first.events(timeout=RUN_TIMEOUT_MS / 1000):
+            if parse_progress(event) is not None:
+                break
+        first.detach()  # as when the app closed: the job goes on
+
+        view, controller = _window(qtbot)
+        qtbot.waitUntil(lambda: controller.handle is not None, timeout=30_000)
+        assert controller.handle.job_id == first.job_id
+        assert view.target.currentText().startswith("gpu-box")
+        outcomes: list[object] = []
+        controller.ended.connect(outcomes.append)
+        qtbot.waitUntil(lambda: bool(outcomes), timeout=RUN_TIMEOUT_MS)
+        assert outcomes[0].state is RunState.FINISHED  # type: ignore[attr-defined]
+        assert [step for step, _, _ in view.chart.points] == list(range(1, 31))  # the replayed steps too
+        qtbot.waitUntil(lambda: view.merge_button.isEnabled(), timeout=120_000)
+    finally:
+        server.stop()
