@@ -87,6 +87,8 @@ class TrainingController(QObject):
         view.target.currentIndexChanged.connect(lambda _index: self.check_target())
         if targets is None:
             targets = available_targets()
+        # The check starts a Python that imports torch: only for a window the user sees.
+        view.shown.connect(self.check_target)
         for target in targets or [LocalTarget()]:
             self.add_target(target)
         self._apply_preset()
@@ -116,7 +118,9 @@ class TrainingController(QObject):
         return self.targets[index if isinstance(index, int) else 0]
 
     def check_target(self) -> None:
-        """Check the chosen target (a task: it starts a Python that imports torch)."""
+        """Check the chosen target while the window is shown (a task: it starts a Python that imports torch)."""
+        if not self.view.isVisible() or not self.targets:
+            return
         target = self.target
         tiny = bool(self._preset_fields().get("tiny_test"))
         key = (id(target), tiny)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -39,7 +40,13 @@ LOG_LINES = 5000
 
 
 class TrainingView(QWidget):
-    """The training window's widgets. ``spec_fields`` / ``apply_fields`` move values in and out."""
+    """The training window's widgets. ``spec_fields`` / ``apply_fields`` move values in and out.
+
+    Signals:
+        shown(): the window was shown (the controller checks the target then, not before).
+    """
+
+    shown = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -225,6 +232,11 @@ class TrainingView(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.notice)
         layout.addWidget(body, 1)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Tell the controller the window is on screen."""
+        super().showEvent(event)
+        self.shown.emit()
 
     # -- values in and out --
 

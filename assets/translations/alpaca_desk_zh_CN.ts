@@ -2850,165 +2850,165 @@ Last changed {when}</source>
 <context>
     <name>TrainingController</name>
     <message>
-        <location filename="../../app/controllers/training.py" line="97"/>
+        <location filename="../../app/controllers/training.py" line="100"/>
         <source>Pre-training with LoRA (Chinese-LLaMA, sections 4.3-4.4)</source>
         <extracomment>Milliseconds between polls of a running run&apos;s events and log.</extracomment>
         <translation>LoRA 预训练（Chinese-LLaMA，第 4.3-4.4 节）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="98"/>
+        <location filename="../../app/controllers/training.py" line="101"/>
         <source>Pre-training stage 1 of 2: embeddings only (7B)</source>
         <translation>预训练第 1 阶段（共 2 阶段）：仅训练词嵌入（7B）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="99"/>
+        <location filename="../../app/controllers/training.py" line="102"/>
         <source>Instruction fine-tuning with LoRA (Chinese-Alpaca, section 4.5)</source>
         <translation>LoRA 指令精调（Chinese-Alpaca，第 4.5 节）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="100"/>
+        <location filename="../../app/controllers/training.py" line="103"/>
         <source>Tiny test on the CPU (a tiny model only)</source>
         <translation>CPU 上的微型测试（仅限微型模型）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="108"/>
-        <location filename="../../app/controllers/training.py" line="397"/>
+        <location filename="../../app/controllers/training.py" line="111"/>
+        <location filename="../../app/controllers/training.py" line="432"/>
         <source>This computer</source>
         <translation>本机</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="125"/>
+        <location filename="../../app/controllers/training.py" line="130"/>
         <source>Checking {target}…</source>
         <translation>正在检查 {target}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="142"/>
+        <location filename="../../app/controllers/training.py" line="147"/>
         <source>the CPU (tiny test)</source>
         <translation>CPU（微型测试）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="143"/>
+        <location filename="../../app/controllers/training.py" line="148"/>
         <source>Ready: {devices}</source>
         <translation>就绪：{devices}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="221"/>
+        <location filename="../../app/controllers/training.py" line="256"/>
         <source>Run {job} is starting…</source>
         <translation>运行 {job} 正在启动…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="234"/>
+        <location filename="../../app/controllers/training.py" line="269"/>
         <source>Stopping after the current step…</source>
         <translation>将在当前步骤完成后停止…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="258"/>
+        <location filename="../../app/controllers/training.py" line="293"/>
         <source>Uploading the job: {done} of {total}</source>
         <translation>正在上传任务：{done} / {total}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="265"/>
+        <location filename="../../app/controllers/training.py" line="300"/>
         <source>connection lost; reconnecting (the run goes on)</source>
         <translation>连接中断，正在重新连接（训练仍在继续）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="266"/>
+        <location filename="../../app/controllers/training.py" line="301"/>
         <source>re-attached</source>
         <translation>已重新连接</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="271"/>
+        <location filename="../../app/controllers/training.py" line="306"/>
         <source>Run {job} on {host}: {phase}</source>
         <translation>{host} 上的运行 {job}：{phase}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="283"/>
+        <location filename="../../app/controllers/training.py" line="318"/>
         <source>Downloading the adapter of run {job}…</source>
         <translation>正在下载运行 {job} 的适配器…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="303"/>
+        <location filename="../../app/controllers/training.py" line="338"/>
         <source>The adapter was downloaded to {path} ({size}).</source>
         <translation>适配器已下载到 {path}（{size}）。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="307"/>
+        <location filename="../../app/controllers/training.py" line="342"/>
         <source>Step {step} of {total}</source>
         <translation>第 {step} / {total} 步</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="309"/>
+        <location filename="../../app/controllers/training.py" line="344"/>
         <source>loss {loss:.4f}</source>
         <translation>损失 {loss:.4f}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="311"/>
+        <location filename="../../app/controllers/training.py" line="346"/>
         <source>{speed:,.0f} tokens/s</source>
         <translation>{speed:,.0f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="313"/>
+        <location filename="../../app/controllers/training.py" line="348"/>
         <source>GPU memory {gib:.1f} GiB</source>
         <translation>显存 {gib:.1f} GiB</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="315"/>
+        <location filename="../../app/controllers/training.py" line="350"/>
         <source>{eta} left</source>
         <translation>剩余 {eta}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="338"/>
+        <location filename="../../app/controllers/training.py" line="373"/>
         <source>Run {job} finished: the adapter is in {path}</source>
         <translation>运行 {job} 已完成：适配器位于 {path}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="342"/>
+        <location filename="../../app/controllers/training.py" line="377"/>
         <source>Run {job} stopped at step {step}.</source>
         <translation>运行 {job} 已在第 {step} 步停止。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="344"/>
+        <location filename="../../app/controllers/training.py" line="379"/>
         <source>Start the same recipe again to resume from its checkpoint.</source>
         <translation>用同样的配置再次开始即可从检查点继续。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="348"/>
+        <location filename="../../app/controllers/training.py" line="383"/>
         <source>Run {job} failed: {message}</source>
         <translation>运行 {job} 失败：{message}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="361"/>
+        <location filename="../../app/controllers/training.py" line="396"/>
         <source>Merging the adapter into {model}…</source>
         <translation>正在把适配器合并到 {model}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="371"/>
+        <location filename="../../app/controllers/training.py" line="406"/>
         <source>Merged into {path}. Convert it to GGUF to chat with it.</source>
         <translation>已合并到 {path}。转换为 GGUF 后即可用它对话。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="388"/>
+        <location filename="../../app/controllers/training.py" line="423"/>
         <source>starting</source>
         <translation>启动中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="264"/>
-        <location filename="../../app/controllers/training.py" line="389"/>
+        <location filename="../../app/controllers/training.py" line="299"/>
+        <location filename="../../app/controllers/training.py" line="424"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="390"/>
+        <location filename="../../app/controllers/training.py" line="425"/>
         <source>finished</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="391"/>
+        <location filename="../../app/controllers/training.py" line="426"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="392"/>
+        <location filename="../../app/controllers/training.py" line="427"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
@@ -3016,336 +3016,336 @@ Last changed {when}</source>
 <context>
     <name>TrainingView</name>
     <message>
-        <location filename="../../app/views/training_view.py" line="46"/>
+        <location filename="../../app/views/training_view.py" line="53"/>
         <source>Advanced: LoRA training</source>
         <extracomment>Lines kept in the live log.</extracomment>
         <translation>高级：LoRA 训练</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="57"/>
+        <location filename="../../app/views/training_view.py" line="64"/>
         <source>Pre-training (plain text)</source>
         <translation>预训练（纯文本）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="58"/>
+        <location filename="../../app/views/training_view.py" line="65"/>
         <source>Instruction fine-tuning (Alpaca JSON)</source>
         <translation>指令精调（Alpaca JSON）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="60"/>
+        <location filename="../../app/views/training_view.py" line="67"/>
         <source>Hugging Face model folder (LLaMA)</source>
         <translation>Hugging Face 模型文件夹（LLaMA）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="61"/>
-        <location filename="../../app/views/training_view.py" line="65"/>
-        <location filename="../../app/views/training_view.py" line="71"/>
-        <location filename="../../app/views/training_view.py" line="119"/>
+        <location filename="../../app/views/training_view.py" line="68"/>
+        <location filename="../../app/views/training_view.py" line="72"/>
+        <location filename="../../app/views/training_view.py" line="78"/>
+        <location filename="../../app/views/training_view.py" line="126"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="64"/>
+        <location filename="../../app/views/training_view.py" line="71"/>
         <source>Optional: the model folder&apos;s tokenizer</source>
         <translation>可选：默认使用模型文件夹中的分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="69"/>
+        <location filename="../../app/views/training_view.py" line="76"/>
         <source>Text file or folder (pre-training), JSON or JSON lines (instructions)</source>
         <translation>文本文件或文件夹（预训练），JSON 或 JSON lines（指令数据）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="73"/>
+        <location filename="../../app/views/training_view.py" line="80"/>
         <source>Preview</source>
         <translation>预览</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="74"/>
+        <location filename="../../app/views/training_view.py" line="81"/>
         <source>Show the first records and their token counts under the tokenizer</source>
         <translation>显示前几条记录及其在该分词器下的 token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="76"/>
+        <location filename="../../app/views/training_view.py" line="83"/>
         <source>Text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="76"/>
+        <location filename="../../app/views/training_view.py" line="83"/>
         <source>Tokens</source>
         <translation>token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="76"/>
+        <location filename="../../app/views/training_view.py" line="83"/>
         <source>Learned</source>
         <translation>参与学习</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="81"/>
+        <location filename="../../app/views/training_view.py" line="88"/>
         <source>Recipe</source>
         <translation>训练配置</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="83"/>
+        <location filename="../../app/views/training_view.py" line="90"/>
         <source>Preset:</source>
         <translation>预设：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="84"/>
+        <location filename="../../app/views/training_view.py" line="91"/>
         <source>Kind:</source>
         <translation>类型：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="85"/>
+        <location filename="../../app/views/training_view.py" line="92"/>
         <source>Model:</source>
         <translation>模型：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="86"/>
+        <location filename="../../app/views/training_view.py" line="93"/>
         <source>Tokenizer:</source>
         <translation>分词器：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="87"/>
+        <location filename="../../app/views/training_view.py" line="94"/>
         <source>Dataset:</source>
         <translation>数据集：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="98"/>
+        <location filename="../../app/views/training_view.py" line="105"/>
         <source>from the epochs</source>
         <translation>按轮数计算</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="103"/>
+        <location filename="../../app/views/training_view.py" line="110"/>
         <source>at the end and on stop</source>
         <translation>结束时和停止时</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="105"/>
+        <location filename="../../app/views/training_view.py" line="112"/>
         <source>Gradient checkpointing (less memory, slower)</source>
         <translation>梯度检查点（省显存，较慢）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="108"/>
+        <location filename="../../app/views/training_view.py" line="115"/>
         <source>Automatic (bf16 or fp16 on the GPU)</source>
         <translation>自动（GPU 上用 bf16 或 fp16）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="115"/>
+        <location filename="../../app/views/training_view.py" line="122"/>
         <source>LoRA (and embeddings when the vocabulary grows)</source>
         <translation>LoRA（词表扩充时同时训练词嵌入）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="116"/>
+        <location filename="../../app/views/training_view.py" line="123"/>
         <source>Stage 1: embeddings only, transformer frozen</source>
         <translation>第 1 阶段：仅训练词嵌入，冻结 Transformer</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="118"/>
+        <location filename="../../app/views/training_view.py" line="125"/>
         <source>Optional: an adapter to continue (stage 2 after stage 1)</source>
         <translation>可选：要继续训练的适配器（第 1 阶段之后的第 2 阶段）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="122"/>
+        <location filename="../../app/views/training_view.py" line="129"/>
         <source>When the tokenizer is larger than the model</source>
         <translation>当分词器比模型词表大时</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="123"/>
+        <location filename="../../app/views/training_view.py" line="130"/>
         <source>Always</source>
         <translation>总是</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="124"/>
+        <location filename="../../app/views/training_view.py" line="131"/>
         <source>Never</source>
         <translation>从不</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="126"/>
+        <location filename="../../app/views/training_view.py" line="133"/>
         <source>Hyper-parameters</source>
         <translation>超参数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="128"/>
+        <location filename="../../app/views/training_view.py" line="135"/>
         <source>LoRA rank / alpha / dropout:</source>
         <translation>LoRA 秩 / alpha / dropout：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="129"/>
+        <location filename="../../app/views/training_view.py" line="136"/>
         <source>Learning rate:</source>
         <translation>学习率：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="130"/>
+        <location filename="../../app/views/training_view.py" line="137"/>
         <source>Epochs / max steps:</source>
         <translation>轮数 / 最大步数：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="131"/>
+        <location filename="../../app/views/training_view.py" line="138"/>
         <source>Block size:</source>
         <translation>块大小：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="132"/>
+        <location filename="../../app/views/training_view.py" line="139"/>
         <source>Batch / accumulation:</source>
         <translation>批大小 / 梯度累积：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="133"/>
+        <location filename="../../app/views/training_view.py" line="140"/>
         <source>Checkpoint every:</source>
         <translation>检查点间隔：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="134"/>
+        <location filename="../../app/views/training_view.py" line="141"/>
         <source>Seed:</source>
         <translation>随机种子：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="135"/>
+        <location filename="../../app/views/training_view.py" line="142"/>
         <source>Precision:</source>
         <translation>精度：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="136"/>
+        <location filename="../../app/views/training_view.py" line="143"/>
         <source>Stage:</source>
         <translation>阶段：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="137"/>
+        <location filename="../../app/views/training_view.py" line="144"/>
         <source>Continue from:</source>
         <translation>继续自：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="138"/>
+        <location filename="../../app/views/training_view.py" line="145"/>
         <source>Train embeddings:</source>
         <translation>训练词嵌入：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="143"/>
+        <location filename="../../app/views/training_view.py" line="150"/>
         <source>all (or e.g. 0,1)</source>
         <translation>全部（或如 0,1）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="144"/>
+        <location filename="../../app/views/training_view.py" line="151"/>
         <source>CUDA device numbers to train on, separated by commas</source>
         <translation>用于训练的 CUDA 设备编号，以逗号分隔</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="146"/>
+        <location filename="../../app/views/training_view.py" line="153"/>
         <source>More than one starts one process per GPU through torchrun</source>
         <translation>大于 1 时通过 torchrun 为每个 GPU 启动一个进程</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="149"/>
+        <location filename="../../app/views/training_view.py" line="156"/>
         <source>Where it runs</source>
         <translation>运行位置</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="151"/>
+        <location filename="../../app/views/training_view.py" line="158"/>
         <source>Target:</source>
         <translation>目标：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="152"/>
+        <location filename="../../app/views/training_view.py" line="159"/>
         <source>GPUs / processes:</source>
         <translation>GPU / 进程数：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="172"/>
+        <location filename="../../app/views/training_view.py" line="179"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="173"/>
+        <location filename="../../app/views/training_view.py" line="180"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="175"/>
+        <location filename="../../app/views/training_view.py" line="182"/>
         <source>Stop after the current step; a checkpoint is saved and a rerun resumes</source>
         <translation>在当前步骤完成后停止；会保存检查点，再次运行时从中继续</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="176"/>
+        <location filename="../../app/views/training_view.py" line="183"/>
         <source>Merge into the model…</source>
         <translation>合并到模型…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="178"/>
+        <location filename="../../app/views/training_view.py" line="185"/>
         <source>Merge the finished adapter into its base model (safetensors)</source>
         <translation>把训练完成的适配器合并到其基础模型（safetensors）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="179"/>
+        <location filename="../../app/views/training_view.py" line="186"/>
         <source>Download adapter</source>
         <translation>下载适配器</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="180"/>
+        <location filename="../../app/views/training_view.py" line="187"/>
         <source>Download the finished run&apos;s adapter from its SSH host</source>
         <translation>从 SSH 主机下载已完成运行的适配器</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="182"/>
+        <location filename="../../app/views/training_view.py" line="189"/>
         <source>No run yet.</source>
         <translation>还没有运行。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="188"/>
+        <location filename="../../app/views/training_view.py" line="195"/>
         <source>The run&apos;s log appears here.</source>
         <translation>运行日志会显示在这里。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="192"/>
+        <location filename="../../app/views/training_view.py" line="199"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="193"/>
+        <location filename="../../app/views/training_view.py" line="200"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="194"/>
+        <location filename="../../app/views/training_view.py" line="201"/>
         <source>Target</source>
         <translation>目标</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="195"/>
+        <location filename="../../app/views/training_view.py" line="202"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="196"/>
+        <location filename="../../app/views/training_view.py" line="203"/>
         <source>Step</source>
         <translation>步数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="197"/>
+        <location filename="../../app/views/training_view.py" line="204"/>
         <source>Loss</source>
         <translation>损失</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="198"/>
+        <location filename="../../app/views/training_view.py" line="205"/>
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="215"/>
+        <location filename="../../app/views/training_view.py" line="222"/>
         <source>Runs</source>
         <translation>运行记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="296"/>
+        <location filename="../../app/views/training_view.py" line="308"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="303"/>
+        <location filename="../../app/views/training_view.py" line="315"/>
         <source>Choose the dataset</source>
         <translation>选择数据集</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="305"/>
+        <location filename="../../app/views/training_view.py" line="317"/>
         <source>Data (*.txt *.json *.jsonl);;All files (*)</source>
         <translation>数据 (*.txt *.json *.jsonl);;所有文件 (*)</translation>
     </message>

@@ -130,6 +130,32 @@ def test_frozen_bundle_holds_nothing_it_should_not(bundle: Path, capsys: pytest.
 
 
 @pytest.mark.frozen
+def test_frozen_bundle_has_no_training_libraries(bundle: Path, tmp_path: Path) -> None:
+    """torch, transformers and peft run on the GPU host (the train extra), never in the desktop bundle.
+
+    No file or folder of theirs (torch alone is hundreds of MB of native libraries) and no module of
+    theirs in the executable's archive; and the bundle's `train` command still works without them.
+    """
+    problems = [p for p in smoke_test.bundle_problems(bundle) if "training-only" in p]
+    assert problems == []
+    internal = bundle / "_internal"
+    for name in ("torch", "transformers", "peft", "accelerate"):
+        assert not (internal / name).exists(), name
+        assert not list(internal.glob(f"{name}-*.dist-info")), name
+    assert not list(internal.rglob("libtorch*")), "libtorch in the bundle"
+    probe = subprocess.run(
+        [str(smoke_test.executable(bundle)), "train", "status"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "ALPACA_DESK_HOME": str(tmp_path / "home")},
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert "no training runs yet" in probe.stdout
+
+
+@pytest.mark.frozen
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="LD_PRELOAD and /proc/self/maps are Linux's")
 def test_frozen_app_refuses_a_foreign_copy_of_its_libraries(bundle: Path, tmp_path: Path) -> None:
     """The start-up check is real: a copy of a bundled library from elsewhere makes the app refuse."""

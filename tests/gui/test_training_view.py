@@ -165,3 +165,14 @@ def test_a_window_opened_while_a_remote_run_goes_on_re_attaches_to_it(
         qtbot.waitUntil(lambda: view.merge_button.isEnabled(), timeout=120_000)
     finally:
         server.stop()
+
+
+def test_the_shown_window_checks_this_computer_and_says_what_is_missing(qtbot) -> None:
+    view, _controller = _window(qtbot)
+    assert view.target_status.text() == ""  # nothing is checked before the window is shown
+    view.show()
+    qtbot.waitUntil(lambda: view.target_status.text().startswith("Ready"), timeout=120_000)
+    assert "CPU" in view.target_status.text()  # the tiny test needs no GPU
+    view.preset.setCurrentIndex(view.preset.findData("sft"))
+    qtbot.waitUntil(lambda: "CUDA" in view.notice.text(), timeout=120_000)
+    assert not view.notice.isHidden()
