@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-from runtime.errors import AppError
+from runtime.errors import AppError, RemoteError
 from runtime.jobs import JobProcess, build_command, job_command
 from runtime.training import registry
 from runtime.training.launcher import JobSpec, LocalTarget, RunState, SpecError, parse_progress
@@ -193,7 +193,14 @@ def _remote_host(job_id: str) -> str | None:
     except registry.RunNotFound:
         from runtime.training.remote import load_run
 
-        return load_run(job_id).host  # started with `alpaca-desk remote run`; raises if unknown too
+        try:
+            return load_run(job_id).host  # a job started with `alpaca-desk remote run`
+        except RemoteError:
+            raise registry.RunNotFound(
+                f"No run {job_id} (see `alpaca-desk train status` for the list).",
+                code="training_run_not_found",
+                params={"job": job_id},
+            ) from None
     return None if record.target == "local" else record.target
 
 
