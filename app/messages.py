@@ -600,6 +600,18 @@ def _messages() -> dict[str, str]:
             "Messages",
             "Run {job} runs on {target}; stop it from the Advanced window.",
         ),
+        "training_attach_local": QCoreApplication.translate(
+            "Messages",
+            "Run {job} runs on this computer, in the process that started it; see `alpaca-desk train status {job}`.",
+        ),
+        "remote_job_lost": QCoreApplication.translate(
+            "Messages",
+            "The job on {name} ended without a word (the host restarted, or its processes were killed).",
+        ),
+        "remote_host_not_ready": QCoreApplication.translate(
+            "Messages",
+            "{name} lacks: {missing}.",
+        ),
         "training_not_running": QCoreApplication.translate(
             "Messages",
             "Run {job} is not running ({state}).",

@@ -1,13 +1,16 @@
 """The training window's logic: presets, the dataset preview, starting and following a run, the merge.
 
 Runs go through the Qt-free target interface of :mod:`runtime.training.launcher`: this computer
-(:class:`~runtime.training.launcher.LocalTarget`) now, saved SSH hosts through :meth:`add_target`.
+(:class:`~runtime.training.launcher.LocalTarget`) and the saved SSH hosts
+(:class:`~runtime.training.remote.target.RemoteTarget`: its phases show in the status line, and a
+finished run's adapter is downloaded into the run's folder here before it can be merged).
 Nothing slow happens on the GUI thread: the environment check, the preview, waiting for a run's end
 and the history are tasks (:func:`app.tasks.run_task`); a timer polls the run's events and log.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -33,6 +36,7 @@ from runtime.training.launcher import (
     parse_progress,
 )
 from runtime.training.presets import PRESETS
+from runtime.training.remote.target import RemoteRunHandle, RemoteTarget, available_targets
 
 #: Milliseconds between polls of a running run's events and log.
 POLL_MS = 300
@@ -61,6 +65,7 @@ class TrainingController(QObject):
         self.spec: JobSpec | None = None
         self._log_offset = 0
         self._outcome: RunOutcome | None = None
+        self._remote_finished: RemoteRunHandle | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
@@ -82,13 +87,17 @@ class TrainingController(QObject):
         view.merge_button.clicked.connect(self.merge)
         view.convert_button.clicked.connect(lambda: self.convert_requested.emit(self.merged_folder))
         self.merged_folder = ""
+        view.download_button.clicked.connect(self.download_adapter)
         view.target.currentIndexChanged.connect(lambda _index: self.check_target())
+        if targets is None:
+            targets = available_targets()
         # The check starts a Python that imports torch: only for a window the user sees.
         view.shown.connect(self.check_target)
         for target in targets or [LocalTarget()]:
             self.add_target(target)
         self._apply_preset()
         self.refresh_history()
+        self.reattach()
 
     def _preset_label(self, name: str) -> str:
         return {
@@ -213,6 +222,36 @@ class TrainingController(QObject):
         except AppError as exc:
             self.view.show_notice(error_text(exc))
             return
+        self._follow(handle, spec)
+
+    def reattach(self) -> None:
+        """Follow again the newest run on a saved host that had not ended when the app last closed
+        (a task finds it: the registry is files)."""
+
+        def find() -> registry.RunRecord | None:
+            remote = {t.name for t in self.targets if isinstance(t, RemoteTarget)}
+            return next(
+                (r for r in registry.list_runs() if r.target in remote and not RunState(r.state).ended),
+                None,
+            )
+
+        run_task(find, self._reattach_found)
+
+    def _reattach_found(self, record: registry.RunRecord | None, error: BaseException | None) -> None:
+        if not isValid(self.view) or record is None or self.handle is not None:
+            return
+        target = next(t for t in self.targets if isinstance(t, RemoteTarget) and t.name == record.target)
+        try:
+            spec = record.spec
+            handle = target.attach(record.job_id)
+        except AppError as exc:
+            self.view.show_notice(error_text(exc))
+            return
+        self.view.target.setCurrentIndex(self.targets.index(target))
+        self._follow(handle, spec)
+
+    def _follow(self, handle: RunHandle, spec: JobSpec) -> None:
+        """Show ``handle``'s run: chart, log, status, buttons; its end arrives in :meth:`_run_ended`."""
         self.view.show_notice("")
         self.handle, self._outcome, self._log_offset = handle, None, 0
         self.spec = spec.replace(job_id=handle.job_id, output_dir=str(getattr(handle, "output_dir", spec.output_dir)))
@@ -240,6 +279,7 @@ class TrainingController(QObject):
         for event in handle.poll():
             progress = parse_progress(event)
             if progress is None:
+                self._remote_event(event)
                 continue
             if progress.loss is not None:
                 self.view.chart.add_point(progress.step, progress.loss, progress.lr, progress.total)
@@ -249,6 +289,58 @@ class TrainingController(QObject):
         if chunk.text:
             self.view.log.appendPlainText(chunk.text.rstrip("\n"))
         self._log_offset = chunk.next_offset
+
+    def _remote_event(self, event: dict[str, Any]) -> None:
+        """A remote run's phase or upload progress, in the status line."""
+        if event.get("event") == "upload" and isinstance(event.get("total"), int):
+            self.view.status.setText(
+                self.tr("Uploading the job: {done} of {total}").format(
+                    done=_size(event.get("done", 0)), total=_size(event["total"])
+                )
+            )
+        elif event.get("event") == "remote":
+            phases = {
+                "running": self.tr("running"),
+                "lost connection": self.tr("connection lost; reconnecting (the run goes on)"),
+                "re-attached": self.tr("re-attached"),
+            }
+            phase = phases.get(str(event.get("phase")))
+            if phase is not None:
+                self.view.status.setText(
+                    self.tr("Run {job} on {host}: {phase}").format(
+                        job=event.get("job", ""), host=self.target.label, phase=phase
+                    )
+                )
+
+    def download_adapter(self) -> None:
+        """Download a finished remote run's adapter into its folder here (a task), then allow merging."""
+        handle = self._remote_finished
+        if handle is None:
+            return
+        dest = registry.load_run(handle.job_id).run_dir / "adapter"
+        self.view.download_button.setEnabled(False)
+        self.view.status.setText(self.tr("Downloading the adapter of run {job}…").format(job=handle.job_id))
+
+        def fetch() -> Path:
+            return dest if (dest / "adapter_config.json").is_file() else handle.fetch_adapter(dest)
+
+        run_task(fetch, self._downloaded)
+
+    def _downloaded(self, folder: Path | None, error: BaseException | None) -> None:
+        if not isValid(self.view):
+            return  # the window was closed and deleted while the task ran
+        if error is not None or folder is None or self._outcome is None:
+            self.view.status.setText(error_text(error) if error else "")
+            self.view.download_button.setEnabled(True)
+            return
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        self._outcome = dataclasses.replace(self._outcome, adapter=str(folder))
+        self._remote_finished = None
+        self.view.download_button.setVisible(False)
+        self.view.merge_button.setEnabled(True)
+        self.view.status.setText(
+            self.tr("The adapter was downloaded to {path} ({size}).").format(path=str(folder), size=_size(size))
+        )
 
     def _progress_text(self, progress: Any) -> str:
         parts = [self.tr("Step {step} of {total}").format(step=progress.step, total=progress.total)]
@@ -275,7 +367,12 @@ class TrainingController(QObject):
             return
         self._outcome = outcome
         job = handle.job_id if handle is not None else ""
-        if outcome.state is RunState.FINISHED:
+        if outcome.state is RunState.FINISHED and isinstance(handle, RemoteRunHandle):
+            # The adapter is on the host: it comes here first (automatically; the button retries).
+            self._remote_finished = handle
+            self.view.download_button.setVisible(True)
+            self.download_adapter()
+        elif outcome.state is RunState.FINISHED:
             self.view.status.setText(
                 self.tr("Run {job} finished: the adapter is in {path}").format(job=job, path=outcome.adapter or "")
             )
@@ -350,6 +447,11 @@ class TrainingController(QObject):
                 )
             )
         self.view.show_history(rows)
+
+
+def _size(count: object) -> str:
+    """Bytes as MB with one decimal (what an upload or an adapter weighs)."""
+    return f"{(count if isinstance(count, int) else 0) / 1e6:,.1f} MB"
 
 
 def _runs_with_parameters() -> list[tuple[registry.RunRecord, str]]:

@@ -2288,91 +2288,106 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/messages.py" line="603"/>
+        <source>Run {job} runs on this computer, in the process that started it; see `alpaca-desk train status {job}`.</source>
+        <translation>运行 {job} 在这台电脑上、由启动它的进程执行；请查看 `alpaca-desk train status {job}`。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="607"/>
+        <source>The job on {name} ended without a word (the host restarted, or its processes were killed).</source>
+        <translation>{name} 上的任务未留下任何消息就结束了（主机重启，或其进程被终止）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="611"/>
+        <source>{name} lacks: {missing}.</source>
+        <translation>{name} 缺少：{missing}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="615"/>
         <source>Run {job} is not running ({state}).</source>
         <translation>运行 {job} 未在进行（{state}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="607"/>
+        <location filename="../../app/messages.py" line="619"/>
         <source>The dataset {path} is too large ({size} bytes; the limit is 2 GB). Split it into several files in one folder.</source>
         <translation>数据集 {path} 太大（{size} 字节；上限为 2 GB）。请把它拆分为同一文件夹中的多个文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="611"/>
+        <location filename="../../app/messages.py" line="623"/>
         <source>Cannot read the dataset {path}: {reason}.</source>
         <translation>无法读取数据集 {path}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="615"/>
+        <location filename="../../app/messages.py" line="627"/>
         <source>The dataset {path} holds no records (pre-training reads UTF-8 .txt files; instruction data is JSON).</source>
         <translation>数据集 {path} 中没有记录（预训练读取 UTF-8 .txt 文件；指令数据为 JSON）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="619"/>
+        <location filename="../../app/messages.py" line="631"/>
         <source>Record {index} of {path} {reason}. Instruction data is a JSON array (or JSON lines) of objects with &quot;instruction&quot;, optional &quot;input&quot;, and &quot;output&quot; strings.</source>
         <translation>{path} 的第 {index} 条记录：{reason}。指令数据应为 JSON 数组（或 JSON lines），每个对象包含字符串 &quot;instruction&quot;、可选的 &quot;input&quot; 和 &quot;output&quot;。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="623"/>
+        <location filename="../../app/messages.py" line="635"/>
         <source>{path} is not valid JSON (line {line}). Instruction data is a JSON array, or one JSON object per line.</source>
         <translation>{path} 不是有效的 JSON（第 {line} 行）。指令数据应为 JSON 数组，或每行一个 JSON 对象。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="627"/>
+        <location filename="../../app/messages.py" line="639"/>
         <source>The dataset {path} gives no training sequence of {block_size} tokens; use more text or a smaller block size.</source>
         <translation>数据集 {path} 凑不出一个 {block_size} 个 token 的训练序列；请使用更多文本或更小的块大小。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="631"/>
+        <location filename="../../app/messages.py" line="643"/>
         <source>Precision {precision} needs a CUDA GPU; use fp32 (or Automatic) for a tiny test on the CPU.</source>
         <translation>精度 {precision} 需要 CUDA GPU；在 CPU 上做微型测试请使用 fp32（或“自动”）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="635"/>
+        <location filename="../../app/messages.py" line="647"/>
         <source>The model has {parameters} parameters; a tiny test on the CPU allows {limit}. Train real models on a CUDA GPU.</source>
         <translation>该模型有 {parameters} 个参数；CPU 上的微型测试最多允许 {limit} 个。请在 CUDA GPU 上训练真实模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="639"/>
+        <location filename="../../app/messages.py" line="651"/>
         <source>The recipe asks for DeepSpeed ({config}) but it is not installed: pip install deepspeed.</source>
         <translation>配置要求使用 DeepSpeed（{config}），但尚未安装：pip install deepspeed。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="643"/>
+        <location filename="../../app/messages.py" line="655"/>
         <source>The {job} run failed: {detail}. The log ({log}) has details.</source>
         <translation>{job} 运行失败：{detail}。详情见日志（{log}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="647"/>
+        <location filename="../../app/messages.py" line="659"/>
         <source>Cannot read {path} ({what}): {reason}.</source>
         <translation>无法读取 {path}（{what}）：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="651"/>
+        <location filename="../../app/messages.py" line="663"/>
         <source>{path} is a {kind} adapter; only plain LoRA adapters can be merged here (use peft&apos;s merge_and_unload for the others).</source>
         <translation>{path} 是 {kind} 适配器；这里只能合并普通 LoRA 适配器（其他类型请使用 peft 的 merge_and_unload）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="655"/>
+        <location filename="../../app/messages.py" line="667"/>
         <source>{path} holds no model weights (model.safetensors, pytorch_model.bin or a sharded index). Give the base model&apos;s Hugging Face folder.</source>
         <translation>{path} 中没有模型权重（model.safetensors、pytorch_model.bin 或分片索引）。请选择基础模型的 Hugging Face 文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="659"/>
+        <location filename="../../app/messages.py" line="671"/>
         <source>The adapter {adapter} does not fit this base model ({tensor}): it was trained for another model.</source>
         <translation>适配器 {adapter} 与该基础模型不匹配（{tensor}）：它是为另一个模型训练的。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="663"/>
+        <location filename="../../app/messages.py" line="675"/>
         <source>The adapters resize the vocabulary to {rows} rows but carry no tokenizer.model. Put the adapter&apos;s tokenizer in its folder.</source>
         <translation>适配器把词表调整为 {rows} 行，但没有附带 tokenizer.model。请把适配器的分词器放进它的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="667"/>
+        <location filename="../../app/messages.py" line="679"/>
         <source>Give at least one LoRA adapter to merge.</source>
         <translation>请至少提供一个要合并的 LoRA 适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="671"/>
+        <location filename="../../app/messages.py" line="683"/>
         <source>{path} exists already; choose a new folder for the merged model.</source>
         <translation>{path} 已存在；请为合并后的模型选择一个新文件夹。</translation>
     </message>
@@ -2869,134 +2884,165 @@ Last changed {when}</source>
 <context>
     <name>TrainingController</name>
     <message>
-        <location filename="../../app/controllers/training.py" line="95"/>
+        <location filename="../../app/controllers/training.py" line="104"/>
         <source>Pre-training with LoRA (Chinese-LLaMA, sections 4.3-4.4)</source>
         <extracomment>Milliseconds between polls of a running run&apos;s events and log.</extracomment>
         <translation>LoRA 预训练（Chinese-LLaMA，第 4.3-4.4 节）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="96"/>
+        <location filename="../../app/controllers/training.py" line="105"/>
         <source>Pre-training stage 1 of 2: embeddings only (7B)</source>
         <translation>预训练第 1 阶段（共 2 阶段）：仅训练词嵌入（7B）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="97"/>
+        <location filename="../../app/controllers/training.py" line="106"/>
         <source>Instruction fine-tuning with LoRA (Chinese-Alpaca, section 4.5)</source>
         <translation>LoRA 指令精调（Chinese-Alpaca，第 4.5 节）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="98"/>
+        <location filename="../../app/controllers/training.py" line="107"/>
         <source>Tiny test on the CPU (a tiny model only)</source>
         <translation>CPU 上的微型测试（仅限微型模型）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="106"/>
-        <location filename="../../app/controllers/training.py" line="340"/>
+        <location filename="../../app/controllers/training.py" line="115"/>
+        <location filename="../../app/controllers/training.py" line="437"/>
         <source>This computer</source>
         <translation>本机</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="125"/>
+        <location filename="../../app/controllers/training.py" line="134"/>
         <source>Checking {target}…</source>
         <translation>正在检查 {target}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="142"/>
+        <location filename="../../app/controllers/training.py" line="151"/>
         <source>the CPU (tiny test)</source>
         <translation>CPU（微型测试）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="143"/>
+        <location filename="../../app/controllers/training.py" line="152"/>
         <source>Ready: {devices}</source>
         <translation>就绪：{devices}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="221"/>
+        <location filename="../../app/controllers/training.py" line="260"/>
         <source>Run {job} is starting…</source>
         <translation>运行 {job} 正在启动…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="234"/>
+        <location filename="../../app/controllers/training.py" line="273"/>
         <source>Stopping after the current step…</source>
         <translation>将在当前步骤完成后停止…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="254"/>
+        <location filename="../../app/controllers/training.py" line="297"/>
+        <source>Uploading the job: {done} of {total}</source>
+        <translation>正在上传任务：{done} / {total}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="304"/>
+        <source>connection lost; reconnecting (the run goes on)</source>
+        <translation>连接中断，正在重新连接（训练仍在继续）</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="305"/>
+        <source>re-attached</source>
+        <translation>已重新连接</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="310"/>
+        <source>Run {job} on {host}: {phase}</source>
+        <translation>{host} 上的运行 {job}：{phase}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="322"/>
+        <source>Downloading the adapter of run {job}…</source>
+        <translation>正在下载运行 {job} 的适配器…</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="342"/>
+        <source>The adapter was downloaded to {path} ({size}).</source>
+        <translation>适配器已下载到 {path}（{size}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="346"/>
         <source>Step {step} of {total}</source>
         <translation>第 {step} / {total} 步</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="256"/>
+        <location filename="../../app/controllers/training.py" line="348"/>
         <source>loss {loss:.4f}</source>
         <translation>损失 {loss:.4f}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="258"/>
+        <location filename="../../app/controllers/training.py" line="350"/>
         <source>{speed:,.0f} tokens/s</source>
         <translation>{speed:,.0f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="260"/>
+        <location filename="../../app/controllers/training.py" line="352"/>
         <source>GPU memory {gib:.1f} GiB</source>
         <translation>显存 {gib:.1f} GiB</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="262"/>
+        <location filename="../../app/controllers/training.py" line="354"/>
         <source>{eta} left</source>
         <translation>剩余 {eta}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="280"/>
+        <location filename="../../app/controllers/training.py" line="377"/>
         <source>Run {job} finished: the adapter is in {path}</source>
         <translation>运行 {job} 已完成：适配器位于 {path}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="284"/>
+        <location filename="../../app/controllers/training.py" line="381"/>
         <source>Run {job} stopped at step {step}.</source>
         <translation>运行 {job} 已在第 {step} 步停止。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="286"/>
+        <location filename="../../app/controllers/training.py" line="383"/>
         <source>Start the same recipe again to resume from its checkpoint.</source>
         <translation>用同样的配置再次开始即可从检查点继续。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="290"/>
+        <location filename="../../app/controllers/training.py" line="387"/>
         <source>Run {job} failed: {message}</source>
         <translation>运行 {job} 失败：{message}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="303"/>
+        <location filename="../../app/controllers/training.py" line="400"/>
         <source>Merging the adapter into {model}…</source>
         <translation>正在把适配器合并到 {model}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="313"/>
+        <location filename="../../app/controllers/training.py" line="410"/>
         <source>Merged into {path}. Convert it to GGUF to chat with it.</source>
         <translation>已合并到 {path}。转换为 GGUF 后即可用它对话。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="331"/>
+        <location filename="../../app/controllers/training.py" line="428"/>
         <source>starting</source>
         <translation>启动中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="332"/>
+        <location filename="../../app/controllers/training.py" line="303"/>
+        <location filename="../../app/controllers/training.py" line="429"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="333"/>
+        <location filename="../../app/controllers/training.py" line="430"/>
         <source>finished</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="334"/>
+        <location filename="../../app/controllers/training.py" line="431"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="335"/>
+        <location filename="../../app/controllers/training.py" line="432"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
@@ -3264,76 +3310,86 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/views/training_view.py" line="186"/>
+        <source>Download adapter</source>
+        <translation>下载适配器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="187"/>
+        <source>Download the finished run&apos;s adapter from its SSH host</source>
+        <translation>从 SSH 主机下载已完成运行的适配器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="189"/>
         <source>No run yet.</source>
         <translation>还没有运行。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="192"/>
+        <location filename="../../app/views/training_view.py" line="195"/>
         <source>The run&apos;s log appears here.</source>
         <translation>运行日志会显示在这里。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="196"/>
+        <location filename="../../app/views/training_view.py" line="199"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="197"/>
+        <location filename="../../app/views/training_view.py" line="200"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="198"/>
+        <location filename="../../app/views/training_view.py" line="201"/>
         <source>Target</source>
         <translation>目标</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="199"/>
+        <location filename="../../app/views/training_view.py" line="202"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="200"/>
+        <location filename="../../app/views/training_view.py" line="203"/>
         <source>Step</source>
         <translation>步数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="201"/>
+        <location filename="../../app/views/training_view.py" line="204"/>
         <source>Loss</source>
         <translation>损失</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="202"/>
+        <location filename="../../app/views/training_view.py" line="205"/>
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="215"/>
+        <location filename="../../app/views/training_view.py" line="218"/>
         <source>Convert to GGUF…</source>
         <translation>转换为 GGUF…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="216"/>
+        <location filename="../../app/views/training_view.py" line="219"/>
         <source>Open the merged model in the convert-and-quantize wizard</source>
         <translation>在转换与量化向导中打开合并后的模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="223"/>
+        <location filename="../../app/views/training_view.py" line="228"/>
         <source>Runs</source>
         <translation>运行记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="309"/>
+        <location filename="../../app/views/training_view.py" line="314"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="316"/>
+        <location filename="../../app/views/training_view.py" line="321"/>
         <source>Choose the dataset</source>
         <translation>选择数据集</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="318"/>
+        <location filename="../../app/views/training_view.py" line="323"/>
         <source>Data (*.txt *.json *.jsonl);;All files (*)</source>
         <translation>数据 (*.txt *.json *.jsonl);;所有文件 (*)</translation>
     </message>

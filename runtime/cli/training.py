@@ -1,8 +1,12 @@
 """``alpaca-desk train`` and ``alpaca-desk merge-lora``: LoRA training runs on this computer, and the merge.
 
 ``train pretrain|sft --spec JOB.json`` registers a run, starts the script as a child process and
-prints its progress until it ends (Ctrl-C stops it with a checkpoint); ``train status [JOB_ID]``
-lists the runs or shows one; ``train stop JOB_ID`` stops a run from another terminal.
+prints its progress until it ends (Ctrl-C stops it with a checkpoint); with ``--host NAME`` the run
+goes to a saved SSH host instead (:mod:`runtime.training.remote.target`), detached: Ctrl-C only
+stops following it. ``train status [JOB_ID]`` lists the runs or shows one (a remote one as its host
+reports it); ``train attach JOB_ID`` follows a remote run again from the last line this computer
+has; ``train stop JOB_ID`` stops a run from another terminal (a remote one through its host's agent:
+the ``remote`` commands of :mod:`runtime.cli.remote` do the talking).
 ``merge-lora BASE ADAPTER [ADAPTER ...] --out DIR`` runs the ``lora-merge`` job.
 """
 
@@ -16,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-from runtime.errors import AppError
+from runtime.errors import AppError, RemoteError
 from runtime.jobs import JobProcess, build_command, job_command
 from runtime.training import registry
 from runtime.training.launcher import JobSpec, LocalTarget, RunState, SpecError, parse_progress
@@ -33,13 +37,18 @@ def add_parsers(sub: Any) -> None:
         run = train_sub.add_parser(kind, help=f"run {text} on this computer and follow it")
         run.add_argument("--spec", required=True, help="the job specification (JSON)")
         run.add_argument("--python", help="the Python with the train extra (default: this one)")
+        run.add_argument("--host", help="a saved SSH host to run it on (alpaca-desk hosts list), detached")
         run.add_argument("--json", action="store_true", help="print the script's JSON lines as they come")
         run.set_defaults(run=run_train, kind=kind)
     status = train_sub.add_parser("status", help="list the runs, or show one")
     status.add_argument("job_id", nargs="?", help="a run's id")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(run=run_status)
-    stop = train_sub.add_parser("stop", help="stop a run on this computer (it saves a checkpoint)")
+    attach = train_sub.add_parser("attach", help="follow a run on an SSH host again, from where this computer left")
+    attach.add_argument("job_id", help="the run's id")
+    attach.add_argument("--json", action="store_true", help="print the script's JSON lines as they come")
+    attach.set_defaults(run=run_attach)
+    stop = train_sub.add_parser("stop", help="stop a run, here or on its SSH host (it saves a checkpoint)")
     stop.add_argument("job_id", help="the run's id")
     stop.set_defaults(run=run_stop)
 
@@ -74,6 +83,10 @@ def _progress_line(event: dict[str, Any]) -> str | None:
             parts.append(f"ETA {time.strftime('%H:%M:%S', time.gmtime(progress.eta_s))}")
         return "  ".join(parts)
     kind = event.get("event")
+    if kind == "remote":
+        return f"[{event.get('phase')}]"
+    if kind == "upload" and event.get("done") == event.get("total"):
+        return f"uploaded {event.get('total')} bytes"
     if kind == "checkpoint":
         return f"checkpoint: {event.get('path')}"
     if kind == "started":
@@ -90,6 +103,13 @@ def run_train(args: argparse.Namespace) -> int:
             code="training_spec_invalid",
             params={"field": "kind", "reason": f"{spec.kind} given to {args.kind}"},
         )
+    if args.host:
+        from runtime.training.remote.target import RemoteTarget
+
+        remote = RemoteTarget(args.host).start(spec)
+        if not args.json:
+            _say(f"run {remote.job_id} on {args.host} (detached: Ctrl-C stops following, not the run)")
+        return _follow_remote(remote, args)
     # A spec's output folder is kept only when given; otherwise the run's registry folder holds it.
     handle = LocalTarget(args.python).start(spec)
     if not args.json:
@@ -131,15 +151,91 @@ def run_train(args: argparse.Namespace) -> int:
     return 1
 
 
+def _follow_remote(handle: Any, args: argparse.Namespace) -> int:
+    """Print a remote run's events until it ends (0: finished) or Ctrl-C detaches (the run goes on)."""
+
+    def on_interrupt(_signum: int, _frame: Any) -> None:
+        handle.detach()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        for event in handle.events():
+            if args.json:
+                _say(json.dumps(event, ensure_ascii=False))
+                continue
+            line = _progress_line(event)
+            if line is None and event.get("event") == "error":
+                line = f"error: {event.get('message')}"
+            if line is not None:
+                _say(line)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if handle.detached:
+        sys.stderr.write(f"still running; follow it again with: alpaca-desk train attach {handle.job_id}\n")
+        return 0
+    outcome = handle.wait()
+    if outcome.state is RunState.FINISHED:
+        if not args.json:
+            _say(f"finished: download the adapter with: alpaca-desk remote download {handle.job_id} --out DIR")
+        return 0
+    if outcome.state is RunState.STOPPED:
+        if not args.json:
+            _say(f"stopped at step {outcome.last_step}")
+        return 130
+    sys.stderr.write(f"error: {outcome.error}\n")
+    return 1
+
+
+def _remote_host(job_id: str) -> str | None:
+    """The saved host a run is on (None: it runs on this computer)."""
+    try:
+        record = registry.load_run(job_id)
+    except registry.RunNotFound:
+        from runtime.training.remote import load_run
+
+        try:
+            return load_run(job_id).host  # a job started with `alpaca-desk remote run`
+        except RemoteError:
+            raise registry.RunNotFound(
+                f"No run {job_id} (see `alpaca-desk train status` for the list).",
+                code="training_run_not_found",
+                params={"job": job_id},
+            ) from None
+    return None if record.target == "local" else record.target
+
+
+def run_attach(args: argparse.Namespace) -> int:
+    """``train attach JOB_ID``: the run's events so far, then the new ones until it ends."""
+    from runtime.training.remote.target import RemoteTarget
+
+    host = _remote_host(args.job_id)
+    if host is None:
+        raise AppError(
+            f"Run {args.job_id} runs on this computer, in the process that started it; see `alpaca-desk train "
+            f"status {args.job_id}`.",
+            code="training_attach_local",
+            params={"job": args.job_id},
+        )
+    return _follow_remote(RemoteTarget(host).attach(args.job_id), args)
+
+
 def run_status(args: argparse.Namespace) -> int:
     """``train status [JOB_ID]``."""
     if args.job_id:
-        record = registry.refresh(registry.load_run(args.job_id))
-        if args.json:
+        host = _remote_host(args.job_id)
+        try:
+            record = registry.refresh(registry.load_run(args.job_id))
+        except registry.RunNotFound:
+            record = None  # a remote job outside the registry: its host says how it is
+        if record is not None and args.json:
             _say(json.dumps(record.__dict__, ensure_ascii=False))
-        else:
+        elif record is not None:
             for name, value in record.__dict__.items():
                 _say(f"{name}: {value}")
+        if host is not None and (record is None or not args.json):
+            from runtime.cli.remote import run_remote_status
+
+            return run_remote_status(args)
         return 0
     records = registry.list_runs()
     if args.json:
@@ -155,6 +251,19 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_stop(args: argparse.Namespace) -> int:
     """``train stop JOB_ID``."""
+    host = _remote_host(args.job_id)
+    if host is not None:
+        from runtime.cli.remote import run_remote_stop
+        from runtime.training.remote import load_run
+
+        returncode = run_remote_stop(args)
+        state = load_run(args.job_id).state
+        if state in ("finished", "failed", "stopped", "lost"):
+            try:
+                registry.update_run(args.job_id, state="failed" if state == "lost" else state)
+            except registry.RunNotFound:
+                pass
+        return returncode
     record = registry.stop_run(args.job_id)
     _say(f"{record.job_id}: {record.state}")
     return 0

@@ -86,6 +86,87 @@ def test_the_preview_counts_tokens_and_a_bad_recipe_is_named(qtbot, tiny_model: 
     assert view.start_button.isEnabled()
 
 
+def test_a_run_on_a_saved_host_shows_its_phases_and_downloads_its_adapter(
+    qtbot, tiny_model: Path, zh_sft_sample: Path, tmp_path: Path
+) -> None:
+    from runtime.training.remote import accept_host_key, add_host
+    from tests.sshd import make_sshd
+    from tests.unit.training.remote.conftest import host_for, server_key
+
+    server = make_sshd(tmp_path / "sshd").start()
+    try:
+        host = host_for(server, tmp_path / "jobs")
+        add_host(host)
+        accept_host_key(host, server_key(server))
+        view, controller = _window(qtbot)
+        targets = [view.target.itemText(i) for i in range(view.target.count())]
+        assert targets == ["This computer", f"gpu-box ({host.target})"]
+        view.target.setCurrentIndex(1)
+        view.kind.setCurrentIndex(view.kind.findData("sft"))
+        view.model.setText(str(tiny_model))
+        view.dataset.setText(str(zh_sft_sample))
+        view.max_steps.setValue(2)
+        view.batch_size.setValue(2)
+        outcomes: list[object] = []
+        controller.ended.connect(outcomes.append)
+        view.start_button.click()
+        assert controller.handle is not None, view.notice.text()
+        phases: list[str] = []
+        # Connecting takes longer than this line: no phase is missed. (Polling the status label
+        # instead would miss phases shorter than the window's 300 ms poll.)
+        controller.handle.add_listener(lambda e: phases.append(e["phase"]) if e.get("event") == "remote" else None)
+        qtbot.waitUntil(lambda: bool(outcomes), timeout=RUN_TIMEOUT_MS)
+        assert outcomes[0].state is RunState.FINISHED  # type: ignore[attr-defined]
+        assert phases == ["running", "finished"]
+        assert len(view.chart.points) == 2
+        qtbot.waitUntil(lambda: view.merge_button.isEnabled(), timeout=120_000)
+        assert "downloaded" in view.status.text() and view.download_button.isHidden()
+        adapter = Path(controller._outcome.adapter)
+        assert (adapter / "adapter_config.json").is_file() and adapter.is_relative_to(tmp_path)
+        qtbot.waitUntil(lambda: view.history.rowCount() == 1 and view.history.item(0, 3).text() == "finished")
+        assert view.history.item(0, 2).text() == "gpu-box"
+    finally:
+        server.stop()
+
+
+def test_a_window_opened_while_a_remote_run_goes_on_re_attaches_to_it(
+    qtbot, tiny_model: Path, zh_sft_sample: Path, tmp_path: Path
+) -> None:
+    from runtime.training.launcher import JobSpec, parse_progress
+    from runtime.training.remote import accept_host_key, add_host
+    from runtime.training.remote.target import RemoteTarget
+    from tests.sshd import make_sshd
+    from tests.unit.training.remote.conftest import host_for, server_key
+
+    server = make_sshd(tmp_path / "sshd").start()
+    try:
+        host = host_for(server, tmp_path / "jobs")
+        add_host(host)
+        accept_host_key(host, server_key(server))
+        spec = JobSpec(
+            kind="sft", model=str(tiny_model), dataset=str(zh_sft_sample), block_size=64, batch_size=2,
+            max_steps=30, tiny_test=True,
+        )  # fmt: skip
+        first = RemoteTarget(host).start(spec)
+        for event in first.events(timeout=RUN_TIMEOUT_MS / 1000):
+            if parse_progress(event) is not None:
+                break
+        first.detach()  # as when the app closed: the job goes on
+
+        view, controller = _window(qtbot)
+        qtbot.waitUntil(lambda: controller.handle is not None, timeout=30_000)
+        assert controller.handle.job_id == first.job_id
+        assert view.target.currentText().startswith("gpu-box")
+        outcomes: list[object] = []
+        controller.ended.connect(outcomes.append)
+        qtbot.waitUntil(lambda: bool(outcomes), timeout=RUN_TIMEOUT_MS)
+        assert outcomes[0].state is RunState.FINISHED  # type: ignore[attr-defined]
+        assert [step for step, _, _ in view.chart.points] == list(range(1, 31))  # the replayed steps too
+        qtbot.waitUntil(lambda: view.merge_button.isEnabled(), timeout=120_000)
+    finally:
+        server.stop()
+
+
 def test_the_shown_window_checks_this_computer_and_says_what_is_missing(qtbot) -> None:
     view, _controller = _window(qtbot)
     assert view.target_status.text() == ""  # nothing is checked before the window is shown

@@ -33,6 +33,8 @@ SPEC_VERSION = 1
 MAX_SPEC_BYTES = 1024 * 1024
 #: Seconds between SIGINT, SIGTERM and SIGKILL when stopping.
 STOP_GRACE_S = 3.0
+#: The longest grace after SIGINT a job may ask for (``stop_grace_s``: a training step and its checkpoint).
+MAX_STOP_GRACE_S = 600.0
 #: How long ``start`` waits for the detached agent to report that the job runs.
 START_WAIT_S = 20.0
 
@@ -94,6 +96,9 @@ def load_spec(spec_path: str) -> dict:
     script_spec = spec.get("script_spec") or ""
     if not isinstance(script_spec, str):
         raise SpecProblem(f"{spec_path}: script_spec must be a string")
+    grace = spec.get("stop_grace_s", STOP_GRACE_S)
+    if type(grace) not in (int, float) or not 0 <= grace <= MAX_STOP_GRACE_S:
+        raise SpecProblem(f"{spec_path}: stop_grace_s must be a number of seconds from 0 to {MAX_STOP_GRACE_S}")
     return spec
 
 
@@ -285,6 +290,10 @@ def stop(spec_path: str) -> dict:
     if info is None or not isinstance(info.get("pgid"), int) or info["pgid"] <= 1:
         return {"stopped": True, "signals": []}
     pgid = info["pgid"]
+    spec = _read_json(spec_path) or {}
+    grace = spec.get("stop_grace_s", STOP_GRACE_S)
+    if type(grace) not in (int, float) or not 0 <= grace <= MAX_STOP_GRACE_S:
+        grace = STOP_GRACE_S
     sent = []
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         if not _group_alive(pgid):
@@ -294,7 +303,8 @@ def stop(spec_path: str) -> dict:
         except ProcessLookupError:
             break
         sent.append(signal.Signals(signum).name)
-        deadline = time.monotonic() + (STOP_GRACE_S if signum != signal.SIGKILL else 10.0)
+        wait = grace if signum == signal.SIGINT else STOP_GRACE_S if signum == signal.SIGTERM else 10.0
+        deadline = time.monotonic() + wait
         while time.monotonic() < deadline and _group_alive(pgid):
             time.sleep(0.05)
     if not os.path.exists(os.path.join(job_dir, EXIT_FILE)):

@@ -73,6 +73,8 @@ class RemoteJobSpec:
         code: Local package folders copied to ``code/`` (on the job's PYTHONPATH), e.g. ``runtime``.
         files: Local files and the relative names they get in the job folder (``data/train.json``).
         env: Environment variables for the job.
+        stop_grace_s: Seconds a stopped job gets after SIGINT before SIGTERM (a training run
+            saves a checkpoint in that time).
     """
 
     module: str
@@ -82,6 +84,7 @@ class RemoteJobSpec:
     code: tuple[Path, ...] = ()
     files: tuple[tuple[Path, str], ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    stop_grace_s: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -326,6 +329,7 @@ def _start(
         "args": list(spec.args),
         "env": dict(spec.env),
         "script_spec": "job.json" if spec.script_spec is not None else "",
+        "stop_grace_s": spec.stop_grace_s,
     }
     generated: list[tuple[bytes, str]] = [(agent_source(), "agent.py")]
     if spec.script_spec is not None:
@@ -462,9 +466,13 @@ def read_log(conn: Connection, run: RemoteRun, offset: int, *, final: bool = Fal
     return LogChunk(offset, data[:cut])
 
 
-def stop_job(conn: Connection, run: RemoteRun) -> JobStatus:
-    """End the job's process group on the host (SIGINT, SIGTERM, SIGKILL) and return its state."""
-    conn.run([conn.host.python, run.agent_path, "stop", run.spec_path], action="stopping the job", timeout=60)
+def stop_job(conn: Connection, run: RemoteRun, *, timeout: float = 660) -> JobStatus:
+    """End the job's process group on the host (SIGINT, SIGTERM, SIGKILL) and return its state.
+
+    ``timeout`` covers the longest ``stop_grace_s`` a job may ask for (the agent waits that long
+    after SIGINT, and returns as soon as the group has ended).
+    """
+    conn.run([conn.host.python, run.agent_path, "stop", run.spec_path], action="stopping the job", timeout=timeout)
     return job_status(conn, run)
 
 
