@@ -483,6 +483,51 @@ class TargetCheck:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+class EventQueue:
+    """A run's events, from the thread that follows the run to whoever polls or iterates.
+
+    The end, once put, stays visible to every later :meth:`poll` and :meth:`events` call.
+    Both handles (this computer's, and the SSH target's) keep their events in one.
+    """
+
+    def __init__(self, job_id: str) -> None:
+        self._job_id = job_id
+        self._queue: queue.Queue[Any] = queue.Queue()
+
+    def put(self, event: TrainEvent) -> None:
+        """Add one event."""
+        self._queue.put(event)
+
+    def end(self) -> None:
+        """No event follows."""
+        self._queue.put(_END)
+
+    def poll(self) -> list[TrainEvent]:
+        """The events since the last call (none after the end)."""
+        taken: list[TrainEvent] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return taken
+            if item is _END:
+                self._queue.put(_END)  # the end stays visible to later calls
+                return taken
+            taken.append(item)
+
+    def events(self, timeout: float | None = None) -> Iterator[TrainEvent]:
+        """The events as they arrive, until the end; TimeoutError after ``timeout`` s without one."""
+        while True:
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty as exc:
+                raise TimeoutError(f"no event from run {self._job_id} within {timeout} s") from exc
+            if item is _END:
+                self._queue.put(_END)
+                return
+            yield item
+
+
 class RunHandle(ABC):
     """A started run. Thread-safe; nothing blocks except :meth:`events` and :meth:`wait`."""
 
@@ -687,7 +732,7 @@ class LocalRunHandle(RunHandle):
         self.output_dir = Path(spec.output_dir)
         self._state = RunState.STARTING
         self._lock = threading.Lock()
-        self._pending: queue.Queue[Any] = queue.Queue()
+        self._pending = EventQueue(self.job_id)
         self._outcome_value: RunOutcome | None = None
         self._last_step = 0
         self._checkpoint: str | None = None
@@ -735,28 +780,11 @@ class LocalRunHandle(RunHandle):
 
     def poll(self) -> list[TrainEvent]:
         """The events since the last call."""
-        taken: list[TrainEvent] = []
-        while True:
-            try:
-                item = self._pending.get_nowait()
-            except queue.Empty:
-                return taken
-            if item is _END:
-                self._pending.put(_END)  # the end stays visible to later calls
-                return taken
-            taken.append(item)
+        return self._pending.poll()
 
     def events(self, timeout: float | None = None) -> Iterator[TrainEvent]:
         """The events as they arrive, until the run ends."""
-        while True:
-            try:
-                item = self._pending.get(timeout=timeout)
-            except queue.Empty as exc:
-                raise TimeoutError(f"no event from run {self.job_id} within {timeout} s") from exc
-            if item is _END:
-                self._pending.put(_END)
-                return
-            yield item
+        yield from self._pending.events(timeout)
 
     def log_tail(self, offset: int = 0) -> LogChunk:
         """``train.log`` from ``offset``."""
@@ -798,7 +826,7 @@ class LocalRunHandle(RunHandle):
                     self._state = outcome.state
                 for listener in self._end_listeners:
                     listener(outcome)
-                self._pending.put(_END)
+                self._pending.end()
             return self._outcome_value
 
     def add_end_listener(self, listener: Any) -> None:

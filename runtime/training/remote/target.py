@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +38,7 @@ from runtime.training import registry
 from runtime.training.launcher import (
     SCRIPTS,
     STOP_GRACE_S,
+    EventQueue,
     JobSpec,
     LogChunk,
     RunHandle,
@@ -85,8 +85,6 @@ PHASE_STATES = {
     "lost": RunState.FAILED,
     "stopped": RunState.STOPPED,
 }
-
-_END = object()
 
 
 def _folder_files(local: Path, name: str) -> list[tuple[Path, str]]:
@@ -178,7 +176,7 @@ class RemoteRunHandle(RunHandle):
         self._lock = threading.Lock()
         self._phase = "connecting" if attaching else "uploading"
         self._was_lost = False
-        self._pending: queue.Queue[Any] = queue.Queue()
+        self._pending = EventQueue(job_id)
         self._listeners: list[Callable[[TrainEvent], None]] = []
         self._end_listeners: list[Callable[[RunOutcome], None]] = []
         self._cancel = threading.Event()
@@ -219,28 +217,11 @@ class RemoteRunHandle(RunHandle):
 
     def poll(self) -> list[TrainEvent]:
         """The events since the last call."""
-        taken: list[TrainEvent] = []
-        while True:
-            try:
-                item = self._pending.get_nowait()
-            except queue.Empty:
-                return taken
-            if item is _END:
-                self._pending.put(_END)
-                return taken
-            taken.append(item)
+        return self._pending.poll()
 
     def events(self, timeout: float | None = None) -> Iterator[TrainEvent]:
         """The events as they arrive, until the run ends (or following stops: :meth:`detach`)."""
-        while True:
-            try:
-                item = self._pending.get(timeout=timeout)
-            except queue.Empty as exc:
-                raise TimeoutError(f"no event from run {self.job_id} within {timeout} s") from exc
-            if item is _END:
-                self._pending.put(_END)
-                return
-            yield item
+        yield from self._pending.events(timeout)
 
     def log_tail(self, offset: int = 0) -> LogChunk:
         """This computer's copy of the job's log (its JSON lines) from ``offset``, whole lines."""
@@ -365,7 +346,7 @@ class RemoteRunHandle(RunHandle):
                     host=self.target.host,
                 )
             if ended.state not in records.TERMINAL_STATES:  # detached: the job goes on
-                self._pending.put(_END)
+                self._pending.end()
                 return
             self._finish(ended)
         except AppError as exc:
@@ -415,7 +396,7 @@ class RemoteRunHandle(RunHandle):
         for listener in self._end_listeners:
             listener(outcome)
         self._ended.set()
-        self._pending.put(_END)
+        self._pending.end()
 
 
 def _recorded(job_id: str) -> bool:
