@@ -9,9 +9,10 @@ and the real ``stories260K.gguf``) this measures, with the same thread count eve
 * **create_completion**: llama-cpp-python's ``Llama.create_completion(stream=True)`` in this
   process, same prompt tokens, settings, seed and threads (min-p and typical-p switched off, as in
   the app's sampler chain);
-* **llama-bench**: llama.cpp's own benchmark (``-p 64 -n 128``, flash attention at its default,
-  ``auto``, which turns it on for these models; the app and the create_completion path turn it on
-  too), built once from the installed llama-cpp-python's source distribution into the cache.
+* **llama-bench**: llama.cpp's own benchmark (``-p 64 -n 128``, flash attention off as in the app
+  and the create_completion path: on a CPU, llama.cpp's default ``auto`` turns it on, and its CPU
+  kernel decodes slower once the context grows), built once from the installed llama-cpp-python's
+  source distribution into the cache.
 
 The three run interleaved, round by round (app, create_completion, one llama-bench repetition),
 so that a slow spell of a shared machine hits them alike; every figure is the median over
@@ -216,7 +217,7 @@ def open_llama(model: Path, threads: int) -> Any:
         n_threads=threads,
         n_threads_batch=threads,
         n_gpu_layers=0,
-        flash_attn=True,  # as the app's host and llama-bench's default (auto) do
+        flash_attn=False,  # as the app's host does on a CPU (faster decode as the context grows)
         verbose=False,
     )
 
@@ -283,7 +284,7 @@ def llama_bench_run(binary: Path, model: Path, threads: int) -> dict[str, Any]:
     """One llama-bench invocation (its own warm-up, then one repetition of pp64 and tg128)."""
     cmd = [
         str(binary), "-m", str(model), "-p", str(N_PROMPT), "-n", str(N_PREDICT), "-t", str(threads),
-        "-r", "1", "-o", "json",
+        "-fa", "0", "-r", "1", "-o", "json",
     ]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
     if done.returncode != 0:

@@ -4,8 +4,9 @@ For each model (the 160M Q8_0 bench model with the 49,953-piece vocabulary, and 
 window, under a real display server (Xvfb, Qt's xcb platform; offscreen only when Xvfb is
 missing, which the report says), sends three prompts in one conversation with the paper's
 decoding defaults (512 new tokens) and reads the speed each answer's header shows. llama-bench
-(tg128, built from the same llama.cpp source) runs in the same conditions at 1 and at all
-threads, and the window is compared with its best. Two conditions: idle, and with one competing
+(built from the same llama.cpp source) then generates as many tokens from the same context depth
+as each answer, in the same conditions, at 1 and at all threads, and each answer is compared
+with its best; tg128 at an empty context is reported too. Two conditions: idle, and with one competing
 CPU-bound process that the benchmark starts and stops itself. It also reports the CPU time the
 GUI process spends per 100 streamed tokens, and the load average before and after.
 
@@ -39,7 +40,7 @@ PROMPTS = {
 }
 
 
-LLAMA_BENCH_TIMEOUT_S = 120
+LLAMA_BENCH_TIMEOUT_S = 240
 
 
 def loadavg() -> float | None:
@@ -49,7 +50,7 @@ def loadavg() -> float | None:
 # -- the window, in a child process under the display server ---------------------------------------
 
 
-def drive_window(model: str, label: str, answers: int) -> dict[str, Any]:
+def drive_window(model: str, label: str, answers: int, threads: int | None = None) -> dict[str, Any]:
     """Run in the child: open the window, load ``model``, stream ``answers`` answers; the figures."""
     import resource
 
@@ -72,6 +73,8 @@ def drive_window(model: str, label: str, answers: int) -> dict[str, Any]:
         loop.exec()
         signal_.disconnect(loop.quit)
 
+    if threads:
+        window.decoding.set_threads(threads)
     window.open_model(model)
     wait(window.client.loaded, 300)
     window.decoding.set_template_choice("raw" if label == "stories260K" else "chinese-alpaca")
@@ -148,7 +151,7 @@ class Display:
             self.proc.wait(10)
 
 
-def window_run(model: Path, label: str, answers: int, display: str) -> dict[str, Any]:
+def window_run(model: Path, label: str, answers: int, display: str, threads: int | None = None) -> dict[str, Any]:
     env = dict(os.environ)
     env["ALPACA_DESK_HOME"] = tempfile.mkdtemp(prefix="alpaca-desk-window-bench-")
     if display:
@@ -156,6 +159,7 @@ def window_run(model: Path, label: str, answers: int, display: str) -> dict[str,
     else:
         env["QT_QPA_PLATFORM"] = "offscreen"
     cmd = [sys.executable, __file__, "--drive", str(model), "--label", label, "--answers", str(answers)]
+    cmd += ["--threads", str(threads)] if threads else []
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -168,39 +172,68 @@ def window_run(model: Path, label: str, answers: int, display: str) -> dict[str,
     return result
 
 
-def tg128(binary: Path, model: Path, threads: int, depth: int) -> float | None:
-    """llama-bench's token generation speed (128 tokens) after ``depth`` tokens of context."""
-    cmd = [str(binary), "-m", str(model), "-p", "0", "-n", "128", "-t", str(threads), "-d", str(depth)]
-    cmd += ["-r", "1", "-o", "json"]
+def tg(binary: Path, model: Path, threads: int, depth: int, n: int = 128) -> dict[str, float | None]:
+    """llama-bench's token generation speed (``n`` tokens after ``depth``), flash attention off and on."""
+    cmd = [str(binary), "-m", str(model), "-p", "0", "-n", str(n), "-t", str(threads), "-d", str(depth)]
+    cmd += ["-fa", "0,1", "-r", "1", "-o", "json"]
+    speeds: dict[str, float | None] = {f"t{threads}_fa0": None, f"t{threads}_fa1": None}
     try:
         # On a busy machine too many threads can take a second a token: such a count is not the
         # best, and waiting minutes for its figure would only delay the others.
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=LLAMA_BENCH_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
-        return None
+        return speeds
     if done.returncode != 0:
-        return None
-    rows = [row for row in json.loads(done.stdout) if row.get("n_gen") == 128]
-    return rows[0].get("avg_ts") if rows else None
+        return speeds
+    for row in json.loads(done.stdout):
+        if row.get("n_gen") == n:
+            speeds[f"t{threads}_fa{1 if row.get('flash_attn') in (1, True) else 0}"] = row.get("avg_ts")
+    return speeds
 
 
-def best_llama_bench(binary: Path | None, model: Path, depths: list[int]) -> dict[str, Any]:
-    """llama-bench at 1 and at all threads, at each context depth; the best per depth."""
-    if binary is None:
-        return {}
+def best_of_threads(binary: Path, model: Path, depth: int, n: int) -> dict[str, Any]:
+    """llama-bench at 1 and at all threads, flash attention off and on, for one (depth, length).
+
+    The best of them is the reference: llama-bench's own default (flash attention "auto", on for
+    a CPU) decodes slower than with it off once the context grows, and the app turns it off.
+    """
     from runtime.chat.host import default_threads
 
-    out: dict[str, Any] = {}
-    for depth in depths:
-        by_threads = {t: tg128(binary, model, t, depth) for t in sorted({1, default_threads()})}
-        measured = {t: v for t, v in by_threads.items() if v}
-        best = max(measured, key=lambda t: measured[t]) if measured else None
-        out[f"depth_{depth}"] = {
-            "tg128_by_threads": by_threads,
-            "best_threads": best,
-            "best_tg128": measured.get(best) if best else None,
-        }
-    return out
+    by_config: dict[str, float | None] = {}
+    for threads in sorted({1, default_threads()}):
+        by_config.update(tg(binary, model, threads, depth, n))
+    measured = {k: v for k, v in by_config.items() if v}
+    best = max(measured, key=lambda k: measured[k]) if measured else None
+    return {
+        "depth": depth,
+        "n_gen": n,
+        "by_config": by_config,
+        "best_config": best,
+        "best": measured.get(best) if best else None,
+    }
+
+
+def references(binary: Path | None, model: Path, answers: list[dict[str, Any]]) -> dict[str, Any]:
+    """llama-bench's best for each answer, and its tg128 at an empty context (the issue's figure).
+
+    Each window answer is compared with llama-bench generating as many tokens from the same
+    context depth: an answer of 512 tokens after a 600-token conversation runs at depths 600 to
+    1,112, where attention costs far more than in tg128 at depth 0 (here 74 tokens/s at depth 0,
+    40 at depth 600 on the 160M model), so tg128 alone would blame the window for llama.cpp's
+    own slowdown with context.
+    """
+    if binary is None:
+        return {}
+    per_answer = []
+    for answer in answers:
+        n = int(answer.get("tokens") or 0)
+        if n < 2:
+            per_answer.append(None)
+            continue
+        # llama-bench generates n tokens after depth; the window's first token came out of the
+        # prompt's evaluation, so its n - 1 decodes ran from depth context_at_start.
+        per_answer.append(best_of_threads(binary, model, int(answer.get("context_at_start") or 0), n - 1))
+    return {"tg128_depth_0": best_of_threads(binary, model, 0, 128), "per_answer": per_answer}
 
 
 def busy_process() -> subprocess.Popen[bytes]:
@@ -214,12 +247,14 @@ def main() -> int:
     parser.add_argument("--models", default="bench,stories")
     parser.add_argument("--conditions", default="idle,one_busy_process", help="which of the two to run")
     parser.add_argument("--no-llama-bench", action="store_true")
+    parser.add_argument("--threads", type=int, help="a fixed thread count in the window (default: Automatic)")
     parser.add_argument("--offscreen", action="store_true", help="Qt's offscreen platform instead of Xvfb")
     parser.add_argument("--drive", help=argparse.SUPPRESS)
     parser.add_argument("--label", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:
-        print(json.dumps(drive_window(args.drive, args.label, args.answers), ensure_ascii=False), flush=True)
+        figures = drive_window(args.drive, args.label, args.answers, args.threads)
+        print(json.dumps(figures, ensure_ascii=False), flush=True)
         return 0
 
     import llama_cpp
@@ -244,6 +279,7 @@ def main() -> int:
         "machine": machine_info(),
         "llama_bench_note": note,
         "targets": "idle: window >= 0.90x llama-bench best (160M); busy: >= 0.80x llama-bench best under load",
+        "reference": "each answer vs llama-bench generating as many tokens from the same context depth",
         "conditions": {},
     }
     # A bench stopped with SIGTERM (a timeout) must still stop its competing process.
@@ -258,23 +294,23 @@ def main() -> int:
                 figures: dict[str, Any] = {"loadavg_before": loadavg()}
                 for label, model in models.items():
                     log(f"{condition}: window, {label}")
-                    window = window_run(model, label, args.answers, name)
-                    # llama-bench's tg128 runs at an empty context (the issue's reference); the
-                    # window's answers run after the conversation so far, where attention costs
-                    # more, so llama-bench also runs at the depth of the window's median answer.
+                    window = window_run(model, label, args.answers, name, args.threads)
                     answers = window.get("answers", [])
-                    depths = sorted({0, *(int(a.get("context_at_start") or 0) for a in answers[1:2])})
-                    log(f"{condition}: llama-bench, {label}, depths {depths}")
-                    reference = best_llama_bench(llama_bench, model, depths)
+                    log(f"{condition}: llama-bench, {label}, at each answer's depth and length")
+                    reference = references(llama_bench, model, answers)
+                    ratios = []
+                    for answer, ref in zip(answers, reference.get("per_answer", []), strict=False):
+                        best = ref.get("best") if ref else None
+                        speed = answer.get("tokens_per_s")
+                        ratios.append(round(speed / best, 2) if speed and best else None)
+                    depth0 = reference.get("tg128_depth_0", {}).get("best")
                     speed = window.get("median_tokens_per_s")
-                    ratios = {}
-                    for key, row in reference.items():
-                        best = row.get("best_tg128")
-                        ratios[key] = round(speed / best, 2) if speed and best else None
                     figures[label] = {
                         "window": window,
                         "llama_bench": reference,
-                        "window_vs_llama_bench_best": ratios,
+                        "window_vs_llama_bench_per_answer": ratios,
+                        "window_vs_llama_bench_median": median(ratios),
+                        "window_median_vs_tg128_depth_0": round(speed / depth0, 2) if speed and depth0 else None,
                     }
                 figures["loadavg_after"] = loadavg()
                 report["conditions"][condition] = figures
