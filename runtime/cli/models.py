@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from runtime.cli.foreground import run_job
 from runtime.errors import AppError
 
 # runtime.models.quantize imports llama_cpp: the names are repeated here so that `--help` is quick.
@@ -56,35 +57,9 @@ def _absolute(path: str) -> str:
     return str(Path(path).expanduser().resolve())
 
 
-def _run(job: str, **options: Any) -> dict[str, Any] | None:
-    """Run a job with progress on stderr; None if cancelled (Ctrl-C)."""
-    from runtime.jobs import JobError, JobProcess, build_command
-
-    process = JobProcess(build_command(job, **options))
-    process.start()
-    try:
-        for event in process.events():
-            if event["event"] == "progress":
-                figures = f" {event['done']:,}/{event['total']:,}" if event["total"] else ""
-                sys.stderr.write(f"[{event['stage']}{figures}]\n")
-                sys.stderr.flush()
-        outcome = process.wait()
-    except KeyboardInterrupt:
-        sys.stderr.write("cancelling...\n")
-        process.cancel()
-        process.wait()
-        sys.stderr.write("cancelled; nothing was written\n")
-        return None
-    if outcome.cancelled:
-        return None
-    if not outcome.ok:
-        raise JobError(outcome.error or f"{job} failed", code=outcome.code, params=outcome.params)
-    return outcome.result or {}
-
-
 def run_convert(args: argparse.Namespace) -> int:
     """``alpaca-desk convert``."""
-    result = _run(
+    result = run_job(
         "convert",
         src=_absolute(args.src),
         out=_absolute(args.out),
@@ -118,7 +93,7 @@ def run_quantize(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for qtype in dict.fromkeys(args.types):
-        result = _run(
+        result = run_job(
             "quantize",
             src=_absolute(args.src),
             out=str(out_dir / quantized_name(args.src, qtype)),
@@ -142,7 +117,7 @@ def run_report(args: argparse.Namespace) -> int:
     """``alpaca-desk report``."""
     from runtime.models.report import report_csv
 
-    result = _run(
+    result = run_job(
         "report",
         files="\n".join(_absolute(f) for f in args.files),
         text=_absolute(args.text) if args.text else None,

@@ -157,9 +157,9 @@ def run_vocab_merge(args: argparse.Namespace) -> int:
 
 def run_vocab_train(args: argparse.Namespace) -> int:
     """``alpaca-desk vocab train``: the ``vocab-train`` job, with progress on stderr; Ctrl-C cancels."""
-    from runtime.jobs import JobError, JobProcess, build_command
+    from runtime.cli.foreground import run_job
 
-    command = build_command(
+    result = run_job(
         "vocab-train",
         corpus=str(Path(args.corpus).expanduser().resolve()),
         out=str(Path(args.out).expanduser().resolve()),
@@ -169,27 +169,8 @@ def run_vocab_train(args: argparse.Namespace) -> int:
         max_sentences=args.max_sentences,
         threads=args.threads,
     )
-    process = JobProcess(command)
-    process.start()
-    try:
-        for event in process.events():
-            if event["event"] == "progress":
-                total = f"/{event['total']:,}" if event["total"] else ""
-                figures = f" {event['done']:,}{total}" if event["total"] else ""
-                sys.stderr.write(f"[{event['stage']}{figures}]\n")
-                sys.stderr.flush()
-        outcome = process.wait()
-    except KeyboardInterrupt:
-        sys.stderr.write("cancelling...\n")
-        process.cancel()
-        process.wait()
-        sys.stderr.write("cancelled; nothing was written\n")
+    if result is None:
         return 130
-    if outcome.cancelled:
-        return 130
-    if not outcome.ok:
-        raise JobError(outcome.error or "training failed", code=outcome.code, params=outcome.params)
-    result = outcome.result or {}
     if args.json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     else:
