@@ -191,17 +191,25 @@ def tg(binary: Path, model: Path, threads: int, depth: int, n: int = 128) -> dic
     return speeds
 
 
-def best_of_threads(binary: Path, model: Path, depth: int, n: int) -> dict[str, Any]:
+def best_of_threads(binary: Path, model: Path, depth: int, n: int, too_slow: set[int]) -> dict[str, Any]:
     """llama-bench at 1 and at all threads, flash attention off and on, for one (depth, length).
 
     The best of them is the reference: llama-bench's own default (flash attention "auto", on for
     a CPU) decodes slower than with it off once the context grows, and the app turns it off.
+    A thread count in ``too_slow`` is skipped, and one that runs past the timeout is added to it:
+    on a busy machine two threads can take a second a token, and such a count is not the best.
     """
     from runtime.chat.host import default_threads
 
     by_config: dict[str, float | None] = {}
     for threads in sorted({1, default_threads()}):
-        by_config.update(tg(binary, model, threads, depth, n))
+        if threads in too_slow:
+            by_config.update({f"t{threads}_fa0": None, f"t{threads}_fa1": None})
+            continue
+        speeds = tg(binary, model, threads, depth, n)
+        if not any(speeds.values()):
+            too_slow.add(threads)
+        by_config.update(speeds)
     measured = {k: v for k, v in by_config.items() if v}
     best = max(measured, key=lambda k: measured[k]) if measured else None
     return {
@@ -225,6 +233,7 @@ def references(binary: Path | None, model: Path, answers: list[dict[str, Any]]) 
     if binary is None:
         return {}
     per_answer = []
+    too_slow: set[int] = set()
     for answer in answers:
         n = int(answer.get("tokens") or 0)
         if n < 2:
@@ -232,8 +241,9 @@ def references(binary: Path | None, model: Path, answers: list[dict[str, Any]]) 
             continue
         # llama-bench generates n tokens after depth; the window's first token came out of the
         # prompt's evaluation, so its n - 1 decodes ran from depth context_at_start.
-        per_answer.append(best_of_threads(binary, model, int(answer.get("context_at_start") or 0), n - 1))
-    return {"tg128_depth_0": best_of_threads(binary, model, 0, 128), "per_answer": per_answer}
+        depth = int(answer.get("context_at_start") or 0)
+        per_answer.append(best_of_threads(binary, model, depth, n - 1, too_slow))
+    return {"tg128_depth_0": best_of_threads(binary, model, 0, 128, too_slow), "per_answer": per_answer}
 
 
 def busy_process() -> subprocess.Popen[bytes]:
