@@ -29,6 +29,8 @@ LANGUAGES = ("system", "en", "zh_CN")
 MAX_THREADS = 512
 #: ``n_gpu_layers``: -1 offloads every layer (llama.cpp's convention); no model has this many.
 MAX_GPU_LAYERS = 1000
+#: A settings file is a few kilobytes; one larger than this is not read into memory.
+MAX_SETTINGS_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -50,6 +52,9 @@ class Settings:
     hub_proxy: str = ""
     hub_offline: bool = False
     models_folder: str = ""
+    #: Keys this version does not know (a newer version's file), written back as they were so
+    #: that running an older version for a while loses nothing the newer one saved.
+    kept_unknown: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def decoding_params(self) -> DecodingParams:
         """The saved decoding parameters, or the paper's defaults if they are invalid."""
@@ -79,7 +84,8 @@ def load_settings(path: Path) -> LoadedSettings:
     ``settings.json.bad-YYYYmmdd-HHMMSS`` (never overwritten; the language and recent models in
     it are not lost) and the defaults are used. Every value is checked against its type and
     range; a bad one falls back to its default. Each of these gives a :class:`Notice` naming
-    what happened; unknown keys (a newer version's file) are ignored silently.
+    what happened; unknown keys (a newer version's file) are kept, unused, and saved again. A
+    file larger than :data:`MAX_SETTINGS_BYTES` is not read (it is kept aside like a damaged one).
 
     Args:
         path: the settings file.
@@ -88,6 +94,11 @@ def load_settings(path: Path) -> LoadedSettings:
         The settings and the notices (empty when the file was fine or missing).
     """
     try:
+        size = path.stat().st_size
+        if size > MAX_SETTINGS_BYTES:
+            return LoadedSettings(
+                Settings(), [_keep_bad_file(path, f"it is {size:,} bytes, far larger than any settings file")]
+            )
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return LoadedSettings(Settings(), [])
@@ -113,6 +124,8 @@ def load_settings(path: Path) -> LoadedSettings:
         settings.params, params_notices = _checked_params(data["params"])
         notices += params_notices
     settings.version = SETTINGS_VERSION
+    known = {f.name for f in dataclasses.fields(Settings)}
+    settings.kept_unknown = {key: value for key, value in data.items() if key not in known}
     for notice in notices:
         log.warning("settings file %s: %s", path, notice)
     return LoadedSettings(settings, notices)
@@ -300,5 +313,7 @@ def _reason(exc: BaseException) -> str:
 def save_settings(settings: Settings, path: Path) -> None:
     """Write settings atomically: a crash mid-write leaves the previous file intact."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(dataclasses.asdict(settings), ensure_ascii=False, indent=2)
+    known = dataclasses.asdict(settings)
+    unknown = known.pop("kept_unknown")
+    text = json.dumps({**unknown, **known}, ensure_ascii=False, indent=2)
     write_atomic(path, text.encode("utf-8"))

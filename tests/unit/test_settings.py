@@ -32,7 +32,7 @@ def test_settings_round_trip(tmp_path: Path) -> None:
     assert loaded.decoding_params() == DecodingParams(temperature=0.5, max_tokens=256)
 
 
-def test_unknown_keys_are_ignored_and_bad_values_fixed(tmp_path: Path) -> None:
+def test_unknown_keys_are_kept_and_bad_values_fixed(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
     path.write_text(
         json.dumps(
@@ -53,6 +53,24 @@ def test_unknown_keys_are_ignored_and_bad_values_fixed(tmp_path: Path) -> None:
     assert loaded.version == SETTINGS_VERSION
     assert loaded.recent_models == [f"/m/{i}.gguf" for i in range(MAX_RECENT)]
     assert not hasattr(loaded, "from_the_future")
+    # A newer version's keys survive a save by this one (nothing the user had is lost).
+    loaded.n_gpu_layers = 7
+    save_settings(loaded, path)
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved["from_the_future"] == {"x": 1}
+    assert saved["n_gpu_layers"] == 7 and "kept_unknown" not in saved
+    assert load_settings(path).settings.n_gpu_layers == 7
+
+
+def test_a_huge_settings_file_is_not_read_and_kept_aside(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    with path.open("wb") as handle:  # sparse: 64 MiB of nothing, cheap to make
+        handle.truncate(64 * 1024 * 1024)
+    loaded, [notice] = load_settings(path)
+    assert loaded == Settings()
+    assert notice.code == "settings_kept_aside" and "67,108,864 bytes" in notice.params["reason"]
+    [kept] = tmp_path.glob("settings.json.bad-*")
+    assert kept.stat().st_size == 64 * 1024 * 1024 and not path.exists()
 
 
 @pytest.mark.parametrize("content", [b"{not json", b"", b"[1, 2, 3]", b"\xff\xfe\x00garbage", b"null"])
