@@ -27,6 +27,7 @@ from app.controllers.conversations import ConversationsController
 from app.controllers.downloads import DownloadManager
 from app.controllers.hub import HubController, has_any_model
 from app.controllers.models import ModelsController
+from app.controllers.tray import TrayController
 from app.i18n import LANGUAGES, install_translators
 from app.inference_client import InferenceClient
 from app.messages import error_text
@@ -259,6 +260,14 @@ class MainWindow(QMainWindow):
         self.hub_controller.convert_requested.connect(self.convert_downloaded_weights)
         self.hub_controller.convert_wizard_connected = True
         self.hub_controller.error.connect(self.show_error)
+        # Closing the window while downloads run: to the tray, or a question (app.controllers.tray).
+        self.tray_controller = TrayController(
+            self.ctx,
+            self.ctx.downloads,
+            open_download=self.hub_controller.open_download,
+            open_downloads_view=self.hub_controller.open_dialog,
+            parent=self,
+        )
 
     def _connect_views(self) -> None:
         self.input.textChanged.connect(self._count_draft)
@@ -284,7 +293,7 @@ class MainWindow(QMainWindow):
         model_menu.addSeparator()
         quit_action = model_menu.addAction(self.tr("&Quit"))
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
+        quit_action.triggered.connect(self.tray_controller.request_quit)
 
         chat_menu = bar.addMenu(self.tr("&Conversation"))
         new_action = chat_menu.addAction(self.tr("&New conversation"))
@@ -578,7 +587,10 @@ class MainWindow(QMainWindow):
         self.ctx.save_settings()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Save the streaming answer and the window layout."""
+        """Save the streaming answer and the window layout (unless downloads keep the app running)."""
+        if not getattr(self, "_replaced", False) and self.tray_controller.keeps_window_open():
+            event.ignore()
+            return
         self.chat_controller.finish_on_close()
         qsettings = self._qsettings()
         qsettings.setValue("window/geometry", self.saveGeometry())

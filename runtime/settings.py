@@ -52,6 +52,11 @@ class Settings:
     hub_proxy: str = ""
     hub_offline: bool = False
     models_folder: str = ""
+    #: Closing the window while downloads run hides it in the system tray and the downloads go on
+    #: (app.controllers.tray); off, or without a tray, closing asks before stopping them.
+    keep_downloading_in_tray: bool = True
+    #: The tray's "still downloading" message was shown once; it is not repeated at every close.
+    tray_notice_shown: bool = False
     #: Keys this version does not know (a newer version's file), written back as they were so
     #: that running an older version for a while loses nothing the newer one saved.
     kept_unknown: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -224,6 +229,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "hub_proxy": _url,
     "hub_offline": _flag,
     "models_folder": _folder,
+    "keep_downloading_in_tray": _flag,
+    "tray_notice_shown": _flag,
 }
 
 

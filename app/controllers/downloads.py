@@ -159,6 +159,20 @@ class DownloadManager(QObject):
         self.removed.emit(item)
         self._save()
 
+    def active(self) -> list[Download]:
+        """The downloads running or waiting their turn (what closing the app would stop)."""
+        return [d for d in self.items if d.state in (QUEUED, RUNNING)]
+
+    def pause_all(self) -> None:
+        """Pause every running or waiting download (their bytes on disk are kept)."""
+        for item in self.active():
+            self.pause(item)
+
+    def resume_all(self) -> None:
+        """Queue every paused download again."""
+        for item in [d for d in self.items if d.state == PAUSED]:
+            self.resume(item)
+
     def resume_pending(self) -> None:
         """Start the downloads that were running or waiting when the app last closed."""
         self._next()

@@ -341,7 +341,7 @@ class HubController(QObject):
         name = f"{item.repo} · {', '.join(item.files) or self.tr('every file')}"
         percent = int(1000 * item.done / item.total) if item.total else 0
         speed = f"{item.speed / 1e6:.1f} MB/s" if item.state == RUNNING and item.speed else ""
-        eta = _duration(item.eta) if item.state == RUNNING and item.eta is not None else ""
+        eta = duration_text(item.eta) if item.state == RUNNING and item.eta is not None else ""
         state = {
             QUEUED: self.tr("Waiting"),
             RUNNING: self.tr("Downloading {0}: {1}%").format(item.file, item.file_done * 100 // item.file_total)
@@ -401,7 +401,8 @@ class HubController(QObject):
     # -- settings ----------------------------------------------------------------------------------
 
     def open_settings(self) -> None:
-        """The hub settings: endpoint, proxy, token, models folder, offline mode, network log."""
+        """The hub settings: endpoint, proxy, token, models folder, offline mode, downloads in the
+        tray, network log."""
         from app.views.hub_settings_view import HubSettingsDialog
 
         parent = self.dialog if self.dialog is not None and self.dialog.isVisible() else dialog_parent(self)
@@ -412,6 +413,7 @@ class HubController(QObject):
             proxy=settings.hub_proxy,
             offline=settings.hub_offline,
             models_folder=settings.models_folder or str(self.ctx.paths.models),
+            keep_in_tray=settings.keep_downloading_in_tray,
         )
         dialog.show_log(self.ctx.paths.logs / "network.log")
         dialog.applied.connect(lambda values: self.apply_settings(values, dialog))
@@ -437,6 +439,8 @@ class HubController(QObject):
         settings.hub_endpoint = endpoint
         settings.hub_proxy = proxy
         settings.hub_offline = bool(values.get("offline"))
+        if "keep_in_tray" in values:
+            settings.keep_downloading_in_tray = bool(values["keep_in_tray"])
         folder = str(values.get("models_folder") or "").strip()
         settings.models_folder = "" if folder == str(self.ctx.paths.models) else folder
         self.ctx.save_settings()
@@ -466,7 +470,8 @@ def _size_range(entry: CatalogueEntry) -> str:
     return size_text(entry.size) if entry.size else ""
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """A time left, as "2 h 05 min", "3 min 20 s" or "40 s"."""
     seconds = int(seconds)
     if seconds >= 3600:
         return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

@@ -32,7 +32,7 @@ class HubSettingsDialog(QDialog):
 
     Signals:
         applied(object): The values the user accepted (a dict: endpoint, proxy, offline,
-            models_folder, token: None to keep the saved token, "" to remove it).
+            models_folder, keep_in_tray, token: None to keep the saved token, "" to remove it).
     """
 
     applied = Signal(object)
@@ -66,6 +66,13 @@ class HubSettingsDialog(QDialog):
         folder_row.addWidget(self.models_folder, 1)
         folder_row.addWidget(browse)
         self.offline = QCheckBox(self.tr("Offline mode: make no network connection at all"))
+        self.keep_in_tray = QCheckBox(self.tr("Keep downloading in the tray when the window is closed"))
+        self.keep_in_tray.setToolTip(
+            self.tr(
+                "Where the desktop has no system tray, or with this off, closing the window while downloads "
+                "run asks first; stopped downloads resume the next time you start Alpaca Desk."
+            )
+        )
         self.problem = QLabel()
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #b00020;")
@@ -79,6 +86,7 @@ class HubSettingsDialog(QDialog):
         form.addRow("", token_note)
         form.addRow(self.tr("Models folder"), folder_row)
         form.addRow("", self.offline)
+        form.addRow("", self.keep_in_tray)
 
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
@@ -93,11 +101,14 @@ class HubSettingsDialog(QDialog):
         layout.addWidget(self.log_view, 1)
         layout.addWidget(buttons)
 
-    def set_values(self, *, endpoint: str, proxy: str, offline: bool, models_folder: str) -> None:
+    def set_values(
+        self, *, endpoint: str, proxy: str, offline: bool, models_folder: str, keep_in_tray: bool = True
+    ) -> None:
         """Show the current settings."""
         self.endpoint.setText(endpoint)
         self.proxy.setText(proxy)
         self.offline.setChecked(offline)
+        self.keep_in_tray.setChecked(keep_in_tray)
         self.models_folder.setText(models_folder)
 
     def show_log(self, log: Path) -> None:
@@ -123,6 +134,7 @@ class HubSettingsDialog(QDialog):
             "endpoint": self.endpoint.text().strip(),
             "proxy": self.proxy.text().strip(),
             "offline": self.offline.isChecked(),
+            "keep_in_tray": self.keep_in_tray.isChecked(),
             "models_folder": self.models_folder.text().strip(),
             "token": token,
         }
