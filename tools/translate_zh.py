@@ -765,6 +765,48 @@ ZH: dict[str, str] = {
     "Export chart as PNG": "导出图表为 PNG",
     "PNG image (*.png)": "PNG 图像 (*.png)",
     "Cannot write {0}: {1}": "无法写入 {0}：{1}",
+    # -- Downloads in the system tray (app/views/tray.py, app/controllers/tray.py) --
+    "Show Alpaca Desk": "显示 Alpaca Desk",
+    "Pause all downloads": "暂停全部下载",
+    "Resume downloads": "继续下载",
+    "Quit Alpaca Desk": "退出 Alpaca Desk",
+    "Keep downloading in the tray when the window is closed": "关闭窗口后在系统托盘中继续下载",
+    "Where the desktop has no system tray, or with this off, closing the window while downloads run asks "
+    "first; stopped downloads resume the next time you start Alpaca Desk.": (
+        "桌面没有系统托盘或关闭此项时，在下载进行中关闭窗口会先询问；停止的下载会在下次启动 Alpaca Desk 时继续。"
+    ),
+    "Downloads are running": "下载正在进行",
+    "A download is running. Quit and resume it the next time you start Alpaca Desk?": (
+        "有 1 个下载正在进行。要退出并在下次启动 Alpaca Desk 时继续吗？"
+    ),
+    "{0} downloads are running. Quit and resume them the next time you start Alpaca Desk?": (
+        "有 {0} 个下载正在进行。要退出并在下次启动 Alpaca Desk 时继续吗？"
+    ),
+    "What is already downloaded stays on disk; the downloads go on from there, not from zero.": (
+        "已下载的部分会保留在磁盘上，下载将从那里继续，而不是从头开始。"
+    ),
+    "Quit": "退出",
+    "Keep downloading": "继续下载",
+    "Alpaca Desk is still downloading": "Alpaca Desk 仍在下载",
+    "The downloads go on with the window closed. Click this icon to open the window again; Quit in its "
+    "menu stops them (they resume the next time you start Alpaca Desk).": (
+        "窗口已关闭，下载仍在继续。点击此图标可重新打开窗口；选择其菜单中的“退出”会停止下载"
+        "（下次启动 Alpaca Desk 时继续）。"
+    ),
+    "… and {0} more": "…… 另有 {0} 个",
+    "Alpaca Desk: no download in progress": "Alpaca Desk：没有正在进行的下载",
+    "Alpaca Desk: downloading {0} file(s)": "Alpaca Desk：正在下载 {0} 个文件",
+    "{0}% of {1}": "{1} 的 {0}%",
+    "{0} left": "剩余 {0}",
+    "{0}: starting": "{0}：正在开始",
+    "{0}: {1}%": "{0}：{1}%",
+    "paused": "已暂停",
+    "{0}: {1}": "{0}：{1}",
+    "Download failed": "下载失败",
+    "{0}: {1} Click to open the downloads.": "{0}：{1} 点击打开下载列表。",
+    "{0} is downloaded and verified. Click to chat with it.": "{0} 已下载并通过校验。点击即可开始对话。",
+    "{0} is downloaded and verified. Click to convert it to GGUF.": "{0} 已下载并通过校验。点击将其转换为 GGUF。",
+    "Download finished": "下载完成",
 }
 
 # (context, source) -> translation, for the rare source text that needs a different wording in

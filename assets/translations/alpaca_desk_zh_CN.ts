@@ -779,9 +779,33 @@ Last changed {when}</source>
 <context>
     <name>DownloadManager</name>
     <message>
-        <location filename="../../app/controllers/downloads.py" line="184"/>
+        <location filename="../../app/controllers/downloads.py" line="198"/>
         <source>Offline mode is on: turn it off in Settings → Model hub to download.</source>
         <translation>离线模式已开启：请在“设置 → 模型库”中关闭后再下载。</translation>
+    </message>
+</context>
+<context>
+    <name>DownloadTrayIcon</name>
+    <message>
+        <location filename="../../app/views/tray.py" line="55"/>
+        <source>Show Alpaca Desk</source>
+        <extracomment>How long a tray message stays up (milliseconds; desktops may cap or ignore it).</extracomment>
+        <translation>显示 Alpaca Desk</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tray.py" line="57"/>
+        <source>Pause all downloads</source>
+        <translation>暂停全部下载</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tray.py" line="59"/>
+        <source>Resume downloads</source>
+        <translation>继续下载</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tray.py" line="62"/>
+        <source>Quit Alpaca Desk</source>
+        <translation>退出 Alpaca Desk</translation>
     </message>
 </context>
 <context>
@@ -1355,33 +1379,43 @@ Last changed {when}</source>
         <translation>离线模式：完全不建立任何网络连接</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="75"/>
+        <location filename="../../app/views/hub_settings_view.py" line="69"/>
+        <source>Keep downloading in the tray when the window is closed</source>
+        <translation>关闭窗口后在系统托盘中继续下载</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="72"/>
+        <source>Where the desktop has no system tray, or with this off, closing the window while downloads run asks first; stopped downloads resume the next time you start Alpaca Desk.</source>
+        <translation>桌面没有系统托盘或关闭此项时，在下载进行中关闭窗口会先询问；停止的下载会在下次启动 Alpaca Desk 时继续。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_settings_view.py" line="82"/>
         <source>Hub address</source>
         <translation>模型库地址</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="76"/>
+        <location filename="../../app/views/hub_settings_view.py" line="83"/>
         <source>Proxy</source>
         <translation>代理</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="77"/>
+        <location filename="../../app/views/hub_settings_view.py" line="84"/>
         <source>Access token</source>
         <translation>访问令牌</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="80"/>
-        <location filename="../../app/views/hub_settings_view.py" line="137"/>
+        <location filename="../../app/views/hub_settings_view.py" line="87"/>
+        <location filename="../../app/views/hub_settings_view.py" line="149"/>
         <source>Models folder</source>
         <translation>模型文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="85"/>
+        <location filename="../../app/views/hub_settings_view.py" line="93"/>
         <source>No request has been made.</source>
         <translation>尚未发出任何请求。</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="92"/>
+        <location filename="../../app/views/hub_settings_view.py" line="100"/>
         <source>&lt;b&gt;Network log&lt;/b&gt;: every request Alpaca Desk made (newest last)</source>
         <translation>&lt;b&gt;网络日志&lt;/b&gt;：Alpaca Desk 发出的每个请求（最新的在最后）</translation>
     </message>
@@ -1403,198 +1437,198 @@ Last changed {when}</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="124"/>
+        <location filename="../../app/main_window.py" line="125"/>
         <source>Alpaca Desk</source>
         <extracomment>What opening the settings and the store found (a setting reset, a damaged file kept aside); app.notices shows them once, in the first window&apos;s banner.</extracomment>
         <translation>Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="141"/>
+        <location filename="../../app/main_window.py" line="142"/>
         <source>Your conversation file could not be opened and was left untouched; new chats go to a new file. Details: {0}</source>
         <translation>无法打开对话记录文件（原文件未做任何改动），新的对话将保存到新文件中。详情：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="158"/>
+        <location filename="../../app/main_window.py" line="159"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="160"/>
+        <location filename="../../app/main_window.py" line="161"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="195"/>
+        <location filename="../../app/main_window.py" line="196"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="200"/>
+        <location filename="../../app/main_window.py" line="201"/>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="271"/>
+        <location filename="../../app/main_window.py" line="280"/>
         <source>&amp;Model</source>
         <translation>模型(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="272"/>
+        <location filename="../../app/main_window.py" line="281"/>
         <source>&amp;Open model file…</source>
         <translation>打开模型文件(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="275"/>
+        <location filename="../../app/main_window.py" line="284"/>
         <source>&amp;Get models…</source>
         <translation>获取模型(&amp;G)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="277"/>
+        <location filename="../../app/main_window.py" line="286"/>
         <source>Recent models</source>
         <translation>最近使用的模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="279"/>
+        <location filename="../../app/main_window.py" line="288"/>
         <source>&amp;Unload model</source>
         <translation>卸载模型(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="282"/>
+        <location filename="../../app/main_window.py" line="291"/>
         <source>&amp;Convert and quantize my weights…</source>
         <translation>转换并量化我的权重(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="285"/>
+        <location filename="../../app/main_window.py" line="294"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="289"/>
+        <location filename="../../app/main_window.py" line="298"/>
         <source>&amp;Conversation</source>
         <translation>对话(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="290"/>
+        <location filename="../../app/main_window.py" line="299"/>
         <source>&amp;New conversation</source>
         <translation>新建对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="293"/>
+        <location filename="../../app/main_window.py" line="302"/>
         <source>Export as &amp;Markdown…</source>
         <translation>导出为 Markdown(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="295"/>
+        <location filename="../../app/main_window.py" line="304"/>
         <source>Export as &amp;JSON…</source>
         <translation>导出为 JSON(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="297"/>
+        <location filename="../../app/main_window.py" line="306"/>
         <source>&amp;Import from JSON…</source>
         <translation>从 JSON 导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="300"/>
+        <location filename="../../app/main_window.py" line="309"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="301"/>
+        <location filename="../../app/main_window.py" line="310"/>
         <source>&amp;Decoding panel</source>
         <translation>解码参数面板(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="305"/>
+        <location filename="../../app/main_window.py" line="314"/>
         <source>&amp;Tokenizer panel</source>
         <translation>分词器面板(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="310"/>
+        <location filename="../../app/main_window.py" line="319"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="311"/>
+        <location filename="../../app/main_window.py" line="320"/>
         <source>&amp;Extend a vocabulary…</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="313"/>
+        <location filename="../../app/main_window.py" line="322"/>
         <source>Training &amp;hosts (SSH)…</source>
         <translation>训练主机(SSH)(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="315"/>
+        <location filename="../../app/main_window.py" line="324"/>
         <source>&amp;Advanced: LoRA training…</source>
         <translation>高级：LoRA 训练(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="318"/>
+        <location filename="../../app/main_window.py" line="327"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="319"/>
+        <location filename="../../app/main_window.py" line="328"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="322"/>
+        <location filename="../../app/main_window.py" line="331"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="330"/>
+        <location filename="../../app/main_window.py" line="339"/>
         <source>&amp;Model hub…</source>
         <translation>模型库(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="333"/>
+        <location filename="../../app/main_window.py" line="342"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="334"/>
+        <location filename="../../app/main_window.py" line="343"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="369"/>
+        <location filename="../../app/main_window.py" line="378"/>
         <source>No model is installed yet. Get a Chinese-Alpaca model for this computer from the catalogue.</source>
         <translation>尚未安装任何模型。请从模型目录中为这台电脑获取一个 Chinese-Alpaca 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="370"/>
+        <location filename="../../app/main_window.py" line="379"/>
         <source>Get models…</source>
         <translation>获取模型…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="443"/>
+        <location filename="../../app/main_window.py" line="452"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="550"/>
+        <location filename="../../app/main_window.py" line="559"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="546"/>
+        <location filename="../../app/main_window.py" line="555"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="551"/>
+        <location filename="../../app/main_window.py" line="560"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="555"/>
+        <location filename="../../app/main_window.py" line="564"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="562"/>
+        <location filename="../../app/main_window.py" line="571"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
@@ -2573,6 +2607,40 @@ Last changed {when}</source>
     </message>
 </context>
 <context>
+    <name>QuitWithDownloadsBox</name>
+    <message>
+        <location filename="../../app/views/tray.py" line="105"/>
+        <source>Downloads are running</source>
+        <extracomment>Every message shown (title, text), newest last: what the user was told, also where the desktop shows no messages.</extracomment>
+        <translation>下载正在进行</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tray.py" line="107"/>
+        <source>A download is running. Quit and resume it the next time you start Alpaca Desk?</source>
+        <translation>有 1 个下载正在进行。要退出并在下次启动 Alpaca Desk 时继续吗？</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tray.py" line="110"/>
+        <source>{0} downloads are running. Quit and resume them the next time you start Alpaca Desk?</source>
+        <translation>有 {0} 个下载正在进行。要退出并在下次启动 Alpaca Desk 时继续吗？</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tray.py" line="114"/>
+        <source>What is already downloaded stays on disk; the downloads go on from there, not from zero.</source>
+        <translation>已下载的部分会保留在磁盘上，下载将从那里继续，而不是从头开始。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tray.py" line="116"/>
+        <source>Quit</source>
+        <translation>退出</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/tray.py" line="117"/>
+        <source>Keep downloading</source>
+        <translation>继续下载</translation>
+    </message>
+</context>
+<context>
     <name>ReportChart</name>
     <message>
         <location filename="../../app/views/report_chart.py" line="96"/>
@@ -3392,6 +3460,100 @@ Last changed {when}</source>
         <location filename="../../app/views/training_view.py" line="323"/>
         <source>Data (*.txt *.json *.jsonl);;All files (*)</source>
         <translation>数据 (*.txt *.json *.jsonl);;所有文件 (*)</translation>
+    </message>
+</context>
+<context>
+    <name>TrayController</name>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="174"/>
+        <source>Alpaca Desk is still downloading</source>
+        <extracomment>Downloads listed one per line in the tray menu; more are summed up in one line.</extracomment>
+        <translation>Alpaca Desk 仍在下载</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="176"/>
+        <source>The downloads go on with the window closed. Click this icon to open the window again; Quit in its menu stops them (they resume the next time you start Alpaca Desk).</source>
+        <translation>窗口已关闭，下载仍在继续。点击此图标可重新打开窗口；选择其菜单中的“退出”会停止下载（下次启动 Alpaca Desk 时继续）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="229"/>
+        <source>… and {0} more</source>
+        <translation>…… 另有 {0} 个</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="241"/>
+        <source>Alpaca Desk: no download in progress</source>
+        <translation>Alpaca Desk：没有正在进行的下载</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="245"/>
+        <source>Alpaca Desk: downloading {0} file(s)</source>
+        <translation>Alpaca Desk：正在下载 {0} 个文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="247"/>
+        <source>{0}% of {1}</source>
+        <translation>{1} 的 {0}%</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="251"/>
+        <source>{0} left</source>
+        <translation>剩余 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="259"/>
+        <source>{0}: starting</source>
+        <translation>{0}：正在开始</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="260"/>
+        <source>{0}: {1}%</source>
+        <translation>{0}：{1}%</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="262"/>
+        <source>waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="262"/>
+        <source>paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="262"/>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="263"/>
+        <source>{0}: {1}</source>
+        <translation>{0}：{1}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="273"/>
+        <source>Download failed</source>
+        <translation>下载失败</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="274"/>
+        <source>{0}: {1} Click to open the downloads.</source>
+        <translation>{0}：{1} 点击打开下载列表。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="287"/>
+        <source>{0} is downloaded and verified. Click to chat with it.</source>
+        <translation>{0} 已下载并通过校验。点击即可开始对话。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="289"/>
+        <source>{0} is downloaded and verified. Click to convert it to GGUF.</source>
+        <translation>{0} 已下载并通过校验。点击将其转换为 GGUF。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/tray.py" line="290"/>
+        <source>Download finished</source>
+        <translation>下载完成</translation>
     </message>
 </context>
 <context>
