@@ -70,15 +70,19 @@ class DownloadTrayIcon(QSystemTrayIcon):
     def set_progress(self, summary: str, lines: list[str], *, can_pause: bool, can_resume: bool) -> None:
         """Show ``summary`` as the tooltip and one disabled menu line per download in ``lines``."""
         self.setToolTip(summary)
-        for action in self.progress_actions:
+        # The lines are updated in place (progress comes several times a second), so that a menu
+        # the user has open does not lose the item under the pointer.
+        while len(self.progress_actions) > len(lines):
+            action = self.progress_actions.pop()
             self.menu.removeAction(action)
             action.deleteLater()
-        self.progress_actions = []
-        for line in lines:
-            action = QAction(line, self.menu)
+        while len(self.progress_actions) < len(lines):
+            action = QAction(self.menu)
             action.setEnabled(False)
             self.menu.insertAction(self._first_fixed, action)
             self.progress_actions.append(action)
+        for action, line in zip(self.progress_actions, lines, strict=True):
+            action.setText(line)
         self._first_fixed.setVisible(bool(lines))
         self.pause_action.setEnabled(can_pause)
         self.resume_action.setEnabled(can_resume)

@@ -213,3 +213,33 @@ def test_the_tray_pauses_resumes_and_its_quit_ends_the_app_leaving_the_part_for_
     assert saved_states(window) == ["running"]
     assert not tray.isVisible() and QApplication.quitOnLastWindowClosed() is True
     assert (window.ctx.paths.config / "window.ini").is_file()
+
+
+def test_model_quit_asks_even_with_a_tray_and_a_download_failing_in_the_tray_says_so(
+    qtbot, open_window, hub: FakeHub, stories_gguf: Path
+) -> None:
+    data = stories_gguf.read_bytes()
+    window = open_window(tray=True)
+    controller = window.tray_controller
+    item = start_download(qtbot, window, hub, data)
+    # Model → Quit is a request to quit, not to hide: it asks while a download runs.
+    controller.request_quit()
+    box = controller.question
+    assert box is not None and box.isVisible() and not controller.hidden_in_tray
+    qtbot.mouseClick(box.keep_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controller.question is None)
+    assert window.isVisible() and item.state == "running"
+
+    window.close()
+    assert controller.hidden_in_tray
+    hub.faults.flip_byte = len(data) - 10  # the rest arrives damaged: the checksum refuses it
+    hub.faults.rate = 0
+    qtbot.waitUntil(lambda: item.state == "failed", timeout=30_000)
+    tray = controller.tray
+    assert tray is not None and tray.isVisible() and not window.isVisible()
+    title, text = tray.messages[-1]
+    assert title == "Download failed" and text.startswith(f"{NAME}: ") and "checksum" in text.lower()
+    tray.messageClicked.emit()
+    dialog = window.hub_controller.dialog
+    assert window.isVisible() and dialog is not None and dialog.isVisible()  # where the failure is shown
+    assert not part_file(window).with_name(NAME).exists()
