@@ -213,6 +213,17 @@ def test_the_tray_pauses_resumes_and_its_quit_ends_the_app_leaving_the_part_for_
     assert saved_states(window) == ["running"]
     assert not tray.isVisible() and QApplication.quitOnLastWindowClosed() is True
     assert (window.ctx.paths.config / "window.ini").is_file()
+    kept = part_file(window).stat().st_size
+
+    # The next start (app.main: a new context, the window, resume_pending) goes on from the .part.
+    hub.faults.rate = 0
+    served_before = hub.served_bytes(REPO, NAME)
+    again = open_window(tray=True)
+    again.ctx.downloads.resume_pending()
+    [resumed] = again.ctx.downloads.items
+    qtbot.waitUntil(lambda: resumed.state == "done", timeout=30_000)
+    assert part_file(again).with_name(NAME).read_bytes() == data
+    assert hub.served_bytes(REPO, NAME) - served_before <= len(data) - kept + 256 * 1024, "resumed, not restarted"
 
 
 def test_model_quit_asks_even_with_a_tray_and_a_download_failing_in_the_tray_says_so(
