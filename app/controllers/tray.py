@@ -78,7 +78,7 @@ class TrayController(QObject):
         self._hidden_dialogs: list[QWidget] = []
         self._quit_on_last_window_closed = True
         self._message_item: Download | None = None
-        self._states: dict[int, str] = {}
+        self._states: dict[str, str] = {}
         downloads.added.connect(self._on_changed)
         downloads.changed.connect(self._on_changed)
         downloads.removed.connect(self._on_changed)
@@ -265,8 +265,8 @@ class TrayController(QObject):
     # -- the downloads -----------------------------------------------------------------------------
 
     def _on_changed(self, item: Download) -> None:
-        before = self._states.get(id(item))
-        self._states[id(item)] = item.state
+        before = self._states.get(item.key)
+        self._states[item.key] = item.state
         if item.state == FAILED and before != FAILED and self.hidden_in_tray and self.tray is not None:
             self._message_item = None
             self.tray.say(

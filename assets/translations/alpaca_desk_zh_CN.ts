@@ -2609,33 +2609,33 @@ Last changed {when}</source>
 <context>
     <name>QuitWithDownloadsBox</name>
     <message>
-        <location filename="../../app/views/tray.py" line="105"/>
+        <location filename="../../app/views/tray.py" line="109"/>
         <source>Downloads are running</source>
         <extracomment>Every message shown (title, text), newest last: what the user was told, also where the desktop shows no messages.</extracomment>
         <translation>下载正在进行</translation>
     </message>
     <message>
-        <location filename="../../app/views/tray.py" line="107"/>
+        <location filename="../../app/views/tray.py" line="111"/>
         <source>A download is running. Quit and resume it the next time you start Alpaca Desk?</source>
         <translation>有 1 个下载正在进行。要退出并在下次启动 Alpaca Desk 时继续吗？</translation>
     </message>
     <message>
-        <location filename="../../app/views/tray.py" line="110"/>
+        <location filename="../../app/views/tray.py" line="114"/>
         <source>{0} downloads are running. Quit and resume them the next time you start Alpaca Desk?</source>
         <translation>有 {0} 个下载正在进行。要退出并在下次启动 Alpaca Desk 时继续吗？</translation>
     </message>
     <message>
-        <location filename="../../app/views/tray.py" line="114"/>
+        <location filename="../../app/views/tray.py" line="118"/>
         <source>What is already downloaded stays on disk; the downloads go on from there, not from zero.</source>
         <translation>已下载的部分会保留在磁盘上，下载将从那里继续，而不是从头开始。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tray.py" line="116"/>
+        <location filename="../../app/views/tray.py" line="120"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../app/views/tray.py" line="117"/>
+        <location filename="../../app/views/tray.py" line="121"/>
         <source>Keep downloading</source>
         <translation>继续下载</translation>
     </message>
