@@ -41,7 +41,7 @@ from typing import Any
 
 from runtime.errors import RemoteError
 from runtime.jobs import Progress, ProgressCallback
-from runtime.training.remote import records
+from runtime.training.remote import records, sources
 from runtime.training.remote.connection import CONNECTION_ERRORS, Connection, connect, lost
 from runtime.training.remote.hosts import Host, get_host
 from runtime.training.remote.records import RemoteRun
@@ -70,7 +70,10 @@ class RemoteJobSpec:
             it holds (spaces, quotes, ``$(...)``, newlines): no shell parses them.
         python: The interpreter for the job on the host (empty: the host's, e.g. a virtual
             environment's ``bin/python``).
-        code: Local package folders copied to ``code/`` (on the job's PYTHONPATH), e.g. ``runtime``.
+        code: Local package folders copied whole to ``code/`` (on the job's PYTHONPATH).
+        code_files: Single source files and their names under ``code/``
+            (``runtime/training/sft.py``): a package's modules that a job needs, and no more
+            (:func:`runtime.training.remote.sources.module_sources`).
         files: Local files and the relative names they get in the job folder (``data/train.json``).
         env: Environment variables for the job.
         stop_grace_s: Seconds a stopped job gets after SIGINT before SIGTERM (a training run
@@ -82,6 +85,7 @@ class RemoteJobSpec:
     args: tuple[str, ...] = ()
     python: str = ""
     code: tuple[Path, ...] = ()
+    code_files: tuple[tuple[Path, str], ...] = ()
     files: tuple[tuple[Path, str], ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     stop_grace_s: float = 3.0
@@ -138,18 +142,13 @@ def agent_source() -> bytes:
     """The job agent's source, as uploaded to each job folder.
 
     Raises:
-        RemoteError: This build does not carry it (a frozen bundle must ship ``agent.py`` as data).
+        RemoteError: This build does not carry it (``remote_agent_missing``).
     """
-    path = Path(__file__).resolve().parent / "agent.py"
+    path = sources.source_file(sources.AGENT)
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise RemoteError(
-            f"The job agent {path} is missing from this installation, so no job can be started on a host. "
-            "Reinstall Alpaca Desk.",
-            code="remote_agent_missing",
-            params={"path": str(path)},
-        ) from exc
+        raise sources.missing(path) from exc
 
 
 def _check_relative(name: str) -> str:
@@ -215,6 +214,14 @@ def _plan(spec: RemoteJobSpec) -> list[tuple[Path, str]]:
         for path in sorted(root.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
                 plan.append((path, "code/" + "/".join((root.name, *path.relative_to(root).parts))))
+    for local, name in spec.code_files:
+        if not Path(local).is_file():
+            raise RemoteError(
+                f"The source file {local} to upload does not exist.",
+                code="remote_spec_invalid",
+                params={"reason": f"no file {local}"},
+            )
+        plan.append((Path(local), "code/" + _check_relative(name)))
     for local, name in spec.files:
         if not Path(local).is_file():
             raise RemoteError(
@@ -676,6 +683,22 @@ def download(
     return destination
 
 
+#: Where a training run's adapter is in its job folder (the checkpoints are beside it in ``out``).
+ADAPTER_FOLDER = "out/adapter"
+
+
+def results_folder(conn: Connection, run: RemoteRun, *, with_checkpoints: bool = False) -> str:
+    """What to download of a finished job: ``out/adapter`` when the job wrote one (a training
+    run; its checkpoints are only wanted to resume there), else, or ``with_checkpoints``, ``out``.
+
+    Raises:
+        RemoteError: ``ssh_connection_lost``.
+    """
+    if with_checkpoints:
+        return "out"
+    return ADAPTER_FOLDER if _exists(conn, f"{run.job_dir}/{ADAPTER_FOLDER}") else "out"
+
+
 def _check_download_name(name: str) -> str:
     if name == "out":
         return name
@@ -721,5 +744,5 @@ def environment_spec(
     return RemoteJobSpec(
         module="envsetup",
         script_spec={"venv": venv, "requirements": list(requirements), "pip_args": list(pip_args)},
-        files=((Path(__file__).resolve().parent / "envsetup.py", "envsetup.py"),),
+        files=((sources.source_file(sources.ENVSETUP), "envsetup.py"),),
     )
