@@ -45,13 +45,25 @@ def source_file(relative: str) -> Path:
 
 
 class _RuntimeOnlyFinder(modulefinder.ModuleFinder):
-    """A module finder that looks for nothing outside the ``runtime`` package."""
+    """A module finder that reads source files under :data:`SOURCE_ROOT` and looks nowhere else.
+
+    Its own lookup replaces ModuleFinder's, which asks the import system's path hooks: in the
+    frozen build those answer from the archive (no file to read), so the closure would stop at the
+    first package.
+    """
 
     def find_module(self, name: str, path: Any, parent: Any = None) -> Any:
-        # A top-level search (path None) for anything but ``runtime`` is another project's module.
-        if path is None and name != "runtime":
-            raise ImportError(name)
-        return super().find_module(name, path, parent)
+        if path is None:  # a top-level name: anything but runtime is another project's module
+            if name != "runtime":
+                raise ImportError(name)
+            path = [str(SOURCE_ROOT)]
+        for folder in path:
+            if Path(folder, name, "__init__.py").is_file():
+                return None, str(Path(folder, name)), ("", "", modulefinder._PKG_DIRECTORY)  # type: ignore[attr-defined]
+            module = Path(folder, f"{name}.py")
+            if module.is_file():
+                return module.open("rb"), str(module), (".py", "rb", modulefinder._PY_SOURCE)  # type: ignore[attr-defined]
+        raise ImportError(name)
 
 
 def module_sources(modules: Iterable[str]) -> list[tuple[Path, str]]:

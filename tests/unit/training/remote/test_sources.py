@@ -39,6 +39,22 @@ def test_the_sft_scripts_sources_are_its_runtime_imports_and_nothing_else() -> N
         assert b"PySide6" not in path.read_bytes(), name
 
 
+def test_the_sources_are_read_as_files_whatever_the_import_system_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in the frozen build, whose path hook answers from its archive: no hook is asked."""
+    expected = sources.module_sources([SCRIPTS["sft"]])
+    sources._closure.cache_clear()
+
+    def archive_only(folder: str) -> object:
+        raise ImportError(f"no finder for {folder}")
+
+    monkeypatch.setattr(sys, "path_hooks", [archive_only])
+    monkeypatch.setattr(sys, "path_importer_cache", {})
+    try:
+        assert sources.module_sources([SCRIPTS["sft"]]) == expected
+    finally:
+        sources._closure.cache_clear()
+
+
 def test_the_uploaded_sources_alone_import_both_scripts(tmp_path: Path) -> None:
     """Complete: a Python whose only copy of runtime is the upload set imports every module from it.
 
