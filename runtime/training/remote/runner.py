@@ -25,6 +25,7 @@ app neither repeats nor skips a line.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -246,6 +247,47 @@ def _mkdirs(conn: Connection, path: str, made: set[str]) -> None:
     made.add(path)
 
 
+def free_space(conn: Connection, path: str) -> int | None:
+    """Bytes free on the host's file system holding ``path`` (which must exist); None: unknown.
+
+    ``df -P`` (POSIX output) rather than SFTP: OpenSSH's statvfs extension is not in paramiko.
+    """
+    df = conn.run(["df", "-Pk", path], action="measuring free disk")
+    rows = df.text.strip().splitlines()
+    if df.returncode == 0 and len(rows) >= 2:
+        columns = rows[-1].split()
+        if len(columns) >= 4 and columns[3].isdigit():
+            return int(columns[3]) * 1024
+    return None
+
+
+def _no_room(conn: Connection, run: RemoteRun, needed: int) -> RemoteError | None:
+    """The error to give when the job folder's disk has less than ``needed`` bytes free (None: it has)."""
+    free = free_space(conn, run.job_dir)
+    if free is None or free >= needed:
+        return None
+    return RemoteError(
+        f"{conn.host.name} has no room for the job: {run.job_dir} has {free / 1e6:.1f} MB free and the job "
+        f"needs {needed / 1e6:.1f} MB more. Free some space there, or give the host another jobs folder, "
+        "then start the run again.",
+        code="remote_disk_full",
+        params={
+            "name": conn.host.name,
+            "path": run.job_dir,
+            "free": f"{free / 1e6:.1f}",
+            "needed": f"{needed / 1e6:.1f}",
+        },
+    )
+
+
+def _no_room_after(conn: Connection, run: RemoteRun, needed: int) -> RemoteError | None:
+    """:func:`_no_room` after a failed write: None also when the host cannot be asked."""
+    try:
+        return _no_room(conn, run, needed)
+    except RemoteError:
+        return None
+
+
 def _remote_size(conn: Connection, path: str) -> int | None:
     try:
         return conn.sftp.stat(path).st_size
@@ -262,12 +304,19 @@ def _put(conn: Connection, data_source: Path | bytes, remote: str, on_bytes: Cal
         on_bytes(done - sent[0])
         sent[0] = done
 
-    if isinstance(data_source, bytes):
-        with conn.sftp.open(partial, "wb") as handle:
-            handle.write(data_source)
-        on_bytes(len(data_source))
-    else:
-        conn.sftp.put(str(data_source), partial, callback=callback, confirm=True)
+    try:
+        if isinstance(data_source, bytes):
+            with conn.sftp.open(partial, "wb") as handle:
+                handle.write(data_source)
+            on_bytes(len(data_source))
+        else:
+            conn.sftp.put(str(data_source), partial, callback=callback, confirm=True)
+    except OSError:
+        # A refused write (a full disk) leaves a partial file that would keep the space taken; a
+        # resent file starts over anyway. After a dropped connection this fails too: nothing to do.
+        with contextlib.suppress(*CONNECTION_ERRORS):
+            conn.sftp.remove(partial)
+        raise
     conn.sftp.posix_rename(partial, remote)
 
 
@@ -344,6 +393,7 @@ def _start(
     spec_bytes = (json.dumps(agent_spec, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     total = sum(path.stat().st_size for path, _ in plan) + sum(len(data) for data, _ in generated) + len(spec_bytes)
     done = [0]
+    placed = [0]  # bytes of the files in place (a partial file is removed when its upload fails)
 
     def advance(count: int) -> None:
         done[0] += count
@@ -354,14 +404,22 @@ def _start(
         made: set[str] = set()
         _mkdirs(conn, run.job_dir, made)
         _mkdirs(conn, f"{run.job_dir}/out", made)
+        to_send: list[tuple[Path, str]] = []
         for path, name in plan:
             remote = f"{run.job_dir}/{name}"
             _mkdirs(conn, posixpath.dirname(remote), made)
             size = path.stat().st_size
             if _remote_size(conn, remote) == size:
                 advance(size)  # sent whole before the connection dropped
+                placed[0] += size
                 continue
+            to_send.append((path, remote))
+        no_room = _no_room(conn, run, total - placed[0])  # before sending anything
+        if no_room is not None:
+            raise no_room
+        for path, remote in to_send:
             _put(conn, path, remote, advance)
+            placed[0] += path.stat().st_size
         for data, name in generated:
             _put(conn, data, f"{run.job_dir}/{name}", advance)
         _put(conn, spec_bytes, run.spec_path, advance)  # last: its presence means the upload is complete
@@ -370,7 +428,8 @@ def _start(
         raise
     except CONNECTION_ERRORS as exc:
         if isinstance(exc, OSError) and not _is_disconnect(conn, exc):
-            error = RemoteError(
+            # SFTP reports a full disk as a bare "Failure": the free space tells it apart.
+            error = _no_room_after(conn, run, total - placed[0]) or RemoteError(
                 f"Uploading the job to {conn.host.name} failed: {exc}. Check the free space and permissions of "
                 f"{run.job_dir} on the host, then start it again.",
                 code="remote_upload_failed",
