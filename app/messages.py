@@ -325,7 +325,11 @@ def _messages() -> dict[str, str]:
         ),
         "remote_agent_missing": QCoreApplication.translate(
             "Messages",
-            "The job agent {path} is missing from this installation, so no job can be started on a host. Reinstall Alpaca Desk.",
+            "{path} is missing from this installation, so no job can be started on a host. Reinstall Alpaca Desk.",
+        ),
+        "remote_disk_full": QCoreApplication.translate(
+            "Messages",
+            "{name} has no room for the job: {path} has {free} MB free and the job needs {needed} MB more. Free some space there, or give the host another jobs folder, then start the run again.",
         ),
         "remote_job_not_found": QCoreApplication.translate(
             "Messages",

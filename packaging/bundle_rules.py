@@ -302,6 +302,19 @@ def asset_datas(root: Path) -> list[tuple[str, str]]:
     return datas
 
 
+def remote_job_sources() -> list[tuple[str, str]]:
+    """(source, destination folder) of the Python sources a training job on an SSH host runs.
+
+    The bundle's own modules live in its archive, but a remote job needs files to upload: the
+    training scripts with the runtime modules they import, the job agent and the set-up script.
+    They are shipped as data at their paths in the source tree (``runtime/training/sft.py``), where
+    runtime.training.remote.sources looks in either layout; nothing else of the app is shipped as source.
+    """
+    from runtime.training.remote.sources import shipped_sources
+
+    return [(str(path), str(Path(name).parent)) for path, name in shipped_sources()]
+
+
 def _has_debug_info(path: str) -> bool:
     result = subprocess.run(["readelf", "-S", "-W", path], capture_output=True, text=True, check=False)
     return ".debug_info" in result.stdout

@@ -24,6 +24,7 @@ from app.messages import error_text, user_message
 from app.tasks import run_task
 from app.views.training_view import TrainingView
 from runtime.errors import AppError
+from runtime.jobs import Progress
 from runtime.training import data, registry
 from runtime.training.launcher import (
     JobSpec,
@@ -56,6 +57,8 @@ class TrainingController(QObject):
     ended = Signal(object)
     merged = Signal(str)
     convert_requested = Signal(str)
+    #: Bytes of the adapter downloaded and in all (emitted on the download's thread, shown on the GUI's).
+    _download_bytes = Signal(object, object)
 
     def __init__(self, view: TrainingView, *, targets: list[TrainingTarget] | None = None) -> None:
         super().__init__(view)
@@ -88,6 +91,7 @@ class TrainingController(QObject):
         view.convert_button.clicked.connect(lambda: self.convert_requested.emit(self.merged_folder))
         self.merged_folder = ""
         view.download_button.clicked.connect(self.download_adapter)
+        self._download_bytes.connect(self._show_download)
         view.target.currentIndexChanged.connect(lambda _index: self.check_target())
         if targets is None:
             targets = available_targets()
@@ -320,15 +324,38 @@ class TrainingController(QObject):
         dest = registry.load_run(handle.job_id).run_dir / "adapter"
         self.view.download_button.setEnabled(False)
         self.view.status.setText(self.tr("Downloading the adapter of run {job}…").format(job=handle.job_id))
+        self.view.download_progress.setValue(0)
+        self.view.download_progress.setVisible(True)
+        shown = [-1]
+
+        def progress(p: Progress) -> None:
+            # SFTP reports every 32 KiB: the bar moves once per thousandth.
+            step = p.done * 1000 // p.total if p.total else 1000
+            if step != shown[0]:
+                shown[0] = step
+                self._download_bytes.emit(p.done, p.total)
 
         def fetch() -> Path:
-            return dest if (dest / "adapter_config.json").is_file() else handle.fetch_adapter(dest)
+            if (dest / "adapter_config.json").is_file():
+                return dest
+            return handle.fetch_adapter(dest, on_progress=progress)
 
         run_task(fetch, self._downloaded)
+
+    def _show_download(self, done: int, total: int) -> None:
+        if not isValid(self.view) or self._remote_finished is None:
+            return
+        self.view.download_progress.setValue(done * 1000 // total if total else 1000)
+        self.view.status.setText(
+            self.tr("Downloading the adapter of run {job}: {done} of {size}").format(
+                job=self._remote_finished.job_id, done=_size(done), size=_size(total)
+            )
+        )
 
     def _downloaded(self, folder: Path | None, error: BaseException | None) -> None:
         if not isValid(self.view):
             return  # the window was closed and deleted while the task ran
+        self.view.download_progress.setVisible(False)
         if error is not None or folder is None or self._outcome is None:
             self.view.status.setText(error_text(error) if error else "")
             self.view.download_button.setEnabled(True)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -188,6 +189,10 @@ class TrainingView(QWidget):
         self.download_button.setVisible(False)
         self.status = QLabel(self.tr("No run yet."))
         self.status.setWordWrap(True)
+        # A remote run's adapter coming home (its size is in the status line).
+        self.download_progress = QProgressBar()
+        self.download_progress.setRange(0, 1000)
+        self.download_progress.setVisible(False)
         self.chart = LossChart()
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
@@ -222,6 +227,7 @@ class TrainingView(QWidget):
             _hbox(self.start_button, self.stop_button, self.download_button, self.merge_button, self.convert_button)
         )
         top_layout.addWidget(self.status)
+        top_layout.addWidget(self.download_progress)
         top_layout.addWidget(self.chart, 1)
         right.addWidget(top)
         right.addWidget(self.log)

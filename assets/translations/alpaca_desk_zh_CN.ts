@@ -1960,468 +1960,473 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/messages.py" line="326"/>
-        <source>The job agent {path} is missing from this installation, so no job can be started on a host. Reinstall Alpaca Desk.</source>
-        <translation>本安装中缺少任务代理 {path}，因此无法在主机上启动任务。请重新安装 Alpaca Desk。</translation>
+        <source>{path} is missing from this installation, so no job can be started on a host. Reinstall Alpaca Desk.</source>
+        <translation>本安装中缺少 {path}，因此无法在主机上启动任务。请重新安装 Alpaca Desk。</translation>
     </message>
     <message>
         <location filename="../../app/messages.py" line="330"/>
+        <source>{name} has no room for the job: {path} has {free} MB free and the job needs {needed} MB more. Free some space there, or give the host another jobs folder, then start the run again.</source>
+        <translation>{name} 没有空间存放该任务：{path} 只剩 {free} MB，而任务还需要 {needed} MB。请在那里腾出空间，或为该主机另选一个任务文件夹，然后重新启动运行。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="334"/>
         <source>There is no remote run {job}, or its folder on the host is gone.</source>
         <translation>没有远程运行 {job}，或它在主机上的文件夹已不存在。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="334"/>
+        <location filename="../../app/messages.py" line="338"/>
         <source>The remote run {job} was started already ({state}).</source>
         <translation>远程运行 {job} 已经启动过（{state}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="338"/>
+        <location filename="../../app/messages.py" line="342"/>
         <source>{name} has no usable Python at {python} ({found}). Install Python 3.8 or newer there, or set the host&apos;s Python to its full path.</source>
         <translation>{name} 上的 {python} 不是可用的 Python（{found}）。请在该主机上安装 Python 3.8 或更高版本，或将主机的 Python 设置为其完整路径。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="342"/>
+        <location filename="../../app/messages.py" line="346"/>
         <source>The remote job cannot be sent: {reason}.</source>
         <translation>无法发送远程任务：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="346"/>
+        <location filename="../../app/messages.py" line="350"/>
         <source>The job could not start on {name}: {reason}.</source>
         <translation>任务无法在 {name} 上启动：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="350"/>
+        <location filename="../../app/messages.py" line="354"/>
         <source>Uploading the job to {name} failed: {reason}. Check the free space and permissions of {path} on the host, then start it again.</source>
         <translation>向 {name} 上传任务失败：{reason}。请检查主机上 {path} 的剩余空间和权限，然后重新启动。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="354"/>
+        <location filename="../../app/messages.py" line="358"/>
         <source>{name} refused the login as {user}. Check the user name, that the public key is in ~/.ssh/authorized_keys on the host, and the passphrase.</source>
         <translation>{name} 拒绝以 {user} 身份登录。请检查用户名、主机上 ~/.ssh/authorized_keys 中是否有该公钥，以及密钥口令。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="358"/>
+        <location filename="../../app/messages.py" line="362"/>
         <source>{name} did not finish {action} within {seconds} s.</source>
         <translation>{name} 未在 {seconds} 秒内完成操作（{action}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="362"/>
+        <location filename="../../app/messages.py" line="366"/>
         <source>Cannot connect to {name} at {address}:{port}: {reason}. Check the address and port, and that the host is on and reachable.</source>
         <translation>无法连接到 {name}（{address}:{port}）：{reason}。请检查地址和端口，并确认主机已开机且可以访问。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="366"/>
+        <location filename="../../app/messages.py" line="370"/>
         <source>The connection to {name} was lost while {action}.</source>
         <translation>与 {name} 的连接中断（正在进行：{action}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="370"/>
+        <location filename="../../app/messages.py" line="374"/>
         <source>The host key to accept for {name} cannot be read.</source>
         <translation>无法读取要为 {name} 接受的主机密钥。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="374"/>
+        <location filename="../../app/messages.py" line="378"/>
         <source>The host key of {name} ({address}:{port}) has changed: it is now {fingerprint}. Someone may be intercepting the connection, or the host was reinstalled. Nothing was sent. If the administrator confirms the new key, forget the old one and accept the new one.</source>
         <translation>{name}（{address}:{port}）的主机密钥已改变：现在是 {fingerprint}。可能有人在拦截连接，或主机已重装。未发送任何内容。如果管理员确认了新密钥，请先忘记旧密钥，再接受新密钥。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="378"/>
+        <location filename="../../app/messages.py" line="382"/>
         <source>{name} presents the key {fingerprint}, not {expected}; nothing was accepted.</source>
         <translation>{name} 出示的密钥是 {fingerprint}，而不是 {expected}；未接受任何密钥。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="382"/>
+        <location filename="../../app/messages.py" line="386"/>
         <source>The host key of {name} ({address}:{port}) is not known yet. Its fingerprint is {fingerprint}. Compare it with the one the host&apos;s administrator gives and accept it only if they match.</source>
         <translation>尚不认识 {name}（{address}:{port}）的主机密钥。其指纹为 {fingerprint}。请与主机管理员提供的指纹核对，只有一致时才接受。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="386"/>
+        <location filename="../../app/messages.py" line="390"/>
         <source>The key file {path} of {name} cannot be used: {reason}. Choose another key file in the host&apos;s settings.</source>
         <translation>无法使用 {name} 的密钥文件 {path}：{reason}。请在主机设置中选择其他密钥文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="390"/>
+        <location filename="../../app/messages.py" line="394"/>
         <source>The key file {path} of {name} is protected by a passphrase: enter it.</source>
         <translation>{name} 的密钥文件 {path} 受口令保护：请输入口令。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="394"/>
+        <location filename="../../app/messages.py" line="398"/>
         <source>The hub address {endpoint} is not an http:// or https:// address of a server. Enter one like https://huggingface.co, or a mirror&apos;s address.</source>
         <translation>模型库地址 {endpoint} 不是 http:// 或 https:// 服务器地址。请输入如 https://huggingface.co 的地址或镜像站点地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="398"/>
+        <location filename="../../app/messages.py" line="402"/>
         <source>Offline mode is on, so nothing was asked of the hub. Turn offline mode off in Settings → Model hub to download models or refresh the catalogue.</source>
         <translation>离线模式已开启，因此没有向模型库发送任何请求。要下载模型或刷新目录，请在“设置 → 模型库”中关闭离线模式。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="402"/>
+        <location filename="../../app/messages.py" line="406"/>
         <source>{repo} is gated on {endpoint}: accept its licence on the hub&apos;s page, then save an access token for this hub in Settings → Model hub.</source>
         <translation>{repo} 在 {endpoint} 上需要授权：请先在模型库页面上接受其许可协议，然后在“设置 → 模型库”中为此模型库保存访问令牌。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="406"/>
+        <location filename="../../app/messages.py" line="410"/>
         <source>{repo} was not found on {endpoint}. Check the name, or the hub address in Settings → Model hub.</source>
         <translation>在 {endpoint} 上找不到 {repo}。请检查名称，或“设置 → 模型库”中的模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="410"/>
+        <location filename="../../app/messages.py" line="414"/>
         <source>The hub {endpoint} could not be reached for {repo}: {detail}. Check the network, the proxy and the hub address in Settings → Model hub, or try a mirror.</source>
         <translation>无法连接模型库 {endpoint} 获取 {repo}：{detail}。请检查网络、代理和“设置 → 模型库”中的地址，或改用镜像站点。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="414"/>
+        <location filename="../../app/messages.py" line="418"/>
         <source>The hub {endpoint} answered with a file list for {repo} that cannot be read. Try again later, or another hub address.</source>
         <translation>模型库 {endpoint} 返回的 {repo} 文件列表无法读取。请稍后重试，或换一个模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="418"/>
+        <location filename="../../app/messages.py" line="422"/>
         <source>The access token could not be saved: this computer has no usable keyring ({detail}). Alpaca Desk never writes tokens to a plain file; install a keyring service (GNOME Keyring, KWallet) to save one.</source>
         <translation>无法保存访问令牌：这台电脑没有可用的密钥环（{detail}）。Alpaca Desk 绝不把令牌写入普通文件；请安装密钥环服务（GNOME Keyring、KWallet）后再保存。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="422"/>
+        <location filename="../../app/messages.py" line="426"/>
         <source>That access token is not one: a hub token is a single word of letters and digits.</source>
         <translation>这不是有效的访问令牌：模型库令牌是由字母和数字组成的一个词。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="426"/>
+        <location filename="../../app/messages.py" line="430"/>
         <source>{repo} is not a repository name: write it as ORGANISATION/NAME, e.g. hfl/chinese-alpaca-2-7b-gguf.</source>
         <translation>{repo} 不是仓库名称：请写成“组织/名称”，例如 hfl/chinese-alpaca-2-7b-gguf。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="430"/>
+        <location filename="../../app/messages.py" line="434"/>
         <source>The hub listed a file named {name}, which would be written outside the model&apos;s folder. It was refused; nothing was written. Check the hub address in Settings → Model hub.</source>
         <translation>模型库列出了名为 {name} 的文件，它会被写到模型文件夹之外。已拒绝，没有写入任何内容。请检查“设置 → 模型库”中的地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="434"/>
+        <location filename="../../app/messages.py" line="438"/>
         <source>{repo} has no file {name}. Refresh the catalogue and choose one of its files.</source>
         <translation>{repo} 中没有文件 {name}。请刷新目录并选择其中的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="438"/>
+        <location filename="../../app/messages.py" line="442"/>
         <source>The hub gave no checksum for {name}, so it could not be verified and was not downloaded. Try again later or another hub address.</source>
         <translation>模型库没有提供 {name} 的校验和，无法校验，因此没有下载。请稍后重试或换一个模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="442"/>
+        <location filename="../../app/messages.py" line="446"/>
         <source>The model catalogue cannot be read ({reason}). Reinstall Alpaca Desk to restore it.</source>
         <translation>无法读取模型目录（{reason}）。请重新安装 Alpaca Desk 以恢复它。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="446"/>
+        <location filename="../../app/messages.py" line="450"/>
         <source>The hub refused {name} (HTTP {status}). If the model is gated, accept its licence on the hub and save an access token for this hub in Settings → Model hub.</source>
         <translation>模型库拒绝了 {name}（HTTP {status}）。如果该模型需要授权，请在模型库上接受其许可协议，并在“设置 → 模型库”中为此模型库保存访问令牌。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="450"/>
+        <location filename="../../app/messages.py" line="454"/>
         <source>The download of {name} failed repeatedly ({reason}). The {kept} already downloaded are kept and the next try resumes from there: check the network or the proxy, or try a mirror in Settings → Model hub.</source>
         <translation>{name} 的下载多次失败（{reason}）。已下载的 {kept} 会保留，下次会从那里继续：请检查网络或代理，或在“设置 → 模型库”中改用镜像站点。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="454"/>
+        <location filename="../../app/messages.py" line="458"/>
         <source>{name} could not be written to {path} ({reason}). Check the models folder&apos;s permissions.</source>
         <translation>无法把 {name} 写入 {path}（{reason}）。请检查模型文件夹的权限。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="458"/>
+        <location filename="../../app/messages.py" line="462"/>
         <source>{name} does not have the {size} bytes the hub announced; it was removed. Try again later or another hub address.</source>
         <translation>{name} 的大小与模型库声明的 {size} 字节不符，已删除。请稍后重试或换一个模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="462"/>
+        <location filename="../../app/messages.py" line="466"/>
         <source>Checksum mismatch: {name} is not the file the hub describes. The damaged file was removed; download it again.</source>
         <translation>校验和不匹配：{name} 与模型库描述的文件不一致。损坏的文件已删除，请重新下载。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="466"/>
+        <location filename="../../app/messages.py" line="470"/>
         <source>The disk is full: {name} stopped after {kept}. What was downloaded is kept; free some space (or choose another models folder) and resume.</source>
         <translation>磁盘已满：{name} 在下载 {kept} 后停止。已下载的部分会保留；请释放空间（或选择其他模型文件夹）后继续。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="470"/>
+        <location filename="../../app/messages.py" line="474"/>
         <source>Not enough disk space for {name}: it needs {needed} and {folder} has {free} free. Free some space or choose another models folder in Settings → Model hub.</source>
         <translation>磁盘空间不足以下载 {name}：需要 {needed}，而 {folder} 只有 {free} 可用。请释放空间，或在“设置 → 模型库”中选择其他模型文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="474"/>
+        <location filename="../../app/messages.py" line="478"/>
         <source>{path} does not exist. Give the path of a downloaded model file or its folder.</source>
         <translation>{path} 不存在。请提供已下载的模型文件或其文件夹的路径。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="478"/>
+        <location filename="../../app/messages.py" line="482"/>
         <source>{folder} is not a folder. Choose the folder the merge script wrote.</source>
         <translation>{folder} 不是文件夹。请选择合并脚本输出的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="481"/>
+        <location filename="../../app/messages.py" line="485"/>
         <source>{folder} holds no model checkpoint: no config.json (Hugging Face) and no params.json with consolidated.*.pth (Meta&apos;s layout). Choose the folder the merge script wrote.</source>
         <translation>{folder} 中没有模型权重：既没有 config.json（Hugging Face），也没有 params.json 和 consolidated.*.pth（Meta 的格式）。请选择合并脚本输出的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="485"/>
+        <location filename="../../app/messages.py" line="489"/>
         <source>{folder} has a config.json but no weights (model*.safetensors or pytorch_model*.bin). Copy the weight files into it.</source>
         <translation>{folder} 中有 config.json 但没有权重（model*.safetensors 或 pytorch_model*.bin）。请把权重文件复制进去。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="489"/>
+        <location filename="../../app/messages.py" line="493"/>
         <source>This folder holds a {architecture} model; only LLaMA models (LlamaForCausalLM) such as Chinese-LLaMA and Chinese-Alpaca can be converted here.</source>
         <translation>该文件夹中是 {architecture} 模型；这里只能转换 LLaMA 模型（LlamaForCausalLM），例如 Chinese-LLaMA 和 Chinese-Alpaca。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="493"/>
+        <location filename="../../app/messages.py" line="497"/>
         <source>{path} asks for code shipped with the model (auto_map / trust_remote_code). Alpaca Desk never runs code from a model folder; only plain LlamaForCausalLM checkpoints are converted.</source>
         <translation>{path} 要求运行模型附带的代码（auto_map / trust_remote_code）。Alpaca Desk 从不运行模型文件夹中的代码；只转换普通的 LlamaForCausalLM 权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="497"/>
+        <location filename="../../app/messages.py" line="501"/>
         <source>{folder} has no usable tokenizer.model. Copy the tokenizer that came with these weights into the folder (for Chinese-LLaMA/Alpaca: the merged Chinese tokenizer).</source>
         <translation>{folder} 中没有可用的 tokenizer.model。请把这些权重附带的分词器复制到该文件夹（Chinese-LLaMA/Alpaca 使用合并后的中文分词器）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="501"/>
+        <location filename="../../app/messages.py" line="505"/>
         <source>The tokenizer has {tokenizer} pieces but the weights have {rows} embedding rows: they do not belong together. Use the tokenizer that came with these weights (Alpaca&apos;s for Alpaca, LLaMA&apos;s for LLaMA). Nothing was converted.</source>
         <translation>分词器有 {tokenizer} 个词元，但权重的嵌入矩阵有 {rows} 行：二者不匹配。请使用这些权重附带的分词器（Alpaca 用 Alpaca 的，LLaMA 用 LLaMA 的）。没有进行任何转换。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="505"/>
+        <location filename="../../app/messages.py" line="509"/>
         <source>Weight files of this checkpoint are missing or do not belong together. Copy the complete folder again.</source>
         <translation>该权重的部分文件缺失或彼此不匹配。请重新复制完整的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="509"/>
+        <location filename="../../app/messages.py" line="513"/>
         <source>{path} is cut off or damaged. Copy or download this weight file again.</source>
         <translation>{path} 不完整或已损坏。请重新复制或下载这个权重文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="513"/>
+        <location filename="../../app/messages.py" line="517"/>
         <source>{path} holds more than tensors: loading it would run code from the file, which Alpaca Desk never does. Use weights saved as safetensors, or from a source you trust.</source>
         <translation>{path} 中不只有张量：加载它会运行文件中的代码，Alpaca Desk 从不这样做。请使用保存为 safetensors 的权重，或来自可信来源的权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="517"/>
+        <location filename="../../app/messages.py" line="521"/>
         <source>This checkpoint is stored as PyTorch pickles (.bin/.pth), which need PyTorch, and PyTorch is not installed here. Save the model as safetensors, or convert it with the command line where PyTorch is installed.</source>
         <translation>该权重以 PyTorch pickle（.bin/.pth）保存，读取需要 PyTorch，而这里没有安装 PyTorch。请把模型保存为 safetensors，或在安装了 PyTorch 的环境中用命令行转换。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="521"/>
+        <location filename="../../app/messages.py" line="525"/>
         <source>A configuration file of this checkpoint is damaged or does not belong to it. Restore the folder from the model&apos;s download or merge.</source>
         <translation>该权重的某个配置文件已损坏或不属于它。请从模型的下载或合并结果恢复该文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="525"/>
+        <location filename="../../app/messages.py" line="529"/>
         <source>The weights hold a tensor that a LLaMA model in float32, float16 or bfloat16 does not have; this checkpoint cannot be converted.</source>
         <translation>权重中有 float32、float16 或 bfloat16 的 LLaMA 模型不应有的张量；无法转换该权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="529"/>
+        <location filename="../../app/messages.py" line="533"/>
         <source>{path} uses RoPE scaling, which this converter does not write. Use llama.cpp&apos;s convert_hf_to_gguf.py for this model.</source>
         <translation>{path} 使用了 RoPE 缩放，本转换器不支持。请用 llama.cpp 的 convert_hf_to_gguf.py 转换该模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="533"/>
+        <location filename="../../app/messages.py" line="537"/>
         <source>Unknown output type {outtype}; choose f16, bf16 or f32.</source>
         <translation>未知的输出类型 {outtype}；请选择 f16、bf16 或 f32。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="536"/>
+        <location filename="../../app/messages.py" line="540"/>
         <source>Unknown template {template}; choose auto, raw, chinese-alpaca or chinese-alpaca-2.</source>
         <translation>未知的模板 {template}；请选择 auto、raw、chinese-alpaca 或 chinese-alpaca-2。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="539"/>
+        <location filename="../../app/messages.py" line="543"/>
         <source>{folder} has {free_gib} GiB free, but the output needs about {needed_gib} GiB. Free some space or choose another folder; nothing was written.</source>
         <translation>{folder} 只有 {free_gib} GiB 可用，而输出约需 {needed_gib} GiB。请释放空间或选择其他文件夹；没有写入任何文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="543"/>
+        <location filename="../../app/messages.py" line="547"/>
         <source>Cannot write {path}: {detail}. Choose another output folder.</source>
         <translation>无法写入 {path}：{detail}。请选择其他输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="546"/>
+        <location filename="../../app/messages.py" line="550"/>
         <source>Unknown quantization type {type}; choose one of the types offered.</source>
         <translation>未知的量化类型 {type}；请从提供的类型中选择。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="549"/>
+        <location filename="../../app/messages.py" line="553"/>
         <source>{path} is not a folder.</source>
         <translation>{path} 不是文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="550"/>
+        <location filename="../../app/messages.py" line="554"/>
         <source>llama.cpp could not quantize {path} to {type}:
 {log}</source>
         <translation>llama.cpp 无法把 {path} 量化为 {type}：
 {log}</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="553"/>
+        <location filename="../../app/messages.py" line="557"/>
         <source>{path} is too large for the report; choose a text under 64 MiB.</source>
         <translation>{path} 太大，无法用于报告；请选择小于 64 MiB 的文本。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="556"/>
+        <location filename="../../app/messages.py" line="560"/>
         <source>The text has {tokens} tokens for this model; the perplexity needs at least {needed} (two windows). Use a longer text or a smaller context.</source>
         <translation>对该模型而言，这段文本只有 {tokens} 个 token；计算困惑度至少需要 {needed} 个（两个窗口）。请使用更长的文本或更小的上下文。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="560"/>
+        <location filename="../../app/messages.py" line="564"/>
         <source>Cannot read the text {path}. Choose a UTF-8 text file.</source>
         <translation>无法读取文本 {path}。请选择 UTF-8 文本文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="563"/>
+        <location filename="../../app/messages.py" line="567"/>
         <source>The training recipe is not valid: {field}: {reason}.</source>
         <translation>训练配置无效：{field}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="567"/>
+        <location filename="../../app/messages.py" line="571"/>
         <source>Cannot read the job specification {path}: {reason}.</source>
         <translation>无法读取任务配置 {path}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="571"/>
+        <location filename="../../app/messages.py" line="575"/>
         <source>The job specification {path} is not valid: {field}: {reason}.</source>
         <translation>任务配置 {path} 无效：{field}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="575"/>
+        <location filename="../../app/messages.py" line="579"/>
         <source>Training needs {packages} in the Python that runs it ({python}). Install them with: {command} (or train on a GPU host that has them).</source>
         <translation>训练需要在运行它的 Python（{python}）中安装 {packages}。安装命令：{command}（或在已安装它们的 GPU 主机上训练）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="579"/>
+        <location filename="../../app/messages.py" line="583"/>
         <source>No CUDA GPU was found; training needs one (only the tiny test configurations run on the CPU). Use a computer with an NVIDIA GPU, or a remote GPU host.</source>
         <translation>未找到 CUDA GPU；训练需要 GPU（只有微型测试配置可以在 CPU 上运行）。请使用带 NVIDIA GPU 的计算机，或远程 GPU 主机。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="583"/>
+        <location filename="../../app/messages.py" line="587"/>
         <source>Run {job} has no adapter yet ({path} is missing): it has not finished.</source>
         <translation>运行 {job} 还没有适配器（缺少 {path}）：它尚未完成。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="587"/>
+        <location filename="../../app/messages.py" line="591"/>
         <source>No training run {job}. The list of runs is in the Advanced window and in `alpaca-desk train status`.</source>
         <translation>没有训练运行 {job}。运行列表见“高级”窗口或 `alpaca-desk train status`。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="591"/>
+        <location filename="../../app/messages.py" line="595"/>
         <source>The record of run {job} ({path}) is damaged; its folder can be deleted.</source>
         <translation>运行 {job} 的记录（{path}）已损坏；可以删除它的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="595"/>
+        <location filename="../../app/messages.py" line="599"/>
         <source>The process that ran it is gone (the app or command that started it was closed or killed).</source>
         <translation>运行它的进程已不存在（启动它的应用或命令已被关闭或终止）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="599"/>
+        <location filename="../../app/messages.py" line="603"/>
         <source>Run {job} runs on {target}; stop it from the Advanced window.</source>
         <translation>运行 {job} 在 {target} 上进行；请在“高级”窗口中停止它。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="603"/>
+        <location filename="../../app/messages.py" line="607"/>
         <source>Run {job} runs on this computer, in the process that started it; see `alpaca-desk train status {job}`.</source>
         <translation>运行 {job} 在这台电脑上、由启动它的进程执行；请查看 `alpaca-desk train status {job}`。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="607"/>
+        <location filename="../../app/messages.py" line="611"/>
         <source>The job on {name} ended without a word (the host restarted, or its processes were killed).</source>
         <translation>{name} 上的任务未留下任何消息就结束了（主机重启，或其进程被终止）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="611"/>
+        <location filename="../../app/messages.py" line="615"/>
         <source>{name} lacks: {missing}.</source>
         <translation>{name} 缺少：{missing}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="615"/>
+        <location filename="../../app/messages.py" line="619"/>
         <source>Run {job} is not running ({state}).</source>
         <translation>运行 {job} 未在进行（{state}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="619"/>
+        <location filename="../../app/messages.py" line="623"/>
         <source>The dataset {path} is too large ({size} bytes; the limit is 2 GB). Split it into several files in one folder.</source>
         <translation>数据集 {path} 太大（{size} 字节；上限为 2 GB）。请把它拆分为同一文件夹中的多个文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="623"/>
+        <location filename="../../app/messages.py" line="627"/>
         <source>Cannot read the dataset {path}: {reason}.</source>
         <translation>无法读取数据集 {path}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="627"/>
+        <location filename="../../app/messages.py" line="631"/>
         <source>The dataset {path} holds no records (pre-training reads UTF-8 .txt files; instruction data is JSON).</source>
         <translation>数据集 {path} 中没有记录（预训练读取 UTF-8 .txt 文件；指令数据为 JSON）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="631"/>
+        <location filename="../../app/messages.py" line="635"/>
         <source>Record {index} of {path} {reason}. Instruction data is a JSON array (or JSON lines) of objects with &quot;instruction&quot;, optional &quot;input&quot;, and &quot;output&quot; strings.</source>
         <translation>{path} 的第 {index} 条记录：{reason}。指令数据应为 JSON 数组（或 JSON lines），每个对象包含字符串 &quot;instruction&quot;、可选的 &quot;input&quot; 和 &quot;output&quot;。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="635"/>
+        <location filename="../../app/messages.py" line="639"/>
         <source>{path} is not valid JSON (line {line}). Instruction data is a JSON array, or one JSON object per line.</source>
         <translation>{path} 不是有效的 JSON（第 {line} 行）。指令数据应为 JSON 数组，或每行一个 JSON 对象。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="639"/>
+        <location filename="../../app/messages.py" line="643"/>
         <source>The dataset {path} gives no training sequence of {block_size} tokens; use more text or a smaller block size.</source>
         <translation>数据集 {path} 凑不出一个 {block_size} 个 token 的训练序列；请使用更多文本或更小的块大小。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="643"/>
+        <location filename="../../app/messages.py" line="647"/>
         <source>Precision {precision} needs a CUDA GPU; use fp32 (or Automatic) for a tiny test on the CPU.</source>
         <translation>精度 {precision} 需要 CUDA GPU；在 CPU 上做微型测试请使用 fp32（或“自动”）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="647"/>
+        <location filename="../../app/messages.py" line="651"/>
         <source>The model has {parameters} parameters; a tiny test on the CPU allows {limit}. Train real models on a CUDA GPU.</source>
         <translation>该模型有 {parameters} 个参数；CPU 上的微型测试最多允许 {limit} 个。请在 CUDA GPU 上训练真实模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="651"/>
+        <location filename="../../app/messages.py" line="655"/>
         <source>The recipe asks for DeepSpeed ({config}) but it is not installed: pip install deepspeed.</source>
         <translation>配置要求使用 DeepSpeed（{config}），但尚未安装：pip install deepspeed。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="655"/>
+        <location filename="../../app/messages.py" line="659"/>
         <source>The {job} run failed: {detail}. The log ({log}) has details.</source>
         <translation>{job} 运行失败：{detail}。详情见日志（{log}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="659"/>
+        <location filename="../../app/messages.py" line="663"/>
         <source>Cannot read {path} ({what}): {reason}.</source>
         <translation>无法读取 {path}（{what}）：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="663"/>
+        <location filename="../../app/messages.py" line="667"/>
         <source>{path} is a {kind} adapter; only plain LoRA adapters can be merged here (use peft&apos;s merge_and_unload for the others).</source>
         <translation>{path} 是 {kind} 适配器；这里只能合并普通 LoRA 适配器（其他类型请使用 peft 的 merge_and_unload）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="667"/>
+        <location filename="../../app/messages.py" line="671"/>
         <source>{path} holds no model weights (model.safetensors, pytorch_model.bin or a sharded index). Give the base model&apos;s Hugging Face folder.</source>
         <translation>{path} 中没有模型权重（model.safetensors、pytorch_model.bin 或分片索引）。请选择基础模型的 Hugging Face 文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="671"/>
+        <location filename="../../app/messages.py" line="675"/>
         <source>The adapter {adapter} does not fit this base model ({tensor}): it was trained for another model.</source>
         <translation>适配器 {adapter} 与该基础模型不匹配（{tensor}）：它是为另一个模型训练的。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="675"/>
+        <location filename="../../app/messages.py" line="679"/>
         <source>The adapters resize the vocabulary to {rows} rows but carry no tokenizer.model. Put the adapter&apos;s tokenizer in its folder.</source>
         <translation>适配器把词表调整为 {rows} 行，但没有附带 tokenizer.model。请把适配器的分词器放进它的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="679"/>
+        <location filename="../../app/messages.py" line="683"/>
         <source>Give at least one LoRA adapter to merge.</source>
         <translation>请至少提供一个要合并的 LoRA 适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="683"/>
+        <location filename="../../app/messages.py" line="687"/>
         <source>{path} exists already; choose a new folder for the merged model.</source>
         <translation>{path} 已存在；请为合并后的模型选择一个新文件夹。</translation>
     </message>
@@ -2952,165 +2957,170 @@ Last changed {when}</source>
 <context>
     <name>TrainingController</name>
     <message>
-        <location filename="../../app/controllers/training.py" line="104"/>
+        <location filename="../../app/controllers/training.py" line="108"/>
         <source>Pre-training with LoRA (Chinese-LLaMA, sections 4.3-4.4)</source>
-        <extracomment>Milliseconds between polls of a running run&apos;s events and log.</extracomment>
+        <extracomment>Milliseconds between polls of a running run&apos;s events and log. Bytes of the adapter downloaded and in all (emitted on the download&apos;s thread, shown on the GUI&apos;s).</extracomment>
         <translation>LoRA 预训练（Chinese-LLaMA，第 4.3-4.4 节）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="105"/>
+        <location filename="../../app/controllers/training.py" line="109"/>
         <source>Pre-training stage 1 of 2: embeddings only (7B)</source>
         <translation>预训练第 1 阶段（共 2 阶段）：仅训练词嵌入（7B）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="106"/>
+        <location filename="../../app/controllers/training.py" line="110"/>
         <source>Instruction fine-tuning with LoRA (Chinese-Alpaca, section 4.5)</source>
         <translation>LoRA 指令精调（Chinese-Alpaca，第 4.5 节）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="107"/>
+        <location filename="../../app/controllers/training.py" line="111"/>
         <source>Tiny test on the CPU (a tiny model only)</source>
         <translation>CPU 上的微型测试（仅限微型模型）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="115"/>
-        <location filename="../../app/controllers/training.py" line="437"/>
+        <location filename="../../app/controllers/training.py" line="119"/>
+        <location filename="../../app/controllers/training.py" line="464"/>
         <source>This computer</source>
         <translation>本机</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="134"/>
+        <location filename="../../app/controllers/training.py" line="138"/>
         <source>Checking {target}…</source>
         <translation>正在检查 {target}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="151"/>
+        <location filename="../../app/controllers/training.py" line="155"/>
         <source>the CPU (tiny test)</source>
         <translation>CPU（微型测试）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="152"/>
+        <location filename="../../app/controllers/training.py" line="156"/>
         <source>Ready: {devices}</source>
         <translation>就绪：{devices}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="260"/>
+        <location filename="../../app/controllers/training.py" line="264"/>
         <source>Run {job} is starting…</source>
         <translation>运行 {job} 正在启动…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="273"/>
+        <location filename="../../app/controllers/training.py" line="277"/>
         <source>Stopping after the current step…</source>
         <translation>将在当前步骤完成后停止…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="297"/>
+        <location filename="../../app/controllers/training.py" line="301"/>
         <source>Uploading the job: {done} of {total}</source>
         <translation>正在上传任务：{done} / {total}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="304"/>
+        <location filename="../../app/controllers/training.py" line="308"/>
         <source>connection lost; reconnecting (the run goes on)</source>
         <translation>连接中断，正在重新连接（训练仍在继续）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="305"/>
+        <location filename="../../app/controllers/training.py" line="309"/>
         <source>re-attached</source>
         <translation>已重新连接</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="310"/>
+        <location filename="../../app/controllers/training.py" line="314"/>
         <source>Run {job} on {host}: {phase}</source>
         <translation>{host} 上的运行 {job}：{phase}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="322"/>
+        <location filename="../../app/controllers/training.py" line="326"/>
         <source>Downloading the adapter of run {job}…</source>
         <translation>正在下载运行 {job} 的适配器…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="342"/>
+        <location filename="../../app/controllers/training.py" line="350"/>
+        <source>Downloading the adapter of run {job}: {done} of {size}</source>
+        <translation>正在下载运行 {job} 的适配器：{done} / {size}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="369"/>
         <source>The adapter was downloaded to {path} ({size}).</source>
         <translation>适配器已下载到 {path}（{size}）。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="346"/>
+        <location filename="../../app/controllers/training.py" line="373"/>
         <source>Step {step} of {total}</source>
         <translation>第 {step} / {total} 步</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="348"/>
+        <location filename="../../app/controllers/training.py" line="375"/>
         <source>loss {loss:.4f}</source>
         <translation>损失 {loss:.4f}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="350"/>
+        <location filename="../../app/controllers/training.py" line="377"/>
         <source>{speed:,.0f} tokens/s</source>
         <translation>{speed:,.0f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="352"/>
+        <location filename="../../app/controllers/training.py" line="379"/>
         <source>GPU memory {gib:.1f} GiB</source>
         <translation>显存 {gib:.1f} GiB</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="354"/>
+        <location filename="../../app/controllers/training.py" line="381"/>
         <source>{eta} left</source>
         <translation>剩余 {eta}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="377"/>
+        <location filename="../../app/controllers/training.py" line="404"/>
         <source>Run {job} finished: the adapter is in {path}</source>
         <translation>运行 {job} 已完成：适配器位于 {path}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="381"/>
+        <location filename="../../app/controllers/training.py" line="408"/>
         <source>Run {job} stopped at step {step}.</source>
         <translation>运行 {job} 已在第 {step} 步停止。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="383"/>
+        <location filename="../../app/controllers/training.py" line="410"/>
         <source>Start the same recipe again to resume from its checkpoint.</source>
         <translation>用同样的配置再次开始即可从检查点继续。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="387"/>
+        <location filename="../../app/controllers/training.py" line="414"/>
         <source>Run {job} failed: {message}</source>
         <translation>运行 {job} 失败：{message}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="400"/>
+        <location filename="../../app/controllers/training.py" line="427"/>
         <source>Merging the adapter into {model}…</source>
         <translation>正在把适配器合并到 {model}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="410"/>
+        <location filename="../../app/controllers/training.py" line="437"/>
         <source>Merged into {path}. Convert it to GGUF to chat with it.</source>
         <translation>已合并到 {path}。转换为 GGUF 后即可用它对话。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="428"/>
+        <location filename="../../app/controllers/training.py" line="455"/>
         <source>starting</source>
         <translation>启动中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="303"/>
-        <location filename="../../app/controllers/training.py" line="429"/>
+        <location filename="../../app/controllers/training.py" line="307"/>
+        <location filename="../../app/controllers/training.py" line="456"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="430"/>
+        <location filename="../../app/controllers/training.py" line="457"/>
         <source>finished</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="431"/>
+        <location filename="../../app/controllers/training.py" line="458"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="432"/>
+        <location filename="../../app/controllers/training.py" line="459"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
@@ -3118,346 +3128,346 @@ Last changed {when}</source>
 <context>
     <name>TrainingView</name>
     <message>
-        <location filename="../../app/views/training_view.py" line="53"/>
+        <location filename="../../app/views/training_view.py" line="54"/>
         <source>Advanced: LoRA training</source>
         <extracomment>Lines kept in the live log.</extracomment>
         <translation>高级：LoRA 训练</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="64"/>
+        <location filename="../../app/views/training_view.py" line="65"/>
         <source>Pre-training (plain text)</source>
         <translation>预训练（纯文本）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="65"/>
+        <location filename="../../app/views/training_view.py" line="66"/>
         <source>Instruction fine-tuning (Alpaca JSON)</source>
         <translation>指令精调（Alpaca JSON）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="67"/>
+        <location filename="../../app/views/training_view.py" line="68"/>
         <source>Hugging Face model folder (LLaMA)</source>
         <translation>Hugging Face 模型文件夹（LLaMA）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="68"/>
-        <location filename="../../app/views/training_view.py" line="72"/>
-        <location filename="../../app/views/training_view.py" line="78"/>
-        <location filename="../../app/views/training_view.py" line="126"/>
+        <location filename="../../app/views/training_view.py" line="69"/>
+        <location filename="../../app/views/training_view.py" line="73"/>
+        <location filename="../../app/views/training_view.py" line="79"/>
+        <location filename="../../app/views/training_view.py" line="127"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="71"/>
+        <location filename="../../app/views/training_view.py" line="72"/>
         <source>Optional: the model folder&apos;s tokenizer</source>
         <translation>可选：默认使用模型文件夹中的分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="76"/>
+        <location filename="../../app/views/training_view.py" line="77"/>
         <source>Text file or folder (pre-training), JSON or JSON lines (instructions)</source>
         <translation>文本文件或文件夹（预训练），JSON 或 JSON lines（指令数据）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="80"/>
+        <location filename="../../app/views/training_view.py" line="81"/>
         <source>Preview</source>
         <translation>预览</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="81"/>
+        <location filename="../../app/views/training_view.py" line="82"/>
         <source>Show the first records and their token counts under the tokenizer</source>
         <translation>显示前几条记录及其在该分词器下的 token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="83"/>
+        <location filename="../../app/views/training_view.py" line="84"/>
         <source>Text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="83"/>
+        <location filename="../../app/views/training_view.py" line="84"/>
         <source>Tokens</source>
         <translation>token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="83"/>
+        <location filename="../../app/views/training_view.py" line="84"/>
         <source>Learned</source>
         <translation>参与学习</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="88"/>
+        <location filename="../../app/views/training_view.py" line="89"/>
         <source>Recipe</source>
         <translation>训练配置</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="90"/>
+        <location filename="../../app/views/training_view.py" line="91"/>
         <source>Preset:</source>
         <translation>预设：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="91"/>
+        <location filename="../../app/views/training_view.py" line="92"/>
         <source>Kind:</source>
         <translation>类型：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="92"/>
+        <location filename="../../app/views/training_view.py" line="93"/>
         <source>Model:</source>
         <translation>模型：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="93"/>
+        <location filename="../../app/views/training_view.py" line="94"/>
         <source>Tokenizer:</source>
         <translation>分词器：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="94"/>
+        <location filename="../../app/views/training_view.py" line="95"/>
         <source>Dataset:</source>
         <translation>数据集：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="105"/>
+        <location filename="../../app/views/training_view.py" line="106"/>
         <source>from the epochs</source>
         <translation>按轮数计算</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="110"/>
+        <location filename="../../app/views/training_view.py" line="111"/>
         <source>at the end and on stop</source>
         <translation>结束时和停止时</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="112"/>
+        <location filename="../../app/views/training_view.py" line="113"/>
         <source>Gradient checkpointing (less memory, slower)</source>
         <translation>梯度检查点（省显存，较慢）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="115"/>
+        <location filename="../../app/views/training_view.py" line="116"/>
         <source>Automatic (bf16 or fp16 on the GPU)</source>
         <translation>自动（GPU 上用 bf16 或 fp16）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="122"/>
+        <location filename="../../app/views/training_view.py" line="123"/>
         <source>LoRA (and embeddings when the vocabulary grows)</source>
         <translation>LoRA（词表扩充时同时训练词嵌入）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="123"/>
+        <location filename="../../app/views/training_view.py" line="124"/>
         <source>Stage 1: embeddings only, transformer frozen</source>
         <translation>第 1 阶段：仅训练词嵌入，冻结 Transformer</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="125"/>
+        <location filename="../../app/views/training_view.py" line="126"/>
         <source>Optional: an adapter to continue (stage 2 after stage 1)</source>
         <translation>可选：要继续训练的适配器（第 1 阶段之后的第 2 阶段）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="129"/>
+        <location filename="../../app/views/training_view.py" line="130"/>
         <source>When the tokenizer is larger than the model</source>
         <translation>当分词器比模型词表大时</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="130"/>
+        <location filename="../../app/views/training_view.py" line="131"/>
         <source>Always</source>
         <translation>总是</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="131"/>
+        <location filename="../../app/views/training_view.py" line="132"/>
         <source>Never</source>
         <translation>从不</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="133"/>
+        <location filename="../../app/views/training_view.py" line="134"/>
         <source>Hyper-parameters</source>
         <translation>超参数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="135"/>
+        <location filename="../../app/views/training_view.py" line="136"/>
         <source>LoRA rank / alpha / dropout:</source>
         <translation>LoRA 秩 / alpha / dropout：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="136"/>
+        <location filename="../../app/views/training_view.py" line="137"/>
         <source>Learning rate:</source>
         <translation>学习率：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="137"/>
+        <location filename="../../app/views/training_view.py" line="138"/>
         <source>Epochs / max steps:</source>
         <translation>轮数 / 最大步数：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="138"/>
+        <location filename="../../app/views/training_view.py" line="139"/>
         <source>Block size:</source>
         <translation>块大小：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="139"/>
+        <location filename="../../app/views/training_view.py" line="140"/>
         <source>Batch / accumulation:</source>
         <translation>批大小 / 梯度累积：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="140"/>
+        <location filename="../../app/views/training_view.py" line="141"/>
         <source>Checkpoint every:</source>
         <translation>检查点间隔：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="141"/>
+        <location filename="../../app/views/training_view.py" line="142"/>
         <source>Seed:</source>
         <translation>随机种子：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="142"/>
+        <location filename="../../app/views/training_view.py" line="143"/>
         <source>Precision:</source>
         <translation>精度：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="143"/>
+        <location filename="../../app/views/training_view.py" line="144"/>
         <source>Stage:</source>
         <translation>阶段：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="144"/>
+        <location filename="../../app/views/training_view.py" line="145"/>
         <source>Continue from:</source>
         <translation>继续自：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="145"/>
+        <location filename="../../app/views/training_view.py" line="146"/>
         <source>Train embeddings:</source>
         <translation>训练词嵌入：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="150"/>
+        <location filename="../../app/views/training_view.py" line="151"/>
         <source>all (or e.g. 0,1)</source>
         <translation>全部（或如 0,1）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="151"/>
+        <location filename="../../app/views/training_view.py" line="152"/>
         <source>CUDA device numbers to train on, separated by commas</source>
         <translation>用于训练的 CUDA 设备编号，以逗号分隔</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="153"/>
+        <location filename="../../app/views/training_view.py" line="154"/>
         <source>More than one starts one process per GPU through torchrun</source>
         <translation>大于 1 时通过 torchrun 为每个 GPU 启动一个进程</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="156"/>
+        <location filename="../../app/views/training_view.py" line="157"/>
         <source>Where it runs</source>
         <translation>运行位置</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="158"/>
+        <location filename="../../app/views/training_view.py" line="159"/>
         <source>Target:</source>
         <translation>目标：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="159"/>
+        <location filename="../../app/views/training_view.py" line="160"/>
         <source>GPUs / processes:</source>
         <translation>GPU / 进程数：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="179"/>
+        <location filename="../../app/views/training_view.py" line="180"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="180"/>
+        <location filename="../../app/views/training_view.py" line="181"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="182"/>
+        <location filename="../../app/views/training_view.py" line="183"/>
         <source>Stop after the current step; a checkpoint is saved and a rerun resumes</source>
         <translation>在当前步骤完成后停止；会保存检查点，再次运行时从中继续</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="183"/>
+        <location filename="../../app/views/training_view.py" line="184"/>
         <source>Merge into the model…</source>
         <translation>合并到模型…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="185"/>
+        <location filename="../../app/views/training_view.py" line="186"/>
         <source>Merge the finished adapter into its base model (safetensors)</source>
         <translation>把训练完成的适配器合并到其基础模型（safetensors）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="186"/>
+        <location filename="../../app/views/training_view.py" line="187"/>
         <source>Download adapter</source>
         <translation>下载适配器</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="187"/>
+        <location filename="../../app/views/training_view.py" line="188"/>
         <source>Download the finished run&apos;s adapter from its SSH host</source>
         <translation>从 SSH 主机下载已完成运行的适配器</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="189"/>
+        <location filename="../../app/views/training_view.py" line="190"/>
         <source>No run yet.</source>
         <translation>还没有运行。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="195"/>
+        <location filename="../../app/views/training_view.py" line="200"/>
         <source>The run&apos;s log appears here.</source>
         <translation>运行日志会显示在这里。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="199"/>
+        <location filename="../../app/views/training_view.py" line="204"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="200"/>
+        <location filename="../../app/views/training_view.py" line="205"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="201"/>
+        <location filename="../../app/views/training_view.py" line="206"/>
         <source>Target</source>
         <translation>目标</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="202"/>
+        <location filename="../../app/views/training_view.py" line="207"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="203"/>
+        <location filename="../../app/views/training_view.py" line="208"/>
         <source>Step</source>
         <translation>步数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="204"/>
+        <location filename="../../app/views/training_view.py" line="209"/>
         <source>Loss</source>
         <translation>损失</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="205"/>
+        <location filename="../../app/views/training_view.py" line="210"/>
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="218"/>
+        <location filename="../../app/views/training_view.py" line="223"/>
         <source>Convert to GGUF…</source>
         <translation>转换为 GGUF…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="219"/>
+        <location filename="../../app/views/training_view.py" line="224"/>
         <source>Open the merged model in the convert-and-quantize wizard</source>
         <translation>在转换与量化向导中打开合并后的模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="228"/>
+        <location filename="../../app/views/training_view.py" line="234"/>
         <source>Runs</source>
         <translation>运行记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="314"/>
+        <location filename="../../app/views/training_view.py" line="320"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="321"/>
+        <location filename="../../app/views/training_view.py" line="327"/>
         <source>Choose the dataset</source>
         <translation>选择数据集</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="323"/>
+        <location filename="../../app/views/training_view.py" line="329"/>
         <source>Data (*.txt *.json *.jsonl);;All files (*)</source>
         <translation>数据 (*.txt *.json *.jsonl);;所有文件 (*)</translation>
     </message>

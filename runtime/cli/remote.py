@@ -5,7 +5,8 @@ key's fingerprint for the user to accept when it is new (``--accept SHA256:...``
 key without asking), and reports the GPUs, Python, free disk and what is missing. ``remote run HOST
 MODULE`` uploads and starts a job; ``remote status|attach|stop|download JOB_ID`` follow it:
 ``attach`` prints the log this computer already has, then follows the host's from there,
-reconnecting when the connection drops.
+reconnecting when the connection drops; ``download`` fetches a training run's adapter only (its
+checkpoints too with ``--with-checkpoints``).
 """
 
 from __future__ import annotations
@@ -93,9 +94,14 @@ def add_parsers(sub: Any) -> None:
     stop.add_argument("job_id")
     stop.add_argument("--passphrase-stdin", action="store_true")
     stop.set_defaults(run=run_remote_stop)
-    fetch = jobs.add_parser("download", help="download a finished run's results (its out/ folder)")
+    fetch = jobs.add_parser(
+        "download", help="download a finished run's adapter (out/adapter; a job without one: its out/ folder)"
+    )
     fetch.add_argument("job_id")
     fetch.add_argument("--out", required=True, help="the folder to create here")
+    fetch.add_argument(
+        "--with-checkpoints", action="store_true", help="the whole out/ folder: the adapter and every checkpoint"
+    )
     fetch.add_argument("--passphrase-stdin", action="store_true")
     fetch.set_defaults(run=run_remote_download)
 
@@ -379,13 +385,27 @@ def run_remote_stop(args: argparse.Namespace) -> int:
 
 
 def run_remote_download(args: argparse.Namespace) -> int:
-    """Download a run's out/ folder."""
+    """Download a run's adapter (or its whole out/ folder with ``--with-checkpoints``)."""
     from pathlib import Path
 
     from runtime.training.remote import download, get_host, load_run
+    from runtime.training.remote.runner import results_folder
 
     run = load_run(args.job_id)
+    shown = [-1]
+
+    def progress(p: Any) -> None:
+        percent = p.done * 100 // p.total if p.total else 100
+        if sys.stderr.isatty() and percent != shown[0]:
+            shown[0] = percent
+            sys.stderr.write(f"\r{p.done / 1e6:.1f} of {p.total / 1e6:.1f} MB ({percent}%)")
+            sys.stderr.flush()
+
     with _connect(get_host(run.host), args) as conn:
-        target = download(conn, run, Path(args.out).expanduser())
-    _say(f"Downloaded the results of {run.job_id} to {target}")
+        remote = results_folder(conn, run, with_checkpoints=args.with_checkpoints)
+        target = download(conn, run, Path(args.out).expanduser(), remote=remote, on_progress=progress)
+    if shown[0] >= 0:
+        sys.stderr.write("\n")
+    size = sum(path.stat().st_size for path in target.rglob("*") if path.is_file())
+    _say(f"Downloaded {remote} of {run.job_id} ({size / 1e6:.1f} MB) to {target}")
     return 0

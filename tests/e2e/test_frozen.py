@@ -243,3 +243,87 @@ def test_frozen_template_sandbox_renders_a_models_own_template(
     assert answered.returncode == 0, answered.stderr[-3000:]
     stats = json.loads(answered.stdout.splitlines()[-1])["stats"]
     assert stats["prompt_tokens"] > 0 and stats["generated_tokens"] == 4
+
+
+@pytest.mark.frozen
+def test_frozen_bundle_ships_a_remote_jobs_sources_and_no_other(bundle: Path) -> None:
+    """The modules live in the archive; the sources a job on an SSH host needs are shipped as files,
+    byte-identical to the repository's, and nothing else of the app is (no app/, no __pycache__)."""
+    from runtime.training.remote.sources import shipped_sources
+
+    internal = bundle / "_internal"
+    expected = {name: path for path, name in shipped_sources()}
+    shipped = {p.relative_to(internal).as_posix() for p in (internal / "runtime").rglob("*") if p.is_file()}
+    assert shipped == set(expected)
+    for name, path in expected.items():
+        assert (internal / name).read_bytes() == path.read_bytes(), name
+    assert not (internal / "app").exists()
+
+
+@pytest.mark.frozen
+def test_frozen_app_sets_up_trains_on_and_downloads_from_an_ssh_host(bundle: Path, tmp_path: Path) -> None:
+    """The frozen executable, against a real sshd on 127.0.0.1 whose Python is this venv's (it has
+    the train extra; the bundle has no torch): ``hosts setup`` asks for the train extra's packages
+    (from the bundle's metadata; pip only checks them), ``train sft --host`` uploads the script's
+    sources from the bundle and finishes a tiny run, ``remote download`` brings the adapter alone."""
+    from runtime.training.launcher import JobSpec
+    from runtime.training.remote import accept_host_key, add_host
+    from runtime.training.remote.sources import module_sources
+    from runtime.training.tiny import write_tiny_llama
+    from tests.conftest import SHIPPED_TOKENIZERS, TEST_DATA, data_file
+    from tests.sshd import make_sshd
+    from tests.unit.training.remote.conftest import host_for, server_key
+
+    model = write_tiny_llama(tmp_path / "model", data_file(SHIPPED_TOKENIZERS / "llama" / "tokenizer.model"), seed=1)
+    records = json.loads(data_file(TEST_DATA / "zh_sft_sample.json").read_text(encoding="utf-8"))[:8]
+    dataset = tmp_path / "sft.jsonl"
+    dataset.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    spec = tmp_path / "job.json"
+    JobSpec(
+        kind="sft", model=str(model), dataset=str(dataset), block_size=64, batch_size=4, max_steps=2,
+        lora_rank=4, lora_alpha=8, seed=7, tiny_test=True, save_steps=1,
+    ).write(spec)  # fmt: skip
+    remote_root = tmp_path / "remote jobs"
+    server = make_sshd(tmp_path / "sshd").start()
+    frozen = str(smoke_test.executable(bundle))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        # ALPACA_DESK_HOME (tests/conftest.py) is shared with this process: the host saved here is its.
+        return subprocess.run(
+            [frozen, *args], cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False
+        )  # fmt: skip
+
+    try:
+        host = host_for(server, remote_root)
+        add_host(host)
+        accept_host_key(host, server_key(server))
+
+        # The venv is there already: envsetup only asks pip, which installs nothing (--dry-run) and
+        # looks nowhere (--no-index), to check the train extra's requirements.
+        venv = Path(sys.prefix)
+        setup = run("hosts", "setup", host.name, "--venv", str(venv), "--pip-arg=--no-index", "--pip-arg=--dry-run")
+        assert setup.returncode == 0, setup.stdout + setup.stderr
+        first = setup.stdout.splitlines()[0]
+        assert all(name in first for name in ("torch>=", "transformers>=", "peft>=")), first
+
+        trained = run("train", "sft", "--spec", str(spec), "--host", host.name)
+        assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
+        job_id = trained.stdout.split("alpaca-desk remote download ")[1].split()[0]
+        job_dir = remote_root / job_id
+        uploaded = {
+            p.relative_to(job_dir / "code").as_posix(): p
+            for p in (job_dir / "code").rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts  # what the host's Python wrote there
+        }
+        expected = {name: path for path, name in module_sources(["runtime.training.sft"])}
+        assert uploaded.keys() == expected.keys()
+        assert all(uploaded[name].read_bytes() == path.read_bytes() for name, path in expected.items())
+        assert (job_dir / "agent.py").read_bytes() == (REPO_ROOT / "runtime/training/remote/agent.py").read_bytes()
+        assert list((job_dir / "out").glob("checkpoint-*")), "the run wrote no checkpoint to leave behind"
+
+        fetched = run("remote", "download", job_id, "--out", str(tmp_path / "adapter"))
+        assert fetched.returncode == 0, fetched.stderr[-3000:]
+        names = sorted(p.name for p in (tmp_path / "adapter").iterdir())
+        assert "adapter_config.json" in names and not any(name.startswith("checkpoint-") for name in names)
+    finally:
+        server.stop()

@@ -109,6 +109,8 @@ def test_a_run_on_a_saved_host_shows_its_phases_and_downloads_its_adapter(
         view.batch_size.setValue(2)
         outcomes: list[object] = []
         controller.ended.connect(outcomes.append)
+        bar: list[int] = []
+        view.download_progress.valueChanged.connect(bar.append)
         view.start_button.click()
         assert controller.handle is not None, view.notice.text()
         phases: list[str] = []
@@ -121,6 +123,8 @@ def test_a_run_on_a_saved_host_shows_its_phases_and_downloads_its_adapter(
         assert len(view.chart.points) == 2
         qtbot.waitUntil(lambda: view.merge_button.isEnabled(), timeout=120_000)
         assert "downloaded" in view.status.text() and view.download_button.isHidden()
+        assert " MB)" in view.status.text()  # the adapter's size
+        assert bar and bar[-1] == 1000 and view.download_progress.isHidden()  # the bar went to the end
         adapter = Path(controller._outcome.adapter)
         assert (adapter / "adapter_config.json").is_file() and adapter.is_relative_to(tmp_path)
         qtbot.waitUntil(lambda: view.history.rowCount() == 1 and view.history.item(0, 3).text() == "finished")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from runtime.errors import RemoteError
 from runtime.training.remote.connection import Connection
-from runtime.training.remote.runner import MIN_PYTHON
+from runtime.training.remote.runner import MIN_PYTHON, free_space
 
 #: What the training scripts import on the host (the ``train`` extra), checked without importing.
 TRAIN_MODULES = ("torch", "transformers", "peft", "accelerate")
@@ -92,13 +92,7 @@ def probe_host(conn: Connection) -> HostReport:
             gpu_note = f"nvidia-smi lists no GPU ({smi.error_text or smi.text.strip() or 'no output'})"
         missing.append(f"a CUDA GPU ({gpu_note})")
     disk_path = _existing_parent(conn)
-    free_bytes: int | None = None
-    df = conn.run(["df", "-Pk", disk_path], action="measuring free disk")
-    rows = df.text.strip().splitlines()
-    if df.returncode == 0 and len(rows) >= 2:
-        columns = rows[-1].split()
-        if len(columns) >= 4 and columns[3].isdigit():
-            free_bytes = int(columns[3]) * 1024
+    free_bytes = free_space(conn, disk_path)
     if free_bytes is not None and free_bytes < LOW_DISK_BYTES:
         missing.append(f"free disk: {free_bytes / 1024**3:.1f} GB free in {disk_path}, at least 10 GB advised")
     return HostReport(gpus, gpu_note, python, free_bytes, disk_path, modules, missing)

@@ -25,6 +25,7 @@ app neither repeats nor skips a line.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -41,7 +42,7 @@ from typing import Any
 
 from runtime.errors import RemoteError
 from runtime.jobs import Progress, ProgressCallback
-from runtime.training.remote import records
+from runtime.training.remote import records, sources
 from runtime.training.remote.connection import CONNECTION_ERRORS, Connection, connect, lost
 from runtime.training.remote.hosts import Host, get_host
 from runtime.training.remote.records import RemoteRun
@@ -70,7 +71,10 @@ class RemoteJobSpec:
             it holds (spaces, quotes, ``$(...)``, newlines): no shell parses them.
         python: The interpreter for the job on the host (empty: the host's, e.g. a virtual
             environment's ``bin/python``).
-        code: Local package folders copied to ``code/`` (on the job's PYTHONPATH), e.g. ``runtime``.
+        code: Local package folders copied whole to ``code/`` (on the job's PYTHONPATH).
+        code_files: Single source files and their names under ``code/``
+            (``runtime/training/sft.py``): a package's modules that a job needs, and no more
+            (:func:`runtime.training.remote.sources.module_sources`).
         files: Local files and the relative names they get in the job folder (``data/train.json``).
         env: Environment variables for the job.
         stop_grace_s: Seconds a stopped job gets after SIGINT before SIGTERM (a training run
@@ -82,6 +86,7 @@ class RemoteJobSpec:
     args: tuple[str, ...] = ()
     python: str = ""
     code: tuple[Path, ...] = ()
+    code_files: tuple[tuple[Path, str], ...] = ()
     files: tuple[tuple[Path, str], ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     stop_grace_s: float = 3.0
@@ -138,18 +143,13 @@ def agent_source() -> bytes:
     """The job agent's source, as uploaded to each job folder.
 
     Raises:
-        RemoteError: This build does not carry it (a frozen bundle must ship ``agent.py`` as data).
+        RemoteError: This build does not carry it (``remote_agent_missing``).
     """
-    path = Path(__file__).resolve().parent / "agent.py"
+    path = sources.source_file(sources.AGENT)
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise RemoteError(
-            f"The job agent {path} is missing from this installation, so no job can be started on a host. "
-            "Reinstall Alpaca Desk.",
-            code="remote_agent_missing",
-            params={"path": str(path)},
-        ) from exc
+        raise sources.missing(path) from exc
 
 
 def _check_relative(name: str) -> str:
@@ -215,6 +215,14 @@ def _plan(spec: RemoteJobSpec) -> list[tuple[Path, str]]:
         for path in sorted(root.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
                 plan.append((path, "code/" + "/".join((root.name, *path.relative_to(root).parts))))
+    for local, name in spec.code_files:
+        if not Path(local).is_file():
+            raise RemoteError(
+                f"The source file {local} to upload does not exist.",
+                code="remote_spec_invalid",
+                params={"reason": f"no file {local}"},
+            )
+        plan.append((Path(local), "code/" + _check_relative(name)))
     for local, name in spec.files:
         if not Path(local).is_file():
             raise RemoteError(
@@ -239,6 +247,47 @@ def _mkdirs(conn: Connection, path: str, made: set[str]) -> None:
     made.add(path)
 
 
+def free_space(conn: Connection, path: str) -> int | None:
+    """Bytes free on the host's file system holding ``path`` (which must exist); None: unknown.
+
+    ``df -P`` (POSIX output) rather than SFTP: OpenSSH's statvfs extension is not in paramiko.
+    """
+    df = conn.run(["df", "-Pk", path], action="measuring free disk")
+    rows = df.text.strip().splitlines()
+    if df.returncode == 0 and len(rows) >= 2:
+        columns = rows[-1].split()
+        if len(columns) >= 4 and columns[3].isdigit():
+            return int(columns[3]) * 1024
+    return None
+
+
+def _no_room(conn: Connection, run: RemoteRun, needed: int) -> RemoteError | None:
+    """The error to give when the job folder's disk has less than ``needed`` bytes free (None: it has)."""
+    free = free_space(conn, run.job_dir)
+    if free is None or free >= needed:
+        return None
+    return RemoteError(
+        f"{conn.host.name} has no room for the job: {run.job_dir} has {free / 1e6:.1f} MB free and the job "
+        f"needs {needed / 1e6:.1f} MB more. Free some space there, or give the host another jobs folder, "
+        "then start the run again.",
+        code="remote_disk_full",
+        params={
+            "name": conn.host.name,
+            "path": run.job_dir,
+            "free": f"{free / 1e6:.1f}",
+            "needed": f"{needed / 1e6:.1f}",
+        },
+    )
+
+
+def _no_room_after(conn: Connection, run: RemoteRun, needed: int) -> RemoteError | None:
+    """:func:`_no_room` after a failed write: None also when the host cannot be asked."""
+    try:
+        return _no_room(conn, run, needed)
+    except RemoteError:
+        return None
+
+
 def _remote_size(conn: Connection, path: str) -> int | None:
     try:
         return conn.sftp.stat(path).st_size
@@ -255,12 +304,19 @@ def _put(conn: Connection, data_source: Path | bytes, remote: str, on_bytes: Cal
         on_bytes(done - sent[0])
         sent[0] = done
 
-    if isinstance(data_source, bytes):
-        with conn.sftp.open(partial, "wb") as handle:
-            handle.write(data_source)
-        on_bytes(len(data_source))
-    else:
-        conn.sftp.put(str(data_source), partial, callback=callback, confirm=True)
+    try:
+        if isinstance(data_source, bytes):
+            with conn.sftp.open(partial, "wb") as handle:
+                handle.write(data_source)
+            on_bytes(len(data_source))
+        else:
+            conn.sftp.put(str(data_source), partial, callback=callback, confirm=True)
+    except OSError:
+        # A refused write (a full disk) leaves a partial file that would keep the space taken; a
+        # resent file starts over anyway. After a dropped connection this fails too: nothing to do.
+        with contextlib.suppress(*CONNECTION_ERRORS):
+            conn.sftp.remove(partial)
+        raise
     conn.sftp.posix_rename(partial, remote)
 
 
@@ -337,6 +393,7 @@ def _start(
     spec_bytes = (json.dumps(agent_spec, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     total = sum(path.stat().st_size for path, _ in plan) + sum(len(data) for data, _ in generated) + len(spec_bytes)
     done = [0]
+    placed = [0]  # bytes of the files in place (a partial file is removed when its upload fails)
 
     def advance(count: int) -> None:
         done[0] += count
@@ -347,14 +404,22 @@ def _start(
         made: set[str] = set()
         _mkdirs(conn, run.job_dir, made)
         _mkdirs(conn, f"{run.job_dir}/out", made)
+        to_send: list[tuple[Path, str]] = []
         for path, name in plan:
             remote = f"{run.job_dir}/{name}"
             _mkdirs(conn, posixpath.dirname(remote), made)
             size = path.stat().st_size
             if _remote_size(conn, remote) == size:
                 advance(size)  # sent whole before the connection dropped
+                placed[0] += size
                 continue
+            to_send.append((path, remote))
+        no_room = _no_room(conn, run, total - placed[0])  # before sending anything
+        if no_room is not None:
+            raise no_room
+        for path, remote in to_send:
             _put(conn, path, remote, advance)
+            placed[0] += path.stat().st_size
         for data, name in generated:
             _put(conn, data, f"{run.job_dir}/{name}", advance)
         _put(conn, spec_bytes, run.spec_path, advance)  # last: its presence means the upload is complete
@@ -363,7 +428,8 @@ def _start(
         raise
     except CONNECTION_ERRORS as exc:
         if isinstance(exc, OSError) and not _is_disconnect(conn, exc):
-            error = RemoteError(
+            # SFTP reports a full disk as a bare "Failure": the free space tells it apart.
+            error = _no_room_after(conn, run, total - placed[0]) or RemoteError(
                 f"Uploading the job to {conn.host.name} failed: {exc}. Check the free space and permissions of "
                 f"{run.job_dir} on the host, then start it again.",
                 code="remote_upload_failed",
@@ -676,6 +742,22 @@ def download(
     return destination
 
 
+#: Where a training run's adapter is in its job folder (the checkpoints are beside it in ``out``).
+ADAPTER_FOLDER = "out/adapter"
+
+
+def results_folder(conn: Connection, run: RemoteRun, *, with_checkpoints: bool = False) -> str:
+    """What to download of a finished job: ``out/adapter`` when the job wrote one (a training
+    run; its checkpoints are only wanted to resume there), else, or ``with_checkpoints``, ``out``.
+
+    Raises:
+        RemoteError: ``ssh_connection_lost``.
+    """
+    if with_checkpoints:
+        return "out"
+    return ADAPTER_FOLDER if _exists(conn, f"{run.job_dir}/{ADAPTER_FOLDER}") else "out"
+
+
 def _check_download_name(name: str) -> str:
     if name == "out":
         return name
@@ -721,5 +803,5 @@ def environment_spec(
     return RemoteJobSpec(
         module="envsetup",
         script_spec={"venv": venv, "requirements": list(requirements), "pip_args": list(pip_args)},
-        files=((Path(__file__).resolve().parent / "envsetup.py", "envsetup.py"),),
+        files=((sources.source_file(sources.ENVSETUP), "envsetup.py"),),
     )

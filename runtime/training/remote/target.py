@@ -6,9 +6,10 @@ and the remote-run record, both under the same id), connects, and hands the uplo
 following to a thread, so the caller gets a :class:`RemoteRunHandle` at once:
 
 1. :func:`remote_job` turns the user's :class:`~runtime.training.launcher.JobSpec` (paths on this
-   computer) into the job the runner sends: the ``runtime`` package as ``code/``, the model, data,
-   tokenizer and adapter files under ``data/``, and the spec with those paths rewritten relative
-   to the job folder (the script's working directory) and ``out`` as its output folder.
+   computer) into the job the runner sends: the script and the ``runtime`` modules it imports as
+   ``code/``, the model, data, tokenizer and adapter files under ``data/``, and the spec with those
+   paths rewritten relative to the job folder (the script's working directory) and ``out`` as its
+   output folder.
 2. :func:`runtime.training.remote.runner.start_job` uploads it and starts the script detached.
 3. :func:`runtime.training.remote.runner.follow` tails ``log.jsonl`` (the script's JSON lines)
    into this computer's copy, reconnecting when the connection drops; each line becomes an event.
@@ -31,7 +32,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import runtime
 from runtime.errors import AppError, RemoteError
 from runtime.jobs import Progress
 from runtime.training import registry
@@ -57,6 +57,7 @@ from runtime.training.remote.hosts import Host, get_host
 from runtime.training.remote.probe import probe_host
 from runtime.training.remote.records import RemoteRun
 from runtime.training.remote.runner import (
+    ADAPTER_FOLDER,
     RemoteJobSpec,
     download,
     follow,
@@ -65,13 +66,14 @@ from runtime.training.remote.runner import (
     start_job,
     stop_job,
 )
+from runtime.training.remote.sources import module_sources
 
 #: The most files a model, dataset or adapter folder may hold to be uploaded.
 MAX_UPLOAD_FILES = 10_000
 #: Seconds between upload progress events.
 UPLOAD_EVENT_S = 0.25
 #: Where a finished run's adapter is in its job folder.
-ADAPTER_IN_JOB = "out/adapter"
+ADAPTER_IN_JOB = ADAPTER_FOLDER
 #: Remote phases by the launcher's state they count as.
 PHASE_STATES = {
     "uploading": RunState.STARTING,
@@ -130,6 +132,7 @@ def remote_job(spec: JobSpec) -> tuple[JobSpec, RemoteJobSpec]:
     Raises:
         TrainingLaunchError: A path of the spec is not here, the run needs torchrun (several
             processes: not supported over SSH yet), or a folder holds too many files.
+        RemoteError: ``remote_agent_missing``: this installation lacks the script's sources.
     """
     if spec.processes > 1:
         raise TrainingLaunchError(
@@ -153,8 +156,9 @@ def remote_job(spec: JobSpec) -> tuple[JobSpec, RemoteJobSpec]:
     job = RemoteJobSpec(
         module=SCRIPTS[spec.kind],
         script_spec=on_host.to_dict(),
-        # The scripts run from this installation's code (the host needs only the train extra).
-        code=(Path(runtime.__file__).resolve().parent,),
+        # The script runs from this installation's code (the host needs only the train extra): its
+        # source and the runtime modules it imports, found the same way in a checkout and a frozen build.
+        code_files=tuple(module_sources([SCRIPTS[spec.kind]])),
         files=tuple(files),
         env=build_env(spec),
         stop_grace_s=STOP_GRACE_S,

@@ -221,3 +221,45 @@ def test_hosts_setup_makes_a_venv_and_uses_it(
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     assert parse_line(ran.stdout.splitlines()[-1])["answer"] == "羊驼"
+
+
+TRAIN_LIKE_JOB = """
+import os
+FILES = (("out/adapter", "adapter_model.safetensors", 3000), ("out/checkpoint-2", "optimizer.pt", 5000))
+for folder, name, size in FILES:
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "wb") as handle:
+        handle.write(b"w" * size)
+with open("out/adapter/adapter_config.json", "w") as handle:
+    handle.write("{}")
+print('{"event": "result", "adapter": "out/adapter"}', flush=True)
+"""
+
+
+def test_remote_download_fetches_the_adapter_and_the_checkpoints_only_when_asked(
+    trusted_host, job_code: Path, isolated_dirs: Path, tmp_path: Path
+) -> None:
+    (job_code / "trainlike.py").write_text(TRAIN_LIKE_JOB, encoding="utf-8")
+    started = run_cli(
+        "remote", "run", "gpu-box", "jobpkg.trainlike", "--code", str(job_code), "--follow", home=isolated_dirs
+    )
+    assert started.returncode == 0, started.stderr
+    job_id = started.stdout.split()[1]
+
+    adapter = run_cli("remote", "download", job_id, "--out", str(tmp_path / "adapter"), home=isolated_dirs)
+    assert adapter.returncode == 0, adapter.stderr
+    assert sorted(p.name for p in (tmp_path / "adapter").rglob("*")) == [
+        "adapter_config.json",
+        "adapter_model.safetensors",
+    ]
+    assert "out/adapter" in adapter.stdout and "(0.0 MB)" in adapter.stdout
+
+    everything = run_cli(
+        "remote", "download", job_id, "--out", str(tmp_path / "all"), "--with-checkpoints", home=isolated_dirs
+    )
+    assert everything.returncode == 0, everything.stderr
+    assert sorted(str(p.relative_to(tmp_path / "all")) for p in (tmp_path / "all").rglob("*") if p.is_file()) == [
+        "adapter/adapter_config.json",
+        "adapter/adapter_model.safetensors",
+        "checkpoint-2/optimizer.pt",
+    ]

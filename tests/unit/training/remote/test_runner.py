@@ -6,13 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from runtime.errors import RemoteError
 from runtime.training.remote import (
+    Host,
     RemoteJobSpec,
     connect,
     download,
@@ -265,3 +268,77 @@ def test_an_agent_killed_on_the_host_is_lost_and_its_leftovers_can_be_stopped(tr
         assert stop_job(conn, run).leftover is False
     with pytest.raises(ProcessLookupError):
         os.killpg(agent["pgid"], 0)
+
+
+@pytest.fixture
+def full_disk_host(sshd: Sshd, tmp_path: Path) -> Iterator[Host]:
+    """A saved, trusted host whose jobs folder is a 1 MB tmpfs: a small, real disk to fill.
+
+    Mounting needs root, which `make test` has where it installs openssh-server; elsewhere this
+    fails (it never skips) and says why.
+    """
+    from runtime.training.remote import accept_host_key, add_host
+
+    from .conftest import server_key
+
+    disk = tmp_path / "tiny disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True, text=True, check=False
+    )
+    assert mounted.returncode == 0, f"the full-disk tests mount a 1 MB tmpfs, which needs root: {mounted.stderr}"
+    try:
+        host = host_for(sshd, disk)
+        add_host(host)
+        accept_host_key(host, server_key(sshd))
+        yield host
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_job_larger_than_the_hosts_free_disk_is_refused_before_sending(
+    full_disk_host: Host, job_code: Path, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus.bin"
+    corpus.write_bytes(os.urandom(3 * 1024 * 1024))
+    spec = RemoteJobSpec(module="jobpkg.count", script_spec={}, code=(job_code,), files=((corpus, "data/c.bin"),))
+    with pytest.raises(RemoteError) as full:
+        start_job(full_disk_host, spec)
+    assert full.value.code == "remote_disk_full"
+    message = str(full.value)
+    assert full_disk_host.name in message and "MB free" in message and "another jobs folder" in message
+    (job_dir,) = list(Path(full_disk_host.remote_dir).iterdir())
+    assert load_run(job_dir.name).state == "upload_failed"
+    assert [p for p in job_dir.rglob("*") if p.is_file()] == []  # nothing sent, nothing started
+
+
+def test_a_disk_that_fills_during_the_upload_is_named_and_the_restart_completes(
+    full_disk_host: Host, job_code: Path, tmp_path: Path
+) -> None:
+    """Something else fills the host's disk while the job is being sent: a real ENOSPC on the host."""
+    disk = Path(full_disk_host.remote_dir)
+    corpus = tmp_path / "corpus.bin"
+    corpus.write_bytes(os.urandom(500 * 1024))
+    spec = RemoteJobSpec(
+        module="jobpkg.count", script_spec={"count": 1}, code=(job_code,), files=((corpus, "data/c.bin"),)
+    )
+    filler = disk / "someone else's file"
+
+    def fill_the_disk(progress) -> None:  # noqa: ANN001
+        if not filler.exists():
+            stats = os.statvfs(disk)
+            filler.write_bytes(b"x" * (stats.f_bavail * stats.f_frsize - 64 * 1024))
+
+    with pytest.raises(RemoteError) as full:
+        start_job(full_disk_host, spec, on_progress=fill_the_disk)
+    assert full.value.code == "remote_disk_full", str(full.value)
+    assert full_disk_host.name in str(full.value) and "Free some space" in str(full.value)
+    (job_dir,) = [path for path in disk.iterdir() if path != filler]
+    assert load_run(job_dir.name).state == "upload_failed"
+    assert not list(job_dir.rglob("*.part"))  # the partial file gave its space back
+    assert not (job_dir / "agent.json").exists()  # nothing started
+
+    filler.unlink()  # the user frees some space and starts it again
+    restarted = start_job(full_disk_host, spec, job_id=job_dir.name)
+    assert follow(restarted, poll_s=0.05).state == "finished"
+    assert (job_dir / "data" / "c.bin").read_bytes() == corpus.read_bytes()
