@@ -285,7 +285,8 @@ def _reap(proc: subprocess.Popen[bytes], *, timeout: float | None) -> int | None
             continue
         time.sleep(0.01)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    # Linux counts KiB, macOS bytes.
+    # Linux counts KiB, macOS bytes. An upper bound only: Linux carries the parent's peak over
+    # into a child through fork and exec, so a child that answered reports its own (VmHWM).
     return int(usage.ru_maxrss) * (1 if sys.platform == "darwin" else 1024)
 
 
