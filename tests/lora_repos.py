@@ -85,7 +85,8 @@ def write_adapter(folder: Path, base: Path, tokenizer: Path, *, after: list[Path
 
 def build_chain(folder: Path) -> dict[str, str]:
     """A tiny LLaMA (32,000 pieces), a Chinese-LLaMA-Plus-like adapter and a Chinese-Alpaca-Plus-like
-    adapter on top of it, under ``folder``; returns their paths by role."""
+    adapter on top of it, and a tiny LLaMA with the 49,953-piece vocabulary, under ``folder``;
+    returns their paths by role."""
     from runtime.training.tiny import write_tiny_llama
 
     base = write_tiny_llama(folder / "llama", data_file(SHIPPED_TOKENIZERS / "llama" / "tokenizer.model"), seed=1)
@@ -93,7 +94,14 @@ def build_chain(folder: Path) -> dict[str, str]:
     alpaca_tokenizer = write_tokenizer(folder / "tokenizer-49954", pad=True)
     llama_plus = write_adapter(folder / "llama-plus", base, llama_tokenizer, after=[], seed=11)
     alpaca_plus = write_adapter(folder / "alpaca-plus", base, alpaca_tokenizer, after=[llama_plus], seed=12)
-    return {"base": str(base), "llama_plus": str(llama_plus), "alpaca_plus": str(alpaca_plus)}
+    # A model that has the Chinese vocabulary already: the wrong base for these adapters.
+    chinese_llama = write_tiny_llama(folder / "chinese-llama", llama_tokenizer, seed=2)
+    return {
+        "base": str(base),
+        "llama_plus": str(llama_plus),
+        "alpaca_plus": str(alpaca_plus),
+        "chinese_llama": str(chinese_llama),
+    }
 
 
 def build_chain_in_child(folder: Path) -> dict[str, str]:
