@@ -123,4 +123,4 @@ def repo_files(adapter: Path) -> dict[str, bytes]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(build_chain(Path(sys.argv[1]))))
+    sys.stdout.write(json.dumps(build_chain(Path(sys.argv[1]))) + "\n")

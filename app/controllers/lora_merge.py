@@ -283,7 +283,9 @@ class LoraMergeController(QObject):
         self.dialog.set_running(False)
         if outcome.ok:
             out = str((outcome.result or {}).get("out", ""))
-            self.dialog.status.setText(self.tr("Merged into {0}. The convert wizard makes a GGUF file of it.").format(out))
+            self.dialog.status.setText(
+                self.tr("Merged into {0}. The convert wizard makes a GGUF file of it.").format(out)
+            )
             quant = ""
             if self.entry is not None:
                 quant = recommended_quant(self.entry, ram=self.ram, free=free_disk(Path(out)))

@@ -29,7 +29,6 @@ from runtime.errors import AppError, HubError
 from runtime.hub import CatalogueEntry, CatalogueFile
 from runtime.hub.catalogue import RECOMMENDED_QUANTS, best_quant
 from runtime.hub.manifest import PART_SUFFIX, check_repo_id, read_manifest, repo_folder
-from runtime.models.convert import check_free_space
 from runtime.training.launcher import INSTALL_HINT
 from runtime.training.merge import read_adapter
 
@@ -142,14 +141,12 @@ def check_order(adapters: list[Path], models_dir: Path, entries: Mapping[str, Ca
     """
     repos: list[str | None] = []
     for adapter in adapters:
-        found = None
-        for repo, entry in entries.items():
-            if entry.format == "lora" and _same(repo_folder(models_dir, repo), adapter):
-                found = repo
-        repos.append(found)
-    for index, repo in enumerate(repos):
-        if repo is None:
+        found = [r for r, e in entries.items() if e.format == "lora" and _same(repo_folder(models_dir, r), adapter)]
+        repos.append(found[0] if found else None)
+    for index, known in enumerate(repos):
+        if known is None:
             continue
+        repo = known
         wanted = entries[repo].merge_after
         if wanted and (index == 0 or repos[index - 1] != wanted):
             chain = " + ".join(["LLaMA", *merge_chain(entries, repo)])
@@ -267,6 +264,8 @@ def check_space(out: str | os.PathLike[str], needed: int) -> None:
     Raises:
         ConversionError: Code ``convert_no_space`` (free and needed sizes in its message).
     """
+    from runtime.models.convert import check_free_space  # numpy and gguf: only when a merge is planned
+
     check_free_space(Path(out).expanduser().parent, needed + SPACE_MARGIN)
 
 
