@@ -268,7 +268,14 @@ class HubController(QObject):
             files.append(("", texts, False))
         label = self.tr("Download") if entry.files else self.tr("Download all files")
         self.dialog.set_details(html, files, download_label=label)
-        self.dialog.set_merge(shown=entry.format == "lora", enabled=bool(on_disk))
+        if entry.format == "lora":
+            from runtime.training.published import adapter_folder
+
+            # Downloaded here, or put into the models folder by hand (huggingface-cli --local-dir).
+            whole = adapter_folder(self.downloads.models_dir, entry.repo) is not None
+            self.dialog.set_merge(shown=True, enabled=whole)
+        else:
+            self.dialog.set_merge(shown=False, enabled=False)
 
     def verify_repo(self, repo: str) -> None:
         """Re-check the files of ``repo`` on disk against the SHA-256 recorded when they were downloaded."""

@@ -30,7 +30,6 @@ from runtime.hub import CatalogueEntry
 from runtime.hub.catalogue import free_disk
 from runtime.models.convert import free_bytes
 from runtime.training.published import (
-    SPACE_MARGIN,
     ExtraCheck,
     adapter_folder,
     check_base_folder,
@@ -245,7 +244,7 @@ class LoraMergeController(QObject):
             parent = Path(out).expanduser().parent
             self.dialog.space_label.setText(
                 self.tr("The merged model takes about {0}; {1} is free there.").format(
-                    size_text(needed + SPACE_MARGIN), size_text(free_bytes(parent))
+                    size_text(needed), size_text(free_bytes(parent))
                 )
             )
         else:

@@ -55,7 +55,7 @@ class LoraMergeDialog(QDialog):
 
         self.base_edit = QLineEdit()
         self.base_edit.setPlaceholderText(self.tr("The folder of the original LLaMA weights (Hugging Face format)"))
-        self.base_edit.editingFinished.connect(lambda: self.base_changed.emit(self.base_edit.text().strip()))
+        self.base_edit.editingFinished.connect(self._on_base_edited)
         browse = QPushButton(self.tr("Choose…"))
         browse.clicked.connect(self._choose_base)
         base_row = QHBoxLayout()
@@ -75,7 +75,7 @@ class LoraMergeDialog(QDialog):
         chain_row.addWidget(self.download_button, 0, Qt.AlignmentFlag.AlignTop)
 
         self.out_edit = QLineEdit()
-        self.out_edit.editingFinished.connect(lambda: self.out_changed.emit(self.out_edit.text().strip()))
+        self.out_edit.editingFinished.connect(self._on_out_edited)
         self.space_label = QLabel()
         self.space_label.setWordWrap(True)
 
@@ -157,6 +157,17 @@ class LoraMergeDialog(QDialog):
             self.progress.setValue(done)
 
     # -- input -------------------------------------------------------------------------------------
+
+    def _on_base_edited(self) -> None:
+        # Only a change by the user: editingFinished also comes when the field merely loses focus.
+        if self.base_edit.isModified():
+            self.base_edit.setModified(False)
+            self.base_changed.emit(self.base_edit.text().strip())
+
+    def _on_out_edited(self) -> None:
+        if self.out_edit.isModified():
+            self.out_edit.setModified(False)
+            self.out_changed.emit(self.out_edit.text().strip())
 
     def _choose_base(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("The original LLaMA weights (Hugging Face format)"))
