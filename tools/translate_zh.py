@@ -772,7 +772,7 @@ ZH: dict[str, str] = {
     "LLaMA (the folder above)": "LLaMA（上面选择的文件夹）",
     "on disk": "已在磁盘上",
     "not downloaded": "尚未下载",
-    "The paper's recipe: this adapter is merged on top of {0}, which is merged into LLaMA first.": "按论文的做法：此适配器合并在 {0} 之上，而 {0} 先合并进 LLaMA。",
+    "The paper's recipe: this adapter is merged on top of {0}, which is merged into LLaMA first.": "按论文的做法：此适配器合并在 {0} 之上，而后者先合并进 LLaMA。",
     "Downloading the missing adapters; the merge can start when they are here.": "正在下载缺少的适配器；下载完成后即可开始合并。",
     "LLaMA, {layers} layers, hidden size {hidden}, {rows} tokens, {dtype}, {size}": "LLaMA，{layers} 层，隐藏维度 {hidden}，{rows} 个词元，{dtype}，{size}",
     "Choose a folder for the merged model.": "请为合并后的模型选择一个文件夹。",

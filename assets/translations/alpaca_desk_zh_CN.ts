@@ -1130,62 +1130,62 @@ Last changed {when}</source>
         <translation>下载全部文件</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="282"/>
+        <location filename="../../app/controllers/hub.py" line="289"/>
         <source>Verifying…</source>
         <translation>正在校验…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="295"/>
+        <location filename="../../app/controllers/hub.py" line="302"/>
         <source>Nothing of this model is on disk.</source>
         <translation>磁盘上没有这个模型的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="299"/>
+        <location filename="../../app/controllers/hub.py" line="306"/>
         <source>Damaged or missing: {0}. Download them again.</source>
         <translation>已损坏或缺失：{0}。请重新下载。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="301"/>
+        <location filename="../../app/controllers/hub.py" line="308"/>
         <source>{0} file(s) checked: each matches the hub&apos;s SHA-256.</source>
         <translation>已校验 {0} 个文件：均与模型库的 SHA-256 一致。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="328"/>
+        <location filename="../../app/controllers/hub.py" line="335"/>
         <source>See the repository&apos;s page on the hub.</source>
         <translation>请查看该仓库在模型库上的页面。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="354"/>
+        <location filename="../../app/controllers/hub.py" line="361"/>
         <source>Waiting</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="355"/>
+        <location filename="../../app/controllers/hub.py" line="362"/>
         <source>Downloading {0}: {1}%</source>
         <translation>正在下载 {0}：{1}%</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="357"/>
+        <location filename="../../app/controllers/hub.py" line="364"/>
         <source>Starting</source>
         <translation>正在启动</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="358"/>
+        <location filename="../../app/controllers/hub.py" line="365"/>
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="359"/>
+        <location filename="../../app/controllers/hub.py" line="366"/>
         <source>Verified</source>
         <translation>已校验</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="360"/>
+        <location filename="../../app/controllers/hub.py" line="367"/>
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="409"/>
+        <location filename="../../app/controllers/hub.py" line="416"/>
         <source>The weights are in {0}. Converting them to GGUF comes with the convert wizard.</source>
         <translation>权重位于 {0}。转换为 GGUF 的功能将随转换向导提供。</translation>
     </message>
@@ -1256,7 +1256,7 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/views/hub_view.py" line="99"/>
-        <location filename="../../app/views/hub_view.py" line="130"/>
+        <location filename="../../app/views/hub_view.py" line="133"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
@@ -1267,58 +1267,58 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/views/hub_view.py" line="106"/>
-        <location filename="../../app/views/hub_view.py" line="325"/>
+        <location filename="../../app/views/hub_view.py" line="328"/>
         <source>Merge with LLaMA weights…</source>
         <translation>与 LLaMA 权重合并…</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="130"/>
+        <location filename="../../app/views/hub_view.py" line="133"/>
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="130"/>
+        <location filename="../../app/views/hub_view.py" line="133"/>
         <source>Speed</source>
         <translation>速度</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="130"/>
+        <location filename="../../app/views/hub_view.py" line="133"/>
         <source>Time left</source>
         <translation>剩余时间</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="130"/>
+        <location filename="../../app/views/hub_view.py" line="133"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="134"/>
+        <location filename="../../app/views/hub_view.py" line="137"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="135"/>
+        <location filename="../../app/views/hub_view.py" line="138"/>
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="136"/>
+        <location filename="../../app/views/hub_view.py" line="139"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="137"/>
-        <location filename="../../app/views/hub_view.py" line="323"/>
+        <location filename="../../app/views/hub_view.py" line="140"/>
+        <location filename="../../app/views/hub_view.py" line="326"/>
         <source>Chat with it</source>
         <translation>用它对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="153"/>
+        <location filename="../../app/views/hub_view.py" line="156"/>
         <source>&lt;b&gt;Downloads&lt;/b&gt;</source>
         <translation>&lt;b&gt;下载&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="327"/>
+        <location filename="../../app/views/hub_view.py" line="330"/>
         <source>Convert to GGUF…</source>
         <translation>转换为 GGUF…</translation>
     </message>
@@ -1400,78 +1400,78 @@ Last changed {when}</source>
 <context>
     <name>LoraMergeController</name>
     <message>
-        <location filename="../../app/controllers/lora_merge.py" line="102"/>
+        <location filename="../../app/controllers/lora_merge.py" line="101"/>
         <source>Checking that this computer has what merging needs…</source>
         <extracomment>The Python whose train extra is checked (None: this one). Tests point it at one without.</extracomment>
         <translation>正在检查本机是否具备合并所需的组件…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/lora_merge.py" line="128"/>
+        <location filename="../../app/controllers/lora_merge.py" line="127"/>
         <source>LLaMA (the folder above)</source>
         <translation>LLaMA（上面选择的文件夹）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/lora_merge.py" line="130"/>
+        <location filename="../../app/controllers/lora_merge.py" line="129"/>
         <source>on disk</source>
         <translation>已在磁盘上</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/lora_merge.py" line="130"/>
+        <location filename="../../app/controllers/lora_merge.py" line="129"/>
         <source>not downloaded</source>
         <translation>尚未下载</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/lora_merge.py" line="135"/>
+        <location filename="../../app/controllers/lora_merge.py" line="134"/>
         <source>The paper&apos;s recipe: this adapter is merged on top of {0}, which is merged into LLaMA first.</source>
-        <translation>按论文的做法：此适配器合并在 {0} 之上，而 {0} 先合并进 LLaMA。</translation>
+        <translation>按论文的做法：此适配器合并在 {0} 之上，而后者先合并进 LLaMA。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/lora_merge.py" line="149"/>
+        <location filename="../../app/controllers/lora_merge.py" line="148"/>
         <source>Downloading the missing adapters; the merge can start when they are here.</source>
         <translation>正在下载缺少的适配器；下载完成后即可开始合并。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/lora_merge.py" line="176"/>
+        <location filename="../../app/controllers/lora_merge.py" line="175"/>
         <source>Checking {0}…</source>
         <translation>正在检查 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/lora_merge.py" line="197"/>
+        <location filename="../../app/controllers/lora_merge.py" line="196"/>
         <source>LLaMA, {layers} layers, hidden size {hidden}, {rows} tokens, {dtype}, {size}</source>
         <translation>LLaMA，{layers} 层，隐藏维度 {hidden}，{rows} 个词元，{dtype}，{size}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/lora_merge.py" line="227"/>
+        <location filename="../../app/controllers/lora_merge.py" line="226"/>
         <source>Choose a folder for the merged model.</source>
         <translation>请为合并后的模型选择一个文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/lora_merge.py" line="247"/>
+        <location filename="../../app/controllers/lora_merge.py" line="246"/>
         <source>The merged model takes about {0}; {1} is free there.</source>
         <translation>合并后的模型约占 {0}；该位置可用空间为 {1}。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/lora_merge.py" line="252"/>
+        <location filename="../../app/controllers/lora_merge.py" line="251"/>
         <source>Known when the LLaMA folder has been checked.</source>
         <translation>检查完 LLaMA 文件夹后即可得知。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/lora_merge.py" line="264"/>
+        <location filename="../../app/controllers/lora_merge.py" line="263"/>
         <source>Download the missing adapters first.</source>
         <translation>请先下载缺少的适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/lora_merge.py" line="278"/>
+        <location filename="../../app/controllers/lora_merge.py" line="277"/>
         <source>Merging {0} into {1}…</source>
         <translation>正在将 {0} 合并进 {1}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/lora_merge.py" line="287"/>
+        <location filename="../../app/controllers/lora_merge.py" line="286"/>
         <source>Merged into {0}. The convert wizard makes a GGUF file of it.</source>
         <translation>已合并到 {0}。转换向导会把它制作成 GGUF 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/lora_merge.py" line="296"/>
+        <location filename="../../app/controllers/lora_merge.py" line="295"/>
         <source>The merge was cancelled; nothing was kept.</source>
         <translation>合并已取消；未保留任何文件。</translation>
     </message>
@@ -1540,7 +1540,7 @@ Last changed {when}</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/views/lora_merge_dialog.py" line="162"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="173"/>
         <source>The original LLaMA weights (Hugging Face format)</source>
         <translation>原版 LLaMA 权重（Hugging Face 格式）</translation>
     </message>
