@@ -171,6 +171,17 @@ def test_bad_bases_and_a_full_disk_are_refused_with_clear_messages(
     monkeypatch.delenv("ALPACA_DESK_FAKE_FREE_BYTES")
     merge.update()
     assert merge.dialog.merge_button.isEnabled() and not merge.dialog.problem.isVisible()
+
+    # Cancel while the job runs: it ends, and nothing of the merged folder is left.
+    out = Path(merge.dialog.out_edit.text())
+    merge.dialog.merge_button.click()
+    assert merge.dialog.running and merge.dialog.cancel_button.text() == "Cancel"
+    merge.dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: not merge.dialog.running, timeout=WAIT_MS)
+    assert "cancelled" in merge.dialog.status.text()
+    assert not out.exists() and not any(out.parent.iterdir())
+    assert merge.dialog.isVisible() and merge.dialog.merge_button.isEnabled()
+    assert getattr(window, "_convert_wizard", None) is None
     merge.dialog.reject()
 
 
