@@ -688,6 +688,42 @@ def _messages() -> dict[str, str]:
             "Messages",
             "{path} exists already; choose a new folder for the merged model.",
         ),
+        "lora_chain_unknown": QCoreApplication.translate(
+            "Messages",
+            "{repo} is not a LoRA repository of the model catalogue (or its merge recipe goes round in a circle), so it cannot be merged from here.",
+        ),
+        "lora_adapter_missing": QCoreApplication.translate(
+            "Messages",
+            "The LoRA repository {repo} is not (wholly) in the models folder {folder}. Download it first: alpaca-desk download {repo}",
+        ),
+        "lora_chain_order": QCoreApplication.translate(
+            "Messages",
+            "{repo} is merged on top of {after}: give the adapters in the order {chain}.",
+        ),
+        "lora_base_not_folder": QCoreApplication.translate(
+            "Messages",
+            "{folder} is not a folder. Choose the folder of the original LLaMA weights in Hugging Face format.",
+        ),
+        "lora_base_meta_format": QCoreApplication.translate(
+            "Messages",
+            "{folder} holds Meta's original checkpoint (consolidated.*.pth). The merge needs the Hugging Face format: convert it first with transformers' script, {command}, then choose the output folder.",
+        ),
+        "lora_base_not_hf": QCoreApplication.translate(
+            "Messages",
+            "{folder} has no config.json: it is not a model in Hugging Face format. Choose the folder of the original LLaMA weights converted to Hugging Face format (config.json, tokenizer.model, weights).",
+        ),
+        "lora_base_vocab": QCoreApplication.translate(
+            "Messages",
+            "{folder} has a vocabulary of {rows} tokens{label}, not the original LLaMA's {expected}. The Chinese LoRA adapters add the Chinese vocabulary themselves and must be merged into Meta's original LLaMA weights, not into a model that was merged or extended already.",
+        ),
+        "lora_base_size": QCoreApplication.translate(
+            "Messages",
+            "{folder} is LLaMA {found}, but these adapters are for LLaMA {params}. Choose the {params} weights.",
+        ),
+        "lora_merge_extra_missing": QCoreApplication.translate(
+            "Messages",
+            "Merging needs {packages} (the train extra), which this computer's Python ({python}) lacks. Install them with: {command}, or merge with alpaca-desk merge-lora on a computer that has them.",
+        ),
     }
 
 

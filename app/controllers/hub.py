@@ -72,6 +72,8 @@ class HubController(QObject):
         self._ram = total_memory()
         # Set by whoever connects the convert wizard to :attr:`convert_requested` (issue 10).
         self.convert_wizard_connected = False
+        # The "Merge with LLaMA weights…" flow of a LoRA entry (app.controllers.lora_merge), while open.
+        self.merge_controller: Any = None
         downloads.added.connect(self._show_download)
         downloads.changed.connect(self._show_download)
         downloads.removed.connect(self._remove_download)
@@ -92,6 +94,7 @@ class HubController(QObject):
             dialog.resume_requested.connect(self.downloads.resume)
             dialog.cancel_requested.connect(self.downloads.cancel)
             dialog.open_requested.connect(self.open_download)
+            dialog.merge_requested.connect(self.open_merge)
             self.dialog = dialog
             for item in self.downloads.items:
                 self._show_download(item)
@@ -231,6 +234,10 @@ class HubController(QObject):
                 "before they can be converted and used."
             ),
         }[entry.format]
+        if entry.merge_after:
+            what += " " + self.tr("The paper's recipe merges it on top of {0}: LLaMA + {0} + {1}.").format(
+                entry.merge_after, entry.repo
+            )
         licence = entry.licence_zh if self.ctx.settings.language == "zh_CN" and entry.licence_zh else entry.licence
         sizes = self.tr("Sizes from the hub.") if entry.exact else self.tr("Sizes are the snapshot's estimates.")
         html = self.tr(
@@ -261,6 +268,14 @@ class HubController(QObject):
             files.append(("", texts, False))
         label = self.tr("Download") if entry.files else self.tr("Download all files")
         self.dialog.set_details(html, files, download_label=label)
+        if entry.format == "lora":
+            from runtime.training.published import adapter_folder
+
+            # Downloaded here, or put into the models folder by hand (huggingface-cli --local-dir).
+            whole = adapter_folder(self.downloads.models_dir, entry.repo) is not None
+            self.dialog.set_merge(shown=True, enabled=whole)
+        else:
+            self.dialog.set_merge(shown=False, enabled=False)
 
     def verify_repo(self, repo: str) -> None:
         """Re-check the files of ``repo`` on disk against the SHA-256 recorded when they were downloaded."""
@@ -373,6 +388,9 @@ class HubController(QObject):
             if self.dialog is not None:
                 self.dialog.hide()
             return
+        if item.kind == "lora":
+            self.open_merge(item.repo)
+            return
         folder = str(Path(item.paths[0]).parent) if item.paths else ""
         self.open_in_convert_wizard(folder, self.recommended_quant(item.repo))
 
@@ -397,6 +415,23 @@ class HubController(QObject):
             self.dialog.download_error.setText(
                 self.tr("The weights are in {0}. Converting them to GGUF comes with the convert wizard.").format(path)
             )
+
+    def open_merge(self, repo: str) -> Any:
+        """ "Merge with LLaMA weights…" of a LoRA entry: the merge dialog; its result goes to the
+        convert wizard with the recommended quantization. Returns the dialog."""
+        from app.controllers.lora_merge import LoraMergeController
+
+        if not repo or repo not in self.entries:
+            return None
+        previous = self.merge_controller
+        if previous is not None and previous.dialog.isVisible() and previous.repo == repo:
+            previous.dialog.raise_()
+            return previous.dialog
+        parent = self.dialog if self.dialog is not None else dialog_parent(self)
+        controller = LoraMergeController(self.entries, self.downloads, repo, ram=self._ram, parent=parent)
+        controller.merged.connect(self.open_in_convert_wizard)
+        self.merge_controller = controller
+        return controller.start()
 
     # -- settings ----------------------------------------------------------------------------------
 

@@ -56,6 +56,7 @@ class HubDialog(QDialog):
     resume_requested = Signal(object)
     cancel_requested = Signal(object)
     open_requested = Signal(object)
+    merge_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -102,6 +103,9 @@ class HubDialog(QDialog):
         self.verify_button.clicked.connect(lambda: self.verify_requested.emit(self.selected_repo()))
         self.verify_result = QLabel()
         self.verify_result.setWordWrap(True)
+        self.merge_button = QPushButton(self.tr("Merge with LLaMA weights…"))
+        self.merge_button.clicked.connect(lambda: self.merge_requested.emit(self.selected_repo()))
+        self.merge_button.hide()
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -113,6 +117,10 @@ class HubDialog(QDialog):
         entry_buttons.addWidget(self.verify_button)
         entry_buttons.addWidget(self.download_button)
         right_layout.addLayout(entry_buttons)
+        merge_row = QHBoxLayout()
+        merge_row.addStretch(1)
+        merge_row.addWidget(self.merge_button)
+        right_layout.addLayout(merge_row)
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.catalogue)
         top.addWidget(right)
@@ -226,6 +234,11 @@ class HubDialog(QDialog):
             self.files.setCurrentItem(self.files.topLevelItem(0))
         self.download_button.setText(download_label)
 
+    def set_merge(self, *, shown: bool, enabled: bool) -> None:
+        """ "Merge with LLaMA weights…" for a LoRA entry (enabled once its files are on disk)."""
+        self.merge_button.setVisible(shown)
+        self.merge_button.setEnabled(enabled)
+
     def select_file(self, name: str) -> None:
         """Choose the file ``name``."""
         for index in range(self.files.topLevelItemCount()):
@@ -309,5 +322,11 @@ class HubDialog(QDialog):
         self.cancel_button.setEnabled(state in ("queued", "running", "paused", "failed"))
         self.open_button.setEnabled(state == "done")
         kind = getattr(download, "kind", "gguf")
-        self.open_button.setText(self.tr("Chat with it") if kind == "gguf" else self.tr("Convert to GGUF…"))
+        self.open_button.setText(
+            self.tr("Chat with it")
+            if kind == "gguf"
+            else self.tr("Merge with LLaMA weights…")
+            if kind == "lora"
+            else self.tr("Convert to GGUF…")
+        )
         self.download_error.setText(getattr(download, "error", "") or "")

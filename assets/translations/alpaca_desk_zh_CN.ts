@@ -1044,167 +1044,172 @@ Last changed {when}</source>
 <context>
     <name>HubController</name>
     <message>
-        <location filename="../../app/controllers/hub.py" line="126"/>
+        <location filename="../../app/controllers/hub.py" line="129"/>
         <source>Offline mode is on: this is the catalogue shipped with Alpaca Desk ({0}); sizes are estimates. Nothing is sent anywhere.</source>
         <translation>离线模式已开启：这是 Alpaca Desk 自带的模型目录（{0}），大小为估算值。不会向任何地方发送数据。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="130"/>
+        <location filename="../../app/controllers/hub.py" line="133"/>
         <source>The hub could not be asked, so this is the shipped catalogue ({0}): {1}</source>
         <translation>无法访问模型库，因此显示自带的模型目录（{0}）：{1}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="135"/>
+        <location filename="../../app/controllers/hub.py" line="138"/>
         <source>The Chinese-LLaMA / Chinese-Alpaca family on {0}. A model&apos;s file list and sizes are asked of the hub when you choose it.</source>
         <translation>{0} 上的 Chinese-LLaMA / Chinese-Alpaca 系列。选中某个模型时才会向模型库查询其文件列表和大小。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="159"/>
+        <location filename="../../app/controllers/hub.py" line="162"/>
         <source>{0} file(s)</source>
         <translation>{0} 个文件</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="166"/>
+        <location filename="../../app/controllers/hub.py" line="169"/>
         <source>★ Recommended for this computer ({0} memory, {1} free): {2}, file {3}.</source>
         <translation>★ 推荐给这台电脑（内存 {0}，可用磁盘 {1}）：{2}，文件 {3}。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="180"/>
+        <location filename="../../app/controllers/hub.py" line="183"/>
         <source>instruct</source>
         <translation>指令</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="180"/>
+        <location filename="../../app/controllers/hub.py" line="183"/>
         <source>base</source>
         <translation>基座</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="182"/>
+        <location filename="../../app/controllers/hub.py" line="185"/>
         <source>GGUF</source>
         <translation>GGUF</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="183"/>
+        <location filename="../../app/controllers/hub.py" line="186"/>
         <source>full weights</source>
         <translation>完整权重</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="184"/>
+        <location filename="../../app/controllers/hub.py" line="187"/>
         <source>LoRA, needs merge</source>
         <translation>LoRA，需合并</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="190"/>
+        <location filename="../../app/controllers/hub.py" line="193"/>
         <source>{role} · gen {gen}{params}{variant} · {fmt}</source>
         <translation>{role} · 第 {gen} 代{params}{variant} · {fmt}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="224"/>
+        <location filename="../../app/controllers/hub.py" line="227"/>
         <source>Ready to chat: download one file (a quantization level).</source>
         <translation>可直接对话：下载其中一个文件（一种量化级别）即可。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="226"/>
+        <location filename="../../app/controllers/hub.py" line="229"/>
         <source>Full Hugging Face weights: after the download, the convert wizard makes a GGUF file with the quantization recommended for this computer.</source>
         <translation>完整的 Hugging Face 权重：下载后，转换向导会按这台电脑推荐的量化级别生成 GGUF 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="230"/>
+        <location filename="../../app/controllers/hub.py" line="233"/>
         <source>First-generation LoRA weights: they need the original LLaMA weights from Meta and a merge before they can be converted and used.</source>
         <translation>第一代 LoRA 权重：需要 Meta 原版 LLaMA 权重并先合并，才能转换和使用。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="235"/>
+        <location filename="../../app/controllers/hub.py" line="238"/>
+        <source>The paper&apos;s recipe merges it on top of {0}: LLaMA + {0} + {1}.</source>
+        <translation>按论文的做法，它要合并在 {0} 之上：LLaMA + {0} + {1}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="242"/>
         <source>Sizes from the hub.</source>
         <translation>大小来自模型库。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="235"/>
+        <location filename="../../app/controllers/hub.py" line="242"/>
         <source>Sizes are the snapshot&apos;s estimates.</source>
         <translation>大小为目录快照中的估算值。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="237"/>
+        <location filename="../../app/controllers/hub.py" line="244"/>
         <source>&lt;b&gt;{repo}&lt;/b&gt;&lt;br&gt;{kind}&lt;br&gt;{what}&lt;br&gt;Context: {ctx} tokens · Template: {template}&lt;br&gt;Licence: {licence}&lt;br&gt;&lt;i&gt;{sizes}&lt;/i&gt;</source>
         <translation>&lt;b&gt;{repo}&lt;/b&gt;&lt;br&gt;{kind}&lt;br&gt;{what}&lt;br&gt;上下文长度：{ctx} 个 token · 模板：{template}&lt;br&gt;许可：{licence}&lt;br&gt;&lt;i&gt;{sizes}&lt;/i&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="256"/>
+        <location filename="../../app/controllers/hub.py" line="263"/>
         <source>yes</source>
         <translation>是</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="260"/>
+        <location filename="../../app/controllers/hub.py" line="267"/>
         <source>(every file of the repository)</source>
         <translation>（仓库中的全部文件）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="262"/>
+        <location filename="../../app/controllers/hub.py" line="269"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="262"/>
+        <location filename="../../app/controllers/hub.py" line="269"/>
         <source>Download all files</source>
         <translation>下载全部文件</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="274"/>
+        <location filename="../../app/controllers/hub.py" line="289"/>
         <source>Verifying…</source>
         <translation>正在校验…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="287"/>
+        <location filename="../../app/controllers/hub.py" line="302"/>
         <source>Nothing of this model is on disk.</source>
         <translation>磁盘上没有这个模型的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="291"/>
+        <location filename="../../app/controllers/hub.py" line="306"/>
         <source>Damaged or missing: {0}. Download them again.</source>
         <translation>已损坏或缺失：{0}。请重新下载。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="293"/>
+        <location filename="../../app/controllers/hub.py" line="308"/>
         <source>{0} file(s) checked: each matches the hub&apos;s SHA-256.</source>
         <translation>已校验 {0} 个文件：均与模型库的 SHA-256 一致。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="320"/>
+        <location filename="../../app/controllers/hub.py" line="335"/>
         <source>See the repository&apos;s page on the hub.</source>
         <translation>请查看该仓库在模型库上的页面。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="346"/>
+        <location filename="../../app/controllers/hub.py" line="361"/>
         <source>Waiting</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="347"/>
+        <location filename="../../app/controllers/hub.py" line="362"/>
         <source>Downloading {0}: {1}%</source>
         <translation>正在下载 {0}：{1}%</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="349"/>
+        <location filename="../../app/controllers/hub.py" line="364"/>
         <source>Starting</source>
         <translation>正在启动</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="350"/>
+        <location filename="../../app/controllers/hub.py" line="365"/>
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="351"/>
+        <location filename="../../app/controllers/hub.py" line="366"/>
         <source>Verified</source>
         <translation>已校验</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="352"/>
+        <location filename="../../app/controllers/hub.py" line="367"/>
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="398"/>
+        <location filename="../../app/controllers/hub.py" line="416"/>
         <source>The weights are in {0}. Converting them to GGUF comes with the convert wizard.</source>
         <translation>权重位于 {0}。转换为 GGUF 的功能将随转换向导提供。</translation>
     </message>
@@ -1212,126 +1217,132 @@ Last changed {when}</source>
 <context>
     <name>HubDialog</name>
     <message>
-        <location filename="../../app/views/hub_view.py" line="62"/>
+        <location filename="../../app/views/hub_view.py" line="63"/>
         <source>Get models</source>
         <translation>获取模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="66"/>
+        <location filename="../../app/views/hub_view.py" line="67"/>
         <source>Find any GGUF model on the hub by name</source>
         <translation>按名称在模型库中查找任意 GGUF 模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="68"/>
+        <location filename="../../app/views/hub_view.py" line="69"/>
         <source>Search the hub</source>
         <translation>搜索模型库</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="70"/>
+        <location filename="../../app/views/hub_view.py" line="71"/>
         <source>Hub settings…</source>
         <translation>模型库设置…</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="81"/>
+        <location filename="../../app/views/hub_view.py" line="82"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="81"/>
+        <location filename="../../app/views/hub_view.py" line="82"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="81"/>
-        <location filename="../../app/views/hub_view.py" line="94"/>
+        <location filename="../../app/views/hub_view.py" line="82"/>
+        <location filename="../../app/views/hub_view.py" line="95"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="81"/>
+        <location filename="../../app/views/hub_view.py" line="82"/>
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="81"/>
-        <location filename="../../app/views/hub_view.py" line="94"/>
+        <location filename="../../app/views/hub_view.py" line="82"/>
+        <location filename="../../app/views/hub_view.py" line="95"/>
         <source>On disk</source>
         <translation>已在磁盘上</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="94"/>
+        <location filename="../../app/views/hub_view.py" line="95"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="94"/>
+        <location filename="../../app/views/hub_view.py" line="95"/>
         <source>Quantization</source>
         <translation>量化</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="94"/>
+        <location filename="../../app/views/hub_view.py" line="95"/>
         <source>Memory</source>
         <translation>内存</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="98"/>
-        <location filename="../../app/views/hub_view.py" line="125"/>
+        <location filename="../../app/views/hub_view.py" line="99"/>
+        <location filename="../../app/views/hub_view.py" line="133"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="101"/>
+        <location filename="../../app/views/hub_view.py" line="102"/>
         <source>Verify files on disk</source>
         <translation>校验磁盘上的文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="125"/>
+        <location filename="../../app/views/hub_view.py" line="106"/>
+        <location filename="../../app/views/hub_view.py" line="328"/>
+        <source>Merge with LLaMA weights…</source>
+        <translation>与 LLaMA 权重合并…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="133"/>
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="125"/>
+        <location filename="../../app/views/hub_view.py" line="133"/>
         <source>Speed</source>
         <translation>速度</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="125"/>
+        <location filename="../../app/views/hub_view.py" line="133"/>
         <source>Time left</source>
         <translation>剩余时间</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="125"/>
+        <location filename="../../app/views/hub_view.py" line="133"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="129"/>
+        <location filename="../../app/views/hub_view.py" line="137"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="130"/>
+        <location filename="../../app/views/hub_view.py" line="138"/>
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="131"/>
+        <location filename="../../app/views/hub_view.py" line="139"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="132"/>
-        <location filename="../../app/views/hub_view.py" line="312"/>
+        <location filename="../../app/views/hub_view.py" line="140"/>
+        <location filename="../../app/views/hub_view.py" line="326"/>
         <source>Chat with it</source>
         <translation>用它对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="148"/>
+        <location filename="../../app/views/hub_view.py" line="156"/>
         <source>&lt;b&gt;Downloads&lt;/b&gt;</source>
         <translation>&lt;b&gt;下载&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="312"/>
+        <location filename="../../app/views/hub_view.py" line="330"/>
         <source>Convert to GGUF…</source>
         <translation>转换为 GGUF…</translation>
     </message>
@@ -1418,6 +1429,154 @@ Last changed {when}</source>
         <location filename="../../app/views/hub_settings_view.py" line="100"/>
         <source>&lt;b&gt;Network log&lt;/b&gt;: every request Alpaca Desk made (newest last)</source>
         <translation>&lt;b&gt;网络日志&lt;/b&gt;：Alpaca Desk 发出的每个请求（最新的在最后）</translation>
+    </message>
+</context>
+<context>
+    <name>LoraMergeController</name>
+    <message>
+        <location filename="../../app/controllers/lora_merge.py" line="101"/>
+        <source>Checking that this computer has what merging needs…</source>
+        <extracomment>The Python whose train extra is checked (None: this one). Tests point it at one without.</extracomment>
+        <translation>正在检查本机是否具备合并所需的组件…</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/lora_merge.py" line="127"/>
+        <source>LLaMA (the folder above)</source>
+        <translation>LLaMA（上面选择的文件夹）</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/lora_merge.py" line="129"/>
+        <source>on disk</source>
+        <translation>已在磁盘上</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/lora_merge.py" line="129"/>
+        <source>not downloaded</source>
+        <translation>尚未下载</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/lora_merge.py" line="134"/>
+        <source>The paper&apos;s recipe: this adapter is merged on top of {0}, which is merged into LLaMA first.</source>
+        <translation>按论文的做法：此适配器合并在 {0} 之上，而后者先合并进 LLaMA。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/lora_merge.py" line="148"/>
+        <source>Downloading the missing adapters; the merge can start when they are here.</source>
+        <translation>正在下载缺少的适配器；下载完成后即可开始合并。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/lora_merge.py" line="175"/>
+        <source>Checking {0}…</source>
+        <translation>正在检查 {0}…</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/lora_merge.py" line="196"/>
+        <source>LLaMA, {layers} layers, hidden size {hidden}, {rows} tokens, {dtype}, {size}</source>
+        <translation>LLaMA，{layers} 层，隐藏维度 {hidden}，{rows} 个词元，{dtype}，{size}</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/lora_merge.py" line="226"/>
+        <source>Choose a folder for the merged model.</source>
+        <translation>请为合并后的模型选择一个文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/lora_merge.py" line="246"/>
+        <source>The merged model takes about {0}; {1} is free there.</source>
+        <translation>合并后的模型约占 {0}；该位置可用空间为 {1}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/lora_merge.py" line="251"/>
+        <source>Known when the LLaMA folder has been checked.</source>
+        <translation>检查完 LLaMA 文件夹后即可得知。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/lora_merge.py" line="263"/>
+        <source>Download the missing adapters first.</source>
+        <translation>请先下载缺少的适配器。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/lora_merge.py" line="277"/>
+        <source>Merging {0} into {1}…</source>
+        <translation>正在将 {0} 合并进 {1}…</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/lora_merge.py" line="286"/>
+        <source>Merged into {0}. The convert wizard makes a GGUF file of it.</source>
+        <translation>已合并到 {0}。转换向导会把它制作成 GGUF 文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/lora_merge.py" line="295"/>
+        <source>The merge was cancelled; nothing was kept.</source>
+        <translation>合并已取消；未保留任何文件。</translation>
+    </message>
+</context>
+<context>
+    <name>LoraMergeDialog</name>
+    <message>
+        <location filename="../../app/views/lora_merge_dialog.py" line="45"/>
+        <source>Merge {0} with LLaMA weights</source>
+        <translation>将 {0} 与 LLaMA 权重合并</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/lora_merge_dialog.py" line="49"/>
+        <source>This repository holds LoRA weights only. They are merged into Meta&apos;s original LLaMA weights, in Hugging Face format (config.json, tokenizer.model and the weight files), to make a model that the convert wizard then turns into a GGUF file for chatting.</source>
+        <translation>此仓库只含 LoRA 权重。它们需要合并进 Meta 原版 LLaMA 权重（Hugging Face 格式：config.json、tokenizer.model 和权重文件），得到的模型再由转换向导制作成可用于对话的 GGUF 文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/lora_merge_dialog.py" line="57"/>
+        <source>The folder of the original LLaMA weights (Hugging Face format)</source>
+        <translation>原版 LLaMA 权重所在的文件夹（Hugging Face 格式）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/lora_merge_dialog.py" line="59"/>
+        <source>Choose…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/lora_merge_dialog.py" line="71"/>
+        <source>Download the missing adapters</source>
+        <translation>下载缺少的适配器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/lora_merge_dialog.py" line="83"/>
+        <source>LLaMA weights:</source>
+        <translation>LLaMA 权重：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/lora_merge_dialog.py" line="85"/>
+        <source>Merge chain:</source>
+        <translation>合并顺序：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/lora_merge_dialog.py" line="86"/>
+        <source>Merged model:</source>
+        <translation>合并后的模型：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/lora_merge_dialog.py" line="87"/>
+        <source>Disk space:</source>
+        <translation>磁盘空间：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/lora_merge_dialog.py" line="100"/>
+        <source>Merge</source>
+        <translation>合并</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/lora_merge_dialog.py" line="103"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="151"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/lora_merge_dialog.py" line="151"/>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/lora_merge_dialog.py" line="173"/>
+        <source>The original LLaMA weights (Hugging Face format)</source>
+        <translation>原版 LLaMA 权重（Hugging Face 格式）</translation>
     </message>
 </context>
 <context>
@@ -2429,6 +2588,51 @@ Last changed {when}</source>
         <location filename="../../app/messages.py" line="687"/>
         <source>{path} exists already; choose a new folder for the merged model.</source>
         <translation>{path} 已存在；请为合并后的模型选择一个新文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="691"/>
+        <source>{repo} is not a LoRA repository of the model catalogue (or its merge recipe goes round in a circle), so it cannot be merged from here.</source>
+        <translation>{repo} 不是模型目录中的 LoRA 仓库（或其合并顺序出现了循环），无法在此合并。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="695"/>
+        <source>The LoRA repository {repo} is not (wholly) in the models folder {folder}. Download it first: alpaca-desk download {repo}</source>
+        <translation>LoRA 仓库 {repo} 不在（或未完整下载到）模型文件夹 {folder} 中。请先下载：alpaca-desk download {repo}</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="699"/>
+        <source>{repo} is merged on top of {after}: give the adapters in the order {chain}.</source>
+        <translation>{repo} 要合并在 {after} 之上：请按 {chain} 的顺序给出适配器。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="703"/>
+        <source>{folder} is not a folder. Choose the folder of the original LLaMA weights in Hugging Face format.</source>
+        <translation>{folder} 不是文件夹。请选择 Hugging Face 格式的原版 LLaMA 权重所在的文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="707"/>
+        <source>{folder} holds Meta&apos;s original checkpoint (consolidated.*.pth). The merge needs the Hugging Face format: convert it first with transformers&apos; script, {command}, then choose the output folder.</source>
+        <translation>{folder} 中是 Meta 的原始检查点（consolidated.*.pth）。合并需要 Hugging Face 格式：请先用 transformers 的脚本转换（{command}），再选择其输出文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="711"/>
+        <source>{folder} has no config.json: it is not a model in Hugging Face format. Choose the folder of the original LLaMA weights converted to Hugging Face format (config.json, tokenizer.model, weights).</source>
+        <translation>{folder} 中没有 config.json：它不是 Hugging Face 格式的模型。请选择已转换为 Hugging Face 格式的原版 LLaMA 权重文件夹（config.json、tokenizer.model、权重）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="715"/>
+        <source>{folder} has a vocabulary of {rows} tokens{label}, not the original LLaMA&apos;s {expected}. The Chinese LoRA adapters add the Chinese vocabulary themselves and must be merged into Meta&apos;s original LLaMA weights, not into a model that was merged or extended already.</source>
+        <translation>{folder} 的词表有 {rows} 个词元{label}，不是原版 LLaMA 的 {expected}。中文 LoRA 适配器会自行加入中文词表，必须合并进 Meta 原版 LLaMA 权重，而不是已经合并或扩充过词表的模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="719"/>
+        <source>{folder} is LLaMA {found}, but these adapters are for LLaMA {params}. Choose the {params} weights.</source>
+        <translation>{folder} 是 LLaMA {found}，而这些适配器是为 LLaMA {params} 准备的。请选择 {params} 的权重。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="723"/>
+        <source>Merging needs {packages} (the train extra), which this computer&apos;s Python ({python}) lacks. Install them with: {command}, or merge with alpaca-desk merge-lora on a computer that has them.</source>
+        <translation>合并需要 {packages}（train 附加组件），本机的 Python（{python}）中没有。请用以下命令安装：{command}，或在具备这些组件的电脑上用 alpaca-desk merge-lora 合并。</translation>
     </message>
     <message>
         <location filename="../../app/messages.py" line="214"/>

@@ -7,7 +7,10 @@ stops following it. ``train status [JOB_ID]`` lists the runs or shows one (a rem
 reports it); ``train attach JOB_ID`` follows a remote run again from the last line this computer
 has; ``train stop JOB_ID`` stops a run from another terminal (a remote one through its host's agent:
 the ``remote`` commands of :mod:`runtime.cli.remote` do the talking).
-``merge-lora BASE ADAPTER [ADAPTER ...] --out DIR`` runs the ``lora-merge`` job.
+``merge-lora BASE ADAPTER [ADAPTER ...] --out DIR`` runs the ``lora-merge`` job; an ADAPTER is a
+folder or a repository id downloaded into the models folder (``alpaca-desk download
+hfl/chinese-alpaca-plus-lora-7b``), and the catalogue's published adapters must come in their
+recipe's order (:mod:`runtime.training.published`).
 """
 
 from __future__ import annotations
@@ -54,7 +57,12 @@ def add_parsers(sub: Any) -> None:
 
     merge = sub.add_parser("merge-lora", help="merge LoRA adapters into their base model (Hugging Face folders)")
     merge.add_argument("base", help="the base model's Hugging Face folder")
-    merge.add_argument("adapters", nargs="+", metavar="ADAPTER", help="LoRA adapter folders, merged in this order")
+    merge.add_argument(
+        "adapters",
+        nargs="+",
+        metavar="ADAPTER",
+        help="LoRA adapter folders or downloaded repository ids (hfl/chinese-llama-plus-lora-7b), merged in this order",
+    )
     merge.add_argument("--out", required=True, help="the merged model's folder (must not exist)")
     merge.add_argument("--dtype", default="auto", choices=["auto", "float16", "bfloat16", "float32"])
     merge.add_argument("--python", help="the Python with the train extra (default: this one)")
@@ -279,9 +287,31 @@ def merge_command(
     return argv
 
 
+def _resolve_adapters(values: list[str]) -> list[str]:
+    """Folders for the adapters given (repository ids are looked up in the models folder), in an
+    order the catalogue's recipes allow."""
+    from runtime.hub import load_catalogue
+    from runtime.hub.catalogue import models_dir_from_settings
+    from runtime.paths import app_paths
+    from runtime.settings import load_settings
+    from runtime.training.published import check_order, resolve_adapter
+
+    paths = app_paths()
+    settings, _notices = load_settings(paths.settings_file)
+    models_dir = models_dir_from_settings(settings, paths.models)
+    folders = [resolve_adapter(value, models_dir) for value in values]
+    entries = {entry.repo: entry for entry in load_catalogue().entries}
+    check_order(folders, models_dir, entries)
+    return [str(folder) for folder in folders]
+
+
 def run_merge(args: argparse.Namespace) -> int:
     """``merge-lora BASE ADAPTER... --out DIR``."""
-    process = JobProcess(merge_command(args.base, list(args.adapters), args.out, dtype=args.dtype, python=args.python))
+    from runtime.training.published import check_base_folder
+
+    adapters = _resolve_adapters(list(args.adapters))
+    check_base_folder(args.base)
+    process = JobProcess(merge_command(args.base, adapters, args.out, dtype=args.dtype, python=args.python))
     process.start()
     try:
         for event in process.events():

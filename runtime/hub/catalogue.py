@@ -60,6 +60,8 @@ class CatalogueEntry:
         context: The context length it was trained for, in tokens.
         template: The app's chat template name.
         needs_merge: LoRA weights that need the original LLaMA weights and a merge.
+        merge_after: For LoRA weights, the repository whose adapter is merged into LLaMA first (the
+            Plus and Pro Alpaca adapters go on top of the matching Chinese-LLaMA-Plus one), or "".
         licence: The licence note (English); ``licence_zh`` in Chinese.
         files: The files (GGUF quantizations), with sizes.
         total_size: Bytes of the whole repository where files are not listed.
@@ -80,6 +82,7 @@ class CatalogueEntry:
     files: tuple[CatalogueFile, ...] = ()
     total_size: int = 0
     exact: bool = False
+    merge_after: str = ""
 
     @property
     def size(self) -> int:
@@ -140,6 +143,11 @@ def _entry(data: Any) -> CatalogueEntry:
     needs_merge = data.get("needs_merge", False)
     if not isinstance(needs_merge, bool):
         raise ValueError("needs_merge is not true or false")
+    merge_after = _text(data, "merge_after", 200, "")
+    if merge_after:
+        check_repo_id(merge_after)
+        if fmt != "lora":
+            raise ValueError("merge_after is for LoRA entries only")
     return CatalogueEntry(
         repo=check_repo_id(_text(data, "repo", 200)),
         format=fmt,
@@ -154,6 +162,7 @@ def _entry(data: Any) -> CatalogueEntry:
         licence_zh=_text(data, "licence_zh", 1000, ""),
         files=tuple(files),
         total_size=_int(data, "total_size", 0, 1 << 45, 0),
+        merge_after=merge_after,
     )
 
 
