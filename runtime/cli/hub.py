@@ -93,9 +93,10 @@ def run_models(args: argparse.Namespace) -> int:
         kind = {"gguf": "GGUF", "full": "full weights (convert)", "lora": "LoRA (needs LLaMA + merge)"}[row["format"]]
         size = sum(f["size"] for f in row["files"]) or row["total_size"]
         mark = "  [on disk]" if row["on_disk"] else ""
+        after = f"  (merged after {row['merge_after']})" if row.get("merge_after") else ""
         sys.stdout.write(
             f"{row['repo']:<42} {row['role']:<8} gen {row['generation']} {row['params']:>5} ctx {row['context']:>6}  "
-            f"{kind:<26} {size / 1e9:7.1f} GB{mark}\n"
+            f"{kind:<26} {size / 1e9:7.1f} GB{mark}{after}\n"
         )
     if pick:
         sys.stdout.write(f"Recommended for this computer: {pick.repo} {pick.file} ({pick.reason})\n")

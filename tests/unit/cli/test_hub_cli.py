@@ -63,6 +63,10 @@ def test_download_resumes_prints_paths_and_verify_rechecks(home: Path) -> None:
     assert any(e["needs_merge"] for e in catalogue["entries"])
     text = cli("models", home=home)
     assert "[on disk]" in text.stdout and "hfl/chinese-alpaca-pro-lora-7b" in text.stdout
+    # The Plus/Pro Alpaca adapters name the adapter merged before them (the paper's recipe).
+    pro = next(e for e in catalogue["entries"] if e["repo"] == "hfl/chinese-alpaca-pro-lora-7b")
+    assert pro["merge_after"] == "hfl/chinese-llama-plus-lora-7b"
+    assert "(merged after hfl/chinese-llama-plus-lora-7b)" in text.stdout
 
     ok = cli("verify", str(target.parent), "--json", home=home)
     assert ok.returncode == 0 and json.loads(ok.stdout)["files"][0]["status"] == "ok"
