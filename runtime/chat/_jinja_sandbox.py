@@ -90,6 +90,9 @@ class _Sandbox:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
+        # The process that renders: on POSIX a worker the started process forked (see
+        # template_sandbox._report_worker_end); elsewhere the started process itself.
+        self._worker_pid: int | None = None
         self._answers: queue.Queue[bytes | None] = queue.Queue()
         self._refused: collections.OrderedDict[str, tuple[str, dict[str, Any]]] = collections.OrderedDict()
         self.stats = SandboxStats()
@@ -120,12 +123,9 @@ class _Sandbox:
             log.warning("template sandbox %s ran past %.1f s; killed", proc.pid, HARD_TIME_LIMIT_S)
             self._stop(proc, kill=True)
             return None, "timeout", {"seconds": HARD_TIME_LIMIT_S}
-        if line is None:
-            return self._ended(proc)
-        try:
-            answer = json.loads(line)
-        except ValueError:
-            answer = None
+        answer = _parse(line)
+        if line is None or (isinstance(answer, dict) and answer.get("ended") is True):
+            return self._ended(proc, answer)
         if not isinstance(answer, dict):
             self._stop(proc, kill=True)
             return None, "error", {"detail": "the template sandbox gave an answer that is not JSON"}
@@ -154,12 +154,22 @@ class _Sandbox:
                     raise _sandbox_failed(proc) from exc
         raise AssertionError("the loop returns or raises")
 
-    def _ended(self, proc: subprocess.Popen[bytes]) -> tuple[None, str, dict[str, Any]]:
-        """The child ended during a request: out of memory (or a crash the limit caused)."""
+    def _ended(self, proc: subprocess.Popen[bytes], report: Any) -> tuple[None, str, dict[str, Any]]:
+        """The child ended during a request: out of memory (or a crash the limit caused).
+
+        ``report`` is the started process's last line about its worker (POSIX), or None.
+        """
+        status: int | None = None
+        if isinstance(report, dict):
+            status = report.get("status") if isinstance(report.get("status"), int) else None
+            self._note_peak(report)
+            self._worker_pid = None  # reaped already: its pid may belong to another process now
         self._stop(proc, kill=True)
-        how = describe_exit(proc.returncode)
+        if status is None:
+            status = proc.returncode
+        how = describe_exit(status)
         log.warning("template sandbox %s ended during a render (%s)", proc.pid, how)
-        if proc.returncode == -getattr(signal, "SIGXCPU", -1):
+        if status == -getattr(signal, "SIGXCPU", -1):
             # Its CPU backstop ended it before the wall-clock limit could (a slow clock, a
             # suspended parent): the same refusal as a timeout.
             from runtime.chat.template_sandbox import CPU_LIMIT_S
@@ -190,6 +200,8 @@ class _Sandbox:
         if not _is_ready(ready):
             self._stop(proc, kill=True)
             raise _sandbox_failed(proc)
+        pid = _parse(ready).get("pid")
+        self._worker_pid = pid if isinstance(pid, int) and pid > 0 and pid != proc.pid else None
         self._proc = proc
         self._answers = answers
         return proc
@@ -203,20 +215,50 @@ class _Sandbox:
 
     def _stop(self, proc: subprocess.Popen[bytes], *, kill: bool) -> None:
         """End ``proc`` (kill it, or close its input and let it exit) and reap it."""
+        worker = self._worker_pid if self._proc is proc else None
         if self._proc is proc:
             self._proc = None
+            self._worker_pid = None
         try:
             if proc.stdin is not None:
                 proc.stdin.close()
         except OSError:
             pass
+        if kill and worker is not None and proc.returncode is None:
+            # Kill the worker alone: the started process then reports the worker's own peak
+            # memory and exits by itself (a kill of both would lose that figure).
+            try:
+                os.kill(worker, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self._note_peak(self._last_report(proc))
         if kill:
             _kill(proc)
-        peak = _reap(proc, timeout=None if kill else 2.0)
-        if peak is not None:
-            self.stats.last_peak_rss = peak
+        _reap(proc, timeout=None if kill else 2.0)
         if proc.stdout is not None:
             proc.stdout.close()
+
+    def _last_report(self, proc: subprocess.Popen[bytes]) -> Any:
+        """The started process's ``ended`` line after its worker was killed (None if none comes)."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while proc.poll() is None or not self._answers.empty():
+            try:
+                line = self._answers.get(timeout=max(0.0, min(0.5, deadline - time.monotonic())))
+            except queue.Empty:
+                if time.monotonic() > deadline:
+                    return None
+                continue
+            if line is None:
+                return None
+            report = _parse(line)
+            if isinstance(report, dict) and report.get("ended") is True:
+                return report
+        return None
+
+    def _note_peak(self, report: Any) -> None:
+        peak = report.get("peak_rss") if isinstance(report, dict) else None
+        if isinstance(peak, int):
+            self.stats.last_peak_rss = peak
 
     def close(self) -> None:
         """End the child (at exit): it leaves on the end of its input, or is killed."""
@@ -234,60 +276,41 @@ def _sandbox_failed(proc: subprocess.Popen[bytes]) -> TemplateError:
     )
 
 
+def _parse(line: bytes | None) -> Any:
+    """One protocol line as JSON (None for no line or a line that is not JSON)."""
+    try:
+        return json.loads(line) if line is not None else None
+    except ValueError:
+        return None
+
+
 def _is_ready(line: bytes | None) -> bool:
     """Whether a child's first line is its ``ready`` message."""
-    try:
-        message = json.loads(line) if line is not None else None
-    except ValueError:
-        return False
+    message = _parse(line)
     return isinstance(message, dict) and message.get("ready") is True
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """Kill ``proc`` without reaping it (so that :func:`_reap` still gets its usage)."""
-    if proc.returncode is not None:
+    """Kill ``proc`` (the started process; its worker too, when it is still there)."""
+    if proc.poll() is not None:
         return
     if os.name == "posix":
-        # Not Popen.kill(): it polls first, and a poll that reaps the child loses its usage.
-        # The child is not reaped yet, so its pid cannot belong to another process.
+        # Its own session: the group is the started process and the worker it forked.
         try:
-            os.kill(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
     else:
         proc.kill()
 
 
-def _reap(proc: subprocess.Popen[bytes], *, timeout: float | None) -> int | None:
-    """Wait for ``proc`` to end; returns its peak resident size in bytes where known.
-
-    ``os.wait4`` instead of ``Popen.wait``: it also reports how much memory the child used at
-    most, which shows (in the log and the tests) that the limit held.
-    """
-    if proc.returncode is not None:
-        return None
-    wait4 = getattr(os, "wait4", None)
-    if wait4 is None:
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        return None
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        pid, status, usage = wait4(proc.pid, 0 if deadline is None else os.WNOHANG)
-        if pid == proc.pid:
-            break
-        if deadline is not None and time.monotonic() > deadline:
-            _kill(proc)
-            deadline = None
-            continue
-        time.sleep(0.01)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    # Linux counts KiB, macOS bytes. An upper bound only: Linux carries the parent's peak over
-    # into a child through fork and exec, so a child that answered reports its own (VmHWM).
-    return int(usage.ru_maxrss) * (1 if sys.platform == "darwin" else 1024)
+def _reap(proc: subprocess.Popen[bytes], *, timeout: float | None) -> None:
+    """Wait for ``proc`` to end, killing it if it runs past ``timeout`` seconds."""
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        proc.wait()
 
 
 _SANDBOX = _Sandbox()

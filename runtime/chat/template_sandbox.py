@@ -7,7 +7,7 @@ doubled in a loop runs in C, where no Python-level check can interrupt it, and J
 constant expressions while it compiles. So such templates are compiled and rendered only in
 this separate process, which its parent can kill:
 
-- on POSIX it limits its own address space (``RLIMIT_AS``) before importing Jinja, so growing a
+- on POSIX it limits its own address space (``RLIMIT_AS``) before it renders anything, so growing a
   value past :data:`MEMORY_LIMIT_BYTES` raises ``MemoryError`` instead of taking the machine's
   memory, and it allows each request a few seconds of CPU (``RLIMIT_CPU``) as a backstop for a
   parent that is gone;
@@ -22,6 +22,9 @@ Run as ``python -m runtime.chat.template_sandbox`` (``alpaca-desk template-sandb
 build). It speaks JSON lines: first ``{"ready": true, "pid": N}``, then for each request
 ``{"source": ..., "variables": {...}}`` one answer, ``{"ok": true, "text": ..., "peak_rss": N}``
 or ``{"ok": false, "reason": ..., ...}`` (see :class:`Refusal`). It ends at the end of stdin.
+On POSIX, ``pid`` is the render worker's (the process to kill), and the process started keeps
+waiting for it: when the worker ends, it writes ``{"ended": true, "status": N, "peak_rss": N}``
+(the worker's own peak, see :func:`_report_worker_end`) and exits.
 """
 
 from __future__ import annotations
@@ -286,16 +289,25 @@ def _answer(request: Any) -> dict[str, Any]:
 
 
 def serve(requests: BinaryIO, answers: BinaryIO) -> int:
-    """Answer render requests until the end of ``requests``."""
+    """Answer render requests until the end of ``requests``.
+
+    On POSIX the renders happen in a worker forked from this process, which stays behind only to
+    wait for it and report how it ended (see :func:`_report_worker_end`).
+    """
 
     def write(message: dict[str, Any]) -> None:
         # ASCII JSON: any text (lone surrogates included) survives the pipe unchanged.
         answers.write(json.dumps(message, ensure_ascii=True).encode("ascii") + b"\n")
         answers.flush()
 
-    _limit_memory()
-    # Imported now, under the limit, so a broken installation fails at start, not on a render.
+    # Imported before the fork, so a broken installation fails at start, not on a render, and the
+    # worker starts with Jinja already loaded.
     _environment()
+    if hasattr(os, "fork"):
+        worker = os.fork()
+        if worker != 0:
+            return _report_worker_end(worker, write)
+    _limit_memory()
     write({"ready": True, "pid": os.getpid()})
     for line in requests:
         try:
@@ -310,6 +322,40 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> int:
             # Out of memory outside the render (decoding the request, building the answer).
             answer = {"ok": False, "reason": "memory"}
         write(answer)
+    if hasattr(os, "fork"):
+        os._exit(0)  # the worker: nothing of the relay's stack to unwind
+    return 0
+
+
+def _report_worker_end(worker: int, write: Any) -> int:
+    """Wait for the render worker and write one last line: how it ended and its peak memory.
+
+    Why a worker at all: the kernel carries a parent's peak resident size over into a child
+    through fork and exec, so a sandbox started by a large process (a GUI that has loaded much,
+    a test runner) would report that process's peak when killed, not its own. A worker forked
+    from this small, freshly started process counts only what it used itself, and this process
+    outlives it to read that figure from ``wait4``, which its parent (the killer) cannot.
+    The worker writes the protocol's other lines through the same pipes; this process reads
+    nothing and writes only ``{"ended": true, "status": N, "peak_rss": BYTES}``.
+    """
+    import signal
+
+    # A Ctrl-C or SIGTERM meant for the group must not end the relay before its report.
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    while True:
+        try:
+            _, status, usage = os.wait4(worker, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return 0
+    peak = int(usage.ru_maxrss) * (1 if sys.platform == "darwin" else 1024)
+    try:
+        write({"ended": True, "status": os.waitstatus_to_exitcode(status), "peak_rss": peak})
+    except OSError:
+        pass  # the parent is gone
     return 0
 
 

@@ -9,6 +9,7 @@ Real processes throughout: the sandbox child, and the inference host with llama.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -116,6 +117,34 @@ def test_work_past_the_wall_clock_limit_kills_the_child(monkeypatch: pytest.Monk
     assert render("embedded", [Turn("after")], jinja_source="<{{ messages[0].content }}>").text == "<after>"
 
 
+def test_the_peak_of_a_killed_sandbox_is_its_own_not_its_parents() -> None:
+    # The kernel carries a parent's peak resident size over into a child through fork and exec,
+    # so a sandbox started by a large process (the GUI, a grown test runner) once reported that
+    # process's peak when killed. Here the parent holds 1 GiB, more than the sandbox may ever
+    # use, and the figure of a sandbox killed at the time limit must still be the sandbox's own.
+    code = f"""
+import sys
+from runtime.chat import _jinja_sandbox as sandbox
+from runtime.chat.templates import Turn, render
+from runtime.errors import TemplateError
+from runtime.models import MAX_CHAT_TEMPLATE_CHARS
+unit = {_UNIT!r}
+source = unit * (MAX_CHAT_TEMPLATE_CHARS // len(unit) - 1)  # compiles for seconds (see ONE_MIB)
+ballast = bytearray({1024 * 1024 * 1024})
+for i in range(0, len(ballast), 4096):
+    ballast[i] = 1
+sandbox.HARD_TIME_LIMIT_S = 0.2
+try:
+    render("embedded", [Turn("hi")], jinja_source=source, jinja_origin="slow.gguf")
+except TemplateError as error:
+    print(error.code, sandbox.sandbox_stats().killed, sandbox.sandbox_stats().last_peak_rss)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    code_name, killed, peak = done.stdout.split()
+    assert (code_name, killed) == ("embedded_template_timeout", "1"), done.stdout
+    assert 0 < int(peak) < 256 * 1024 * 1024, peak  # Python, Jinja and the template: tens of MB
+
+
 def test_child_limits_its_own_address_space() -> None:
     proc = subprocess.Popen(
         sandbox.sandbox_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -150,9 +179,12 @@ def test_cli_runs_the_sandbox_subcommand() -> None:
         timeout=60,
         check=True,
     )
-    ready, answer = (json.loads(line) for line in proc.stdout.splitlines())
+    ready, answer, *rest = (json.loads(line) for line in proc.stdout.splitlines())
     assert ready["ready"] is True
     assert answer["ok"] is True and answer["text"] == "[你好]"
+    if hasattr(os, "fork"):  # POSIX: the started process reports how its render worker ended
+        assert rest == [{"ended": True, "status": 0, "peak_rss": rest[0]["peak_rss"]}]
+        assert 0 < rest[0]["peak_rss"] <= MEMORY_LIMIT_BYTES
 
 
 def test_every_refusal_reason_is_an_error_code() -> None:
