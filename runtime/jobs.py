@@ -56,6 +56,10 @@ from runtime.errors import AppError
 CANCEL_GRACE_S = 3.0
 #: Lines of the child's stderr kept for the message of a job that dies.
 STDERR_TAIL_LINES = 40
+#: ``STAGE=PATH``: a job that reports progress in ``STAGE`` waits there until the file ``PATH``
+#: exists. For tests of cancelling: a cancel that must come while the job works cannot lose the
+#: race against a fast machine, and a test that opens the gate shows the job then goes on.
+GATE_ENV = "ALPACA_DESK_JOB_GATE"
 
 JobEvent = dict[str, Any]
 
@@ -600,6 +604,8 @@ class JobContext:
         self._lock = threading.Lock()
         self.cancelled = threading.Event()
         self._last_progress: tuple[int, int, str] | None = None
+        stage, _, gate = os.environ.get(GATE_ENV, "").partition("=")
+        self._gate: tuple[str, Path] | None = (stage, Path(gate)) if stage and gate else None
 
     def emit(self, event: str, **fields: Any) -> None:
         """Send one event to the parent."""
@@ -613,6 +619,11 @@ class JobContext:
                 return
             self._last_progress = key
         self.emit("progress", done=progress.done, total=progress.total, stage=progress.stage)
+        gate = self._gate
+        if gate is not None and progress.stage == gate[0]:
+            self._gate = None
+            while not gate[1].exists() and not self.cancelled.is_set():
+                time.sleep(0.05)
 
     def scratch(self, path: Path) -> None:
         """Announce temporary output: removed if the job is cancelled or fails."""

@@ -21,6 +21,7 @@ from PySide6.QtCore import Qt
 
 from app.controllers.lora_merge import LoraMergeController
 from app.main_window import AppContext, MainWindow
+from runtime.jobs import GATE_ENV
 from tests.fakehub import FakeHub
 from tests.lora_repos import build_chain_in_child, repo_files
 
@@ -172,11 +173,15 @@ def test_bad_bases_and_a_full_disk_are_refused_with_clear_messages(
     merge.update()
     assert merge.dialog.merge_button.isEnabled() and not merge.dialog.problem.isVisible()
 
-    # Cancel while the job runs: it ends, and nothing of the merged folder is left.
+    # Cancel while the job runs: it ends, and nothing of the merged folder is left. The job waits
+    # after its first merged shard (written, not yet renamed into place) until a gate file that
+    # never comes, so the Cancel cannot lose the race against a fast merge.
+    monkeypatch.setenv(GATE_ENV, f"merging={tmp_path / 'gate'}")
     out = Path(merge.dialog.out_edit.text())
-    merge.dialog.merge_button.click()
+    qtbot.mouseClick(merge.dialog.merge_button, Qt.MouseButton.LeftButton)
     assert merge.dialog.running and merge.dialog.cancel_button.text() == "Cancel"
-    merge.dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: merge.dialog.progress.maximum() > 0 and merge.dialog.progress.value() > 0, timeout=WAIT_MS)
+    qtbot.mouseClick(merge.dialog.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not merge.dialog.running, timeout=WAIT_MS)
     assert "cancelled" in merge.dialog.status.text()
     assert not out.exists() and not any(out.parent.iterdir())

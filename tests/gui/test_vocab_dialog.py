@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import sentencepiece as spm
+from PySide6.QtCore import Qt
 
 from app.views.vocab_dialog import VocabDialog
+from runtime.jobs import GATE_ENV
 
 
 def corpus_file(zh_samples: Path, tmp_path: Path) -> Path:
@@ -59,20 +61,26 @@ def test_bad_input_is_explained_and_nothing_runs(qtbot, tmp_path: Path) -> None:
     assert dialog.run_button.isEnabled() and not dialog.runner.running
 
 
-def test_cancel_leaves_no_output(qtbot, zh_samples: Path, tmp_path: Path) -> None:
+def test_cancel_leaves_no_output(qtbot, zh_samples: Path, tmp_path: Path, monkeypatch) -> None:
+    # The job waits at its first "training" progress until a gate file exists, which this test
+    # never makes: the Cancel is sure to come while sentencepiece is at work, however fast it is.
+    monkeypatch.setenv(GATE_ENV, f"training={tmp_path / 'gate'}")
     dialog = VocabDialog()
     qtbot.addWidget(dialog)
     dialog.corpus.setText(str(corpus_file(zh_samples, tmp_path)))
     dialog.size.setValue(3000)
     out = tmp_path / "never"
     dialog.output.setText(str(out))
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.stage_label.text() == "Learning pieces", timeout=60_000)
     with qtbot.waitSignal(dialog.runner.finished, timeout=60_000) as blocker:
-        dialog.start()
-        dialog.cancel_button.click()
+        qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     assert blocker.args[0].cancelled
     assert not out.exists()
     assert not (tmp_path / "never-new-pieces.model").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt"]  # no temporary output either
     assert "Cancelled" in dialog.stage_label.text()
+    assert dialog.run_button.isEnabled()
 
 
 def test_size_check_warns_about_llama_alpaca_mix(qtbot, chinese_sp_model: Path, tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import sentencepiece as spm
 
+from runtime.jobs import GATE_ENV
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CLI_TIMEOUT_S = 120
 POEM = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
@@ -135,14 +137,17 @@ def test_vocab_train(tmp_path: Path, isolated_dirs: Path, zh_samples: Path) -> N
 def test_vocab_train_ctrl_c_leaves_nothing(tmp_path: Path, isolated_dirs: Path, zh_samples: Path) -> None:
     text = zh_samples.read_text(encoding="utf-8")
     chars = sorted({c for c in text if "\u4e00" <= c <= "\u9fff"})
-    flat = "".join(random.Random(1).choices(chars, k=30_000 * 60))
+    flat = "".join(random.Random(1).choices(chars, k=3_000 * 60))
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(flat[i : i + 60] for i in range(0, len(flat), 60)), encoding="utf-8")
     out_dir = tmp_path / "out"
+    # The job waits at its first "training" progress until a gate file that never comes: the
+    # Ctrl-C is sure to arrive while it trains, however fast the machine.
+    env = {**cli_env(isolated_dirs), GATE_ENV: f"training={tmp_path / 'gate'}"}
     process = subprocess.Popen(
         [sys.executable, "-m", "runtime.cli", "vocab", "train", str(corpus), "--out", str(out_dir / "zh.model")],
         cwd=REPO_ROOT,
-        env=cli_env(isolated_dirs),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
