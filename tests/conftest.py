@@ -93,9 +93,24 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+#: pytest-timeout's limit (300 s, pyproject.toml) for the tests whose own safety net is longer: a
+#: training run (900 s, tests/unit/training/conftest.py and remote/test_target.py; a session
+#: fixture that trains may set up under whichever test comes first in a random order), a training
+#: job or command (600 s). Each gets room for its net and its fixtures, so the net, with its
+#: clearer message, ends a hung test first.
+LONG_TIMEOUTS_S = {
+    "tests/unit/training/": 2 * 900 + 300,
+    "tests/unit/cli/test_training_cli.py": 900 + 600 + 300,
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses Qt as ``gui`` so ``-m 'not gui'`` runs the fast suite."""
+    """Mark every test that uses Qt as ``gui`` so ``-m 'not gui'`` runs the fast suite; give the
+    long tests their timeouts (:data:`LONG_TIMEOUTS_S`)."""
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         if "qtbot" in fixtures or "qapp" in fixtures or "gui" in item.nodeid.split("/"):
             item.add_marker(pytest.mark.gui)
+        for prefix, seconds in LONG_TIMEOUTS_S.items():
+            if item.nodeid.startswith(prefix) and item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(seconds))
