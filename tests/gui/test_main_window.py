@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from app.main_window import AppContext, MainWindow
+from tests.gui.clicks import answering_file_dialog, choose_menu, click, type_text
 
 LOAD_TIMEOUT_MS = 30_000
 ANSWER_TIMEOUT_MS = 30_000
@@ -34,16 +36,33 @@ def window(qtbot, context: AppContext) -> Iterator[MainWindow]:
             win.stop()
 
 
+def open_from_menu(qtbot, win: MainWindow, path: Path) -> None:
+    """Model → Open model file…, the file chosen in the dialog."""
+    with answering_file_dialog(qtbot, str(path)) as titles:
+        choose_menu(qtbot, win, "Model", "Open model file…")
+    assert titles == ["Open a GGUF model"]
+
+
 def load(qtbot, win: MainWindow, path: Path) -> dict:
     with qtbot.waitSignal(win.client.loaded, timeout=LOAD_TIMEOUT_MS) as blocker:
-        win.open_model(str(path))
+        open_from_menu(qtbot, win, path)
     return blocker.args[0]
 
 
+def type_message(qtbot, win: MainWindow, text: str) -> None:
+    """Type ``text`` over whatever the input box holds."""
+    type_text(qtbot, win.input, text, replace=True)
+    assert win.input.toPlainText() == text
+
+
+def press_enter(qtbot, win: MainWindow) -> None:
+    qtbot.keyClick(win.input, Qt.Key.Key_Return)
+
+
 def ask(qtbot, win: MainWindow, text: str) -> dict:
-    win.input.setPlainText(text)
+    type_message(qtbot, win, text)
     with qtbot.waitSignal(win.client.finished, timeout=ANSWER_TIMEOUT_MS) as blocker:
-        win.send()
+        press_enter(qtbot, win)
     return blocker.args[0]
 
 
@@ -80,14 +99,28 @@ def test_open_model_send_and_stream(qtbot, window: MainWindow, stories_gguf: Pat
 
 def test_stop_keeps_partial_answer(qtbot, window: MainWindow, stories_gguf: Path) -> None:
     load(qtbot, window, stories_gguf)
+    # With this seed the model writes all 2,000 tokens (seconds) unless it is stopped.
     use_raw_template(window, max_tokens=2000)
-    window.client.token.connect(lambda _t: window.stop())
+    tokens: list[str] = []
+    window.client.token.connect(tokens.append)
+
+    def stop_when_the_answer_starts(_text: str) -> None:
+        window.client.token.disconnect(stop_when_the_answer_starts)
+        click(qtbot, window.stop_button)  # the first piece is shown: the user clicks Stop
+
+    window.client.token.connect(stop_when_the_answer_starts)
     stats = ask(qtbot, window, "Once upon a time")
     assert stats["reason"] == "cancelled"
-    answer = window.store.messages(window.conversation_id)[-1]
-    assert answer.status == "stopped"
     assert stats["generated_tokens"] < 2000
-    assert window.send_button.isEnabled()
+    answer = window.store.messages(window.conversation_id)[-1]
+    assert answer.role == "assistant" and answer.status == "stopped"
+    # What was streamed before the stop is kept, whole: in the store and on screen alike.
+    assert tokens, "no piece of the answer arrived before the stop"
+    assert answer.content == "".join(tokens) != ""
+    shown = window.chat.messages()
+    assert [w.role for w in shown] == ["user", "assistant"]
+    assert shown[1].text == answer.content
+    assert window.send_button.isEnabled() and not window.stop_button.isEnabled()
 
 
 def test_conversation_survives_restart(qtbot, stories_gguf: Path) -> None:
@@ -95,6 +128,7 @@ def test_conversation_survives_restart(qtbot, stories_gguf: Path) -> None:
     win = MainWindow(ctx)
     win._replaced = True
     qtbot.addWidget(win)
+    win.show()
     load(qtbot, win, stories_gguf)
     use_raw_template(win, max_tokens=30)
     ask(qtbot, win, "Once upon a time")
@@ -122,13 +156,13 @@ def test_bad_model_file_shows_message_and_app_stays_usable(
 ) -> None:
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(os.urandom(4096))
-    window.open_model(str(bad))
+    open_from_menu(qtbot, window, bad)
     assert window.banner.isVisible()
     assert "broken.gguf" in window.banner.label.text()
     truncated = tmp_path / "half.gguf"
     truncated.write_bytes(stories_gguf.read_bytes()[: stories_gguf.stat().st_size // 2])
     with qtbot.waitSignal(window.client.failed, timeout=LOAD_TIMEOUT_MS):
-        window.open_model(str(truncated))
+        open_from_menu(qtbot, window, truncated)
     assert "half.gguf" in window.banner.label.text()
     load(qtbot, window, stories_gguf)
     use_raw_template(window, max_tokens=10)
@@ -149,7 +183,7 @@ def test_host_death_keeps_conversation_and_reload_works(qtbot, window: MainWindo
     assert [(m.role, m.content) for m in window.store.messages(window.conversation_id)] == before
     assert len(window.chat.messages()) == 2
     with qtbot.waitSignal(window.client.loaded, timeout=LOAD_TIMEOUT_MS):
-        window.banner.action_button.click()
+        click(qtbot, window.banner.action_button)
     assert window.client.host_pid not in (None, pid)
     assert ask(qtbot, window, "The dog")["generated_tokens"] > 0
 
@@ -163,10 +197,10 @@ def test_regenerate_and_edit_resend(qtbot, window: MainWindow, stories_gguf: Pat
     # Regenerate is offered on the newest answer only (an earlier one would hide what followed).
     assert [w.action_button.isVisibleTo(window) for w in answers] == [False, True]
     with qtbot.waitSignal(window.client.finished, timeout=ANSWER_TIMEOUT_MS):
-        answers[-1].action_button.click()  # Regenerate
+        click(qtbot, answers[-1].action_button)  # Regenerate
     assert len(window.chat.messages()) == 4
     # Edit the first question: it and everything after it are replaced.
-    window.chat.messages()[0].action_button.click()
+    click(qtbot, window.chat.messages()[0].action_button)
     assert window.input.toPlainText() == "Once upon a time"
     assert window.edit_label.isVisible()
     stats = ask(qtbot, window, "Lily went")
@@ -177,16 +211,14 @@ def test_regenerate_and_edit_resend(qtbot, window: MainWindow, stories_gguf: Pat
 
 
 def test_send_without_model_keeps_text(qtbot, window: MainWindow) -> None:
-    window.input.setPlainText("你好")
-    window.send()
+    type_message(qtbot, window, "你好")
+    press_enter(qtbot, window)
     assert window.input.toPlainText() == "你好"
     assert window.banner.isVisible()
     assert window.store.list_conversations() == []
 
 
 def test_enter_sends_shift_enter_adds_line(qtbot, window: MainWindow, stories_gguf: Path) -> None:
-    from PySide6.QtCore import Qt
-
     load(qtbot, window, stories_gguf)
     use_raw_template(window, max_tokens=5)
     window.input.setFocus()
@@ -210,7 +242,7 @@ def test_language_switch_rebuilds_window_in_chinese(qtbot, context: AppContext) 
     qtbot.addWidget(win)
     win.show()
     try:
-        win.set_language("zh_CN")
+        choose_menu(qtbot, win, "Settings", "Language", "简体中文")
         replacements = [
             w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w is not win and w.isVisible()
         ]
@@ -226,10 +258,11 @@ def test_language_switch_rebuilds_window_in_chinese(qtbot, context: AppContext) 
 
 
 def test_cancel_load_then_load_again(qtbot, window: MainWindow, stories_gguf: Path) -> None:
-    window.open_model(str(stories_gguf))
+    open_from_menu(qtbot, window, stories_gguf)
+    # No event was handled since the choice: the load cannot have ended yet.
     assert window.client.is_loading and window.cancel_load_button.isVisible()
     old_pid = window.client.host_pid
-    window.cancel_load()
+    click(qtbot, window.cancel_load_button)
     assert not window.client.is_loading
     assert not window.cancel_load_button.isVisible()
     assert window.client.model_info is None
@@ -238,35 +271,31 @@ def test_cancel_load_then_load_again(qtbot, window: MainWindow, stories_gguf: Pa
     assert window.client.host_pid != old_pid
 
 
-def test_export_and_import_round_trip(
-    qtbot, window: MainWindow, stories_gguf: Path, tmp_path: Path, monkeypatch
-) -> None:
+def test_export_and_import_round_trip(qtbot, window: MainWindow, stories_gguf: Path, tmp_path: Path) -> None:
     import json
-
-    from PySide6.QtWidgets import QFileDialog
 
     load(qtbot, window, stories_gguf)
     use_raw_template(window, max_tokens=10)
     ask(qtbot, window, "Once upon a time")
     conv_id = window.conversation_id
     md_path, json_path = tmp_path / "chat.md", tmp_path / "chat.json"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(md_path), ""))
-    window.export_conversation(conv_id, "markdown")
+    with answering_file_dialog(qtbot, str(md_path)):
+        choose_menu(qtbot, window, "Conversation", "Export as Markdown…")
     assert "Once upon a time" in md_path.read_text(encoding="utf-8")
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(json_path), ""))
-    window.export_conversation(conv_id, "json")
+    with answering_file_dialog(qtbot, str(json_path)):
+        choose_menu(qtbot, window, "Conversation", "Export as JSON…")
     exported = json.loads(json_path.read_text(encoding="utf-8"))
     assert [m["role"] for m in exported["messages"]] == ["user", "assistant"]
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(json_path), ""))
-    window.import_conversation()
+    with answering_file_dialog(qtbot, str(json_path)):
+        choose_menu(qtbot, window, "Conversation", "Import from JSON…")
     qtbot.waitUntil(lambda: window.conversation_id != conv_id, timeout=5000)
     assert [w.text for w in window.chat.messages()] == [m["content"] for m in exported["messages"]]
     # A file that is not an export gets a message, and nothing is added.
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "something else"}', encoding="utf-8")
     before = len(window.store.list_conversations())
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
-    window.import_conversation()
+    with answering_file_dialog(qtbot, str(bad)):
+        choose_menu(qtbot, window, "Conversation", "Import from JSON…")
     qtbot.waitUntil(window.banner.isVisible, timeout=5000)
     assert "something else" in window.banner.label.text()
     assert len(window.store.list_conversations()) == before
@@ -274,14 +303,15 @@ def test_export_and_import_round_trip(
 
 def test_send_waits_while_a_model_loads(qtbot, window: MainWindow, stories_gguf: Path) -> None:
     with qtbot.waitSignal(window.client.loaded, timeout=LOAD_TIMEOUT_MS):
-        window.open_model(str(stories_gguf))
-        window.input.setPlainText("Once upon a time")
-        window.send()  # Enter during the load: nothing is sent, the text stays
+        open_from_menu(qtbot, window, stories_gguf)
+        assert window.client.is_loading  # no event was handled since the choice
+        type_message(qtbot, window, "Once upon a time")
+        press_enter(qtbot, window)  # Enter during the load: nothing is sent, the text stays
         assert window.store.list_conversations() == []
         assert window.input.toPlainText() == "Once upon a time"
     use_raw_template(window, max_tokens=5)
     with qtbot.waitSignal(window.client.finished, timeout=ANSWER_TIMEOUT_MS):
-        window.send()
+        press_enter(qtbot, window)
     assert len(window.chat.messages()) == 2
 
 
@@ -290,7 +320,7 @@ def test_refused_file_keeps_the_loaded_model(qtbot, window: MainWindow, stories_
     truncated = tmp_path / "half.gguf"
     truncated.write_bytes(stories_gguf.read_bytes()[: stories_gguf.stat().st_size // 2])
     with qtbot.waitSignal(window.client.loaded, timeout=LOAD_TIMEOUT_MS) as blocker:
-        window.open_model(str(truncated))
+        open_from_menu(qtbot, window, truncated)
     # The header check refused the file before the old model was released: it stays usable.
     assert blocker.args[0]["file_name"] == "stories260K.gguf"
     assert "half.gguf" in window.banner.label.text()
