@@ -99,6 +99,8 @@ class Request:
     method: str
     path: str
     headers: dict[str, str]  # names in lower case
+    served: int = 0  # bytes of file content sent in answer to it
+    finished: bool = False  # the server is done with it (answered, or the connection dropped)
 
 
 @dataclass
@@ -126,6 +128,16 @@ class FakeHub:
         if self.cdn is not None:
             self.cdn.repos.setdefault(repo, {})[name] = file
         return file
+
+    def file_gets(self, repo: str, name: str) -> list[Request]:
+        """The GET requests of ``name``'s content so far, oldest first (this server's, then its CDN's).
+
+        Each carries its headers (``range`` when it resumed), the bytes sent in answer to it
+        (``served``) and whether the server is done with it (``finished``).
+        """
+        with self._lock:
+            own = [r for r in self.requests if r.method == "GET" and _file_of(r.path) == (repo, name)]
+        return own + (self.cdn.file_gets(repo, name) if self.cdn is not None else [])
 
     def served_bytes(self, repo: str, name: str) -> int:
         """Bytes of ``name``'s content sent so far (by this server and its CDN)."""
@@ -171,9 +183,21 @@ class FakeHub:
         with self._lock:
             self.requests.append(request)
 
-    def _count(self, key: str, n: int) -> None:
+    def _count(self, key: str, n: int, request: Request) -> None:
         with self._lock:
             self.served[key] = self.served.get(key, 0) + n
+            request.served += n
+
+    def _finish(self, request: Request) -> None:
+        with self._lock:
+            request.finished = True
+
+
+def _file_of(path: str) -> tuple[str, str] | None:
+    """(repo, file name) of a file request's path (``resolve`` or the CDN's), else None."""
+    path = unquote(urlsplit(path).path)
+    match = _RESOLVE.match(path) or _CDN.match(path)
+    return (match["repo"], match["path"]) if match else None
 
 
 _RESOLVE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$")
@@ -184,6 +208,7 @@ _INFO = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)(?:/revision/(?P<rev>[^/]
 
 class _Handler(BaseHTTPRequestHandler):
     server_hub: FakeHub
+    _request: Request  # the one being answered
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
@@ -201,7 +226,9 @@ class _Handler(BaseHTTPRequestHandler):
         hub = self.server_hub
         parts = urlsplit(self.path)
         path = unquote(parts.path)
-        hub._record(Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
+        request = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+        self._request = request
+        hub._record(request)
         try:
             if match := _RESOLVE.match(path):
                 self._file(match["repo"], match["path"], head=head, redirect=True)
@@ -217,6 +244,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(404, {"error": "not found"})
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        finally:
+            hub._finish(request)
 
     def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
@@ -342,7 +371,7 @@ class _Handler(BaseHTTPRequestHandler):
                 index = faults.flip_byte - offset
                 data = data[:index] + bytes([data[index] ^ 0xFF]) + data[index + 1 :]
             self.wfile.write(data)
-            hub._count(key, len(data))
+            hub._count(key, len(data), self._request)
             sent += len(data)
             offset += len(data)
             if faults.rate:

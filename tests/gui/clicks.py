@@ -12,6 +12,8 @@ from PySide6.QtGui import QAction, QInputMethodEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
+    QCheckBox,
+    QDialogButtonBox,
     QFileDialog,
     QLineEdit,
     QMainWindow,
@@ -26,10 +28,32 @@ APPEAR_TIMEOUT_MS = 10_000
 
 
 def click(qtbot, button: QAbstractButton) -> None:
-    """Click ``button`` with the left mouse button (it must be visible and enabled)."""
+    """Click ``button`` with the left mouse button (it must be visible and enabled). A check box
+    is clicked on its box: a click right of its label does not toggle it."""
     assert button.isVisible(), f"{button.text()!r} is not shown"
     assert button.isEnabled(), f"{button.text()!r} is disabled"
+    if isinstance(button, QCheckBox):
+        checked = button.isChecked()
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton, pos=QPoint(6, button.height() // 2))
+        assert button.isChecked() is not checked, f"the click did not toggle {button.text()!r}"
+        return
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def click_dialog_button(qtbot, dialog: QWidget, which: QDialogButtonBox.StandardButton) -> None:
+    """Click a dialog's standard button (OK, Cancel, ...)."""
+    boxes = [box for box in dialog.findChildren(QDialogButtonBox) if box.button(which) is not None]
+    assert boxes, f"{dialog.windowTitle()!r} has no {which} button"
+    click(qtbot, boxes[0].button(which))
+
+
+def tree_row(tree: QTreeWidget, text: str, *, role: int | None = None) -> QTreeWidgetItem:
+    """The top-level row of ``tree`` whose first column shows ``text`` (or holds it as ``role``'s data)."""
+    for index in range(tree.topLevelItemCount()):
+        item = tree.topLevelItem(index)
+        if (item.data(0, role) if role is not None else item.text(0)) == text:
+            return item
+    raise AssertionError(f"no row {text!r} in the list")
 
 
 def type_text(qtbot, widget: QWidget, text: str, *, replace: bool = False) -> None:
