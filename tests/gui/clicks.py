@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
     QCheckBox,
+    QComboBox,
     QDialogButtonBox,
     QFileDialog,
     QLineEdit,
@@ -69,6 +70,19 @@ def type_text(qtbot, widget: QWidget, text: str, *, replace: bool = False) -> No
     event = QInputMethodEvent()
     event.setCommitString(text)
     QApplication.sendEvent(widget, event)
+
+
+def choose_in_combo(qtbot, combo: QComboBox, data: object) -> None:
+    """Choose the entry of ``combo`` holding ``data`` with the keyboard: Home, then Down. (A click
+    on an entry of the list a click just opened is taken for the end of a double click.)"""
+    index = combo.findData(data)
+    assert index >= 0, f"no entry {data!r} in the list"
+    assert combo.isVisible() and combo.isEnabled(), f"{combo.currentText()!r} cannot be used"
+    combo.setFocus()
+    qtbot.keyClick(combo, Qt.Key.Key_Home)
+    for _ in range(index):
+        qtbot.keyClick(combo, Qt.Key.Key_Down)
+    assert combo.currentIndex() == index
 
 
 def click_item(qtbot, tree: QTreeWidget, item: QTreeWidgetItem, column: int = 0) -> None:

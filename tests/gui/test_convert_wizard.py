@@ -9,11 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from app.main_window import AppContext, MainWindow
 from app.views.convert_wizard import ConvertWizard, ReportDialog
 from runtime.models.tiny import write_llama_checkpoint
 from runtime.tokens import merge_sentencepiece
+from tests.gui.clicks import answering_file_dialog, choose_in_combo, choose_menu, click, type_text
 
 JOB_TIMEOUT_MS = 240_000
 
@@ -41,13 +43,22 @@ def window(qtbot) -> Iterator[MainWindow]:
 
 
 def inspect(qtbot, wizard: ConvertWizard, folder: Path) -> None:
-    wizard.folder_edit.setText(str(folder))
+    """Type the folder, click "Check the folder", wait for the inspection."""
+    type_text(qtbot, wizard.folder_edit, str(folder), replace=True)
     with qtbot.waitSignal(wizard.controller.inspected, timeout=JOB_TIMEOUT_MS):
-        wizard.inspect()
+        click(qtbot, wizard.inspect_button)
+
+
+def show_wizard(qtbot) -> ConvertWizard:
+    wizard = ConvertWizard()
+    qtbot.addWidget(wizard)
+    wizard.show()
+    qtbot.waitExposed(wizard)
+    return wizard
 
 
 def test_wizard_from_folder_to_chat(qtbot, window: MainWindow, checkpoint: Path, tmp_path: Path) -> None:
-    window.open_convert_wizard()
+    choose_menu(qtbot, window, "Model", "Convert and quantize my weights…")
     wizard: ConvertWizard = window._convert_wizard
     qtbot.waitExposed(wizard)
     assert not wizard.next_button.isEnabled()
@@ -55,16 +66,17 @@ def test_wizard_from_folder_to_chat(qtbot, window: MainWindow, checkpoint: Path,
     shown = wizard.inspection_label.text()
     assert "49,953 (Chinese-LLaMA), matches the tokenizer" in shown and "No problems found." in shown
     assert "Layers: 2; hidden size: 64" in shown and "chinese-alpaca" in shown
-    assert wizard.next_button.isEnabled()
-    wizard.next()
-    assert wizard.pages.currentIndex() == 1
+    click(qtbot, wizard.next_button)
+    assert wizard.pages.currentIndex() == 1 and wizard.next_button.text() == "Convert"
     out = tmp_path / "out"
-    wizard.out_dir_edit.setText(str(out))
+    type_text(qtbot, wizard.out_dir_edit, str(out), replace=True)
     for qtype, check in wizard.quant_checks.items():
-        check.setChecked(qtype in ("q8_0", "q4_0"))
+        if check.isChecked() != (qtype in ("q8_0", "q4_0")):
+            click(qtbot, check)
+    assert [q for q, check in wizard.quant_checks.items() if check.isChecked()] == ["q8_0", "q4_0"]
     assert "MiB" in wizard.quant_checks["q4_0"].text() and "enough free space" in wizard.space_label.text()
     with qtbot.waitSignal(wizard.controller.finished, timeout=JOB_TIMEOUT_MS):
-        wizard.next()
+        click(qtbot, wizard.next_button)
         assert wizard.pages.currentIndex() == 2 and wizard.cancel_button.isEnabled()
         assert len(wizard.stage_bars) == 3
     assert wizard.pages.currentIndex() == 3
@@ -74,19 +86,19 @@ def test_wizard_from_folder_to_chat(qtbot, window: MainWindow, checkpoint: Path,
     assert sorted(p.name for p in out.iterdir()) == sorted(Path(f).name for f in files)  # nothing else
     # "Chat with it" opens the selected file (the last quantization) in the chat.
     with qtbot.waitSignal(window.client.loaded, timeout=JOB_TIMEOUT_MS) as loaded:
-        wizard.chat_button.click()
+        click(qtbot, wizard.chat_button)
     assert loaded.args[0]["path"] == files[-1]
+    assert "chinese-alpaca-tiny-q4_0.gguf" in window.model_label.text()
     # "Make a quantization report" opens the report for the files written.
-    wizard.report_button.click()
+    click(qtbot, wizard.report_button)
     report: ReportDialog = window._report_dialog
-    assert report.files() == files
+    assert report.isVisible() and report.files() == files
 
 
 def test_wizard_shows_problems_and_refuses_without_space(
     qtbot, checkpoint: Path, llama_tokenizer: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    wizard = ConvertWizard()
-    qtbot.addWidget(wizard)
+    wizard = show_wizard(qtbot)
     broken = shutil.copytree(checkpoint, tmp_path / "broken")
     shutil.copy(llama_tokenizer, broken / "tokenizer.model")
     inspect(qtbot, wizard, broken)
@@ -94,27 +106,30 @@ def test_wizard_shows_problems_and_refuses_without_space(
     assert "32,000" in wizard.inspection_label.text() and not wizard.next_button.isEnabled()
 
     inspect(qtbot, wizard, checkpoint)
-    wizard.next()
+    click(qtbot, wizard.next_button)
+    assert wizard.pages.currentIndex() == 1
     monkeypatch.setenv("ALPACA_DESK_FAKE_FREE_BYTES", "1000")
-    wizard.out_dir_edit.setText(str(tmp_path / "out"))
+    type_text(qtbot, wizard.out_dir_edit, str(tmp_path / "out"), replace=True)
     assert "Not enough space" in wizard.space_label.text() and not wizard.next_button.isEnabled()
-    wizard.next()
-    assert wizard.pages.currentIndex() == 1 and not (tmp_path / "out").exists()
+    # Neither a click on the disabled Convert nor Enter (its default button) starts anything.
+    qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(wizard.out_dir_edit, Qt.Key.Key_Return)
+    assert wizard.pages.currentIndex() == 1 and not wizard.controller.running
+    assert not (tmp_path / "out").exists()
 
 
 def test_wizard_cancel_leaves_nothing(qtbot, tmp_path: Path, merged_bytes: bytes) -> None:
     larger = write_llama_checkpoint(tmp_path / "larger", tokenizer=merged_bytes, layers=40, hidden=128, ffn=256)
-    wizard = ConvertWizard()
-    qtbot.addWidget(wizard)
+    wizard = show_wizard(qtbot)
     inspect(qtbot, wizard, larger)
-    wizard.next()
+    click(qtbot, wizard.next_button)
     out = tmp_path / "out"
-    wizard.out_dir_edit.setText(str(out))
-    wizard.outtype_combo.setCurrentIndex(2)  # f32: the slowest
+    type_text(qtbot, wizard.out_dir_edit, str(out), replace=True)
+    choose_in_combo(qtbot, wizard.outtype_combo, "f32")  # the slowest
     with qtbot.waitSignal(wizard.controller.cancelled, timeout=JOB_TIMEOUT_MS):
         with qtbot.waitSignal(wizard.controller.stage_progress, timeout=JOB_TIMEOUT_MS):
-            wizard.next()
-        wizard.cancel()
+            click(qtbot, wizard.next_button)
+        click(qtbot, wizard.cancel_button)
     assert "Cancelled" in wizard.run_status.text()
     assert not out.exists() or list(out.iterdir()) == []
 
@@ -126,14 +141,19 @@ def test_report_dialog_table_and_csv(qtbot, tmp_path: Path, checkpoint: Path, zh
     convert_checkpoint(checkpoint, f16)
     dialog = ReportDialog([str(f16)])
     qtbot.addWidget(dialog)
-    dialog.text_edit.setText(str(zh_samples))
-    dialog.ctx_spin.setValue(64)
+    dialog.show()
+    type_text(qtbot, dialog.text_edit, str(zh_samples))
+    type_text(qtbot, dialog.ctx_spin, "64", replace=True)
+    assert dialog.ctx_spin.value() == 64
+    # Two windows and four tokens of speed: a click would measure the whole text (minutes).
     with qtbot.waitSignal(dialog.controller.finished, timeout=JOB_TIMEOUT_MS):
         dialog.start(max_chunks=2, speed_tokens=4, threads=1)
     assert dialog.table.rowCount() == 1 and dialog.table.item(0, 1).text() == "F16"
     assert float(dialog.table.item(0, 4).text()) > 1 and dialog.csv_button.isEnabled()
     target = tmp_path / "report.csv"
-    dialog.export_csv(str(target))
+    with answering_file_dialog(qtbot, str(target)) as titles:
+        click(qtbot, dialog.csv_button)
+    assert titles == ["Export CSV"]
     rows = list(csv.DictReader(target.open(encoding="utf-8")))
     assert rows[0]["file"] == "m-f16.gguf" and json.loads(rows[0]["n_ctx"]) == 64
 
@@ -151,8 +171,10 @@ def test_report_chart_points_and_png(qtbot, tmp_path: Path, checkpoint: Path, zh
         quantize_gguf(f16, target, qtype=target.stem.removeprefix("m-"), threads=1)
     dialog = ReportDialog([str(f) for f in files])
     qtbot.addWidget(dialog)
-    dialog.text_edit.setText(str(zh_samples))
-    dialog.ctx_spin.setValue(64)
+    dialog.show()
+    type_text(qtbot, dialog.text_edit, str(zh_samples))
+    type_text(qtbot, dialog.ctx_spin, "64", replace=True)
+    assert dialog.ctx_spin.value() == 64
     assert not dialog.png_button.isEnabled()
     with qtbot.waitSignal(dialog.controller.finished, timeout=JOB_TIMEOUT_MS):
         dialog.start(max_chunks=2, speed_tokens=4, threads=1)
@@ -175,7 +197,9 @@ def test_report_chart_points_and_png(qtbot, tmp_path: Path, checkpoint: Path, zh
 
     target = tmp_path / "out" / "report.png"
     target.parent.mkdir()
-    dialog.export_png(str(target))
+    with answering_file_dialog(qtbot, str(target)) as titles:
+        click(qtbot, dialog.png_button)
+    assert titles == ["Export chart as PNG"]
     data = target.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5_000
     image = QImage(str(target))
