@@ -11,6 +11,7 @@ from app.views.training_view import TrainingView
 from runtime.training.launcher import RunState
 from tests.conftest import SHIPPED_TOKENIZERS, data_file
 from tests.cuda import cuda_available
+from tests.gui.clicks import choose_in_combo, choose_menu, click, type_text
 from tests.unit.training.helpers import build_tiny_llama
 
 RUN_TIMEOUT_MS = 300_000
@@ -187,23 +188,66 @@ def test_the_shown_window_checks_this_computer_and_says_what_is_missing(qtbot) -
     assert not view.notice.isHidden()
 
 
-def test_a_merged_model_goes_on_to_the_convert_wizard(qtbot, tiny_model: Path) -> None:
+@pytest.mark.timeout(3 * RUN_TIMEOUT_MS // 1000 + 300)  # two runs, the merge, the check: each has its net
+def test_a_merged_model_goes_on_to_the_convert_wizard(qtbot, tiny_model: Path, zh_samples: Path) -> None:
+    """Tools → Advanced: LoRA training…, a run started and stopped with the mouse, a finished run
+    merged with the real merge job: its end shows "Convert to GGUF…", which opens the wizard on
+    the merged folder."""
     from app.main_window import AppContext, MainWindow
 
     context = AppContext.open(show_errors=False)
     window = MainWindow(context)
     window._replaced = True
     qtbot.addWidget(window)
+    window.show()
     try:
-        window.open_training_tool()
+        choose_menu(qtbot, window, "Tools", "Advanced: LoRA training…")
         view, controller = window._training_view, window._training_controller
+        qtbot.waitExposed(view)
+        assert not view.convert_button.isVisible() and not view.merge_button.isEnabled()
+        choose_in_combo(qtbot, view.preset, "tiny-test")
+        type_text(qtbot, view.model, str(tiny_model), replace=True)
+        type_text(qtbot, view.dataset, str(zh_samples), replace=True)
+        type_text(qtbot, view.block_size, "32", replace=True)
+        type_text(qtbot, view.batch_size, "2", replace=True)
+        type_text(qtbot, view.max_steps, "5000", replace=True)  # far more than the test waits for
+        assert (view.block_size.value(), view.batch_size.value(), view.max_steps.value()) == (32, 2, 5000)
+        outcomes: list = []
+        controller.ended.connect(outcomes.append)
+
+        # Start, and Stop once the loss is drawn: the run ends stopped, with nothing to merge.
+        click(qtbot, view.start_button)
+        assert controller.handle is not None, view.notice.text()
+        assert not view.start_button.isEnabled()
+        qtbot.waitUntil(lambda: len(view.chart.points) >= 1, timeout=RUN_TIMEOUT_MS)
+        click(qtbot, view.stop_button)
+        qtbot.waitUntil(lambda: len(outcomes) == 1, timeout=RUN_TIMEOUT_MS)
+        assert outcomes[0].state is RunState.STOPPED and outcomes[0].last_step < 5000
+        assert "stopped" in view.status.text()
+        assert not view.merge_button.isEnabled() and not view.convert_button.isVisible()
+
+        # A run of two steps finishes: its adapter can be merged.
+        type_text(qtbot, view.max_steps, "2", replace=True)
+        click(qtbot, view.start_button)
+        qtbot.waitUntil(lambda: len(outcomes) == 2, timeout=RUN_TIMEOUT_MS)
+        finished = outcomes[1]
+        assert finished.state is RunState.FINISHED and finished.adapter, view.status.text()
         assert not view.convert_button.isVisible()
-        # What a finished merge leaves (the merge itself: tests/unit/training/test_merge.py).
-        controller.merged_folder = str(tiny_model)
-        view.convert_button.show()
-        view.convert_button.click()
+
+        # The merge is the real lora-merge job; its end, and nothing else, shows the button.
+        merged: list[str] = []
+        controller.merged.connect(merged.append)
+        click(qtbot, view.merge_button)
+        qtbot.waitUntil(lambda: bool(merged) or view.merge_button.isEnabled(), timeout=RUN_TIMEOUT_MS)
+        assert merged, view.status.text()  # the merge button comes back only when the merge failed
+        folder = Path(merged[0])
+        assert folder == Path(finished.adapter).parent / "merged"
+        assert (folder / "config.json").is_file() and list(folder.glob("*.safetensors"))
+        assert view.convert_button.isVisible() and "Merged into" in view.status.text()
+
+        click(qtbot, view.convert_button)
         wizard = window._convert_wizard
-        assert wizard.isVisible() and wizard.folder_edit.text() == str(tiny_model)
+        assert wizard.isVisible() and wizard.folder_edit.text() == str(folder)
         # The wizard checks the folder at once, in its job process: a Hugging Face LLaMA folder.
         qtbot.waitUntil(lambda: "safetensors" in wizard.inspection_label.text(), timeout=120_000)
         wizard.close()
