@@ -35,6 +35,7 @@ TS_FILE = REPO_ROOT / "assets" / "translations" / "alpaca_desk_zh_CN.ts"
 ZH: dict[str, str] = {
     # -- Banner, chat view, input --------------------------------------------------------------
     "Dismiss": "关闭",
+    "{0} of {1}": "第 {0} 条，共 {1} 条",
     "Type a message. Enter sends, Shift+Enter starts a new line.": "输入消息。按 Enter 发送，Shift+Enter 换行。",
     "Open a model from the Model menu, then type a message below.": "请先从“模型”菜单打开模型，然后在下方输入消息。",
     "You": "你",
