@@ -220,9 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         context.settings.language = args.lang
     install_translators(context.settings.language)
     window = MainWindow(context)
-    show_startup_notices(window, [log_notice] if log_notice else [])
-    if not args.model and not window.banner.isVisible():
-        window.offer_models()
+    # Every notice queues in the banner, the offer of models last: none replaces another.
+    show_startup_notices(window, [log_notice] if log_notice else [], offer_models=not args.model)
     # Downloads that were running or waiting when the app last closed (or crashed) go on from
     # the bytes on disk.
     context.downloads.resume_pending()

@@ -31,7 +31,7 @@ from app.controllers.tray import TrayController
 from app.i18n import LANGUAGES, install_translators
 from app.inference_client import InferenceClient
 from app.messages import error_text
-from app.views.banner import Banner
+from app.views.banner import Banner, BannerMessage
 from app.views.chat_view import ChatInput, ChatView
 from app.views.conversation_list import ConversationListView
 from app.views.decoding_panel import DecodingPanel
@@ -136,14 +136,6 @@ class MainWindow(QMainWindow):
         self.decoding.set_params(context.settings.decoding_params())
         self.decoding.set_threads(context.settings.n_threads)
         self.decoding.threads_changed.connect(self._on_threads_changed)
-        if context.store_warning:
-            self.banner.show_message(
-                self.tr(
-                    "Your conversation file could not be opened and was left untouched; "
-                    "new chats go to a new file. Details: {0}"
-                ).format(context.store_warning),
-                severity="error",
-            )
         self.models_controller.show_client_state()
 
     # -- construction ------------------------------------------------------------------------
@@ -374,10 +366,17 @@ class MainWindow(QMainWindow):
         """First run: no model installed yet, so the banner offers the catalogue."""
         if has_any_model(self.ctx):
             return
-        self.banner.show_message(
+        self.banner.push(self.models_offer())
+
+    def models_offer(self) -> BannerMessage:
+        """The banner's offer of the catalogue (it waits behind the start-up notices, and a language
+        switch builds it again for the new window)."""
+        return BannerMessage(
             self.tr("No model is installed yet. Get a Chinese-Alpaca model for this computer from the catalogue."),
             action=self.tr("Get models…"),
             callback=self.hub_controller.open_dialog,
+            key="offer_models",
+            rebuild=lambda window: window.models_offer(),
         )
 
     def cancel_load(self) -> None:
@@ -475,6 +474,9 @@ class MainWindow(QMainWindow):
         replacement.models_controller.loading_path = self.models_controller.loading_path
         if self.client.is_loading:
             replacement.model_label.setText(self.model_label.text())
+        # The notices still waiting (a damaged database's "Recover messages" among them) go along,
+        # rebuilt in the new language.
+        replacement.banner.adopt(self.banner, replacement)
         replacement.show()
         self._replaced = True
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

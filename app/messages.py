@@ -526,6 +526,18 @@ def _messages() -> dict[str, str]:
             "Messages",
             "A configuration file of this checkpoint is damaged or does not belong to it. Restore the folder from the model's download or merge.",
         ),
+        "convert_bad_number": QCoreApplication.translate(
+            "Messages",
+            "{path}: {key} is {value}, not {expected}. Restore this file from the model's download or merge.",
+        ),
+        "convert_config_mismatch": QCoreApplication.translate(
+            "Messages",
+            "{path}: {key} is {value}, but the weights do not match it ({tensor}: {found}). Restore this file from the model's download or merge.",
+        ),
+        "convert_shard_overlap": QCoreApplication.translate(
+            "Messages",
+            "{path} is damaged: its header puts the tensors {tensor} and {other} on the same bytes. Copy or download this weight file again.",
+        ),
         "convert_bad_tensor": QCoreApplication.translate(
             "Messages",
             "The weights hold a tensor that a LLaMA model in float32, float16 or bfloat16 does not have; this checkpoint cannot be converted.",
@@ -640,6 +652,18 @@ def _messages() -> dict[str, str]:
             "Messages",
             "{path} is not valid JSON (line {line}). Instruction data is a JSON array, or one JSON object per line.",
         ),
+        "training_dataset_line_too_large": QCoreApplication.translate(
+            "Messages",
+            "Line {index} of {path} is longer than {limit_mb} MB, far more than a training sequence holds, so it was not read. Shorten that record or remove it, then start again.",
+        ),
+        "training_dataset_record_too_large": QCoreApplication.translate(
+            "Messages",
+            "Record {index} of {path} is longer than {limit_mb} MB, far more than a training sequence holds, so it was not read. Shorten that record or remove it, then start again.",
+        ),
+        "training_prompt_too_long": QCoreApplication.translate(
+            "Messages",
+            "Record {index} of {path} has a prompt (instruction and input) longer than the {block_size} tokens of a training sequence, so none of its answer can be learned. Shorten the instruction and input, or raise the block size.",
+        ),
         "training_dataset_too_small": QCoreApplication.translate(
             "Messages",
             "The dataset {path} gives no training sequence of {block_size} tokens; use more text or a smaller block size.",
@@ -663,6 +687,22 @@ def _messages() -> dict[str, str]:
         "merge_file_unreadable": QCoreApplication.translate(
             "Messages",
             "Cannot read {path} ({what}): {reason}.",
+        ),
+        "merge_bad_config": QCoreApplication.translate(
+            "Messages",
+            "{path}: {key} is {value}, not a number from {low} to {high}. The adapter's configuration is damaged: download or train the adapter again. Nothing was merged.",
+        ),
+        "merge_unsafe_pickle": QCoreApplication.translate(
+            "Messages",
+            "{path} is a pickle that holds more than tensors ({what}); loading it could run code from the file, so it was not opened. Use the adapter saved as safetensors, or get it again from its publisher.",
+        ),
+        "merge_adapter_empty": QCoreApplication.translate(
+            "Messages",
+            "The adapter {adapter} holds no weights, so merging it would change nothing. Download or train the adapter again.",
+        ),
+        "merge_not_finite": QCoreApplication.translate(
+            "Messages",
+            "Merging gives {tensor} values that are not finite numbers (inf or NaN), because of {path}. Nothing was written; use a sound adapter and base model.",
         ),
         "merge_not_lora": QCoreApplication.translate(
             "Messages",

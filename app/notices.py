@@ -2,7 +2,8 @@
 
 runtime/ reports it as :class:`runtime.errors.Notice` items (a setting reset to its default, a
 settings file or a damaged conversation database kept aside); :mod:`app.main` adds its own (no
-log file) and calls :func:`show_startup_notices` once, after the first window is built. A
+log file) and calls :func:`show_startup_notices` once, after the first window is built; they
+queue in the banner, none replacing another, and survive a language switch. A
 damaged conversation database gets a button that copies its readable messages into the new one
 (:func:`runtime.store.recover_conversations`), off the GUI thread.
 """
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.messages import error_text, user_message
 from app.tasks import run_task
+from app.views.banner import BannerMessage
 from runtime.errors import Notice
 from runtime.store import ConversationStore, RecoveryReport, recover_conversations
 
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: The notice of runtime.store.open_store that comes with the recovery button.
 KEPT_ASIDE = "store_kept_aside"
+#: The banner key of the recovery's progress and result.
+RECOVERY = "store_recovery"
 
 
 def notice_text(notice: Notice) -> str:
@@ -36,29 +40,65 @@ def notice_text(notice: Notice) -> str:
     return user_message(notice.code, notice.params, notice.message)
 
 
-def show_startup_notices(window: MainWindow, extra: Sequence[Notice] = ()) -> None:
-    """Show the context's notices and ``extra`` in ``window``'s banner, one per line."""
+def show_startup_notices(window: MainWindow, extra: Sequence[Notice] = (), *, offer_models: bool = False) -> None:
+    """Queue in ``window``'s banner what the start found: none replaces another.
+
+    Shown first, the damaged conversation database kept aside (with its "Recover messages"
+    button), then a conversation file that could not be opened, then the other notices (one per
+    line), and last, with ``offer_models`` and no model installed, the offer of the catalogue.
+    Each is rebuilt in the new language, with its button, when the language is switched.
+    """
     notices = [*window.ctx.notices, *extra]
-    if not notices:
-        return
-    text = "\n".join(notice_text(notice) for notice in notices)
     damaged = next((n for n in notices if n.code == KEPT_ASIDE), None)
-    if damaged is None:
-        window.banner.show_message(text)
-        return
+    plain = [n for n in notices if n is not damaged]
+    if offer_models:
+        window.offer_models()
+    if plain:
+        window.banner.push(_plain_notices(window, plain))
+    if window.ctx.store_warning:
+        window.banner.push(_store_warning(window, window.ctx.store_warning))
+    if damaged is not None:
+        window.banner.push(_damaged_store(window, damaged))
+
+
+def _plain_notices(window: MainWindow, notices: Sequence[Notice]) -> BannerMessage:
+    return BannerMessage(
+        "\n".join(notice_text(notice) for notice in notices),
+        key="startup_notices",
+        rebuild=lambda target: _plain_notices(target, notices),
+    )
+
+
+def _store_warning(window: MainWindow, warning: str) -> BannerMessage:
+    text = QCoreApplication.translate(
+        "Notices",
+        "Your conversation file could not be opened and was left untouched; new chats go to a new file. Details: {0}",
+    )
+    return BannerMessage(
+        text.format(warning),
+        severity="error",
+        key="store_warning",
+        rebuild=lambda target: _store_warning(target, warning),
+    )
+
+
+def _damaged_store(window: MainWindow, damaged: Notice) -> BannerMessage:
     kept = Path(str(damaged.params["kept"]))
-    window.banner.show_message(
-        text,
+    return BannerMessage(
+        notice_text(damaged),
         severity="error",
         action=QCoreApplication.translate("Notices", "Recover messages"),
         callback=lambda: recover_messages(window, kept),
+        key=KEPT_ASIDE,
+        rebuild=lambda target: _damaged_store(target, damaged),
     )
 
 
 def recover_messages(window: MainWindow, kept: Path) -> None:
     """Copy the readable messages of the damaged file ``kept`` into the window's store, off the GUI thread."""
     window.banner.show_message(
-        QCoreApplication.translate("Notices", "Recovering the messages that can still be read from {0}…").format(kept)
+        QCoreApplication.translate("Notices", "Recovering the messages that can still be read from {0}…").format(kept),
+        key=RECOVERY,
     )
     store_path = window.ctx.store.path
     context = window.ctx
@@ -86,7 +126,7 @@ def recover_messages(window: MainWindow, kept: Path) -> None:
             text = QCoreApplication.translate(
                 "Notices", "No message could be read from {0}. The file stays where it is."
             ).format(kept)
-        target.banner.show_message(text)
+        target.banner.show_message(text, key=RECOVERY)
 
     run_task(work, done)
 

@@ -35,6 +35,17 @@ TS_FILE = REPO_ROOT / "assets" / "translations" / "alpaca_desk_zh_CN.ts"
 ZH: dict[str, str] = {
     # -- Banner, chat view, input --------------------------------------------------------------
     "Dismiss": "关闭",
+    "Line {index} of {path} is longer than {limit_mb} MB, far more than a training sequence holds, so it was not read. Shorten that record or remove it, then start again.": "{path} 的第 {index} 行超过 {limit_mb} MB，远超一个训练序列所能容纳的长度，因此未读取。请缩短或删除这条记录后重新开始。",
+    "Record {index} of {path} is longer than {limit_mb} MB, far more than a training sequence holds, so it was not read. Shorten that record or remove it, then start again.": "{path} 的第 {index} 条记录超过 {limit_mb} MB，远超一个训练序列所能容纳的长度，因此未读取。请缩短或删除这条记录后重新开始。",
+    "Record {index} of {path} has a prompt (instruction and input) longer than the {block_size} tokens of a training sequence, so none of its answer can be learned. Shorten the instruction and input, or raise the block size.": "{path} 的第 {index} 条记录的提示词（指令和输入）超过一个训练序列的 {block_size} 个 token，其回答部分无法被学习。请缩短指令和输入，或增大块大小。",
+    "{path}: {key} is {value}, not a number from {low} to {high}. The adapter's configuration is damaged: download or train the adapter again. Nothing was merged.": "{path}：{key} 的值为 {value}，不是 {low} 到 {high} 之间的数。适配器的配置已损坏：请重新下载或训练该适配器。未进行任何合并。",
+    "{path} is a pickle that holds more than tensors ({what}); loading it could run code from the file, so it was not opened. Use the adapter saved as safetensors, or get it again from its publisher.": "{path} 是一个除张量外还包含其他内容（{what}）的 pickle 文件；加载它可能会运行文件中的代码，因此未打开。请使用以 safetensors 格式保存的适配器，或从发布者处重新获取。",
+    "The adapter {adapter} holds no weights, so merging it would change nothing. Download or train the adapter again.": "适配器 {adapter} 不含任何权重，合并它不会改变模型。请重新下载或训练该适配器。",
+    "Merging gives {tensor} values that are not finite numbers (inf or NaN), because of {path}. Nothing was written; use a sound adapter and base model.": "合并后 {tensor} 出现非有限数值（inf 或 NaN），原因在于 {path}。未写入任何文件；请使用完好的适配器和基础模型。",
+    "{path}: {key} is {value}, not {expected}. Restore this file from the model's download or merge.": "{path}：{key} 的值为 {value}，不是{expected}。请从模型的下载或合并结果中恢复此文件。",
+    "{path}: {key} is {value}, but the weights do not match it ({tensor}: {found}). Restore this file from the model's download or merge.": "{path}：{key} 的值为 {value}，但权重与之不符（{tensor}：{found}）。请从模型的下载或合并结果中恢复此文件。",
+    "{path} is damaged: its header puts the tensors {tensor} and {other} on the same bytes. Copy or download this weight file again.": "{path} 已损坏：其文件头让张量 {tensor} 和 {other} 占用了相同的字节。请重新复制或下载此权重文件。",
+    "{0} of {1}": "第 {0} 条，共 {1} 条",
     "Type a message. Enter sends, Shift+Enter starts a new line.": "输入消息。按 Enter 发送，Shift+Enter 换行。",
     "Open a model from the Model menu, then type a message below.": "请先从“模型”菜单打开模型，然后在下方输入消息。",
     "You": "你",

@@ -4,9 +4,14 @@
 <context>
     <name>Banner</name>
     <message>
-        <location filename="../../app/views/banner.py" line="23"/>
+        <location filename="../../app/views/banner.py" line="56"/>
         <source>Dismiss</source>
         <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/banner.py" line="113"/>
+        <source>{0} of {1}</source>
+        <translation>第 {0} 条，共 {1} 条</translation>
     </message>
 </context>
 <context>
@@ -1602,192 +1607,187 @@ Last changed {when}</source>
         <translation>Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="142"/>
-        <source>Your conversation file could not be opened and was left untouched; new chats go to a new file. Details: {0}</source>
-        <translation>无法打开对话记录文件（原文件未做任何改动），新的对话将保存到新文件中。详情：{0}</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="159"/>
+        <location filename="../../app/main_window.py" line="151"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="161"/>
+        <location filename="../../app/main_window.py" line="153"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="196"/>
+        <location filename="../../app/main_window.py" line="188"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="201"/>
+        <location filename="../../app/main_window.py" line="193"/>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="280"/>
+        <location filename="../../app/main_window.py" line="272"/>
         <source>&amp;Model</source>
         <translation>模型(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="281"/>
+        <location filename="../../app/main_window.py" line="273"/>
         <source>&amp;Open model file…</source>
         <translation>打开模型文件(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="284"/>
+        <location filename="../../app/main_window.py" line="276"/>
         <source>&amp;Get models…</source>
         <translation>获取模型(&amp;G)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="286"/>
+        <location filename="../../app/main_window.py" line="278"/>
         <source>Recent models</source>
         <translation>最近使用的模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="288"/>
+        <location filename="../../app/main_window.py" line="280"/>
         <source>&amp;Unload model</source>
         <translation>卸载模型(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="291"/>
+        <location filename="../../app/main_window.py" line="283"/>
         <source>&amp;Convert and quantize my weights…</source>
         <translation>转换并量化我的权重(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="294"/>
+        <location filename="../../app/main_window.py" line="286"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="298"/>
+        <location filename="../../app/main_window.py" line="290"/>
         <source>&amp;Conversation</source>
         <translation>对话(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="299"/>
+        <location filename="../../app/main_window.py" line="291"/>
         <source>&amp;New conversation</source>
         <translation>新建对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="302"/>
+        <location filename="../../app/main_window.py" line="294"/>
         <source>Export as &amp;Markdown…</source>
         <translation>导出为 Markdown(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="304"/>
+        <location filename="../../app/main_window.py" line="296"/>
         <source>Export as &amp;JSON…</source>
         <translation>导出为 JSON(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="306"/>
+        <location filename="../../app/main_window.py" line="298"/>
         <source>&amp;Import from JSON…</source>
         <translation>从 JSON 导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="309"/>
+        <location filename="../../app/main_window.py" line="301"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="310"/>
+        <location filename="../../app/main_window.py" line="302"/>
         <source>&amp;Decoding panel</source>
         <translation>解码参数面板(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="314"/>
+        <location filename="../../app/main_window.py" line="306"/>
         <source>&amp;Tokenizer panel</source>
         <translation>分词器面板(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="319"/>
+        <location filename="../../app/main_window.py" line="311"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="320"/>
+        <location filename="../../app/main_window.py" line="312"/>
         <source>&amp;Extend a vocabulary…</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="322"/>
+        <location filename="../../app/main_window.py" line="314"/>
         <source>Training &amp;hosts (SSH)…</source>
         <translation>训练主机(SSH)(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="324"/>
+        <location filename="../../app/main_window.py" line="316"/>
         <source>&amp;Advanced: LoRA training…</source>
         <translation>高级：LoRA 训练(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="327"/>
+        <location filename="../../app/main_window.py" line="319"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="328"/>
+        <location filename="../../app/main_window.py" line="320"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="331"/>
+        <location filename="../../app/main_window.py" line="323"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="339"/>
+        <location filename="../../app/main_window.py" line="331"/>
         <source>&amp;Model hub…</source>
         <translation>模型库(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="342"/>
+        <location filename="../../app/main_window.py" line="334"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="343"/>
+        <location filename="../../app/main_window.py" line="335"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="378"/>
+        <location filename="../../app/main_window.py" line="375"/>
         <source>No model is installed yet. Get a Chinese-Alpaca model for this computer from the catalogue.</source>
         <translation>尚未安装任何模型。请从模型目录中为这台电脑获取一个 Chinese-Alpaca 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="379"/>
+        <location filename="../../app/main_window.py" line="376"/>
         <source>Get models…</source>
         <translation>获取模型…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="452"/>
+        <location filename="../../app/main_window.py" line="451"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="559"/>
+        <location filename="../../app/main_window.py" line="561"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="555"/>
+        <location filename="../../app/main_window.py" line="557"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="560"/>
+        <location filename="../../app/main_window.py" line="562"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="564"/>
+        <location filename="../../app/main_window.py" line="566"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="571"/>
+        <location filename="../../app/main_window.py" line="573"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
@@ -2374,263 +2374,313 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/messages.py" line="529"/>
+        <source>{path}: {key} is {value}, not {expected}. Restore this file from the model&apos;s download or merge.</source>
+        <translation>{path}：{key} 的值为 {value}，不是{expected}。请从模型的下载或合并结果中恢复此文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="533"/>
+        <source>{path}: {key} is {value}, but the weights do not match it ({tensor}: {found}). Restore this file from the model&apos;s download or merge.</source>
+        <translation>{path}：{key} 的值为 {value}，但权重与之不符（{tensor}：{found}）。请从模型的下载或合并结果中恢复此文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="537"/>
+        <source>{path} is damaged: its header puts the tensors {tensor} and {other} on the same bytes. Copy or download this weight file again.</source>
+        <translation>{path} 已损坏：其文件头让张量 {tensor} 和 {other} 占用了相同的字节。请重新复制或下载此权重文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="541"/>
         <source>The weights hold a tensor that a LLaMA model in float32, float16 or bfloat16 does not have; this checkpoint cannot be converted.</source>
         <translation>权重中有 float32、float16 或 bfloat16 的 LLaMA 模型不应有的张量；无法转换该权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="533"/>
+        <location filename="../../app/messages.py" line="545"/>
         <source>{path} uses RoPE scaling, which this converter does not write. Use llama.cpp&apos;s convert_hf_to_gguf.py for this model.</source>
         <translation>{path} 使用了 RoPE 缩放，本转换器不支持。请用 llama.cpp 的 convert_hf_to_gguf.py 转换该模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="537"/>
+        <location filename="../../app/messages.py" line="549"/>
         <source>Unknown output type {outtype}; choose f16, bf16 or f32.</source>
         <translation>未知的输出类型 {outtype}；请选择 f16、bf16 或 f32。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="540"/>
+        <location filename="../../app/messages.py" line="552"/>
         <source>Unknown template {template}; choose auto, raw, chinese-alpaca or chinese-alpaca-2.</source>
         <translation>未知的模板 {template}；请选择 auto、raw、chinese-alpaca 或 chinese-alpaca-2。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="543"/>
+        <location filename="../../app/messages.py" line="555"/>
         <source>{folder} has {free_gib} GiB free, but the output needs about {needed_gib} GiB. Free some space or choose another folder; nothing was written.</source>
         <translation>{folder} 只有 {free_gib} GiB 可用，而输出约需 {needed_gib} GiB。请释放空间或选择其他文件夹；没有写入任何文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="547"/>
+        <location filename="../../app/messages.py" line="559"/>
         <source>Cannot write {path}: {detail}. Choose another output folder.</source>
         <translation>无法写入 {path}：{detail}。请选择其他输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="550"/>
+        <location filename="../../app/messages.py" line="562"/>
         <source>Unknown quantization type {type}; choose one of the types offered.</source>
         <translation>未知的量化类型 {type}；请从提供的类型中选择。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="553"/>
+        <location filename="../../app/messages.py" line="565"/>
         <source>{path} is not a folder.</source>
         <translation>{path} 不是文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="554"/>
+        <location filename="../../app/messages.py" line="566"/>
         <source>llama.cpp could not quantize {path} to {type}:
 {log}</source>
         <translation>llama.cpp 无法把 {path} 量化为 {type}：
 {log}</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="557"/>
+        <location filename="../../app/messages.py" line="569"/>
         <source>{path} is too large for the report; choose a text under 64 MiB.</source>
         <translation>{path} 太大，无法用于报告；请选择小于 64 MiB 的文本。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="560"/>
+        <location filename="../../app/messages.py" line="572"/>
         <source>The text has {tokens} tokens for this model; the perplexity needs at least {needed} (two windows). Use a longer text or a smaller context.</source>
         <translation>对该模型而言，这段文本只有 {tokens} 个 token；计算困惑度至少需要 {needed} 个（两个窗口）。请使用更长的文本或更小的上下文。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="564"/>
+        <location filename="../../app/messages.py" line="576"/>
         <source>Cannot read the text {path}. Choose a UTF-8 text file.</source>
         <translation>无法读取文本 {path}。请选择 UTF-8 文本文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="567"/>
+        <location filename="../../app/messages.py" line="579"/>
         <source>The training recipe is not valid: {field}: {reason}.</source>
         <translation>训练配置无效：{field}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="571"/>
+        <location filename="../../app/messages.py" line="583"/>
         <source>Cannot read the job specification {path}: {reason}.</source>
         <translation>无法读取任务配置 {path}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="575"/>
+        <location filename="../../app/messages.py" line="587"/>
         <source>The job specification {path} is not valid: {field}: {reason}.</source>
         <translation>任务配置 {path} 无效：{field}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="579"/>
+        <location filename="../../app/messages.py" line="591"/>
         <source>Training needs {packages} in the Python that runs it ({python}). Install them with: {command} (or train on a GPU host that has them).</source>
         <translation>训练需要在运行它的 Python（{python}）中安装 {packages}。安装命令：{command}（或在已安装它们的 GPU 主机上训练）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="583"/>
+        <location filename="../../app/messages.py" line="595"/>
         <source>No CUDA GPU was found; training needs one (only the tiny test configurations run on the CPU). Use a computer with an NVIDIA GPU, or a remote GPU host.</source>
         <translation>未找到 CUDA GPU；训练需要 GPU（只有微型测试配置可以在 CPU 上运行）。请使用带 NVIDIA GPU 的计算机，或远程 GPU 主机。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="587"/>
+        <location filename="../../app/messages.py" line="599"/>
         <source>Run {job} has no adapter yet ({path} is missing): it has not finished.</source>
         <translation>运行 {job} 还没有适配器（缺少 {path}）：它尚未完成。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="591"/>
+        <location filename="../../app/messages.py" line="603"/>
         <source>No training run {job}. The list of runs is in the Advanced window and in `alpaca-desk train status`.</source>
         <translation>没有训练运行 {job}。运行列表见“高级”窗口或 `alpaca-desk train status`。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="595"/>
+        <location filename="../../app/messages.py" line="607"/>
         <source>The record of run {job} ({path}) is damaged; its folder can be deleted.</source>
         <translation>运行 {job} 的记录（{path}）已损坏；可以删除它的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="599"/>
+        <location filename="../../app/messages.py" line="611"/>
         <source>The process that ran it is gone (the app or command that started it was closed or killed).</source>
         <translation>运行它的进程已不存在（启动它的应用或命令已被关闭或终止）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="603"/>
+        <location filename="../../app/messages.py" line="615"/>
         <source>Run {job} runs on {target}; stop it from the Advanced window.</source>
         <translation>运行 {job} 在 {target} 上进行；请在“高级”窗口中停止它。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="607"/>
+        <location filename="../../app/messages.py" line="619"/>
         <source>Run {job} runs on this computer, in the process that started it; see `alpaca-desk train status {job}`.</source>
         <translation>运行 {job} 在这台电脑上、由启动它的进程执行；请查看 `alpaca-desk train status {job}`。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="611"/>
+        <location filename="../../app/messages.py" line="623"/>
         <source>The job on {name} ended without a word (the host restarted, or its processes were killed).</source>
         <translation>{name} 上的任务未留下任何消息就结束了（主机重启，或其进程被终止）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="615"/>
+        <location filename="../../app/messages.py" line="627"/>
         <source>{name} lacks: {missing}.</source>
         <translation>{name} 缺少：{missing}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="619"/>
+        <location filename="../../app/messages.py" line="631"/>
         <source>Run {job} is not running ({state}).</source>
         <translation>运行 {job} 未在进行（{state}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="623"/>
+        <location filename="../../app/messages.py" line="635"/>
         <source>The dataset {path} is too large ({size} bytes; the limit is 2 GB). Split it into several files in one folder.</source>
         <translation>数据集 {path} 太大（{size} 字节；上限为 2 GB）。请把它拆分为同一文件夹中的多个文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="627"/>
+        <location filename="../../app/messages.py" line="639"/>
         <source>Cannot read the dataset {path}: {reason}.</source>
         <translation>无法读取数据集 {path}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="631"/>
+        <location filename="../../app/messages.py" line="643"/>
         <source>The dataset {path} holds no records (pre-training reads UTF-8 .txt files; instruction data is JSON).</source>
         <translation>数据集 {path} 中没有记录（预训练读取 UTF-8 .txt 文件；指令数据为 JSON）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="635"/>
+        <location filename="../../app/messages.py" line="647"/>
         <source>Record {index} of {path} {reason}. Instruction data is a JSON array (or JSON lines) of objects with &quot;instruction&quot;, optional &quot;input&quot;, and &quot;output&quot; strings.</source>
         <translation>{path} 的第 {index} 条记录：{reason}。指令数据应为 JSON 数组（或 JSON lines），每个对象包含字符串 &quot;instruction&quot;、可选的 &quot;input&quot; 和 &quot;output&quot;。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="639"/>
+        <location filename="../../app/messages.py" line="651"/>
         <source>{path} is not valid JSON (line {line}). Instruction data is a JSON array, or one JSON object per line.</source>
         <translation>{path} 不是有效的 JSON（第 {line} 行）。指令数据应为 JSON 数组，或每行一个 JSON 对象。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="643"/>
+        <location filename="../../app/messages.py" line="655"/>
+        <source>Line {index} of {path} is longer than {limit_mb} MB, far more than a training sequence holds, so it was not read. Shorten that record or remove it, then start again.</source>
+        <translation>{path} 的第 {index} 行超过 {limit_mb} MB，远超一个训练序列所能容纳的长度，因此未读取。请缩短或删除这条记录后重新开始。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="659"/>
+        <source>Record {index} of {path} is longer than {limit_mb} MB, far more than a training sequence holds, so it was not read. Shorten that record or remove it, then start again.</source>
+        <translation>{path} 的第 {index} 条记录超过 {limit_mb} MB，远超一个训练序列所能容纳的长度，因此未读取。请缩短或删除这条记录后重新开始。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="663"/>
+        <source>Record {index} of {path} has a prompt (instruction and input) longer than the {block_size} tokens of a training sequence, so none of its answer can be learned. Shorten the instruction and input, or raise the block size.</source>
+        <translation>{path} 的第 {index} 条记录的提示词（指令和输入）超过一个训练序列的 {block_size} 个 token，其回答部分无法被学习。请缩短指令和输入，或增大块大小。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="667"/>
         <source>The dataset {path} gives no training sequence of {block_size} tokens; use more text or a smaller block size.</source>
         <translation>数据集 {path} 凑不出一个 {block_size} 个 token 的训练序列；请使用更多文本或更小的块大小。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="647"/>
+        <location filename="../../app/messages.py" line="671"/>
         <source>Precision {precision} needs a CUDA GPU; use fp32 (or Automatic) for a tiny test on the CPU.</source>
         <translation>精度 {precision} 需要 CUDA GPU；在 CPU 上做微型测试请使用 fp32（或“自动”）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="651"/>
+        <location filename="../../app/messages.py" line="675"/>
         <source>The model has {parameters} parameters; a tiny test on the CPU allows {limit}. Train real models on a CUDA GPU.</source>
         <translation>该模型有 {parameters} 个参数；CPU 上的微型测试最多允许 {limit} 个。请在 CUDA GPU 上训练真实模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="655"/>
+        <location filename="../../app/messages.py" line="679"/>
         <source>The recipe asks for DeepSpeed ({config}) but it is not installed: pip install deepspeed.</source>
         <translation>配置要求使用 DeepSpeed（{config}），但尚未安装：pip install deepspeed。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="659"/>
+        <location filename="../../app/messages.py" line="683"/>
         <source>The {job} run failed: {detail}. The log ({log}) has details.</source>
         <translation>{job} 运行失败：{detail}。详情见日志（{log}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="663"/>
+        <location filename="../../app/messages.py" line="687"/>
         <source>Cannot read {path} ({what}): {reason}.</source>
         <translation>无法读取 {path}（{what}）：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="667"/>
+        <location filename="../../app/messages.py" line="691"/>
+        <source>{path}: {key} is {value}, not a number from {low} to {high}. The adapter&apos;s configuration is damaged: download or train the adapter again. Nothing was merged.</source>
+        <translation>{path}：{key} 的值为 {value}，不是 {low} 到 {high} 之间的数。适配器的配置已损坏：请重新下载或训练该适配器。未进行任何合并。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="695"/>
+        <source>{path} is a pickle that holds more than tensors ({what}); loading it could run code from the file, so it was not opened. Use the adapter saved as safetensors, or get it again from its publisher.</source>
+        <translation>{path} 是一个除张量外还包含其他内容（{what}）的 pickle 文件；加载它可能会运行文件中的代码，因此未打开。请使用以 safetensors 格式保存的适配器，或从发布者处重新获取。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="699"/>
+        <source>The adapter {adapter} holds no weights, so merging it would change nothing. Download or train the adapter again.</source>
+        <translation>适配器 {adapter} 不含任何权重，合并它不会改变模型。请重新下载或训练该适配器。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="703"/>
+        <source>Merging gives {tensor} values that are not finite numbers (inf or NaN), because of {path}. Nothing was written; use a sound adapter and base model.</source>
+        <translation>合并后 {tensor} 出现非有限数值（inf 或 NaN），原因在于 {path}。未写入任何文件；请使用完好的适配器和基础模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="707"/>
         <source>{path} is a {kind} adapter; only plain LoRA adapters can be merged here (use peft&apos;s merge_and_unload for the others).</source>
         <translation>{path} 是 {kind} 适配器；这里只能合并普通 LoRA 适配器（其他类型请使用 peft 的 merge_and_unload）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="671"/>
+        <location filename="../../app/messages.py" line="711"/>
         <source>{path} holds no model weights (model.safetensors, pytorch_model.bin or a sharded index). Give the base model&apos;s Hugging Face folder.</source>
         <translation>{path} 中没有模型权重（model.safetensors、pytorch_model.bin 或分片索引）。请选择基础模型的 Hugging Face 文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="675"/>
+        <location filename="../../app/messages.py" line="715"/>
         <source>The adapter {adapter} does not fit this base model ({tensor}): it was trained for another model.</source>
         <translation>适配器 {adapter} 与该基础模型不匹配（{tensor}）：它是为另一个模型训练的。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="679"/>
+        <location filename="../../app/messages.py" line="719"/>
         <source>The adapters resize the vocabulary to {rows} rows but carry no tokenizer.model. Put the adapter&apos;s tokenizer in its folder.</source>
         <translation>适配器把词表调整为 {rows} 行，但没有附带 tokenizer.model。请把适配器的分词器放进它的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="683"/>
+        <location filename="../../app/messages.py" line="723"/>
         <source>Give at least one LoRA adapter to merge.</source>
         <translation>请至少提供一个要合并的 LoRA 适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="687"/>
+        <location filename="../../app/messages.py" line="727"/>
         <source>{path} exists already; choose a new folder for the merged model.</source>
         <translation>{path} 已存在；请为合并后的模型选择一个新文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="691"/>
+        <location filename="../../app/messages.py" line="731"/>
         <source>{repo} is not a LoRA repository of the model catalogue (or its merge recipe goes round in a circle), so it cannot be merged from here.</source>
         <translation>{repo} 不是模型目录中的 LoRA 仓库（或其合并顺序出现了循环），无法在此合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="695"/>
+        <location filename="../../app/messages.py" line="735"/>
         <source>The LoRA repository {repo} is not (wholly) in the models folder {folder}. Download it first: alpaca-desk download {repo}</source>
         <translation>LoRA 仓库 {repo} 不在（或未完整下载到）模型文件夹 {folder} 中。请先下载：alpaca-desk download {repo}</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="699"/>
+        <location filename="../../app/messages.py" line="739"/>
         <source>{repo} is merged on top of {after}: give the adapters in the order {chain}.</source>
         <translation>{repo} 要合并在 {after} 之上：请按 {chain} 的顺序给出适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="703"/>
+        <location filename="../../app/messages.py" line="743"/>
         <source>{folder} is not a folder. Choose the folder of the original LLaMA weights in Hugging Face format.</source>
         <translation>{folder} 不是文件夹。请选择 Hugging Face 格式的原版 LLaMA 权重所在的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="707"/>
+        <location filename="../../app/messages.py" line="747"/>
         <source>{folder} holds Meta&apos;s original checkpoint (consolidated.*.pth). The merge needs the Hugging Face format: convert it first with transformers&apos; script, {command}, then choose the output folder.</source>
         <translation>{folder} 中是 Meta 的原始检查点（consolidated.*.pth）。合并需要 Hugging Face 格式：请先用 transformers 的脚本转换（{command}），再选择其输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="711"/>
+        <location filename="../../app/messages.py" line="751"/>
         <source>{folder} has no config.json: it is not a model in Hugging Face format. Choose the folder of the original LLaMA weights converted to Hugging Face format (config.json, tokenizer.model, weights).</source>
         <translation>{folder} 中没有 config.json：它不是 Hugging Face 格式的模型。请选择已转换为 Hugging Face 格式的原版 LLaMA 权重文件夹（config.json、tokenizer.model、权重）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="715"/>
+        <location filename="../../app/messages.py" line="755"/>
         <source>{folder} has a vocabulary of {rows} tokens{label}, not the original LLaMA&apos;s {expected}. The Chinese LoRA adapters add the Chinese vocabulary themselves and must be merged into Meta&apos;s original LLaMA weights, not into a model that was merged or extended already.</source>
         <translation>{folder} 的词表有 {rows} 个词元{label}，不是原版 LLaMA 的 {expected}。中文 LoRA 适配器会自行加入中文词表，必须合并进 Meta 原版 LLaMA 权重，而不是已经合并或扩充过词表的模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="719"/>
+        <location filename="../../app/messages.py" line="759"/>
         <source>{folder} is LLaMA {found}, but these adapters are for LLaMA {params}. Choose the {params} weights.</source>
         <translation>{folder} 是 LLaMA {found}，而这些适配器是为 LLaMA {params} 准备的。请选择 {params} 的权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="723"/>
+        <location filename="../../app/messages.py" line="763"/>
         <source>Merging needs {packages} (the train extra), which this computer&apos;s Python ({python}) lacks. Install them with: {command}, or merge with alpaca-desk merge-lora on a computer that has them.</source>
         <translation>合并需要 {packages}（train 附加组件），本机的 Python（{python}）中没有。请用以下命令安装：{command}，或在具备这些组件的电脑上用 alpaca-desk merge-lora 合并。</translation>
     </message>
@@ -2794,23 +2844,28 @@ Last changed {when}</source>
 <context>
     <name>Notices</name>
     <message>
-        <location filename="../../app/notices.py" line="53"/>
+        <location filename="../../app/notices.py" line="73"/>
+        <source>Your conversation file could not be opened and was left untouched; new chats go to a new file. Details: {0}</source>
+        <extracomment>The notice of runtime.store.open_store that comes with the recovery button. The banner key of the recovery&apos;s progress and result.</extracomment>
+        <translation>无法打开对话记录文件（原文件未做任何改动），新的对话将保存到新文件中。详情：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/notices.py" line="90"/>
         <source>Recover messages</source>
-        <extracomment>The notice of runtime.store.open_store that comes with the recovery button.</extracomment>
         <translation>恢复消息</translation>
     </message>
     <message>
-        <location filename="../../app/notices.py" line="61"/>
+        <location filename="../../app/notices.py" line="100"/>
         <source>Recovering the messages that can still be read from {0}…</source>
         <translation>正在从 {0} 恢复仍可读取的消息…</translation>
     </message>
     <message>
-        <location filename="../../app/notices.py" line="81"/>
+        <location filename="../../app/notices.py" line="121"/>
         <source>Recovered {0} messages in {1} conversations from {2}. The file stays where it is.</source>
         <translation>已从 {2} 恢复 {1} 个对话中的 {0} 条消息。该文件保留在原处。</translation>
     </message>
     <message>
-        <location filename="../../app/notices.py" line="86"/>
+        <location filename="../../app/notices.py" line="126"/>
         <source>No message could be read from {0}. The file stays where it is.</source>
         <translation>无法从 {0} 读取任何消息。该文件保留在原处。</translation>
     </message>
@@ -3020,7 +3075,7 @@ Last changed {when}</source>
         <translation>Alpaca Desk 已在使用此数据文件夹运行。请切换到它的窗口。</translation>
     </message>
     <message>
-        <location filename="../../app/main.py" line="244"/>
+        <location filename="../../app/main.py" line="243"/>
         <source>Alpaca Desk cannot use the folder {path}: {reason}. Make the folder writable (or move away the file in its place), or start Alpaca Desk with --data-dir pointing to a folder you can write to.</source>
         <translation>Alpaca Desk 无法使用文件夹 {path}：{reason}。请将该文件夹改为可写（或移走占据其位置的文件），或用 --data-dir 指向一个可写的文件夹启动 Alpaca Desk。</translation>
     </message>

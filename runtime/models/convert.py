@@ -28,6 +28,7 @@ interleaved (:func:`unpermute_hf_qk`); added tokens get score -1000; 1-D tensors
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import threading
@@ -89,6 +90,55 @@ _PTH_SPLIT_AXIS = {
 }
 # Tensors in checkpoints that llama.cpp computes itself.
 _SKIPPED = re.compile(r"(rotary_emb\.inv_freq|rope\.freqs)$")
+# The layer number in a tensor's name (Hugging Face "model.layers.3.", Meta "layers.3.").
+_LAYER = re.compile(r"(?:^|\.)layers\.(\d+)\.")
+#: Largest whole number a config may give (llama.cpp keeps the shape in 32-bit fields).
+MAX_CONFIG_INT = 2**31 - 1
+# The shape of each tensor a LLaMA checkpoint holds, by the end of its name, in terms of the
+# config's numbers: V rows of the vocabulary, H hidden, F the feed-forward width, Q the rows of the
+# query heads (heads x head size) and K those of the key/value heads.
+_EXPECTED_SHAPES = {
+    "embed_tokens.weight": ("V", "H"),
+    "tok_embeddings.weight": ("V", "H"),
+    "lm_head.weight": ("V", "H"),
+    "output.weight": ("V", "H"),
+    "norm.weight": ("H",),
+    "input_layernorm.weight": ("H",),
+    "post_attention_layernorm.weight": ("H",),
+    "attention_norm.weight": ("H",),
+    "ffn_norm.weight": ("H",),
+    "q_proj.weight": ("Q", "H"),
+    "attention.wq.weight": ("Q", "H"),
+    "k_proj.weight": ("K", "H"),
+    "attention.wk.weight": ("K", "H"),
+    "v_proj.weight": ("K", "H"),
+    "attention.wv.weight": ("K", "H"),
+    "o_proj.weight": ("H", "Q"),
+    "attention.wo.weight": ("H", "Q"),
+    "gate_proj.weight": ("F", "H"),
+    "up_proj.weight": ("F", "H"),
+    "feed_forward.w1.weight": ("F", "H"),
+    "feed_forward.w3.weight": ("F", "H"),
+    "down_proj.weight": ("H", "F"),
+    "feed_forward.w2.weight": ("H", "F"),
+}
+# The config's key for each letter (L: the layers), to name it in a message.
+_HF_KEYS = {
+    "H": "hidden_size",
+    "F": "intermediate_size",
+    "Q": "num_attention_heads",
+    "K": "num_key_value_heads",
+    "V": "the token embedding's rows",
+    "L": "num_hidden_layers",
+}
+_PTH_KEYS = {
+    "H": "dim",
+    "F": "the feed-forward width",
+    "Q": "n_heads",
+    "K": "n_kv_heads",
+    "V": "the token embedding's rows",
+    "L": "n_layers",
+}
 
 
 class ConversionError(AppError):
@@ -260,7 +310,126 @@ def _safetensors_entries(path: Path) -> list[TensorEntry]:
                 params={"path": str(path), "tensor": name},
             )
         entries.append(TensorEntry(name, shape, tensor.dtype, (str(path),), data_range.offset, data_range.size))
+    # Each tensor's bytes must be its own: a header whose ranges overlap makes two tensors share
+    # (or one tensor read another's) bytes, which no writer does.
+    ordered = sorted((e for e in entries if e.nbytes), key=lambda e: e.offset)
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        if after.offset < before.offset + before.nbytes:
+            raise ConversionError(
+                f"{path.name} is damaged: its header puts the tensors {before.name} and {after.name} on the same "
+                "bytes. Copy or download this shard again.",
+                code="convert_shard_overlap",
+                params={"path": str(path), "tensor": before.name, "other": after.name},
+            )
     return entries
+
+
+def _config_value_error(path: Path, key: str, value: object, expected: str) -> ConversionError:
+    if isinstance(value, float) and not math.isfinite(value):
+        shown = str(value)
+    else:
+        try:
+            shown = json.dumps(value)[:80]
+        except (TypeError, ValueError):
+            shown = type(value).__name__
+    return ConversionError(
+        f"{path}: {key} is {shown}, not {expected}. The file is damaged or was not written for these weights; "
+        f"restore {path.name} from the model's download or merge.",
+        code="convert_bad_number",
+        params={"path": str(path), "key": key, "value": shown, "expected": expected},
+    )
+
+
+def _whole(path: Path, config: dict[str, Any], key: str) -> int:
+    """``config[key]`` as a whole number from 1 to :data:`MAX_CONFIG_INT` (0 when absent or null)."""
+    value = config.get(key)
+    if value is None:
+        return 0
+    expected = f"a whole number from 1 to {MAX_CONFIG_INT:,}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _config_value_error(path, key, value, expected)
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise _config_value_error(path, key, value, expected)
+    if not 1 <= value <= MAX_CONFIG_INT:
+        raise _config_value_error(path, key, value, expected)
+    return int(value)
+
+
+def _positive(path: Path, config: dict[str, Any], key: str, default: float) -> float:
+    """``config[key]`` as a finite positive number (``default`` when absent or null)."""
+    value = config.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (math.isfinite(value) and value > 0):
+        raise _config_value_error(path, key, value, "a positive number")
+    if value > 1e30:
+        raise _config_value_error(path, key, value, "a positive number")
+    return float(value)
+
+
+def _check_shape(
+    path: Path, shape: dict[str, Any], keys: dict[str, str], tensors: list[TensorEntry], rows: int
+) -> None:
+    """Every number of the config against the tensors actually present; a mismatch is named.
+
+    ``keys`` names the config's key for each letter of :data:`_EXPECTED_SHAPES` (and ``L``, the
+    layers). Work is linear in the tensors, whatever the numbers say.
+
+    Raises:
+        ConversionError: The config's shape is not LLaMA's, or does not describe these tensors.
+    """
+    hidden, heads, kv_heads, layers = shape["hidden"], shape["n_heads"], shape["n_kv_heads"], shape["n_layers"]
+
+    def mismatch(letter: str, value: object, tensor: str, found: object) -> ConversionError:
+        key = keys[letter]
+        return ConversionError(
+            f"{path}: {key} is {value}, but the weights do not match it ({tensor}: {found}). The config does "
+            f"not describe these weights; restore {path.name} from the model's download or merge.",
+            code="convert_config_mismatch",
+            params={"path": str(path), "key": key, "value": str(value), "tensor": tensor, "found": str(found)},
+        )
+
+    if heads <= 0 or layers <= 0 or hidden % heads or (hidden // heads) % 2 or kv_heads > heads or heads % kv_heads:
+        raise ConversionError(
+            f"{path}: the shape it gives (hidden {hidden}, heads {heads}, key/value heads {kv_heads}, layers "
+            f"{layers}) is not a LLaMA shape. Restore {path.name} from the model's download or merge.",
+            code="convert_bad_json",
+            params={"path": str(path), "folder": str(path.parent)},
+        )
+    present = {int(found.group(1)) for t in tensors if (found := _LAYER.search(t.name))}
+    if len(present) != layers or max(present, default=-1) != layers - 1:
+        if not present:
+            found_layers = "no layer at all"
+        else:
+            gap = next((i for i in range(len(present) + 1) if i not in present), len(present))
+            found_layers = f"{len(present):,} layers, numbered 0 to {max(present)}"
+            if gap < max(present):
+                found_layers += f" without layer {gap}"
+        raise mismatch("L", f"{layers:,}", "the weights", found_layers)
+    if not shape["ffn"]:
+        shape["ffn"] = next(
+            (t.shape[0] for t in tensors if t.name.endswith(("gate_proj.weight", "w1.weight")) and t.shape), 0
+        )
+    head_size = hidden // heads
+    sizes = {"H": hidden, "F": shape["ffn"], "Q": heads * head_size, "K": kv_heads * head_size, "V": rows}
+    shown = {"H": hidden, "F": shape["ffn"], "Q": heads, "K": kv_heads, "V": rows}
+    for entry in tensors:
+        suffix = next((s for s in _EXPECTED_SHAPES if entry.name == s or entry.name.endswith("." + s)), None)
+        if suffix is None:
+            continue
+        letters = _EXPECTED_SHAPES[suffix]
+        if entry.shape == tuple(sizes[letter] for letter in letters):
+            continue
+        # Name the first number that disagrees with this tensor.
+        bad = next(
+            (
+                letter
+                for axis, letter in enumerate(letters)
+                if axis >= len(entry.shape) or entry.shape[axis] != sizes[letter]
+            ),
+            "H",
+        )
+        raise mismatch(bad, shown[bad], entry.name, tuple(entry.shape))
 
 
 def _torch() -> Any:
@@ -510,34 +679,24 @@ def _inspect(root: Path) -> Checkpoint:
         for shard in shards:
             tensors += _safetensors_entries(shard) if layout == "safetensors" else _pickle_entries(shard)
 
-        def number(key: str, default: Any = None) -> Any:
-            value = config.get(key, default)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-                raise ConversionError(
-                    f"{config_path}: {key} is {value!r}, not a number.",
-                    code="convert_bad_json",
-                    params={"path": str(config_path), "key": key},
-                )
-            return value
-
-        heads = int(number("num_attention_heads") or 0)
+        heads = _whole(config_path, config, "num_attention_heads")
         shape: dict[str, Any] = {
-            "n_layers": int(number("num_hidden_layers") or 0),
-            "hidden": int(number("hidden_size") or 0),
+            "n_layers": _whole(config_path, config, "num_hidden_layers"),
+            "hidden": _whole(config_path, config, "hidden_size"),
             "n_heads": heads,
-            "n_kv_heads": int(number("num_key_value_heads") or heads),
-            "ffn": int(number("intermediate_size") or 0),
-            "n_ctx": int(number("max_position_embeddings", 2048) or 2048),
-            "rms_eps": float(number("rms_norm_eps", 1e-6) or 1e-6),
-            "rope_theta": float(number("rope_theta", 10_000.0) or 10_000.0),
+            "n_kv_heads": _whole(config_path, config, "num_key_value_heads") or heads,
+            "ffn": _whole(config_path, config, "intermediate_size"),
+            "n_ctx": _whole(config_path, config, "max_position_embeddings") or 2048,
+            "rms_eps": _positive(config_path, config, "rms_norm_eps", 1e-6),
+            "rope_theta": _positive(config_path, config, "rope_theta", 10_000.0),
         }
+        shape_keys = dict(_HF_KEYS)
         # transformers 5 writes the RoPE settings as rope_parameters; older versions as rope_theta
         # and rope_scaling.
         rope_parameters = config.get("rope_parameters")
         rope: dict[str, Any] = rope_parameters if isinstance(rope_parameters, dict) else {}
-        theta = rope.get("rope_theta")
-        if isinstance(theta, int | float) and not isinstance(theta, bool):
-            shape["rope_theta"] = float(theta)
+        if rope.get("rope_theta") is not None:
+            shape["rope_theta"] = _positive(config_path, rope, "rope_theta", 10_000.0)
         scaled = config.get("rope_scaling") or rope.get("rope_type", "default") not in ("default", None)
         if scaled:
             problems.append(
@@ -557,18 +716,20 @@ def _inspect(root: Path) -> Checkpoint:
         layout = "pth"
         tensors = _pth_entries(pth)
         shards = pth
-        heads = int(params.get("n_heads") or 0)
+        heads = _whole(params_path, params, "n_heads")
         ffn_rows = next((t.shape[0] for t in tensors if t.name.endswith("feed_forward.w1.weight")), 0)
         shape = {
-            "n_layers": int(params.get("n_layers") or 0),
-            "hidden": int(params.get("dim") or 0),
+            "n_layers": _whole(params_path, params, "n_layers"),
+            "hidden": _whole(params_path, params, "dim"),
             "n_heads": heads,
-            "n_kv_heads": int(params.get("n_kv_heads") or heads),
+            "n_kv_heads": _whole(params_path, params, "n_kv_heads") or heads,
             "ffn": int(ffn_rows),
-            "n_ctx": int(params.get("max_seq_len") or 2048),
-            "rms_eps": float(params.get("norm_eps") or 1e-6),
-            "rope_theta": float(params.get("rope_theta") or 10_000.0),
+            "n_ctx": _whole(params_path, params, "max_seq_len") or 2048,
+            "rms_eps": _positive(params_path, params, "norm_eps", 1e-6),
+            "rope_theta": _positive(params_path, params, "rope_theta", 10_000.0),
         }
+        config_path = params_path
+        shape_keys = dict(_PTH_KEYS)
         torch_dtype = ""
         architecture_shown = "llama-pth"
     elif params_path.is_file() or pth:
@@ -597,25 +758,7 @@ def _inspect(root: Path) -> Checkpoint:
     embedding_rows = int(embed.shape[0])
     if not shape["hidden"]:
         shape["hidden"] = int(embed.shape[1])
-    if shape["n_heads"] <= 0 or shape["hidden"] % shape["n_heads"] or shape["n_layers"] <= 0:
-        raise ConversionError(
-            f"{root}: the shape in the config (hidden {shape['hidden']}, heads {shape['n_heads']}, layers "
-            f"{shape['n_layers']}) is not a LLaMA shape.",
-            code="convert_bad_json",
-            params={"folder": str(root)},
-        )
-    missing_layers = [
-        i for i in range(shape["n_layers"]) if not any(f".{i}." in t.name and "layers" in t.name for t in tensors)
-    ]
-    if missing_layers:
-        problems.append(
-            _problem(
-                "convert_shard_missing",
-                f"The weights lack layer {missing_layers[0]} (of {shape['n_layers']}); shards are missing.",
-                folder=root,
-                missing=f"layer {missing_layers[0]}",
-            )
-        )
+    _check_shape(config_path, shape, shape_keys, tensors, embedding_rows)
 
     proto, added, tokenizer_problems = _tokenizer(root)
     problems += tokenizer_problems

@@ -224,6 +224,7 @@ def recover_conversations(
             for suffix in ("", *SIDECARS):
                 if os.path.isfile(f"{damaged}{suffix}"):
                     shutil.copyfile(f"{damaged}{suffix}", f"{copy}{suffix}")
+            _fit_page_count(copy)
         except OSError as exc:
             raise StoreError(
                 f"Could not copy {damaged} to recover from it: {exc.strerror or exc}. Check the drive and "
@@ -247,6 +248,24 @@ def recover_conversations(
     report = _import(conversations, messages, into_store, damaged=damaged, method=method)
     log.info("%s", report)
     return report
+
+
+def _fit_page_count(copy: Path) -> None:
+    """A file cut off (a full disk, a killed copy) still says in its header how many pages it had,
+    and SQLite then refuses to read any of it ("malformed"), even the schema on page 1. Give the
+    copy the page count it really has, so the pages that are left can be read."""
+    with copy.open("r+b") as handle:
+        header = handle.read(100)
+        if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+            return
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65_536 if page_size == 1 else page_size
+        if page_size < 512 or page_size & (page_size - 1):
+            return
+        pages = os.fstat(handle.fileno()).st_size // page_size
+        if 0 < pages < int.from_bytes(header[28:32], "big"):
+            handle.seek(28)
+            handle.write(pages.to_bytes(4, "big"))
 
 
 # --- reading --------------------------------------------------------------------------------

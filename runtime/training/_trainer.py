@@ -195,7 +195,31 @@ def build_examples(spec: JobSpec) -> tuple[list[data.Example], int, int]:
     processor = data.load_processor(spec.tokenizer or spec.model)
     if spec.kind == "sft":
         records = data.read_sft_records(spec.dataset, limit=spec.max_examples)
-        examples = data.sft_examples(processor, records, spec.block_size)
+        examples: list[data.Example] = []
+        left_out: list[int] = []
+        for number, record in enumerate(records, 1):
+            example = data.sft_example(processor, record, spec.block_size)
+            if example.learned_tokens:
+                examples.append(example)
+            else:
+                left_out.append(number)
+        if left_out:
+            log.warning(
+                "%s: %d records left out, their prompt filling the %d tokens of a sequence (the first: record %d)",
+                spec.dataset,
+                len(left_out),
+                spec.block_size,
+                left_out[0],
+            )
+        if not examples and left_out:
+            raise TrainingError(
+                f"Record {left_out[0]} of {spec.dataset} has a prompt (instruction and input) longer than the "
+                f"{spec.block_size} tokens of a training sequence, so none of its answer can be learned"
+                + (f", and so have the other {len(left_out) - 1} records" if len(left_out) > 1 else "")
+                + ". Shorten the instruction and input, or raise the block size.",
+                code="training_prompt_too_long",
+                params={"path": spec.dataset, "index": left_out[0], "block_size": spec.block_size},
+            )
     else:
         examples = data.pretrain_examples(
             processor, data.iter_paragraphs(spec.dataset), spec.block_size, limit=spec.max_examples
@@ -282,6 +306,9 @@ def prepare_model(spec: JobSpec, n_vocab: int, *, dtype: Any, cuda: bool) -> tup
 def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str, Any]:
     """Train ``spec``; returns the result event's fields (``stopped`` True if it was stopped)."""
     _require_train_extra()
+    # The data first: a dataset that cannot be used is named before torch is even imported.
+    examples, n_vocab, pad = build_examples(spec)
+    log.info("%d training sequences, tokenizer of %d pieces", len(examples), n_vocab)
     import torch
     import transformers
     from transformers import Trainer, TrainingArguments
@@ -298,9 +325,6 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
     transformers.utils.logging.disable_default_handler()
     transformers.utils.logging.enable_propagation()
     transformers.set_seed(spec.seed)
-
-    examples, n_vocab, pad = build_examples(spec)
-    log.info("%d training sequences, tokenizer of %d pieces", len(examples), n_vocab)
 
     precision = spec.precision
     if precision == "auto":
@@ -439,8 +463,8 @@ def _collator(pad: int) -> Callable[[list[data.Example]], dict[str, Any]]:
         mask = torch.zeros((len(batch), width), dtype=torch.long)
         for row, example in enumerate(batch):
             length = len(example.input_ids)
-            ids[row, :length] = torch.tensor(example.input_ids)
-            labels[row, :length] = torch.tensor(example.labels)
+            ids[row, :length] = torch.tensor(list(example.input_ids), dtype=torch.long)
+            labels[row, :length] = torch.tensor(list(example.labels), dtype=torch.long)
             mask[row, :length] = 1
         return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 

@@ -20,9 +20,13 @@ SentencePiece word-start piece.
 
 from __future__ import annotations
 
+import array
+import codecs
 import json
+import logging
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,8 @@ from runtime.chat.templates import Turn, render
 from runtime.errors import AppError
 from runtime.tokens import TOKENIZER_MODEL, load_sentencepiece
 
+log = logging.getLogger(__name__)
+
 #: Labels of tokens that are not learned (PyTorch's cross-entropy ``ignore_index``).
 IGNORE_INDEX = -100
 #: Largest dataset file read (a JSON file is parsed whole; plain text is read whole too).
@@ -41,6 +47,16 @@ MAX_DATASET_BYTES = 2 * 1024**3
 PREVIEW_BYTES = 4 * 1024 * 1024
 #: Characters of a field kept in a preview row.
 PREVIEW_CHARS = 200
+#: Largest instruction record (one JSON object, or one line of JSON lines) read: the longest
+#: training sequence (131,072 tokens) is under 2 MB of text, and a record is never held whole beyond this.
+MAX_RECORD_BYTES = 4 * 1024 * 1024
+#: Pre-training text is read this many bytes at a time, and a paragraph longer than
+#: :data:`MAX_PARAGRAPH_CHARS` (a file without blank lines) is tokenized in pieces of that size.
+READ_CHUNK_BYTES = 256 * 1024
+MAX_PARAGRAPH_CHARS = 256 * 1024
+#: Characters of the longest SentencePiece piece counted on when cutting a text before tokenizing
+#: (SentencePiece's own limit is 16 by default; user-defined pieces may be longer).
+MAX_PIECE_CHARS = 64
 
 
 class DatasetError(AppError):
@@ -60,8 +76,8 @@ class SftRecord:
 class Example:
     """One training sequence: token ids and labels of the same length (-100: not learned)."""
 
-    input_ids: list[int]
-    labels: list[int]
+    input_ids: Sequence[int]
+    labels: Sequence[int]
 
     @property
     def learned_tokens(self) -> int:
@@ -110,24 +126,38 @@ def pad_id(processor: sentencepiece.SentencePieceProcessor) -> int:
 # -- reading ---------------------------------------------------------------------------------------
 
 
-def _read_bytes(path: Path, limit: int) -> bytes:
+def _unreadable(path: Path, exc: OSError) -> DatasetError:
+    return DatasetError(
+        f"Cannot read the dataset {path}: {exc.strerror or exc}.",
+        code="training_dataset_unreadable",
+        params={"path": str(path), "reason": exc.strerror or str(exc)},
+    )
+
+
+def _check_size(path: Path) -> None:
     try:
         size = path.stat().st_size
-        if size > MAX_DATASET_BYTES:
-            raise DatasetError(
-                f"The dataset {path} is {size / 1e9:.1f} GB; the limit is {MAX_DATASET_BYTES / 1e9:.0f} GB. "
-                "Split it into several files in one folder.",
-                code="training_dataset_too_large",
-                params={"path": str(path), "size": size},
-            )
-        with path.open("rb") as handle:
-            return handle.read(limit)
     except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    if size > MAX_DATASET_BYTES:
         raise DatasetError(
-            f"Cannot read the dataset {path}: {exc.strerror or exc}.",
-            code="training_dataset_unreadable",
-            params={"path": str(path), "reason": exc.strerror or str(exc)},
-        ) from exc
+            f"The dataset {path} is {size / 1e9:.1f} GB; the limit is {MAX_DATASET_BYTES / 1e9:.0f} GB. "
+            "Split it into several files in one folder.",
+            code="training_dataset_too_large",
+            params={"path": str(path), "size": size},
+        )
+
+
+def _record_too_large(path: Path, what: str, number: int) -> DatasetError:
+    limit_mb = MAX_RECORD_BYTES // (1024 * 1024)
+    message = (
+        f"{what.capitalize()} {number} of {path} is longer than {limit_mb} MB; a training sequence holds far "
+        "less (at most 131,072 tokens), so it was not read. Shorten that record or remove it, then start again."
+    )
+    params = {"path": str(path), "index": number, "limit_mb": limit_mb}
+    if what == "line":
+        return DatasetError(message, code="training_dataset_line_too_large", params=params)
+    return DatasetError(message, code="training_dataset_record_too_large", params=params)
 
 
 def _text_files(path: Path) -> list[Path]:
@@ -150,13 +180,70 @@ def _text_files(path: Path) -> list[Path]:
 
 
 def iter_paragraphs(path: str | os.PathLike[str], *, limit_bytes: int = MAX_DATASET_BYTES) -> Iterator[str]:
-    """The non-empty paragraphs (split at blank lines) of a text file or a folder of ``.txt`` files."""
+    """The non-empty paragraphs (split at blank lines) of a text file or a folder of ``.txt`` files.
+
+    Read a chunk at a time, so memory does not grow with a line's length: a paragraph longer than
+    :data:`MAX_PARAGRAPH_CHARS` comes in pieces of about that size (cut after a space where there
+    is one near the end), each tokenized on its own, and the log names the line.
+    """
     for file in _text_files(Path(path)):
-        text = _read_bytes(file, limit_bytes).decode("utf-8", errors="replace")
-        for paragraph in text.replace("\r\n", "\n").split("\n\n"):
-            stripped = paragraph.strip()
-            if stripped:
-                yield stripped
+        _check_size(file)
+        try:
+            yield from _file_paragraphs(file, limit_bytes)
+        except OSError as exc:
+            raise _unreadable(file, exc) from exc
+
+
+def _file_paragraphs(file: Path, limit_bytes: int) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    parts: list[str] = []
+    size = 0
+    line = 1
+    told = False
+    read = 0
+    at_line_start = True
+    with file.open("rb") as handle:
+        while read < limit_bytes:
+            raw = handle.readline(min(READ_CHUNK_BYTES, limit_bytes - read))
+            if not raw:
+                break
+            read += len(raw)
+            text = decoder.decode(raw).replace("\r", "")
+            ends_line = raw.endswith(b"\n")
+            if at_line_start and not text.strip() and ends_line:
+                # A blank line ends the paragraph.
+                paragraph = "".join(parts).strip()
+                if paragraph:
+                    yield paragraph
+                parts, size = [], 0
+            else:
+                parts.append(text)
+                size += len(text)
+            if size > MAX_PARAGRAPH_CHARS:
+                joined = "".join(parts)
+                cut = joined.rfind(" ", len(joined) - 1024) + 1 or len(joined)
+                piece, rest = joined[:cut].strip(), joined[cut:]
+                if not told:
+                    log.info(
+                        "%s: line %d starts a paragraph of more than %d characters; it is tokenized in pieces",
+                        file,
+                        line,
+                        MAX_PARAGRAPH_CHARS,
+                    )
+                    told = True
+                if piece:
+                    yield piece
+                parts, size = [rest], len(rest)
+            if ends_line:
+                line += 1
+            at_line_start = ends_line
+    paragraph = ("".join(parts) + decoder.decode(b"", final=True)).strip()
+    if paragraph and read < limit_bytes:
+        yield paragraph
+    elif paragraph and parts and not at_line_start:
+        return  # the preview's read ended inside a paragraph: it may be cut
+    elif paragraph:
+        yield paragraph
 
 
 def _record(value: Any, index: int, path: Path) -> SftRecord:
@@ -188,40 +275,33 @@ def read_sft_records(
 ) -> list[SftRecord]:
     """The records of an Alpaca-format JSON or JSON-lines file (at most ``limit``; 0: all).
 
-    With ``limit_bytes`` below the file size (the preview), a JSON-lines file yields its first whole
+    Read record by record: memory holds the records kept, and never more than
+    :data:`MAX_RECORD_BYTES` of one record (a longer one is refused, named by its number). With
+    ``limit_bytes`` below the file size (the preview), a JSON-lines file yields its first whole
     lines and a JSON array its first whole records.
 
     Raises:
-        DatasetError: Missing, too large, not JSON, or a record without its fields (named by number).
+        DatasetError: Missing, too large, not JSON, or a record too long or without its fields (named by number).
     """
     target = Path(path)
-    raw = _read_bytes(target, limit_bytes + 1)
-    truncated = len(raw) > limit_bytes
-    text = raw[:limit_bytes].decode("utf-8", errors="replace").lstrip("\ufeff")
-    values: list[Any] = []
-    if text.lstrip().startswith("["):
-        values = _json_array(text, truncated, target)
-    else:
-        lines = text.splitlines()
-        if truncated and lines:
-            lines = lines[:-1]  # the last line may be cut
-        for number, line in enumerate(lines):
-            if not line.strip():
-                continue
-            try:
-                values.append(json.loads(line))
-            except ValueError as exc:
-                raise DatasetError(
-                    f"Line {number + 1} of {target} is not JSON ({exc}). Instruction data is a JSON array, "
-                    "or one JSON object per line.",
-                    code="training_dataset_not_json",
-                    params={"path": str(target), "line": number + 1},
-                ) from exc
-            if limit and len(values) >= limit:
-                break
-    if limit:
-        values = values[:limit]
-    records = [_record(value, index, target) for index, value in enumerate(values)]
+    _check_size(target)
+    records: list[SftRecord] = []
+    try:
+        with target.open("rb") as handle:
+            head = handle.read(4096)
+            first = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")[:1]
+            handle.seek(len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0)
+            values = (
+                _array_values(handle, target, limit_bytes)
+                if first == "["
+                else _line_values(handle, target, limit_bytes)
+            )
+            for index, value in enumerate(values):
+                records.append(_record(value, index, target))
+                if limit and len(records) >= limit:
+                    break
+    except OSError as exc:
+        raise _unreadable(target, exc) from exc
     if not records:
         raise DatasetError(
             f"The dataset {target} holds no records.",
@@ -231,37 +311,142 @@ def read_sft_records(
     return records
 
 
-def _json_array(text: str, truncated: bool, path: Path) -> list[Any]:
-    if not truncated:
+def _line_values(handle: Any, path: Path, limit_bytes: int) -> Iterator[Any]:
+    """JSON lines, one at a time; a line over :data:`MAX_RECORD_BYTES` is refused without being kept."""
+    read = 0
+    number = 0
+    while read < limit_bytes:
+        raw = handle.readline(MAX_RECORD_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        read += len(raw)
+        if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
+            raise _record_too_large(path, "line", number)
+        if read > limit_bytes and not raw.endswith(b"\n"):
+            return  # the preview's read ends inside this line
+        line = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+        if not line.strip():
+            continue
         try:
-            data = json.loads(text)
+            yield json.loads(line)
         except ValueError as exc:
             raise DatasetError(
-                f"{path} is not valid JSON ({exc}).",
+                f"Line {number} of {path} is not JSON ({exc}). Instruction data is a JSON array, "
+                "or one JSON object per line.",
                 code="training_dataset_not_json",
-                params={"path": str(path), "line": 0},
+                params={"path": str(path), "line": number},
             ) from exc
-        if not isinstance(data, list):
+
+
+# Inside a JSON array: what changes the nesting (outside strings) and what ends a string.
+_STRUCTURE = re.compile(rb'["\[\]{}]')
+_STRING_END = re.compile(rb'["\\]')
+_BETWEEN = re.compile(rb"[ \t\r\n,]*")
+
+
+def _array_values(handle: Any, path: Path, limit_bytes: int) -> Iterator[Any]:
+    """The elements of a JSON array, decoded one at a time (each at most :data:`MAX_RECORD_BYTES`).
+
+    A small scanner finds where each element ends (strings, escapes and nesting) without decoding
+    it; only the element's own bytes are kept, so memory does not grow with the file.
+    """
+    buffer = b""
+    position = 0  # where scanning goes on in buffer
+    start = -1  # where the current element starts in buffer (-1: between elements)
+    depth = 0  # 0: before the array, 1: between its elements, 2 and more: inside one
+    in_string = need = False
+    read = number = 0
+
+    def refill() -> bool:
+        nonlocal buffer, position, start, read
+        if read >= limit_bytes:
+            return False
+        chunk = handle.read(min(READ_CHUNK_BYTES, limit_bytes - read))
+        if not chunk:
+            return False
+        read += len(chunk)
+        keep = start if start >= 0 else position
+        buffer, position = buffer[keep:] + chunk, position - keep
+        if start >= 0:
+            start = 0
+            if len(buffer) > MAX_RECORD_BYTES:
+                raise _record_too_large(path, "record", number + 1)
+        return True
+
+    while True:
+        if need or position >= len(buffer):
+            need = False
+            if refill():
+                continue
+            if read >= limit_bytes:
+                return  # the preview's read ends here
+            where = "the array is not closed" if depth <= 1 else f"record {number + 1} is cut off"
             raise DatasetError(
-                f"{path} is JSON but not an array of records.",
+                f"{path} is not valid JSON ({where} at the end of the file).",
                 code="training_dataset_not_json",
                 params={"path": str(path), "line": 0},
             )
-        return data
-    # Only the start was read: decode the array's objects one by one until the text runs out.
-    decoder = json.JSONDecoder()
-    values: list[Any] = []
-    position = text.index("[") + 1
-    while True:
-        while position < len(text) and text[position] in " \t\r\n,":
-            position += 1
-        if position >= len(text) or text[position] == "]":
-            return values
-        try:
-            value, position = decoder.raw_decode(text, position)
-        except ValueError:
-            return values  # the cut record
-        values.append(value)
+        if depth <= 1:
+            position = _BETWEEN.match(buffer, position).end()  # type: ignore[union-attr]
+            if position >= len(buffer):
+                continue
+            char = buffer[position : position + 1]
+            if depth == 0:
+                if char != b"[":
+                    raise DatasetError(
+                        f"{path} is not valid JSON (it does not start with [).",
+                        code="training_dataset_not_json",
+                        params={"path": str(path), "line": 0},
+                    )
+                depth, position = 1, position + 1
+            elif char == b"]":
+                return
+            elif char in (b"{", b"["):
+                start, depth, position = position, 2, position + 1
+            else:
+                number += 1
+                yield None  # not an object: named by the record check
+                return
+            continue
+        if in_string:
+            found = _STRING_END.search(buffer, position)
+            if found is None:
+                position = len(buffer)
+            elif found.group() == b'"':
+                in_string, position = False, found.end()
+            elif found.end() < len(buffer):
+                position = found.end() + 1  # the escaped character
+            else:
+                position, need = found.start(), True  # the escaped character is in the next chunk
+            continue
+        found = _STRUCTURE.search(buffer, position)
+        if found is None:
+            position = len(buffer)
+            continue
+        char, position = found.group(), found.end()
+        if char == b'"':
+            in_string = True
+        elif char in (b"[", b"{"):
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 1:
+                number += 1
+                element, start = buffer[start:position], -1
+                yield _decode_element(element, path, number)
+
+
+def _decode_element(raw: bytes, path: Path, number: int) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        raise DatasetError(
+            f"Record {number} of {path} is not valid JSON ({exc}). Instruction data is a JSON array, or one "
+            "JSON object per line.",
+            code="training_dataset_not_json",
+            params={"path": str(path), "line": 0},
+        ) from exc
 
 
 # -- examples --------------------------------------------------------------------------------------
@@ -273,10 +458,20 @@ def alpaca_prompt(record: SftRecord) -> str:
     return "".join(part for part in prompt.parts if isinstance(part, str))
 
 
+def _cut(text: str, block_size: int) -> str:
+    """The start of ``text`` that holds at least ``block_size`` tokens: no piece is longer than
+    :data:`MAX_PIECE_CHARS` characters, so nothing after it could be trained on."""
+    return text[: block_size * MAX_PIECE_CHARS]
+
+
 def sft_example(processor: sentencepiece.SentencePieceProcessor, record: SftRecord, block_size: int) -> Example:
-    """BOS + prompt (not learned) + answer + EOS (learned), cut to ``block_size`` tokens."""
-    prompt = [processor.bos_id(), *processor.encode(alpaca_prompt(record))]
-    answer = [*processor.encode(record.output), processor.eos_id()]
+    """BOS + prompt (not learned) + answer + EOS (learned), cut to ``block_size`` tokens.
+
+    The texts are cut before tokenizing (:func:`_cut`), so a long record costs no more than a
+    block's worth of tokens.
+    """
+    prompt = [processor.bos_id(), *processor.encode(_cut(alpaca_prompt(record), block_size))]
+    answer = [*processor.encode(_cut(record.output, block_size)), processor.eos_id()]
     input_ids = (prompt + answer)[:block_size]
     labels = ([IGNORE_INDEX] * len(prompt) + answer)[:block_size]
     return Example(input_ids=input_ids, labels=labels)
@@ -299,15 +494,20 @@ def pretrain_examples(
 ) -> list[Example]:
     """Blocks of ``block_size`` tokens from the paragraphs (each followed by EOS); at most ``limit`` (0: all)."""
     examples: list[Example] = []
-    buffer: list[int] = []
+    buffer = array.array("i")
     for paragraph in paragraphs:
         buffer.extend(processor.encode(paragraph))
         buffer.append(processor.eos_id())
-        while len(buffer) >= block_size:
-            block, buffer = buffer[:block_size], buffer[block_size:]
-            examples.append(Example(input_ids=block, labels=list(block)))
+        if len(buffer) < block_size:
+            continue
+        full = len(buffer) // block_size * block_size
+        for begin in range(0, full, block_size):
+            # 4 bytes a token, and the labels are the same array (the model shifts them itself).
+            block = buffer[begin : begin + block_size]
+            examples.append(Example(input_ids=block, labels=block))
             if limit and len(examples) >= limit:
                 return examples
+        del buffer[:full]
     return examples
 
 

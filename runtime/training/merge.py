@@ -22,7 +22,9 @@ runs as the ``lora-merge`` job (:mod:`runtime.jobs`) or in the command line's ow
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import shutil
 import sys
 import threading
@@ -38,11 +40,17 @@ from runtime.training.launcher import INSTALL_HINT
 
 #: A JSON file of a model or adapter folder larger than this is refused (configs are small).
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
+#: Largest LoRA rank accepted (published adapters use 8 to 64; peft's own examples stay far below).
+MAX_RANK = 65_536
+#: Largest |lora_alpha| accepted: alpha / r scales every update, and far larger values only overflow.
+MAX_ALPHA = 1e6
 #: Files copied from the tokenizer's folder into the merged one.
 TOKENIZER_FILES = (TOKENIZER_MODEL, "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json")
 #: The embedding and LM head tensors (LLaMA naming) that an adapter may carry whole.
 EMBEDDING_KEYS = ("model.embed_tokens.weight", "lm_head.weight")
 _PEFT_PREFIX = "base_model.model."
+#: What torch's restricted unpickler names when it refuses a pickle.
+_UNSAFE_GLOBAL = re.compile(r"(?:Unsupported global: |unsupported )GLOBAL ([\w.]+)", re.IGNORECASE)
 
 
 class MergeError(AppError):
@@ -109,6 +117,25 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
         ) from exc
 
 
+def _config_number(path: Path, key: str, value: object, *, low: float, high: float, integer: bool = False) -> float:
+    """``value`` of ``key`` in the adapter's configuration, checked to be a finite number in [low, high]."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if ok and integer:
+        ok = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if ok:
+        number = float(value)  # type: ignore[arg-type]
+        if math.isfinite(number) and low <= number <= high:
+            return number
+    shown = json.dumps(value) if isinstance(value, str | int | float | bool) or value is None else type(value).__name__
+    kind = "a whole number" if integer else "a number"
+    raise MergeError(
+        f"{path}: {key} is {shown}, not {kind} from {low:g} to {high:g}. The adapter's configuration is "
+        "damaged or was not written by peft: download or train the adapter again. Nothing was merged.",
+        code="merge_bad_config",
+        params={"path": str(path), "key": key, "value": shown, "low": f"{low:g}", "high": f"{high:g}"},
+    )
+
+
 def _tokenizer_size(folder: Path) -> int | None:
     model = folder / TOKENIZER_MODEL
     if not model.is_file():
@@ -143,13 +170,9 @@ def read_adapter(path: str | os.PathLike[str]) -> AdapterInfo:
             code="merge_not_lora",
             params={"path": str(folder), "kind": "DoRA"},
         )
-    rank, alpha = config.get("r"), config.get("lora_alpha")
-    if not isinstance(rank, int) or isinstance(rank, bool) or rank <= 0 or not isinstance(alpha, (int, float)):
-        raise MergeError(
-            f"{folder / 'adapter_config.json'} has no valid r and lora_alpha.",
-            code="merge_file_unreadable",
-            params={"path": str(folder / "adapter_config.json"), "what": "r / lora_alpha", "reason": "missing"},
-        )
+    config_path = folder / "adapter_config.json"
+    rank = _config_number(config_path, "r", config.get("r"), integer=True, low=1, high=MAX_RANK)
+    alpha = _config_number(config_path, "lora_alpha", config.get("lora_alpha"), low=-MAX_ALPHA, high=MAX_ALPHA)
     if config.get("rank_pattern") or config.get("alpha_pattern"):
         raise MergeError(
             f"{folder} gives some layers their own rank or alpha (rank_pattern / alpha_pattern); "
@@ -157,7 +180,7 @@ def read_adapter(path: str | os.PathLike[str]) -> AdapterInfo:
             code="merge_not_lora",
             params={"path": str(folder), "kind": "LoRA with per-layer ranks"},
         )
-    scale = float(alpha) / (rank**0.5 if config.get("use_rslora") else rank)
+    scale = alpha / (rank**0.5 if config.get("use_rslora") else rank)
     for name in ("adapter_model.safetensors", "adapter_model.bin"):
         if (folder / name).is_file():
             weights = folder / name
@@ -170,8 +193,8 @@ def read_adapter(path: str | os.PathLike[str]) -> AdapterInfo:
         )
     return AdapterInfo(
         path=folder,
-        rank=rank,
-        alpha=float(alpha),
+        rank=int(rank),
+        alpha=alpha,
         scale=scale,
         weights=weights,
         tokenizer_size=_tokenizer_size(folder),
@@ -189,10 +212,32 @@ def _load_tensors(path: Path) -> dict[str, Any]:
     import torch
     from safetensors.torch import load_file
 
-    if path.suffix == ".safetensors":
-        return dict(load_file(str(path)))
-    # weights_only: a .bin is a pickle, and a pickle from the internet must not run code.
-    loaded = torch.load(str(path), map_location="cpu", weights_only=True)
+    try:
+        if path.suffix == ".safetensors":
+            return dict(load_file(str(path)))
+        # weights_only: a .bin is a pickle, and a pickle from the internet must not run code.
+        loaded = torch.load(str(path), map_location="cpu", weights_only=True)
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - torch and safetensors raise many kinds; each is named below
+        if type(exc).__name__ == "UnpicklingError":
+            # torch's text advises weights_only=False, i.e. running the file's code: never pass that on.
+            found = _UNSAFE_GLOBAL.search(str(exc))
+            what = found.group(1) if found else "objects other than tensors"
+            raise MergeError(
+                f"{path} is a pickle that holds more than tensors ({what}); loading it could run code from "
+                "the file, so it was not opened. Use the adapter saved as safetensors "
+                "(adapter_model.safetensors), or get it again from its publisher.",
+                code="merge_unsafe_pickle",
+                params={"path": str(path), "what": what},
+            ) from None
+        first_line = str(exc).splitlines()[0][:200] if str(exc) else ""
+        reason = f"{type(exc).__name__}: {first_line}"
+        raise MergeError(
+            f"Cannot read {path} (weights): {reason}.",
+            code="merge_file_unreadable",
+            params={"path": str(path), "what": "weights", "reason": reason},
+        ) from None
     if not isinstance(loaded, dict):
         raise MergeError(
             f"{path} does not hold a dictionary of tensors.",
@@ -265,6 +310,13 @@ def _split_adapter(info: AdapterInfo) -> tuple[dict[str, tuple[Any, Any]], dict[
             else:
                 plain[name] = tensor
     whole = {**plain, **trained}
+    if not pairs and not whole:
+        raise MergeError(
+            f"The adapter {info.path} holds no weights ({info.weights.name} is empty), so merging it would "
+            "change nothing. Download or train the adapter again.",
+            code="merge_adapter_empty",
+            params={"adapter": str(info.path), "weights": str(info.weights)},
+        )
     incomplete = sorted(k for k, v in pairs.items() if len(v) != 2)
     if incomplete:
         raise MergeError(
@@ -350,6 +402,17 @@ def merge_lora(
     Raises:
         MergeError: As described on the checks; nothing is left at ``out`` then.
     """
+    base_dir, out_dir = Path(base), Path(out)
+    if not adapters:
+        raise MergeError("Give at least one adapter to merge.", code="merge_no_adapter", params={})
+    if out_dir.exists():
+        raise MergeError(
+            f"{out_dir} exists already; choose a new folder for the merged model.",
+            code="merge_out_exists",
+            params={"path": str(out_dir)},
+        )
+    # The configurations are checked before torch is imported: a refusal costs nothing.
+    infos = [read_adapter(a) for a in adapters]
     try:
         import torch
         from safetensors.torch import save_file
@@ -362,16 +425,6 @@ def merge_lora(
             params={"packages": "torch, safetensors", "python": sys.executable, "command": INSTALL_HINT},
         ) from exc
 
-    base_dir, out_dir = Path(base), Path(out)
-    if not adapters:
-        raise MergeError("Give at least one adapter to merge.", code="merge_no_adapter", params={})
-    if out_dir.exists():
-        raise MergeError(
-            f"{out_dir} exists already; choose a new folder for the merged model.",
-            code="merge_out_exists",
-            params={"path": str(out_dir)},
-        )
-    infos = [read_adapter(a) for a in adapters]
     shards, index = _base_shards(base_dir)
     split = [_split_adapter(info) for info in infos]
     carried = {
@@ -421,7 +474,10 @@ def merge_lora(
                         used.add(f"{info.path}:{key}")
                         merged += 1
                         changed = True
-                tensors[key] = work.to(out_type).contiguous() if changed else tensor.to(out_type).contiguous()
+                result = work.to(out_type).contiguous() if changed else tensor.to(out_type).contiguous()
+                if result.is_floating_point() and not bool(torch.isfinite(result).all()):
+                    raise _not_finite(key, base_dir, infos, split, changed=changed)
+                tensors[key] = result
             name = shard.name if shard.suffix == ".safetensors" else shard.name.replace("pytorch_model", "model")
             name = name.replace(".bin", ".safetensors")
             save_file(tensors, str(partial / name), metadata={"format": "pt"})
@@ -444,6 +500,26 @@ def merge_lora(
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return MergeResult(out=out_dir, vocab_size=rows, merged=merged, replaced=replaced, tokenizer_from=tokenizer_from)
+
+
+def _not_finite(key: str, base: Path, infos: list[AdapterInfo], split: list[Any], *, changed: bool) -> MergeError:
+    """A merged tensor with inf or NaN: named, with the adapter that changed it (or the base)."""
+    touching = [info for info, (pairs, whole) in zip(infos, split, strict=True) if key in pairs or key in whole]
+    if changed and touching:
+        info = touching[-1]
+        return MergeError(
+            f"Merging {info.path} gives {key} values that are not finite numbers (inf or NaN): the adapter's "
+            f"weights or its scale (lora_alpha {info.alpha:g} / r {info.rank}) are broken, or too large for "
+            "the chosen type. Nothing was written; use a sound adapter (or --dtype float32).",
+            code="merge_not_finite",
+            params={"path": str(info.path), "tensor": key, "alpha": f"{info.alpha:g}", "rank": info.rank},
+        )
+    return MergeError(
+        f"The base model {base} already has {key} values that are not finite numbers (inf or NaN). "
+        "Nothing was written; download or convert the base model again.",
+        code="merge_not_finite",
+        params={"path": str(base), "tensor": key, "alpha": "", "rank": ""},
+    )
 
 
 def _write_folder(

@@ -124,3 +124,93 @@ def test_the_next_start_uses_the_new_file_quietly(open_window, isolated_dirs: Pa
     assert not second.banner.isVisible()
     assert [c.title for c in second.store.list_conversations()] == ["chatted after the damage"]
     assert len(list(db.parent.glob("*damaged*"))) == 1
+
+
+def test_every_start_notice_queues_and_the_recovery_survives_a_language_switch(
+    qtbot, isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #20, item 4: a truncated database, a settings value reset and an empty models folder,
+    started through app.main as a user does: every notice is shown one after another (the offer of
+    models last), none replaces another, and "Recover messages" works after a language switch."""
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    from app import main as app_main
+    from app.main_window import MainWindow
+
+    db = isolated_dirs / "data" / "conversations.sqlite3"
+    make_history(db, conversations=12, turns=60)
+    size = db.stat().st_size
+    with db.open("r+b") as handle:  # a copy cut off at 80 %, as a full disk or a killed copy leaves it
+        handle.truncate(size * 4 // 5)
+    write_settings(isolated_dirs, {"n_threads": "many"})
+    (isolated_dirs / "models").mkdir(parents=True, exist_ok=True)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # app.main installs its own
+    seen: dict[str, object] = {}
+    failures: list[BaseException] = []
+
+    def windows() -> list[MainWindow]:
+        return [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+
+    def check() -> None:
+        try:
+            [window] = windows()
+            window._replaced = True  # the test closes it; it must not quit the shared QApplication first
+            banner = window.banner
+            seen["texts"] = [m.text for m in banner.messages()]
+            seen["first"] = (banner.label.text(), banner.action_button.text(), banner.count_label.text())
+            window.set_language("zh_CN")
+            [switched] = windows()
+            switched._replaced = True
+            banner = switched.banner
+            seen["switched"] = [(m.text, m.action) for m in banner.messages()]
+            seen["button"] = banner.action_button.text()
+            qtbot.mouseClick(banner.action_button, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(
+                lambda: banner.messages()[0].key == "store_recovery" and "…" not in banner.label.text(),
+                timeout=RECOVERY_TIMEOUT_MS,
+            )
+            seen["recovered"] = banner.label.text()
+            seen["conversations"] = len(switched.store.list_conversations())
+            # The other notices still wait behind the recovery's result, one after another.
+            seen["waiting"] = [m.key for m in banner.messages()]
+            banner.dismiss()
+            seen["next"] = (banner.label.text(), banner.count_label.text())
+            banner.dismiss()
+            seen["last"] = (banner.label.text(), banner.action_button.text(), banner.count_label.isVisible())
+            banner.dismiss()
+            seen["hidden"] = not banner.isVisible()
+            switched.close()
+        except BaseException as exc:  # noqa: BLE001 - raised again after app.exec() returns
+            failures.append(exc)
+        finally:
+            install_translators("en")
+            QApplication.instance().exit(0)
+
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(0, check)
+    try:
+        code = app_main.main(["--data-dir", str(isolated_dirs), "--no-err-windows", "--lang", "en"])
+    finally:
+        install_translators("en")
+    if failures:
+        raise failures[0]
+    assert code == 0
+    [kept] = db.parent.glob("conversations.sqlite3.damaged-*")
+    texts = seen["texts"]
+    assert len(texts) == 3, texts
+    assert str(kept) in texts[0]
+    assert "n_threads" in texts[1] and '"many"' in texts[1]
+    assert "No model is installed yet" in texts[2]
+    assert seen["first"] == (texts[0], "Recover messages", "1 of 3")
+    switched = seen["switched"]
+    assert [action for _, action in switched] == ["恢复消息", "", "获取模型…"], switched
+    assert str(kept) in switched[0][0] and "n_threads" in switched[1][0]
+    assert seen["button"] == "恢复消息"
+    assert str(kept) in seen["recovered"] and seen["conversations"] > 0
+    assert seen["waiting"] == ["store_recovery", "startup_notices", "offer_models"]
+    assert "n_threads" in seen["next"][0] and seen["next"][1] == "第 1 条，共 2 条"
+    assert "模型" in seen["last"][0] and seen["last"][1] == "获取模型…" and not seen["last"][2]
+    assert seen["hidden"]

@@ -70,6 +70,143 @@ def test_merge_lora_writes_the_merged_folder(tiny_model: Path, tmp_path: Path, i
     assert again.returncode == 2 and "exists already" in again.stderr
 
 
+# -- hostile adapters (issue #20, items 6 and 10) --------------------------------------------------
+
+
+def _hostile_adapter(folder: Path, config_text: str, tensors: dict[str, np.ndarray] | None = None) -> Path:
+    """An adapter folder with this adapter_config.json text and these tensors (default: one LoRA pair)."""
+    folder.mkdir()
+    if tensors is None:
+        key = "base_model.model.model.layers.1.mlp.down_proj"
+        generator = np.random.default_rng(6)
+        tensors = {
+            f"{key}.lora_A.weight": generator.standard_normal((2, 128), dtype=np.float32),
+            f"{key}.lora_B.weight": generator.standard_normal((64, 2), dtype=np.float32),
+        }
+    save_file(tensors, str(folder / "adapter_model.safetensors"))
+    (folder / "adapter_config.json").write_text(config_text, encoding="utf-8")
+    return folder
+
+
+def _snapshot(*folders: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _merge_refused(base: Path, adapter: Path, tmp_path: Path, home: Path) -> str:
+    """merge-lora's refusal: exit 2, one message without a traceback, nothing written, inputs unchanged."""
+    before = _snapshot(base, adapter)
+    out = tmp_path / "merged"
+    proc = _cli("merge-lora", str(base), str(adapter), "--out", str(out), home=home)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr, proc.stderr
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if ".partial" in p.name]
+    assert _snapshot(base, adapter) == before
+    return proc.stderr
+
+
+@pytest.mark.parametrize("alpha", ["1e308", "Infinity", "-Infinity", "NaN", '"16"', "true"])
+def test_merge_lora_refuses_an_adapter_whose_alpha_is_not_a_sane_number(
+    tiny_model: Path, tmp_path: Path, isolated_dirs: Path, alpha: str
+) -> None:
+    """Before, lora_alpha 1e308 or Infinity wrote inf/NaN weights and exited 0."""
+    adapter = _hostile_adapter(tmp_path / "lora", '{"r": 2, "lora_alpha": ' + alpha + "}")
+    message = _merge_refused(tiny_model, adapter, tmp_path, isolated_dirs)
+    assert "lora_alpha is" in message and str(adapter / "adapter_config.json") in message
+    assert "download or train the adapter again" in message
+
+
+@pytest.mark.parametrize("rank", ["1e999", "0", "2.5", '"2"'])
+def test_merge_lora_refuses_an_adapter_whose_rank_is_not_a_sane_number(
+    tiny_model: Path, tmp_path: Path, isolated_dirs: Path, rank: str
+) -> None:
+    adapter = _hostile_adapter(tmp_path / "lora", '{"r": ' + rank + ', "lora_alpha": 4}')
+    assert "r is" in _merge_refused(tiny_model, adapter, tmp_path, isolated_dirs)
+
+
+def test_merge_lora_refuses_weights_that_merge_to_inf(tiny_model: Path, tmp_path: Path, isolated_dirs: Path) -> None:
+    """A sane scale, but LoRA weights so large that B @ A overflows: the merged tensor is checked."""
+    key = "base_model.model.model.layers.1.mlp.down_proj"
+    tensors = {
+        f"{key}.lora_A.weight": np.full((2, 128), 3e38, dtype=np.float32),
+        f"{key}.lora_B.weight": np.full((64, 2), 3e38, dtype=np.float32),
+    }
+    adapter = _hostile_adapter(tmp_path / "lora", '{"r": 2, "lora_alpha": 4}', tensors)
+    message = _merge_refused(tiny_model, adapter, tmp_path, isolated_dirs)
+    assert "model.layers.1.mlp.down_proj.weight" in message and "not finite" in message and str(adapter) in message
+
+
+def test_merge_lora_refuses_an_empty_adapter(tiny_model: Path, tmp_path: Path, isolated_dirs: Path) -> None:
+    adapter = _hostile_adapter(tmp_path / "lora", '{"r": 2, "lora_alpha": 4}', tensors={})
+    message = _merge_refused(tiny_model, adapter, tmp_path, isolated_dirs)
+    assert "holds no weights" in message and str(adapter) in message
+
+
+def test_merge_lora_refuses_a_pickle_adapter_without_advising_to_run_it(
+    tiny_model: Path, tmp_path: Path, isolated_dirs: Path
+) -> None:
+    import pickle
+
+    canary = tmp_path / "canary"
+
+    class Evil:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (os.system, (f"touch {canary}",))
+
+    adapter = tmp_path / "lora"
+    adapter.mkdir()
+    (adapter / "adapter_model.bin").write_bytes(pickle.dumps({"x": Evil()}, protocol=2))
+    (adapter / "adapter_config.json").write_text('{"r": 2, "lora_alpha": 4}', encoding="utf-8")
+    message = _merge_refused(tiny_model, adapter, tmp_path, isolated_dirs)
+    assert "adapter_model.bin" in message and "could run code" in message and "safetensors" in message
+    assert "weights_only" not in message and "False" not in message
+    assert not canary.exists()
+
+
+# -- huge training records (issue #20, item 5) ------------------------------------------------------
+
+
+def _train(kind: str, dataset: Path, model: Path, tmp_path: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    spec = JobSpec(
+        kind=kind, model=str(model), dataset=str(dataset), block_size=32, batch_size=2, max_steps=2, tiny_test=True
+    )
+    return _cli("train", kind, "--spec", str(spec.write(tmp_path / f"{kind}.json")), home=home)
+
+
+def test_train_sft_names_a_50_mb_record_and_a_prompt_that_fills_the_block(
+    tiny_model: Path, tmp_path: Path, isolated_dirs: Path
+) -> None:
+    """Before: one 50 MB record took 2.9 GB and ended in a misleading error."""
+    huge = tmp_path / "huge.jsonl"
+    records = [
+        {"instruction": "短", "output": "好"},
+        {"instruction": "很长的指令" * (50 * 1024**2 // 15), "output": "答"},
+    ]
+    huge.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    proc = _train("sft", huge, tiny_model, tmp_path, isolated_dirs)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"Line 2 of {huge} is longer than 4 MB" in proc.stderr and "Shorten that record" in proc.stderr
+
+    # Under the bound but with a prompt longer than a sequence: cut before tokenizing, and named.
+    long_prompt = tmp_path / "long.json"
+    long_prompt.write_text(
+        json.dumps([{"instruction": "很长的指令" * 100_000, "output": "答"}], ensure_ascii=False), encoding="utf-8"
+    )
+    proc = _train("sft", long_prompt, tiny_model, tmp_path, isolated_dirs)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"Record 1 of {long_prompt} has a prompt" in proc.stderr and "raise the block size" in proc.stderr
+
+
+def test_train_pretrain_trains_on_a_single_line_of_several_megabytes(
+    tiny_model: Path, tmp_path: Path, isolated_dirs: Path
+) -> None:
+    """Before: a single-line text was cut into blocks in quadratic time and no step came."""
+    line = tmp_path / "one-line.txt"
+    line.write_text("我们今天去公园散步，天气很好。" * 200_000, encoding="utf-8")  # 9 MB, no newline
+    proc = _train("pretrain", line, tiny_model, tmp_path, isolated_dirs)
+    assert proc.returncode == 0, proc.stderr
+    assert "step 2/2" in proc.stdout and "finished: adapter in" in proc.stdout
+
+
 def test_train_runs_follows_lists_and_stops(tiny_model: Path, tmp_path: Path, isolated_dirs: Path) -> None:
     spec = JobSpec(
         kind="pretrain",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import gguf
@@ -23,6 +25,7 @@ from runtime.models.convert import (
 from runtime.models.tiny import write_llama_checkpoint
 from runtime.tokens import DEFAULT_PAD_TOKEN, MergeResult, merge_sentencepiece
 
+REPO_ROOT = Path(__file__).resolve().parents[3]
 PROMPT = "我们今天去公园散步，天气很好。"
 SHAPE = {"hidden": 64, "layers": 2, "heads": 4, "kv_heads": 2, "ffn": 128}
 
@@ -264,3 +267,104 @@ def test_not_enough_disk_space(checkpoints: dict[str, Path], tmp_path: Path, mon
     assert error.code == "convert_no_space" and "nothing was written" in str(error)
     with pytest.raises(ConversionError):
         check_free_space(tmp_path, 2 * 1024 * 1024)
+
+
+# -- hostile configs and headers, through ``alpaca-desk convert`` (issue #20, item 7) ------------------
+
+
+@pytest.fixture(scope="module")
+def small_checkpoint(tmp_path_factory: pytest.TempPathFactory, llama_tokenizer: Path) -> Path:
+    """A tiny LLaMA (hidden 64, 2 layers) with LLaMA's tokenizer, in one safetensors file."""
+    folder = tmp_path_factory.mktemp("hostile") / "model"
+    return write_llama_checkpoint(folder, tokenizer=llama_tokenizer, seed=3, **SHAPE)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _cli_convert(folder: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runtime.cli", "convert", str(folder), "--out", str(out)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+    )
+
+
+def _refused_by_cli(folder: Path, tmp_path: Path) -> str:
+    """The command's one-line refusal; nothing written, the folder unchanged, no traceback."""
+    before = _snapshot(folder)
+    out = tmp_path / "out.gguf"
+    proc = _cli_convert(folder, out)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.startswith("error: "), proc.stderr
+    assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert _snapshot(folder) == before
+    return proc.stderr
+
+
+def _with_config(small_checkpoint: Path, tmp_path: Path, text: str) -> Path:
+    folder = shutil.copytree(small_checkpoint, tmp_path / "model")
+    (folder / "config.json").write_text(text, encoding="utf-8")
+    return folder
+
+
+def _config_text(small_checkpoint: Path, key: str, raw_value: str) -> str:
+    """config.json with ``key`` set to ``raw_value``, written as JSON text (1e999, NaN: what Python's json reads)."""
+    config = json.loads((small_checkpoint / "config.json").read_text(encoding="utf-8"))
+    config[key] = "__VALUE__"
+    return json.dumps(config).replace('"__VALUE__"', raw_value)
+
+
+def test_a_billion_layers_in_the_config_is_refused_at_once(small_checkpoint: Path, tmp_path: Path) -> None:
+    folder = _with_config(small_checkpoint, tmp_path, _config_text(small_checkpoint, "num_hidden_layers", "1e9"))
+    found = inspect_checkpoint(folder)
+    assert [p.code for p in found.problems] == ["convert_config_mismatch"]
+    message = _refused_by_cli(folder, tmp_path)
+    assert "num_hidden_layers is 1,000,000,000" in message and "2 layers" in message
+    assert str(folder / "config.json") in message
+
+
+@pytest.mark.parametrize("raw", ["1e999", "NaN", '"two"', "-64", "64.5", "[64]"])
+def test_a_hidden_size_that_is_not_a_number_gets_the_apps_message(
+    small_checkpoint: Path, tmp_path: Path, raw: str
+) -> None:
+    folder = _with_config(small_checkpoint, tmp_path, _config_text(small_checkpoint, "hidden_size", raw))
+    assert [p.code for p in inspect_checkpoint(folder).problems] == ["convert_bad_number"]
+    message = _refused_by_cli(folder, tmp_path)
+    assert "hidden_size is" in message and "not a whole number" in message and "restore config.json" in message
+    assert "cannot convert" not in message and "float" not in message
+
+
+@pytest.mark.parametrize(
+    ("key", "raw"),
+    [("hidden_size", "128"), ("num_key_value_heads", "4"), ("intermediate_size", "96"), ("num_hidden_layers", "3")],
+)
+def test_a_config_that_does_not_describe_the_weights_is_refused(
+    small_checkpoint: Path, tmp_path: Path, key: str, raw: str
+) -> None:
+    """Before, hidden_size 128 over 64-wide tensors was written into a GGUF llama.cpp cannot load."""
+    folder = _with_config(small_checkpoint, tmp_path, _config_text(small_checkpoint, key, raw))
+    assert [p.code for p in inspect_checkpoint(folder).problems] == ["convert_config_mismatch"]
+    message = _refused_by_cli(folder, tmp_path)
+    assert f"{key} is" in message and "does not describe these weights" in message
+
+
+def test_overlapping_tensors_in_a_safetensors_header_are_refused(small_checkpoint: Path, tmp_path: Path) -> None:
+    folder = shutil.copytree(small_checkpoint, tmp_path / "model")
+    [shard] = folder.glob("*.safetensors")
+    raw = shard.read_bytes()
+    length = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + length])
+    first, second = "model.layers.0.input_layernorm.weight", "model.layers.1.input_layernorm.weight"
+    header[second]["data_offsets"] = header[first]["data_offsets"]  # same size, same bytes
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    assert len(text) <= length
+    shard.write_bytes(raw[:8] + text.ljust(length, b" ") + raw[8 + length :])
+    assert [p.code for p in inspect_checkpoint(folder).problems] == ["convert_shard_overlap"]
+    message = _refused_by_cli(folder, tmp_path)
+    assert shard.name in message and "same bytes" in message

@@ -137,6 +137,26 @@ def test_recovery_brings_back_every_readable_message(db: Path) -> None:
     store.close()
 
 
+@pytest.mark.parametrize("tool", ["none", "whatever is on PATH"])
+def test_a_file_cut_off_at_four_fifths_gives_back_the_messages_before_the_cut(db: Path, tool: str) -> None:
+    """Issue #20: a truncated file (its header still counting the lost pages) made SQLite refuse all
+    of it, even page 1; recovery reads a copy whose page count is the file's."""
+    expected = make_history(db, conversations=12, turns=60)
+    size = db.stat().st_size
+    with db.open("r+b") as handle:
+        handle.truncate(size * 4 // 5)
+    store, [notice] = open_store(db)
+    kept = Path(notice.params["kept"])
+    before = kept.read_bytes()
+    report = recover_conversations(kept, store, **({"sqlite3_cli": None} if tool == "none" else {}))
+    recovered = contents(store)
+    assert report.conversations == 12 and report.messages > 0
+    for title, messages in recovered.items():  # whatever came back is exactly what was written
+        assert all(message in expected[title] for message in messages)
+    assert kept.read_bytes() == before
+    store.close()
+
+
 def test_messages_whose_conversation_row_is_lost_are_still_recovered(db: Path) -> None:
     expected = make_history(db, conversations=3, turns=6)
     # The few conversation rows share one page with their titles; garbage over it loses them all.

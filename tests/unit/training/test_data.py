@@ -79,3 +79,112 @@ def test_the_preview_reads_only_the_start_of_a_large_file(tmp_path: Path, proces
     assert [r.instruction for r in rows] == [f"问题{i}" for i in range(5)]
     few = data.read_sft_records(big, limit_bytes=4096)  # a cut array yields its whole records
     assert 0 < len(few) < 60 and few[-1].output == "回答" * 50
+
+
+# -- huge records (issue #20, item 5): streamed, cut, named; memory independent of their size --------
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+HUGE = 50 * 1024 * 1024
+#: What the child measures: read the dataset as the scripts do, print the outcome and its peak RSS.
+_MEASURE = """
+import json, sys
+from runtime.training import data
+kind, path, tokenizer = sys.argv[1:4]
+try:
+    if kind == "sft":
+        outcome = {"records": len(data.read_sft_records(path))}
+    else:
+        processor = data.load_processor(tokenizer)
+        blocks = data.pretrain_examples(processor, data.iter_paragraphs(path), 64, limit=int(sys.argv[4]))
+        outcome = {"blocks": len(blocks), "first": list(blocks[0].input_ids) if blocks else []}
+except data.DatasetError as exc:
+    outcome = {"code": exc.code, "message": str(exc)}
+status = open("/proc/self/status").read()
+outcome["peak_kb"] = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1])
+print(json.dumps(outcome))
+"""
+
+
+def _measured(*args: str) -> dict:
+    """The child's outcome and its own peak RSS (VmHWM starts afresh at exec)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=True
+    )
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def _sft_files(folder: Path, size: int) -> tuple[Path, Path]:
+    big = "很长的指令" * (size // 15)
+    records = [{"instruction": "短", "output": "好"}, {"instruction": big, "output": "答"}]
+    lines = folder / f"lines-{size}.jsonl"
+    lines.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    array = folder / f"array-{size}.json"
+    array.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    return lines, array
+
+
+def test_a_50_mb_instruction_record_is_named_and_never_held(tmp_path: Path) -> None:
+    """Before: one 50 MB record took 2.9 GB and ended in a misleading error."""
+    small_lines, small_array = _sft_files(tmp_path, 1024)
+    huge_lines, huge_array = _sft_files(tmp_path, HUGE)
+    before = {p: p.read_bytes() for p in (huge_lines, huge_array)}
+    baseline = _measured("sft", str(small_lines), "")
+    assert baseline["records"] == 2
+    for path, named in ((huge_lines, "Line 2 of"), (huge_array, "Record 2 of")):
+        outcome = _measured("sft", str(path), "")
+        assert outcome["code"].endswith("_too_large") and outcome["message"].startswith(f"{named} {path}")
+        assert "Shorten that record or remove it" in outcome["message"]
+        # Memory does not follow the record: a 50 MB record costs what a 1 kB one does, give or take a chunk.
+        assert outcome["peak_kb"] - baseline["peak_kb"] < 16 * 1024, (outcome, baseline)
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_a_50_mb_line_of_pretraining_text_is_read_in_pieces(tmp_path: Path, processor) -> None:  # noqa: ANN001
+    """Before: a 50 MB single-line text reached 1.45 GB and no training step after 180 s."""
+    sentence = "我们今天去公园散步，天气很好。"
+    small, huge = tmp_path / "small.txt", tmp_path / "huge.txt"
+    small.write_text(sentence * (HUGE // 10 // len(sentence.encode("utf-8"))), encoding="utf-8")
+    huge.write_text(sentence * (HUGE // len(sentence.encode("utf-8"))), encoding="utf-8")
+    tokenizer = str(SHIPPED_TOKENIZERS / "llama")
+    baseline = _measured("pretrain", str(small), tokenizer, "8")
+    outcome = _measured("pretrain", str(huge), tokenizer, "8")
+    assert outcome["blocks"] == 8 and outcome["first"] == baseline["first"]
+    # A line ten times longer costs no more: it is read a piece at a time.
+    assert abs(outcome["peak_kb"] - baseline["peak_kb"]) < 8 * 1024, (outcome, baseline)
+    # The paragraph comes in pieces of a bounded size, which together hold the whole line.
+    pieces = list(data.iter_paragraphs(huge))
+    assert len(pieces) > 1 and max(len(p) for p in pieces) <= data.MAX_PARAGRAPH_CHARS + data.READ_CHUNK_BYTES
+    assert sum(len(p) for p in pieces) == len(huge.read_text(encoding="utf-8"))
+
+
+def test_a_long_record_is_cut_before_tokenizing_and_a_prompt_that_fills_the_block_is_named(processor) -> None:  # noqa: ANN001
+    record = data.SftRecord(instruction="很长的指令" * 200_000, input="", output="答案")
+    example = data.sft_example(processor, record, block_size=64)
+    assert len(example.input_ids) == 64 and example.learned_tokens == 0
+
+
+def test_json_arrays_are_read_record_by_record_across_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = [
+        {"instruction": 'a "quoted" [x] {y} \\ back', "input": "", "output": "答案 ]}"},
+        {"instruction": "b", "output": "c\\\\", "extra": {"nested": [1, {"deep": "]"}]}},
+    ]
+    array = tmp_path / "a.json"
+    array.write_text("\ufeff" + json.dumps(records, ensure_ascii=False, indent=2), encoding="utf-8")
+    lines = tmp_path / "a.jsonl"
+    lines.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    expected = data.read_sft_records(lines)
+    for chunk in (1, 2, 3, 7, 4096):
+        monkeypatch.setattr(data, "READ_CHUNK_BYTES", chunk)
+        assert data.read_sft_records(array) == expected, chunk
+    for text, code in (
+        ('[{"instruction": "a", "output": "b"}', "training_dataset_not_json"),
+        ('[{"instruction": "a", "output": "b"}, 3]', "training_dataset_bad_record"),
+        ('[{"instruction": "a" "output": "b"}]', "training_dataset_not_json"),
+    ):
+        array.write_text(text, encoding="utf-8")
+        with pytest.raises(data.DatasetError) as caught:
+            data.read_sft_records(array)
+        assert caught.value.code == code, text
