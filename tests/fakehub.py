@@ -11,7 +11,9 @@ It answers the requests ``huggingface_hub`` (and the app's downloader) makes:
 
 and has fault switches (:class:`Faults`): drop the connection after N bytes of each answer,
 ignore Range, flip a byte, stall, announce a wrong length, leave out the checksum headers, serve
-slowly. It counts the bytes of file content it sent and records every request with its headers.
+slowly. :meth:`FakeHub.allow` holds file content back until the test lets more through, so that a
+download is still running at a given step however slow the machine is. It counts the bytes of file
+content it sent and records every request with its headers and the bytes sent in answer to it.
 """
 
 from __future__ import annotations
@@ -116,6 +118,8 @@ class FakeHub:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._allowance: int | None = None  # bytes of file content still to send; None: no limit
+        self._allowance_changed = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -138,6 +142,28 @@ class FakeHub:
         with self._lock:
             own = [r for r in self.requests if r.method == "GET" and _file_of(r.path) == (repo, name)]
         return own + (self.cdn.file_gets(repo, name) if self.cdn is not None else [])
+
+    def allow(self, count: int | None) -> None:
+        """Send ``count`` more bytes of file content (all answers together), then hold every answer
+        until more are allowed; None sends everything (the start, and what :meth:`stop` does).
+        Held answers only wait: the connections stay open."""
+        with self._lock:
+            self._allowance = count
+            self._allowance_changed.notify_all()
+
+    def _take(self, want: int) -> tuple[int, bool]:
+        """How much of a ``want``-byte piece may go now, and whether it had to wait for it (it waits
+        while nothing is allowed)."""
+        waited = False
+        with self._lock:
+            while self._allowance is not None and self._allowance <= 0:
+                waited = True
+                self._allowance_changed.wait()
+            if self._allowance is None:
+                return want, waited
+            count = min(want, self._allowance)
+            self._allowance -= count
+            return count, waited
 
     def served_bytes(self, repo: str, name: str) -> int:
         """Bytes of ``name``'s content sent so far (by this server and its CDN)."""
@@ -167,7 +193,8 @@ class FakeHub:
         return self
 
     def stop(self) -> None:
-        """Stop listening."""
+        """Stop listening (held answers are let go)."""
+        self.allow(None)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -354,7 +381,7 @@ class _Handler(BaseHTTPRequestHandler):
         # Small pieces when a fault needs precise byte counts or pacing, large ones otherwise.
         plain = not (faults.drop_after or faults.rate or faults.stall_after is not None)
         chunk_size = 1024 * 1024 if plain else 64 * 1024
-        began = time.monotonic()
+        began, paced = time.monotonic(), 0  # the pace is kept from here, over these bytes
         stalled = False
         while offset < file.size:
             limit = chunk_size
@@ -366,16 +393,20 @@ class _Handler(BaseHTTPRequestHandler):
             if faults.stall_after is not None and not stalled and sent >= faults.stall_after:
                 stalled = True
                 time.sleep(faults.stall_seconds)
-            data = file.read(offset, min(limit, file.size - offset))
+            count, held = hub._take(min(limit, file.size - offset))
+            if held:  # the pace starts again after a hold, rather than catching up at once
+                began, paced = time.monotonic(), 0
+            data = file.read(offset, count)
             if faults.flip_byte is not None and offset <= faults.flip_byte < offset + len(data):
                 index = faults.flip_byte - offset
                 data = data[:index] + bytes([data[index] ^ 0xFF]) + data[index + 1 :]
             self.wfile.write(data)
             hub._count(key, len(data), self._request)
             sent += len(data)
+            paced += len(data)
             offset += len(data)
             if faults.rate:
-                ahead = sent / faults.rate - (time.monotonic() - began)
+                ahead = paced / faults.rate - (time.monotonic() - began)
                 if ahead > 0:
                     time.sleep(ahead)
         if faults.wrong_length and start == 0:

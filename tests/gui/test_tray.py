@@ -24,7 +24,11 @@ from tests.gui.clicks import choose_menu, click, click_dialog_button, click_in_m
 
 REPO = "hfl/chinese-alpaca-2-1.3b-gguf"
 NAME = "ggml-model-q4_0.gguf"
-SLOW = 100_000  # bytes per second: the 1.2 MB model takes about twelve seconds
+SLOW = 100_000  # bytes per second: progress comes in steady steps
+#: Bytes the hub sends before it holds the rest of the 1.2 MB model (FakeHub.allow): the download
+#: runs until a test lets the rest through, however long its steps take. More than the 256 KiB
+#: the downloader reads at a time, or it would report no progress.
+FIRST_BYTES = 400_000
 
 
 @pytest.fixture
@@ -60,6 +64,7 @@ def start_download(qtbot, window: MainWindow, hub: FakeHub, data: bytes) -> obje
     """Model → Get models…, the entry, the file, Download; the dialog closed (Esc) once it runs."""
     hub.add(REPO, NAME, data)
     hub.faults.rate = SLOW
+    hub.allow(FIRST_BYTES)
     choose_menu(qtbot, window, "Model", "Get models…")
     dialog = window.hub_controller.dialog
     assert dialog is not None and dialog.isVisible()
@@ -124,6 +129,7 @@ def test_closing_asks_keep_downloading_keeps_the_window_and_quit_leaves_the_part
     assert window.isVisible() and not box.isVisible()
     assert process.running and item.state == "running"
     so_far = item.done
+    hub.allow(FIRST_BYTES)  # still short of the whole file
     qtbot.waitUntil(lambda: item.done > so_far, timeout=20_000)  # it goes on downloading
 
     window.close()
@@ -176,6 +182,7 @@ def test_closed_to_the_tray_the_download_finishes_and_a_click_on_the_message_cha
     assert controller.hidden_in_tray and len(tray.messages) == 1
 
     hub.faults.rate = 0
+    hub.allow(None)
     qtbot.waitUntil(lambda: item.state == "done", timeout=30_000)
     target = part_file(window).with_name(NAME)
     assert target.read_bytes() == data and not part_file(window).exists()
@@ -242,6 +249,7 @@ def test_the_tray_pauses_resumes_and_its_quit_ends_the_app_leaving_the_part_for_
 
     # The next start (app.main: a new context, the window, resume_pending) goes on from the .part.
     hub.faults.rate = 0
+    hub.allow(None)
     first = len(hub.file_gets(REPO, NAME))
     again = open_window(tray=True)
     again.ctx.downloads.resume_pending()
@@ -270,6 +278,7 @@ def test_model_quit_asks_even_with_a_tray_and_a_download_failing_in_the_tray_say
     assert controller.hidden_in_tray
     hub.faults.flip_byte = len(data) - 10  # the rest arrives damaged: the checksum refuses it
     hub.faults.rate = 0
+    hub.allow(None)
     qtbot.waitUntil(lambda: item.state == "failed", timeout=30_000)
     tray = controller.tray
     assert tray is not None and tray.isVisible() and not window.isVisible()
