@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QInputMethodEvent
@@ -168,3 +169,21 @@ def answering_file_dialog(qtbot, path: str) -> Iterator[list[str]]:
     finally:
         done[0] = True
     assert seen, "no file dialog was opened"
+
+
+def download_from_the_hub(qtbot, window: QMainWindow, repo: str, name: str) -> Any:
+    """Model → Get models…, the catalogue entry ``repo``, its file ``name`` once the hub's list is
+    shown, Download. Returns the download (the dialog stays open)."""
+    from app.views.hub_view import FILE_ROLE, REPO_ROLE
+
+    choose_menu(qtbot, window, "Model", "Get models…")
+    dialog = window.hub_controller.dialog
+    assert dialog is not None and dialog.isVisible()
+    click_item(qtbot, dialog.catalogue, tree_row(dialog.catalogue, repo, role=REPO_ROLE))
+    qtbot.waitUntil(lambda: "Sizes from the hub" in dialog.details.text(), timeout=APPEAR_TIMEOUT_MS)
+    click_item(qtbot, dialog.files, tree_row(dialog.files, name, role=FILE_ROLE))
+    before = list(window.ctx.downloads.items)
+    click(qtbot, dialog.download_button)
+    [item] = [d for d in window.ctx.downloads.items if d not in before]
+    assert (item.repo, item.files) == (repo, [name])
+    return item

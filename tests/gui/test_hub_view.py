@@ -13,7 +13,15 @@ from PySide6.QtWidgets import QDialogButtonBox
 from app.main_window import AppContext, MainWindow
 from app.views.hub_view import FILE_ROLE, REPO_ROLE
 from tests.fakehub import FakeHub
-from tests.gui.clicks import choose_menu, click, click_dialog_button, click_item, tree_row, type_text
+from tests.gui.clicks import (
+    choose_menu,
+    click,
+    click_dialog_button,
+    click_item,
+    download_from_the_hub,
+    tree_row,
+    type_text,
+)
 
 REPO = "hfl/chinese-alpaca-2-1.3b-gguf"
 NAME = "ggml-model-q4_0.gguf"
@@ -150,8 +158,8 @@ def test_a_download_running_when_the_app_quits_resumes_at_the_next_start(
     window = MainWindow(first)
     window._replaced = True
     qtbot.addWidget(window)
-    item = window.hub_controller.download(REPO, NAME)
-    assert item is not None
+    window.show()
+    item = download_from_the_hub(qtbot, window, REPO, NAME)
     qtbot.waitUntil(lambda: item.done > 100_000, timeout=20_000)
     process = first.downloads._process
     first.close()  # the app quits in the middle of the download

@@ -17,10 +17,9 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from app.main_window import AppContext, MainWindow
-from app.views.hub_view import FILE_ROLE, REPO_ROLE
 from runtime.hub.manifest import read_manifest
 from tests.fakehub import FakeHub
-from tests.gui.clicks import choose_menu, click, click_dialog_button, click_in_menu, click_item, tree_row
+from tests.gui.clicks import choose_menu, click, click_dialog_button, click_in_menu, download_from_the_hub
 
 REPO = "hfl/chinese-alpaca-2-1.3b-gguf"
 NAME = "ggml-model-q4_0.gguf"
@@ -65,16 +64,9 @@ def start_download(qtbot, window: MainWindow, hub: FakeHub, data: bytes) -> obje
     hub.add(REPO, NAME, data)
     hub.faults.rate = SLOW
     hub.allow(FIRST_BYTES)
-    choose_menu(qtbot, window, "Model", "Get models…")
-    dialog = window.hub_controller.dialog
-    assert dialog is not None and dialog.isVisible()
-    click_item(qtbot, dialog.catalogue, tree_row(dialog.catalogue, REPO, role=REPO_ROLE))
-    qtbot.waitUntil(lambda: dialog.files.topLevelItemCount() == 1, timeout=10_000)  # the hub's list
-    click_item(qtbot, dialog.files, tree_row(dialog.files, NAME, role=FILE_ROLE))
-    click(qtbot, dialog.download_button)
-    [item] = window.ctx.downloads.items
-    assert (item.repo, item.files) == (REPO, [NAME])
+    item = download_from_the_hub(qtbot, window, REPO, NAME)
     qtbot.waitUntil(lambda: item.done > 0, timeout=20_000)
+    dialog = window.hub_controller.dialog
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     assert not dialog.isVisible()
     return item
