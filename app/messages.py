@@ -27,6 +27,21 @@ def _messages() -> dict[str, str]:
             "{path} is a folder, not a model file. Choose the .gguf file inside it (a Hugging Face folder "
             "must first be converted to GGUF).",
         ),
+        "model_symlink_loop": QCoreApplication.translate(
+            "Messages",
+            "{path} is a symbolic link that leads back to itself (a loop), not a model file. Choose the model "
+            "file itself, or fix the link.",
+        ),
+        "model_not_regular_file": QCoreApplication.translate(
+            "Messages",
+            "{path} is not a regular file (a named pipe, a device or a socket cannot be a model). Choose a .gguf "
+            "model file.",
+        ),
+        "model_native_abort": QCoreApplication.translate(
+            "Messages",
+            "llama.cpp stopped on {name} with a failed check ({assertion}) and ended the {job} job. The file is "
+            "damaged or unusual: download it again, or choose another model.",
+        ),
         "model_unreadable": QCoreApplication.translate(
             "Messages", "Cannot read {path}: {reason}. Check the file's permissions."
         ),
@@ -554,7 +569,7 @@ def _messages() -> dict[str, str]:
         ),
         "convert_no_space": QCoreApplication.translate(
             "Messages",
-            "{folder} has {free_gib} GiB free, but the output needs about {needed_gib} GiB. Free some space or choose another folder; nothing was written.",
+            "{folder} has {free_size} free, but the output needs about {needed_size}. Free some space or choose another folder; nothing was written.",
         ),
         "convert_write_failed": QCoreApplication.translate(
             "Messages", "Cannot write {path}: {detail}. Choose another output folder."
@@ -563,6 +578,15 @@ def _messages() -> dict[str, str]:
             "Messages", "Unknown quantization type {type}; choose one of the types offered."
         ),
         "quantize_bad_folder": QCoreApplication.translate("Messages", "{path} is not a folder."),
+        "quantize_bad_folder_access": QCoreApplication.translate(
+            "Messages", "Cannot use the folder {path}: {reason}. Choose another output folder."
+        ),
+        "quantize_disk_full": QCoreApplication.translate(
+            "Messages",
+            "The disk that holds {folder} filled up while {name} was quantized to {type}: {free_size} is free, and "
+            "the file needs about {needed_size}. Free some space or choose another folder, then quantize again; the "
+            "unfinished file was removed.",
+        ),
         "quantize_failed": QCoreApplication.translate(
             "Messages", "llama.cpp could not quantize {path} to {type}:\n{log}"
         ),

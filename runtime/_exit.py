@@ -33,6 +33,7 @@ def end_with_parent(
     death_signal: int = signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM,
     before_exit: Callable[[], None] | None = None,
     status: int = 1,
+    kill_after_s: float | None = None,
 ) -> None:
     """Make this child process end when the process that started it ends, whatever it is doing.
 
@@ -49,8 +50,17 @@ def end_with_parent(
       and ``os._exit(status)``: no clean-up that could hang. Native calls release the GIL, so the
       thread runs while the main thread is inside llama.cpp.
 
-    Call it first thing in the child. A parent that ended before this call is not noticed (the
-    child cannot learn its original parent any more); the host still ends when its stdin closes.
+    Both need Python's lock: a signal handler runs, and the watchdog wakes, only between bytecodes.
+    One C call that never returns to the interpreter (``9 ** (10**9)``, a huge string repeat, a
+    regular expression that backtracks for ever) keeps both waiting, and such a child ran on as an
+    orphan at full CPU after its parent was killed. ``kill_after_s`` adds a guard that needs no lock
+    (Linux): a forked guard process that waits for the parent's end on a pidfd and then gives the
+    child ``kill_after_s`` seconds to end by itself before it sends SIGKILL. The guard ends with
+    the child (its own parent-death signal is SIGKILL) and holds none of the child's files.
+
+    Call it first thing in the child, before it starts threads (the guard is forked). A parent
+    that ended before this call is not noticed (the child cannot learn its original parent any
+    more); the host still ends when its stdin closes.
 
     Args:
         death_signal: what the kernel sends on Linux. SIGKILL cannot be caught, so nothing can
@@ -58,10 +68,15 @@ def end_with_parent(
             that removes the job's temporary output. 0: none (the watchdog alone, as elsewhere).
         before_exit: called by the watchdog thread just before it ends the process.
         status: the exit status the watchdog ends the process with.
+        kill_after_s: on Linux, SIGKILL this long after the parent ended, whatever the child does
+            (for a ``death_signal`` that the child handles itself).
     """
+    parent = os.getppid()
     if sys.platform.startswith("linux"):
         _set_parent_death_signal(death_signal)
-    parent_gone = _parent_watch(os.getppid())
+        if kill_after_s is not None:
+            _start_kill_guard(parent, kill_after_s)
+    parent_gone = _parent_watch(parent)
     if parent_gone is not None:
         watchdog = threading.Thread(
             target=_watch, args=(parent_gone, before_exit, status), name="parent-watchdog", daemon=True
@@ -75,6 +90,57 @@ def _set_parent_death_signal(death_signal: int) -> None:
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, int(death_signal), 0, 0, 0)
     except (OSError, AttributeError):
         pass  # no prctl here (another libc): the watchdog thread still guards
+
+
+def _start_kill_guard(parent: int, grace_s: float) -> None:
+    """Fork the guard of :func:`end_with_parent` (Linux; nothing where a pidfd cannot be had)."""
+    try:
+        parent_fd = os.pidfd_open(parent)
+    except (AttributeError, OSError):
+        return  # Linux before 5.3, or the parent is already gone (and the death signal sent)
+    try:
+        guard = os.fork()
+    except OSError:
+        os.close(parent_fd)
+        return
+    if guard:
+        os.close(parent_fd)
+        return
+    # The guard, a copy of the child with one thread: it must never return into the child's code.
+    try:
+        _guard(os.getppid(), parent_fd, grace_s)
+    finally:
+        os._exit(0)
+
+
+def _guard(child: int, parent_fd: int, grace_s: float) -> None:
+    import select
+
+    # Ended with the child, however the child ends; and holding none of its pipes, so that whoever
+    # reads the child's output sees the end of it when the child ends. In a process group of its
+    # own: the child's group is the job (cancel signals it, and its end is awaited by the group).
+    _set_parent_death_signal(signal.SIGKILL)
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass
+    for name in ("SIGINT", "SIGTERM"):
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+    os.closerange(0, parent_fd)
+    os.closerange(parent_fd + 1, _max_fd())
+    if os.getppid() != child:
+        return  # the child ended before the death signal was set
+    select.select([parent_fd], [], [])  # readable once the parent has ended
+    time.sleep(grace_s)
+    if os.getppid() == child:
+        os.kill(child, signal.SIGKILL)
+
+
+def _max_fd() -> int:
+    try:
+        return int(os.sysconf("SC_OPEN_MAX"))
+    except (OSError, ValueError):
+        return 65536
 
 
 def _parent_watch(parent: int) -> Callable[[], bool] | None:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from runtime._exit import describe_exit
-from runtime.chat._native_log import ABORT_PREFIX
 from runtime.errors import (
     AppError,
     HostDied,
@@ -32,6 +31,7 @@ from runtime.errors import (
     PromptTooLong,
     TemplateError,
 )
+from runtime.models.native_log import ABORT_PREFIX
 
 log = logging.getLogger(__name__)
 

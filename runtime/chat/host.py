@@ -32,18 +32,18 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from runtime._exit import end_with_parent
-from runtime.chat import _native_log, templates
+from runtime.chat import templates
 from runtime.chat._threads import CpuUse, ThreadTuner, default_threads, usable_cores
 from runtime.chat.params import RANGES, DecodingParams
 from runtime.chat.streaming import StopMatcher, Utf8Stream
 from runtime.errors import AppError, HostError, ModelLoadError, NotLoaded, ParameterError
-from runtime.models import ModelInfo, check_model_file, read_model_info
+from runtime.models import ModelInfo, native_log
+from runtime.models.loader import check_model, open_llama
 
 # Tokens of recent history the repetition penalty looks at (llama.cpp's default).
 PENALTY_LAST_N = 64
@@ -69,42 +69,6 @@ class GenerationStats:
     # Cores other programs at normal priority kept busy while the answer was written (Linux;
     # None elsewhere or for answers under half a second). Niced background work is not counted.
     others_busy_cores: float | None = None
-
-
-class _InertChatFormatter:
-    """Stands in for llama-cpp-python's Jinja2ChatFormatter while a model loads (see below)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def to_chat_handler(self) -> Callable[..., Any]:
-        def refuse(*args: Any, **kwargs: Any) -> Any:
-            raise HostError("Chat completion through llama-cpp-python is not used; templates render in the sandbox.")
-
-        return refuse
-
-
-@contextmanager
-def _no_jinja_chat_formatters() -> Iterator[None]:
-    """Keep ``Llama()`` from compiling the chat templates that the model file carries.
-
-    ``Llama.__init__`` builds a Jinja2ChatFormatter, which compiles a Jinja template, for every
-    ``tokenizer.chat_template*`` key of the file, and Jinja computes constant expressions while
-    it compiles: ``{{ 9 ** (10**9) }}`` under any such key (even ``tokenizer.chat_template.tool_use``,
-    which nothing here uses) would hang the load, outside every limit. This app never calls
-    ``create_chat_completion``: it renders templates itself, in the template sandbox process.
-    So while the constructor runs, the formatter class is an inert one. This process loads one
-    model at a time, on one thread, so swapping the module attribute for that time is safe.
-    """
-    from llama_cpp import llama_chat_format
-
-    module: Any = llama_chat_format
-    original = module.Jinja2ChatFormatter
-    module.Jinja2ChatFormatter = _InertChatFormatter
-    try:
-        yield
-    finally:
-        module.Jinja2ChatFormatter = original
 
 
 class Engine:
@@ -145,43 +109,31 @@ class Engine:
         Raises:
             ModelLoadError: the file is missing, not GGUF, truncated, or llama.cpp rejects it.
         """
-        info = read_model_info(check_model_file(path))
+        info = check_model(path)
         self.unload()
         import llama_cpp
 
         self._tuner = ThreadTuner(default_threads(), fixed=n_threads)
         options: dict[str, Any] = {
-            "model_path": info.path,
             "n_ctx": n_ctx,
             "n_batch": PROMPT_BATCH,
             "n_threads": self._tuner.current,
             "n_threads_batch": self._tuner.best,
             "n_gpu_layers": n_gpu_layers,
             "seed": seed if seed is not None else llama_cpp.LLAMA_DEFAULT_SEED,
-            "verbose": False,
         }
-        try:
-            with _no_jinja_chat_formatters():
-                if n_gpu_layers == 0:
-                    # Flash attention off on the CPU: its CPU kernel decodes slower as the
-                    # conversation grows (160M bench model, 2 threads: 33 vs 24.5 tokens/s at
-                    # 1,150 tokens of context, equal at 40), and llama-bench leaves it off too.
-                    self.llm = llama_cpp.Llama(**options, flash_attn=False)
-                else:
-                    try:
-                        # On a GPU it is the faster path (llama.cpp's own "auto" picks it).
-                        self.llm = llama_cpp.Llama(**options, flash_attn=True)
-                    except (ValueError, RuntimeError):
-                        # A model or backend that cannot use it fails context creation: retry.
-                        self.llm = llama_cpp.Llama(**options, flash_attn=False)
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelLoadError(
-                f"llama.cpp could not load {info.file_name} (architecture '{info.architecture}'). "
-                "The file may be damaged or use an architecture this llama.cpp does not support: "
-                "download it again, or choose another model.",
-                code="model_rejected",
-                params={"name": info.file_name, "arch": info.architecture},
-            ) from exc
+        if n_gpu_layers == 0:
+            # Flash attention off on the CPU: its CPU kernel decodes slower as the
+            # conversation grows (160M bench model, 2 threads: 33 vs 24.5 tokens/s at
+            # 1,150 tokens of context, equal at 40), and llama-bench leaves it off too.
+            self.llm = open_llama(info, **options, flash_attn=False)
+        else:
+            try:
+                # On a GPU it is the faster path (llama.cpp's own "auto" picks it).
+                self.llm = open_llama(info, **options, flash_attn=True)
+            except ModelLoadError:
+                # A model or backend that cannot use it fails context creation: retry.
+                self.llm = open_llama(info, **options, flash_attn=False)
         self.info = info
         self._kv_tokens = []
         self._pieces = {}
@@ -588,7 +540,7 @@ class Host:
     def _load(self, rid: int, req: dict[str, Any]) -> None:
         # Before llama.cpp first runs: its log and a failed assertion's message must reach the
         # log file and the client, whatever llama-cpp-python does to stderr meanwhile.
-        _native_log.install()
+        native_log.install()
         info = self.engine.load(
             str(req.get("path", "")),
             n_ctx=_requested_n_ctx(req),

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 
-def run_job(job: str, **options: Any) -> dict[str, Any] | None:
+def run_job(job: str, *, written: Sequence[str] = (), **options: Any) -> dict[str, Any] | None:
     """Run ``job`` to its end and return its result; None when it was cancelled (Ctrl-C).
+
+    ``written``: files that earlier jobs of the same command finished, which a cancel keeps; the
+    message after Ctrl-C names them.
 
     Raises:
         JobError: the job failed; its message, code and parameters are the job's own.
@@ -27,7 +31,11 @@ def run_job(job: str, **options: Any) -> dict[str, Any] | None:
         sys.stderr.write("cancelling...\n")
         process.cancel()
         process.wait()
-        sys.stderr.write("cancelled; nothing was written\n")
+        if written:
+            kept = "".join(f"\n  {path}" for path in written)
+            sys.stderr.write(f"cancelled; the {job} in progress wrote nothing. Kept, finished before:{kept}\n")
+        else:
+            sys.stderr.write("cancelled; nothing was written\n")
         return None
     if outcome.cancelled:
         return None

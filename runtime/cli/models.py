@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -54,7 +55,9 @@ def add_parsers(sub: Any) -> None:
 
 
 def _absolute(path: str) -> str:
-    return str(Path(path).expanduser().resolve())
+    # Absolute, not resolved: resolving a symbolic-link loop raises, and the job's own checks
+    # name a loop (or a named pipe) with what to do.
+    return os.path.abspath(Path(path).expanduser())
 
 
 def run_convert(args: argparse.Namespace) -> int:
@@ -88,26 +91,49 @@ def quantized_name(src: str | Path, qtype: str) -> str:
 def run_quantize(args: argparse.Namespace) -> int:
     """``alpaca-desk quantize``: one job per type, in order."""
     out_dir = Path(_absolute(args.out))
-    if out_dir.exists() and not out_dir.is_dir():
-        raise AppError(f"{out_dir} is not a folder.", code="quantize_bad_folder", params={"path": str(out_dir)})
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results = []
-    for qtype in dict.fromkeys(args.types):
-        result = run_job(
-            "quantize",
-            src=_absolute(args.src),
-            out=str(out_dir / quantized_name(args.src, qtype)),
-            type=qtype,
-            threads=args.threads,
-        )
-        if result is None:
-            return 130
-        results.append(result)
-        if not args.json:
-            sys.stdout.write(
-                f"Wrote {result['path']} ({result['bytes'] / 2**20:,.1f} MiB, {result['bits_per_weight']:.2f} "
-                f"bits per weight) in {result['seconds']:.1f} s.\n"
+    try:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise AppError(f"{out_dir} is not a folder.", code="quantize_bad_folder", params={"path": str(out_dir)})
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a symbolic-link loop, no permission, a read-only disk
+        raise AppError(
+            f"Cannot use the folder {out_dir}: {exc.strerror or exc}. Choose another output folder.",
+            code="quantize_bad_folder_access",
+            params={"path": str(out_dir), "reason": str(exc.strerror or exc)},
+        ) from exc
+    results: list[dict[str, Any]] = []
+    written: list[str] = []
+    try:
+        for qtype in dict.fromkeys(args.types):
+            result = run_job(
+                "quantize",
+                written=written,
+                src=_absolute(args.src),
+                out=str(out_dir / quantized_name(args.src, qtype)),
+                type=qtype,
+                threads=args.threads,
             )
+            if result is None:
+                return 130
+            results.append(result)
+            written.append(str(result["path"]))
+            if not args.json:
+                sys.stdout.write(
+                    f"Wrote {result['path']} ({result['bytes'] / 2**20:,.1f} MiB, {result['bits_per_weight']:.2f} "
+                    f"bits per weight) in {result['seconds']:.1f} s.\n"
+                )
+    except AppError:
+        # A later type failed: the error says nothing of the files already finished, which stay.
+        if written:
+            sys.stderr.write("".join(f"kept: {path} (written before the error)\n" for path in written))
+        raise
+    except KeyboardInterrupt:
+        # Ctrl-C between two jobs: none runs, and the finished files stay.
+        kept = "".join(f"\n  {path}" for path in written)
+        sys.stderr.write(
+            f"cancelled; kept, finished before:{kept}\n" if written else "cancelled; nothing was written\n"
+        )
+        return 130
     if args.json:
         sys.stdout.write(json.dumps({"files": results}, ensure_ascii=False) + "\n")
     return 0

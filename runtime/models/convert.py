@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from runtime.errors import AppError
-from runtime.jobs import Progress, ProgressCallback, scratch_prefix
+from runtime.jobs import Progress, ProgressCallback, remove_stale_scratch, scratch_path
 
 #: The one Hugging Face architecture accepted.
 LLAMA_ARCHITECTURE = "LlamaForCausalLM"
@@ -990,8 +990,9 @@ def convert_checkpoint(
             params={"path": str(target), "detail": str(exc)},
         ) from exc
     needed = estimate_gguf_bytes(checkpoint, outtype)
+    remove_stale_scratch(target.parent, names_ending=".gguf")  # before the space check: it frees space
     check_free_space(target.parent, needed)
-    tmp = target.with_name(f"{scratch_prefix(target)}{os.getpid()}")
+    tmp = scratch_path(target)
     if on_scratch is not None:
         on_scratch(tmp)
     reader = _TensorReader(checkpoint)
@@ -1102,6 +1103,19 @@ def free_bytes(folder: str | os.PathLike[str]) -> int:
     return shutil.disk_usage(path).free
 
 
+def format_size(n: int) -> str:
+    """A size on disk in words a person reads at a glance: ``512 bytes``, ``68.2 MiB``, ``6.71 GiB``.
+
+    Small sizes keep their unit (a free space of 300 KiB is not "0.00 GiB").
+    """
+    if n < 1024:
+        return f"{n:,} bytes"
+    for unit, scale in (("KiB", 2**10), ("MiB", 2**20)):
+        if n < 1024 * scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n / 2**30:,.2f} GiB"
+
+
 def check_free_space(folder: str | os.PathLike[str], needed: int) -> None:
     """Refuse to start when ``folder`` has less than ``needed`` bytes free.
 
@@ -1111,14 +1125,14 @@ def check_free_space(folder: str | os.PathLike[str], needed: int) -> None:
     available = free_bytes(folder)
     if available < needed:
         raise ConversionError(
-            f"{folder} has {available / 2**30:.2f} GiB free, but the output needs about {needed / 2**30:.2f} GiB. "
+            f"{folder} has {format_size(available)} free, but the output needs about {format_size(needed)}. "
             "Free some space or choose another folder; nothing was written.",
             code="convert_no_space",
             params={
                 "folder": str(folder),
                 "free": available,
                 "needed": needed,
-                "free_gib": f"{available / 2**30:.2f}",
-                "needed_gib": f"{needed / 2**30:.2f}",
+                "free_size": format_size(available),
+                "needed_size": format_size(needed),
             },
         )

@@ -7,11 +7,13 @@ says what the file is and what to do, instead of a native error.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from runtime.errors import ModelLoadError
 
@@ -64,6 +66,24 @@ def params_label(n: int) -> str:
     return str(n)
 
 
+def _unreadable(file: Path, exc: OSError) -> ModelLoadError:
+    return ModelLoadError(
+        f"Cannot read {file}: {exc.strerror or exc}. Check the file's permissions.",
+        code="model_unreadable",
+        params={"path": str(file), "reason": str(exc.strerror or exc)},
+    )
+
+
+def _refuse_special(file: Path, mode: int) -> NoReturn:
+    """Refuse what is not a regular file: reading a named pipe waits for a writer, a device may never end."""
+    kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    raise ModelLoadError(
+        f"{file} is {kind}, not a regular file, so it cannot be a model. Choose a .gguf model file.",
+        code="model_not_regular_file",
+        params={"path": str(file), "kind": kind},
+    )
+
+
 def check_model_file(path: str | os.PathLike[str]) -> Path:
     """Raise :class:`ModelLoadError` unless ``path`` looks like a readable GGUF file.
 
@@ -74,31 +94,49 @@ def check_model_file(path: str | os.PathLike[str]) -> Path:
         The path, resolved.
 
     Raises:
-        ModelLoadError: missing, a folder, empty, an old GGML file, or not GGUF at all.
+        ModelLoadError: missing, a folder, a named pipe or another file that is not a regular one,
+            a symbolic-link loop, empty, an old GGML file, or not GGUF at all.
     """
     file = Path(path).expanduser()
-    if not file.exists():
+    try:
+        status = file.stat()
+    except (FileNotFoundError, NotADirectoryError):
         raise ModelLoadError(
             f"Model file not found: {file}. Check the path, or choose another file.",
             code="model_not_found",
             params={"path": str(file)},
-        )
-    if file.is_dir():
+        ) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ModelLoadError(
+                f"{file} is a symbolic link that leads back to itself (a loop), not a model file. "
+                "Choose the model file itself, or fix the link.",
+                code="model_symlink_loop",
+                params={"path": str(file)},
+            ) from None
+        raise _unreadable(file, exc) from exc
+    if stat.S_ISDIR(status.st_mode):
         raise ModelLoadError(
             f"{file} is a folder, not a model file. Choose the .gguf file inside it "
             "(a Hugging Face folder must first be converted to GGUF).",
             code="model_is_folder",
             params={"path": str(file)},
         )
+    if not stat.S_ISREG(status.st_mode):
+        _refuse_special(file, status.st_mode)
     try:
-        with file.open("rb") as handle:
-            magic = handle.read(4)
+        # Non-blocking, in case a named pipe took the file's place since the check above: opening
+        # one would wait for a writer forever.
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                _refuse_special(file, mode)
+            magic = os.read(fd, 4)
+        finally:
+            os.close(fd)
     except OSError as exc:
-        raise ModelLoadError(
-            f"Cannot read {file}: {exc.strerror}. Check the file's permissions.",
-            code="model_unreadable",
-            params={"path": str(file), "reason": str(exc.strerror)},
-        ) from exc
+        raise _unreadable(file, exc) from exc
     if not magic:
         raise ModelLoadError(
             f"{file.name} is empty (0 bytes). Download the model again.",
@@ -119,7 +157,7 @@ def check_model_file(path: str | os.PathLike[str]) -> Path:
             code="model_not_gguf",
             params={"name": file.name},
         )
-    return file.resolve()
+    return Path(os.path.realpath(file))
 
 
 # Bounds on what a model file's metadata may say. A value outside them is not a model this app can
@@ -252,6 +290,35 @@ class _Metadata:
             raise self.bad(key, f"is {len(text):,} characters long (at most {max_chars:,})")
         return text
 
+    def finite_numbers(self, prefix: str) -> None:
+        """Every floating-point field under ``prefix`` (and each number of such an array) is finite.
+
+        llama.cpp reads these as they are: a NaN RoPE frequency base or norm epsilon turns every
+        logit into NaN, and the chat then prints garbage ("EEEE") instead of failing.
+        """
+        import numpy as np
+        from gguf import GGUFValueType as T  # noqa: N814
+
+        floats = {T.FLOAT32, T.FLOAT64}
+        for key, field in self._fields.items():
+            types = list(field.types)
+            if not key.startswith(prefix) or not types or types[-1] not in floats:
+                continue
+            for index in field.data:
+                values = np.asarray(field.parts[index], dtype=np.float64).ravel()
+                wrong = values[~np.isfinite(values)]
+                if wrong.size:
+                    raise self.bad(key, f"is {float(wrong[0])}, not a finite number")
+
+    def positive_number(self, key: str) -> None:
+        """A floating-point field, when present, is greater than zero (a frequency base, a scale)."""
+        field = self._fields.get(key)
+        if field is None or len(field.types) != 1:
+            return
+        value = float(field.contents())
+        if not value > 0:
+            raise self.bad(key, f"is {value}, not a number above 0")
+
     def string_array_length(self, key: str, *, high: int) -> int | None:
         """How many strings an array of strings holds (at most ``high``), or None when missing."""
         from gguf import GGUFValueType as T  # noqa: N814
@@ -310,6 +377,9 @@ def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
     # feed-forward widths are left to llama.cpp: some architectures store them per layer.)
     meta.integer(f"{arch}.embedding_length", low=1, high=MAX_EMBEDDING_LENGTH)
     meta.integer(f"{arch}.block_count", low=1, high=MAX_BLOCK_COUNT)
+    # RoPE frequencies, norm epsilons, scales: a NaN or an infinity is no model's value.
+    meta.finite_numbers(f"{arch}.")
+    meta.positive_number(f"{arch}.rope.freq_base")
     declared_vocab = meta.integer(f"{arch}.vocab_size", low=1, high=MAX_VOCAB_SIZE)
     vocab_size = meta.string_array_length("tokenizer.ggml.tokens", high=MAX_VOCAB_SIZE)
     # A file type is an enum llama.cpp reads as uint32; values this gguf does not know are newer

@@ -7,6 +7,7 @@ importable by the process that reads it.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from runtime.jobs import JobContext, Progress
@@ -62,10 +63,35 @@ def convert_job(
     )
 
 
+def _name_native_aborts(context: JobContext, job: str, file: str) -> None:
+    """Tell the parent which assertion failed should llama.cpp abort this job on ``file``.
+
+    The process aborts right after the callback, so the error event is the job's last word; the
+    parent shows it instead of "ended unexpectedly (signal SIGABRT)" and ggml's backtrace.
+    """
+    from runtime.models import native_log
+
+    name = Path(file).name
+
+    def report(assertion: str) -> None:
+        context.emit(
+            "error",
+            message=(
+                f"llama.cpp stopped on {name} with a failed check ({assertion}) and ended the {job} job. "
+                "The file is damaged or unusual: download it again, or choose another model."
+            ),
+            code="model_native_abort",
+            params={"name": name, "job": job, "assertion": assertion},
+        )
+
+    native_log.install().on_abort_call(report)
+
+
 def quantize_job(context: JobContext, *, src: str, out: str, type: str, threads: int | None) -> dict[str, Any]:  # noqa: A002 - the option's name
     """``quantize``."""
     from runtime.models.quantize import quantize_gguf
 
+    _name_native_aborts(context, "quantize", src)
     return quantize_gguf(
         src, out, qtype=type, threads=threads or 0, on_progress=context.progress, on_scratch=context.scratch
     )
@@ -84,8 +110,11 @@ def report_job(
     """``report``: ``files`` is a list of paths joined by newlines (paths may hold commas)."""
     from runtime.models.report import make_report
 
+    paths = [line for line in files.split("\n") if line]
+    named = paths[0] if len(paths) == 1 else "one of " + ", ".join(Path(path).name for path in paths)
+    _name_native_aborts(context, "report", named)
     return make_report(
-        [line for line in files.split("\n") if line],
+        paths,
         text_path=text,
         n_ctx=ctx,
         threads=threads or 0,

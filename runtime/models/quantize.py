@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from runtime.errors import AppError
-from runtime.jobs import Progress, ProgressCallback, scratch_prefix
-from runtime.models.info import check_model_file
+from runtime.jobs import Progress, ProgressCallback, remove_stale_scratch, scratch_path
+from runtime.models import native_log
+from runtime.models.loader import check_model
 
 
 class QuantizeError(AppError):
@@ -176,14 +177,11 @@ class GgufShape:
 
 
 def gguf_shape(path: str | os.PathLike[str]) -> GgufShape:
-    """Read a GGUF file's tensor shapes (checked first with :func:`runtime.models.check_model_file`)."""
+    """Read a GGUF file's tensor shapes (checked first with :func:`runtime.models.loader.check_model`)."""
     import gguf
 
-    from runtime.models.info import read_model_info
-
-    file = check_model_file(path)
-    info = read_model_info(file)
-    reader = gguf.GGUFReader(file)
+    info = check_model(path)
+    reader = gguf.GGUFReader(info.path)
     tensors = tuple((t.name, tuple(int(d) for d in reversed(t.shape.tolist()))) for t in reader.tensors)
     heads = reader.fields.get("llama.attention.head_count")
     kv_heads = reader.fields.get("llama.attention.head_count_kv")
@@ -224,17 +222,19 @@ class _QuantizeLog:
 
 
 _LOG_LOCK = threading.Lock()
-# ctypes callbacks handed to llama.cpp must live as long as llama.cpp may call them: the silent one
-# installed after each quantization stays here for the life of the process.
-_KEPT_CALLBACKS: list[Any] = []
 
 
 def _with_log(log: _QuantizeLog, work: Callable[[], int]) -> int:
     """Run ``work`` with llama.cpp's log going to ``log`` (one quantization at a time per process)."""
     import llama_cpp
 
-    def on_log(_level: int, text: bytes | None, _user_data: Any) -> None:
+    # The process's native log keeps the lines too: an assertion that fails mid-way is reported
+    # with the log before it, as the host reports one.
+    native = native_log.install()
+
+    def on_log(level: int, text: bytes | None, _user_data: Any) -> None:
         log.feed((text or b"").decode("utf-8", errors="replace"))
+        native.on_log(level, text)
 
     callback = llama_cpp.llama_log_callback(on_log)
     with _LOG_LOCK:
@@ -242,10 +242,8 @@ def _with_log(log: _QuantizeLog, work: Callable[[], int]) -> int:
         try:
             return work()
         finally:
-            # Back to silence before ``callback`` (local to this frame) can be freed.
-            if not _KEPT_CALLBACKS:
-                _KEPT_CALLBACKS.append(llama_cpp.llama_log_callback(lambda *_args: None))
-            llama_cpp.llama_log_set(_KEPT_CALLBACKS[0], ctypes.c_void_p(0))
+            # Back to the native log before ``callback`` (local to this frame) can be freed.
+            native.restore_log()
 
 
 _SIZE_LINE = re.compile(r"(model|quant) size\s*=\s*([0-9.]+) MiB \(([0-9.]+) BPW\)")
@@ -275,7 +273,7 @@ def dry_run(src: str | os.PathLike[str], qtype: str, *, threads: int = 0) -> Dry
     import llama_cpp
 
     chosen = quant_type(qtype)
-    source = check_model_file(src)
+    source = Path(check_model(src).path)
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = chosen.ftype
     params.nthread = max(0, int(threads))
@@ -302,6 +300,46 @@ def dry_run(src: str | os.PathLike[str], qtype: str, *, threads: int = 0) -> Dry
     data = int(sizes["quant"][0] * 2**20)
     header = max(0, source.stat().st_size - source_data)
     return DryRun(max(counts, default=0), source_data, data, sizes["quant"][1], header + data)
+
+
+def _raise_disk_full(target: Path, tmp: Path, estimate: int, source: Path, chosen: QuantType) -> None:
+    """Raise ``quantize_disk_full`` when the failed write ran out of space (else return).
+
+    llama.cpp's quantizer reports a failed write as a bare stream error; the disk itself says
+    whether it filled: the part written plus what is still free is less than the output needs.
+    (The real free space, not :func:`runtime.models.convert.free_bytes`, which a test may override.)
+    """
+    import shutil
+
+    try:
+        written = tmp.stat().st_size if tmp.is_file() else 0
+        free = shutil.disk_usage(target.parent).free
+    except OSError:
+        return
+    if written + free >= estimate:
+        return
+    from runtime.models.convert import format_size
+
+    # What the user has to work with once the unfinished file has given its space back.
+    tmp.unlink(missing_ok=True)
+    try:
+        free = shutil.disk_usage(target.parent).free
+    except OSError:
+        pass
+
+    raise QuantizeError(
+        f"The disk that holds {target.parent} filled up while {source.name} was quantized to {chosen.name}: "
+        f"{format_size(free)} is free, and the file needs about {format_size(estimate)}. Free some space or "
+        "choose another folder, then quantize again; the unfinished file was removed.",
+        code="quantize_disk_full",
+        params={
+            "folder": str(target.parent),
+            "name": source.name,
+            "type": chosen.name,
+            "free_size": format_size(free),
+            "needed_size": format_size(estimate),
+        },
+    )
 
 
 def quantize_gguf(
@@ -336,13 +374,16 @@ def quantize_gguf(
     from runtime.models.convert import check_free_space
 
     chosen = quant_type(qtype)
-    source = check_model_file(src)
+    # The chat's checks, before llama.cpp's quantizer reads the file: it trusts the metadata as
+    # the loader does (too many blocks abort it), and an unusable source gives an unusable output.
+    source = Path(check_model(src).path)
     planned = dry_run(source, chosen.name, threads=threads)
     estimate = planned.estimate
     target = Path(out).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_scratch(target.parent, names_ending=".gguf")  # before the space check: it frees space
     check_free_space(target.parent, estimate)
-    tmp = target.with_name(f"{scratch_prefix(target)}{os.getpid()}")
+    tmp = scratch_path(target)
     if on_scratch is not None:
         on_scratch(tmp)
     params = llama_cpp.llama_model_quantize_default_params()
@@ -359,6 +400,7 @@ def quantize_gguf(
             lambda: int(llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), ctypes.byref(params))),
         )
         if status != 0 or not tmp.is_file():
+            _raise_disk_full(target, tmp, estimate, source, chosen)
             tail = "\n".join(log.lines[-6:])
             raise QuantizeError(
                 f"llama.cpp could not quantize {source.name} to {chosen.name}.\n{tail}",

@@ -17,6 +17,7 @@ import csv
 import io
 import math
 import os
+import stat
 import threading
 import time
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ import numpy as np
 
 from runtime.errors import AppError
 from runtime.jobs import Progress, ProgressCallback
-from runtime.models.info import check_model_file, read_model_info
+from runtime.models.loader import check_model, open_llama
 
 #: The default context size of the report (llama-perplexity's default is 512 as well).
 DEFAULT_REPORT_CTX = 512
@@ -86,7 +87,15 @@ def read_text(path: str | os.PathLike[str]) -> str:
     """
     file = Path(path).expanduser()
     try:
-        size = file.stat().st_size
+        status = file.stat()
+        if not stat.S_ISREG(status.st_mode):
+            # A named pipe would block the read until something writes to it; a device may never end.
+            raise ReportError(
+                f"{file} is not a regular file. Choose a UTF-8 text file.",
+                code="report_text_unreadable",
+                params={"path": str(file)},
+            )
+        size = status.st_size
         if size > MAX_TEXT_BYTES:
             raise ReportError(
                 f"{file} is {size / 2**20:.0f} MiB; the report takes texts up to {MAX_TEXT_BYTES // 2**20} MiB.",
@@ -105,17 +114,8 @@ def read_text(path: str | os.PathLike[str]) -> str:
     return text
 
 
-def _load(path: Path, *, n_ctx: int, threads: int, logits_all: bool) -> Any:
-    import llama_cpp
-
-    return llama_cpp.Llama(
-        model_path=str(path),
-        n_ctx=n_ctx,
-        n_batch=n_ctx,
-        n_threads=threads or None,
-        logits_all=logits_all,
-        verbose=False,
-    )
+def _load(path: str | os.PathLike[str], *, n_ctx: int, threads: int, logits_all: bool) -> Any:
+    return open_llama(path, n_ctx=n_ctx, n_batch=n_ctx, n_threads=threads or None, logits_all=logits_all)
 
 
 def perplexity(
@@ -147,8 +147,7 @@ def perplexity(
     Raises:
         ReportError: The text is shorter than two windows, or cancelled (code ``cancelled``).
     """
-    model = check_model_file(path)
-    llm = _load(model, n_ctx=n_ctx, threads=threads, logits_all=True)
+    llm = _load(path, n_ctx=n_ctx, threads=threads, logits_all=True)
     try:
         tokens = llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
         n_chunks = len(tokens) // n_ctx
@@ -188,8 +187,7 @@ def perplexity(
 
 def decode_speed(path: str | os.PathLike[str], *, n_tokens: int = SPEED_TOKENS, threads: int = 0) -> float:
     """Tokens per second generating ``n_tokens`` tokens greedily after a short prompt, on this machine."""
-    model = check_model_file(path)
-    llm = _load(model, n_ctx=max(128, n_tokens + 32), threads=threads, logits_all=False)
+    llm = _load(path, n_ctx=max(128, n_tokens + 32), threads=threads, logits_all=False)
     try:
         tokens = llm.tokenize("从前有一座山，".encode(), add_bos=True)
         llm.eval(tokens)
@@ -209,12 +207,11 @@ def file_figures(path: str | os.PathLike[str]) -> tuple[str, int, float]:
     """``(quantization, file bytes, bits per weight)``: bits of tensor data per parameter, as llama.cpp counts."""
     import gguf
 
-    model = check_model_file(path)
-    info = read_model_info(model)
-    reader = gguf.GGUFReader(model)
+    info = check_model(path)
+    reader = gguf.GGUFReader(info.path)
     n_params = sum(int(t.n_elements) for t in reader.tensors)
     data_bytes = sum(int(t.n_bytes) for t in reader.tensors)
-    return info.quantization, model.stat().st_size, data_bytes * 8 / max(1, n_params)
+    return info.quantization, info.size_bytes, data_bytes * 8 / max(1, n_params)
 
 
 def make_report(
@@ -240,6 +237,10 @@ def make_report(
     started = time.monotonic()
     text_file = Path(text_path) if text_path else default_text_path()
     text = read_text(text_file)
+    # Every file is checked before the first is measured: a refused third file should not cost
+    # the minutes of the first two.
+    for file in files:
+        check_model(file)
     rows = []
     for index, file in enumerate(files, start=1):
         stage = f"perplexity {index}/{len(files)}: {Path(file).name}"

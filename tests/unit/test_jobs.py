@@ -333,3 +333,120 @@ def test_job_stops_when_its_parent_is_killed(tmp_path: Path, slow_corpus: Path) 
         parent.wait()
         if job_pid is not None and not process_is_gone(job_pid):
             os.kill(job_pid, signal.SIGKILL)
+
+
+# A job child whose work keeps Python's lock in one C call that lasts minutes (what compiling
+# `{{ 9 ** (10**9) }}` did): its SIGTERM handler and the watchdog thread never run.
+STUCK_CHILD = """
+import os, signal, sys
+from pathlib import Path
+from runtime._exit import end_with_parent
+from runtime.jobs import CANCEL_GRACE_S
+
+def stop(_signum, _frame):
+    raise SystemExit(130)
+
+signal.signal(signal.SIGTERM, stop)
+end_with_parent(death_signal=signal.SIGTERM, kill_after_s=CANCEL_GRACE_S)
+Path(sys.argv[1]).write_text(str(os.getpid()))
+9 ** (10**9)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the guard is Linux's (pidfd, PR_SET_PDEATHSIG)")
+def test_a_job_stuck_in_one_c_call_still_ends_with_its_parent(tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
+    parent_code = (
+        "import subprocess, sys; subprocess.Popen([sys.executable, '-c', sys.argv[1], sys.argv[2]]); sys.stdin.read()"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", parent_code, STUCK_CHILD, str(ready)],
+        cwd=Path(jobs.__file__).resolve().parents[1],
+        stdin=subprocess.PIPE,
+    )
+    child_pid = None
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() or not ready.read_text():
+            assert parent.poll() is None and time.monotonic() < deadline, "the child never started"
+            time.sleep(0.05)
+        child_pid = int(ready.read_text())
+        guards = [int(p) for p in Path(f"/proc/{child_pid}/task/{child_pid}/children").read_text().split()]
+        assert len(guards) == 1  # the guard, forked by end_with_parent
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 30  # the guard's grace is CANCEL_GRACE_S
+        while not (process_is_gone(child_pid) and process_is_gone(guards[0])):
+            assert time.monotonic() < deadline, "the stuck child outlived its parent"
+            time.sleep(0.05)
+    finally:
+        parent.kill()
+        parent.wait()
+        if child_pid is not None and not process_is_gone(child_pid):
+            os.kill(child_pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the guard is Linux's; /proc")
+def test_a_guarded_child_that_ends_takes_its_guard_along(tmp_path: Path) -> None:
+    code = (
+        "import signal\n"
+        "from runtime._exit import end_with_parent\n"
+        "end_with_parent(death_signal=signal.SIGTERM, kill_after_s=3.0)\n"
+        "import os; print(os.getpid(), flush=True)\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(jobs.__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    # The guard held none of the child's pipes (else run() would wait for it), and no process
+    # whose parent was the child is left.
+    child_pid = int(child.stdout)
+    deadline = time.monotonic() + 10
+    while any(_parent_of(pid) == child_pid for pid in _all_pids()):
+        assert time.monotonic() < deadline, "the guard outlived its child"
+        time.sleep(0.05)
+
+
+def _all_pids() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def test_remove_stale_scratch_removes_only_what_ended_processes_left(tmp_path: Path) -> None:
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(ended.stdout)
+    stale_file = tmp_path / f".m-q8_0.gguf.partial-{dead}"
+    stale_folder = tmp_path / f".m-f16.gguf.partial-{dead}"
+    live = tmp_path / f".m-q4_0.gguf.partial-{os.getpid()}"
+    not_a_model = tmp_path / f".notes.txt.partial-{dead}"
+    not_a_pid = tmp_path / ".m-q2_k.gguf.partial-abc"
+    link = tmp_path / f".m-q6_k.gguf.partial-{dead}"
+    stale_file.write_bytes(b"x")
+    stale_folder.mkdir()
+    (stale_folder / "part").write_bytes(b"x")
+    for path in (live, not_a_model, not_a_pid):
+        path.write_bytes(b"x")
+    link.symlink_to(live)
+    removed = jobs.remove_stale_scratch(tmp_path, names_ending=".gguf")
+    assert sorted(removed) == sorted([stale_file, stale_folder])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in (live, not_a_model, not_a_pid, link))
+
+
+def test_remove_stale_scratch_sees_a_reused_process_id(tmp_path: Path) -> None:
+    # This process started long before the file was written: it is not its writer... unless the
+    # file is older than the process, which then cannot have written it (its id was reused).
+    partial = tmp_path / f".m.gguf.partial-{os.getpid()}"
+    partial.write_bytes(b"x")
+    assert jobs.remove_stale_scratch(tmp_path, names_ending=".gguf") == []
+    os.utime(partial, (1_000_000_000, 1_000_000_000))  # written in 2001
+    assert jobs.remove_stale_scratch(tmp_path, names_ending=".gguf") == [partial]

@@ -71,6 +71,11 @@ BAD_METADATA: dict[str, tuple[str, MetadataValue, str]] = {
     "vocab-size-negative": ("llama.vocab_size", (-1, T.INT32), "outside"),
     "tokens-not-strings": ("tokenizer.ggml.tokens", ([1, 2, 3], T.ARRAY, T.INT32), "not a list of strings"),
     "chat-template-number": ("tokenizer.chat_template", (7, T.UINT32), "is a UINT32, not text"),
+    # llama.cpp computes with these as they are: a NaN turned every answer into "EEEE".
+    "rope-freq-base-nan": ("llama.rope.freq_base", (float("nan"), T.FLOAT32), "is nan, not a finite number"),
+    "rope-freq-base-zero": ("llama.rope.freq_base", (0.0, T.FLOAT32), "is 0.0, not a number above 0"),
+    "rope-scale-infinite": ("llama.rope.scaling.factor", (float("-inf"), T.FLOAT64), "is -inf, not a finite"),
+    "rms-epsilon-nan": ("llama.attention.layer_norm_rms_epsilon", (float("nan"), T.FLOAT32), "is nan"),
     # A template over the limit is not a damaged file: it is kept cut short and the sandbox
     # refuses it by name, while the model works with the built-in templates
     # (tests/unit/chat/test_template_sandbox.py).

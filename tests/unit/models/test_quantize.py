@@ -41,3 +41,13 @@ def test_quantize_refusals_write_nothing(f16_model: Path, tmp_path: Path, monkey
         quantize_gguf(f16_model, tmp_path / "z.gguf", qtype="q4_0")
     assert no_space.value.code == "convert_no_space"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["not.gguf"]
+
+
+def test_sizes_keep_a_unit_that_shows_them() -> None:
+    from runtime.models.convert import format_size
+
+    assert format_size(0) == "0 bytes"
+    assert format_size(1000) == "1,000 bytes"
+    assert format_size(300 * 1024) == "300.0 KiB"
+    assert format_size(68 * 2**20 + 2**19) == "68.5 MiB"
+    assert format_size(int(6.71 * 2**30)) == "6.71 GiB"

@@ -9,8 +9,12 @@ installed once in the host:
   any redirection: warnings and errors are written at once, the rest is kept as a bounded tail;
 * replaces ggml's abort handler (``ggml_set_abort_callback``, which also stops ggml from attaching
   a debugger for a backtrace) with one that writes that tail and then the failed assertion, as
-  one line starting with :data:`ABORT_PREFIX`, just before the process aborts. The client
-  shows that line in its "host died" message.
+  one line starting with :data:`ABORT_PREFIX`, just before the process aborts. The host's client
+  shows that line in its "host died" message; a job process also tells its parent, through a
+  listener (:meth:`NativeLog.on_abort_call`), as its error event.
+
+Every process that runs llama.cpp on a model file installs it: :func:`runtime.models.loader.open_llama`
+does, and so does the quantize job.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import ctypes
 import os
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 #: Start of the line the host writes to stderr when llama.cpp aborts; the client looks for it.
@@ -48,6 +53,20 @@ class NativeLog:
         self._lock = threading.Lock()
         # ctypes callbacks must outlive every call from native code: kept here for the process.
         self._callbacks: list[Any] = []
+        self._log_callback: Any = None
+        self._abort_listeners: list[Callable[[str], None]] = []
+
+    def on_abort_call(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener`` with the failed assertion's text (``file.cpp:12: GGML_ASSERT(...) failed``)
+        just before the process aborts, from the thread that aborts."""
+        self._abort_listeners.append(listener)
+
+    def restore_log(self) -> None:
+        """Route llama.cpp's log here again, after code that routed it elsewhere for a while."""
+        import llama_cpp
+
+        if self._log_callback is not None:
+            llama_cpp.llama_log_set(self._log_callback, ctypes.c_void_p(0))
 
     def write(self, text: str) -> None:
         """Write ``text`` to the saved stderr, whatever fd 2 points at now."""
@@ -90,6 +109,11 @@ class NativeLog:
             lines.append(self._partial)
         report = "".join(f"llama.cpp log: {line}\n" for line in lines)
         self.write(f"{report}{ABORT_PREFIX}{text}\n")
+        for listener in self._abort_listeners:
+            try:
+                listener(text)
+            except Exception:  # noqa: BLE001 - the process aborts next whatever a listener does
+                pass
 
 
 def install() -> NativeLog:
@@ -107,6 +131,7 @@ def install() -> NativeLog:
     log_callback = llama_cpp.llama_log_callback(lambda level, text, _data: native.on_log(level, text))
     llama_cpp.llama_log_set(log_callback, ctypes.c_void_p(0))
     native._callbacks.append(log_callback)
+    native._log_callback = log_callback
     abort_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p)
     abort_callback = abort_type(native.on_abort)
     try:
