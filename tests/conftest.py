@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,3 +115,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for prefix, seconds in LONG_TIMEOUTS_S.items():
             if item.nodeid.startswith(prefix) and item.get_closest_marker("timeout") is None:
                 item.add_marker(pytest.mark.timeout(seconds))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say which random order ran (pytest-randomly), even under ``-q``, which hides the header."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int) and config.pluginmanager.has_plugin("randomly"):
+        terminalreporter.write_line(
+            f"random order: --randomly-seed={seed} (pytest -p randomly --randomly-seed={seed} repeats it)"
+        )
