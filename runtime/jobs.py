@@ -386,8 +386,10 @@ class JobProcess:
             if not line:
                 continue
             try:
+                # Our own job's JSON lines (runtime.untrusted_json is for input from outside); a
+                # line some library printed is only text, and never ends this reader.
                 event = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 event = None
             if not isinstance(event, dict) or "event" not in event:
                 event = {"event": "log", "line": line}

@@ -31,6 +31,7 @@ from typing import Any
 
 from runtime._exit import describe_exit
 from runtime.errors import TemplateError
+from runtime.untrusted_json import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,8 @@ class _Sandbox:
         if line is None:
             return self._ended(proc)
         try:
-            answer = json.loads(line)
+            # The child renders code from model files: its answer is bounded like input from outside.
+            answer = parse_json(line, source="the template sandbox's answer", max_bytes=len(line))
         except ValueError:
             answer = None
         if not isinstance(answer, dict):
@@ -237,7 +239,7 @@ def _sandbox_failed(proc: subprocess.Popen[bytes]) -> TemplateError:
 def _is_ready(line: bytes | None) -> bool:
     """Whether a child's first line is its ``ready`` message."""
     try:
-        message = json.loads(line) if line is not None else None
+        message = json.loads(line) if line is not None else None  # the child's first line, before any template
     except ValueError:
         return False
     return isinstance(message, dict) and message.get("ready") is True

@@ -27,7 +27,6 @@ interleaved (:func:`unpermute_hf_qk`); added tokens get score -1000; 1-D tensors
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -40,6 +39,7 @@ import numpy as np
 
 from runtime.errors import AppError
 from runtime.jobs import Progress, ProgressCallback, scratch_prefix
+from runtime.untrusted_json import read_json_file
 
 #: The one Hugging Face architecture accepted.
 LLAMA_ARCHITECTURE = "LlamaForCausalLM"
@@ -203,8 +203,8 @@ def _read_json(path: Path, what: str) -> Any:
                 code="convert_bad_json",
                 params={"path": str(path)},
             )
-        return json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return read_json_file(path, max_bytes=MAX_JSON_BYTES)
+    except (OSError, ValueError) as exc:  # UntrustedJsonError is a ValueError
         raise ConversionError(
             f"{path} cannot be read as {what}: {exc}. Restore it from the model's download or merge.",
             code="convert_bad_json",

@@ -30,8 +30,9 @@ from typing import Any
 import sentencepiece
 
 from runtime.chat.templates import Turn, render
-from runtime.errors import AppError
+from runtime.errors import AppError, UntrustedJsonError
 from runtime.tokens import TOKENIZER_MODEL, load_sentencepiece
+from runtime.untrusted_json import MAX_DEPTH, nesting_depth, parse_json
 
 #: Labels of tokens that are not learned (PyTorch's cross-entropy ``ignore_index``).
 IGNORE_INDEX = -100
@@ -209,10 +210,10 @@ def read_sft_records(
             if not line.strip():
                 continue
             try:
-                values.append(json.loads(line))
-            except ValueError as exc:
+                values.append(parse_json(line, source=f"line {number + 1} of {target}", max_bytes=limit_bytes))
+            except UntrustedJsonError as exc:
                 raise DatasetError(
-                    f"Line {number + 1} of {target} is not JSON ({exc}). Instruction data is a JSON array, "
+                    f"Line {number + 1} of {target} is not JSON ({exc.reason}). Instruction data is a JSON array, "
                     "or one JSON object per line.",
                     code="training_dataset_not_json",
                     params={"path": str(target), "line": number + 1},
@@ -234,10 +235,10 @@ def read_sft_records(
 def _json_array(text: str, truncated: bool, path: Path) -> list[Any]:
     if not truncated:
         try:
-            data = json.loads(text)
-        except ValueError as exc:
+            data = parse_json(text, source=str(path), max_bytes=len(text))
+        except UntrustedJsonError as exc:
             raise DatasetError(
-                f"{path} is not valid JSON ({exc}).",
+                f"{path} is not valid JSON ({exc.reason}).",
                 code="training_dataset_not_json",
                 params={"path": str(path), "line": 0},
             ) from exc
@@ -248,7 +249,14 @@ def _json_array(text: str, truncated: bool, path: Path) -> list[Any]:
                 params={"path": str(path), "line": 0},
             )
         return data
-    # Only the start was read: decode the array's objects one by one until the text runs out.
+    # Only the start was read: decode the array's objects one by one until the text runs out,
+    # after the same nesting bound as every untrusted document (raw_decode recurses too).
+    if nesting_depth(text) > MAX_DEPTH:
+        raise DatasetError(
+            f"{path} is not valid JSON (it is nested more than {MAX_DEPTH} levels deep).",
+            code="training_dataset_not_json",
+            params={"path": str(path), "line": 0},
+        )
     decoder = json.JSONDecoder()
     values: list[Any] = []
     position = text.index("[") + 1

@@ -38,9 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from runtime.errors import AppError
+from runtime.errors import AppError, UntrustedJsonError
 from runtime.jobs import JobProcess, Outcome
 from runtime.paths import write_atomic
+from runtime.untrusted_json import parse_json
 
 #: Version of the JSON job specification; a host refuses a spec of a version it does not know.
 SPEC_VERSION = 1
@@ -201,12 +202,10 @@ class JobSpec:
         Raises:
             SpecError: Too large, not JSON, or not a valid spec.
         """
-        if len(text) > MAX_SPEC_BYTES:
-            raise _spec_error("(spec)", f"larger than {MAX_SPEC_BYTES // 1024} KiB")
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise _spec_error("(spec)", f"not JSON ({exc})") from exc
+            data = parse_json(text, source="the job specification", max_bytes=MAX_SPEC_BYTES)
+        except UntrustedJsonError as exc:
+            raise _spec_error("(spec)", exc.reason) from exc
         return cls.from_dict(data)
 
     @classmethod
@@ -615,7 +614,7 @@ CHECK_TIMEOUT_S = 120.0
 # Run by the target's Python: which of the train extra's packages it has, and its CUDA devices.
 _CHECK_SCRIPT = """
 import importlib.util, json, sys
-names = json.loads(sys.argv[1])
+names = json.loads(sys.argv[1])  # our own argument
 missing = [n for n in names if importlib.util.find_spec(n) is None]
 devices = []
 if "torch" not in missing:
@@ -676,7 +675,8 @@ def check_python(python: str | None = None, *, needs_cuda: bool = True) -> Targe
             timeout=CHECK_TIMEOUT_S,
             stdin=subprocess.DEVNULL,
         )
-        report = json.loads(proc.stdout.strip().splitlines()[-1])
+        # The last line of a Python the user named: bounded like any other answer from outside.
+        report = parse_json(proc.stdout.strip().splitlines()[-1], source=f"the check of {interpreter}", max_bytes=65536)
         missing = tuple(str(n) for n in report["missing"])
         devices = tuple(str(d) for d in report["devices"])
     except (OSError, subprocess.SubprocessError, ValueError, KeyError, IndexError, TypeError):
