@@ -375,8 +375,10 @@ class JobProcess:
         )
         self._reader = threading.Thread(target=self._read_events, name="job-events", daemon=True)
         self._stderr_reader = threading.Thread(target=self._read_stderr, name="job-stderr", daemon=True)
-        self._reader.start()
+        # stderr's reader first: the events reader joins it when stdout ends, which for a child that
+        # ends at once can come before the next line here ("cannot join thread before it is started").
         self._stderr_reader.start()
+        self._reader.start()
 
     def _read_events(self) -> None:
         proc = self._proc
