@@ -602,6 +602,51 @@ class TrainingTarget(ABC):
 
 # -- this computer -----------------------------------------------------------------------------------
 
+
+def check_output_dir(folder: str, *, spec_file: str | os.PathLike[str] | None = None) -> Path:
+    """Accept a run's output folder only under the app's data folder (issue 20, item 10).
+
+    A spec file can come from anywhere (a download, a colleague, another host's disk), and a run
+    writes its adapter, checkpoints and logs into ``output_dir``: a path such as ``/etc/...`` in a
+    spec must not be honoured without the user's word. So a folder named only inside a spec is
+    used when it lies under the data folder (where the registry puts runs, and where a resumed
+    run's folder is); any other needs the user's choice (``--out DIR``, or a folder chosen in the
+    window), which callers pass as ``output_chosen``. Links and ``..`` are resolved first.
+
+    Args:
+        folder: The spec's ``output_dir``.
+        spec_file: The spec file it came from, for the message.
+
+    Returns:
+        The folder, resolved.
+
+    Raises:
+        SpecError: ``training_output_outside`` (or ``training_output_outside_spec`` when the
+            file is known): the folder is outside the data folder.
+    """
+    from runtime.paths import app_paths
+
+    data = Path(os.path.realpath(app_paths().data))
+    target = Path(os.path.realpath(Path(folder).expanduser()))
+    if target == data or data in target.parents:
+        return target
+    if spec_file is not None:
+        raise SpecError(
+            f"The job specification {spec_file} names the output folder {folder}, outside Alpaca Desk's data "
+            f"folder {data}; a folder named inside a spec file is not used without your word. To write there, "
+            f"name it on the command line (--out {folder}); or remove output_dir from the spec and the run's "
+            f"own folder is used.",
+            code="training_output_outside_spec",
+            params={"path": str(spec_file), "folder": folder, "data": str(data)},
+        )
+    raise SpecError(
+        f"The run's output folder {folder} is outside Alpaca Desk's data folder {data} and was not chosen "
+        f"here; it is not used. Choose the folder yourself, or leave it empty and the run's own folder is used.",
+        code="training_output_outside",
+        params={"folder": folder, "data": str(data)},
+    )
+
+
 #: Seconds a stopped run gets to finish its step and save a checkpoint before it is ended by force
 #: (a step of a 7B model with gradient accumulation takes seconds; the checkpoint of an adapter
 #: with trained embeddings another few).
@@ -889,12 +934,23 @@ class LocalTarget(TrainingTarget):
         """The train extra, and a CUDA GPU unless ``spec`` is a tiny test."""
         return check_python(self.python, needs_cuda=not (spec is not None and spec.tiny_test))
 
-    def start(self, spec: JobSpec) -> LocalRunHandle:
+    def start(self, spec: JobSpec, *, output_chosen: bool = False) -> LocalRunHandle:
         """Register the run, write its spec file and start the script.
 
         The caller's thread should live as long as the run (the child ends with it, see
         :meth:`runtime.jobs.JobProcess.start`).
+
+        Args:
+            spec: The run; its ``output_dir`` (if any) must be under the data folder unless
+                ``output_chosen`` (see :func:`check_output_dir`).
+            output_chosen: The user chose ``spec.output_dir`` here (``--out``, a folder dialog).
+
+        Raises:
+            SpecError: ``training_output_outside``: an output folder outside the data folder that
+                the user did not choose. Nothing is registered then.
         """
+        if spec.output_dir and not output_chosen:
+            check_output_dir(spec.output_dir)
         if self.python is None and getattr(sys, "frozen", False):
             check = _missing_check(tuple(TRAIN_REQUIREMENTS), sys.executable)
             raise TrainingLaunchError(check.message, code=check.code, params=check.params)
