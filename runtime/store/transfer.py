@@ -119,6 +119,8 @@ def read_import_file(path: str | os.PathLike[str]) -> Any:
     except UntrustedJsonError as exc:
         if exc.code == "json_too_deep":
             raise _import_error("it is nested too deeply to be an export") from exc
+        if exc.code == "json_invalid":
+            raise _import_error(f"it is not valid JSON ({exc.params.get('detail', '')})") from exc
         raise _import_error(exc.reason) from exc
 
 
