@@ -212,8 +212,9 @@ def read_sft_records(
             try:
                 values.append(parse_json(line, source=f"line {number + 1} of {target}", max_bytes=limit_bytes))
             except UntrustedJsonError as exc:
+                detail = exc.params.get("detail") or exc.reason
                 raise DatasetError(
-                    f"Line {number + 1} of {target} is not JSON ({exc.reason}). Instruction data is a JSON array, "
+                    f"Line {number + 1} of {target} is not JSON ({detail}). Instruction data is a JSON array, "
                     "or one JSON object per line.",
                     code="training_dataset_not_json",
                     params={"path": str(target), "line": number + 1},
@@ -238,7 +239,7 @@ def _json_array(text: str, truncated: bool, path: Path) -> list[Any]:
             data = parse_json(text, source=str(path), max_bytes=len(text))
         except UntrustedJsonError as exc:
             raise DatasetError(
-                f"{path} is not valid JSON ({exc.reason}).",
+                f"{path} is not valid JSON ({exc.params.get('detail') or exc.reason}).",
                 code="training_dataset_not_json",
                 params={"path": str(path), "line": 0},
             ) from exc
