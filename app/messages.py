@@ -222,6 +222,22 @@ def _messages() -> dict[str, str]:
             "Messages",
             "The settings file {path} could not be read ({reason}) and could not be moved aside ({error}); the default settings are used.",
         ),
+        "json_too_large": QCoreApplication.translate(
+            "Messages",
+            "{path} was not read: it is larger than the {limit} bytes such a file may have. Replace it with a good copy, or remove it.",
+        ),
+        "json_too_deep": QCoreApplication.translate(
+            "Messages",
+            "{path} was not read: it is nested more than {limit} levels deep, which no such file is. Replace it with a good copy, or remove it.",
+        ),
+        "json_invalid": QCoreApplication.translate(
+            "Messages",
+            "{path} was not read: it is not JSON ({detail}). Replace it with a good copy, or remove it.",
+        ),
+        "downloads_queue_kept_aside": QCoreApplication.translate(
+            "Messages",
+            "The download queue {path} could not be read ({reason}). It was kept as {kept}; start the downloads that were waiting again from the model hub.",
+        ),
         "log_unwritable": QCoreApplication.translate(
             "Messages",
             "The log folder {path} cannot be written ({reason}); Alpaca Desk runs without a log file.",
@@ -434,6 +450,10 @@ def _messages() -> dict[str, str]:
             "Messages",
             "The hub {endpoint} answered with a file list for {repo} that cannot be read. Try again later, or another hub address.",
         ),
+        "hub_listing_endless": QCoreApplication.translate(
+            "Messages",
+            "The hub {endpoint} kept sending the list for {repo} with no end ({reason}); it was stopped. Try again later, or another hub address.",
+        ),
         "hub_no_keyring": QCoreApplication.translate(
             "Messages",
             "The access token could not be saved: this computer has no usable keyring ({detail}). Alpaca Desk never writes tokens to a plain file; install a keyring service (GNOME Keyring, KWallet) to save one.",
@@ -599,6 +619,14 @@ def _messages() -> dict[str, str]:
         ),
         "report_text_unreadable": QCoreApplication.translate(
             "Messages", "Cannot read the text {path}. Choose a UTF-8 text file."
+        ),
+        "training_output_outside": QCoreApplication.translate(
+            "Messages",
+            "The run's output folder {folder} is outside Alpaca Desk's data folder {data} and was not chosen here; it is not used. Choose the folder yourself, or leave it empty and the run's own folder is used.",
+        ),
+        "training_output_outside_spec": QCoreApplication.translate(
+            "Messages",
+            "The job specification {path} names the output folder {folder}, outside Alpaca Desk's data folder {data}; a folder named inside a spec file is not used without your word. To write there, name it on the command line (--out {folder}); or remove output_dir from the spec and the run's own folder is used.",
         ),
         "training_spec_invalid": QCoreApplication.translate(
             "Messages",

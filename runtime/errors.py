@@ -91,3 +91,19 @@ class Notice:
 class RemoteError(AppError):
     """A saved SSH host or a job on it failed: no connection, an unknown or changed host key, a
     refused key, a host without Python, a dropped connection, a job that is not there."""
+
+
+class UntrustedJsonError(AppError, ValueError):
+    """A JSON file or answer from outside was not read: too large, nested too deeply, or not JSON
+    (:mod:`runtime.untrusted_json`). ``params`` name it (``path``) and the limit it broke.
+
+    It is a ``ValueError`` too, so a caller that already handled "not JSON" handles it the same way.
+
+    Attributes:
+        reason: What is wrong, as a phrase without the file's name ("it is nested more than 64
+            levels deep"), for callers that put it in a sentence of their own.
+    """
+
+    def __init__(self, message: str, *, reason: str, code: str, params: dict[str, object]) -> None:
+        super().__init__(message, code=code, params=params)
+        self.reason = reason

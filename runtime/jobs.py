@@ -452,8 +452,10 @@ class JobProcess:
         )
         self._reader = threading.Thread(target=self._read_events, name="job-events", daemon=True)
         self._stderr_reader = threading.Thread(target=self._read_stderr, name="job-stderr", daemon=True)
-        self._reader.start()
+        # stderr's reader first: the events reader joins it when stdout ends, which for a child that
+        # ends at once can come before the next line here ("cannot join thread before it is started").
         self._stderr_reader.start()
+        self._reader.start()
 
     def _read_events(self) -> None:
         proc = self._proc
@@ -463,8 +465,10 @@ class JobProcess:
             if not line:
                 continue
             try:
+                # Our own job's JSON lines (runtime.untrusted_json is for input from outside); a
+                # line some library printed is only text, and never ends this reader.
                 event = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 event = None
             if not isinstance(event, dict) or "event" not in event:
                 event = {"event": "log", "line": line}

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from runtime.chat.params import RANGES, DecodingParams
-from runtime.errors import Notice
+from runtime.errors import Notice, UntrustedJsonError
 from runtime.paths import keep_aside, write_atomic
+from runtime.untrusted_json import read_json_file
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,8 @@ def load_settings(path: Path) -> LoadedSettings:
 
     A missing file gives the defaults. A file that is not a JSON object is kept beside it as
     ``settings.json.bad-YYYYmmdd-HHMMSS`` (never overwritten; the language and recent models in
-    it are not lost) and the defaults are used. Every value is checked against its type and
+    it are not lost) and the defaults are used; so is a file nested too deeply (see
+    :mod:`runtime.untrusted_json`). Every value is checked against its type and
     range; a bad one falls back to its default. Each of these gives a :class:`Notice` naming
     what happened; unknown keys (a newer version's file) are kept, unused, and saved again. A
     file larger than :data:`MAX_SETTINGS_BYTES` is not read (it is kept aside like a damaged one).
@@ -99,16 +101,13 @@ def load_settings(path: Path) -> LoadedSettings:
         The settings and the notices (empty when the file was fine or missing).
     """
     try:
-        size = path.stat().st_size
-        if size > MAX_SETTINGS_BYTES:
-            return LoadedSettings(
-                Settings(), [_keep_bad_file(path, f"it is {size:,} bytes, far larger than any settings file")]
-            )
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json_file(path, max_bytes=MAX_SETTINGS_BYTES)
     except FileNotFoundError:
         return LoadedSettings(Settings(), [])
-    except (OSError, ValueError) as exc:
-        # ValueError: not JSON, or not UTF-8 (UnicodeDecodeError).
+    except UntrustedJsonError as exc:
+        # Too large, nested too deeply, not UTF-8 or not JSON.
+        return LoadedSettings(Settings(), [_keep_bad_file(path, exc.reason)])
+    except OSError as exc:
         return LoadedSettings(Settings(), [_keep_bad_file(path, _reason(exc))])
     if not isinstance(data, dict):
         return LoadedSettings(Settings(), [_keep_bad_file(path, f"it holds {_kind(data)}, not an object")])

@@ -49,6 +49,11 @@ class Faults:
     missing_headers: bool = False  # no ETag, X-Linked-Etag, X-Repo-Commit
     rate: int = 0  # bytes per second per answer (0: as fast as possible)
     status: int = 0  # answer every file request with this status (0: normally)
+    tree_page: int = 0  # the file list in pages of this many entries, joined by Link rel="next" (0: one page)
+    # A file list that never ends: pages of folders only, each with a Link rel="next" to the same
+    # address ("same") or to a new cursor ("new"); "" for the real list.
+    tree_endless: str = ""
+    tree_body: bytes | None = None  # answer every file list with these bytes (a broken or hostile answer)
 
 
 @dataclass
@@ -262,7 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif match := _CDN.match(path):
                 self._file(match["repo"], match["path"], head=head, redirect=False)
             elif match := _TREE.match(path):
-                self._tree(match["repo"])
+                self._tree(match["repo"], parse_qs(parts.query))
             elif path == "/api/models":
                 self._search(parse_qs(parts.query))
             elif match := _INFO.match(path):
@@ -300,9 +305,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {"id": repo, "modelId": repo, "sha": COMMIT, "private": False, "tags": ["gguf"],
                              "siblings": siblings})  # fmt: skip
 
-    def _tree(self, repo: str) -> None:
+    def _tree(self, repo: str, query: dict[str, list[str]]) -> None:
         files = self._repo(repo)
         if files is None:
+            return
+        faults = self.server_hub.faults
+        if faults.tree_body is not None:
+            self._raw(200, faults.tree_body)
+            return
+        cursor = int((query.get("cursor") or ["0"])[0])
+        if faults.tree_endless:
+            folders = [{"type": "directory", "oid": f"{cursor:040x}", "path": f"d{cursor}/{i}"} for i in range(100)]
+            target = self.path if faults.tree_endless == "same" else f"{urlsplit(self.path).path}?cursor={cursor + 1}"
+            self._json(200, folders, {"Link": f'<{self.server_hub.url}{target}>; rel="next"'})
             return
         listing = []
         for name, file in files.items():
@@ -311,7 +326,22 @@ class _Handler(BaseHTTPRequestHandler):
                 item["lfs"] = {"oid": file.sha256, "size": file.size, "pointerSize": 134}
             listing.append(item)
         listing += self.server_hub.extra_listing.get(repo, [])
-        self._json(200, listing)
+        if not faults.tree_page:
+            self._json(200, listing)
+            return
+        page = listing[cursor : cursor + faults.tree_page]
+        headers = {}
+        if cursor + faults.tree_page < len(listing):
+            after = cursor + faults.tree_page
+            headers["Link"] = f'<{self.server_hub.url}{urlsplit(self.path).path}?cursor={after}>; rel="next"'
+        self._json(200, page, headers)
+
+    def _raw(self, status: int, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _search(self, query: dict[str, list[str]]) -> None:
         text = (query.get("search") or [""])[0].lower()

@@ -23,11 +23,12 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from app.messages import user_message
 from runtime import jobs
-from runtime.errors import AppError
+from runtime.errors import AppError, Notice, UntrustedJsonError
 from runtime.hub.catalogue import models_dir_from_settings
 from runtime.hub.download import discard_partial
 from runtime.hub.manifest import check_repo_id, safe_repo_path
-from runtime.paths import write_atomic
+from runtime.paths import keep_aside, write_atomic
+from runtime.untrusted_json import read_json_file
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +284,23 @@ class DownloadManager(QObject):
     def _file(self) -> Path:
         return Path(self.ctx.paths.data) / "downloads.json"
 
+    def _keep_bad_queue(self, reason: str) -> None:
+        """Move an unreadable queue aside (saving would overwrite it) and tell the first window's banner."""
+        path = self._file
+        try:
+            kept = keep_aside(path, "bad")
+        except OSError as exc:
+            log.warning("download queue %s unusable (%s), and not moved aside: %s", path, reason, exc)
+            return
+        log.warning("download queue %s unusable (%s); kept as %s", path, reason, kept)
+        notice = Notice(
+            f"The download queue {path} could not be read ({reason}). It was kept as {kept.name}; start the "
+            f"downloads that were waiting again from the model hub.",
+            code="downloads_queue_kept_aside",
+            params={"path": str(path), "reason": reason, "kept": kept.name},
+        )
+        self.ctx.notices = (*self.ctx.notices, notice)
+
     def _save(self) -> None:
         data = [asdict(d) for d in self.items if d.state != DONE]
         try:
@@ -292,11 +310,16 @@ class DownloadManager(QObject):
 
     def _load(self) -> None:
         try:
-            with self._file.open("rb") as handle:
-                raw = json.loads(handle.read(MAX_QUEUE_BYTES))
-        except (OSError, ValueError):
+            raw = read_json_file(self._file, max_bytes=MAX_QUEUE_BYTES)
+        except UntrustedJsonError as exc:
+            self._keep_bad_queue(exc.reason)
             return
-        saved = raw.get("downloads") if isinstance(raw, dict) else None
+        except OSError:
+            return  # none yet (or unreadable: then it cannot be replaced either)
+        if not isinstance(raw, dict) or not isinstance(raw.get("downloads", []), list):
+            self._keep_bad_queue("it is not a download queue (an object with a list of downloads)")
+            return
+        saved = raw.get("downloads")
         for entry in saved if isinstance(saved, list) else []:
             try:
                 repo = check_repo_id(entry["repo"])

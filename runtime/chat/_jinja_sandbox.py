@@ -31,6 +31,7 @@ from typing import Any
 
 from runtime._exit import describe_exit
 from runtime.errors import TemplateError
+from runtime.untrusted_json import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -277,9 +278,14 @@ def _sandbox_failed(proc: subprocess.Popen[bytes]) -> TemplateError:
 
 
 def _parse(line: bytes | None) -> Any:
-    """One protocol line as JSON (None for no line or a line that is not JSON)."""
+    """One protocol line as JSON (None for no line or a line that is not JSON).
+
+    The child renders code from model files: its lines are bounded like input from outside.
+    """
+    if line is None:
+        return None
     try:
-        return json.loads(line) if line is not None else None
+        return parse_json(line, source="the template sandbox's answer", max_bytes=len(line))
     except ValueError:
         return None
 

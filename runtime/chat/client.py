@@ -312,7 +312,7 @@ class HostClient:
         assert proc.stdout is not None
         for raw in proc.stdout:
             try:
-                event = json.loads(raw)
+                event = json.loads(raw)  # the host's own protocol (runtime.untrusted_json is for input from outside)
             except ValueError:
                 log.warning("host wrote a line that is not JSON: %r", raw[:200])
                 continue

@@ -459,7 +459,7 @@ class Host:
         """Reader thread: queue requests, apply cancels immediately."""
         for raw in stream:
             try:
-                request = json.loads(raw)
+                request = json.loads(raw)  # the client's own protocol, from the process that started us
                 if not isinstance(request, dict):
                     raise ValueError("request is not an object")
             except ValueError as exc:

@@ -311,7 +311,7 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> int:
     write({"ready": True, "pid": os.getpid()})
     for line in requests:
         try:
-            request = json.loads(line)
+            request = json.loads(line)  # from the parent that started us (our own protocol)
         except ValueError:
             write({"ok": False, "reason": "error", "detail": "bad request line"})
             continue

@@ -285,15 +285,17 @@ def run_remote_run(args: argparse.Namespace) -> int:
     """Upload and start a job; print its id (and follow it with ``--follow``)."""
     from pathlib import Path
 
+    from runtime.training.launcher import MAX_SPEC_BYTES
     from runtime.training.remote import RemoteJobSpec, get_host, start_job
+    from runtime.untrusted_json import read_json_file
 
     host = get_host(args.host)
     script_spec = None
     if args.script_spec:
         path = Path(args.script_spec).expanduser()
         try:
-            script_spec = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            script_spec = read_json_file(path, max_bytes=MAX_SPEC_BYTES)
+        except (OSError, ValueError) as exc:  # UntrustedJsonError is a ValueError
             raise RemoteError(
                 f"The job specification {path} cannot be read as JSON: {exc}.",
                 code="remote_spec_invalid",

@@ -1,7 +1,9 @@
 """``alpaca-desk train`` and ``alpaca-desk merge-lora``: LoRA training runs on this computer, and the merge.
 
 ``train pretrain|sft --spec JOB.json`` registers a run, starts the script as a child process and
-prints its progress until it ends (Ctrl-C stops it with a checkpoint); with ``--host NAME`` the run
+prints its progress until it ends (Ctrl-C stops it with a checkpoint). Its outputs go to the run's
+folder under the data folder, or to ``--out DIR``; a spec's own ``output_dir`` is used only when it
+lies under the data folder (a spec file may come from anywhere). With ``--host NAME`` the run
 goes to a saved SSH host instead (:mod:`runtime.training.remote.target`), detached: Ctrl-C only
 stops following it. ``train status [JOB_ID]`` lists the runs or shows one (a remote one as its host
 reports it); ``train attach JOB_ID`` follows a remote run again from the last line this computer
@@ -21,12 +23,13 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from runtime.errors import AppError, RemoteError
 from runtime.jobs import JobProcess, build_command, job_command
 from runtime.training import registry
-from runtime.training.launcher import JobSpec, LocalTarget, RunState, SpecError, parse_progress
+from runtime.training.launcher import JobSpec, LocalTarget, RunState, SpecError, check_output_dir, parse_progress
 
 
 def add_parsers(sub: Any) -> None:
@@ -39,6 +42,12 @@ def add_parsers(sub: Any) -> None:
     ):
         run = train_sub.add_parser(kind, help=f"run {text} on this computer and follow it")
         run.add_argument("--spec", required=True, help="the job specification (JSON)")
+        run.add_argument(
+            "--out",
+            metavar="DIR",
+            help="the run's output folder (default: its folder under the data folder; a spec's output_dir "
+            "outside the data folder is used only when named here)",
+        )
         run.add_argument("--python", help="the Python with the train extra (default: this one)")
         run.add_argument("--host", help="a saved SSH host to run it on (alpaca-desk hosts list), detached")
         run.add_argument("--json", action="store_true", help="print the script's JSON lines as they come")
@@ -111,6 +120,18 @@ def run_train(args: argparse.Namespace) -> int:
             code="training_spec_invalid",
             params={"field": "kind", "reason": f"{spec.kind} given to {args.kind}"},
         )
+    if args.out and args.host:
+        raise SpecError(
+            "--out is for runs on this computer; a run on a host writes into its job folder there "
+            "(alpaca-desk remote download fetches it).",
+            code="training_spec_invalid",
+            params={"field": "--out", "reason": "is for runs on this computer"},
+        )
+    if args.out:
+        # The user's word on the command line: this folder, wherever it is.
+        spec = spec.replace(output_dir=str(Path(args.out).expanduser().resolve()))
+    elif spec.output_dir and not args.host:
+        check_output_dir(spec.output_dir, spec_file=args.spec)  # before anything is registered
     if args.host:
         from runtime.training.remote.target import RemoteTarget
 
@@ -119,7 +140,7 @@ def run_train(args: argparse.Namespace) -> int:
             _say(f"run {remote.job_id} on {args.host} (detached: Ctrl-C stops following, not the run)")
         return _follow_remote(remote, args)
     # A spec's output folder is kept only when given; otherwise the run's registry folder holds it.
-    handle = LocalTarget(args.python).start(spec)
+    handle = LocalTarget(args.python).start(spec, output_chosen=bool(args.out))
     if not args.json:
         _say(f"run {handle.job_id}: {handle.output_dir}")
     interrupted = threading.Event()
@@ -153,7 +174,7 @@ def run_train(args: argparse.Namespace) -> int:
                 + (f"; checkpoint {outcome.checkpoint}" if outcome.checkpoint else "")
             )
             if outcome.checkpoint and not spec.output_dir:
-                _say(f'to resume, run the spec again with "output_dir": "{handle.output_dir}"')
+                _say(f"to resume, run the spec again with --out {handle.output_dir}")
         return 130
     sys.stderr.write(f"error: {outcome.error}\n")
     return 1

@@ -9,7 +9,6 @@ and range, and drops an entry that is not well formed (saying which) instead of 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -17,10 +16,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from runtime.errors import HubError
+from runtime.errors import HubError, UntrustedJsonError
 from runtime.hub.client import HubClient
 from runtime.hub.manifest import check_repo_id, local_path, read_manifest, safe_repo_path
 from runtime.paths import assets_dir
+from runtime.untrusted_json import parse_json
 
 MAX_CATALOGUE_BYTES = 2 * 1024 * 1024
 MAX_ENTRIES = 500
@@ -180,12 +180,10 @@ def parse_catalogue(raw: bytes) -> Catalogue:
             params={"reason": reason},
         )
 
-    if len(raw) > MAX_CATALOGUE_BYTES:
-        raise invalid(f"it is larger than {MAX_CATALOGUE_BYTES} bytes")
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise invalid(f"not JSON: {exc}") from exc
+        data = parse_json(raw, source="the model catalogue", max_bytes=MAX_CATALOGUE_BYTES)
+    except UntrustedJsonError as exc:
+        raise invalid(exc.reason) from exc
     if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
         raise invalid("it has no list of entries")
     entries: list[CatalogueEntry] = []

@@ -17,6 +17,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from runtime.errors import HubError
 from runtime.hub.manifest import check_repo_id
+from runtime.untrusted_json import parse_json
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 #: The seconds a download may go without a byte before it counts as stalled (and is retried).
@@ -182,7 +184,7 @@ def read_network_log(log: Path, *, limit: int = 500) -> list[dict[str, Any]]:
             continue
         for raw in tail.splitlines()[-limit:]:
             try:
-                entry = json.loads(raw)
+                entry = parse_json(raw, source=str(path), max_bytes=64 * 1024)
             except ValueError:
                 continue  # the first line of the tail may be cut
             if isinstance(entry, dict):
@@ -238,6 +240,15 @@ def use_config(config: HubConfig) -> None:
 #: At most this many files are read from one repository listing (a hostile listing must not
 #: exhaust memory; the largest hfl repositories have a few dozen).
 MAX_LISTED_FILES = 5_000
+#: A listing (the file list, a search) is paged by the hub with ``Link: rel="next"``. These bound a
+#: listing that never ends (a next link to itself, or a new cursor on every page of folders): at
+#: most this many pages, entries of any kind (files and folders) and seconds, and no page twice.
+#: The hub sends 1,000 entries a page, so a real file list is one page.
+MAX_LISTING_PAGES = 50
+MAX_LISTED_ENTRIES = 20_000
+LISTING_TIME_S = 30.0
+#: One page of a listing is at most this many bytes (the hub's 1,000 entries are about 300 KB).
+MAX_PAGE_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -317,38 +328,132 @@ class HubClient:
         """Every file of ``repo_id`` with its size and hashes (at most :data:`MAX_LISTED_FILES`).
 
         Raises:
-            HubError: offline, unreachable, not found, gated, or a listing that is not one.
+            HubError: offline, unreachable, not found, gated, a listing that is not one
+                (``hub_bad_listing``), or one that does not end (``hub_listing_endless``).
         """
+        from urllib.parse import quote
+
         check_repo_id(repo_id)
         self.config.check_online(f"the file list of {repo_id}")
+        rev = quote(revision, safe="") if revision is not None else "main"
+        url = f"{self.config.endpoint}/api/models/{repo_id}/tree/{rev}"
+        files: list[RemoteFile] = []
         try:
-            api = self._api()
-            files: list[RemoteFile] = []
-            for item in api.list_repo_tree(repo_id, recursive=True, revision=revision):
+            for item in self._listing(url, {"recursive": "true", "expand": "false"}, repo_id):
                 if len(files) >= MAX_LISTED_FILES:
                     break
-                if not hasattr(item, "size"):
+                if not isinstance(item, dict):
+                    raise TypeError("an entry is not an object")
+                if item.get("type") != "file":
                     continue  # a folder
-                lfs = getattr(item, "lfs", None)
-                sha256 = lfs.get("sha256", "") if isinstance(lfs, dict) else getattr(lfs, "sha256", "") or ""
+                lfs = item.get("lfs")
+                sha256 = lfs.get("oid", "") if isinstance(lfs, dict) else ""
                 files.append(
                     RemoteFile(
-                        path=str(item.path),
-                        size=_bounded_int(item.size),
-                        sha256=str(sha256 or "").lower(),
-                        blob_id=str(getattr(item, "blob_id", "") or ""),
+                        path=_listed_text(item["path"], 1000),
+                        size=_bounded_int(item["size"]),
+                        sha256=_listed_text(sha256 or "", 200).lower(),
+                        blob_id=_listed_text(item.get("oid") or "", 200),
                     )
                 )
             return files
         except (KeyError, TypeError, ValueError) as exc:
+            # UntrustedJsonError (a ValueError): a page too large, nested too deeply, or not JSON.
             raise HubError(
                 f"The hub {self.config.endpoint} answered with a file list for {repo_id} that cannot be read "
-                f"({exc}). Try again later, or another hub address.",
+                f"({getattr(exc, 'reason', exc)}). Try again later, or another hub address.",
                 code="hub_bad_listing",
                 params={"repo": repo_id, "endpoint": self.config.endpoint},
             ) from exc
         except Exception as exc:
             raise _wrap(exc, repo_id, self.config.endpoint) from exc
+
+    def _listing(self, url: str, params: dict[str, str], what: str) -> Iterator[Any]:
+        """The entries of a paged listing, page after page, within the bounds above.
+
+        Ours rather than ``HfApi.list_repo_tree`` / ``list_models``: huggingface_hub's paginator
+        follows ``Link: rel="next"`` with no bound on pages, entries or time (a next link to the
+        same page loops for ever), and reads each answer whole with ``response.json()``, with no
+        size or nesting bound. The requests still go through :func:`http_client`, and
+        huggingface_hub still names the failures (``hf_raise_for_status``).
+
+        Raises:
+            HubError: ``hub_listing_endless`` past a bound or on a page asked twice;
+                ``hub_bad_listing`` for a next page on another origin.
+            UntrustedJsonError: A page too large, nested too deeply, or not JSON.
+            ValueError: A page that is not a list.
+        """
+        from huggingface_hub.utils import build_hf_headers
+
+        deadline = time.monotonic() + LISTING_TIME_S
+        seen: set[str] = set()
+        pages = entries = 0
+        next_url: str | None = url
+        with http_client(self.config) as client:
+            while next_url is not None:
+                if next_url in seen:
+                    raise self._endless(what, pages, entries, "it sent the same page again")
+                if pages >= MAX_LISTING_PAGES:
+                    raise self._endless(what, pages, entries, f"more than {MAX_LISTING_PAGES} pages")
+                if time.monotonic() > deadline:
+                    raise self._endless(what, pages, entries, f"more than {LISTING_TIME_S:.0f} seconds")
+                if origin(next_url) != origin(self.config.endpoint):
+                    raise HubError(
+                        f"The hub {self.config.endpoint} sent the next page of the list for {what} on another "
+                        f"address ({_shown_url(next_url)}), which is not followed. Try again later, or another "
+                        f"hub address.",
+                        code="hub_bad_listing",
+                        params={"repo": what, "endpoint": self.config.endpoint},
+                    )
+                headers = build_hf_headers(token=self.config.token_for(next_url) or False)
+                request = client.build_request("GET", next_url, params=params if pages == 0 else None, headers=headers)
+                seen.add(str(request.url))
+                page, next_url = self._page(client, request, deadline, what)
+                pages += 1
+                if not isinstance(page, list):
+                    raise ValueError("a page of the list is not a list")
+                entries += len(page)
+                if entries > MAX_LISTED_ENTRIES:
+                    raise self._endless(what, pages, entries, f"more than {MAX_LISTED_ENTRIES:,} entries")
+                yield from page
+
+    def _page(self, client: Any, request: Any, deadline: float, what: str) -> tuple[Any, str | None]:
+        """One page: its decoded entries and the next page's address (None: the last page)."""
+        import httpx2
+        from huggingface_hub.utils import hf_raise_for_status
+
+        response = client.send(request, stream=True)
+        try:
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_PAGE_BYTES or time.monotonic() > deadline:
+                    break  # refused below (too large), or at the next page (too slow)
+            if response.status_code >= 400:
+                # huggingface_hub names it (not found, gated, ...) from the status, headers and body.
+                hf_raise_for_status(
+                    httpx2.Response(
+                        response.status_code,
+                        headers=response.headers,
+                        content=bytes(body[:65536]),
+                        request=response.request,
+                    )
+                )
+            next_page = response.links.get("next", {}).get("url")
+        finally:
+            response.close()
+        if time.monotonic() > deadline:
+            raise self._endless(what, 1, 0, f"more than {LISTING_TIME_S:.0f} seconds")
+        page = parse_json(bytes(body), source=f"the hub's list for {what}", max_bytes=MAX_PAGE_BYTES)
+        return page, (str(next_page) if next_page else None)
+
+    def _endless(self, what: str, pages: int, entries: int, reason: str) -> HubError:
+        return HubError(
+            f"The hub {self.config.endpoint} kept sending the list for {what} with no end ({reason}; {pages} "
+            f"pages, {entries:,} entries); it was stopped. Try again later, or another hub address.",
+            code="hub_listing_endless",
+            params={"repo": what, "endpoint": self.config.endpoint, "reason": reason},
+        )
 
     def file_metadata(self, repo_id: str, path: str, *, revision: str | None = None) -> FileMetadata:
         """HEAD the file's ``resolve`` address: the URL to GET, size, ETag (the LFS SHA-256) and commit.
@@ -376,16 +481,25 @@ class HubClient:
     def search_gguf(self, text: str, *, limit: int = 50) -> list[str]:
         """Repository ids on the hub whose name matches ``text`` and that hold GGUF files."""
         self.config.check_online("a search")
+        limit = max(1, min(limit, 200))
+        params = {"search": text[:100], "filter": "gguf", "limit": str(limit)}
         try:
-            api = self._api()
             found = []
-            for model in api.list_models(search=text[:100], filter="gguf", limit=max(1, min(limit, 200))):
-                repo_id = str(getattr(model, "id", "") or "")
-                if repo_id and len(repo_id) <= 200:
+            for model in self._listing(f"{self.config.endpoint}/api/models", params, f"the search {text[:100]!r}"):
+                repo_id = model.get("id") if isinstance(model, dict) else None
+                if isinstance(repo_id, str) and repo_id and len(repo_id) <= 200:
                     found.append(repo_id)
+                if len(found) >= limit:
+                    break
             return found
         except Exception as exc:
             raise _wrap(exc, text, self.config.endpoint) from exc
+
+
+def _listed_text(value: Any, limit: int) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValueError(f"{value!r:.80} is not a name or hash")
+    return value
 
 
 def _bounded_int(value: Any) -> int:

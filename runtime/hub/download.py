@@ -19,7 +19,6 @@ the next run to resume. Removing them is the caller's choice (:func:`discard_par
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,6 +39,7 @@ from runtime.hub.manifest import (
     safe_repo_path,
 )
 from runtime.hub.transfer import TransferProgress, check_space, transfer
+from runtime.untrusted_json import parse_json
 
 #: Progress events are sent at most this often (a fast local transfer would flood the pipe).
 PROGRESS_INTERVAL_S = 0.2
@@ -221,7 +221,7 @@ def parse_files_option(text: str | None) -> list[str]:
     if not text:
         return []
     try:
-        names = json.loads(text)
+        names = parse_json(text, source="--files", max_bytes=1024 * 1024)
     except ValueError:
         names = None
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(names) > 1000:

@@ -27,8 +27,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from runtime.errors import HubError
+from runtime.errors import HubError, UntrustedJsonError
 from runtime.paths import write_atomic
+from runtime.untrusted_json import read_json_file
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
@@ -177,15 +178,8 @@ def _locked(models_dir: Path) -> Iterator[None]:
 def read_manifest(models_dir: Path) -> list[ManifestEntry]:
     """The manifest's well-formed entries (a damaged or foreign manifest gives what can be read)."""
     try:
-        with (models_dir / MANIFEST_NAME).open("rb") as handle:
-            raw = handle.read(MAX_MANIFEST_BYTES + 1)
-    except OSError:
-        return []
-    if len(raw) > MAX_MANIFEST_BYTES:
-        return []
-    try:
-        data = json.loads(raw)
-    except ValueError:
+        data = read_json_file(models_dir / MANIFEST_NAME, max_bytes=MAX_MANIFEST_BYTES)
+    except (OSError, UntrustedJsonError):
         return []
     files = data.get("files") if isinstance(data, dict) else None
     if not isinstance(files, list):

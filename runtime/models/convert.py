@@ -41,6 +41,7 @@ import numpy as np
 
 from runtime.errors import AppError
 from runtime.jobs import Progress, ProgressCallback, remove_stale_scratch, scratch_path
+from runtime.untrusted_json import read_json_file
 
 #: The one Hugging Face architecture accepted.
 LLAMA_ARCHITECTURE = "LlamaForCausalLM"
@@ -253,8 +254,8 @@ def _read_json(path: Path, what: str) -> Any:
                 code="convert_bad_json",
                 params={"path": str(path)},
             )
-        return json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return read_json_file(path, max_bytes=MAX_JSON_BYTES)
+    except (OSError, ValueError) as exc:  # UntrustedJsonError is a ValueError
         raise ConversionError(
             f"{path} cannot be read as {what}: {exc}. Restore it from the model's download or merge.",
             code="convert_bad_json",

@@ -168,6 +168,8 @@ def check_model_file(path: str | os.PathLike[str]) -> Path:
 MAX_CONTEXT_LENGTH = 1 << 24
 #: Largest vocabulary accepted (real ones stop near 256K pieces).
 MAX_VOCAB_SIZE = 1 << 22
+#: A Hugging Face ``config.json`` is a few kilobytes.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
 #: Widest embedding accepted (real ones stop near 16K).
 MAX_EMBEDDING_LENGTH = 1 << 20
 #: Most blocks accepted: llama.cpp's own limit (LLAMA_MAX_LAYERS), above which it aborts.
@@ -438,13 +440,13 @@ def embedding_rows(path: str | os.PathLike[str]) -> int:
     Raises:
         ModelLoadError: neither, or the size cannot be found.
     """
-    import json
+    from runtime.untrusted_json import read_json_file
 
     target = Path(path).expanduser()
     if target.is_dir():
         config = target / "config.json"
         try:
-            value = json.loads(config.read_text(encoding="utf-8"))["vocab_size"]
+            value = read_json_file(config, max_bytes=MAX_CONFIG_BYTES)["vocab_size"]
             if isinstance(value, bool):
                 raise TypeError("vocab_size is true or false")
             rows = int(value)

@@ -13,7 +13,6 @@ This module never imports Qt.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import time
@@ -38,6 +37,7 @@ from runtime.store.records import (
     title_from_text,
 )
 from runtime.store.transfer import _validate_import, markdown_document, read_import_file
+from runtime.untrusted_json import parse_json
 
 # Each entry upgrades the schema from version i to i + 1 (``PRAGMA user_version``). Add new
 # entries at the end; never edit a released one, files in the wild were made with it.
@@ -81,6 +81,8 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
+#: A message's stored parameters are a few hundred characters; a longer cell is not decoded.
+_MAX_JSON_CHARS = 1024 * 1024
 
 
 class ConversationStore:
@@ -746,7 +748,8 @@ def _check_status(status: str) -> None:
 
 
 def _load_json(text: str | None) -> dict[str, Any] | None:
-    return None if text is None else json.loads(text)
+    # The app's own column, but a database file is a file on disk like the settings.
+    return None if text is None else parse_json(text, source="a stored message", max_bytes=_MAX_JSON_CHARS)
 
 
 def _advice(exc: sqlite3.Error) -> tuple[str, str]:

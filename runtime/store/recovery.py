@@ -20,7 +20,6 @@ This module never imports Qt; it is slow on a large file, so the GUI runs it off
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -38,6 +37,7 @@ from runtime.errors import ImportFormatError, Notice, StoreError
 from runtime.paths import keep_aside
 from runtime.store.database import ConversationStore
 from runtime.store.records import EXPORT_FORMAT, EXPORT_VERSION, ROLES, STATUSES
+from runtime.untrusted_json import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ CLI_TIMEOUT_S = 600.0
 #: Reading row by row when the highest row id is unknown: stop after this many ids in a row that
 #: cannot be read (a table whose root page is gone would otherwise be probed forever).
 MAX_UNREADABLE_RUN = 10_000
+#: A message's parameters are a few hundred characters; a longer cell is not decoded.
+MAX_PARAMS_CHARS = 1024 * 1024
 
 _CONVERSATION_COLUMNS = ("id", "title", "created_at", "updated_at", "template", "system_prompt", "model_path")
 _MESSAGE_COLUMNS = (
@@ -541,7 +543,8 @@ def _json_object(value: Any) -> dict[str, Any] | None:
     if text is None:
         return None
     try:
-        parsed = json.loads(text)
+        # A damaged database's cell: it may hold anything.
+        parsed = parse_json(text, source="a damaged row", max_bytes=MAX_PARAMS_CHARS)
     except ValueError:
         return None
     return parsed if isinstance(parsed, dict) else None

@@ -6,7 +6,6 @@ written, and its errors say what is wrong and what to do.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -15,8 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from runtime.errors import ImportFormatError
+from runtime.errors import ImportFormatError, UntrustedJsonError
 from runtime.store.records import EXPORT_FORMAT, EXPORT_VERSION, ROLES, STATUSES, Conversation, Message, _dump_json
+from runtime.untrusted_json import parse_json
 
 
 def markdown_document(conv: Conversation, messages: list[Message]) -> str:
@@ -115,11 +115,13 @@ def read_import_file(path: str | os.PathLike[str]) -> Any:
     except UnicodeDecodeError as exc:
         raise _import_error("it is not UTF-8 text") from exc
     try:
-        return json.loads(text)
-    except RecursionError as exc:
-        raise _import_error("it is nested too deeply to be an export") from exc
-    except ValueError as exc:
-        raise _import_error(f"it is not valid JSON ({exc})") from exc
+        return parse_json(text, source=str(file), max_bytes=MAX_IMPORT_BYTES)
+    except UntrustedJsonError as exc:
+        if exc.code == "json_too_deep":
+            raise _import_error("it is nested too deeply to be an export") from exc
+        if exc.code == "json_invalid":
+            raise _import_error(f"it is not valid JSON ({exc.params.get('detail', '')})") from exc
+        raise _import_error(exc.reason) from exc
 
 
 def _import_error(problem: str) -> ImportFormatError:

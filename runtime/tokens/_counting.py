@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from runtime.tokens._spm import (
     _processor,
     read_model_proto,
 )
+from runtime.untrusted_json import read_json_file
 
 # -- loading, counting, segmenting -----------------------------------------------------------------
 
@@ -225,6 +225,8 @@ def _encode_with_offsets(processor: sentencepiece.SentencePieceProcessor, text: 
         return processor.encode(text, out_type="immutable_proto")  # type: ignore[arg-type]  # sentencepiece 0.2.0
 
 
+#: A tokenizer_config.json is a few kilobytes (with every added token, a few hundred).
+MAX_TOKENIZER_CONFIG_BYTES = 4 * 1024 * 1024
 _CACHE_SIZE = 8
 _cache: OrderedDict[tuple[Any, ...], LoadedTokenizer] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -232,8 +234,8 @@ _cache_lock = threading.Lock()
 
 def _read_add_bos(folder: Path) -> bool:
     try:
-        config = json.loads((folder / TOKENIZER_CONFIG).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        config = read_json_file(folder / TOKENIZER_CONFIG, max_bytes=MAX_TOKENIZER_CONFIG_BYTES)
+    except (OSError, ValueError):  # UntrustedJsonError is a ValueError
         return True  # no (readable) config: LlamaTokenizer's default
     value = config.get("add_bos_token", True) if isinstance(config, dict) else True
     return value if isinstance(value, bool) else True

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import array
 import codecs
-import json
 import logging
 import os
 import re
@@ -34,8 +33,9 @@ from typing import Any
 import sentencepiece
 
 from runtime.chat.templates import Turn, render
-from runtime.errors import AppError
+from runtime.errors import AppError, UntrustedJsonError
 from runtime.tokens import TOKENIZER_MODEL, load_sentencepiece
+from runtime.untrusted_json import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -329,10 +329,11 @@ def _line_values(handle: Any, path: Path, limit_bytes: int) -> Iterator[Any]:
         if not line.strip():
             continue
         try:
-            yield json.loads(line)
-        except ValueError as exc:
+            yield parse_json(line, source=f"line {number} of {path}", max_bytes=MAX_RECORD_BYTES)
+        except UntrustedJsonError as exc:
             raise DatasetError(
-                f"Line {number} of {path} is not JSON ({exc}). Instruction data is a JSON array, "
+                f"Line {number} of {path} is not JSON ({exc.params.get('detail') or exc.reason}). Instruction "
+                "data is a JSON array, "
                 "or one JSON object per line.",
                 code="training_dataset_not_json",
                 params={"path": str(path), "line": number},
@@ -439,10 +440,11 @@ def _array_values(handle: Any, path: Path, limit_bytes: int) -> Iterator[Any]:
 
 def _decode_element(raw: bytes, path: Path, number: int) -> Any:
     try:
-        return json.loads(raw.decode("utf-8", errors="replace"))
-    except ValueError as exc:
+        return parse_json(raw, source=f"record {number} of {path}", max_bytes=MAX_RECORD_BYTES)
+    except UntrustedJsonError as exc:
+        detail = exc.params.get("detail") or exc.reason
         raise DatasetError(
-            f"Record {number} of {path} is not valid JSON ({exc}). Instruction data is a JSON array, or one "
+            f"Record {number} of {path} is not valid JSON ({detail}). Instruction data is a JSON array, or one "
             "JSON object per line.",
             code="training_dataset_not_json",
             params={"path": str(path), "line": 0},

@@ -38,9 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from runtime.errors import AppError
+from runtime.errors import AppError, UntrustedJsonError
 from runtime.jobs import JobProcess, Outcome
 from runtime.paths import write_atomic
+from runtime.untrusted_json import parse_json
 
 #: Version of the JSON job specification; a host refuses a spec of a version it does not know.
 SPEC_VERSION = 1
@@ -201,12 +202,10 @@ class JobSpec:
         Raises:
             SpecError: Too large, not JSON, or not a valid spec.
         """
-        if len(text) > MAX_SPEC_BYTES:
-            raise _spec_error("(spec)", f"larger than {MAX_SPEC_BYTES // 1024} KiB")
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise _spec_error("(spec)", f"not JSON ({exc})") from exc
+            data = parse_json(text, source="the job specification", max_bytes=MAX_SPEC_BYTES)
+        except UntrustedJsonError as exc:
+            raise _spec_error("(spec)", exc.reason) from exc
         return cls.from_dict(data)
 
     @classmethod
@@ -603,6 +602,51 @@ class TrainingTarget(ABC):
 
 # -- this computer -----------------------------------------------------------------------------------
 
+
+def check_output_dir(folder: str, *, spec_file: str | os.PathLike[str] | None = None) -> Path:
+    """Accept a run's output folder only under the app's data folder (issue 20, item 10).
+
+    A spec file can come from anywhere (a download, a colleague, another host's disk), and a run
+    writes its adapter, checkpoints and logs into ``output_dir``: a path such as ``/etc/...`` in a
+    spec must not be honoured without the user's word. So a folder named only inside a spec is
+    used when it lies under the data folder (where the registry puts runs, and where a resumed
+    run's folder is); any other needs the user's choice (``--out DIR``, or a folder chosen in the
+    window), which callers pass as ``output_chosen``. Links and ``..`` are resolved first.
+
+    Args:
+        folder: The spec's ``output_dir``.
+        spec_file: The spec file it came from, for the message.
+
+    Returns:
+        The folder, resolved.
+
+    Raises:
+        SpecError: ``training_output_outside`` (or ``training_output_outside_spec`` when the
+            file is known): the folder is outside the data folder.
+    """
+    from runtime.paths import app_paths
+
+    data = Path(os.path.realpath(app_paths().data))
+    target = Path(os.path.realpath(Path(folder).expanduser()))
+    if target == data or data in target.parents:
+        return target
+    if spec_file is not None:
+        raise SpecError(
+            f"The job specification {spec_file} names the output folder {folder}, outside Alpaca Desk's data "
+            f"folder {data}; a folder named inside a spec file is not used without your word. To write there, "
+            f"name it on the command line (--out {folder}); or remove output_dir from the spec and the run's "
+            f"own folder is used.",
+            code="training_output_outside_spec",
+            params={"path": str(spec_file), "folder": folder, "data": str(data)},
+        )
+    raise SpecError(
+        f"The run's output folder {folder} is outside Alpaca Desk's data folder {data} and was not chosen "
+        f"here; it is not used. Choose the folder yourself, or leave it empty and the run's own folder is used.",
+        code="training_output_outside",
+        params={"folder": folder, "data": str(data)},
+    )
+
+
 #: Seconds a stopped run gets to finish its step and save a checkpoint before it is ended by force
 #: (a step of a 7B model with gradient accumulation takes seconds; the checkpoint of an adapter
 #: with trained embeddings another few).
@@ -615,7 +659,7 @@ CHECK_TIMEOUT_S = 120.0
 # Run by the target's Python: which of the train extra's packages it has, and its CUDA devices.
 _CHECK_SCRIPT = """
 import importlib.util, json, sys
-names = json.loads(sys.argv[1])
+names = json.loads(sys.argv[1])  # our own argument
 missing = [n for n in names if importlib.util.find_spec(n) is None]
 devices = []
 if "torch" not in missing:
@@ -676,7 +720,8 @@ def check_python(python: str | None = None, *, needs_cuda: bool = True) -> Targe
             timeout=CHECK_TIMEOUT_S,
             stdin=subprocess.DEVNULL,
         )
-        report = json.loads(proc.stdout.strip().splitlines()[-1])
+        # The last line of a Python the user named: bounded like any other answer from outside.
+        report = parse_json(proc.stdout.strip().splitlines()[-1], source=f"the check of {interpreter}", max_bytes=65536)
         missing = tuple(str(n) for n in report["missing"])
         devices = tuple(str(d) for d in report["devices"])
     except (OSError, subprocess.SubprocessError, ValueError, KeyError, IndexError, TypeError):
@@ -889,12 +934,23 @@ class LocalTarget(TrainingTarget):
         """The train extra, and a CUDA GPU unless ``spec`` is a tiny test."""
         return check_python(self.python, needs_cuda=not (spec is not None and spec.tiny_test))
 
-    def start(self, spec: JobSpec) -> LocalRunHandle:
+    def start(self, spec: JobSpec, *, output_chosen: bool = False) -> LocalRunHandle:
         """Register the run, write its spec file and start the script.
 
         The caller's thread should live as long as the run (the child ends with it, see
         :meth:`runtime.jobs.JobProcess.start`).
+
+        Args:
+            spec: The run; its ``output_dir`` (if any) must be under the data folder unless
+                ``output_chosen`` (see :func:`check_output_dir`).
+            output_chosen: The user chose ``spec.output_dir`` here (``--out``, a folder dialog).
+
+        Raises:
+            SpecError: ``training_output_outside``: an output folder outside the data folder that
+                the user did not choose. Nothing is registered then.
         """
+        if spec.output_dir and not output_chosen:
+            check_output_dir(spec.output_dir)
         if self.python is None and getattr(sys, "frozen", False):
             check = _missing_check(tuple(TRAIN_REQUIREMENTS), sys.executable)
             raise TrainingLaunchError(check.message, code=check.code, params=check.params)

@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime.errors import AppError
+from runtime.errors import AppError, UntrustedJsonError
 from runtime.paths import write_atomic
 from runtime.tokens import TOKENIZER_MODEL, TokenizerError, read_model_proto, vocab_mismatch
 from runtime.training.launcher import INSTALL_HINT
+from runtime.untrusted_json import read_json_file
 
 #: A JSON file of a model or adapter folder larger than this is refused (configs are small).
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -100,16 +101,15 @@ class MergeResult:
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
-        if len(raw) > MAX_CONFIG_BYTES:
-            raise ValueError(f"larger than {MAX_CONFIG_BYTES // 1024 // 1024} MiB")
-        value = json.loads(raw)
+        value = read_json_file(path, max_bytes=MAX_CONFIG_BYTES)
         if not isinstance(value, dict):
             raise ValueError("not a JSON object")
         return value
     except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, UntrustedJsonError):
+            reason = exc.reason
+        else:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise MergeError(
             f"Cannot read {path} ({what}): {reason}.",
             code="merge_file_unreadable",
@@ -552,7 +552,7 @@ def merge_job(context: Any, *, base: str, adapters: str, out: str, dtype: str = 
     from runtime.jobs import Progress
 
     try:
-        folders = json.loads(adapters)
+        folders = json.loads(adapters)  # the job's own argv, written by merge_command: not untrusted
         if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
             raise ValueError
     except ValueError as exc:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runtime.errors import AppError
+from runtime.errors import AppError, UntrustedJsonError
 from runtime.paths import app_paths, write_atomic
 from runtime.training.launcher import (
     STOP_GRACE_S,
@@ -33,6 +33,7 @@ from runtime.training.launcher import (
     interrupt_group,
     parse_progress,
 )
+from runtime.untrusted_json import read_json_file
 
 #: A ``run.json`` larger than this is not one of ours.
 MAX_RECORD_BYTES = 64 * 1024
@@ -179,10 +180,10 @@ def load_run(job_id: str) -> RunRecord:
     _check_id(job_id)
     path = runs_dir() / job_id / "run.json"
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_RECORD_BYTES + 1)
-        data = json.loads(raw) if len(raw) <= MAX_RECORD_BYTES else None
-    except (OSError, ValueError) as exc:
+        data = read_json_file(path, max_bytes=MAX_RECORD_BYTES)
+    except UntrustedJsonError:
+        data = None  # too large, too deep or not JSON: damaged (below)
+    except OSError as exc:
         raise RunNotFound(
             f"No run {job_id} in {runs_dir()} (see `alpaca-desk train status` for the list).",
             code="training_run_not_found",

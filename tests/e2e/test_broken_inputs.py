@@ -139,3 +139,25 @@ def test_uncaught_errors_are_still_caught_without_a_log_file(tmp_path: Path) -> 
         [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
     )
     assert proc.stdout.split() == ["log_unwritable", "excepthook"], proc.stderr
+
+
+def test_deeply_nested_settings_start_the_app_and_are_kept(tmp_path: Path) -> None:
+    # Issue 20, item 2: a settings file nested 100,000 levels deep stopped the start (RecursionError).
+    from tests.measure import run_measured
+
+    config = tmp_path / "home" / "config"
+    config.mkdir(parents=True)
+    deep = '{"language": "en", "params": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    (config / "settings.json").write_text(deep, encoding="utf-8")
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONIOENCODING": "utf-8"}
+    environment.pop("ALPACA_DESK_HOME", None)
+    argv = [sys.executable, "-m", "app", "--no-err-windows", "--exit-when-shown", "--lang", "en"]
+    proc = run_measured([*argv, "--data-dir", str(tmp_path / "home")], env=environment, cwd=REPO_ROOT, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert "shown_after_s" in proc.stdout
+    assert "Traceback" not in proc.output
+    [kept] = config.glob("settings.json.bad-*")
+    assert kept.read_text(encoding="utf-8") == deep
+    assert json.loads((config / "settings.json").read_text(encoding="utf-8"))["params"]["n_ctx"] == 2048
+    assert proc.left_behind == []
+    assert proc.peak_kib < 1024 * 1024

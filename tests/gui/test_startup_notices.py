@@ -214,3 +214,44 @@ def test_every_start_notice_queues_and_the_recovery_survives_a_language_switch(
     assert "n_threads" in seen["next"][0] and seen["next"][1] == "第 1 条，共 2 条"
     assert "模型" in seen["last"][0] and seen["last"][1] == "获取模型…" and not seen["last"][2]
     assert seen["hidden"]
+
+
+# -- issue 20, item 2: JSON nested 100,000 levels deep ---------------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_deeply_nested_settings_open_the_window_and_are_kept(open_window, isolated_dirs: Path) -> None:
+    path = write_settings(isolated_dirs, {})
+    path.write_text('{"show_tokenizer_panel": true, "params": ' + DEEP + "}", encoding="utf-8")
+    window = open_window()
+    assert window.decoding.isVisible() and not window.tokenizer_panel.isVisible()  # the defaults
+    [kept] = path.parent.glob("settings.json.bad-*")
+    text = window.banner.label.text()
+    assert kept.name in text and str(path) in text and "nested more than 64 levels deep" in text
+    assert kept.read_text(encoding="utf-8").endswith(DEEP + "}")
+
+
+def test_a_deeply_nested_download_queue_is_kept_and_named(open_window, isolated_dirs: Path) -> None:
+    queue = isolated_dirs / "data" / "downloads.json"
+    queue.parent.mkdir(parents=True, exist_ok=True)
+    queue.write_text('{"version": 1, "downloads": ' + DEEP + "}", encoding="utf-8")
+    window = open_window()
+    assert window.ctx.downloads.items == []
+    [kept] = queue.parent.glob("downloads.json.bad-*")
+    assert kept.stat().st_size == len('{"version": 1, "downloads": ') + len(DEEP) + 1
+    text = window.banner.label.text()
+    assert f"The download queue {queue} could not be read" in text and kept.name in text
+    assert "nested more than 64 levels deep" in text
+
+
+def test_the_deep_settings_notice_is_translated(open_window, isolated_dirs: Path) -> None:
+    path = write_settings(isolated_dirs, {})
+    path.write_text("[" + DEEP + "]", encoding="utf-8")
+    install_translators("zh_CN")
+    try:
+        window = open_window()
+        text = window.banner.label.text()
+    finally:
+        install_translators("en")
+    assert text.startswith(f"无法读取设置文件 {path}（it is nested more than 64 levels deep")

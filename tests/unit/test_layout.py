@@ -49,7 +49,7 @@ def _capability(module: str) -> str | None:
 def test_capability_packages_exist() -> None:
     assert {"chat", "store", "tokens", "models", "cli"} <= set(CAPABILITIES)
     shared = sorted(p.stem for p in RUNTIME.glob("*.py") if p.stem != "__init__")
-    assert shared == ["_exit", "errors", "jobs", "paths", "settings"]
+    assert shared == ["_exit", "errors", "jobs", "paths", "settings", "untrusted_json"]
 
 
 def test_no_private_names_across_packages() -> None:

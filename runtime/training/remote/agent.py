@@ -68,6 +68,8 @@ def _read_json(path: str) -> dict | None:
     if len(raw) > MAX_SPEC_BYTES:
         return None
     try:
+        # Standard library only (this file is uploaded alone), so not runtime.untrusted_json: the
+        # spec is the one this app uploaded, bounded in size above.
         data = json.loads(raw.decode("utf-8"))
     except ValueError:
         return None

@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
     """Create the environment and install the requirements; 0 when done."""
     spec_path = argv[argv.index("--spec") + 1]
     with open(spec_path, encoding="utf-8") as handle:
-        spec = json.load(handle)
+        spec = json.load(handle)  # the spec this app uploaded; standard library only (uploaded alone)
     venv = os.path.expanduser(str(spec["venv"]))
     requirements = [str(item) for item in spec.get("requirements", [])]
     pip_args = [str(item) for item in spec.get("pip_args", [])]

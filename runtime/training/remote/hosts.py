@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from runtime.errors import Notice, RemoteError
+from runtime.errors import Notice, RemoteError, UntrustedJsonError
 from runtime.paths import app_paths, keep_aside, write_atomic
+from runtime.untrusted_json import read_json_file
 
 HOSTS_VERSION = 1
 #: A hosts file larger than this is not a hosts file (it is read whole).
@@ -170,18 +171,14 @@ def load_hosts(path: Path | None = None) -> LoadedHosts:
     """
     path = path or hosts_file()
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_HOSTS_FILE_BYTES + 1)
+        data = read_json_file(path, max_bytes=MAX_HOSTS_FILE_BYTES)
     except FileNotFoundError:
         return LoadedHosts([], [])
+    except UntrustedJsonError as exc:
+        # Too large, nested too deeply, not UTF-8 or not JSON: kept aside like the settings.
+        return LoadedHosts([], [_notice(path, f"was not read: {exc.reason}")])
     except OSError as exc:
         return LoadedHosts([], [_notice(path, f"cannot be read ({exc.strerror or exc})", keep=False)])
-    if len(raw) > MAX_HOSTS_FILE_BYTES:
-        return LoadedHosts([], [_notice(path, f"is larger than {MAX_HOSTS_FILE_BYTES // 1024} KiB")])
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except ValueError as exc:
-        return LoadedHosts([], [_notice(path, f"is not JSON ({exc})")])
     if not isinstance(data, dict) or not isinstance(data.get("hosts"), list):
         return LoadedHosts([], [_notice(path, 'is not a hosts file (an object with a "hosts" list)')])
     hosts: list[Host] = []

@@ -6,13 +6,13 @@ Each check is one fixed command (argv, quoted word by word); a check that fails 
 
 from __future__ import annotations
 
-import json
 import posixpath
 from dataclasses import dataclass, field
 
 from runtime.errors import RemoteError
 from runtime.training.remote.connection import Connection
 from runtime.training.remote.runner import MIN_PYTHON, free_space
+from runtime.untrusted_json import parse_json
 
 #: What the training scripts import on the host (the ``train`` extra), checked without importing.
 TRAIN_MODULES = ("torch", "transformers", "peft", "accelerate")
@@ -69,7 +69,7 @@ def probe_host(conn: Connection) -> HostReport:
     if python:
         found = conn.run([host.python, "-c", _FIND_MODULES, *TRAIN_MODULES], action="testing")
         try:
-            decoded = json.loads(found.text)
+            decoded = parse_json(found.text, source=f"the module check on {host.name}", max_bytes=65536)
             modules = {name: bool(decoded.get(name)) for name in TRAIN_MODULES}
         except (ValueError, AttributeError):
             modules = {}

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runtime.errors import RemoteError
+from runtime.errors import RemoteError, UntrustedJsonError
 from runtime.paths import app_paths, write_atomic
+from runtime.untrusted_json import read_json_file
 
 MAX_RECORD_BYTES = 256 * 1024
 MAX_RUNS_LISTED = 1000
@@ -124,10 +125,8 @@ def load_run(job_id: str) -> RemoteRun:
 
 def _read_record(path: Path) -> RemoteRun | None:
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_RECORD_BYTES + 1)
-        data = json.loads(raw.decode("utf-8")) if len(raw) <= MAX_RECORD_BYTES else None
-    except (OSError, ValueError):
+        data = read_json_file(path, max_bytes=MAX_RECORD_BYTES)
+    except (OSError, UntrustedJsonError):
         return None
     if not isinstance(data, dict):
         return None

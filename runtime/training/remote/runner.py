@@ -46,11 +46,14 @@ from runtime.training.remote import records, sources
 from runtime.training.remote.connection import CONNECTION_ERRORS, Connection, connect, lost
 from runtime.training.remote.hosts import Host, get_host
 from runtime.training.remote.records import RemoteRun
+from runtime.untrusted_json import parse_json
 
 #: The most bytes of log read at once (a longer line is cut into pieces of this size).
 LOG_CHUNK_BYTES = 1024 * 1024
 #: Files and folders a download may hold, and the most a job's result may weigh.
 MAX_DOWNLOAD_ENTRIES = 20_000
+#: A line of the remote log (or of the agent's answer) longer than this is shown as text, not decoded.
+MAX_EVENT_CHARS = 1024 * 1024
 #: Seconds between asking the agent about a job whose log is quiet (a died agent is noticed this late).
 STATUS_EVERY_S = 10.0
 #: Python the agent needs on the host.
@@ -131,7 +134,8 @@ class LogChunk:
 def parse_line(line: str) -> dict[str, Any]:
     """A log line as an event: its JSON object, or ``{"event": "log", "line": line}``."""
     try:
-        event = json.loads(line)
+        # A line from another computer's disk: bounded like any other JSON from outside.
+        event = parse_json(line, source="a line of the remote log", max_bytes=MAX_EVENT_CHARS)
     except ValueError:
         event = None
     if isinstance(event, dict) and isinstance(event.get("event"), str):
@@ -469,7 +473,7 @@ def _is_disconnect(conn: Connection, exc: BaseException) -> bool:
 def _last_json(text: str) -> dict[str, Any] | None:
     for line in reversed(text.strip().splitlines()):
         try:
-            data = json.loads(line)
+            data = parse_json(line, source="the agent's answer", max_bytes=MAX_EVENT_CHARS)
         except ValueError:
             continue
         if isinstance(data, dict):

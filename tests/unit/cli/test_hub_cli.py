@@ -96,3 +96,25 @@ def test_offline_the_catalogue_and_a_download_make_no_network_attempt(home: Path
     refused = cli("download", REPO, NAME, home=home, net_log=net_log)
     assert refused.returncode == 2 and "Offline mode is on" in refused.stderr
     assert not net_log.exists() or net_log.read_text(encoding="utf-8") == ""
+
+
+def test_download_from_a_hub_whose_file_list_never_ends(home: Path) -> None:
+    # Issue 20, item 3: a Link rel="next" to the same page, on pages of folders only, was followed
+    # 1,291 times in 60 s. Now the repeated page stops the listing at once, with a message.
+    from tests.measure import run_measured
+
+    with FakeHub() as hub:
+        hub.add(REPO, NAME, random_bytes(1000, seed=52))
+        hub.faults.tree_endless = "same"
+        env = {**os.environ, "ALPACA_DESK_HOME": str(home), "PYTHONPATH": str(REPO_ROOT)}
+        env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+        argv = [sys.executable, "-m", "runtime.cli", "download", REPO, "--endpoint", hub.url]
+        proc = run_measured(argv, env=env, cwd=REPO_ROOT, timeout=120)
+        listed = [r for r in hub.requests if "/tree/" in r.path]
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.output
+    assert f"kept sending the list for {REPO} with no end (it sent the same page again" in proc.stderr
+    assert "Try again later, or another hub address" in proc.stderr
+    assert len(listed) == 1
+    assert proc.left_behind == [] and proc.peak_kib < 1024 * 1024
+    assert not (home / "models" / "hfl").exists() or not any((home / "models" / "hfl").rglob("*.part"))

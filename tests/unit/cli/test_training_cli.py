@@ -254,3 +254,29 @@ def test_train_runs_follows_lists_and_stops(tiny_model: Path, tmp_path: Path, is
     assert state["global_step"] == detail["last_step"]
     missing = _cli("train", "status", "sft-nothing-here", home=isolated_dirs)
     assert missing.returncode == 2 and "No run sft-nothing-here" in missing.stderr
+
+
+def test_a_spec_output_folder_outside_the_data_folder_needs_out(tmp_path: Path, isolated_dirs: Path) -> None:
+    # Issue 20, item 10: a spec from elsewhere named "/etc/..." as its output folder, and it was used.
+    from tests.measure import run_measured
+
+    elsewhere = tmp_path / "etc" / "alpaca-out"
+    spec = JobSpec(
+        kind="sft", model="/models/llama", dataset="/data/sft.json", output_dir=str(elsewhere), tiny_test=True
+    )
+    spec_path = spec.write(tmp_path / "job.json")
+    argv = [sys.executable, "-m", "runtime.cli", "train", "sft", "--spec", str(spec_path)]
+    refused = run_measured(argv, env=_env(isolated_dirs), cwd=REPO_ROOT, timeout=CLI_TIMEOUT_S)
+    assert refused.returncode == 2, refused.stderr
+    assert "Traceback" not in refused.output
+    assert f"The job specification {spec_path} names the output folder {elsewhere}" in refused.stderr
+    assert f"--out {elsewhere}" in refused.stderr
+    assert not elsewhere.exists() and not (isolated_dirs / "data" / "training").exists()
+    assert refused.left_behind == [] and refused.peak_kib < 1024 * 1024
+
+    # Named on the command line, it is the user's word. (/bin/false stands for a Python that ends at once.)
+    chosen = _cli("train", "sft", "--spec", str(spec_path), "--out", str(elsewhere), "--python", "/bin/false",
+                  home=isolated_dirs)  # fmt: skip
+    assert "Traceback" not in chosen.stdout + chosen.stderr
+    [run] = json.loads(_cli("train", "status", "--json", home=isolated_dirs).stdout)
+    assert run["output_dir"] == str(elsewhere)

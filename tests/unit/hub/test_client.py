@@ -145,3 +145,85 @@ def test_the_network_log_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     entries = read_network_log(log, limit=50)
     assert len(entries) == 50 and entries[-1]["url"] == "https://example.org/f999"
     assert "secret" not in log.read_text(encoding="utf-8")
+
+
+# -- issue 20, item 3: a file list that never ends -------------------------------------------------
+
+
+def tree_requests(hub: FakeHub) -> list[str]:
+    return [r.path for r in hub.requests if "/tree/" in r.path]
+
+
+def test_a_file_list_in_pages_is_read_whole(hub: FakeHub) -> None:
+    names = [f"part-{i}.gguf" for i in range(5)]
+    for index, name in enumerate(names):
+        hub.add(REPO, name, random_bytes(1000, seed=index))
+    hub.faults.tree_page = 2
+    listed = HubClient(HubConfig(endpoint=hub.url)).list_files(REPO)
+    assert [f.path for f in listed] == names
+    assert len(tree_requests(hub)) == 3
+
+
+def test_a_next_link_to_the_same_page_is_not_followed(hub: FakeHub) -> None:
+    hub.add(REPO, NAME, random_bytes(1000, seed=45))
+    hub.faults.tree_endless = "same"
+    with pytest.raises(HubError) as caught:
+        HubClient(HubConfig(endpoint=hub.url)).list_files(REPO)
+    assert caught.value.code == "hub_listing_endless"
+    assert caught.value.params["repo"] == REPO and "the same page again" in caught.value.params["reason"]
+    assert "Try again later, or another hub address" in str(caught.value)
+    assert len(tree_requests(hub)) == 1
+
+
+def test_pages_of_folders_with_new_cursors_stop_at_the_page_bound(hub: FakeHub) -> None:
+    from runtime.hub.client import MAX_LISTING_PAGES
+
+    hub.add(REPO, NAME, random_bytes(1000, seed=46))
+    hub.faults.tree_endless = "new"
+    with pytest.raises(HubError) as caught:
+        HubClient(HubConfig(endpoint=hub.url)).list_files(REPO)
+    assert caught.value.code == "hub_listing_endless"
+    assert f"more than {MAX_LISTING_PAGES} pages" in caught.value.params["reason"]
+    assert len(tree_requests(hub)) == MAX_LISTING_PAGES
+
+
+def test_entries_are_bounded_across_pages(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.hub import client
+
+    monkeypatch.setattr(client, "MAX_LISTED_ENTRIES", 250)  # 100 folders a page: the third page passes it
+    hub.add(REPO, NAME, random_bytes(1000, seed=47))
+    hub.faults.tree_endless = "new"
+    with pytest.raises(HubError) as caught:
+        HubClient(HubConfig(endpoint=hub.url)).list_files(REPO)
+    assert "more than 250 entries" in caught.value.params["reason"]
+    assert len(tree_requests(hub)) == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested more than 64 levels deep"),
+        (b'[{"type": "file", "path": "a"}' + b" " * (9 * 1024 * 1024) + b"]", "larger than 8,388,608 bytes"),
+        (b'{"error": "not a list"}', "not a list"),
+    ],
+    ids=["deep", "huge", "object"],
+)
+def test_a_hostile_file_list_is_named(hub: FakeHub, body: bytes, reason: str) -> None:
+    hub.add(REPO, NAME, random_bytes(1000, seed=48))
+    hub.faults.tree_body = body
+    with pytest.raises(HubError) as caught:
+        HubClient(HubConfig(endpoint=hub.url)).list_files(REPO)
+    assert caught.value.code == "hub_bad_listing"
+    assert REPO in str(caught.value) and reason in str(caught.value)
+
+
+def test_a_next_page_on_another_origin_is_not_followed(hub: FakeHub) -> None:
+    hub.add(REPO, NAME, random_bytes(1000, seed=49))
+    hub.faults.tree_endless = "new"  # its next links name 127.0.0.1; the endpoint is called localhost
+    config = HubConfig(endpoint=hub.url.replace("127.0.0.1", "localhost"), token="hf_approved_here")
+    with pytest.raises(HubError) as caught:
+        HubClient(config).list_files(REPO)
+    assert caught.value.code == "hub_bad_listing"
+    assert "is not followed" in str(caught.value)
+    assert len(tree_requests(hub)) == 1
+    assert authorizations(hub) == ["Bearer hf_approved_here"]

@@ -157,3 +157,35 @@ def test_this_python_has_the_extra_and_real_runs_need_cuda() -> None:
     else:  # CI and this project's machines: only the tiny test, on the CPU
         assert not real.ready and real.code == "training_no_cuda"
         assert tiny.devices == ()
+
+
+# -- issue 20, item 10: an output folder that arrived inside a spec --------------------------------
+
+
+def test_an_output_folder_outside_the_data_folder_is_not_honoured(isolated_dirs: Path, tmp_path: Path) -> None:
+    from runtime.paths import app_paths
+    from runtime.training.launcher import check_output_dir
+
+    data = app_paths().ensure().data
+    inside = data / "training" / "mine"
+    assert check_output_dir(str(inside)) == inside.resolve()
+    link = data / "elsewhere"
+    link.symlink_to(tmp_path, target_is_directory=True)
+    for folder in ("/etc/alpaca-desk-out", str(data / ".." / "outside"), str(link / "out"), "relative/out"):
+        with pytest.raises(SpecError) as caught:
+            check_output_dir(folder)
+        assert caught.value.code == "training_output_outside"
+        assert caught.value.params == {"folder": folder, "data": str(data.resolve())}
+    with pytest.raises(SpecError) as named:
+        check_output_dir("/etc/alpaca-desk-out", spec_file="job.json")
+    assert named.value.code == "training_output_outside_spec"
+    assert "job.json" in str(named.value) and "--out /etc/alpaca-desk-out" in str(named.value)
+
+
+def test_a_local_run_refuses_an_unchosen_output_folder_before_anything(isolated_dirs: Path, tmp_path: Path) -> None:
+    target = tmp_path / "not-chosen"
+    with pytest.raises(SpecError) as caught:
+        LocalTarget().start(_spec(output_dir=str(target), tiny_test=True))
+    assert caught.value.code == "training_output_outside"
+    assert registry.list_runs() == [] and not registry.runs_dir().exists()
+    assert not target.exists()
