@@ -181,8 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from app.context import AppContext
     from app.i18n import install_translators
-    from app.main_window import AppContext, MainWindow
+    from app.main_window import MainWindow
     from app.notices import show_startup_notices
 
     app = QApplication.instance() or QApplication([sys.argv[0]])

@@ -63,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from app.context import AppContext
     from app.i18n import install_translators
-    from app.main_window import AppContext, MainWindow
+    from app.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("Alpaca Desk")

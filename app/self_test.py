@@ -168,7 +168,7 @@ def versions() -> dict[str, Any]:
 def check_host(model: Path, logs: Path) -> dict[str, Any]:
     """Load ``model`` in a host process started the way the app starts it; generate; tokenize."""
     from runtime.chat.client import HostClient, host_command
-    from runtime.chat.params import DecodingParams
+    from runtime.decoding import DecodingParams
 
     client = HostClient(log_file=logs / "host.log")
     started = time.perf_counter()
@@ -232,8 +232,9 @@ def check_window(model: Path, lang: str) -> dict[str, Any]:
     from PySide6.QtCore import QCoreApplication, QEventLoop, QLibraryInfo, QLocale, QTimer, QTranslator
     from PySide6.QtWidgets import QApplication
 
+    from app.context import AppContext
     from app.i18n import install_translators
-    from app.main_window import AppContext, MainWindow
+    from app.main_window import MainWindow
     from runtime.paths import assets_dir
 
     app = QApplication.instance() or QApplication([sys.argv[0]])

@@ -32,7 +32,7 @@ from runtime.hub import (
 from runtime.hub.catalogue import free_disk, memory_needed, total_memory
 
 if TYPE_CHECKING:
-    from app.main_window import AppContext
+    from app.context import AppContext
 
 log = logging.getLogger(__name__)
 

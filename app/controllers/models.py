@@ -20,7 +20,7 @@ from runtime.errors import AppError
 from runtime.models import check_model_file, params_label
 
 if TYPE_CHECKING:
-    from app.main_window import AppContext
+    from app.context import AppContext
 
 
 class ModelsController(HostEventsController):

@@ -39,7 +39,7 @@ from app.views.hub_view import size_text
 from app.views.tray import DownloadTrayIcon, QuitWithDownloadsBox
 
 if TYPE_CHECKING:
-    from app.main_window import AppContext
+    from app.context import AppContext
 
 #: Downloads listed one per line in the tray menu; more are summed up in one line.
 MAX_MENU_LINES = 6
