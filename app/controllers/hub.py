@@ -457,7 +457,7 @@ class HubController(QObject):
 
     def apply_settings(self, values: dict[str, Any], dialog: Any = None) -> bool:
         """Check and save hub settings; the token goes to the keyring. Applied at once (no restart)."""
-        from runtime.hub.client import normalize_endpoint
+        from runtime.hub.endpoint import normalize_endpoint
         from runtime.hub.token import save_token
 
         try:

@@ -106,7 +106,7 @@ def run_models(args: argparse.Namespace) -> int:
 def run_download(args: argparse.Namespace) -> int:
     """Download, with progress on stderr; print the files' paths (or JSON)."""
     from runtime.hub import DownloadProgress, download_files, hub_config_from_settings
-    from runtime.hub.client import normalize_endpoint
+    from runtime.hub.endpoint import normalize_endpoint
     from runtime.hub.token import load_token
 
     settings, models_dir, logs = _context()

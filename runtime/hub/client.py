@@ -24,16 +24,14 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from runtime.errors import HubError
+from runtime.hub.endpoint import DEFAULT_ENDPOINT, normalize_endpoint
 from runtime.hub.manifest import check_repo_id
 from runtime.untrusted_json import parse_json
 
-DEFAULT_ENDPOINT = "https://huggingface.co"
 #: The seconds a download may go without a byte before it counts as stalled (and is retried).
 STALL_TIMEOUT_S = 30.0
 #: The network log is rotated past this size (one older file is kept), so it never grows unbounded.
 NETWORK_LOG_MAX_BYTES = 1_000_000
-#: The longest endpoint or proxy URL accepted from settings or the command line.
-MAX_URL_LENGTH = 300
 
 # huggingface_hub reads these when it is imported: no telemetry, ever (issue 11).
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
@@ -42,32 +40,6 @@ os.environ.setdefault("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
 
 class HubOffline(HubError):
     """Offline mode is on: nothing may be sent."""
-
-
-def normalize_endpoint(url: str) -> str:
-    """``url`` as an endpoint: ``scheme://host[:port][/path]`` without a trailing slash.
-
-    Raises:
-        HubError: it is not an http(s) URL (``hub_bad_endpoint``).
-    """
-    text = (url or "").strip()
-    parts = urlsplit(text)
-    if (
-        len(text) > MAX_URL_LENGTH
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.query
-        or parts.fragment
-        or parts.username
-        or parts.password
-    ):
-        raise HubError(
-            f"The hub address {text[:80]!r} is not an http:// or https:// address of a server. Enter one "
-            f"like {DEFAULT_ENDPOINT}, or a mirror's address.",
-            code="hub_bad_endpoint",
-            params={"endpoint": text[:80]},
-        )
-    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
 
 
 def origin(url: str) -> tuple[str, str, int]:

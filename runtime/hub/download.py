@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from runtime.errors import DownloadError, HubError
-from runtime.hub.client import HubClient, HubConfig, RemoteFile, http_client, normalize_endpoint
+from runtime.hub.client import HubClient, HubConfig, RemoteFile, http_client
+from runtime.hub.endpoint import normalize_endpoint
 from runtime.hub.manifest import (
     check_repo_id,
     expected_digest,

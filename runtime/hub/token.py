@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from runtime.errors import HubError
-from runtime.hub.client import normalize_endpoint
+from runtime.hub.endpoint import normalize_endpoint
 
 log = logging.getLogger(__name__)
 
