@@ -1,10 +1,9 @@
-"""Where a training run runs: the job specification, the target interface, and this computer's target.
+"""Where a training run runs: the target interface, and this computer's target.
 
-A run is described by a :class:`JobSpec`, written as a JSON file: the local target passes that file
-to the script, a remote target copies it to the GPU host, and both hosts read it back with
-:meth:`JobSpec.from_json`, which checks every field (a spec is input from elsewhere: a file the
-user edited, a host's disk). The scripts (``python -m runtime.training.pretrain|sft --spec
-JOB.json``) report JSON lines on stdout, one object per line (see :func:`parse_progress`)::
+A run is described by a :class:`JobSpec` (:mod:`runtime.training.spec`); its events, progress and
+states are in :mod:`runtime.training.runs`. Both are offered here too, for the targets' users.
+The scripts (``python -m runtime.training.pretrain|sft --spec JOB.json``) report JSON lines on
+stdout, one object per line (see :func:`parse_progress`)::
 
     {"event": "started", "job": "sft", "pid": 1234, "world_size": 1, "device": "cuda:0"}
     {"event": "progress", "step": 12, "total": 400, "loss": 2.31, "lr": 0.0002, "tokens_per_s": 5120.0,
@@ -21,14 +20,9 @@ the command line use only these two interfaces, so a second kind of target (SSH,
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import json
-import math
 import os
-import queue
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -36,19 +30,66 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from runtime.errors import AppError, UntrustedJsonError
 from runtime.jobs import JobProcess, Outcome
-from runtime.paths import write_atomic
+from runtime.training import registry
+from runtime.training.runs import (
+    STOP_GRACE_S,
+    EventQueue,
+    LogChunk,
+    RunOutcome,
+    RunState,
+    TrainEvent,
+    TrainProgress,
+    interrupt_group,
+    parse_progress,
+)
+from runtime.training.spec import (
+    LORA_MODULES,
+    MAX_SPEC_BYTES,
+    SPEC_VERSION,
+    TINY_TEST_MAX_PARAMS,
+    JobKind,
+    JobSpec,
+    SpecError,
+    TrainingLaunchError,
+    check_output_dir,
+)
 from runtime.untrusted_json import parse_json
 
-#: Version of the JSON job specification; a host refuses a spec of a version it does not know.
-SPEC_VERSION = 1
-#: A spec file larger than this is not a spec (it is read whole).
-MAX_SPEC_BYTES = 256 * 1024
-#: The projections LoRA adapts (paper section 5: attention and MLP).
-LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+__all__ = [
+    "INSTALL_HINT",
+    "LORA_MODULES",
+    "MAX_SPEC_BYTES",
+    "SCRIPTS",
+    "SPEC_VERSION",
+    "STOP_GRACE_S",
+    "TINY_TEST_MAX_PARAMS",
+    "TRAIN_REQUIREMENTS",
+    "EventQueue",
+    "JobKind",
+    "JobSpec",
+    "LocalRunHandle",
+    "LocalTarget",
+    "LogChunk",
+    "RunHandle",
+    "RunOutcome",
+    "RunState",
+    "SpecError",
+    "TargetCheck",
+    "TrainEvent",
+    "TrainProgress",
+    "TrainingLaunchError",
+    "TrainingTarget",
+    "build_command",
+    "build_env",
+    "check_output_dir",
+    "check_python",
+    "interrupt_group",
+    "parse_progress",
+]
+
 #: The scripts' module names by job kind.
 SCRIPTS = {"pretrain": "runtime.training.pretrain", "sft": "runtime.training.sft"}
 #: What a computer needs to run the scripts (the ``train`` extra), import name -> package name.
@@ -56,411 +97,8 @@ TRAIN_REQUIREMENTS = {"torch": "torch", "transformers": "transformers", "peft": 
 #: How to get them, for messages.
 INSTALL_HINT = "pip install 'alpaca-desk[train]'"
 
-JobKind = Literal["pretrain", "sft"]
-TrainEvent = dict[str, Any]
-
-_END = object()
-
-
-class TrainingLaunchError(AppError):
-    """A run could not be described or started: a bad spec, a target without torch or CUDA."""
-
-
-class SpecError(TrainingLaunchError):
-    """A job specification is not valid (``params``: ``field`` and ``reason``)."""
-
-
-# -- the job specification -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """Everything a training script needs, as one JSON object (paths are paths *on the target*).
-
-    Attributes:
-        kind: ``pretrain`` (causal LM on plain text) or ``sft`` (Alpaca-format instructions).
-        model: A Hugging Face model folder (LLaMA architecture).
-        dataset: Pretrain: a UTF-8 text file or a folder of ``.txt`` files. SFT: a JSON array or a
-            JSON-lines file of records with ``instruction``, optional ``input``, and ``output``.
-        output_dir: Where the adapter, checkpoints, ``train.log`` and ``progress.jsonl`` go
-            (empty: the launcher chooses).
-        tokenizer: A tokenizer folder or ``tokenizer.model`` (empty: the model folder's).
-        job_id: The run's id in the registry (the launcher sets it).
-        lora_rank, lora_alpha, lora_dropout, lora_modules: The LoRA adapter.
-        train_embeddings: ``auto`` (the embeddings and LM head are trained, ``modules_to_save``,
-            when the tokenizer is larger than the model's vocabulary), ``yes`` or ``no``.
-        stage: ``lora`` (LoRA, plus embeddings as above) or ``embeddings`` (the paper's stage 1 for
-            7B: only the embeddings and LM head train, the transformer frozen).
-        learning_rate, warmup_ratio, lr_scheduler, max_grad_norm, epochs, max_steps: The optimizer
-            schedule (AdamW); ``max_steps`` > 0 overrides ``epochs``.
-        block_size: Tokens per training sequence (pretrain blocks; SFT truncation).
-        batch_size, grad_accum: Sequences per device per step, and steps per optimizer update.
-        gradient_checkpointing, seed, precision: As named; precision ``auto`` takes bf16 where the
-            GPU has it, else fp16, and fp32 on the CPU.
-        save_steps, save_total_limit, log_steps: Checkpoint every ``save_steps`` updates (0: only
-            at the end and on stop), keep that many; a progress line every ``log_steps``.
-        resume: Continue from the newest checkpoint in ``output_dir`` if there is one.
-        devices: CUDA device indices to use (empty: all); ``processes`` > 1 starts that many
-            through ``torchrun`` (one per GPU).
-        deepspeed: ``zero2`` (the built-in ZeRO-2 configuration), a DeepSpeed config file, or
-            empty; needs ``pip install deepspeed`` on the GPU host.
-        max_examples: Use at most this many SFT records or pretrain blocks (0: all).
-        tiny_test: A tiny test configuration: allowed on the CPU (the script refuses it for a
-            model of more than :data:`TINY_TEST_MAX_PARAMS` parameters).
-        template: The SFT prompt template (``chinese-alpaca``, paper section 4.5).
-        init_adapter: An adapter folder to continue training (the second stage after an
-            ``embeddings`` stage), or empty for a fresh LoRA adapter.
-    """
-
-    kind: JobKind
-    model: str
-    dataset: str
-    output_dir: str = ""
-    tokenizer: str = ""
-    job_id: str = ""
-    lora_rank: int = 8
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    lora_modules: tuple[str, ...] = LORA_MODULES
-    train_embeddings: Literal["auto", "yes", "no"] = "auto"
-    stage: Literal["lora", "embeddings"] = "lora"
-    learning_rate: float = 2e-4
-    warmup_ratio: float = 0.05
-    lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
-    max_grad_norm: float = 1.0
-    epochs: float = 1.0
-    max_steps: int = 0
-    block_size: int = 512
-    batch_size: int = 1
-    grad_accum: int = 1
-    gradient_checkpointing: bool = False
-    seed: int = 42
-    precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"
-    save_steps: int = 0
-    save_total_limit: int = 2
-    log_steps: int = 1
-    resume: bool = True
-    devices: tuple[int, ...] = ()
-    processes: int = 1
-    deepspeed: str = ""
-    max_examples: int = 0
-    tiny_test: bool = False
-    template: str = "chinese-alpaca"
-    init_adapter: str = ""
-    version: int = SPEC_VERSION
-
-    def __post_init__(self) -> None:
-        _validate(self)
-
-    def replace(self, **changes: Any) -> JobSpec:
-        """A copy with ``changes`` (validated)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object."""
-        data = dataclasses.asdict(self)
-        data["lora_modules"] = list(self.lora_modules)
-        data["devices"] = list(self.devices)
-        return data
-
-    def to_json(self) -> str:
-        """The JSON text (what :meth:`from_json` reads)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
-
-    def write(self, path: str | os.PathLike[str]) -> Path:
-        """Write the spec file atomically; returns its path."""
-        target = Path(path)
-        write_atomic(target, self.to_json().encode("utf-8"))
-        return target
-
-    @classmethod
-    def from_dict(cls, data: object) -> JobSpec:
-        """Check a decoded JSON object field by field and build the spec.
-
-        Raises:
-            SpecError: Not an object, an unknown or missing field, a wrong type or a value out of range.
-        """
-        if not isinstance(data, dict):
-            raise _spec_error("(spec)", "it must be a JSON object")
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        for key in data:
-            if key not in fields:
-                raise _spec_error(str(key), "unknown field (a spec written by a newer Alpaca Desk?)")
-        values: dict[str, Any] = {}
-        for name, spec_field in fields.items():
-            if name not in data:
-                if spec_field.default is dataclasses.MISSING:
-                    raise _spec_error(name, "missing")
-                continue
-            values[name] = _coerce(name, data[name], _FIELD_TYPES[name])
-        return cls(**values)
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> JobSpec:
-        """Parse and check a spec's JSON text.
-
-        Raises:
-            SpecError: Too large, not JSON, or not a valid spec.
-        """
-        try:
-            data = parse_json(text, source="the job specification", max_bytes=MAX_SPEC_BYTES)
-        except UntrustedJsonError as exc:
-            raise _spec_error("(spec)", exc.reason) from exc
-        return cls.from_dict(data)
-
-    @classmethod
-    def read(cls, path: str | os.PathLike[str]) -> JobSpec:
-        """Read and check a spec file.
-
-        Raises:
-            SpecError: Unreadable, too large, or not a valid spec (the message names the file).
-        """
-        target = Path(path)
-        try:
-            with target.open("rb") as handle:
-                raw = handle.read(MAX_SPEC_BYTES + 1)
-        except OSError as exc:
-            raise SpecError(
-                f"Cannot read the job specification {target}: {exc.strerror or exc}.",
-                code="training_spec_unreadable",
-                params={"path": str(target), "reason": exc.strerror or str(exc)},
-            ) from exc
-        try:
-            return cls.from_json(raw)
-        except SpecError as exc:
-            raise SpecError(
-                f"The job specification {target} is not valid: {exc}",
-                code="training_spec_file_invalid",
-                params={"path": str(target), **exc.params},
-            ) from exc
-
-
-#: Parameter count above which ``tiny_test`` is refused (a real model does not train on the CPU).
-TINY_TEST_MAX_PARAMS = 50_000_000
-
-_FIELD_TYPES: dict[str, Any] = {
-    "kind": str,
-    "model": str,
-    "dataset": str,
-    "output_dir": str,
-    "tokenizer": str,
-    "job_id": str,
-    "lora_rank": int,
-    "lora_alpha": int,
-    "lora_dropout": float,
-    "lora_modules": tuple[str, ...],
-    "train_embeddings": str,
-    "stage": str,
-    "learning_rate": float,
-    "warmup_ratio": float,
-    "lr_scheduler": str,
-    "max_grad_norm": float,
-    "epochs": float,
-    "max_steps": int,
-    "block_size": int,
-    "batch_size": int,
-    "grad_accum": int,
-    "gradient_checkpointing": bool,
-    "seed": int,
-    "precision": str,
-    "save_steps": int,
-    "save_total_limit": int,
-    "log_steps": int,
-    "resume": bool,
-    "devices": tuple[int, ...],
-    "processes": int,
-    "deepspeed": str,
-    "max_examples": int,
-    "tiny_test": bool,
-    "template": str,
-    "init_adapter": str,
-    "version": int,
-}
-
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "kind": ("pretrain", "sft"),
-    "train_embeddings": ("auto", "yes", "no"),
-    "stage": ("lora", "embeddings"),
-    "lr_scheduler": ("cosine", "linear", "constant"),
-    "precision": ("auto", "fp32", "fp16", "bf16"),
-    "template": ("chinese-alpaca",),
-}
-
-# Inclusive ranges of the numeric fields: wide enough for any real run, narrow enough to catch typos.
-_RANGES: dict[str, tuple[float, float]] = {
-    "lora_rank": (1, 1024),
-    "lora_alpha": (1, 100_000),
-    "lora_dropout": (0.0, 0.9),
-    "learning_rate": (1e-8, 1.0),
-    "warmup_ratio": (0.0, 0.5),
-    "max_grad_norm": (0.0, 1e4),
-    "epochs": (0.01, 100.0),
-    "max_steps": (0, 10_000_000),
-    "block_size": (8, 131_072),
-    "batch_size": (1, 4096),
-    "grad_accum": (1, 4096),
-    "seed": (0, 2**32 - 1),
-    "save_steps": (0, 10_000_000),
-    "save_total_limit": (1, 1000),
-    "log_steps": (1, 100_000),
-    "processes": (1, 64),
-    "max_examples": (0, 10**10),
-    "version": (SPEC_VERSION, SPEC_VERSION),
-}
-
-_MAX_STRING = 4096
-
-
-def _spec_error(name: str, reason: str) -> SpecError:
-    return SpecError(
-        f"job specification field {name!r}: {reason}",
-        code="training_spec_invalid",
-        params={"field": name, "reason": reason},
-    )
-
-
-def _coerce(name: str, value: object, kind: Any) -> Any:
-    """``value`` as ``kind`` if it is one (ints are accepted for floats), else a SpecError."""
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        raise _spec_error(name, "must be true or false")
-    if kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise _spec_error(name, "must be a whole number")
-    if kind is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            return float(value)
-        raise _spec_error(name, "must be a finite number")
-    if kind is str:
-        if isinstance(value, str):
-            return value
-        raise _spec_error(name, "must be a string")
-    item = int if kind == tuple[int, ...] else str
-    if not isinstance(value, list) or len(value) > 64:
-        raise _spec_error(name, "must be a list (of at most 64 items)")
-    return tuple(_coerce(name, v, item) for v in value)
-
-
-def _validate(spec: JobSpec) -> None:
-    for name, choices in _CHOICES.items():
-        if getattr(spec, name) not in choices:
-            raise _spec_error(name, f"must be one of {', '.join(choices)}")
-    for name, (low, high) in _RANGES.items():
-        value = getattr(spec, name)
-        if not low <= value <= high:
-            raise _spec_error(name, f"{value} is outside {low:g}..{high:g}")
-    for name, kind in _FIELD_TYPES.items():
-        if kind is str and len(getattr(spec, name)) > _MAX_STRING:
-            raise _spec_error(name, f"longer than {_MAX_STRING} characters")
-    for name in ("model", "dataset"):
-        if not getattr(spec, name):
-            raise _spec_error(name, "must name a path")
-    unknown = sorted(set(spec.lora_modules) - set(LORA_MODULES))
-    if unknown or not spec.lora_modules:
-        raise _spec_error("lora_modules", f"must be some of {', '.join(LORA_MODULES)}")
-    if any(d < 0 or d > 255 for d in spec.devices):
-        raise _spec_error("devices", "CUDA device indices are 0..255")
-    if spec.devices and spec.processes > len(spec.devices):
-        raise _spec_error("processes", "more processes than listed devices")
-    if spec.job_id and not all(c.isalnum() or c in "-_." for c in spec.job_id):
-        raise _spec_error("job_id", "letters, digits, '-', '_' and '.' only")
-    if spec.stage == "embeddings" and spec.train_embeddings == "no":
-        raise _spec_error("stage", "stage 'embeddings' trains the embeddings; train_embeddings cannot be 'no'")
-
-
-# -- progress --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrainProgress:
-    """One ``progress`` line, checked: every figure a number (None where the script had none)."""
-
-    step: int
-    total: int
-    loss: float | None
-    lr: float | None
-    tokens_per_s: float | None
-    gpu_memory_mb: float | None
-    eta_s: float | None
-    epoch: float | None
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
-def parse_progress(event: TrainEvent) -> TrainProgress | None:
-    """The :class:`TrainProgress` of a ``progress`` event, or None for any other or malformed event.
-
-    Events come from another process (possibly another computer): a line missing its step, or with
-    a non-number where a number belongs, is ignored rather than trusted.
-    """
-    if not isinstance(event, dict) or event.get("event") != "progress":
-        return None
-    step, total = _number(event.get("step")), _number(event.get("total"))
-    if step is None or total is None or step < 0 or total < 0:
-        return None
-    return TrainProgress(
-        step=int(step),
-        total=int(total),
-        loss=_number(event.get("loss")),
-        lr=_number(event.get("lr")),
-        tokens_per_s=_number(event.get("tokens_per_s")),
-        gpu_memory_mb=_number(event.get("gpu_memory_mb")),
-        eta_s=_number(event.get("eta_s")),
-        epoch=_number(event.get("epoch")),
-    )
-
 
 # -- the target interface --------------------------------------------------------------------------
-
-
-class RunState(enum.StrEnum):
-    """Where a run is."""
-
-    STARTING = "starting"
-    RUNNING = "running"
-    FINISHED = "finished"
-    FAILED = "failed"
-    STOPPED = "stopped"
-
-    @property
-    def ended(self) -> bool:
-        """Whether the run is over (finished, failed or stopped)."""
-        return self in (RunState.FINISHED, RunState.FAILED, RunState.STOPPED)
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    """How a run ended.
-
-    Attributes:
-        state: FINISHED, FAILED or STOPPED.
-        adapter: The adapter folder on the target (FINISHED), else None.
-        last_step: The last step a progress line reported.
-        error, code, params: Why it failed (``code`` for the GUI's translation).
-        checkpoint: The checkpoint a stopped run saved (a rerun resumes from it), or None.
-    """
-
-    state: RunState
-    adapter: str | None = None
-    last_step: int = 0
-    error: str | None = None
-    code: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
-    checkpoint: str | None = None
-
-
-@dataclass(frozen=True)
-class LogChunk:
-    """Text of a run's log from an offset, and the offset to ask for next."""
-
-    text: str
-    next_offset: int
 
 
 @dataclass(frozen=True)
@@ -480,51 +118,6 @@ class TargetCheck:
     message: str = ""
     code: str = ""
     params: dict[str, Any] = field(default_factory=dict)
-
-
-class EventQueue:
-    """A run's events, from the thread that follows the run to whoever polls or iterates.
-
-    The end, once put, stays visible to every later :meth:`poll` and :meth:`events` call.
-    Both handles (this computer's, and the SSH target's) keep their events in one.
-    """
-
-    def __init__(self, job_id: str) -> None:
-        self._job_id = job_id
-        self._queue: queue.Queue[Any] = queue.Queue()
-
-    def put(self, event: TrainEvent) -> None:
-        """Add one event."""
-        self._queue.put(event)
-
-    def end(self) -> None:
-        """No event follows."""
-        self._queue.put(_END)
-
-    def poll(self) -> list[TrainEvent]:
-        """The events since the last call (none after the end)."""
-        taken: list[TrainEvent] = []
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return taken
-            if item is _END:
-                self._queue.put(_END)  # the end stays visible to later calls
-                return taken
-            taken.append(item)
-
-    def events(self, timeout: float | None = None) -> Iterator[TrainEvent]:
-        """The events as they arrive, until the end; TimeoutError after ``timeout`` s without one."""
-        while True:
-            try:
-                item = self._queue.get(timeout=timeout)
-            except queue.Empty as exc:
-                raise TimeoutError(f"no event from run {self._job_id} within {timeout} s") from exc
-            if item is _END:
-                self._queue.put(_END)
-                return
-            yield item
 
 
 class RunHandle(ABC):
@@ -603,54 +196,6 @@ class TrainingTarget(ABC):
 # -- this computer -----------------------------------------------------------------------------------
 
 
-def check_output_dir(folder: str, *, spec_file: str | os.PathLike[str] | None = None) -> Path:
-    """Accept a run's output folder only under the app's data folder (issue 20, item 10).
-
-    A spec file can come from anywhere (a download, a colleague, another host's disk), and a run
-    writes its adapter, checkpoints and logs into ``output_dir``: a path such as ``/etc/...`` in a
-    spec must not be honoured without the user's word. So a folder named only inside a spec is
-    used when it lies under the data folder (where the registry puts runs, and where a resumed
-    run's folder is); any other needs the user's choice (``--out DIR``, or a folder chosen in the
-    window), which callers pass as ``output_chosen``. Links and ``..`` are resolved first.
-
-    Args:
-        folder: The spec's ``output_dir``.
-        spec_file: The spec file it came from, for the message.
-
-    Returns:
-        The folder, resolved.
-
-    Raises:
-        SpecError: ``training_output_outside`` (or ``training_output_outside_spec`` when the
-            file is known): the folder is outside the data folder.
-    """
-    from runtime.paths import app_paths
-
-    data = Path(os.path.realpath(app_paths().data))
-    target = Path(os.path.realpath(Path(folder).expanduser()))
-    if target == data or data in target.parents:
-        return target
-    if spec_file is not None:
-        raise SpecError(
-            f"The job specification {spec_file} names the output folder {folder}, outside Alpaca Desk's data "
-            f"folder {data}; a folder named inside a spec file is not used without your word. To write there, "
-            f"name it on the command line (--out {folder}); or remove output_dir from the spec and the run's "
-            f"own folder is used.",
-            code="training_output_outside_spec",
-            params={"path": str(spec_file), "folder": folder, "data": str(data)},
-        )
-    raise SpecError(
-        f"The run's output folder {folder} is outside Alpaca Desk's data folder {data} and was not chosen "
-        f"here; it is not used. Choose the folder yourself, or leave it empty and the run's own folder is used.",
-        code="training_output_outside",
-        params={"folder": folder, "data": str(data)},
-    )
-
-
-#: Seconds a stopped run gets to finish its step and save a checkpoint before it is ended by force
-#: (a step of a 7B model with gradient accumulation takes seconds; the checkpoint of an adapter
-#: with trained embeddings another few).
-STOP_GRACE_S = 60.0
 #: Bytes of the log returned per :meth:`RunHandle.log_tail` call.
 LOG_CHUNK_BYTES = 1024 * 1024
 #: Seconds allowed for the environment check (importing torch is slow on a cold disk).
@@ -748,23 +293,6 @@ def _missing_check(missing: tuple[str, ...], interpreter: str) -> TargetCheck:
         code="training_extra_missing",
         params={"packages": names, "python": interpreter, "command": INSTALL_HINT},
     )
-
-
-def interrupt_group(pid: int) -> bool:
-    """Send the interrupt (SIGINT; CTRL_BREAK on Windows) to the process group that ``pid`` leads.
-
-    :class:`runtime.jobs.JobProcess` escalates to SIGTERM after 3 s, too soon for a training step
-    and its checkpoint, so a run's stop sends the first signal itself and escalates after
-    :data:`STOP_GRACE_S`. Returns False when the group is gone.
-    """
-    try:
-        if os.name == "posix":
-            os.killpg(pid, signal.SIGINT)
-        else:
-            os.kill(pid, signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]
-    except (ProcessLookupError, PermissionError, OSError):
-        return False
-    return True
 
 
 class LocalRunHandle(RunHandle):
@@ -954,7 +482,6 @@ class LocalTarget(TrainingTarget):
         if self.python is None and getattr(sys, "frozen", False):
             check = _missing_check(tuple(TRAIN_REQUIREMENTS), sys.executable)
             raise TrainingLaunchError(check.message, code=check.code, params=check.params)
-        from runtime.training import registry  # the registry imports this module for JobSpec
 
         record = registry.create_run(spec, target=self.name)
         spec = record.spec

@@ -24,15 +24,15 @@ from typing import Any
 
 from runtime.errors import AppError, UntrustedJsonError
 from runtime.paths import app_paths, write_atomic
-from runtime.training.launcher import (
+from runtime.training.runs import (
     STOP_GRACE_S,
-    JobSpec,
     RunOutcome,
     RunState,
     TrainEvent,
     interrupt_group,
     parse_progress,
 )
+from runtime.training.spec import JobSpec
 from runtime.untrusted_json import read_json_file
 
 #: A ``run.json`` larger than this is not one of ours.
