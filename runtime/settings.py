@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from runtime.chat.params import RANGES, DecodingParams
+from runtime.decoding import RANGES, DecodingParams
 from runtime.errors import Notice, UntrustedJsonError
 from runtime.paths import keep_aside, write_atomic
 from runtime.untrusted_json import read_json_file

@@ -1,7 +1,7 @@
 """The side panel of decoding controls: sampling parameters, presets, chat template and preview.
 
-Every numeric control is built from :data:`runtime.chat.params.RANGES`, so the panel and the
-validation in :class:`runtime.chat.params.DecodingParams` never disagree about what is allowed.
+Every numeric control is built from :data:`runtime.decoding.RANGES`, so the panel and the
+validation in :class:`runtime.decoding.DecodingParams` never disagree about what is allowed.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
 from app.messages import error_text
 from app.tasks import run_task
 from runtime.chat import usable_cores
-from runtime.chat.params import PRESETS, RANGES, DecodingParams, Range
 from runtime.chat.templates import Turn, get_template, render, template_names
+from runtime.decoding import PRESETS, RANGES, DecodingParams, Range
 from runtime.errors import AppError
 
 # The seed spin box is a QSpinBox, whose value is a C int.
@@ -125,7 +125,7 @@ class DecodingPanel(QWidget):
     setting the value the panel already shows emits nothing.
 
     Signals:
-        params_changed(object): The :class:`~runtime.chat.params.DecodingParams` after any change.
+        params_changed(object): The :class:`~runtime.decoding.DecodingParams` after any change.
         template_changed(object): The template choice, a template name or ``None`` for
             automatic (from the model).
         system_prompt_changed(object): The system prompt, a string or ``None`` when empty

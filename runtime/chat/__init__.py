@@ -10,15 +10,16 @@ Modules:
         Jinja template is rendered through ``_jinja_sandbox`` in the template sandbox process.
     template_sandbox: that process (``python -m runtime.chat.template_sandbox``), which renders
         untrusted templates under a memory limit and is killed when one runs too long.
-    params: decoding parameters with the paper's defaults (section 6.2).
+    The decoding parameters (the paper's defaults, section 6.2) are on the shared floor,
+    :mod:`runtime.decoding`; this package offers them too.
     streaming: UTF-8 joining and stop-string hold-back for streamed text.
 """
 
 from runtime.chat._threads import default_threads, usable_cores
 from runtime.chat.client import CANCEL_GRACE_S, HostClient, HostEvent, host_command, raise_for_error
-from runtime.chat.params import DEFAULT_PRESET, PRESETS, RANGES, DecodingParams, Range
 from runtime.chat.streaming import StopMatcher, Utf8Stream
 from runtime.chat.templates import ChatPrompt, Turn, choose_template, fit_prompt, get_template, render, template_names
+from runtime.decoding import DEFAULT_PRESET, PRESETS, RANGES, DecodingParams, Range
 
 __all__ = [
     "CANCEL_GRACE_S",

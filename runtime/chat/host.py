@@ -39,8 +39,8 @@ from typing import Any, BinaryIO
 from runtime._exit import end_with_parent
 from runtime.chat import templates
 from runtime.chat._threads import CpuUse, ThreadTuner, default_threads, usable_cores
-from runtime.chat.params import RANGES, DecodingParams
 from runtime.chat.streaming import StopMatcher, Utf8Stream
+from runtime.decoding import RANGES, DecodingParams
 from runtime.errors import AppError, HostError, ModelLoadError, NotLoaded, ParameterError
 from runtime.models import ModelInfo, native_log
 from runtime.models.loader import check_model, open_llama

@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QApplication
 
 from app.views.conversation_list import ConversationListView
 from app.views.decoding_panel import DecodingPanel
-from runtime.chat.params import PRESETS, DecodingParams
 from runtime.chat.templates import Turn
+from runtime.decoding import PRESETS, DecodingParams
 
 PAPER = DecodingParams(n_ctx=2048, max_tokens=512, temperature=0.2, top_k=40, top_p=0.9, repeat_penalty=1.1, seed=None)
 

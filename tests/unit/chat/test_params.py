@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from runtime.chat.params import PRESETS, RANGES, DecodingParams
+from runtime.decoding import PRESETS, RANGES, DecodingParams
 from runtime.errors import ParameterError
 
 

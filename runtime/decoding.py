@@ -1,4 +1,8 @@
-"""Decoding parameters with the Chinese-LLaMA paper's defaults (section 6.2) and their ranges."""
+"""Decoding parameters with the Chinese-LLaMA paper's defaults (section 6.2) and their ranges.
+
+On the shared floor, not in runtime/chat: the settings file holds them too, and the floor uses no
+capability package.
+"""
 
 from __future__ import annotations
 
