@@ -18,8 +18,8 @@ RUNTIME = REPO_ROOT / "runtime"
 CAPABILITIES = sorted(p.parent.name for p in RUNTIME.glob("*/__init__.py"))
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+def _module_name(path: Path, root: Path = REPO_ROOT) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -49,7 +49,7 @@ def _capability(module: str) -> str | None:
 def test_capability_packages_exist() -> None:
     assert {"chat", "store", "tokens", "models", "cli"} <= set(CAPABILITIES)
     shared = sorted(p.stem for p in RUNTIME.glob("*.py") if p.stem != "__init__")
-    assert shared == ["_exit", "errors", "jobs", "paths", "settings", "untrusted_json"]
+    assert shared == ["_exit", "decoding", "errors", "jobs", "paths", "settings", "untrusted_json"]
 
 
 def test_no_private_names_across_packages() -> None:
@@ -133,3 +133,74 @@ def test_cycle_check_finds_a_back_edge() -> None:
     graph = {node: set(targets) for node, targets in _dependency_graph().items()}
     graph["runtime.models"].add("runtime.chat")
     assert ["runtime.chat", "runtime.models", "runtime.chat"] in _find_cycles(graph)
+
+
+# -- modules: no cycles, and a shared floor that uses no capability ---------------------------------
+
+
+def _module_graph(files: list[Path], root: Path = REPO_ROOT) -> dict[str, set[str]]:
+    """Module -> the modules of ``files`` it imports (inside functions and TYPE_CHECKING too).
+
+    ``from package import name`` points at the submodule ``package.name`` where there is one,
+    else at the package itself. Importing a submodule does run its package's ``__init__``, but
+    that is Python's doing, not a dependency the importer chose, so it is not an edge.
+    """
+    names = {_module_name(path, root): path for path in files}
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges = graph.setdefault(name, set())
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                edges.update(alias.name for alias in node.names if alias.name in names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
+                for alias in node.names:
+                    submodule = f"{base}.{alias.name}"
+                    if submodule in names:
+                        edges.add(submodule)
+                    elif base in names:
+                        edges.add(base)
+        edges.discard(name)
+    return graph
+
+
+def test_no_import_cycles_between_modules() -> None:
+    graph = _module_graph(_source_files())
+    assert "app.context" in graph["app.controllers.hub"]  # the graph is the real one
+    assert _find_cycles(graph) == []
+
+
+def test_module_cycle_check_finds_a_cycle(tmp_path: Path) -> None:
+    # The control: two modules that import each other, one of them only inside a function.
+    package = tmp_path / "runtime" / "demo"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "first.py").write_text("from runtime.demo.second import helper\n")
+    (package / "second.py").write_text("def helper():\n    from runtime.demo import first\n    return first\n")
+    cycles = _find_cycles(_module_graph(sorted(package.glob("*.py")), tmp_path))
+    assert ["runtime.demo.first", "runtime.demo.second", "runtime.demo.first"] in cycles
+
+
+def _floor_offences(files: list[Path]) -> list[str]:
+    offences = []
+    for path in files:
+        for module, _name, line in _imports(path):
+            if _capability(module) is not None:
+                offences.append(f"{path.name}:{line} imports {module}")
+    return offences
+
+
+def test_the_shared_floor_uses_no_capability() -> None:
+    floor = sorted(path for path in RUNTIME.glob("*.py") if path.stem != "__init__")
+    assert floor and _floor_offences(floor) == []
+
+
+def test_the_floor_check_finds_a_capability_import(tmp_path: Path) -> None:
+    floor_module = tmp_path / "settings.py"
+    floor_module.write_text("def load():\n    from runtime.chat.templates import render\n    return render\n")
+    assert _floor_offences([floor_module]) == ["settings.py:2 imports runtime.chat.templates"]
