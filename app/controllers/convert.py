@@ -46,7 +46,29 @@ def space_shortfall(outputs: list[PlannedOutput], out_dir: str | Path) -> tuple[
     return (free, needed) if free < needed else None
 
 
-class ConvertController(QObject):
+class _JobController(QObject):
+    """A controller of one :class:`JobRunner`: ``running`` and ``cancel`` are its job's, and each
+    outcome goes to :meth:`_on_finished`."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = JobRunner(self)
+        self.runner.finished.connect(self._on_finished)
+
+    @property
+    def running(self) -> bool:
+        """Whether a job runs."""
+        return self.runner.running
+
+    def cancel(self) -> None:
+        """Stop the job in progress (its temporary output is removed)."""
+        self.runner.cancel()
+
+    def _on_finished(self, outcome: Any) -> None:
+        raise NotImplementedError
+
+
+class ConvertController(_JobController):
     """Inspect a checkpoint folder, then convert and quantize it, one job after another.
 
     Signals:
@@ -69,9 +91,7 @@ class ConvertController(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.runner = JobRunner(self)
         self.runner.progress.connect(self._on_progress)
-        self.runner.finished.connect(self._on_finished)
         self._mode = ""
         self._folder = ""
         self._outputs: list[PlannedOutput] = []
@@ -79,11 +99,6 @@ class ConvertController(QObject):
         self._stage = -1
         self._stage_started = 0.0
         self._results: list[dict[str, Any]] = []
-
-    @property
-    def running(self) -> bool:
-        """Whether a job runs."""
-        return self.runner.running
 
     def inspect(self, folder: str) -> None:
         """Inspect ``folder`` in a job; ``inspected`` or ``inspect_failed`` follows."""
@@ -102,10 +117,6 @@ class ConvertController(QObject):
         self._results = []
         self._stage = -1
         self._next_stage()
-
-    def cancel(self) -> None:
-        """Stop the job in progress (its temporary output is removed)."""
-        self.runner.cancel()
 
     def _next_stage(self) -> None:
         self._stage += 1
@@ -153,7 +164,7 @@ class ConvertController(QObject):
         self._next_stage()
 
 
-class ReportController(QObject):
+class ReportController(_JobController):
     """The quantization report of several files, in a ``report`` job.
 
     Signals:
@@ -170,14 +181,7 @@ class ReportController(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.runner = JobRunner(self)
         self.runner.progress.connect(self.progress)
-        self.runner.finished.connect(self._on_finished)
-
-    @property
-    def running(self) -> bool:
-        """Whether the report runs."""
-        return self.runner.running
 
     def start(
         self,
@@ -199,10 +203,6 @@ class ReportController(QObject):
             max_chunks=max_chunks,
             speed_tokens=speed_tokens,
         )
-
-    def cancel(self) -> None:
-        """Stop the report."""
-        self.runner.cancel()
 
     def _on_finished(self, outcome: Any) -> None:
         if outcome.cancelled:

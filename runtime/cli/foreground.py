@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -42,3 +43,18 @@ def run_job(job: str, *, written: Sequence[str] = (), **options: Any) -> dict[st
     if not outcome.ok:
         raise JobError(outcome.error or f"{job} failed", code=outcome.code, params=outcome.params)
     return outcome.result or {}
+
+
+def print_result(result: dict[str, Any] | None, *, as_json: bool, summary: Callable[[dict[str, Any]], str]) -> int:
+    """Print what :func:`run_job` returned and give the command's exit status.
+
+    None (cancelled): nothing printed, 130. Otherwise 0, with the result as one JSON object on
+    stdout (``as_json``) or the one line ``summary`` makes of it.
+    """
+    if result is None:
+        return 130
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(summary(result) + "\n")
+    return 0

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runtime.cli.foreground import run_job
+from runtime.cli.foreground import print_result, run_job
 from runtime.errors import AppError
 
 # runtime.models.quantize imports llama_cpp: the names are repeated here so that `--help` is quick.
@@ -70,16 +70,14 @@ def run_convert(args: argparse.Namespace) -> int:
         name=args.name,
         template=args.template,
     )
-    if result is None:
-        return 130
-    if args.json:
-        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(
-            f"Wrote {result['path']} ({result['bytes'] / 2**20:,.1f} MiB, {result['n_tensors']} tensors, "
-            f"template {result['template']}) in {result['seconds']:.1f} s.\n"
-        )
-    return 0
+    return print_result(
+        result,
+        as_json=args.json,
+        summary=lambda r: (
+            f"Wrote {r['path']} ({r['bytes'] / 2**20:,.1f} MiB, {r['n_tensors']} tensors, "
+            f"template {r['template']}) in {r['seconds']:.1f} s."
+        ),
+    )
 
 
 def quantized_name(src: str | Path, qtype: str) -> str:

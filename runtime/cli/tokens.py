@@ -157,7 +157,7 @@ def run_vocab_merge(args: argparse.Namespace) -> int:
 
 def run_vocab_train(args: argparse.Namespace) -> int:
     """``alpaca-desk vocab train``: the ``vocab-train`` job, with progress on stderr; Ctrl-C cancels."""
-    from runtime.cli.foreground import run_job
+    from runtime.cli.foreground import print_result, run_job
 
     result = run_job(
         "vocab-train",
@@ -169,13 +169,11 @@ def run_vocab_train(args: argparse.Namespace) -> int:
         max_sentences=args.max_sentences,
         threads=args.threads,
     )
-    if result is None:
-        return 130
-    if args.json:
-        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(
-            f"Wrote {result.get('path')} ({result.get('vocab_size', 0):,} pieces) from "
-            f"{result.get('sentences', 0):,} lines in {result.get('seconds', 0):.1f} s.\n"
-        )
-    return 0
+    return print_result(
+        result,
+        as_json=args.json,
+        summary=lambda r: (
+            f"Wrote {r.get('path')} ({r.get('vocab_size', 0):,} pieces) from "
+            f"{r.get('sentences', 0):,} lines in {r.get('seconds', 0):.1f} s."
+        ),
+    )

@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,23 @@ def add_parsers(sub: Any) -> None:
 def _say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
+
+
+def _print_events(events: Iterable[dict[str, Any]], *, as_json: bool, errors: bool = False) -> None:
+    """Print a run's events as they come: each as one JSON line (``as_json``), or its progress line.
+
+    ``errors``: an error event that has no progress line is printed too, as ``error: MESSAGE`` (a
+    remote run's events).
+    """
+    for event in events:
+        if as_json:
+            _say(json.dumps(event, ensure_ascii=False))
+            continue
+        line = _progress_line(event)
+        if line is None and errors and event.get("event") == "error":
+            line = f"error: {event.get('message')}"
+        if line is not None:
+            _say(line)
 
 
 def _progress_line(event: dict[str, Any]) -> str | None:
@@ -153,13 +171,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        for event in handle.events():
-            if args.json:
-                _say(json.dumps(event, ensure_ascii=False))
-                continue
-            line = _progress_line(event)
-            if line is not None:
-                _say(line)
+        _print_events(handle.events(), as_json=args.json)
         outcome = handle.wait()
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -188,15 +200,7 @@ def _follow_remote(handle: Any, args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        for event in handle.events():
-            if args.json:
-                _say(json.dumps(event, ensure_ascii=False))
-                continue
-            line = _progress_line(event)
-            if line is None and event.get("event") == "error":
-                line = f"error: {event.get('message')}"
-            if line is not None:
-                _say(line)
+        _print_events(handle.events(), as_json=args.json, errors=True)
     finally:
         signal.signal(signal.SIGINT, previous)
     if handle.detached:
