@@ -29,7 +29,7 @@ class InferenceClient(QObject):
         prompt_ready(int, int): the request's prompt has this many tokens; this many oldest
             turns were left out to fit the context.
         token(str): the next piece of the answer's text (whole characters only).
-        finished(dict): the answer ended; the stats of ``runtime.chat.host.GenerationStats``.
+        finished(dict): the answer ended; the stats of ``runtime.chat.engine.GenerationStats``.
         failed(str): the request failed; a message for the user.
         host_died(str): the host process ended unexpectedly (``host died: ...``).
         counted(int, int): tokens the conversation's prompt takes now, and turns left out.

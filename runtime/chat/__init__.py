@@ -4,7 +4,8 @@ Modules:
     host: the child process that runs llama.cpp (``python -m runtime.chat.host``); never imported
         by the GUI process. It opens models through :mod:`runtime.models.loader`, whose
         ``native_log`` keeps llama.cpp's log and a failed assertion's text for the host log and
-        the "host died" message.
+        the "host died" message. It holds the protocol (requests in, events out); the model and
+        the decode loop are ``engine``'s (:class:`runtime.chat.engine.Engine`).
     client: :class:`HostClient`, which starts the host and speaks its JSON-lines protocol.
     templates: the Chinese-Alpaca prompt templates and the context budget; a model file's own
         Jinja template is rendered through ``_jinja_sandbox`` in the template sandbox process.
