@@ -35,7 +35,7 @@ import sentencepiece
 from runtime.chat.templates import Turn, render
 from runtime.errors import AppError, UntrustedJsonError
 from runtime.tokens import TOKENIZER_MODEL, load_sentencepiece
-from runtime.untrusted_json import parse_json
+from runtime.untrusted_json import MAX_DEPTH, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -430,6 +430,12 @@ def _array_values(handle: Any, path: Path, limit_bytes: int) -> Iterator[Any]:
             in_string = True
         elif char in (b"[", b"{"):
             depth += 1
+            if depth - 1 > MAX_DEPTH:  # said at once: a preview's short read may never reach its end
+                raise DatasetError(
+                    f"{path} is not valid JSON (record {number + 1} is nested more than {MAX_DEPTH} levels deep).",
+                    code="training_dataset_not_json",
+                    params={"path": str(path), "line": 0},
+                )
         else:
             depth -= 1
             if depth == 1:
