@@ -228,7 +228,7 @@ def _messages() -> dict[str, str]:
         ),
         "json_too_deep": QCoreApplication.translate(
             "Messages",
-            "{path} was not read: it is nested more than {limit} levels deep, which no such file is. Replace it with a good copy, or remove it.",
+            "{path} was not read: it is nested more than {limit} levels deep, which a real one never is. Replace it with a good copy, or remove it.",
         ),
         "json_invalid": QCoreApplication.translate(
             "Messages",

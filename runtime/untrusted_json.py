@@ -99,7 +99,7 @@ def parse_json(data: str | bytes, *, source: str, max_bytes: int, max_depth: int
     if depth > max_depth:
         raise _error(
             source,
-            f"it is nested more than {max_depth} levels deep, which no such file is",
+            f"it is nested more than {max_depth} levels deep, which a real one never is",
             code="json_too_deep",
             limit=max_depth,
         )

@@ -360,7 +360,7 @@ ZH: dict[str, str] = {
     'The setting "{name}" had entries that are not file paths ({value}); they were left out.': "设置“{name}”中有不是文件路径的条目（{value}），已将其略去。",
     "The settings file {path} could not be read ({reason}). It was kept as {kept} and the default settings are used.": "无法读取设置文件 {path}（{reason}）。它已另存为 {kept}，现使用默认设置。",
     "{path} was not read: it is larger than the {limit} bytes such a file may have. Replace it with a good copy, or remove it.": "未读取 {path}：它超过了此类文件允许的 {limit} 字节。请换成完好的副本，或将其删除。",
-    "{path} was not read: it is nested more than {limit} levels deep, which no such file is. Replace it with a good copy, or remove it.": "未读取 {path}：它的嵌套超过 {limit} 层，正常的此类文件不会如此。请换成完好的副本，或将其删除。",
+    "{path} was not read: it is nested more than {limit} levels deep, which a real one never is. Replace it with a good copy, or remove it.": "未读取 {path}：它的嵌套超过 {limit} 层，正常的此类文件不会如此。请换成完好的副本，或将其删除。",
     "{path} was not read: it is not JSON ({detail}). Replace it with a good copy, or remove it.": "未读取 {path}：它不是 JSON（{detail}）。请换成完好的副本，或将其删除。",
     "The download queue {path} could not be read ({reason}). It was kept as {kept}; start the downloads that were waiting again from the model hub.": "无法读取下载队列 {path}（{reason}）。它已另存为 {kept}；请从模型库重新开始之前等待中的下载。",
     "The settings file {path} could not be read ({reason}) and could not be moved aside ({error}); the default settings are used.": "无法读取设置文件 {path}（{reason}），也无法将其另存（{error}）；现使用默认设置。",
