@@ -117,10 +117,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.timeout(seconds))
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """Say which random order ran (pytest-randomly), even under ``-q``, which hides the header."""
+def _random_order_line(config: pytest.Config) -> str | None:
     seed = getattr(config.option, "randomly_seed", None)
     if isinstance(seed, int) and config.pluginmanager.has_plugin("randomly"):
-        terminalreporter.write_line(
-            f"random order: --randomly-seed={seed} (pytest -p randomly --randomly-seed={seed} repeats it)"
-        )
+        return f"random order: --randomly-seed={seed} (pytest -p randomly --randomly-seed={seed} repeats it)"
+    return None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Say which random order runs before the first test too: a run that dies (a crash in a
+    native library ends pytest before its summary) must still be repeatable."""
+    line = _random_order_line(session.config)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if line and reporter is not None:
+        reporter.write_line(line)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say which random order ran (pytest-randomly), even under ``-q``, which hides the header."""
+    line = _random_order_line(config)
+    if line:
+        terminalreporter.write_line(line)
