@@ -37,7 +37,7 @@ import psutil
 from _common import CHINESE_SP_MODEL, LLAMA_TOKENIZER, ZH_SAMPLES, cache_dir, log, machine_info, rounded
 
 from runtime.jobs import build_command
-from runtime.models.tiny import write_llama_checkpoint
+from runtime.models.tiny_checkpoint import write_llama_checkpoint
 from runtime.tokens import merge_sentencepiece
 
 SHAPE = {"hidden": 1536, "layers": 16, "heads": 12, "ffn": 4096}

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 
 from app.main_window import AppContext, MainWindow
 from app.views.convert_wizard import ConvertWizard, ReportDialog
-from runtime.models.tiny import write_llama_checkpoint
+from runtime.models.tiny_checkpoint import write_llama_checkpoint
 from runtime.tokens import merge_sentencepiece
 from tests.gui.clicks import answering_file_dialog, choose_in_combo, choose_menu, click, type_text
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from runtime.cli.models import quantized_name
-from runtime.models.tiny import write_llama_checkpoint
+from runtime.models.tiny_checkpoint import write_llama_checkpoint
 from runtime.tokens import MergeResult
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

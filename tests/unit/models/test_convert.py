@@ -22,7 +22,7 @@ from runtime.models.convert import (
     estimate_gguf_bytes,
     inspect_checkpoint,
 )
-from runtime.models.tiny import write_llama_checkpoint
+from runtime.models.tiny_checkpoint import write_llama_checkpoint
 from runtime.tokens import DEFAULT_PAD_TOKEN, MergeResult, merge_sentencepiece
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

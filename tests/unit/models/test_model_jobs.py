@@ -11,7 +11,7 @@ import llama_cpp
 import pytest
 
 from runtime.jobs import JobProcess, Outcome, build_command
-from runtime.models.tiny import write_llama_checkpoint
+from runtime.models.tiny_checkpoint import write_llama_checkpoint
 from runtime.tokens import MergeResult
 from tests.unit.conftest import process_is_gone
 
