@@ -1,6 +1,7 @@
 """The conversation store: every conversation and message in one SQLite file, and its export/import.
 
-Modules: ``database`` (:class:`ConversationStore`: SQLite, WAL, one short transaction per write),
+Modules: ``database`` (:class:`ConversationStore`: SQLite, WAL, one short transaction per write;
+its parts are ``_schema``, ``_connection``, ``_conversations``, ``_messages`` and ``_exchange``),
 ``records`` (the frozen records it returns), ``transfer`` (Markdown and JSON export, and the
 validation of an import file, which is untrusted), ``recovery`` (:func:`open_store`, which keeps a
 damaged database aside and starts a new one, and :func:`recover_conversations`, which copies what
