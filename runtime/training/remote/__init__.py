@@ -7,7 +7,11 @@ Qt-free. The pieces, each usable on its own:
   known-hosts file, accepting and forgetting host keys.
 * :mod:`~runtime.training.remote.probe`: a host's GPUs, Python, free disk and what is missing.
 * :mod:`~runtime.training.remote.runner`: a detached job: upload, start, status, log, stop,
-  download, re-attach (:func:`~runtime.training.remote.runner.follow`).
+  download, re-attach (:func:`~runtime.training.remote.runner.follow`), gathered from
+  :mod:`~runtime.training.remote.jobspec` (the job and its folder),
+  :mod:`~runtime.training.remote.upload` (checks and sending the files),
+  :mod:`~runtime.training.remote.process` (start, state, log, stop) and
+  :mod:`~runtime.training.remote.results` (downloading).
 * :mod:`~runtime.training.remote.records`: this computer's record of its remote runs.
 * :mod:`~runtime.training.remote.agent`: the script that runs the job on the host (standard
   library only; uploaded into each job's folder).

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from runtime.errors import RemoteError
 from runtime.training.remote.connection import Connection
-from runtime.training.remote.runner import MIN_PYTHON, free_space
+from runtime.training.remote.upload import MIN_PYTHON, free_space
 from runtime.untrusted_json import parse_json
 
 #: What the training scripts import on the host (the ``train`` extra), checked without importing.
