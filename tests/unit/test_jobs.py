@@ -137,7 +137,7 @@ def test_cancel_mid_training_leaves_nothing(tmp_path: Path, slow_corpus: Path) -
 
 @posix_only
 def test_cancel_escalates_and_ends_the_whole_group(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jobs, "CANCEL_GRACE_S", 0.3)
+    monkeypatch.setattr(jobs.process, "CANCEL_GRACE_S", 0.3)  # where the escalation reads it
     scratch = tmp_path / ".result.partial-x1y2"
     scratch.mkdir()
     # A child that ignores SIGINT and SIGTERM and has a child of its own.
@@ -308,7 +308,7 @@ def test_job_stops_when_its_parent_is_killed(tmp_path: Path, slow_corpus: Path) 
     command = build_command("vocab-train", corpus=slow_corpus, out=out_dir / "zh.model", size=20_000)
     parent = subprocess.Popen(
         [sys.executable, "-c", JOB_PARENT, json.dumps(command)],
-        cwd=Path(jobs.__file__).resolve().parents[1],
+        cwd=Path(jobs.__file__).resolve().parents[2],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -361,7 +361,7 @@ def test_a_job_stuck_in_one_c_call_still_ends_with_its_parent(tmp_path: Path) ->
     )
     parent = subprocess.Popen(
         [sys.executable, "-c", parent_code, STUCK_CHILD, str(ready)],
-        cwd=Path(jobs.__file__).resolve().parents[1],
+        cwd=Path(jobs.__file__).resolve().parents[2],
         stdin=subprocess.PIPE,
     )
     child_pid = None
@@ -396,7 +396,7 @@ def test_a_guarded_child_that_ends_takes_its_guard_along(tmp_path: Path) -> None
     )
     child = subprocess.run(
         [sys.executable, "-c", code],
-        cwd=Path(jobs.__file__).resolve().parents[1],
+        cwd=Path(jobs.__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         timeout=60,

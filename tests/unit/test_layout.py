@@ -1,8 +1,8 @@
 """The house rules of runtime/: capability packages meet only through public names, and no cycles.
 
-runtime/ holds shared modules (errors, paths, settings, jobs, the process-exit helper) and one
-package per capability (chat, store, tokens, models, cli, ...). A module outside a capability
-package may import that package and its public modules, never a private module
+runtime/ holds shared modules (errors, paths, settings, the process-exit helper), the shared jobs
+package, and one package per capability (chat, store, tokens, models, cli, ...). A module outside a
+capability package may import that package and its public modules, never a private module
 (``runtime.tokens._loading``) or a private name (``from runtime.tokens import _x``): a package's
 insides can then be rearranged without touching its users. Imports inside functions count too.
 """
@@ -49,7 +49,7 @@ def _capability(module: str) -> str | None:
 def test_capability_packages_exist() -> None:
     assert {"chat", "store", "tokens", "models", "cli"} <= set(CAPABILITIES)
     shared = sorted(p.stem for p in RUNTIME.glob("*.py") if p.stem != "__init__")
-    assert shared == ["_exit", "decoding", "errors", "jobs", "paths", "settings", "untrusted_json"]
+    assert shared == ["_exit", "decoding", "errors", "paths", "settings", "untrusted_json"]
 
 
 def test_no_private_names_across_packages() -> None:
@@ -198,6 +198,14 @@ def _floor_offences(files: list[Path]) -> list[str]:
 def test_the_shared_floor_uses_no_capability() -> None:
     floor = sorted(path for path in RUNTIME.glob("*.py") if path.stem != "__init__")
     assert floor and _floor_offences(floor) == []
+
+
+def test_the_jobs_package_uses_no_capability() -> None:
+    """runtime.jobs belongs to the floor too (every capability runs its long work through it): a
+    package only for its size, it imports nothing but itself and the floor."""
+    files = sorted((RUNTIME / "jobs").glob("*.py"))
+    offences = [o for o in _floor_offences(files) if _capability(o.split(" imports ")[1]) != "jobs"]
+    assert files and offences == []
 
 
 def test_the_floor_check_finds_a_capability_import(tmp_path: Path) -> None:
