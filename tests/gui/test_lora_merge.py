@@ -22,6 +22,7 @@ from PySide6.QtCore import Qt
 from app.controllers.lora_merge import LoraMergeController
 from app.main_window import AppContext, MainWindow
 from runtime.jobs import GATE_ENV
+from runtime.models.convert import format_size
 from tests.fakehub import FakeHub
 from tests.lora_repos import build_chain_in_child, repo_files
 
@@ -168,7 +169,7 @@ def test_bad_bases_and_a_full_disk_are_refused_with_clear_messages(
     # The right base, but no room for the merged model: refused before anything is written.
     monkeypatch.setenv("ALPACA_DESK_FAKE_FREE_BYTES", "1000000")
     text = _problem_after(qtbot, merge, chain["base"])
-    assert "free" in text and "GiB" in text
+    assert f"{format_size(1_000_000)} free" in text and "needs about" in text
     monkeypatch.delenv("ALPACA_DESK_FAKE_FREE_BYTES")
     merge.update()
     assert merge.dialog.merge_button.isEnabled() and not merge.dialog.problem.isVisible()
