@@ -464,7 +464,7 @@ class MainWindow(QMainWindow):
 
     def open_quantization_report(self, files: list[str]) -> None:
         """The quantization report for ``files`` (one model's GGUF files), in its own window."""
-        from app.views.convert_wizard import ReportDialog
+        from app.views.report_dialog import ReportDialog
 
         dialog = ReportDialog(list(files), self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -1,55 +1,37 @@
-"""The convert-and-quantize wizard and the quantization report window (layout and what they show).
+"""The convert-and-quantize wizard: its steps, and what each page shows as they go.
 
 The wizard's four pages: pick a checkpoint folder (what it holds and its problems, inspected in a
 job), choose the outputs (sizes estimated, free space checked), run (a progress bar per stage with
 elapsed and remaining time, Cancel), and the result ("Chat with it", "Make a quantization report").
-The flow lives in :mod:`app.controllers.convert`.
-
-The report shows a table (size, bits per weight, perplexity, speed) beside a chart of size against
-perplexity (:mod:`app.views.report_chart`, pyqtgraph), and exports the table as CSV and the chart
-as PNG.
+The pages' widgets and layout are in :mod:`app.views.convert_pages`; the flow's jobs live in
+:mod:`app.controllers.convert`. The quantization report window is :mod:`app.views.report_dialog`
+(its class is importable from here too).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDialog,
     QFileDialog,
-    QFormLayout,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QListWidget,
     QListWidgetItem,
     QProgressBar,
     QPushButton,
-    QSpinBox,
-    QSplitter,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from app.controllers.convert import ConvertController, PlannedOutput, ReportController, plan_outputs, space_shortfall
+from app.controllers.convert import ConvertController, PlannedOutput, plan_outputs, space_shortfall
+from app.views.convert_pages import DEFAULT_QUANTS, QUANT_CHOICES, FolderPage, OutputsPage, ResultPage, RunPage
+from app.views.report_dialog import ReportDialog, size_text
 
-# The quantization types offered, as runtime.models.quantize lists them (repeated: that module loads llama.cpp).
-QUANT_CHOICES = ("q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0", "q3_k_m", "q2_k")
-# Checked by default: the usual choice for a laptop and the nearly lossless one.
-DEFAULT_QUANTS = ("q8_0", "q4_k_m")
-
-
-def _mib(size: float) -> str:
-    return f"{size / 2**20:,.1f} MiB" if size < 2**30 else f"{size / 2**30:,.2f} GiB"
+__all__ = ["DEFAULT_QUANTS", "QUANT_CHOICES", "ConvertWizard", "ReportDialog"]
 
 
 def _duration(seconds: float) -> str:
@@ -84,11 +66,37 @@ class ConvertWizard(QDialog):
         self._outputs: list[PlannedOutput] = []
         self._results: list[dict[str, Any]] = []
 
+        folder_page, outputs_page, run_page, result_page = FolderPage(), OutputsPage(), RunPage(), ResultPage()
         self.pages = QStackedWidget()
-        self.pages.addWidget(self._pick_page())
-        self.pages.addWidget(self._outputs_page())
-        self.pages.addWidget(self._run_page())
-        self.pages.addWidget(self._result_page())
+        for page in (folder_page, outputs_page, run_page, result_page):
+            self.pages.addWidget(page)
+        # The pages' widgets that the steps read and fill, named on the wizard.
+        self.folder_edit = folder_page.folder_edit
+        self.inspect_button = folder_page.inspect_button
+        self.inspection_label = folder_page.inspection_label
+        self.outtype_combo = outputs_page.outtype_combo
+        self.quant_checks = outputs_page.quant_checks
+        self.out_dir_edit = outputs_page.out_dir_edit
+        self.threads_spin = outputs_page.threads_spin
+        self.template_combo = outputs_page.template_combo
+        self.space_label = outputs_page.space_label
+        self.stage_grid = run_page.stage_grid
+        self.run_status = run_page.run_status
+        self.stage_bars: list[QProgressBar] = []
+        self.stage_times: list[QLabel] = []
+        self.result_label = result_page.result_label
+        self.result_list = result_page.result_list
+        self.chat_button = result_page.chat_button
+        self.report_button = result_page.report_button
+        folder_page.browse_button.clicked.connect(self._choose_folder)
+        self.inspect_button.clicked.connect(self.inspect)
+        self.outtype_combo.currentIndexChanged.connect(self._update_sizes)
+        for check in self.quant_checks.values():
+            check.toggled.connect(self._update_sizes)
+        self.out_dir_edit.textChanged.connect(self._update_sizes)
+        outputs_page.browse_button.clicked.connect(self._choose_out_dir)
+        self.chat_button.clicked.connect(self._chat)
+        self.report_button.clicked.connect(lambda: self.report_requested.emit(self.result_files()))
 
         self.back_button = QPushButton(self.tr("Back"))
         self.back_button.clicked.connect(self.back)
@@ -107,118 +115,6 @@ class ConvertWizard(QDialog):
         layout.addWidget(self.pages, 1)
         layout.addLayout(buttons)
         self._show_page(0)
-
-    # -- pages ---------------------------------------------------------------------------------
-
-    def _pick_page(self) -> QWidget:
-        page = QWidget()
-        intro = QLabel(
-            self.tr(
-                "Choose the folder the merge script wrote: a Hugging Face folder (config.json, *.safetensors or "
-                "pytorch_model*.bin, tokenizer.model) or Meta's layout (consolidated.*.pth, params.json, "
-                "tokenizer.model). It is checked before anything is written."
-            )
-        )
-        intro.setWordWrap(True)
-        self.folder_edit = QLineEdit()
-        self.folder_edit.setPlaceholderText(self.tr("Checkpoint folder"))
-        browse = QPushButton(self.tr("Browse…"))
-        browse.clicked.connect(self._choose_folder)
-        self.inspect_button = QPushButton(self.tr("Check the folder"))
-        self.inspect_button.clicked.connect(self.inspect)
-        row = QHBoxLayout()
-        row.addWidget(self.folder_edit, 1)
-        row.addWidget(browse)
-        row.addWidget(self.inspect_button)
-        self.inspection_label = QLabel()
-        self.inspection_label.setWordWrap(True)
-        self.inspection_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.inspection_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.inspection_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout = QVBoxLayout(page)
-        layout.addWidget(intro)
-        layout.addLayout(row)
-        layout.addWidget(self.inspection_label, 1)
-        return page
-
-    def _outputs_page(self) -> QWidget:
-        page = QWidget()
-        self.outtype_combo = QComboBox()
-        for outtype, label in (
-            ("f16", self.tr("F16 (16-bit, the usual)")),
-            ("bf16", self.tr("BF16 (16-bit, the training type)")),
-            ("f32", self.tr("F32 (32-bit, exact)")),
-        ):
-            self.outtype_combo.addItem(label, outtype)
-        self.outtype_combo.currentIndexChanged.connect(self._update_sizes)
-        self.quant_checks: dict[str, QCheckBox] = {}
-        quants = QGridLayout()
-        for index, qtype in enumerate(QUANT_CHOICES):
-            check = QCheckBox(qtype.upper())
-            check.setChecked(qtype in DEFAULT_QUANTS)
-            check.toggled.connect(self._update_sizes)
-            self.quant_checks[qtype] = check
-            quants.addWidget(check, index // 2, index % 2)
-        self.out_dir_edit = QLineEdit()
-        self.out_dir_edit.textChanged.connect(self._update_sizes)
-        browse = QPushButton(self.tr("Browse…"))
-        browse.clicked.connect(self._choose_out_dir)
-        out_row = QHBoxLayout()
-        out_row.addWidget(self.out_dir_edit, 1)
-        out_row.addWidget(browse)
-        self.threads_spin = QSpinBox()
-        self.threads_spin.setRange(0, max(1, os.cpu_count() or 1))
-        self.threads_spin.setSpecialValueText(self.tr("All cores"))
-        self.template_combo = QComboBox()
-        for template, label in (
-            ("auto", self.tr("Automatic (from the name and vocabulary)")),
-            ("chinese-alpaca", "Chinese-Alpaca"),
-            ("chinese-alpaca-2", "Chinese-Alpaca-2"),
-            ("raw", self.tr("None (a base model)")),
-        ):
-            self.template_combo.addItem(label, template)
-        self.space_label = QLabel()
-        self.space_label.setWordWrap(True)
-        form = QFormLayout(page)
-        form.addRow(self.tr("Converted file"), self.outtype_combo)
-        form.addRow(self.tr("Quantized files"), quants)
-        form.addRow(self.tr("Output folder"), out_row)
-        form.addRow(self.tr("Threads"), self.threads_spin)
-        form.addRow(self.tr("Chat template"), self.template_combo)
-        form.addRow(self.space_label)
-        return page
-
-    def _run_page(self) -> QWidget:
-        page = QWidget()
-        self.stage_grid = QGridLayout()
-        self.run_status = QLabel()
-        self.run_status.setWordWrap(True)
-        layout = QVBoxLayout(page)
-        layout.addLayout(self.stage_grid)
-        layout.addWidget(self.run_status)
-        layout.addStretch(1)
-        self.stage_bars: list[QProgressBar] = []
-        self.stage_times: list[QLabel] = []
-        return page
-
-    def _result_page(self) -> QWidget:
-        page = QWidget()
-        self.result_label = QLabel()
-        self.result_label.setWordWrap(True)
-        self.result_list = QListWidget()
-        self.chat_button = QPushButton(self.tr("Chat with it"))
-        self.chat_button.clicked.connect(self._chat)
-        self.report_button = QPushButton(self.tr("Make a quantization report"))
-        self.report_button.clicked.connect(lambda: self.report_requested.emit(self.result_files()))
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.chat_button)
-        row.addWidget(self.report_button)
-        layout = QVBoxLayout(page)
-        layout.addWidget(self.result_label)
-        layout.addWidget(self.result_list, 1)
-        layout.addLayout(row)
-        return page
 
     # -- navigation ----------------------------------------------------------------------------
 
@@ -328,7 +224,7 @@ class ConvertWizard(QDialog):
             ),  # fmt: skip
             self.tr("Vocabulary: {0}, {1} ({2:,} pieces)").format(vocab, matches, tokenizer),
             self.tr("Weights: {0}, {1} in all").format(
-                checkpoint.get("dtype", ""), _mib(checkpoint.get("total_bytes", 0))
+                checkpoint.get("dtype", ""), size_text(checkpoint.get("total_bytes", 0))
             ),
             self.tr("Chat template: {0}").format(checkpoint.get("template", "")),
         ]
@@ -362,9 +258,9 @@ class ConvertWizard(QDialog):
     def _update_sizes(self) -> None:
         estimates = self._inspection.get("estimates") or {}
         outtype = str(self.outtype_combo.currentData())
-        self.outtype_combo.setToolTip(_mib(estimates.get(outtype, 0)))
+        self.outtype_combo.setToolTip(size_text(estimates.get(outtype, 0)))
         for qtype, check in self.quant_checks.items():
-            check.setText(f"{qtype.upper()}  ({_mib(estimates.get(qtype, 0))})")
+            check.setText(f"{qtype.upper()}  ({size_text(estimates.get(qtype, 0))})")
         self._show_page(self.pages.currentIndex())
         out_dir = self.out_dir_edit.text().strip()
         if not out_dir:
@@ -376,12 +272,12 @@ class ConvertWizard(QDialog):
         if shortfall is not None:
             self.space_label.setText(
                 self.tr("Not enough space: the files need about {0}, and {1} has {2} free.").format(
-                    _mib(shortfall[1]), out_dir, _mib(shortfall[0])
+                    size_text(shortfall[1]), out_dir, size_text(shortfall[0])
                 )
             )
         else:
             self.space_label.setText(
-                self.tr("The files need about {0}; there is enough free space.").format(_mib(needed))
+                self.tr("The files need about {0}; there is enough free space.").format(size_text(needed))
             )
 
     def _can_start(self) -> bool:
@@ -448,14 +344,16 @@ class ConvertWizard(QDialog):
             self.stage_bars[stage].setRange(0, 1)
             self.stage_bars[stage].setValue(1)
             self.stage_times[stage].setText(
-                self.tr("done: {0} in {1}").format(_mib(result.get("bytes", 0)), _duration(result.get("seconds", 0)))
+                self.tr("done: {0} in {1}").format(
+                    size_text(result.get("bytes", 0)), _duration(result.get("seconds", 0))
+                )
             )
 
     def _on_finished(self, results: list[dict[str, Any]]) -> None:
         self.result_list.clear()
         for result in results:
             kind = str(result.get("type") or result.get("outtype") or "").upper()
-            item = QListWidgetItem(f"{Path(result['path']).name}  —  {kind}, {_mib(result.get('bytes', 0))}")
+            item = QListWidgetItem(f"{Path(result['path']).name}  —  {kind}, {size_text(result.get('bytes', 0))}")
             item.setData(Qt.ItemDataRole.UserRole, result["path"])
             self.result_list.addItem(item)
         self.result_list.setCurrentRow(self.result_list.count() - 1)
@@ -483,212 +381,6 @@ class ConvertWizard(QDialog):
 
     def closeEvent(self, event: Any) -> None:
         """Closing cancels a running job (its partial output is removed)."""
-        if self.controller.running:
-            self.controller.cancel()
-        super().closeEvent(event)
-
-
-class ReportDialog(QDialog):
-    """The quantization report: size, bits per weight, perplexity and speed of one model's files."""
-
-    COLUMNS = ("file", "quantization", "bytes", "bits_per_weight", "perplexity", "tokens_per_second")
-
-    def __init__(
-        self, files: list[str], parent: QWidget | None = None, *, controller: ReportController | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(self.tr("Quantization report"))
-        self.resize(1040, 560)
-        self.controller = controller or ReportController(self)
-        self.controller.progress.connect(self._on_progress)
-        self.controller.finished.connect(self._on_finished)
-        self.controller.failed.connect(self._on_failed)
-        self.controller.cancelled.connect(self._on_cancelled)
-        self.rows: list[dict[str, Any]] = []
-
-        intro = QLabel(
-            self.tr(
-                "Perplexity is computed as llama.cpp's llama-perplexity does: windows of the context size, the loss "
-                "over the second half of each. Lower is better; compare files of the same model only."
-            )
-        )
-        intro.setWordWrap(True)
-        self.files_list = QListWidget()
-        self.files_list.addItems(files)
-        self.files_list.setMaximumHeight(90)
-        self.text_edit = QLineEdit()
-        self.text_edit.setPlaceholderText(self.tr("The bundled Chinese sample"))
-        browse = QPushButton(self.tr("Browse…"))
-        browse.clicked.connect(self._choose_text)
-        text_row = QHBoxLayout()
-        text_row.addWidget(self.text_edit, 1)
-        text_row.addWidget(browse)
-        self.ctx_spin = QSpinBox()
-        self.ctx_spin.setRange(64, 8192)
-        self.ctx_spin.setSingleStep(64)
-        self.ctx_spin.setValue(512)
-        form = QFormLayout()
-        form.addRow(self.tr("Files"), self.files_list)
-        form.addRow(self.tr("Text"), text_row)
-        form.addRow(self.tr("Context"), self.ctx_spin)
-
-        self.table = QTableWidget(0, len(self.COLUMNS))
-        self.table.setHorizontalHeaderLabels(
-            [self.tr("File"), self.tr("Type"), self.tr("Size"), self.tr("Bits/weight"), self.tr("Perplexity"),
-             self.tr("Tokens/s")]
-        )  # fmt: skip
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.verticalHeader().setVisible(False)
-        # Imported here: pyqtgraph takes about a second to import, paid when a report opens only.
-        from app.views.report_chart import ReportChart
-
-        self.chart = ReportChart()
-        results = QSplitter(Qt.Orientation.Horizontal)
-        results.addWidget(self.table)
-        results.addWidget(self.chart)
-        results.setStretchFactor(0, 3)
-        results.setStretchFactor(1, 2)
-        results.setSizes([580, 440])  # the table's six columns whole, the rest to the chart
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-
-        self.run_button = QPushButton(self.tr("Make the report"))
-        self.run_button.setDefault(True)
-        self.run_button.clicked.connect(self.start)
-        self.cancel_button = QPushButton(self.tr("Cancel"))
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.controller.cancel)
-        self.csv_button = QPushButton(self.tr("Export CSV…"))
-        self.csv_button.setEnabled(False)
-        self.csv_button.clicked.connect(self._export_csv)
-        self.png_button = QPushButton(self.tr("Export chart as PNG…"))
-        self.png_button.setEnabled(False)
-        self.png_button.clicked.connect(self._export_png)
-        close = QPushButton(self.tr("Close"))
-        close.clicked.connect(self.close)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        for button in (self.run_button, self.cancel_button, self.csv_button, self.png_button, close):
-            buttons.addWidget(button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(results, 1)
-        layout.addWidget(self.progress_bar)
-        layout.addWidget(self.status)
-        layout.addLayout(buttons)
-
-    def files(self) -> list[str]:
-        """The files compared."""
-        return [self.files_list.item(i).text() for i in range(self.files_list.count())]
-
-    def _choose_text(self) -> None:
-        path, _filter = QFileDialog.getOpenFileName(
-            self, self.tr("Choose a text"), "", self.tr("Text (*.txt);;All files (*)")
-        )
-        if path:
-            self.text_edit.setText(path)
-
-    def start(self, *, max_chunks: int = 0, speed_tokens: int = 64, threads: int | None = None) -> None:
-        """Make the report (in a job process)."""
-        self.run_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.csv_button.setEnabled(False)
-        self.png_button.setEnabled(False)
-        self.progress_bar.setRange(0, 0)
-        self.status.setText(self.tr("Starting"))
-        self.controller.start(
-            self.files(),
-            text=self.text_edit.text().strip() or None,
-            n_ctx=self.ctx_spin.value(),
-            threads=threads,
-            max_chunks=max_chunks,
-            speed_tokens=speed_tokens,
-        )
-
-    def _on_progress(self, done: int, total: int, stage: str) -> None:
-        self.progress_bar.setRange(0, max(total, 0))
-        if total:
-            self.progress_bar.setValue(min(done, total))
-        kind, _space, rest = stage.partition(" ")
-        names = {"perplexity": self.tr("Perplexity {0}"), "speed": self.tr("Speed {0}")}
-        self.status.setText(names[kind].format(rest) if kind in names else stage)
-
-    def _on_finished(self, report: dict[str, Any]) -> None:
-        self.rows = list(report.get("rows") or [])
-        self.table.setRowCount(len(self.rows))
-        for r, row in enumerate(self.rows):
-            values = (
-                Path(str(row["file"])).name,
-                str(row["quantization"]),
-                _mib(row["bytes"]),
-                f"{row['bits_per_weight']:.2f}",
-                f"{row['perplexity']:.4f}",
-                f"{row['tokens_per_second']:.1f}",
-            )
-            for c, value in enumerate(values):
-                item = QTableWidgetItem(value)
-                if c >= 2:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(r, c, item)
-        self.table.resizeColumnsToContents()
-        self.chart.set_rows(self.rows)
-        self._idle()
-        self.csv_button.setEnabled(bool(self.rows))
-        self.png_button.setEnabled(bool(self.rows))
-        self.status.setText(
-            self.tr("Perplexity over windows of {0} tokens of {1}.").format(report.get("n_ctx"), report.get("text"))
-        )
-
-    def _on_failed(self, message: str) -> None:
-        self._idle()
-        self.status.setText(message)
-
-    def _on_cancelled(self) -> None:
-        self._idle()
-        self.status.setText(self.tr("Cancelled."))
-
-    def _idle(self) -> None:
-        self.run_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(1)
-
-    def _export_csv(self) -> None:
-        path, _filter = QFileDialog.getSaveFileName(self, self.tr("Export CSV"), "report.csv", "CSV (*.csv)")
-        if path:
-            self.export_csv(path)
-
-    def export_csv(self, path: str) -> None:
-        """Write the table as CSV to ``path``."""
-        from runtime.models.report import report_csv
-        from runtime.paths import write_atomic
-
-        write_atomic(Path(path), report_csv(self.rows).encode("utf-8"))
-
-    def _export_png(self) -> None:
-        path, _filter = QFileDialog.getSaveFileName(
-            self, self.tr("Export chart as PNG"), "report.png", self.tr("PNG image (*.png)")
-        )
-        if not path:
-            return
-        if Path(path).suffix.lower() != ".png":  # a file dialog without the system's may leave it off
-            path += ".png"
-        try:
-            self.export_png(path)
-        except OSError as exc:
-            self.status.setText(self.tr("Cannot write {0}: {1}").format(path, exc.strerror or exc))
-
-    def export_png(self, path: str) -> None:
-        """Write the chart as a PNG image to ``path`` (whole or not at all)."""
-        from runtime.paths import write_atomic
-
-        write_atomic(Path(path), self.chart.png_bytes())
-
-    def closeEvent(self, event: Any) -> None:
-        """Closing cancels a running report."""
         if self.controller.running:
             self.controller.cancel()
         super().closeEvent(event)

@@ -1,22 +1,23 @@
 """The side panel of decoding controls: sampling parameters, presets, chat template and preview.
 
-Every numeric control is built from :data:`runtime.decoding.RANGES`, so the panel and the
-validation in :class:`runtime.decoding.DecodingParams` never disagree about what is allowed.
+The panel lays the controls out and keeps the parameters, the preset shown, the template choice
+and the system prompt consistent. Every numeric control is a
+:class:`~app.views.decoding_controls.NumberControl` built from :data:`runtime.decoding.RANGES`, so
+the panel and the validation in :class:`runtime.decoding.DecodingParams` never disagree about what
+is allowed; the prompt preview, which renders off the GUI thread, is
+:class:`~app.views.prompt_preview.PromptPreview`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import cast
 
-import shiboken6
-from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QStandardItemModel
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFrame,
     QGridLayout,
     QGroupBox,
@@ -25,97 +26,23 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
-    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from app.messages import error_text
-from app.tasks import run_task
+from app.views.decoding_controls import NumberControl, WheelGuard
+from app.views.decoding_texts import parameter_text, preset_text, template_text
+from app.views.prompt_preview import PREVIEW_DEBOUNCE_MS, PromptPreview
 from runtime.chat import usable_cores
 from runtime.chat.templates import Turn, get_template, render, template_names
-from runtime.decoding import PRESETS, RANGES, DecodingParams, Range
-from runtime.errors import AppError
+from runtime.decoding import PRESETS, RANGES, DecodingParams
+
+__all__ = ["DEFAULT_TEMPLATE", "PREVIEW_DEBOUNCE_MS", "SEED_MAX", "DecodingPanel"]
 
 # The seed spin box is a QSpinBox, whose value is a C int.
 SEED_MAX = 2**31 - 1
-# Rendering on every keystroke of the draft would be wasted work; 150 ms feels immediate.
-PREVIEW_DEBOUNCE_MS = 150
 DEFAULT_TEMPLATE = "raw"
-
-
-class _NumberControl:
-    """A label, a slider and a spin box for one entry of ``RANGES``, kept in sync.
-
-    The spin box holds the value; the slider is a coarse view of it in units of the range's
-    step, so a typed value between two steps (a context of 3000) is kept exactly.
-    """
-
-    def __init__(self, rng: Range, label: str, tooltip: str, parent: QWidget) -> None:
-        self.rng = rng
-        self.label = QLabel(label, parent)
-        self.slider = QSlider(Qt.Orientation.Horizontal, parent)
-        self.spin: QSpinBox | QDoubleSpinBox
-        if rng.is_int:
-            spin = QSpinBox(parent)
-            spin.setRange(int(rng.low), int(rng.high))
-            spin.setSingleStep(int(rng.step))
-            self.spin = spin
-        else:
-            dspin = QDoubleSpinBox(parent)
-            dspin.setDecimals(2)
-            dspin.setRange(rng.low, rng.high)
-            dspin.setSingleStep(rng.step)
-            self.spin = dspin
-        self.spin.setAlignment(Qt.AlignmentFlag.AlignRight)
-        # Holding an arrow key or the mouse on a spin box arrow should step smoothly.
-        self.spin.setAccelerated(True)
-        self.spin.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
-        self.slider.setRange(0, self._index(rng.high))
-        self.slider.setPageStep(max(1, self.slider.maximum() // 20))
-        for widget in (self.label, self.slider, self.spin):
-            widget.setToolTip(tooltip)
-        self.label.setBuddy(self.spin)
-        self.slider.valueChanged.connect(self._slider_moved)
-        self.spin.valueChanged.connect(self._spin_changed)
-
-    def _index(self, value: float) -> int:
-        return round((value - self.rng.low) / self.rng.step)
-
-    def _slider_moved(self, index: int) -> None:
-        value = self.rng.low + index * self.rng.step
-        if isinstance(self.spin, QSpinBox):
-            self.spin.setValue(round(value))
-        else:
-            self.spin.setValue(round(value, 2))
-
-    def _spin_changed(self, value: float) -> None:
-        # Blocked, so that moving the slider to the nearest step does not write the rounded
-        # value back into the spin box.
-        with QSignalBlocker(self.slider):
-            self.slider.setValue(self._index(value))
-
-    def value(self) -> int | float:
-        """The current value: an int for whole-number parameters, else rounded to 2 places."""
-        if isinstance(self.spin, QSpinBox):
-            return self.spin.value()
-        return round(self.spin.value(), 2)
-
-    def set_value(self, value: float) -> None:
-        """Show ``value`` (clamped to the current range)."""
-        if isinstance(self.spin, QSpinBox):
-            self.spin.setValue(round(value))
-        else:
-            self.spin.setValue(float(value))
-
-    def set_maximum(self, maximum: int) -> None:
-        """Lower or raise the upper bound; the value is clamped if it is above it."""
-        if isinstance(self.spin, QSpinBox):
-            self.spin.setMaximum(maximum)
-        else:
-            self.spin.setMaximum(float(maximum))
-        self.slider.setMaximum(self._index(maximum))
 
 
 class DecodingPanel(QWidget):
@@ -148,16 +75,7 @@ class DecodingPanel(QWidget):
         self._jinja_origin: str | None = None
         self._turns: list[Turn] = []
         self._draft = ""
-        self._preview_timer = QTimer(self)
-        self._preview_timer.setSingleShot(True)
-        self._preview_timer.setInterval(PREVIEW_DEBOUNCE_MS)
-        self._preview_timer.timeout.connect(self._render_preview)
-        # The preview renders on a worker thread: a model file's template runs in the template
-        # sandbox, which may take its full time limit. Each change counts a generation; at most
-        # one render is in flight, and one that finishes after a change is dropped and followed
-        # by a render of the newest state, so typing never queues up renders.
-        self._preview_generation = 0
-        self._preview_busy = False
+        self._wheel_guard = WheelGuard(self)
 
         content = QWidget()
         column = QVBoxLayout(content)
@@ -179,71 +97,9 @@ class DecodingPanel(QWidget):
         self._last_system: str | None = None
         self._sync_preset()
         self._update_system_placeholder()
-        self._render_preview()
+        self._preview.render_now()
 
     # --- Building -------------------------------------------------------------------------
-
-    def _describe(self, name: str) -> tuple[str, str]:
-        """The label and tooltip of a parameter (literal tr() calls, so lupdate finds them)."""
-        if name == "n_ctx":
-            return self.tr("Context size"), self.tr(
-                "How many tokens the model sees at once: the prompt, the earlier messages and "
-                "the answer together. Larger contexts need more memory."
-            )
-        if name == "max_tokens":
-            return self.tr("Max new tokens"), self.tr(
-                "The longest answer, in tokens. It must be smaller than the context size."
-            )
-        if name == "temperature":
-            return self.tr("Temperature"), self.tr(
-                "Randomness of the answer: low values are focused and repeatable, high values "
-                "more varied. 0 always picks the most likely token."
-            )
-        if name == "top_k":
-            return self.tr("Top-k"), self.tr("Sample only from the k most likely tokens. 0 turns this limit off.")
-        if name == "top_p":
-            return self.tr("Top-p"), self.tr(
-                "Sample only from the most likely tokens whose probabilities add up to p "
-                "(nucleus sampling). 1 turns this limit off."
-            )
-        if name == "repeat_penalty":
-            return self.tr("Repetition penalty"), self.tr(
-                "Makes tokens that already appeared less likely, against loops. 1 means no penalty."
-            )
-        # A parameter added to RANGES later still gets a control, under its own name.
-        return name, ""
-
-    def _template_text(self, name: str) -> tuple[str, str]:
-        """Translated label and description of a template (runtime/ cannot use Qt's tr())."""
-        if name == "chinese-alpaca":
-            return self.tr("Chinese-Alpaca (v1, Plus, Pro)"), self.tr(
-                "Stanford-Alpaca instruction format used to fine-tune Chinese-Alpaca, Chinese-Alpaca-Plus "
-                "and -Pro (vocabulary of 49,954 pieces)."
-            )
-        if name == "chinese-alpaca-2":
-            return self.tr("Chinese-Alpaca-2 (Llama-2 chat)"), self.tr(
-                "Llama-2 chat format ([INST] ... [/INST]) used by Chinese-Alpaca-2 (vocabulary of 55,296 pieces)."
-            )
-        if name == "raw":
-            return self.tr("Raw text (base models)"), self.tr(
-                "No template: the text is continued as written. For base models such as Chinese-LLaMA and "
-                "Chinese-LLaMA-2, which were never trained to follow instructions."
-            )
-        if name == "embedded":
-            return self.tr("Model file's template (Jinja)"), self.tr(
-                "The chat template stored in the GGUF file (tokenizer.chat_template), rendered in a sandbox. "
-                "For models that are not Chinese-LLaMA or Chinese-Alpaca."
-            )
-        # A template registered later shows its own (English) text until it is translated here.
-        info = get_template(name)
-        return info.label, info.description
-
-    def _preset_label(self, key: str) -> str:
-        if key == "single-turn (paper)":
-            return self.tr("Single-turn (paper)")
-        if key == "multi-turn chat":
-            return self.tr("Multi-turn chat")
-        return key
 
     def _build_sampling_group(self) -> QGroupBox:
         group = QGroupBox(self.tr("Sampling"))
@@ -260,7 +116,7 @@ class DecodingPanel(QWidget):
             )
         )
         for key in PRESETS:
-            self._preset.addItem(self._preset_label(key), key)
+            self._preset.addItem(preset_text(key), key)
         # "Custom" is shown when the values match no preset; it cannot be chosen, since
         # choosing it would have nothing to apply.
         self._preset.addItem(self.tr("Custom"), None)
@@ -277,10 +133,10 @@ class DecodingPanel(QWidget):
         grid.setRowMinimumHeight(row, 6)
         row += 1
 
-        self._controls: dict[str, _NumberControl] = {}
+        self._controls: dict[str, NumberControl] = {}
         for name, rng in RANGES.items():
-            label, tooltip = self._describe(name)
-            control = _NumberControl(rng, label, tooltip, group)
+            label, tooltip = parameter_text(name)
+            control = NumberControl(rng, label, tooltip, group)
             self._controls[name] = control
             grid.addWidget(control.label, row, 0)
             grid.addWidget(control.spin, row, 1)
@@ -288,7 +144,7 @@ class DecodingPanel(QWidget):
             grid.setRowMinimumHeight(row + 2, 6)
             row += 3
             for widget in (control.slider, control.spin):
-                self._guard_wheel(widget)
+                self._wheel_guard.guard(widget)
             if name == "n_ctx":
                 # Connected before _values_changed, so max_tokens is clamped before anyone
                 # reads the new parameters.
@@ -309,7 +165,7 @@ class DecodingPanel(QWidget):
         self._seed.setToolTip(self.tr("The seed used when Random seed is off."))
         self._seed.setAccessibleName(self.tr("Seed"))
         self._seed.setEnabled(False)
-        self._guard_wheel(self._seed)
+        self._wheel_guard.guard(self._seed)
         self._random_seed.toggled.connect(self._random_seed_toggled)
         self._seed.valueChanged.connect(self._values_changed)
         grid.addWidget(self._random_seed, row, 0)
@@ -329,7 +185,7 @@ class DecodingPanel(QWidget):
             )
         )
         self._threads.setAccessibleName(self.tr("Threads"))
-        self._guard_wheel(self._threads)
+        self._wheel_guard.guard(self._threads)
         threads_label.setBuddy(self._threads)
         self.show_threads_in_use(None)
         self._threads.valueChanged.connect(lambda value: self.threads_changed.emit(value or None))
@@ -362,10 +218,10 @@ class DecodingPanel(QWidget):
         self._template.setToolTip(self.tr("How the conversation is written into the prompt."))
         self._template.addItem(self.tr("Automatic (from the model)"), None)
         for name in template_names():
-            label, description = self._template_text(name)
+            label, description = template_text(name)
             self._template.addItem(label, name)
             self._template.setItemData(self._template.count() - 1, description, Qt.ItemDataRole.ToolTipRole)
-        self._guard_wheel(self._template)
+        self._wheel_guard.guard(self._template)
         self._template.currentIndexChanged.connect(self._template_index_changed)
         template_label = QLabel(self.tr("Chat template"))
         template_label.setBuddy(self._template)
@@ -388,30 +244,14 @@ class DecodingPanel(QWidget):
 
         preview_label = QLabel(self.tr("Prompt preview"))
         preview_label.setToolTip(self.tr("The exact text the model reads for the next answer."))
-        self._preview = QPlainTextEdit()
-        self._preview.setReadOnly(True)
-        self._preview.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self._preview.setMinimumHeight(self._preview.fontMetrics().lineSpacing() * 12)
+        self._preview = PromptPreview(self._preview_work)
         self._preview.setAccessibleName(self.tr("Prompt preview"))
+        self._preview.rendered.connect(self.preview_rendered)
         preview_label.setBuddy(self._preview)
         column.addSpacing(4)
         column.addWidget(preview_label)
         column.addWidget(self._preview, 1)
         return group
-
-    def _guard_wheel(self, widget: QWidget) -> None:
-        # Scrolling the panel must not change a value just because the pointer passes over a
-        # slider or spin box; they take wheel events only once focused.
-        widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        widget.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Pass wheel events over unfocused controls on to the scroll area."""
-        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
-            # Ignored and filtered: Qt then offers the event to the parents, the scroll area.
-            event.ignore()
-            return True
-        return super().eventFilter(watched, event)
 
     # --- Parameters -----------------------------------------------------------------------
 
@@ -519,10 +359,10 @@ class DecodingPanel(QWidget):
         if name is None:
             text = self.tr("Automatic (from the model)")
         else:
-            text = self.tr("Automatic: {label}").format(label=self._template_text(name)[0])
+            text = self.tr("Automatic: {label}").format(label=template_text(name)[0])
         self._template.setItemText(0, text)
         self._update_system_placeholder()
-        self._schedule_preview()
+        self._preview.schedule()
 
     def effective_template(self) -> str:
         """The template that will be used: the choice, else automatic's, else ``"raw"``."""
@@ -537,7 +377,7 @@ class DecodingPanel(QWidget):
         """
         self._jinja_source = source
         self._jinja_origin = origin
-        self._schedule_preview()
+        self._preview.schedule()
 
     def system_prompt(self) -> str | None:
         """The system prompt without surrounding whitespace, or ``None`` when empty."""
@@ -549,14 +389,14 @@ class DecodingPanel(QWidget):
 
     def _template_index_changed(self, _index: int) -> None:
         self._update_system_placeholder()
-        self._schedule_preview()
+        self._preview.schedule()
         choice = self.template_choice()
         if choice != self._last_template:
             self._last_template = choice
             self.template_changed.emit(choice)
 
     def _system_text_changed(self) -> None:
-        self._schedule_preview()
+        self._preview.schedule()
         text = self.system_prompt()
         if text != self._last_system:
             self._last_system = text
@@ -579,23 +419,14 @@ class DecodingPanel(QWidget):
         """
         self._turns = list(turns)
         self._draft = draft
-        self._schedule_preview()
+        self._preview.schedule()
 
     def preview_text(self) -> str:
         """The text the preview shows (after the debounce and the render)."""
         return self._preview.toPlainText()
 
-    def _schedule_preview(self) -> None:
-        self._preview_timer.start()
-
-    def _render_preview(self) -> None:
-        self._preview_generation += 1
-        if not self._preview_busy:
-            self._start_preview()
-        # Otherwise the render in flight sees the new generation when it ends and starts this one.
-
-    def _start_preview(self) -> None:
-        generation = self._preview_generation
+    def _preview_work(self) -> Callable[[], str]:
+        """What the preview renders next: the conversation, the draft, the template and system prompt."""
         turns = list(self._turns)
         if self._draft or not turns or turns[-1].assistant is not None:
             turns.append(Turn(self._draft))
@@ -608,27 +439,4 @@ class DecodingPanel(QWidget):
         def work() -> str:
             return render(name, turns, system=system, jinja_source=source, jinja_origin=origin).text
 
-        self._preview_busy = True
-        run_task(work, lambda result, error: self._preview_done(generation, result, error))
-
-    def _preview_done(self, generation: int, result: Any, error: BaseException | None) -> None:
-        if not shiboken6.isValid(self):
-            return  # the panel was closed while its preview rendered
-        self._preview_busy = False
-        if generation != self._preview_generation:
-            self._start_preview()  # something changed meanwhile: this result is stale
-            return
-        if error is None:
-            text = str(result)
-        elif isinstance(error, AppError):
-            text = error_text(error)
-        else:
-            raise error
-        bar = self._preview.verticalScrollBar()
-        # The draft is at the end, so a preview that was scrolled to the end follows it; one
-        # scrolled elsewhere stays where the user is reading.
-        at_end = bar.value() >= bar.maximum()
-        position = bar.value()
-        self._preview.setPlainText(text)
-        bar.setValue(bar.maximum() if at_end else position)
-        self.preview_rendered.emit(text)
+        return work

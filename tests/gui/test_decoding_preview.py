@@ -80,7 +80,7 @@ def test_preview_shows_the_newest_state_when_changes_arrive_during_a_render(
 
     monkeypatch.setattr(panel_module, "render", slow_first_render)
     panel.set_template_choice("raw")
-    qtbot.waitUntil(lambda: not panel._preview_busy, timeout=5000)
+    qtbot.waitUntil(lambda: not panel._preview.is_rendering(), timeout=5000)
     renders.clear()
     panel.set_preview_turns([], "first")
     qtbot.waitUntil(lambda: renders == ["first"], timeout=5000)
