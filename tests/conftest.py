@@ -37,6 +37,30 @@ DATA_FILES = {
 }
 
 
+#: How long a GUI test waits, unless it says otherwise, for something that must happen (a signal,
+#: a condition). pytest-qt's 5 s is tight for work that starts a process (a template render in
+#: the sandbox, a job, a training run stopping) on a 2-core machine that is also busy; a wait
+#: ends as soon as its condition holds, so a passing test costs nothing for a longer bound.
+PATIENT_WAIT_MS = 30_000
+
+
+def _patient_waits() -> None:
+    from pytestqt.qtbot import QtBot
+
+    def patient(method: Any) -> Any:
+        def wait(self: QtBot, *args: Any, timeout: int = PATIENT_WAIT_MS, **kwargs: Any) -> Any:
+            return method(self, *args, timeout=timeout, **kwargs)
+
+        wait.__doc__ = method.__doc__
+        return wait
+
+    for name in ("waitUntil", "waitSignal", "waitSignals", "waitCallback", "waitExposed", "waitActive"):
+        setattr(QtBot, name, patient(getattr(QtBot, name)))
+
+
+_patient_waits()
+
+
 def data_file(path: Path) -> Path:
     """``path`` after checking it against :data:`DATA_FILES`; a missing or changed file fails the test."""
     if not path.is_file():

@@ -50,7 +50,7 @@ def test_runaway_template_preview_keeps_the_event_loop_responsive(panel: Decodin
     runaway = "{# preview stall #}{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
     panel.set_template_choice("embedded")
     panel.set_preview_turns([], "hello")
-    qtbot.waitUntil(lambda: "no embedded chat template" in panel.preview_text(), timeout=5000)
+    qtbot.waitUntil(lambda: "no embedded chat template" in panel.preview_text(), timeout=30_000)
 
     stall, elapsed = _largest_stall_until_rendered(panel, lambda: panel.set_jinja_source(runaway, "runaway.gguf"))
     text = panel.preview_text()
@@ -80,14 +80,14 @@ def test_preview_shows_the_newest_state_when_changes_arrive_during_a_render(
 
     monkeypatch.setattr(panel_module, "render", slow_first_render)
     panel.set_template_choice("raw")
-    qtbot.waitUntil(lambda: not panel._preview.is_rendering(), timeout=5000)
+    qtbot.waitUntil(lambda: not panel._preview.is_rendering(), timeout=30_000)
     renders.clear()
     panel.set_preview_turns([], "first")
-    qtbot.waitUntil(lambda: renders == ["first"], timeout=5000)
+    qtbot.waitUntil(lambda: renders == ["first"], timeout=30_000)
     for draft in ("second", "third", "newest"):
         panel.set_preview_turns([Turn("q", "a")], draft)
         qtbot.wait(200)  # past the debounce, while the first render still runs
-    qtbot.waitUntil(lambda: panel.preview_text() == "<s>qanewest", timeout=5000)
+    qtbot.waitUntil(lambda: panel.preview_text() == "<s>qanewest", timeout=30_000)
     # The first render's result was dropped, and the drafts typed meanwhile were not queued up:
     # one render of the newest state followed it.
     assert renders[0] == "first" and renders[-1] == "newest"

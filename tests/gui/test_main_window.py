@@ -288,7 +288,7 @@ def test_export_and_import_round_trip(qtbot, window: MainWindow, stories_gguf: P
     assert [m["role"] for m in exported["messages"]] == ["user", "assistant"]
     with answering_file_dialog(qtbot, str(json_path)):
         choose_menu(qtbot, window, "Conversation", "Import from JSON…")
-    qtbot.waitUntil(lambda: window.conversation_id != conv_id, timeout=5000)
+    qtbot.waitUntil(lambda: window.conversation_id != conv_id, timeout=30_000)
     assert [w.text for w in window.chat.messages()] == [m["content"] for m in exported["messages"]]
     # A file that is not an export gets a message, and nothing is added.
     bad = tmp_path / "bad.json"
@@ -296,7 +296,7 @@ def test_export_and_import_round_trip(qtbot, window: MainWindow, stories_gguf: P
     before = len(window.store.list_conversations())
     with answering_file_dialog(qtbot, str(bad)):
         choose_menu(qtbot, window, "Conversation", "Import from JSON…")
-    qtbot.waitUntil(window.banner.isVisible, timeout=5000)
+    qtbot.waitUntil(window.banner.isVisible, timeout=30_000)
     assert "something else" in window.banner.label.text()
     assert len(window.store.list_conversations()) == before
 

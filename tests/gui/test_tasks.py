@@ -18,7 +18,7 @@ def test_result_arrives_on_gui_thread(qtbot) -> None:
     run_task(
         work, lambda result, error: seen.append((result, error, threading.current_thread() is threading.main_thread()))
     )
-    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
     assert seen == [(42, None, True)]
     assert worker_threads == [False]
 
@@ -30,7 +30,7 @@ def test_error_is_delivered(qtbot) -> None:
         raise ValueError("broken tokenizer")
 
     run_task(work, lambda result, error: seen.append(error))
-    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
     assert isinstance(seen[0], ValueError)
 
 

@@ -180,7 +180,7 @@ def test_system_prompt(panel: DecodingPanel, qtbot) -> None:
 def test_preview_renders_template_and_draft(panel: DecodingPanel, qtbot) -> None:
     panel.set_template_choice("chinese-alpaca")
     panel.set_preview_turns([Turn("第一个问题", "第一个回答")], "请介绍一下北京")
-    qtbot.waitUntil(lambda: "请介绍一下北京" in panel.preview_text(), timeout=2000)
+    qtbot.waitUntil(lambda: "请介绍一下北京" in panel.preview_text(), timeout=30_000)
     text = panel.preview_text()
     assert "### Instruction:" in text
     assert "第一个回答" in text
@@ -188,16 +188,16 @@ def test_preview_renders_template_and_draft(panel: DecodingPanel, qtbot) -> None
     assert text.endswith("### Response:\n\n")
 
     panel.set_system_prompt("You are terse.")
-    qtbot.waitUntil(lambda: panel.preview_text().startswith("<s>You are terse."), timeout=2000)
+    qtbot.waitUntil(lambda: panel.preview_text().startswith("<s>You are terse."), timeout=30_000)
 
 
 def test_preview_shows_template_errors(panel: DecodingPanel, qtbot) -> None:
     # "embedded" needs the model's Jinja source, which no model has given yet.
     panel.set_template_choice("embedded")
     panel.set_preview_turns([], "hello")
-    qtbot.waitUntil(lambda: "no embedded chat template" in panel.preview_text(), timeout=2000)
+    qtbot.waitUntil(lambda: "no embedded chat template" in panel.preview_text(), timeout=30_000)
     panel.set_jinja_source("{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}{% endfor %}")
-    qtbot.waitUntil(lambda: panel.preview_text() == "<user>hello", timeout=2000)
+    qtbot.waitUntil(lambda: panel.preview_text() == "<user>hello", timeout=30_000)
 
 
 # --- ConversationListView -------------------------------------------------------------------
@@ -239,7 +239,7 @@ def test_search_is_debounced(conversations: ConversationListView, qtbot) -> None
     conversations.search_changed.connect(seen.append)
     qtbot.keyClicks(conversations._search, "alp")
     assert seen == []
-    qtbot.waitUntil(lambda: seen == ["alp"], timeout=2000)
+    qtbot.waitUntil(lambda: seen == ["alp"], timeout=30_000)
     qtbot.wait(300)
     assert seen == ["alp"]
 
