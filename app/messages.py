@@ -1,4 +1,4 @@
-"""Translated text for the errors that runtime/ reports.
+"""Translated text for the errors that runtime/ reports (long on purpose: one table of every code).
 
 runtime/ cannot use Qt's translator, so its errors carry a stable ``code`` and the values
 they name (``params``); this module maps each code to a translatable sentence. An error

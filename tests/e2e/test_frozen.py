@@ -79,7 +79,7 @@ def test_frozen_cli_answers_from_the_same_executable(bundle: Path, stories_gguf:
     answer = json.loads(proc.stdout.splitlines()[-1])
     assert answer["stats"]["generated_tokens"] >= 1
     assert smoke_test.canaries(tmp_path / "hostile") == []
-    # The job runner is there too (runtime/jobs.py starts `alpaca-desk job ...` when frozen).
+    # The job runner is there too (runtime/jobs/ starts `alpaca-desk job ...` when frozen).
     jobs = subprocess.run(
         [str(smoke_test.executable(bundle)), "job", "--help"], capture_output=True, text=True, timeout=60, check=False
     )

@@ -1,4 +1,5 @@
-"""The house rules of runtime/: capability packages meet only through public names, and no cycles.
+"""The house rules of runtime/ and app/: capability packages meet only through public names, no
+import cycles, and no file over ~600 lines without a reason at its top.
 
 runtime/ holds shared modules (errors, paths, settings, the process-exit helper), the shared jobs
 package, and one package per capability (chat, store, tokens, models, cli, ...). A module outside a
@@ -212,3 +213,32 @@ def test_the_floor_check_finds_a_capability_import(tmp_path: Path) -> None:
     floor_module = tmp_path / "settings.py"
     floor_module.write_text("def load():\n    from runtime.chat.templates import render\n    return render\n")
     assert _floor_offences([floor_module]) == ["settings.py:2 imports runtime.chat.templates"]
+
+
+#: The house's guideline: a file over this many lines mixes jobs, unless one idea is long; such a
+#: file says so, and why, in its docstring's first line with the words of :data:`LONG_ON_PURPOSE`.
+MAX_LINES = 600
+LONG_ON_PURPOSE = "long on purpose"
+
+
+def _long_files(files: list[Path]) -> list[str]:
+    offences = []
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        lines = text.count("\n")
+        first_line = text.split("\n", 1)[0]
+        if lines > MAX_LINES and LONG_ON_PURPOSE not in first_line:
+            offences.append(f"{path.name}: {lines} lines")
+    return offences
+
+
+def test_no_file_is_long_without_a_reason_at_its_top() -> None:
+    assert _long_files(_source_files()) == []
+
+
+def test_the_length_check_finds_a_long_file(tmp_path: Path) -> None:
+    body = "x = 1\n" * (MAX_LINES + 1)
+    long_file, reasoned = tmp_path / "long.py", tmp_path / "table.py"
+    long_file.write_text('"""Many things."""\n' + body)
+    reasoned.write_text(f'"""One table ({LONG_ON_PURPOSE}: every code in one place)."""\n' + body)
+    assert _long_files([long_file, reasoned]) == [f"long.py: {MAX_LINES + 2} lines"]
