@@ -4,10 +4,8 @@ finish, "Chat with it" (a real download job, a real host loading the downloaded 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtWidgets import QDialogButtonBox
 
 from app.main_window import AppContext, MainWindow
@@ -25,25 +23,6 @@ from tests.gui.clicks import (
 
 REPO = "hfl/chinese-alpaca-2-1.3b-gguf"
 NAME = "ggml-model-q4_0.gguf"
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    with FakeHub() as server:
-        yield server
-
-
-@pytest.fixture
-def window(qtbot, hub: FakeHub) -> Iterator[MainWindow]:
-    context = AppContext.open(show_errors=False)
-    context.settings.hub_endpoint = hub.url
-    win = MainWindow(context)
-    win._replaced = True  # closing it in a test must not quit the shared QApplication
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    context.close()
 
 
 def assert_resumed(qtbot, hub: FakeHub, first: int, *, kept: int, size: int) -> None:

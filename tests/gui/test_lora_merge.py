@@ -12,7 +12,6 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.controllers.lora_merge import LoraMergeController
-from app.main_window import AppContext, MainWindow
+from app.main_window import MainWindow
 from runtime.jobs import GATE_ENV
 from runtime.models.convert import format_size
 from tests.fakehub import FakeHub
@@ -35,25 +34,6 @@ WAIT_MS = 120_000  # jobs that import torch, on a busy two-core machine (a safet
 def chain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     built = build_chain_in_child(tmp_path_factory.mktemp("lora-chain"))
     return {role: Path(path) for role, path in built.items()}
-
-
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    with FakeHub() as server:
-        yield server
-
-
-@pytest.fixture
-def window(qtbot, hub: FakeHub) -> Iterator[MainWindow]:
-    context = AppContext.open(show_errors=False)
-    context.settings.hub_endpoint = hub.url
-    win = MainWindow(context)
-    win._replaced = True  # closing it in a test must not quit the shared QApplication
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    context.close()
 
 
 def _tiny_entries(window: MainWindow) -> None:

@@ -31,13 +31,6 @@ FIRST_BYTES = 400_000
 
 
 @pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    with FakeHub() as server:
-        yield server
-
-
-@pytest.fixture
 def open_window(qtbot, hub: FakeHub) -> Iterator[Callable[..., MainWindow]]:
     """Make the main window as the app does, with or without a system tray."""
     made: list[tuple[MainWindow, AppContext]] = []
