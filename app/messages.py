@@ -446,6 +446,10 @@ def _messages() -> dict[str, str]:
             "Messages",
             "The hub {endpoint} could not be reached for {repo}: {detail}. Check the network, the proxy and the hub address in Settings → Model hub, or try a mirror.",
         ),
+        "hub_name_unresolved": QCoreApplication.translate(
+            "Messages",
+            "The hub's address {host} cannot be resolved ({reason}), so {what} cannot be asked of it: this computer looks offline, or its name server blocks the hub. Turn on offline mode in Settings → Model hub to use only the models you have, or enter a mirror's address there.",
+        ),
         "hub_bad_listing": QCoreApplication.translate(
             "Messages",
             "The hub {endpoint} answered with a file list for {repo} that cannot be read. Try again later, or another hub address.",

@@ -13,8 +13,10 @@ mirror the user switched to, and the Hugging Face token file or ``HF_TOKEN`` are
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +32,10 @@ from runtime.untrusted_json import parse_json
 
 #: The seconds a download may go without a byte before it counts as stalled (and is retried).
 STALL_TIMEOUT_S = 30.0
+#: Seconds the hub's host name may take to resolve. A name that does not resolve is the surest
+#: sign of a computer that is offline (or of a name server that blocks the hub): said at once, not
+#: after a minute of retries that cannot succeed.
+NAME_LOOKUP_S = 3.0
 #: The network log is rotated past this size (one older file is kept), so it never grows unbounded.
 NETWORK_LOG_MAX_BYTES = 1_000_000
 
@@ -79,6 +85,45 @@ class HubConfig:
             return self.token
         return None
 
+    def check_resolvable(self, what: str, *, lookup: Any = None) -> None:
+        """Raise ``hub_name_unresolved`` when the endpoint's host name does not resolve within
+        :data:`NAME_LOOKUP_S` seconds (no check through a proxy, which resolves names itself, or
+        for an address given as numbers).
+
+        Args:
+            what: What was about to be asked, for the message.
+            lookup: ``socket.getaddrinfo`` (the default) or one with its signature (tests pass a
+                resolver that never answers).
+        """
+        lookup = lookup or socket.getaddrinfo
+        host = urlsplit(self.endpoint).hostname
+        if self.proxy or not host or _is_ip_address(host):
+            return
+        outcome: list[BaseException | None] = []
+
+        def resolve() -> None:
+            try:
+                lookup(host, None)
+                outcome.append(None)
+            except OSError as exc:
+                outcome.append(exc)
+
+        # getaddrinfo takes no timeout (the system resolver may retry for 20 s or more), so it runs
+        # on a thread of its own that is left behind when it does not answer in time.
+        resolver = threading.Thread(target=resolve, name="hub-name-lookup", daemon=True)
+        resolver.start()
+        resolver.join(NAME_LOOKUP_S)
+        if outcome and outcome[0] is None:
+            return
+        reason = f"no answer within {NAME_LOOKUP_S:.0f} s" if not outcome else str(outcome[0])
+        raise HubError(
+            f"The hub's address {host} cannot be resolved ({reason}), so {what} cannot be asked of it: this "
+            f"computer looks offline, or its name server blocks the hub. Turn on offline mode in Settings → "
+            f"Model hub to use only the models you have, or enter a mirror's address there.",
+            code="hub_name_unresolved",
+            params={"host": host, "what": what, "reason": reason[:200]},
+        )
+
     def check_online(self, what: str) -> None:
         """Raise :class:`HubOffline` in offline mode, naming what was about to be asked."""
         if self.offline:
@@ -88,6 +133,14 @@ class HubConfig:
                 code="hub_offline",
                 params={"what": what},
             )
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def hub_config_from_settings(settings: Any, *, logs: Path | None = None) -> HubConfig:
@@ -289,6 +342,7 @@ class HubClient:
 
     def _api(self) -> Any:
         self.config.check_online("the model list")
+        self.config.check_resolvable("the model list")
         use_config(self.config)
         from huggingface_hub import HfApi
 

@@ -124,6 +124,7 @@ def download_files(
     """
     check_repo_id(repo)
     config.check_online(f"the download of {repo}")
+    config.check_resolvable(f"the download of {repo}")
     client = HubClient(config)
     planned = plan(client, repo, files, models_dir)
     todo = [p for p in planned if already_there(models_dir, repo, p.remote) is None]

@@ -17,6 +17,7 @@ import os
 import queue
 import random
 import shutil
+import socket
 import threading
 import time
 from collections import deque
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from runtime.errors import DownloadError
 from runtime.hub.manifest import Hasher, hash_file, part_path
@@ -313,6 +315,18 @@ def _attempt(
                 if failure is not None:
                     raise _disk_error(failure, name, part, state.have) from failure
     except (httpx2.TransportError, httpx2.StreamError) as exc:
+        lookup_error = _name_lookup_error(exc)
+        if lookup_error is not None:
+            # The network went away mid-download (or never was there): retrying cannot help.
+            host = urlsplit(url).hostname or url
+            raise DownloadError(
+                f"The hub's address {host} cannot be resolved ({lookup_error}), so the download of {name} "
+                f"cannot go on: this computer looks offline, or its name server blocks the hub. The "
+                f"{_gb(state.have)} already downloaded are kept. Turn on offline mode in Settings → Model hub "
+                f"to use only the models you have, or enter a mirror's address there.",
+                code="hub_name_unresolved",
+                params={"host": host, "what": f"the download of {name}", "reason": str(lookup_error)[:200]},
+            ) from exc
         # A dropped connection, a stall past the read timeout, a proxy error, a short body.
         raise _Retry(f"{type(exc).__name__}: {exc}") from exc
     except _Retry:
@@ -387,6 +401,18 @@ def _start_writeback(handle: IO[bytes]) -> None:
         os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)  # type: ignore[attr-defined]
     except (AttributeError, OSError, ValueError):
         pass
+
+
+def _name_lookup_error(exc: BaseException) -> socket.gaierror | None:
+    """The failed host-name lookup behind a connection error, if that is what it was."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a chain of causes is short; a cycle must not loop
+        if seen is None:
+            return None
+        if isinstance(seen, socket.gaierror):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _range_start(content_range: str) -> int | None:
