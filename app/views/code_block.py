@@ -47,6 +47,8 @@ HIGHLIGHT_MAX_CHARS = 60_000
 HIGHLIGHT_SLICE_S = 0.006
 #: A code block still streaming is coloured up to this length; past it, once its fence closes.
 HIGHLIGHT_OPEN_MAX_CHARS = 4_000
+#: The pause before a block still streaming is lexed again with the text that came meanwhile (ms).
+HIGHLIGHT_OPEN_PAUSE_MS = 400
 #: How long the Copy button says "Copied".
 COPIED_FEEDBACK_MS = 1500
 
@@ -260,7 +262,6 @@ class CodeBlock(QFrame):
         self._highlight: _Highlight | None = None
         self._highlight_timer = QTimer(self)
         self._highlight_timer.setSingleShot(True)
-        self._highlight_timer.setInterval(0)
         self._highlight_timer.timeout.connect(self._highlight_step)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 2, 4, 4)
@@ -384,7 +385,7 @@ class CodeBlock(QFrame):
         if self._highlight is not None and self.code.startswith(self._highlight.code):
             return
         self._highlight = None
-        self._highlight_timer.start()
+        self._highlight_timer.start(0)
 
     def _highlight_step(self) -> None:
         if self._highlight is None:
@@ -394,9 +395,10 @@ class CodeBlock(QFrame):
                 return
             self._highlight = _Highlight(self.code, lexer)
         if not self._highlight.step(self.view.document(), self._colours()):
-            self._highlight_timer.start()
+            self._highlight_timer.start(0)
             return
         lexed, self._highlight = self._highlight.code, None
         self.view.forget_heights()  # bold text can make a line wider
         if lexed != self.code:
-            self._highlight_timer.start()
+            # A block still streaming is lexed again after a pause: the decode needs the CPU.
+            self._highlight_timer.start(0 if self._closed else HIGHLIGHT_OPEN_PAUSE_MS)
