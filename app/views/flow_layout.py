@@ -138,7 +138,8 @@ class FlowLayout(QLayout):
             if apply:
                 self._place_row(row, area, y, row_height)
             y += row_height + self._row_spacing
-        return y - self._row_spacing - area.y() + margins.top() + margins.bottom()
+        used = y - self._row_spacing - area.y() if any(rows) else 0
+        return used + margins.top() + margins.bottom()
 
     def _trailing_width(self, items: list[QLayoutItem]) -> int:
         right = [item for item in items if item.alignment() & Qt.AlignmentFlag.AlignRight]

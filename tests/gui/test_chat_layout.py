@@ -337,3 +337,34 @@ def test_a_click_on_the_text_or_the_code_activates_the_message(qtbot) -> None:
         with qtbot.waitSignal(message.activated, timeout=1000) as blocker:
             qtbot.mouseClick(target, Qt.MouseButton.LeftButton, pos=QPoint(5, 5))
         assert blocker.args == [message.text]
+
+
+def test_the_header_flows_onto_rows_within_its_width(qtbot) -> None:
+    from PySide6.QtWidgets import QLabel, QToolButton
+
+    from app.views.flow_layout import FlowLayout
+
+    header = QWidget()
+    qtbot.addWidget(header)
+    layout = FlowLayout(header)
+    layout.setContentsMargins(0, 0, 0, 0)
+    title = QLabel("Assistant")
+    buttons = [QToolButton(text=name) for name in ("Copy", "Regenerate")]
+    layout.add_widget(title)
+    for button in buttons:
+        layout.add_widget(button, Qt.AlignmentFlag.AlignRight)
+    header.show()
+    one_row = layout.heightForWidth(600)
+    header.resize(600, one_row)
+    layout.setGeometry(header.rect())
+    assert buttons[-1].geometry().right() == 599  # the buttons sit at the right end
+    assert one_row == max(widget.sizeHint().height() for widget in (title, *buttons))  # one row
+    narrow = buttons[-1].sizeHint().width() + 10
+    assert layout.heightForWidth(narrow) > one_row  # more rows
+    header.resize(narrow, layout.heightForWidth(narrow))
+    layout.setGeometry(header.rect())
+    for widget in (title, *buttons):
+        assert widget.geometry().right() < narrow, widget.text()
+    for widget in (title, *buttons):
+        widget.hide()
+    assert layout.heightForWidth(600) == 0
