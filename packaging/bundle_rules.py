@@ -157,7 +157,6 @@ EXCLUDES = [
     # huggingface_hub downloads over plain HTTPS without it (Xet is only faster); 11 MB.
     "hf_xet",
     "click",
-    "pygments",
     "tests",
     "bench",
 ]

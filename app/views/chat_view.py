@@ -5,19 +5,23 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QGuiApplication, QKeyEvent, QTextCursor, QTextDocument
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
-    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QScrollArea,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
+
+from app.views.code_block import CodeBlock
+from app.views.flow_layout import FlowLayout
+from app.views.markdown_view import MarkdownView, answer_html
+
+__all__ = ["ChatInput", "ChatView", "MessageWidget", "answer_html", "stable_prefix_end"]
 
 # Re-rendering Markdown costs time proportional to the answer's length, so a streaming answer
 # is redrawn at most this often rather than on every token (tokens can arrive at 500/s). Each
@@ -33,81 +37,29 @@ STREAM_REFRESH_MAX_MS = 500
 DISPLAY_LIMIT = 20_000
 
 
-_MARKDOWN_FEATURES = QTextDocument.MarkdownFeature.MarkdownDialectGitHub | QTextDocument.MarkdownFeature.MarkdownNoHTML
+#: An answer read out to a screen reader when it completes is cut after this many characters.
+ANNOUNCE_LIMIT = 600
 
 
-def answer_html(markdown: str, font: QFont | None = None) -> str:
-    """Model output as Markdown, made safe to show: no raw HTML and no images.
+class DetailLabel(QLabel):
+    """The small grey text after the role: one line where it fits, wrapped where it does not."""
 
-    An answer is untrusted text. Raw HTML in it (``<img>``, ``<a href=file:...>``, ``<style>``)
-    is shown as the characters it is, and Markdown images become their text: Qt would load an
-    image's file while laying out the label, and a path like ``/dev/zero`` never ends.
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
 
-    Args:
-        markdown: The answer's text.
-        font: The font of the label that shows it (the HTML names its font explicitly).
-    """
-    document = QTextDocument()
-    if font is not None:
-        document.setDefaultFont(font)
-    document.setMarkdown(markdown, _MARKDOWN_FEATURES)
-    images: list[tuple[int, int, str]] = []
-    block = document.begin()
-    while block.isValid():
-        iterator = block.begin()
-        while not iterator.atEnd():
-            fragment = iterator.fragment()
-            if fragment.isValid() and fragment.charFormat().isImageFormat():
-                name = fragment.charFormat().toImageFormat().name()
-                images.append((fragment.position(), fragment.length(), name))
-            iterator += 1
-        block = block.next()
-    cursor = QTextCursor(document)
-    for position, length, name in reversed(images):  # from the end, so earlier positions hold
-        cursor.setPosition(position)
-        cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
-        cursor.insertText(f"[{name}]")
-    return document.toHtml()
-
-
-class TextLabel(QLabel):
-    """A word-wrapped QLabel that remembers its height for a width until its text changes.
-
-    QScrollArea asks every widget of the conversation for its minimum height for the width
-    each time the content's layout changes, and QLabel answers by laying its text out again:
-    while an answer streams, every message of the conversation was laid out again on every
-    redraw, so the GUI's CPU per token grew with the conversation (1.2 s per 100 tokens on the
-    third answer of the 160M bench model in bench/window_throughput.py). Only text, font or style
-    change the answer.
-    """
-
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(text, parent)
-        self._heights: dict[int, int] = {}
-
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
-        """Show ``text`` (forgets the remembered heights)."""
-        self._heights.clear()
-        super().setText(text)
-
-    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt's name
-        """The height the text needs at ``width``, laid out once per text and width."""
-        height = self._heights.get(width)
-        if height is None:
-            if len(self._heights) >= 8:  # a window being resized: keep only recent widths
-                self._heights.clear()
-            height = self._heights[width] = super().heightForWidth(width)
-        return height
-
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
-        """Forget the heights when the font or style changes."""
-        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange, QEvent.Type.ContentsRectChange):
-            self._heights.clear()
-        super().changeEvent(event)
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """The text on one line (a word-wrapped QLabel guesses a narrower, taller shape)."""
+        margins = self.contentsMargins()
+        width = self.fontMetrics().horizontalAdvance(self.text()) + margins.left() + margins.right() + 1
+        return QSize(width, self.heightForWidth(width))
 
 
 class MessageWidget(QFrame):
     """One message: a header (role, details, actions) and its text.
+
+    The header's parts flow onto a second row, and the text wraps, when the chat area is narrow:
+    a message is never wider than the chat area.
 
     Signals:
         edit_requested(int): the user wants to edit and resend this message (its id).
@@ -126,64 +78,56 @@ class MessageWidget(QFrame):
         self._text = text
         self.setObjectName("userMessage" if role == "user" else "assistantMessage")
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setAccessibleName(self.tr("Your message") if role == "user" else self.tr("Answer"))
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
         layout.setSpacing(4)
-        header = QHBoxLayout()
-        header.setSpacing(6)
+        # The header is a widget of its own: its layout, and the heights it remembers, are
+        # invalidated only when one of its parts changes, not each time the conversation's
+        # layout is (at every redraw of a streaming answer).
+        self.header = QWidget()
+        header = FlowLayout(self.header, spacing=6)
+        header.setContentsMargins(0, 0, 0, 0)
         self.role_label = QLabel(self.tr("You") if role == "user" else self.tr("Assistant"))
         self.role_label.setObjectName("roleLabel")
-        self.detail_label = QLabel()
+        self.detail_label = DetailLabel()
         self.detail_label.setObjectName("detailLabel")
-        header.addWidget(self.role_label)
-        header.addWidget(self.detail_label, 1)
+        header.add_widget(self.role_label)
+        header.add_widget(self.detail_label)
         self.copy_button = self._tool_button(self.tr("Copy"), self.tr("Copy this message"))
         self.copy_button.clicked.connect(self.copy)
-        header.addWidget(self.copy_button)
+        header.add_widget(self.copy_button, Qt.AlignmentFlag.AlignRight)
         if role == "user":
             self.action_button = self._tool_button(self.tr("Edit"), self.tr("Edit this message and resend it"))
             self.action_button.clicked.connect(lambda: self.edit_requested.emit(self.message_id))
         else:
             self.action_button = self._tool_button(self.tr("Regenerate"), self.tr("Write a new answer"))
             self.action_button.clicked.connect(lambda: self.regenerate_requested.emit(self.message_id))
-        header.addWidget(self.action_button)
-        layout.addLayout(header)
+        header.add_widget(self.action_button, Qt.AlignmentFlag.AlignRight)
+        layout.addWidget(self.header)
 
-        # Finished paragraphs of a streaming answer get labels of their own, rendered once; only
+        # Finished paragraphs of a streaming answer get views of their own, rendered once; only
         # the last, growing paragraph is rendered again as tokens arrive. Re-rendering the whole
         # answer costs time proportional to its length (80 ms for 4,000 characters here), which
         # would stall the GUI thread on long answers.
-        self._frozen_labels: list[QLabel] = []
+        self._frozen_parts: list[MarkdownView] = []
         self._frozen_length = 0
         self._body_layout = QVBoxLayout()
-        self._body_layout.setSpacing(0)
+        self._body_layout.setSpacing(6)
         self._body_layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._body_layout)
-        self.body = self._new_label()
+        self.body = self._new_part()
         self.body.setObjectName("messageBody")
         self._body_layout.addWidget(self.body)
         self.set_text(text)
 
-    def _new_label(self) -> QLabel:
-        label = TextLabel()
-        label.setWordWrap(True)
-        label.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.LinksAccessibleByMouse
-        )
-        label.setOpenExternalLinks(False)
-        label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        # Questions are shown as typed; answers are Markdown (code blocks, lists, tables), turned
-        # into HTML by answer_html() so that nothing in them is taken as markup or loaded.
-        label.setTextFormat(Qt.TextFormat.PlainText if self.role == "user" else Qt.TextFormat.RichText)
-        label.installEventFilter(self)
-        return label
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """A click on the text (which the label would otherwise swallow) activates the message."""
-        if isinstance(watched, QLabel) and event.type() == QEvent.Type.MouseButtonRelease:
-            self.activated.emit(self._text)
-        return super().eventFilter(watched, event)
+    def _new_part(self) -> MarkdownView:
+        # Questions are shown as typed; answers are Markdown (code blocks, lists, tables), shown
+        # through answer_document() so that nothing in them is taken as markup or loaded.
+        part = MarkdownView(markdown=self.role != "user", accessible_name=self.accessibleName())
+        part.clicked.connect(lambda: self.activated.emit(self._text))
+        return part
 
     def mouseReleaseEvent(self, event: Any) -> None:
         """A click on the bubble activates the message."""
@@ -194,6 +138,8 @@ class MessageWidget(QFrame):
         button = QToolButton()
         button.setText(text)
         button.setToolTip(tip)
+        button.setAccessibleName(text)
+        button.setAccessibleDescription(tip)
         button.setAutoRaise(True)
         return button
 
@@ -202,24 +148,34 @@ class MessageWidget(QFrame):
         """The message's current text."""
         return self._text
 
+    def parts(self) -> list[MarkdownView]:
+        """The views that show the text: finished paragraphs of a streaming answer, then the rest."""
+        return [*self._frozen_parts, self.body]
+
+    def code_blocks(self) -> list[CodeBlock]:
+        """The message's code blocks, in order."""
+        return [block for part in self.parts() if part.isVisibleTo(self) for block in part.code_blocks()]
+
+    def shown_text(self) -> str:
+        """What the message shows, as plain text."""
+        return "\n\n".join(part.plain_text() for part in self.parts() if part.isVisibleTo(self))
+
     def set_text(self, text: str) -> None:
         """Replace the text (and render it whole)."""
-        for label in self._frozen_labels:
-            label.deleteLater()
-        self._frozen_labels = []
+        for part in self._frozen_parts:
+            part.deleteLater()
+        self._frozen_parts = []
         self._frozen_length = 0
         self._text = text
+        note = ""
         if len(text) > DISPLAY_LIMIT:
-            # Laying out megabytes of text in a label takes seconds on the GUI thread.
-            more = self.tr("… {0:,} more characters not shown; Copy copies the whole message.").format(
+            # Laying out megabytes of text takes seconds on the GUI thread.
+            note = self.tr("… {0:,} more characters not shown; Copy copies the whole message.").format(
                 len(text) - DISPLAY_LIMIT
             )
-            text = text[:DISPLAY_LIMIT] + "\n\n" + more
-        self._show(self.body, text if text else "…")
-
-    def _show(self, label: QLabel, text: str) -> None:
-        label.setProperty("source", text)  # the Markdown a label shows, for tests and accessibility
-        label.setText(text if self.role == "user" else answer_html(text, label.font()))
+            text = text[:DISPLAY_LIMIT]
+        self.body.setVisible(True)
+        self.body.set_text(text if text else "…", note)
 
     def stream_text(self, text: str) -> None:
         """Show ``text``, which extends the previous one: finished paragraphs are rendered once."""
@@ -229,14 +185,14 @@ class MessageWidget(QFrame):
         self._text = text
         end = stable_prefix_end(text)
         if end > self._frozen_length:
-            label = self._new_label()
-            self._show(label, text[self._frozen_length : end].rstrip("\n"))
-            self._body_layout.insertWidget(len(self._frozen_labels), label)
-            self._frozen_labels.append(label)
+            part = self._new_part()
+            part.set_text(text[self._frozen_length : end].rstrip("\n"))
+            self._body_layout.insertWidget(len(self._frozen_parts), part)
+            self._frozen_parts.append(part)
             self._frozen_length = end
         tail = text[self._frozen_length :]
-        self.body.setVisible(bool(tail) or not self._frozen_labels)
-        self._show(self.body, tail if text else "…")
+        self.body.setVisible(bool(tail) or not self._frozen_parts)
+        self.body.set_text(tail if text else "…")
 
     def set_detail(self, text: str) -> None:
         """Small grey text after the role (model, speed, state)."""
@@ -292,16 +248,19 @@ class ChatView(QScrollArea):
         regenerate_requested(int): an answer's Regenerate was clicked (message id).
         message_activated(str): a message was clicked; its text.
         earlier_requested(): the user asked for the messages above the ones shown.
+        answer_announced(str): a completed answer was announced to screen readers (the words).
     """
 
     edit_requested = Signal(int)
     regenerate_requested = Signal(int)
     message_activated = Signal(str)
     earlier_requested = Signal()
+    answer_announced = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("chatView")
+        self.setAccessibleName(self.tr("Conversation"))
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._content = QWidget()
@@ -398,12 +357,30 @@ class ChatView(QScrollArea):
             self._stream_timer.start()
 
     def end_stream(self) -> None:
-        """The answer ended: draw its final text and re-enable the actions."""
+        """The answer ended: draw its final text, re-enable the actions and announce it."""
         self._stream_timer.stop()
         self._render_stream()
         self._stream_timer.setInterval(STREAM_REFRESH_MS)
-        self._stream_widget = None
+        widget, self._stream_widget = self._stream_widget, None
         self.set_actions_enabled(True)
+        if widget is not None:
+            self._announce(widget)
+
+    def _announce(self, widget: MessageWidget) -> None:
+        # Once per answer, when it is complete: a screen reader that spoke at every redraw
+        # would read the same growing text again and again.
+        words = " ".join(widget.shown_text().split())
+        if len(words) > ANNOUNCE_LIMIT:
+            words = words[: ANNOUNCE_LIMIT - 1] + "…"
+        if words:
+            message = self.tr("Answer finished: {0}").format(words)
+        else:
+            message = self.tr("The answer ended without any text.")
+        widget.setAccessibleDescription(message)
+        event = QAccessibleAnnouncementEvent(widget, message)
+        event.setPoliteness(QAccessible.AnnouncementPoliteness.Polite)
+        QAccessible.updateAccessibility(event)
+        self.answer_announced.emit(message)
 
     def stream_text(self) -> str:
         """Everything streamed into the current answer so far."""
@@ -423,7 +400,7 @@ class ChatView(QScrollArea):
         # with the conversation (Qt lays out the other messages again), and a redraw that
         # costs more is done less often, keeping the GUI's share of the CPU, which the decode
         # needs on a small laptop, near a tenth.
-        self._content.layout().activate()
+        self._layout.activate()
         cost_ms = (time.perf_counter() - started) * 1000.0
         interval = min(STREAM_REFRESH_MAX_MS, max(STREAM_REFRESH_MS, REDRAW_COST_FACTOR * cost_ms))
         self._stream_timer.setInterval(int(interval))
@@ -455,6 +432,7 @@ class ChatInput(QPlainTextEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("chatInput")
+        self.setAccessibleName(self.tr("Message to send"))
         self.setPlaceholderText(self.tr("Type a message. Enter sends, Shift+Enter starts a new line."))
         self.setTabChangesFocus(True)
         self.setMaximumHeight(110)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QTextDocument
-
 from app.views.chat_view import ChatView, stable_prefix_end
 
 
@@ -27,12 +25,12 @@ def test_streamed_answer_freezes_finished_paragraphs(qtbot) -> None:
         view._render_stream()  # what the stream timer does
     view.end_stream()
     assert widget.text == answer
-    frozen = [label.property("source") for label in widget._frozen_labels]
+    frozen = [part.property("source") for part in widget._frozen_parts]
     assert frozen == ["第一段。", "第二段，**加粗**。", "```python\nprint(1)\n\nprint(2)\n```"]
     assert widget.body.property("source") == "最后一段"
     # A finished message shown again (a conversation reopened) is one label.
     widget.set_text(answer)
-    assert widget._frozen_labels == [] and widget.body.property("source") == answer
+    assert widget._frozen_parts == [] and widget.body.property("source") == answer
 
 
 def test_long_paragraph_is_cut_at_a_line_break() -> None:
@@ -51,8 +49,8 @@ def test_huge_message_shows_its_beginning_and_copies_whole(qtbot) -> None:
     qtbot.addWidget(view)
     text = "长" * (DISPLAY_LIMIT * 5)
     widget = view.add_message(1, "user", text)
-    assert len(widget.body.text()) < DISPLAY_LIMIT + 200
-    assert f"{DISPLAY_LIMIT * 4:,}" in widget.body.text()
+    assert len(widget.shown_text()) < DISPLAY_LIMIT + 200
+    assert f"{DISPLAY_LIMIT * 4:,}" in widget.shown_text()
     widget.copy()
     assert QGuiApplication.clipboard().text() == text
 
@@ -78,31 +76,30 @@ def test_answers_show_raw_html_as_text_and_load_no_images(qtbot) -> None:
     assert "&lt;style&gt;" in html
     widget = MessageWidget(1, "assistant", hostile)
     qtbot.addWidget(widget)
-    shown = widget.body.text()
-    assert "<img" not in shown and "<style>body" not in shown
-    document = QTextDocument()
-    document.setHtml(shown)
-    plain = document.toPlainText()
+    for part in widget.body.parts():
+        shown = part.document().toHtml()
+        assert "<img" not in shown and "<style>body" not in shown
+    plain = widget.shown_text()
     assert '<img src="file:///etc/passwd">' in plain  # the markup is shown as the characters it is
     assert "<style>body { display: none }</style>" in plain
     assert "[/dev/zero]" in plain and "bold" in plain and "**" not in plain  # Markdown still renders
 
 
-def test_text_label_remembers_heights_only_while_its_text_and_font_stay(qtbot) -> None:
+def test_text_view_remembers_heights_only_while_its_text_and_font_stay(qtbot) -> None:
     from PySide6.QtGui import QFont
 
-    from app.views.chat_view import TextLabel
+    from app.views.markdown_view import TextView
 
-    label = TextLabel()
-    qtbot.addWidget(label)
-    label.setWordWrap(True)
-    label.setText("白日依山尽，黄河入海流。" * 10)
-    short = label.heightForWidth(200)
-    assert label.heightForWidth(200) == short  # remembered
-    label.setText("白日依山尽，黄河入海流。" * 40)
-    longer = label.heightForWidth(200)
+    view = TextView()
+    qtbot.addWidget(view)
+    view.show_text("白日依山尽，黄河入海流。" * 10, markdown=False)
+    short = view.heightForWidth(200)
+    assert view.heightForWidth(200) == short  # remembered
+    assert view.heightForWidth(100) > short  # per width: a narrower view wraps again
+    view.show_text("白日依山尽，黄河入海流。" * 40, markdown=False)
+    longer = view.heightForWidth(200)
     assert longer > short  # a new text is laid out again
-    font = QFont(label.font())
+    font = QFont(view.font())
     font.setPointSize(font.pointSize() * 3)
-    label.setFont(font)
-    assert label.heightForWidth(200) > longer  # so is a new font
+    view.setFont(font)
+    assert view.heightForWidth(200) > longer  # so is a new font
