@@ -159,7 +159,9 @@ class MainWindow(QMainWindow):
         self.chat.setAccessibleDescription(self.tr("The messages of the conversation shown, oldest first."))
         self.input.setAccessibleName(self.tr("Message"))
         self.input.setAccessibleDescription(
-            self.tr("Type a message. Enter sends it, Shift+Enter starts a new line, Esc stops an answer.")
+            self.tr(
+                "Type a message. Enter sends it, Shift+Enter starts a new line, Esc stops an answer or cancels an edit."
+            )
         )
         self.send_button.setAccessibleDescription(self.tr("Send the message to the model (Enter)."))
         self.stop_button.setAccessibleDescription(self.tr("Stop the answer being written (Esc)."))
