@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtCore import QRect, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -31,6 +32,7 @@ from app.views.banner import Banner, BannerMessage
 from app.views.chat_view import ChatInput, ChatView
 from app.views.conversation_list import ConversationListView
 from app.views.decoding_panel import DecodingPanel
+from app.views.shortcuts_dialog import ShortcutsDialog, actions_with_keys
 from app.views.tokenizer_panel import TokenizerPanel
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,15 @@ STYLE_SHEET = """
 #banner { background: #fff4d6; border: 1px solid #e6c877; border-radius: 6px; }
 #banner[severity="error"] { background: #fde7e7; border-color: #e39a9a; }
 """
+
+
+def fit_inside(frame: QRect, available: QRect) -> QRect:
+    """``frame`` made no larger than ``available`` and moved, as little as it takes, into it."""
+    width = min(frame.width(), available.width())
+    height = min(frame.height(), available.height())
+    x = min(max(frame.x(), available.left()), available.left() + available.width() - width)
+    y = min(max(frame.y(), available.top()), available.top() + available.height() - height)
+    return QRect(x, y, width, height)
 
 
 class MainWindow(QMainWindow):
@@ -64,7 +75,7 @@ class MainWindow(QMainWindow):
         self.store = context.store
         self.setWindowTitle(self.tr("Alpaca Desk"))
         self.setStyleSheet(STYLE_SHEET)
-        self.resize(1280, 800)
+        self.resize(1280, 800)  # fitted to the screen in _restore_geometry
 
         self._build_ui()
         self._build_controllers()
@@ -134,11 +145,39 @@ class MainWindow(QMainWindow):
         self.cancel_load_button.hide()
         self.context_label = QLabel()
         self.speed_label = QLabel()
+        self._name_for_screen_readers()
         status.addWidget(self.model_label, 1)
         status.addWidget(self.busy_bar)
         status.addWidget(self.cancel_load_button)
         status.addPermanentWidget(self.context_label)
         status.addPermanentWidget(self.speed_label)
+
+    def _name_for_screen_readers(self) -> None:
+        """Names and descriptions for the controls whose purpose no visible text of their own
+        gives (a screen reader reads a button's text, but only a placeholder or nothing here)."""
+        self.chat.setAccessibleName(self.tr("Conversation"))
+        self.chat.setAccessibleDescription(self.tr("The messages of the conversation shown, oldest first."))
+        self.input.setAccessibleName(self.tr("Message"))
+        self.input.setAccessibleDescription(
+            self.tr(
+                "Type a message. Enter sends it, Shift+Enter starts a new line, Esc stops an answer or cancels an edit."
+            )
+        )
+        self.send_button.setAccessibleDescription(self.tr("Send the message to the model (Enter)."))
+        self.stop_button.setAccessibleDescription(self.tr("Stop the answer being written (Esc)."))
+        self.conversations.setAccessibleName(self.tr("Saved conversations"))
+        self.decoding.setAccessibleName(self.tr("Decoding settings"))
+        self.tokenizer_panel.setAccessibleName(self.tr("Tokenizer panel"))
+        self.busy_bar.setAccessibleName(self.tr("Loading the model"))
+        self.model_label.setAccessibleName(self.tr("Model"))
+        self.context_label.setAccessibleName(self.tr("Context used"))
+        self.context_label.setAccessibleDescription(
+            self.tr("How much of the model's context window the conversation fills, in tokens.")
+        )
+        self.speed_label.setAccessibleName(self.tr("Answer speed"))
+        self.speed_label.setAccessibleDescription(
+            self.tr("How fast the last answer was written, in tokens per second.")
+        )
 
     def _build_controllers(self) -> None:
         self.models_controller = ModelsController(
@@ -231,6 +270,23 @@ class MainWindow(QMainWindow):
         new_action = chat_menu.addAction(self.tr("&New conversation"))
         new_action.setShortcut(QKeySequence.StandardKey.New)
         new_action.triggered.connect(self.conversations_controller.new_conversation)
+        self.search_action = chat_menu.addAction(self.tr("&Search conversations"))
+        self.search_action.setShortcut(QKeySequence.StandardKey.Find)
+        self.search_action.triggered.connect(self.conversations.focus_search)
+        chat_menu.addSeparator()
+        self.focus_input_action = chat_menu.addAction(self.tr("&Write a message"))
+        self.focus_input_action.setShortcut(QKeySequence(Qt.Modifier.CTRL | Qt.Key.Key_L))
+        self.focus_input_action.triggered.connect(lambda: self.input.setFocus(Qt.FocusReason.ShortcutFocusReason))
+        # Enabled only while an answer is written: otherwise Esc belongs to the focused widget
+        # (the input box cancels an edit with it, the search field clears itself).
+        self.stop_action = chat_menu.addAction(self.tr("S&top the answer"))
+        self.stop_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.stop_action.setEnabled(False)
+        self.stop_action.triggered.connect(self.chat_controller.stop)
+        self.copy_answer_action = chat_menu.addAction(self.tr("&Copy the last answer"))
+        self.copy_answer_action.setShortcut(QKeySequence(Qt.Modifier.CTRL | Qt.Modifier.SHIFT | Qt.Key.Key_C))
+        self.copy_answer_action.triggered.connect(self.copy_last_answer)
+        chat_menu.addSeparator()
         export_md = chat_menu.addAction(self.tr("Export as &Markdown…"))
         export_md.triggered.connect(lambda: self.conversations_controller.export_current("markdown"))
         export_json = chat_menu.addAction(self.tr("Export as &JSON…"))
@@ -269,9 +325,14 @@ class MainWindow(QMainWindow):
             language_menu.addAction(action)
             self._language_actions[code] = action
         hub_settings = settings_menu.addAction(self.tr("&Model hub…"))
+        hub_settings.setShortcut(QKeySequence.StandardKey.Preferences)
         hub_settings.triggered.connect(self.hub_controller.open_settings)
 
         help_menu = bar.addMenu(self.tr("&Help"))
+        # The list of keys is the only help the app has, so the help key opens it.
+        shortcuts = help_menu.addAction(self.tr("&Keyboard shortcuts"))
+        shortcuts.setShortcut(QKeySequence.StandardKey.HelpContents)
+        shortcuts.triggered.connect(self.show_shortcuts)
         about = help_menu.addAction(self.tr("&About Alpaca Desk"))
         about.triggered.connect(self.about)
 
@@ -295,6 +356,42 @@ class MainWindow(QMainWindow):
         sizes = qsettings.value("window/splitter")
         if sizes is not None:
             self.splitter.restoreState(sizes)
+        self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        """Shrink the window to the available area of the screen it is on and move it onto that
+        screen where it is partly or wholly off it. A geometry saved at another scale (150% and
+        200% make the logical screen smaller), on a larger screen or on one no longer attached
+        would otherwise put the input box and the side panels out of reach."""
+        if self.isMaximized() or self.isFullScreen():
+            return
+        frame = self.frameGeometry()
+        screen = (
+            QGuiApplication.screenAt(frame.center())
+            or QGuiApplication.screenAt(frame.topLeft())
+            or self.screen()
+            or QGuiApplication.primaryScreen()
+        )
+        if screen is None:
+            return
+        fitted = fit_inside(frame, screen.availableGeometry())
+        if fitted == frame:
+            return
+        # The decorations are known only once the window is shown (zero before): the client
+        # area gets what the frame leaves.
+        if fitted.size() != frame.size():
+            self.resize(
+                fitted.width() - (frame.width() - self.width()),
+                fitted.height() - (frame.height() - self.height()),
+            )
+        if fitted.topLeft() != frame.topLeft():
+            self.move(fitted.topLeft())  # a window's position is its frame's
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Fit the window to its screen again once shown, when the frame's size is known."""
+        super().showEvent(event)
+        if not event.spontaneous():
+            QTimer.singleShot(0, self.fit_to_screen)
 
     # -- the flows, for callers outside the window (tests, benchmarks, start-up) -----------------
 
@@ -488,6 +585,25 @@ class MainWindow(QMainWindow):
         view.show()
         view.raise_()
 
+    def show_shortcuts(self) -> None:
+        """Help → Keyboard shortcuts: every menu action that has keys, read from the menus now."""
+        menus = [menu for action in self.menuBar().actions() if isinstance(menu := action.menu(), QMenu)]
+        dialog = ShortcutsDialog(actions_with_keys(menus), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._shortcuts_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+
+    def copy_last_answer(self) -> None:
+        """Put the last answer's text (its Markdown) on the clipboard, also while it is written."""
+        answers = [widget for widget in self.chat.messages() if widget.role == "assistant"]
+        if not answers:
+            self.statusBar().showMessage(self.tr("There is no answer to copy yet."), 5000)
+            return
+        text = self.chat.stream_text() if self.client.is_generating else answers[-1].text
+        QGuiApplication.clipboard().setText(text)
+        self.statusBar().showMessage(self.tr("The last answer was copied."), 5000)
+
     def about(self) -> None:
         """Version and privacy statement."""
         from app.licenses import show_third_party_licenses
@@ -520,6 +636,7 @@ class MainWindow(QMainWindow):
         loaded = self.client.model_info is not None
         self.send_button.setEnabled(loaded and not generating and not loading)
         self.stop_button.setEnabled(generating)
+        self.stop_action.setEnabled(generating)
         self.unload_action.setEnabled(loaded and not loading)
         self.conversations.setEnabled(not generating)
 

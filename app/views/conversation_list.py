@@ -177,6 +177,11 @@ class ConversationListView(QWidget):
         """The text in the search field."""
         return self._search.text()
 
+    def focus_search(self) -> None:
+        """Put the keyboard focus in the search field, its text selected so typing replaces it."""
+        self._search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self._search.selectAll()
+
     # --- Internals ------------------------------------------------------------------------
 
     def _find(self, conv_id: int) -> QListWidgetItem | None:
