@@ -125,7 +125,12 @@
 <context>
     <name>ChatInput</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="458"/>
+        <location filename="../../app/views/chat_view.py" line="435"/>
+        <source>Message to send</source>
+        <translation>要发送的消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="436"/>
         <source>Type a message. Enter sends, Shift+Enter starts a new line.</source>
         <translation>输入消息。按 Enter 发送，Shift+Enter 换行。</translation>
     </message>
@@ -133,14 +138,62 @@
 <context>
     <name>ChatView</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="336"/>
+        <location filename="../../app/views/chat_view.py" line="263"/>
+        <source>Conversation</source>
+        <translation>对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="295"/>
         <source>Open a model from the Model menu, then type a message below.</source>
         <translation>请先从“模型”菜单打开模型，然后在下方输入消息。</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="359"/>
+        <location filename="../../app/views/chat_view.py" line="318"/>
         <source>Show {0} earlier messages</source>
         <translation>显示更早的 {0} 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="376"/>
+        <source>Answer finished: {0}</source>
+        <translation>回答完成：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="378"/>
+        <source>The answer ended without any text.</source>
+        <translation>回答结束，没有任何文字。</translation>
+    </message>
+</context>
+<context>
+    <name>CodeBlock</name>
+    <message>
+        <location filename="../../app/views/code_block.py" line="275"/>
+        <location filename="../../app/views/code_block.py" line="289"/>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/code_block.py" line="276"/>
+        <source>Copy this code</source>
+        <translation>复制这段代码</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/code_block.py" line="277"/>
+        <source>Copy code</source>
+        <translation>复制代码</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/code_block.py" line="335"/>
+        <source>Copied</source>
+        <translation>已复制</translation>
+    </message>
+</context>
+<context>
+    <name>CodeView</name>
+    <message>
+        <location filename="../../app/views/code_block.py" line="172"/>
+        <source>Code</source>
+        <extracomment>Pygments styles, chosen by the palette: dark text on a light background, or the reverse. A fence&apos;s language longer than this is cut in the header (the info string is untrusted text). A code block longer than this is shown without colours: Pygments lexes in pure Python, about a megabyte a second, and a streaming block is lexed again at every redraw. The longest run of lexing on the GUI thread before the event loop goes on (seconds). A code block still streaming is coloured up to this length; past it, once its fence closes. The pause before a block still streaming is lexed again with the text that came meanwhile (ms). How long the Copy button says &quot;Copied&quot;.</extracomment>
+        <translation>代码</translation>
     </message>
 </context>
 <context>
@@ -183,8 +236,8 @@
     </message>
     <message>
         <location filename="../../app/views/conversation_list.py" line="142"/>
-        <location filename="../../app/views/conversation_list.py" line="213"/>
-        <location filename="../../app/views/conversation_list.py" line="215"/>
+        <location filename="../../app/views/conversation_list.py" line="218"/>
+        <location filename="../../app/views/conversation_list.py" line="220"/>
         <source>Untitled</source>
         <translation>未命名</translation>
     </message>
@@ -196,42 +249,42 @@ Last changed {when}</source>
 最后修改于 {when}</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="192"/>
+        <location filename="../../app/views/conversation_list.py" line="197"/>
         <source>No conversation matches the search.</source>
         <translation>没有与搜索内容匹配的对话。</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="194"/>
+        <location filename="../../app/views/conversation_list.py" line="199"/>
         <source>No conversations yet.</source>
         <translation>还没有对话。</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="234"/>
+        <location filename="../../app/views/conversation_list.py" line="239"/>
         <source>Rename</source>
         <translation>重命名</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="236"/>
+        <location filename="../../app/views/conversation_list.py" line="241"/>
         <source>Export as Markdown…</source>
         <translation>导出为 Markdown…</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="237"/>
+        <location filename="../../app/views/conversation_list.py" line="242"/>
         <source>Export as JSON…</source>
         <translation>导出为 JSON…</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="239"/>
+        <location filename="../../app/views/conversation_list.py" line="244"/>
         <source>Delete…</source>
         <translation>删除…</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="257"/>
+        <location filename="../../app/views/conversation_list.py" line="262"/>
         <source>Delete conversation</source>
         <translation>删除对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="258"/>
+        <location filename="../../app/views/conversation_list.py" line="263"/>
         <source>Delete “{title}”? This cannot be undone.</source>
         <translation>确定删除“{title}”吗？此操作无法撤销。</translation>
     </message>
@@ -283,264 +336,264 @@ Last changed {when}</source>
 <context>
     <name>ConvertWizard</name>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="73"/>
+        <location filename="../../app/views/convert_wizard.py" line="55"/>
         <source>Convert and quantize my weights</source>
         <translation>转换并量化我的权重</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="93"/>
+        <location filename="../../app/views/convert_wizard.py" line="101"/>
         <source>Back</source>
         <translation>上一步</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="95"/>
-        <location filename="../../app/views/convert_wizard.py" line="230"/>
+        <location filename="../../app/views/convert_wizard.py" line="103"/>
+        <location filename="../../app/views/convert_wizard.py" line="126"/>
         <source>Next</source>
         <translation>下一步</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="98"/>
+        <location filename="../../app/views/convert_wizard.py" line="106"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="100"/>
+        <location filename="../../app/views/convert_wizard.py" line="108"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="117"/>
+        <location filename="../../app/views/convert_pages.py" line="44"/>
         <source>Choose the folder the merge script wrote: a Hugging Face folder (config.json, *.safetensors or pytorch_model*.bin, tokenizer.model) or Meta&apos;s layout (consolidated.*.pth, params.json, tokenizer.model). It is checked before anything is written.</source>
         <translation>请选择合并脚本输出的文件夹：Hugging Face 格式（config.json、*.safetensors 或 pytorch_model*.bin、tokenizer.model），或 Meta 的格式（consolidated.*.pth、params.json、tokenizer.model）。写入任何文件之前会先检查它。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="124"/>
+        <location filename="../../app/views/convert_pages.py" line="53"/>
         <source>Checkpoint folder</source>
         <translation>权重文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="125"/>
-        <location filename="../../app/views/convert_wizard.py" line="164"/>
+        <location filename="../../app/views/convert_pages.py" line="54"/>
+        <location filename="../../app/views/convert_pages.py" line="91"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="127"/>
+        <location filename="../../app/views/convert_pages.py" line="55"/>
         <source>Check the folder</source>
         <translation>检查文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="148"/>
+        <location filename="../../app/views/convert_pages.py" line="78"/>
         <source>F16 (16-bit, the usual)</source>
         <translation>F16（16 位，常用）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="149"/>
+        <location filename="../../app/views/convert_pages.py" line="79"/>
         <source>BF16 (16-bit, the training type)</source>
         <translation>BF16（16 位，训练时的类型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="150"/>
+        <location filename="../../app/views/convert_pages.py" line="80"/>
         <source>F32 (32-bit, exact)</source>
         <translation>F32（32 位，无损）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="171"/>
+        <location filename="../../app/views/convert_pages.py" line="97"/>
         <source>All cores</source>
         <translation>全部核心</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="174"/>
+        <location filename="../../app/views/convert_pages.py" line="100"/>
         <source>Automatic (from the name and vocabulary)</source>
         <translation>自动（根据名称和词表）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="177"/>
+        <location filename="../../app/views/convert_pages.py" line="103"/>
         <source>None (a base model)</source>
         <translation>无（基础模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="183"/>
+        <location filename="../../app/views/convert_pages.py" line="109"/>
         <source>Converted file</source>
         <translation>转换后的文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="184"/>
+        <location filename="../../app/views/convert_pages.py" line="110"/>
         <source>Quantized files</source>
         <translation>量化后的文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="185"/>
+        <location filename="../../app/views/convert_pages.py" line="111"/>
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="186"/>
+        <location filename="../../app/views/convert_pages.py" line="112"/>
         <source>Threads</source>
         <translation>线程数</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="187"/>
+        <location filename="../../app/views/convert_pages.py" line="113"/>
         <source>Chat template</source>
         <translation>对话模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="209"/>
+        <location filename="../../app/views/convert_pages.py" line="139"/>
         <source>Chat with it</source>
         <translation>用它对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="211"/>
+        <location filename="../../app/views/convert_pages.py" line="140"/>
         <source>Make a quantization report</source>
         <translation>生成量化报告</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="230"/>
+        <location filename="../../app/views/convert_wizard.py" line="126"/>
         <source>Convert</source>
         <translation>转换</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="259"/>
+        <location filename="../../app/views/convert_wizard.py" line="155"/>
         <source>Choose the checkpoint folder</source>
         <translation>选择权重文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="285"/>
+        <location filename="../../app/views/convert_wizard.py" line="181"/>
         <source>Checking {0}…</source>
         <translation>正在检查 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="309"/>
+        <location filename="../../app/views/convert_wizard.py" line="205"/>
         <source>Hugging Face, safetensors</source>
         <translation>Hugging Face，safetensors</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="310"/>
+        <location filename="../../app/views/convert_wizard.py" line="206"/>
         <source>Hugging Face, PyTorch .bin</source>
         <translation>Hugging Face，PyTorch .bin</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="311"/>
+        <location filename="../../app/views/convert_wizard.py" line="207"/>
         <source>Meta&apos;s consolidated.*.pth</source>
         <translation>Meta 的 consolidated.*.pth</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="318"/>
+        <location filename="../../app/views/convert_wizard.py" line="214"/>
         <source>matches the tokenizer</source>
         <translation>与分词器一致</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="318"/>
+        <location filename="../../app/views/convert_wizard.py" line="214"/>
         <source>does NOT match the tokenizer</source>
         <translation>与分词器不一致</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="320"/>
+        <location filename="../../app/views/convert_wizard.py" line="216"/>
         <source>Format: {0}</source>
         <translation>格式：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="321"/>
+        <location filename="../../app/views/convert_wizard.py" line="217"/>
         <source>Architecture: {0}</source>
         <translation>架构：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="322"/>
+        <location filename="../../app/views/convert_wizard.py" line="218"/>
         <source>Parameters: {0:,}</source>
         <translation>参数量：{0:,}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="323"/>
+        <location filename="../../app/views/convert_wizard.py" line="219"/>
         <source>Layers: {0}; hidden size: {1}; attention heads: {2} ({3} key/value)</source>
         <translation>层数：{0}；隐藏层大小：{1}；注意力头：{2}（键/值 {3}）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="329"/>
+        <location filename="../../app/views/convert_wizard.py" line="225"/>
         <source>Vocabulary: {0}, {1} ({2:,} pieces)</source>
         <translation>词表：{0}，{1}（{2:,} 个词元）</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="330"/>
+        <location filename="../../app/views/convert_wizard.py" line="226"/>
         <source>Weights: {0}, {1} in all</source>
         <translation>权重：{0}，共 {1}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="333"/>
+        <location filename="../../app/views/convert_wizard.py" line="229"/>
         <source>Chat template: {0}</source>
         <translation>对话模板：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="337"/>
+        <location filename="../../app/views/convert_wizard.py" line="233"/>
         <source>Problems (nothing will be written until they are fixed):</source>
         <translation>问题（修正之前不会写入任何文件）：</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="341"/>
+        <location filename="../../app/views/convert_wizard.py" line="237"/>
         <source>No problems found.</source>
         <translation>未发现问题。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="347"/>
+        <location filename="../../app/views/convert_wizard.py" line="243"/>
         <source>Choose the output folder</source>
         <translation>选择输出文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="371"/>
+        <location filename="../../app/views/convert_wizard.py" line="267"/>
         <source>Choose an output folder.</source>
         <translation>请选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="378"/>
+        <location filename="../../app/views/convert_wizard.py" line="274"/>
         <source>Not enough space: the files need about {0}, and {1} has {2} free.</source>
         <translation>空间不足：这些文件约需 {0}，而 {1} 只有 {2} 可用。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="384"/>
+        <location filename="../../app/views/convert_wizard.py" line="280"/>
         <source>The files need about {0}; there is enough free space.</source>
         <translation>这些文件约需 {0}；可用空间足够。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="404"/>
+        <location filename="../../app/views/convert_wizard.py" line="300"/>
         <source>Converting to {0}</source>
         <translation>转换为 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="406"/>
+        <location filename="../../app/views/convert_wizard.py" line="302"/>
         <source>Quantizing to {0}</source>
         <translation>量化为 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="411"/>
+        <location filename="../../app/views/convert_wizard.py" line="307"/>
         <source>waiting</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="430"/>
+        <location filename="../../app/views/convert_wizard.py" line="326"/>
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="440"/>
+        <location filename="../../app/views/convert_wizard.py" line="336"/>
         <source>{0} elapsed</source>
         <translation>已用 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="442"/>
+        <location filename="../../app/views/convert_wizard.py" line="338"/>
         <source>, about {0} left</source>
         <translation>，约剩 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="451"/>
+        <location filename="../../app/views/convert_wizard.py" line="347"/>
         <source>done: {0} in {1}</source>
         <translation>完成：{0}，用时 {1}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="462"/>
+        <location filename="../../app/views/convert_wizard.py" line="360"/>
         <source>Done. The files are in {0}.</source>
         <translation>完成。文件在 {0} 中。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="470"/>
+        <location filename="../../app/views/convert_wizard.py" line="368"/>
         <source>Cancelled; the file in progress was removed.</source>
         <translation>已取消；未完成的文件已删除。</translation>
     </message>
@@ -548,235 +601,235 @@ Last changed {when}</source>
 <context>
     <name>DecodingPanel</name>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="189"/>
+        <location filename="../../app/views/decoding_texts.py" line="22"/>
         <source>Context size</source>
         <translation>上下文长度</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="190"/>
+        <location filename="../../app/views/decoding_texts.py" line="23"/>
         <source>How many tokens the model sees at once: the prompt, the earlier messages and the answer together. Larger contexts need more memory.</source>
         <translation>模型一次能看到的 token 数，包括提示词、之前的消息和回答。上下文越长，占用的内存越多。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="194"/>
+        <location filename="../../app/views/decoding_texts.py" line="31"/>
         <source>Max new tokens</source>
         <translation>最大生成长度</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="195"/>
+        <location filename="../../app/views/decoding_texts.py" line="32"/>
         <source>The longest answer, in tokens. It must be smaller than the context size.</source>
         <translation>回答的最大长度（以 token 计），必须小于上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="198"/>
+        <location filename="../../app/views/decoding_texts.py" line="38"/>
         <source>Temperature</source>
         <translation>温度</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="199"/>
+        <location filename="../../app/views/decoding_texts.py" line="39"/>
         <source>Randomness of the answer: low values are focused and repeatable, high values more varied. 0 always picks the most likely token.</source>
         <translation>回答的随机程度：值越低，回答越集中、越可复现；值越高，回答越多样。为 0 时总是选择概率最高的 token。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="203"/>
+        <location filename="../../app/views/decoding_texts.py" line="47"/>
         <source>Top-k</source>
         <translation>Top-k</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="203"/>
+        <location filename="../../app/views/decoding_texts.py" line="48"/>
         <source>Sample only from the k most likely tokens. 0 turns this limit off.</source>
         <translation>只从概率最高的 k 个 token 中采样。设为 0 表示不限制。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="205"/>
+        <location filename="../../app/views/decoding_texts.py" line="54"/>
         <source>Top-p</source>
         <translation>Top-p</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="206"/>
+        <location filename="../../app/views/decoding_texts.py" line="55"/>
         <source>Sample only from the most likely tokens whose probabilities add up to p (nucleus sampling). 1 turns this limit off.</source>
         <translation>只从累计概率达到 p 的最可能的 token 中采样（核采样）。设为 1 表示不限制。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="210"/>
+        <location filename="../../app/views/decoding_texts.py" line="63"/>
         <source>Repetition penalty</source>
         <translation>重复惩罚</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="211"/>
+        <location filename="../../app/views/decoding_texts.py" line="64"/>
         <source>Makes tokens that already appeared less likely, against loops. 1 means no penalty.</source>
         <translation>降低已出现过的 token 的概率，避免内容循环重复。设为 1 表示不惩罚。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="219"/>
+        <location filename="../../app/views/decoding_texts.py" line="76"/>
         <source>Chinese-Alpaca (v1, Plus, Pro)</source>
         <translation>Chinese-Alpaca（v1、Plus、Pro）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="220"/>
+        <location filename="../../app/views/decoding_texts.py" line="77"/>
         <source>Stanford-Alpaca instruction format used to fine-tune Chinese-Alpaca, Chinese-Alpaca-Plus and -Pro (vocabulary of 49,954 pieces).</source>
         <translation>Chinese-Alpaca、Chinese-Alpaca-Plus 和 -Pro 精调所用的 Stanford-Alpaca 指令格式（词表 49,954）。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="224"/>
+        <location filename="../../app/views/decoding_texts.py" line="85"/>
         <source>Chinese-Alpaca-2 (Llama-2 chat)</source>
         <translation>Chinese-Alpaca-2（Llama-2 对话格式）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="225"/>
+        <location filename="../../app/views/decoding_texts.py" line="86"/>
         <source>Llama-2 chat format ([INST] ... [/INST]) used by Chinese-Alpaca-2 (vocabulary of 55,296 pieces).</source>
         <translation>Chinese-Alpaca-2 使用的 Llama-2 对话格式（[INST] ... [/INST]），词表 55,296。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="228"/>
+        <location filename="../../app/views/decoding_texts.py" line="93"/>
         <source>Raw text (base models)</source>
         <translation>纯文本续写（基座模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="229"/>
+        <location filename="../../app/views/decoding_texts.py" line="94"/>
         <source>No template: the text is continued as written. For base models such as Chinese-LLaMA and Chinese-LLaMA-2, which were never trained to follow instructions.</source>
         <translation>不使用模板：直接续写输入的文本。适用于 Chinese-LLaMA、Chinese-LLaMA-2 等未经指令精调的基座模型。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="233"/>
+        <location filename="../../app/views/decoding_texts.py" line="102"/>
         <source>Model file&apos;s template (Jinja)</source>
         <translation>模型文件自带的模板（Jinja）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="234"/>
+        <location filename="../../app/views/decoding_texts.py" line="103"/>
         <source>The chat template stored in the GGUF file (tokenizer.chat_template), rendered in a sandbox. For models that are not Chinese-LLaMA or Chinese-Alpaca.</source>
         <translation>GGUF 文件中保存的对话模板（tokenizer.chat_template），在沙箱中渲染。适用于 Chinese-LLaMA / Chinese-Alpaca 以外的模型。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="243"/>
+        <location filename="../../app/views/decoding_texts.py" line="117"/>
         <source>Single-turn (paper)</source>
         <translation>单轮问答（论文）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="245"/>
+        <location filename="../../app/views/decoding_texts.py" line="119"/>
         <source>Multi-turn chat</source>
         <translation>多轮对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="249"/>
+        <location filename="../../app/views/decoding_panel.py" line="105"/>
         <source>Sampling</source>
         <translation>采样</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="255"/>
+        <location filename="../../app/views/decoding_panel.py" line="111"/>
         <source>Preset</source>
         <translation>预设</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="259"/>
+        <location filename="../../app/views/decoding_panel.py" line="115"/>
         <source>Settings from the Chinese-LLaMA paper: temperature 0.2 for single answers, 0.5 for multi-turn chat.</source>
         <translation>Chinese-LLaMA 论文中的设置：单轮问答温度 0.2，多轮对话温度 0.5。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="266"/>
+        <location filename="../../app/views/decoding_panel.py" line="122"/>
         <source>Custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="298"/>
+        <location filename="../../app/views/decoding_panel.py" line="154"/>
         <source>Random seed</source>
         <translation>使用随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="302"/>
+        <location filename="../../app/views/decoding_panel.py" line="158"/>
         <source>Use a new random seed for every answer. Untick it and choose a seed to get the same answer again for the same prompt and settings.</source>
         <translation>每次回答都使用新的随机种子。取消勾选并指定种子后，相同的提示词和设置会得到相同的回答。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="309"/>
+        <location filename="../../app/views/decoding_panel.py" line="165"/>
         <source>The seed used when Random seed is off.</source>
         <translation>未勾选“使用随机种子”时所用的随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="310"/>
+        <location filename="../../app/views/decoding_panel.py" line="166"/>
         <source>Seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="321"/>
-        <location filename="../../app/views/decoding_panel.py" line="331"/>
+        <location filename="../../app/views/decoding_panel.py" line="177"/>
+        <location filename="../../app/views/decoding_panel.py" line="187"/>
         <source>Threads</source>
         <translation>线程数</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="327"/>
+        <location filename="../../app/views/decoding_panel.py" line="183"/>
         <source>CPU threads that decode. Automatic measures which count is fastest and uses one thread while other programs keep the processor busy.</source>
         <translation>用于解码的 CPU 线程数。“自动”会实测哪个线程数最快，并在其他程序占用处理器时只用一个线程。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="342"/>
+        <location filename="../../app/views/decoding_panel.py" line="198"/>
         <source>Reset to paper defaults</source>
         <translation>恢复论文默认值</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="345"/>
+        <location filename="../../app/views/decoding_panel.py" line="201"/>
         <source>Context 2048, 512 new tokens, temperature 0.2, top-k 40, top-p 0.9, repetition penalty 1.1, random seed.</source>
         <translation>上下文长度 2048，最多生成 512 个 token，温度 0.2，Top-k 40，Top-p 0.9，重复惩罚 1.1，随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="354"/>
+        <location filename="../../app/views/decoding_panel.py" line="210"/>
         <source>Template</source>
         <translation>提示词模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="362"/>
+        <location filename="../../app/views/decoding_panel.py" line="218"/>
         <source>How the conversation is written into the prompt.</source>
         <translation>决定对话内容以何种格式写入提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="363"/>
-        <location filename="../../app/views/decoding_panel.py" line="520"/>
+        <location filename="../../app/views/decoding_panel.py" line="219"/>
+        <location filename="../../app/views/decoding_panel.py" line="360"/>
         <source>Automatic (from the model)</source>
         <translation>自动（根据模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="370"/>
+        <location filename="../../app/views/decoding_panel.py" line="226"/>
         <source>Chat template</source>
         <translation>对话模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="375"/>
+        <location filename="../../app/views/decoding_panel.py" line="231"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="378"/>
+        <location filename="../../app/views/decoding_panel.py" line="234"/>
         <source>Text the conversation starts with. Leave it empty to use the template&apos;s default.</source>
         <translation>放在对话开头的文本。留空则使用模板的默认系统提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="389"/>
-        <location filename="../../app/views/decoding_panel.py" line="395"/>
+        <location filename="../../app/views/decoding_panel.py" line="245"/>
+        <location filename="../../app/views/decoding_panel.py" line="248"/>
         <source>Prompt preview</source>
         <translation>提示词预览</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="390"/>
+        <location filename="../../app/views/decoding_panel.py" line="246"/>
         <source>The exact text the model reads for the next answer.</source>
         <translation>模型生成下一条回答时实际读取的完整文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="428"/>
+        <location filename="../../app/views/decoding_panel.py" line="268"/>
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="428"/>
+        <location filename="../../app/views/decoding_panel.py" line="268"/>
         <source>Automatic ({0} in use)</source>
         <translation>自动（当前 {0} 个）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="522"/>
+        <location filename="../../app/views/decoding_panel.py" line="362"/>
         <source>Automatic: {label}</source>
         <translation>自动：{label}</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="570"/>
+        <location filename="../../app/views/decoding_panel.py" line="410"/>
         <source>No system prompt</source>
         <translation>无系统提示词</translation>
     </message>
@@ -1601,192 +1654,302 @@ Last changed {when}</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="65"/>
+        <location filename="../../app/main_window.py" line="76"/>
         <source>Alpaca Desk</source>
         <translation>Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="91"/>
+        <location filename="../../app/main_window.py" line="102"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="93"/>
+        <location filename="../../app/main_window.py" line="104"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="128"/>
+        <location filename="../../app/main_window.py" line="139"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="133"/>
+        <location filename="../../app/main_window.py" line="144"/>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="212"/>
+        <location filename="../../app/main_window.py" line="158"/>
+        <source>Conversation</source>
+        <translation>对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="159"/>
+        <source>The messages of the conversation shown, oldest first.</source>
+        <translation>当前对话的消息，最早的在前。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="160"/>
+        <source>Message</source>
+        <translation>消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="163"/>
+        <source>Type a message. Enter sends it, Shift+Enter starts a new line, Esc stops an answer or cancels an edit.</source>
+        <translation>输入消息。Enter 发送，Shift+Enter 换行，Esc 停止回答或取消编辑。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="166"/>
+        <source>Send the message to the model (Enter).</source>
+        <translation>把消息发送给模型（Enter）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="167"/>
+        <source>Stop the answer being written (Esc).</source>
+        <translation>停止正在生成的回答（Esc）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="168"/>
+        <source>Saved conversations</source>
+        <translation>已保存的对话</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="169"/>
+        <source>Decoding settings</source>
+        <translation>解码设置</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="170"/>
+        <source>Tokenizer panel</source>
+        <translation>分词器面板</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="171"/>
+        <source>Loading the model</source>
+        <translation>正在加载模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="172"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="173"/>
+        <source>Context used</source>
+        <translation>已用上下文</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="175"/>
+        <source>How much of the model&apos;s context window the conversation fills, in tokens.</source>
+        <translation>对话占用了模型上下文窗口的多少（以 token 计）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="177"/>
+        <source>Answer speed</source>
+        <translation>回答速度</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="179"/>
+        <source>How fast the last answer was written, in tokens per second.</source>
+        <translation>上一个回答的生成速度（每秒 token 数）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="251"/>
         <source>&amp;Model</source>
         <translation>模型(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="213"/>
+        <location filename="../../app/main_window.py" line="252"/>
         <source>&amp;Open model file…</source>
         <translation>打开模型文件(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="216"/>
+        <location filename="../../app/main_window.py" line="255"/>
         <source>&amp;Get models…</source>
         <translation>获取模型(&amp;G)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="218"/>
+        <location filename="../../app/main_window.py" line="257"/>
         <source>Recent models</source>
         <translation>最近使用的模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="220"/>
+        <location filename="../../app/main_window.py" line="259"/>
         <source>&amp;Unload model</source>
         <translation>卸载模型(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="223"/>
+        <location filename="../../app/main_window.py" line="262"/>
         <source>&amp;Convert and quantize my weights…</source>
         <translation>转换并量化我的权重(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="226"/>
+        <location filename="../../app/main_window.py" line="265"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="230"/>
+        <location filename="../../app/main_window.py" line="269"/>
         <source>&amp;Conversation</source>
         <translation>对话(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="231"/>
+        <location filename="../../app/main_window.py" line="270"/>
         <source>&amp;New conversation</source>
         <translation>新建对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="234"/>
+        <location filename="../../app/main_window.py" line="273"/>
+        <source>&amp;Search conversations</source>
+        <translation>搜索对话(&amp;S)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="277"/>
+        <source>&amp;Write a message</source>
+        <translation>输入消息(&amp;W)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="282"/>
+        <source>S&amp;top the answer</source>
+        <translation>停止回答(&amp;T)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="286"/>
+        <source>&amp;Copy the last answer</source>
+        <translation>复制上一个回答(&amp;C)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="290"/>
         <source>Export as &amp;Markdown…</source>
         <translation>导出为 Markdown(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="236"/>
+        <location filename="../../app/main_window.py" line="292"/>
         <source>Export as &amp;JSON…</source>
         <translation>导出为 JSON(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="238"/>
+        <location filename="../../app/main_window.py" line="294"/>
         <source>&amp;Import from JSON…</source>
         <translation>从 JSON 导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="241"/>
+        <location filename="../../app/main_window.py" line="297"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="242"/>
+        <location filename="../../app/main_window.py" line="298"/>
         <source>&amp;Decoding panel</source>
         <translation>解码参数面板(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="246"/>
+        <location filename="../../app/main_window.py" line="302"/>
         <source>&amp;Tokenizer panel</source>
         <translation>分词器面板(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="251"/>
+        <location filename="../../app/main_window.py" line="307"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="252"/>
+        <location filename="../../app/main_window.py" line="308"/>
         <source>&amp;Extend a vocabulary…</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="254"/>
+        <location filename="../../app/main_window.py" line="310"/>
         <source>Training &amp;hosts (SSH)…</source>
         <translation>训练主机(SSH)(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="256"/>
+        <location filename="../../app/main_window.py" line="312"/>
         <source>&amp;Advanced: LoRA training…</source>
         <translation>高级：LoRA 训练(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="259"/>
+        <location filename="../../app/main_window.py" line="315"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="260"/>
+        <location filename="../../app/main_window.py" line="316"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="263"/>
+        <location filename="../../app/main_window.py" line="319"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="271"/>
+        <location filename="../../app/main_window.py" line="327"/>
         <source>&amp;Model hub…</source>
         <translation>模型库(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="274"/>
+        <location filename="../../app/main_window.py" line="331"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="275"/>
+        <location filename="../../app/main_window.py" line="333"/>
+        <source>&amp;Keyboard shortcuts</source>
+        <translation>键盘快捷键(&amp;K)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="336"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="315"/>
+        <location filename="../../app/main_window.py" line="412"/>
         <source>No model is installed yet. Get a Chinese-Alpaca model for this computer from the catalogue.</source>
         <translation>尚未安装任何模型。请从模型目录中为这台电脑获取一个 Chinese-Alpaca 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="316"/>
+        <location filename="../../app/main_window.py" line="413"/>
         <source>Get models…</source>
         <translation>获取模型…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="391"/>
+        <location filename="../../app/main_window.py" line="488"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="501"/>
+        <location filename="../../app/main_window.py" line="601"/>
+        <source>There is no answer to copy yet.</source>
+        <translation>还没有可复制的回答。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="605"/>
+        <source>The last answer was copied.</source>
+        <translation>已复制上一个回答。</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="617"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="497"/>
+        <location filename="../../app/main_window.py" line="613"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="502"/>
+        <location filename="../../app/main_window.py" line="618"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="506"/>
+        <location filename="../../app/main_window.py" line="622"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="513"/>
+        <location filename="../../app/main_window.py" line="629"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
@@ -1794,47 +1957,58 @@ Last changed {when}</source>
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../app/views/chat_view.py" line="135"/>
+        <location filename="../../app/views/chat_view.py" line="81"/>
+        <source>Your message</source>
+        <extracomment>An answer read out to a screen reader when it completes is cut after this many characters.</extracomment>
+        <translation>你的消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="81"/>
+        <source>Answer</source>
+        <translation>回答</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/chat_view.py" line="92"/>
         <source>You</source>
         <translation>你</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="135"/>
+        <location filename="../../app/views/chat_view.py" line="92"/>
         <source>Assistant</source>
         <translation>助手</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="141"/>
+        <location filename="../../app/views/chat_view.py" line="98"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="141"/>
+        <location filename="../../app/views/chat_view.py" line="98"/>
         <source>Copy this message</source>
         <translation>复制这条消息</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="145"/>
+        <location filename="../../app/views/chat_view.py" line="102"/>
         <source>Edit</source>
         <translation>编辑</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="145"/>
+        <location filename="../../app/views/chat_view.py" line="102"/>
         <source>Edit this message and resend it</source>
         <translation>编辑这条消息并重新发送</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="148"/>
+        <location filename="../../app/views/chat_view.py" line="105"/>
         <source>Regenerate</source>
         <translation>重新生成</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="148"/>
+        <location filename="../../app/views/chat_view.py" line="105"/>
         <source>Write a new answer</source>
         <translation>重新生成一个回答</translation>
     </message>
     <message>
-        <location filename="../../app/views/chat_view.py" line="214"/>
+        <location filename="../../app/views/chat_view.py" line="173"/>
         <source>… {0:,} more characters not shown; Copy copies the whole message.</source>
         <translation>… 另有 {0:,} 个字符未显示；“复制”会复制整条消息。</translation>
     </message>
@@ -2263,478 +2437,483 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/messages.py" line="449"/>
+        <source>The hub&apos;s address {host} cannot be resolved ({reason}), so {what} cannot be asked of it: this computer looks offline, or its name server blocks the hub. Turn on offline mode in Settings → Model hub to use only the models you have, or enter a mirror&apos;s address there.</source>
+        <translation>无法解析模型仓库的地址 {host}（{reason}），因此无法向它发出请求：这台电脑似乎已离线，或者它的域名服务器屏蔽了该仓库。可在“设置 → 模型仓库”中开启离线模式，只使用已有的模型，或在那里填写镜像地址。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="453"/>
         <source>The hub {endpoint} answered with a file list for {repo} that cannot be read. Try again later, or another hub address.</source>
         <translation>模型库 {endpoint} 返回的 {repo} 文件列表无法读取。请稍后重试，或换一个模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="453"/>
+        <location filename="../../app/messages.py" line="457"/>
         <source>The hub {endpoint} kept sending the list for {repo} with no end ({reason}); it was stopped. Try again later, or another hub address.</source>
         <translation>模型库 {endpoint} 返回的 {repo} 列表没有尽头（{reason}），已停止读取。请稍后重试，或换一个模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="457"/>
+        <location filename="../../app/messages.py" line="461"/>
         <source>The access token could not be saved: this computer has no usable keyring ({detail}). Alpaca Desk never writes tokens to a plain file; install a keyring service (GNOME Keyring, KWallet) to save one.</source>
         <translation>无法保存访问令牌：这台电脑没有可用的密钥环（{detail}）。Alpaca Desk 绝不把令牌写入普通文件；请安装密钥环服务（GNOME Keyring、KWallet）后再保存。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="461"/>
+        <location filename="../../app/messages.py" line="465"/>
         <source>That access token is not one: a hub token is a single word of letters and digits.</source>
         <translation>这不是有效的访问令牌：模型库令牌是由字母和数字组成的一个词。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="465"/>
+        <location filename="../../app/messages.py" line="469"/>
         <source>{repo} is not a repository name: write it as ORGANISATION/NAME, e.g. hfl/chinese-alpaca-2-7b-gguf.</source>
         <translation>{repo} 不是仓库名称：请写成“组织/名称”，例如 hfl/chinese-alpaca-2-7b-gguf。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="469"/>
+        <location filename="../../app/messages.py" line="473"/>
         <source>The hub listed a file named {name}, which would be written outside the model&apos;s folder. It was refused; nothing was written. Check the hub address in Settings → Model hub.</source>
         <translation>模型库列出了名为 {name} 的文件，它会被写到模型文件夹之外。已拒绝，没有写入任何内容。请检查“设置 → 模型库”中的地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="473"/>
+        <location filename="../../app/messages.py" line="477"/>
         <source>{repo} has no file {name}. Refresh the catalogue and choose one of its files.</source>
         <translation>{repo} 中没有文件 {name}。请刷新目录并选择其中的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="477"/>
+        <location filename="../../app/messages.py" line="481"/>
         <source>The hub gave no checksum for {name}, so it could not be verified and was not downloaded. Try again later or another hub address.</source>
         <translation>模型库没有提供 {name} 的校验和，无法校验，因此没有下载。请稍后重试或换一个模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="481"/>
+        <location filename="../../app/messages.py" line="485"/>
         <source>The model catalogue cannot be read ({reason}). Reinstall Alpaca Desk to restore it.</source>
         <translation>无法读取模型目录（{reason}）。请重新安装 Alpaca Desk 以恢复它。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="485"/>
+        <location filename="../../app/messages.py" line="489"/>
         <source>The hub refused {name} (HTTP {status}). If the model is gated, accept its licence on the hub and save an access token for this hub in Settings → Model hub.</source>
         <translation>模型库拒绝了 {name}（HTTP {status}）。如果该模型需要授权，请在模型库上接受其许可协议，并在“设置 → 模型库”中为此模型库保存访问令牌。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="489"/>
+        <location filename="../../app/messages.py" line="493"/>
         <source>The download of {name} failed repeatedly ({reason}). The {kept} already downloaded are kept and the next try resumes from there: check the network or the proxy, or try a mirror in Settings → Model hub.</source>
         <translation>{name} 的下载多次失败（{reason}）。已下载的 {kept} 会保留，下次会从那里继续：请检查网络或代理，或在“设置 → 模型库”中改用镜像站点。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="493"/>
+        <location filename="../../app/messages.py" line="497"/>
         <source>{name} could not be written to {path} ({reason}). Check the models folder&apos;s permissions.</source>
         <translation>无法把 {name} 写入 {path}（{reason}）。请检查模型文件夹的权限。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="497"/>
+        <location filename="../../app/messages.py" line="501"/>
         <source>{name} does not have the {size} bytes the hub announced; it was removed. Try again later or another hub address.</source>
         <translation>{name} 的大小与模型库声明的 {size} 字节不符，已删除。请稍后重试或换一个模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="501"/>
+        <location filename="../../app/messages.py" line="505"/>
         <source>Checksum mismatch: {name} is not the file the hub describes. The damaged file was removed; download it again.</source>
         <translation>校验和不匹配：{name} 与模型库描述的文件不一致。损坏的文件已删除，请重新下载。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="505"/>
+        <location filename="../../app/messages.py" line="509"/>
         <source>The disk is full: {name} stopped after {kept}. What was downloaded is kept; free some space (or choose another models folder) and resume.</source>
         <translation>磁盘已满：{name} 在下载 {kept} 后停止。已下载的部分会保留；请释放空间（或选择其他模型文件夹）后继续。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="509"/>
+        <location filename="../../app/messages.py" line="513"/>
         <source>Not enough disk space for {name}: it needs {needed} and {folder} has {free} free. Free some space or choose another models folder in Settings → Model hub.</source>
         <translation>磁盘空间不足以下载 {name}：需要 {needed}，而 {folder} 只有 {free} 可用。请释放空间，或在“设置 → 模型库”中选择其他模型文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="513"/>
+        <location filename="../../app/messages.py" line="517"/>
         <source>{path} does not exist. Give the path of a downloaded model file or its folder.</source>
         <translation>{path} 不存在。请提供已下载的模型文件或其文件夹的路径。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="517"/>
+        <location filename="../../app/messages.py" line="521"/>
         <source>{folder} is not a folder. Choose the folder the merge script wrote.</source>
         <translation>{folder} 不是文件夹。请选择合并脚本输出的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="520"/>
+        <location filename="../../app/messages.py" line="524"/>
         <source>{folder} holds no model checkpoint: no config.json (Hugging Face) and no params.json with consolidated.*.pth (Meta&apos;s layout). Choose the folder the merge script wrote.</source>
         <translation>{folder} 中没有模型权重：既没有 config.json（Hugging Face），也没有 params.json 和 consolidated.*.pth（Meta 的格式）。请选择合并脚本输出的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="524"/>
+        <location filename="../../app/messages.py" line="528"/>
         <source>{folder} has a config.json but no weights (model*.safetensors or pytorch_model*.bin). Copy the weight files into it.</source>
         <translation>{folder} 中有 config.json 但没有权重（model*.safetensors 或 pytorch_model*.bin）。请把权重文件复制进去。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="528"/>
+        <location filename="../../app/messages.py" line="532"/>
         <source>This folder holds a {architecture} model; only LLaMA models (LlamaForCausalLM) such as Chinese-LLaMA and Chinese-Alpaca can be converted here.</source>
         <translation>该文件夹中是 {architecture} 模型；这里只能转换 LLaMA 模型（LlamaForCausalLM），例如 Chinese-LLaMA 和 Chinese-Alpaca。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="532"/>
+        <location filename="../../app/messages.py" line="536"/>
         <source>{path} asks for code shipped with the model (auto_map / trust_remote_code). Alpaca Desk never runs code from a model folder; only plain LlamaForCausalLM checkpoints are converted.</source>
         <translation>{path} 要求运行模型附带的代码（auto_map / trust_remote_code）。Alpaca Desk 从不运行模型文件夹中的代码；只转换普通的 LlamaForCausalLM 权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="536"/>
+        <location filename="../../app/messages.py" line="540"/>
         <source>{folder} has no usable tokenizer.model. Copy the tokenizer that came with these weights into the folder (for Chinese-LLaMA/Alpaca: the merged Chinese tokenizer).</source>
         <translation>{folder} 中没有可用的 tokenizer.model。请把这些权重附带的分词器复制到该文件夹（Chinese-LLaMA/Alpaca 使用合并后的中文分词器）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="540"/>
+        <location filename="../../app/messages.py" line="544"/>
         <source>The tokenizer has {tokenizer} pieces but the weights have {rows} embedding rows: they do not belong together. Use the tokenizer that came with these weights (Alpaca&apos;s for Alpaca, LLaMA&apos;s for LLaMA). Nothing was converted.</source>
         <translation>分词器有 {tokenizer} 个词元，但权重的嵌入矩阵有 {rows} 行：二者不匹配。请使用这些权重附带的分词器（Alpaca 用 Alpaca 的，LLaMA 用 LLaMA 的）。没有进行任何转换。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="544"/>
+        <location filename="../../app/messages.py" line="548"/>
         <source>Weight files of this checkpoint are missing or do not belong together. Copy the complete folder again.</source>
         <translation>该权重的部分文件缺失或彼此不匹配。请重新复制完整的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="548"/>
+        <location filename="../../app/messages.py" line="552"/>
         <source>{path} is cut off or damaged. Copy or download this weight file again.</source>
         <translation>{path} 不完整或已损坏。请重新复制或下载这个权重文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="552"/>
+        <location filename="../../app/messages.py" line="556"/>
         <source>{path} holds more than tensors: loading it would run code from the file, which Alpaca Desk never does. Use weights saved as safetensors, or from a source you trust.</source>
         <translation>{path} 中不只有张量：加载它会运行文件中的代码，Alpaca Desk 从不这样做。请使用保存为 safetensors 的权重，或来自可信来源的权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="556"/>
+        <location filename="../../app/messages.py" line="560"/>
         <source>This checkpoint is stored as PyTorch pickles (.bin/.pth), which need PyTorch, and PyTorch is not installed here. Save the model as safetensors, or convert it with the command line where PyTorch is installed.</source>
         <translation>该权重以 PyTorch pickle（.bin/.pth）保存，读取需要 PyTorch，而这里没有安装 PyTorch。请把模型保存为 safetensors，或在安装了 PyTorch 的环境中用命令行转换。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="560"/>
+        <location filename="../../app/messages.py" line="564"/>
         <source>A configuration file of this checkpoint is damaged or does not belong to it. Restore the folder from the model&apos;s download or merge.</source>
         <translation>该权重的某个配置文件已损坏或不属于它。请从模型的下载或合并结果恢复该文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="564"/>
+        <location filename="../../app/messages.py" line="568"/>
         <source>{path}: {key} is {value}, not {expected}. Restore this file from the model&apos;s download or merge.</source>
         <translation>{path}：{key} 的值为 {value}，不是{expected}。请从模型的下载或合并结果中恢复此文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="568"/>
+        <location filename="../../app/messages.py" line="572"/>
         <source>{path}: {key} is {value}, but the weights do not match it ({tensor}: {found}). Restore this file from the model&apos;s download or merge.</source>
         <translation>{path}：{key} 的值为 {value}，但权重与之不符（{tensor}：{found}）。请从模型的下载或合并结果中恢复此文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="572"/>
+        <location filename="../../app/messages.py" line="576"/>
         <source>{path} is damaged: its header puts the tensors {tensor} and {other} on the same bytes. Copy or download this weight file again.</source>
         <translation>{path} 已损坏：其文件头让张量 {tensor} 和 {other} 占用了相同的字节。请重新复制或下载此权重文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="576"/>
+        <location filename="../../app/messages.py" line="580"/>
         <source>The weights hold a tensor that a LLaMA model in float32, float16 or bfloat16 does not have; this checkpoint cannot be converted.</source>
         <translation>权重中有 float32、float16 或 bfloat16 的 LLaMA 模型不应有的张量；无法转换该权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="580"/>
+        <location filename="../../app/messages.py" line="584"/>
         <source>{path} uses RoPE scaling, which this converter does not write. Use llama.cpp&apos;s convert_hf_to_gguf.py for this model.</source>
         <translation>{path} 使用了 RoPE 缩放，本转换器不支持。请用 llama.cpp 的 convert_hf_to_gguf.py 转换该模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="584"/>
+        <location filename="../../app/messages.py" line="588"/>
         <source>Unknown output type {outtype}; choose f16, bf16 or f32.</source>
         <translation>未知的输出类型 {outtype}；请选择 f16、bf16 或 f32。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="587"/>
+        <location filename="../../app/messages.py" line="591"/>
         <source>Unknown template {template}; choose auto, raw, chinese-alpaca or chinese-alpaca-2.</source>
         <translation>未知的模板 {template}；请选择 auto、raw、chinese-alpaca 或 chinese-alpaca-2。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="590"/>
+        <location filename="../../app/messages.py" line="594"/>
         <source>{folder} has {free_size} free, but the output needs about {needed_size}. Free some space or choose another folder; nothing was written.</source>
         <translation>{folder} 只有 {free_size} 可用，而输出约需 {needed_size}。请释放空间或选择其他文件夹；没有写入任何文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="594"/>
+        <location filename="../../app/messages.py" line="598"/>
         <source>Cannot write {path}: {detail}. Choose another output folder.</source>
         <translation>无法写入 {path}：{detail}。请选择其他输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="597"/>
+        <location filename="../../app/messages.py" line="601"/>
         <source>Unknown quantization type {type}; choose one of the types offered.</source>
         <translation>未知的量化类型 {type}；请从提供的类型中选择。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="600"/>
+        <location filename="../../app/messages.py" line="604"/>
         <source>{path} is not a folder.</source>
         <translation>{path} 不是文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="601"/>
+        <location filename="../../app/messages.py" line="605"/>
         <source>Cannot use the folder {path}: {reason}. Choose another output folder.</source>
         <translation>无法使用文件夹 {path}：{reason}。请选择其他输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="604"/>
+        <location filename="../../app/messages.py" line="608"/>
         <source>The disk that holds {folder} filled up while {name} was quantized to {type}: {free_size} is free, and the file needs about {needed_size}. Free some space or choose another folder, then quantize again; the unfinished file was removed.</source>
         <translation>将 {name} 量化为 {type} 时，{folder} 所在的磁盘已满：可用空间为 {free_size}，而该文件约需 {needed_size}。请释放空间或选择其他文件夹后重新量化；未完成的文件已删除。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="610"/>
+        <location filename="../../app/messages.py" line="614"/>
         <source>llama.cpp could not quantize {path} to {type}:
 {log}</source>
         <translation>llama.cpp 无法把 {path} 量化为 {type}：
 {log}</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="613"/>
+        <location filename="../../app/messages.py" line="617"/>
         <source>{path} is too large for the report; choose a text under 64 MiB.</source>
         <translation>{path} 太大，无法用于报告；请选择小于 64 MiB 的文本。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="616"/>
+        <location filename="../../app/messages.py" line="620"/>
         <source>The text has {tokens} tokens for this model; the perplexity needs at least {needed} (two windows). Use a longer text or a smaller context.</source>
         <translation>对该模型而言，这段文本只有 {tokens} 个 token；计算困惑度至少需要 {needed} 个（两个窗口）。请使用更长的文本或更小的上下文。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="620"/>
+        <location filename="../../app/messages.py" line="624"/>
         <source>Cannot read the text {path}. Choose a UTF-8 text file.</source>
         <translation>无法读取文本 {path}。请选择 UTF-8 文本文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="623"/>
+        <location filename="../../app/messages.py" line="627"/>
         <source>The run&apos;s output folder {folder} is outside Alpaca Desk&apos;s data folder {data} and was not chosen here; it is not used. Choose the folder yourself, or leave it empty and the run&apos;s own folder is used.</source>
         <translation>训练的输出文件夹 {folder} 不在 Alpaca Desk 的数据文件夹 {data} 之内，且不是在这里选择的，因此不会使用。请自行选择文件夹，或留空以使用该训练自己的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="627"/>
+        <location filename="../../app/messages.py" line="631"/>
         <source>The job specification {path} names the output folder {folder}, outside Alpaca Desk&apos;s data folder {data}; a folder named inside a spec file is not used without your word. To write there, name it on the command line (--out {folder}); or remove output_dir from the spec and the run&apos;s own folder is used.</source>
         <translation>任务规格 {path} 指定的输出文件夹 {folder} 不在 Alpaca Desk 的数据文件夹 {data} 之内；规格文件中写明的文件夹未经你确认不会使用。若要写入该处，请在命令行中指定（--out {folder}）；或从规格中删除 output_dir，将使用该训练自己的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="631"/>
+        <location filename="../../app/messages.py" line="635"/>
         <source>The training recipe is not valid: {field}: {reason}.</source>
         <translation>训练配置无效：{field}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="635"/>
+        <location filename="../../app/messages.py" line="639"/>
         <source>Cannot read the job specification {path}: {reason}.</source>
         <translation>无法读取任务配置 {path}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="639"/>
+        <location filename="../../app/messages.py" line="643"/>
         <source>The job specification {path} is not valid: {field}: {reason}.</source>
         <translation>任务配置 {path} 无效：{field}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="643"/>
+        <location filename="../../app/messages.py" line="647"/>
         <source>Training needs {packages} in the Python that runs it ({python}). Install them with: {command} (or train on a GPU host that has them).</source>
         <translation>训练需要在运行它的 Python（{python}）中安装 {packages}。安装命令：{command}（或在已安装它们的 GPU 主机上训练）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="647"/>
+        <location filename="../../app/messages.py" line="651"/>
         <source>No CUDA GPU was found; training needs one (only the tiny test configurations run on the CPU). Use a computer with an NVIDIA GPU, or a remote GPU host.</source>
         <translation>未找到 CUDA GPU；训练需要 GPU（只有微型测试配置可以在 CPU 上运行）。请使用带 NVIDIA GPU 的计算机，或远程 GPU 主机。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="651"/>
+        <location filename="../../app/messages.py" line="655"/>
         <source>Run {job} has no adapter yet ({path} is missing): it has not finished.</source>
         <translation>运行 {job} 还没有适配器（缺少 {path}）：它尚未完成。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="655"/>
+        <location filename="../../app/messages.py" line="659"/>
         <source>No training run {job}. The list of runs is in the Advanced window and in `alpaca-desk train status`.</source>
         <translation>没有训练运行 {job}。运行列表见“高级”窗口或 `alpaca-desk train status`。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="659"/>
+        <location filename="../../app/messages.py" line="663"/>
         <source>The record of run {job} ({path}) is damaged; its folder can be deleted.</source>
         <translation>运行 {job} 的记录（{path}）已损坏；可以删除它的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="663"/>
+        <location filename="../../app/messages.py" line="667"/>
         <source>The process that ran it is gone (the app or command that started it was closed or killed).</source>
         <translation>运行它的进程已不存在（启动它的应用或命令已被关闭或终止）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="667"/>
+        <location filename="../../app/messages.py" line="671"/>
         <source>Run {job} runs on {target}; stop it from the Advanced window.</source>
         <translation>运行 {job} 在 {target} 上进行；请在“高级”窗口中停止它。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="671"/>
+        <location filename="../../app/messages.py" line="675"/>
         <source>Run {job} runs on this computer, in the process that started it; see `alpaca-desk train status {job}`.</source>
         <translation>运行 {job} 在这台电脑上、由启动它的进程执行；请查看 `alpaca-desk train status {job}`。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="675"/>
+        <location filename="../../app/messages.py" line="679"/>
         <source>The job on {name} ended without a word (the host restarted, or its processes were killed).</source>
         <translation>{name} 上的任务未留下任何消息就结束了（主机重启，或其进程被终止）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="679"/>
+        <location filename="../../app/messages.py" line="683"/>
         <source>{name} lacks: {missing}.</source>
         <translation>{name} 缺少：{missing}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="683"/>
+        <location filename="../../app/messages.py" line="687"/>
         <source>Run {job} is not running ({state}).</source>
         <translation>运行 {job} 未在进行（{state}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="687"/>
+        <location filename="../../app/messages.py" line="691"/>
         <source>The dataset {path} is too large ({size} bytes; the limit is 2 GB). Split it into several files in one folder.</source>
         <translation>数据集 {path} 太大（{size} 字节；上限为 2 GB）。请把它拆分为同一文件夹中的多个文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="691"/>
+        <location filename="../../app/messages.py" line="695"/>
         <source>Cannot read the dataset {path}: {reason}.</source>
         <translation>无法读取数据集 {path}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="695"/>
+        <location filename="../../app/messages.py" line="699"/>
         <source>The dataset {path} holds no records (pre-training reads UTF-8 .txt files; instruction data is JSON).</source>
         <translation>数据集 {path} 中没有记录（预训练读取 UTF-8 .txt 文件；指令数据为 JSON）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="699"/>
+        <location filename="../../app/messages.py" line="703"/>
         <source>Record {index} of {path} {reason}. Instruction data is a JSON array (or JSON lines) of objects with &quot;instruction&quot;, optional &quot;input&quot;, and &quot;output&quot; strings.</source>
         <translation>{path} 的第 {index} 条记录：{reason}。指令数据应为 JSON 数组（或 JSON lines），每个对象包含字符串 &quot;instruction&quot;、可选的 &quot;input&quot; 和 &quot;output&quot;。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="703"/>
+        <location filename="../../app/messages.py" line="707"/>
         <source>{path} is not valid JSON (line {line}). Instruction data is a JSON array, or one JSON object per line.</source>
         <translation>{path} 不是有效的 JSON（第 {line} 行）。指令数据应为 JSON 数组，或每行一个 JSON 对象。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="707"/>
+        <location filename="../../app/messages.py" line="711"/>
         <source>Line {index} of {path} is longer than {limit_mb} MB, far more than a training sequence holds, so it was not read. Shorten that record or remove it, then start again.</source>
         <translation>{path} 的第 {index} 行超过 {limit_mb} MB，远超一个训练序列所能容纳的长度，因此未读取。请缩短或删除这条记录后重新开始。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="711"/>
+        <location filename="../../app/messages.py" line="715"/>
         <source>Record {index} of {path} is longer than {limit_mb} MB, far more than a training sequence holds, so it was not read. Shorten that record or remove it, then start again.</source>
         <translation>{path} 的第 {index} 条记录超过 {limit_mb} MB，远超一个训练序列所能容纳的长度，因此未读取。请缩短或删除这条记录后重新开始。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="715"/>
+        <location filename="../../app/messages.py" line="719"/>
         <source>Record {index} of {path} has a prompt (instruction and input) longer than the {block_size} tokens of a training sequence, so none of its answer can be learned. Shorten the instruction and input, or raise the block size.</source>
         <translation>{path} 的第 {index} 条记录的提示词（指令和输入）超过一个训练序列的 {block_size} 个 token，其回答部分无法被学习。请缩短指令和输入，或增大块大小。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="719"/>
+        <location filename="../../app/messages.py" line="723"/>
         <source>The dataset {path} gives no training sequence of {block_size} tokens; use more text or a smaller block size.</source>
         <translation>数据集 {path} 凑不出一个 {block_size} 个 token 的训练序列；请使用更多文本或更小的块大小。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="723"/>
+        <location filename="../../app/messages.py" line="727"/>
         <source>Precision {precision} needs a CUDA GPU; use fp32 (or Automatic) for a tiny test on the CPU.</source>
         <translation>精度 {precision} 需要 CUDA GPU；在 CPU 上做微型测试请使用 fp32（或“自动”）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="727"/>
+        <location filename="../../app/messages.py" line="731"/>
         <source>The model has {parameters} parameters; a tiny test on the CPU allows {limit}. Train real models on a CUDA GPU.</source>
         <translation>该模型有 {parameters} 个参数；CPU 上的微型测试最多允许 {limit} 个。请在 CUDA GPU 上训练真实模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="731"/>
+        <location filename="../../app/messages.py" line="735"/>
         <source>The recipe asks for DeepSpeed ({config}) but it is not installed: pip install deepspeed.</source>
         <translation>配置要求使用 DeepSpeed（{config}），但尚未安装：pip install deepspeed。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="735"/>
+        <location filename="../../app/messages.py" line="739"/>
         <source>The {job} run failed: {detail}. The log ({log}) has details.</source>
         <translation>{job} 运行失败：{detail}。详情见日志（{log}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="739"/>
+        <location filename="../../app/messages.py" line="743"/>
         <source>Cannot read {path} ({what}): {reason}.</source>
         <translation>无法读取 {path}（{what}）：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="743"/>
+        <location filename="../../app/messages.py" line="747"/>
         <source>{path}: {key} is {value}, not a number from {low} to {high}. The adapter&apos;s configuration is damaged: download or train the adapter again. Nothing was merged.</source>
         <translation>{path}：{key} 的值为 {value}，不是 {low} 到 {high} 之间的数。适配器的配置已损坏：请重新下载或训练该适配器。未进行任何合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="747"/>
+        <location filename="../../app/messages.py" line="751"/>
         <source>{path} is a pickle that holds more than tensors ({what}); loading it could run code from the file, so it was not opened. Use the adapter saved as safetensors, or get it again from its publisher.</source>
         <translation>{path} 是一个除张量外还包含其他内容（{what}）的 pickle 文件；加载它可能会运行文件中的代码，因此未打开。请使用以 safetensors 格式保存的适配器，或从发布者处重新获取。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="751"/>
+        <location filename="../../app/messages.py" line="755"/>
         <source>The adapter {adapter} holds no weights, so merging it would change nothing. Download or train the adapter again.</source>
         <translation>适配器 {adapter} 不含任何权重，合并它不会改变模型。请重新下载或训练该适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="755"/>
+        <location filename="../../app/messages.py" line="759"/>
         <source>Merging gives {tensor} values that are not finite numbers (inf or NaN), because of {path}. Nothing was written; use a sound adapter and base model.</source>
         <translation>合并后 {tensor} 出现非有限数值（inf 或 NaN），原因在于 {path}。未写入任何文件；请使用完好的适配器和基础模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="759"/>
+        <location filename="../../app/messages.py" line="763"/>
         <source>{path} is a {kind} adapter; only plain LoRA adapters can be merged here (use peft&apos;s merge_and_unload for the others).</source>
         <translation>{path} 是 {kind} 适配器；这里只能合并普通 LoRA 适配器（其他类型请使用 peft 的 merge_and_unload）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="763"/>
+        <location filename="../../app/messages.py" line="767"/>
         <source>{path} holds no model weights (model.safetensors, pytorch_model.bin or a sharded index). Give the base model&apos;s Hugging Face folder.</source>
         <translation>{path} 中没有模型权重（model.safetensors、pytorch_model.bin 或分片索引）。请选择基础模型的 Hugging Face 文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="767"/>
+        <location filename="../../app/messages.py" line="771"/>
         <source>The adapter {adapter} does not fit this base model ({tensor}): it was trained for another model.</source>
         <translation>适配器 {adapter} 与该基础模型不匹配（{tensor}）：它是为另一个模型训练的。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="771"/>
+        <location filename="../../app/messages.py" line="775"/>
         <source>The adapters resize the vocabulary to {rows} rows but carry no tokenizer.model. Put the adapter&apos;s tokenizer in its folder.</source>
         <translation>适配器把词表调整为 {rows} 行，但没有附带 tokenizer.model。请把适配器的分词器放进它的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="775"/>
+        <location filename="../../app/messages.py" line="779"/>
         <source>Give at least one LoRA adapter to merge.</source>
         <translation>请至少提供一个要合并的 LoRA 适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="779"/>
+        <location filename="../../app/messages.py" line="783"/>
         <source>{path} exists already; choose a new folder for the merged model.</source>
         <translation>{path} 已存在；请为合并后的模型选择一个新文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="783"/>
+        <location filename="../../app/messages.py" line="787"/>
         <source>{repo} is not a LoRA repository of the model catalogue (or its merge recipe goes round in a circle), so it cannot be merged from here.</source>
         <translation>{repo} 不是模型目录中的 LoRA 仓库（或其合并顺序出现了循环），无法在此合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="787"/>
+        <location filename="../../app/messages.py" line="791"/>
         <source>The LoRA repository {repo} is not (wholly) in the models folder {folder}. Download it first: alpaca-desk download {repo}</source>
         <translation>LoRA 仓库 {repo} 不在（或未完整下载到）模型文件夹 {folder} 中。请先下载：alpaca-desk download {repo}</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="791"/>
+        <location filename="../../app/messages.py" line="795"/>
         <source>{repo} is merged on top of {after}: give the adapters in the order {chain}.</source>
         <translation>{repo} 要合并在 {after} 之上：请按 {chain} 的顺序给出适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="795"/>
+        <location filename="../../app/messages.py" line="799"/>
         <source>{folder} is not a folder. Choose the folder of the original LLaMA weights in Hugging Face format.</source>
         <translation>{folder} 不是文件夹。请选择 Hugging Face 格式的原版 LLaMA 权重所在的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="799"/>
+        <location filename="../../app/messages.py" line="803"/>
         <source>{folder} holds Meta&apos;s original checkpoint (consolidated.*.pth). The merge needs the Hugging Face format: convert it first with transformers&apos; script, {command}, then choose the output folder.</source>
         <translation>{folder} 中是 Meta 的原始检查点（consolidated.*.pth）。合并需要 Hugging Face 格式：请先用 transformers 的脚本转换（{command}），再选择其输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="803"/>
+        <location filename="../../app/messages.py" line="807"/>
         <source>{folder} has no config.json: it is not a model in Hugging Face format. Choose the folder of the original LLaMA weights converted to Hugging Face format (config.json, tokenizer.model, weights).</source>
         <translation>{folder} 中没有 config.json：它不是 Hugging Face 格式的模型。请选择已转换为 Hugging Face 格式的原版 LLaMA 权重文件夹（config.json、tokenizer.model、权重）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="807"/>
+        <location filename="../../app/messages.py" line="811"/>
         <source>{folder} has a vocabulary of {rows} tokens{label}, not the original LLaMA&apos;s {expected}. The Chinese LoRA adapters add the Chinese vocabulary themselves and must be merged into Meta&apos;s original LLaMA weights, not into a model that was merged or extended already.</source>
         <translation>{folder} 的词表有 {rows} 个词元{label}，不是原版 LLaMA 的 {expected}。中文 LoRA 适配器会自行加入中文词表，必须合并进 Meta 原版 LLaMA 权重，而不是已经合并或扩充过词表的模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="811"/>
+        <location filename="../../app/messages.py" line="815"/>
         <source>{folder} is LLaMA {found}, but these adapters are for LLaMA {params}. Choose the {params} weights.</source>
         <translation>{folder} 是 LLaMA {found}，而这些适配器是为 LLaMA {params} 准备的。请选择 {params} 的权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="815"/>
+        <location filename="../../app/messages.py" line="819"/>
         <source>Merging needs {packages} (the train extra), which this computer&apos;s Python ({python}) lacks. Install them with: {command}, or merge with alpaca-desk merge-lora on a computer that has them.</source>
         <translation>合并需要 {packages}（train 附加组件），本机的 Python（{python}）中没有。请用以下命令安装：{command}，或在具备这些组件的电脑上用 alpaca-desk merge-lora 合并。</translation>
     </message>
@@ -2980,149 +3159,178 @@ Last changed {when}</source>
 <context>
     <name>ReportDialog</name>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="500"/>
+        <location filename="../../app/views/report_dialog.py" line="52"/>
         <source>Quantization report</source>
         <translation>量化报告</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="511"/>
+        <location filename="../../app/views/report_dialog.py" line="63"/>
         <source>Perplexity is computed as llama.cpp&apos;s llama-perplexity does: windows of the context size, the loss over the second half of each. Lower is better; compare files of the same model only.</source>
         <translation>困惑度的计算方式与 llama.cpp 的 llama-perplexity 相同：按上下文长度切分窗口，只计每个窗口后半部分的损失。越低越好；只比较同一模型的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="520"/>
+        <location filename="../../app/views/report_dialog.py" line="72"/>
         <source>The bundled Chinese sample</source>
         <translation>内置的中文样本</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="521"/>
+        <location filename="../../app/views/report_dialog.py" line="73"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="531"/>
+        <location filename="../../app/views/report_dialog.py" line="83"/>
         <source>Files</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="532"/>
+        <location filename="../../app/views/report_dialog.py" line="84"/>
         <source>Text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="533"/>
+        <location filename="../../app/views/report_dialog.py" line="85"/>
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="537"/>
+        <location filename="../../app/views/report_dialog.py" line="89"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="537"/>
+        <location filename="../../app/views/report_dialog.py" line="89"/>
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="537"/>
+        <location filename="../../app/views/report_dialog.py" line="89"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="537"/>
+        <location filename="../../app/views/report_dialog.py" line="89"/>
         <source>Bits/weight</source>
         <translation>每权重位数</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="537"/>
+        <location filename="../../app/views/report_dialog.py" line="89"/>
         <source>Perplexity</source>
         <translation>困惑度</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="538"/>
+        <location filename="../../app/views/report_dialog.py" line="90"/>
         <source>Tokens/s</source>
         <translation>token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="557"/>
+        <location filename="../../app/views/report_dialog.py" line="109"/>
         <source>Make the report</source>
         <translation>生成报告</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="560"/>
+        <location filename="../../app/views/report_dialog.py" line="112"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="563"/>
+        <location filename="../../app/views/report_dialog.py" line="115"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="566"/>
+        <location filename="../../app/views/report_dialog.py" line="118"/>
         <source>Export chart as PNG…</source>
         <translation>导出图表为 PNG…</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="569"/>
+        <location filename="../../app/views/report_dialog.py" line="121"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="589"/>
+        <location filename="../../app/views/report_dialog.py" line="141"/>
         <source>Choose a text</source>
         <translation>选择文本</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="589"/>
+        <location filename="../../app/views/report_dialog.py" line="141"/>
         <source>Text (*.txt);;All files (*)</source>
         <translation>文本 (*.txt);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="601"/>
+        <location filename="../../app/views/report_dialog.py" line="153"/>
         <source>Starting</source>
         <translation>正在启动</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="616"/>
+        <location filename="../../app/views/report_dialog.py" line="168"/>
         <source>Perplexity {0}</source>
         <translation>困惑度 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="616"/>
+        <location filename="../../app/views/report_dialog.py" line="168"/>
         <source>Speed {0}</source>
         <translation>速度 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="642"/>
+        <location filename="../../app/views/report_dialog.py" line="194"/>
         <source>Perplexity over windows of {0} tokens of {1}.</source>
         <translation>困惑度按 {1} 中 {0} 个 token 的窗口计算。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="651"/>
+        <location filename="../../app/views/report_dialog.py" line="203"/>
         <source>Cancelled.</source>
         <translation>已取消。</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="660"/>
+        <location filename="../../app/views/report_dialog.py" line="212"/>
         <source>Export CSV</source>
         <translation>导出 CSV</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="673"/>
+        <location filename="../../app/views/report_dialog.py" line="225"/>
         <source>Export chart as PNG</source>
         <translation>导出图表为 PNG</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="673"/>
+        <location filename="../../app/views/report_dialog.py" line="225"/>
         <source>PNG image (*.png)</source>
         <translation>PNG 图像 (*.png)</translation>
     </message>
     <message>
-        <location filename="../../app/views/convert_wizard.py" line="682"/>
+        <location filename="../../app/views/report_dialog.py" line="234"/>
         <source>Cannot write {0}: {1}</source>
         <translation>无法写入 {0}：{1}</translation>
+    </message>
+</context>
+<context>
+    <name>ShortcutsDialog</name>
+    <message>
+        <location filename="../../app/views/shortcuts_dialog.py" line="53"/>
+        <location filename="../../app/views/shortcuts_dialog.py" line="56"/>
+        <source>Keyboard shortcuts</source>
+        <translation>键盘快捷键</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/shortcuts_dialog.py" line="55"/>
+        <source>Keys</source>
+        <translation>按键</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/shortcuts_dialog.py" line="55"/>
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/shortcuts_dialog.py" line="55"/>
+        <source>Menu</source>
+        <translation>菜单</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/shortcuts_dialog.py" line="58"/>
+        <source>Each row: the keys, what they do, and the menu that has the action.</source>
+        <translation>每一行：按键、它的作用，以及包含该操作的菜单。</translation>
     </message>
 </context>
 <context>
