@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,38 @@ def _patient_waits() -> None:
 
 
 _patient_waits()
+
+
+def _event_loops_return_at_once() -> bool:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(0, lambda: loop.exit(1))
+    return loop.exec() == -1
+
+
+@pytest.fixture(autouse=True)
+def _qt_event_loops_work_after_the_test() -> Iterator[None]:
+    """Leave Qt able to run event loops for the next test.
+
+    A test that runs the app as a user starts it (``app.main.main``, which runs ``app.exec()``) can
+    leave Qt's per-thread "quit now" flag set when the app is told to exit while an inner loop
+    runs: from then on every ``QEventLoop.exec()`` returns at once, so pytest-qt's waits never let
+    a timer fire, and whichever GUI tests come next (in a random order, any of them) fail on a
+    timeout. ``app.exec()`` clears the flag; it is run once, quitting at its first turn, only when
+    the flag was left set."""
+    yield
+    if "PySide6.QtWidgets" not in sys.modules:
+        return
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None or not _event_loops_return_at_once():
+        return
+    QTimer.singleShot(0, app.quit)
+    app.exec()
+    assert not _event_loops_return_at_once(), "Qt's event loops still return at once after app.exec()"
 
 
 def data_file(path: Path) -> Path:

@@ -2438,7 +2438,7 @@ Last changed {when}</source>
     <message>
         <location filename="../../app/messages.py" line="449"/>
         <source>The hub&apos;s address {host} cannot be resolved ({reason}), so {what} cannot be asked of it: this computer looks offline, or its name server blocks the hub. Turn on offline mode in Settings → Model hub to use only the models you have, or enter a mirror&apos;s address there.</source>
-        <translation>无法解析模型仓库的地址 {host}（{reason}），因此无法向它发出请求：这台电脑似乎已离线，或者它的域名服务器屏蔽了该仓库。可在“设置 → 模型仓库”中开启离线模式，只使用已有的模型，或在那里填写镜像地址。</translation>
+        <translation>无法解析模型仓库的地址 {host}（{reason}），因此无法进行此操作（{what}）：这台电脑似乎已离线，或者它的域名服务器屏蔽了该仓库。可在“设置 → 模型仓库”中开启离线模式，只使用已有的模型，或在那里填写镜像地址。</translation>
     </message>
     <message>
         <location filename="../../app/messages.py" line="453"/>
