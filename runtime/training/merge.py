@@ -4,8 +4,13 @@ For every adapted projection ``W = W0 + (alpha / r) * B @ A`` (``alpha / sqrt(r)
 adapters), adapter after adapter in the order given: the Chinese-Alpaca-Plus recipe merges LLaMA +
 Chinese-LLaMA-Plus LoRA + Chinese-Alpaca-Plus LoRA. Tensors an adapter carries whole (peft's
 ``modules_to_save``: the resized embeddings and LM head) replace the base's. The merged folder gets
-the tokenizer of the last adapter that carries one (else the base's) and a ``config.json`` whose
-``vocab_size`` is the final embedding rows.
+the tokenizer files of the last adapter that carries a tokenizer (else the base's: ``tokenizer.model``,
+``added_tokens.json`` and the Hugging Face configs) and a ``config.json`` whose ``vocab_size`` is the
+final embedding rows.
+
+A tokenizer's size is counted as ``len(LlamaTokenizer)`` counts it: the pieces of ``tokenizer.model``
+plus the tokens of ``added_tokens.json``. The authors' SFT scripts save Chinese-Alpaca's tokenizer
+that way (49,953 pieces and ``[PAD]`` as token 49,953, beside embeddings of 49,954 rows).
 
 Vocabulary sizes are checked at every step, before any weight is read: mixing LLaMA's 32,000,
 Chinese-LLaMA's 49,953 and Chinese-Alpaca's 49,954 is the most reported failure of the original
@@ -45,8 +50,18 @@ MAX_CONFIG_BYTES = 4 * 1024 * 1024
 MAX_RANK = 65_536
 #: Largest |lora_alpha| accepted: alpha / r scales every update, and far larger values only overflow.
 MAX_ALPHA = 1e6
+#: The tokens a Hugging Face tokenizer adds after tokenizer.model's pieces ({"[PAD]": 49953}).
+ADDED_TOKENS = "added_tokens.json"
 #: Files copied from the tokenizer's folder into the merged one.
-TOKENIZER_FILES = (TOKENIZER_MODEL, "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json")
+TOKENIZER_FILES = (
+    TOKENIZER_MODEL,
+    ADDED_TOKENS,
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "tokenizer.json",
+)
+#: Characters of an added token's text shown in a message (a crafted file may hold megabytes).
+_SHOWN_TOKEN_CHARS = 40
 #: The embedding and LM head tensors (LLaMA naming) that an adapter may carry whole.
 EMBEDDING_KEYS = ("model.embed_tokens.weight", "lm_head.weight")
 _PEFT_PREFIX = "base_model.model."
@@ -66,7 +81,8 @@ class AdapterInfo:
         path: The folder.
         rank, alpha, scale: LoRA's r, alpha and the merge factor (alpha/r, or alpha/sqrt(r) for rsLoRA).
         weights: The weights file (``adapter_model.safetensors`` or ``.bin``).
-        tokenizer_size: Pieces of the tokenizer in the folder, or None when it has none.
+        tokenizer_size: Tokens of the tokenizer in the folder (tokenizer.model's pieces plus
+            added_tokens.json's tokens), or None when it has no tokenizer.model.
         fan_in_fan_out: The adapted layers store W transposed (GPT-2 style; never for LLaMA).
     """
 
@@ -137,17 +153,64 @@ def _config_number(path: Path, key: str, value: object, *, low: float, high: flo
 
 
 def _tokenizer_size(folder: Path) -> int | None:
+    """``len(LlamaTokenizer)`` of the folder's tokenizer, or None when it has no tokenizer.model."""
     model = folder / TOKENIZER_MODEL
     if not model.is_file():
         return None
     try:
-        return len(read_model_proto(model).pieces)
+        pieces = len(read_model_proto(model).pieces)
     except TokenizerError as exc:
         raise MergeError(
             f"The tokenizer {model} cannot be read: {exc}",
             code="merge_file_unreadable",
             params={"path": str(model), "what": "tokenizer", "reason": str(exc)},
         ) from exc
+    added = folder / ADDED_TOKENS
+    return pieces + _added_token_count(added, pieces) if added.is_file() else pieces
+
+
+def _added_token_count(path: Path, pieces: int) -> int:
+    """The tokens of ``added_tokens.json``, checked to take the ids right after the ``pieces`` in turn.
+
+    transformers refuses any other file the same way ("Non-consecutive added token"): a gap or a
+    far id would put a token beyond the embedding rows, or leave rows without a token.
+    """
+    tokens = _read_json(path, "the added tokens")
+    order = sorted(tokens.items(), key=lambda item: _id_order(item[1]))
+    for expected, (text, token_id) in enumerate(order, start=pieces):
+        if isinstance(token_id, int) and not isinstance(token_id, bool) and token_id == expected:
+            continue
+        shown_text = json.dumps(
+            text[:_SHOWN_TOKEN_CHARS] + ("…" if len(text) > _SHOWN_TOKEN_CHARS else ""), ensure_ascii=False
+        )
+        shown_id = json.dumps(token_id)[:_SHOWN_TOKEN_CHARS] if _is_plain(token_id) else type(token_id).__name__
+        raise MergeError(
+            f"{path} gives the added token {shown_text} the id {shown_id}, but the tokenizer.model beside it "
+            f"has {pieces:,} pieces, so the added tokens must take the ids from {pieces:,} on, in turn "
+            f"({expected:,} here). The tokenizer files of that folder do not belong together: put there "
+            "the tokenizer.model and added_tokens.json that were saved with its weights (or download or "
+            "train them again). Nothing was merged.",
+            code="merge_added_tokens_bad",
+            params={
+                "path": str(path),
+                "token": shown_text,
+                "id": shown_id,
+                "pieces": f"{pieces:,}",
+                "expected": f"{expected:,}",
+            },
+        )
+    return len(order)
+
+
+def _is_plain(value: object) -> bool:
+    return isinstance(value, str | int | float | bool) or value is None
+
+
+def _id_order(token_id: object) -> tuple[int, int]:
+    """Whole ids in order, anything else after them (where it is named as the first bad one)."""
+    if isinstance(token_id, int) and not isinstance(token_id, bool):
+        return (0, token_id)
+    return (1, 0)
 
 
 def read_adapter(path: str | os.PathLike[str]) -> AdapterInfo:
