@@ -776,6 +776,10 @@ def _messages() -> dict[str, str]:
             "Messages",
             "The adapters resize the vocabulary to {rows} rows but carry no tokenizer.model. Put the adapter's tokenizer in its folder.",
         ),
+        "merge_added_tokens_bad": QCoreApplication.translate(
+            "Messages",
+            "{path} gives the added token {token} the id {id}, but the tokenizer.model beside it has {pieces} pieces, so the added tokens must take the ids from {pieces} on, in turn ({expected} here). The tokenizer files of that folder do not belong together: put there the tokenizer.model and added_tokens.json that were saved with its weights (or download or train them again). Nothing was merged.",
+        ),
         "merge_no_adapter": QCoreApplication.translate(
             "Messages",
             "Give at least one LoRA adapter to merge.",

@@ -4,10 +4,13 @@ For every adapted projection ``W = W0 + (alpha / r) * B @ A`` (``alpha / sqrt(r)
 adapters), adapter after adapter in the order given: the Chinese-Alpaca-Plus recipe merges LLaMA +
 Chinese-LLaMA-Plus LoRA + Chinese-Alpaca-Plus LoRA. Tensors an adapter carries whole (peft's
 ``modules_to_save``: the resized embeddings and LM head) replace the base's. The merged folder gets
-the tokenizer of the last adapter that carries one (else the base's) and a ``config.json`` whose
-``vocab_size`` is the final embedding rows.
+the tokenizer files of the last adapter that carries a tokenizer (else the base's: ``tokenizer.model``,
+``added_tokens.json`` and the Hugging Face configs) and a ``config.json`` whose ``vocab_size`` is the
+final embedding rows.
 
-Vocabulary sizes are checked at every step, before any weight is read: mixing LLaMA's 32,000,
+Vocabulary sizes are checked at every step, before any weight is read
+(:mod:`runtime.training.merge_plan`, which also reads the adapters' configurations and counts a
+tokenizer as ``len(LlamaTokenizer)`` does, ``added_tokens.json`` included): mixing LLaMA's 32,000,
 Chinese-LLaMA's 49,953 and Chinese-Alpaca's 49,954 is the most reported failure of the original
 merge scripts, and each mix gets a message that says which files belong together
 (:func:`runtime.tokens.vocab_mismatch`).
@@ -22,7 +25,6 @@ runs as the ``lora-merge`` job (:mod:`runtime.jobs`) or in the command line's ow
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shutil
@@ -33,50 +35,48 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime.errors import AppError, UntrustedJsonError
 from runtime.paths import write_atomic
-from runtime.tokens import TOKENIZER_MODEL, TokenizerError, read_model_proto, vocab_mismatch
+from runtime.tokens import TOKENIZER_MODEL
 from runtime.training.launcher import INSTALL_HINT
-from runtime.untrusted_json import read_json_file
+from runtime.training.merge_plan import (
+    ADDED_TOKENS,
+    MAX_ALPHA,
+    MAX_CONFIG_BYTES,
+    MAX_RANK,
+    AdapterInfo,
+    MergeError,
+    plan_vocabulary,
+    read_adapter,
+    read_json_object,
+)
 
-#: A JSON file of a model or adapter folder larger than this is refused (configs are small).
-MAX_CONFIG_BYTES = 4 * 1024 * 1024
-#: Largest LoRA rank accepted (published adapters use 8 to 64; peft's own examples stay far below).
-MAX_RANK = 65_536
-#: Largest |lora_alpha| accepted: alpha / r scales every update, and far larger values only overflow.
-MAX_ALPHA = 1e6
+__all__ = [
+    "MAX_ALPHA",
+    "MAX_CONFIG_BYTES",
+    "MAX_RANK",
+    "TOKENIZER_FILES",
+    "AdapterInfo",
+    "MergeError",
+    "MergeResult",
+    "merge_job",
+    "merge_lora",
+    "plan_vocabulary",
+    "read_adapter",
+]
+
 #: Files copied from the tokenizer's folder into the merged one.
-TOKENIZER_FILES = (TOKENIZER_MODEL, "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json")
+TOKENIZER_FILES = (
+    TOKENIZER_MODEL,
+    ADDED_TOKENS,
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "tokenizer.json",
+)
 #: The embedding and LM head tensors (LLaMA naming) that an adapter may carry whole.
 EMBEDDING_KEYS = ("model.embed_tokens.weight", "lm_head.weight")
 _PEFT_PREFIX = "base_model.model."
 #: What torch's restricted unpickler names when it refuses a pickle.
 _UNSAFE_GLOBAL = re.compile(r"(?:Unsupported global: |unsupported )GLOBAL ([\w.]+)", re.IGNORECASE)
-
-
-class MergeError(AppError):
-    """A merge cannot be done: missing files, an adapter that does not fit, vocabulary sizes that differ."""
-
-
-@dataclass(frozen=True)
-class AdapterInfo:
-    """What a LoRA adapter folder holds (read without loading its weights).
-
-    Attributes:
-        path: The folder.
-        rank, alpha, scale: LoRA's r, alpha and the merge factor (alpha/r, or alpha/sqrt(r) for rsLoRA).
-        weights: The weights file (``adapter_model.safetensors`` or ``.bin``).
-        tokenizer_size: Pieces of the tokenizer in the folder, or None when it has none.
-        fan_in_fan_out: The adapted layers store W transposed (GPT-2 style; never for LLaMA).
-    """
-
-    path: Path
-    rank: int
-    alpha: float
-    scale: float
-    weights: Path
-    tokenizer_size: int | None
-    fan_in_fan_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,115 +97,6 @@ class MergeResult:
     replaced: int
     tokenizer_from: Path
     notes: list[str] = field(default_factory=list)
-
-
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        value = read_json_file(path, max_bytes=MAX_CONFIG_BYTES)
-        if not isinstance(value, dict):
-            raise ValueError("not a JSON object")
-        return value
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, UntrustedJsonError):
-            reason = exc.reason
-        else:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise MergeError(
-            f"Cannot read {path} ({what}): {reason}.",
-            code="merge_file_unreadable",
-            params={"path": str(path), "what": what, "reason": reason},
-        ) from exc
-
-
-def _config_number(path: Path, key: str, value: object, *, low: float, high: float, integer: bool = False) -> float:
-    """``value`` of ``key`` in the adapter's configuration, checked to be a finite number in [low, high]."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if ok and integer:
-        ok = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    if ok:
-        number = float(value)  # type: ignore[arg-type]
-        if math.isfinite(number) and low <= number <= high:
-            return number
-    shown = json.dumps(value) if isinstance(value, str | int | float | bool) or value is None else type(value).__name__
-    kind = "a whole number" if integer else "a number"
-    raise MergeError(
-        f"{path}: {key} is {shown}, not {kind} from {low:g} to {high:g}. The adapter's configuration is "
-        "damaged or was not written by peft: download or train the adapter again. Nothing was merged.",
-        code="merge_bad_config",
-        params={"path": str(path), "key": key, "value": shown, "low": f"{low:g}", "high": f"{high:g}"},
-    )
-
-
-def _tokenizer_size(folder: Path) -> int | None:
-    model = folder / TOKENIZER_MODEL
-    if not model.is_file():
-        return None
-    try:
-        return len(read_model_proto(model).pieces)
-    except TokenizerError as exc:
-        raise MergeError(
-            f"The tokenizer {model} cannot be read: {exc}",
-            code="merge_file_unreadable",
-            params={"path": str(model), "what": "tokenizer", "reason": str(exc)},
-        ) from exc
-
-
-def read_adapter(path: str | os.PathLike[str]) -> AdapterInfo:
-    """Read an adapter folder's ``adapter_config.json`` and find its weights.
-
-    Raises:
-        MergeError: Not a LoRA adapter folder, or a kind of adapter this merge does not handle (DoRA).
-    """
-    folder = Path(path)
-    config = _read_json(folder / "adapter_config.json", "the LoRA adapter's configuration")
-    if str(config.get("peft_type", "LORA")).upper() != "LORA":
-        raise MergeError(
-            f"{folder} is a {config.get('peft_type')} adapter; only LoRA adapters can be merged here.",
-            code="merge_not_lora",
-            params={"path": str(folder), "kind": str(config.get("peft_type"))},
-        )
-    if config.get("use_dora"):
-        raise MergeError(
-            f"{folder} is a DoRA adapter; merge it with peft's merge_and_unload instead.",
-            code="merge_not_lora",
-            params={"path": str(folder), "kind": "DoRA"},
-        )
-    config_path = folder / "adapter_config.json"
-    rank = _config_number(config_path, "r", config.get("r"), integer=True, low=1, high=MAX_RANK)
-    alpha = _config_number(config_path, "lora_alpha", config.get("lora_alpha"), low=-MAX_ALPHA, high=MAX_ALPHA)
-    if config.get("rank_pattern") or config.get("alpha_pattern"):
-        raise MergeError(
-            f"{folder} gives some layers their own rank or alpha (rank_pattern / alpha_pattern); "
-            "merge it with peft's merge_and_unload instead.",
-            code="merge_not_lora",
-            params={"path": str(folder), "kind": "LoRA with per-layer ranks"},
-        )
-    scale = alpha / (rank**0.5 if config.get("use_rslora") else rank)
-    for name in ("adapter_model.safetensors", "adapter_model.bin"):
-        if (folder / name).is_file():
-            weights = folder / name
-            break
-    else:
-        raise MergeError(
-            f"{folder} has no adapter_model.safetensors or adapter_model.bin.",
-            code="merge_file_unreadable",
-            params={"path": str(folder), "what": "the adapter's weights", "reason": "missing"},
-        )
-    return AdapterInfo(
-        path=folder,
-        rank=int(rank),
-        alpha=alpha,
-        scale=scale,
-        weights=weights,
-        tokenizer_size=_tokenizer_size(folder),
-        fan_in_fan_out=bool(config.get("fan_in_fan_out")),
-    )
-
-
-def _vocab_error(tokenizer: int, rows: int, where: str) -> MergeError:
-    warning = vocab_mismatch(tokenizer, rows)
-    assert warning is not None
-    return MergeError(f"{where}: {warning.message}", code=warning.code, params={**warning.params, "where": where})
 
 
 def _load_tensors(path: Path) -> dict[str, Any]:
@@ -252,7 +143,7 @@ def _base_shards(base: Path) -> tuple[list[Path], dict[str, Any] | None]:
     for index_name in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
         index_path = base / index_name
         if index_path.is_file():
-            index = _read_json(index_path, "the weights index")
+            index = read_json_object(index_path, "the weights index")
             weight_map = index.get("weight_map")
             if not isinstance(weight_map, dict):
                 raise MergeError(
@@ -325,49 +216,6 @@ def _split_adapter(info: AdapterInfo) -> tuple[dict[str, tuple[Any, Any]], dict[
             params={"adapter": str(info.path), "tensor": incomplete[0]},
         )
     return {k: (v["lora_A"], v["lora_B"]) for k, v in pairs.items()}, whole
-
-
-def plan_vocabulary(base: Path, adapters: list[AdapterInfo], embedding_rows: dict[str, int]) -> tuple[int, Path]:
-    """Check the vocabulary sizes along the chain; returns the final rows and the tokenizer folder.
-
-    Args:
-        base: The base model folder.
-        adapters: The adapters, in merge order.
-        embedding_rows: For each adapter folder (str), the rows of the embeddings it carries (absent: none).
-
-    Raises:
-        MergeError: A tokenizer and the embeddings it would be used with differ in size.
-    """
-    config = _read_json(base / "config.json", "the base model's configuration")
-    rows = config.get("vocab_size")
-    if not isinstance(rows, int) or isinstance(rows, bool) or rows <= 0:
-        raise MergeError(
-            f"{base / 'config.json'} has no vocab_size.",
-            code="merge_file_unreadable",
-            params={"path": str(base / "config.json"), "what": "vocab_size", "reason": "missing"},
-        )
-    tokenizer_from = base
-    base_tokenizer = _tokenizer_size(base)
-    if base_tokenizer is not None and base_tokenizer != rows:
-        raise _vocab_error(base_tokenizer, rows, f"base model {base}")
-    for info in adapters:
-        carried = embedding_rows.get(str(info.path))
-        if carried is not None:
-            rows = carried  # this adapter's trained (resized) embeddings replace the current ones
-        if info.tokenizer_size is not None:
-            if info.tokenizer_size != rows:
-                where = f"adapter {info.path}" + (" (it carries no embeddings)" if carried is None else "")
-                raise _vocab_error(info.tokenizer_size, rows, where)
-            tokenizer_from = info.path
-    final_tokenizer = _tokenizer_size(tokenizer_from)
-    if final_tokenizer is None and tokenizer_from == base and rows != config.get("vocab_size"):
-        raise MergeError(
-            f"The adapters resize the vocabulary to {rows:,} rows but carry no tokenizer.model, and the base "
-            f"model's tokenizer is for {config.get('vocab_size'):,}. Put the adapter's tokenizer in its folder.",
-            code="merge_tokenizer_missing",
-            params={"rows": rows},
-        )
-    return rows, tokenizer_from
 
 
 def _embedding_rows(whole: dict[str, Any]) -> int | None:
@@ -531,7 +379,7 @@ def _write_folder(
     tokenizer_from: Path,
     target_dtype: Any,
 ) -> None:
-    config = _read_json(base / "config.json", "the base model's configuration")
+    config = read_json_object(base / "config.json", "the base model's configuration")
     config["vocab_size"] = rows
     if target_dtype is not None:
         config["dtype"] = str(target_dtype).replace("torch.", "")
