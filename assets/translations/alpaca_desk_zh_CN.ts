@@ -2864,56 +2864,61 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/messages.py" line="779"/>
+        <source>{path} gives the added token {token} the id {id}, but the tokenizer.model beside it has {pieces} pieces, so the added tokens must take the ids from {pieces} on, in turn ({expected} here). The tokenizer files of that folder do not belong together: put there the tokenizer.model and added_tokens.json that were saved with its weights (or download or train them again). Nothing was merged.</source>
+        <translation>{path} 给新增 token {token} 的 id 是 {id}，但旁边的 tokenizer.model 有 {pieces} 个词元，新增 token 的 id 必须从 {pieces} 起依次排列（这里应为 {expected}）。该文件夹中的分词器文件不匹配：请放入与其权重一同保存的 tokenizer.model 和 added_tokens.json（或重新下载、重新训练）。未进行任何合并。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="783"/>
         <source>Give at least one LoRA adapter to merge.</source>
         <translation>请至少提供一个要合并的 LoRA 适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="783"/>
+        <location filename="../../app/messages.py" line="787"/>
         <source>{path} exists already; choose a new folder for the merged model.</source>
         <translation>{path} 已存在；请为合并后的模型选择一个新文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="787"/>
+        <location filename="../../app/messages.py" line="791"/>
         <source>{repo} is not a LoRA repository of the model catalogue (or its merge recipe goes round in a circle), so it cannot be merged from here.</source>
         <translation>{repo} 不是模型目录中的 LoRA 仓库（或其合并顺序出现了循环），无法在此合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="791"/>
+        <location filename="../../app/messages.py" line="795"/>
         <source>The LoRA repository {repo} is not (wholly) in the models folder {folder}. Download it first: alpaca-desk download {repo}</source>
         <translation>LoRA 仓库 {repo} 不在（或未完整下载到）模型文件夹 {folder} 中。请先下载：alpaca-desk download {repo}</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="795"/>
+        <location filename="../../app/messages.py" line="799"/>
         <source>{repo} is merged on top of {after}: give the adapters in the order {chain}.</source>
         <translation>{repo} 要合并在 {after} 之上：请按 {chain} 的顺序给出适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="799"/>
+        <location filename="../../app/messages.py" line="803"/>
         <source>{folder} is not a folder. Choose the folder of the original LLaMA weights in Hugging Face format.</source>
         <translation>{folder} 不是文件夹。请选择 Hugging Face 格式的原版 LLaMA 权重所在的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="803"/>
+        <location filename="../../app/messages.py" line="807"/>
         <source>{folder} holds Meta&apos;s original checkpoint (consolidated.*.pth). The merge needs the Hugging Face format: convert it first with transformers&apos; script, {command}, then choose the output folder.</source>
         <translation>{folder} 中是 Meta 的原始检查点（consolidated.*.pth）。合并需要 Hugging Face 格式：请先用 transformers 的脚本转换（{command}），再选择其输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="807"/>
+        <location filename="../../app/messages.py" line="811"/>
         <source>{folder} has no config.json: it is not a model in Hugging Face format. Choose the folder of the original LLaMA weights converted to Hugging Face format (config.json, tokenizer.model, weights).</source>
         <translation>{folder} 中没有 config.json：它不是 Hugging Face 格式的模型。请选择已转换为 Hugging Face 格式的原版 LLaMA 权重文件夹（config.json、tokenizer.model、权重）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="811"/>
+        <location filename="../../app/messages.py" line="815"/>
         <source>{folder} has a vocabulary of {rows} tokens{label}, not the original LLaMA&apos;s {expected}. The Chinese LoRA adapters add the Chinese vocabulary themselves and must be merged into Meta&apos;s original LLaMA weights, not into a model that was merged or extended already.</source>
         <translation>{folder} 的词表有 {rows} 个词元{label}，不是原版 LLaMA 的 {expected}。中文 LoRA 适配器会自行加入中文词表，必须合并进 Meta 原版 LLaMA 权重，而不是已经合并或扩充过词表的模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="815"/>
+        <location filename="../../app/messages.py" line="819"/>
         <source>{folder} is LLaMA {found}, but these adapters are for LLaMA {params}. Choose the {params} weights.</source>
         <translation>{folder} 是 LLaMA {found}，而这些适配器是为 LLaMA {params} 准备的。请选择 {params} 的权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="819"/>
+        <location filename="../../app/messages.py" line="823"/>
         <source>Merging needs {packages} (the train extra), which this computer&apos;s Python ({python}) lacks. Install them with: {command}, or merge with alpaca-desk merge-lora on a computer that has them.</source>
         <translation>合并需要 {packages}（train 附加组件），本机的 Python（{python}）中没有。请用以下命令安装：{command}，或在具备这些组件的电脑上用 alpaca-desk merge-lora 合并。</translation>
     </message>
