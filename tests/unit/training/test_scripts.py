@@ -143,7 +143,8 @@ def test_instruction_tuning_learns_the_answers(tiny_chinese_llama: Path, tmp_pat
     assert (config["r"], config["lora_alpha"]) == (8, 16)  # the spec's own values are kept
     assert json.loads((adapter / "added_tokens.json").read_text(encoding="utf-8")) == {"[PAD]": 49_953}
     with safe_open(str(adapter / "adapter_model.safetensors"), "np") as weights:
-        rows = [weights.get_slice(k).get_shape()[0] for k in weights if "embed_tokens" in k]
+        names = weights.keys()  # a safe_open is not iterable itself
+        rows = [weights.get_slice(k).get_shape()[0] for k in names if "embed_tokens" in k]
         assert rows and set(rows) == {49_954}
     saved = JobSpec.read(adapter / "training_spec.json")  # the resolved recipe
     assert (saved.warmup_ratio, saved.weight_decay, saved.block_size) == (0.03, 0.0, 128)
