@@ -25,7 +25,7 @@ from app.tasks import run_task
 from app.views.training_view import TrainingView
 from runtime.errors import AppError
 from runtime.jobs import Progress
-from runtime.training import data, registry
+from runtime.training import data, prepare, registry
 from runtime.training.launcher import (
     JobSpec,
     LocalTarget,
@@ -36,8 +36,9 @@ from runtime.training.launcher import (
     TrainingTarget,
     parse_progress,
 )
-from runtime.training.presets import PRESETS
+from runtime.training.presets import PRESETS, resolve
 from runtime.training.remote.target import RemoteRunHandle, RemoteTarget, available_targets
+from runtime.training.spec import RECIPE_FIELDS
 
 #: Milliseconds between polls of a running run's events and log.
 POLL_MS = 300
@@ -105,9 +106,11 @@ class TrainingController(QObject):
 
     def _preset_label(self, name: str) -> str:
         return {
-            "pretrain": self.tr("Pre-training with LoRA (Chinese-LLaMA, sections 4.3-4.4)"),
-            "pretrain-stage1": self.tr("Pre-training stage 1 of 2: embeddings only (7B)"),
-            "sft": self.tr("Instruction fine-tuning with LoRA (Chinese-Alpaca, section 4.5)"),
+            "llama-pretrain": self.tr("Chinese-LLaMA: pre-training with LoRA"),
+            "llama-pretrain-stage1": self.tr("Chinese-LLaMA 7B, stage 1 of 2: input embeddings only"),
+            "alpaca-sft": self.tr("Chinese-Alpaca: instruction fine-tuning with LoRA"),
+            "llama-2-pretrain": self.tr("Chinese-LLaMA-2: pre-training with LoRA"),
+            "alpaca-2-sft": self.tr("Chinese-Alpaca-2: instruction fine-tuning with LoRA"),
             "tiny-test": self.tr("Tiny test on the CPU (a tiny model only)"),
         }.get(name, "")
 
@@ -167,28 +170,41 @@ class TrainingController(QObject):
         return dict(preset.fields) if preset is not None else {}
 
     def _apply_preset(self) -> None:
-        defaults = JobSpec(kind="pretrain", model="-", dataset="-")
+        preset = self._preset_fields()
+        kind = preset.get("kind", "pretrain")
+        # The form shows every value: a preset's own, else its kind's and generation's recipe, else the spec's default.
+        defaults = JobSpec(kind=kind, model="-", dataset="-", generation=preset.get("generation", 0))
+        defaults = resolve(defaults, 0)
         shown = {key: getattr(defaults, key) for key in self.view.spec_fields() if key not in ("model", "dataset")}
         shown.pop("tokenizer", None)
-        self.view.apply_fields({**shown, **self._preset_fields()})
+        self.view.apply_fields({**shown, **preset})
         self.check_target()
 
     def build_spec(self) -> JobSpec:
         """The spec of the form: the preset's fields, then what the form shows.
 
+        A preset's fields the form does not show (warm-up, weight decay) are its kind's: when the form's
+        kind is another, they are left to the run (the recipe of that kind and the tokenizer's generation).
+
         Raises:
             SpecError: A field is not valid.
         """
-        return JobSpec.from_dict({**self._preset_fields(), **self.view.spec_fields()})
+        preset = self._preset_fields()
+        fields = self.view.spec_fields()
+        if preset.get("kind") != fields["kind"]:
+            preset = {key: value for key, value in preset.items() if key not in RECIPE_FIELDS and key != "generation"}
+        return JobSpec.from_dict({**preset, **fields})
 
     def preview(self) -> None:
         """Show the dataset's first records and their token counts (a task)."""
         fields = self.view.spec_fields()
         kind, dataset = fields["kind"], fields["dataset"]
         tokenizer = fields["tokenizer"] or fields["model"]
+        preset = self._preset_fields()
+        generation = preset.get("generation", 0) if preset.get("kind") == kind else 0
 
         def work() -> list[data.PreviewRow]:
-            return data.preview(kind, dataset, tokenizer)
+            return prepare.preview(kind, dataset, tokenizer, generation=generation)
 
         self.view.preview_button.setEnabled(False)
         run_task(work, self._previewed)
@@ -491,9 +507,11 @@ def _runs_with_parameters() -> list[tuple[registry.RunRecord, str]]:
             runs.append((record, ""))
             continue
         steps = f"max {spec.max_steps}" if spec.max_steps else f"{spec.epochs:g} ep"
+        # A recipe field left empty in the spec shows as "-" (the script filled it in for its generation).
+        lr = f"{spec.learning_rate:g}" if spec.learning_rate is not None else "-"
+        rank, alpha, block = (v if v is not None else "-" for v in (spec.lora_rank, spec.lora_alpha, spec.block_size))
         summary = (
-            f"r{spec.lora_rank} a{spec.lora_alpha} lr {spec.learning_rate:g} block {spec.block_size} "
-            f"batch {spec.batch_size}x{spec.grad_accum} {steps} {spec.stage}"
+            f"r{rank} a{alpha} lr {lr} block {block} batch {spec.batch_size}x{spec.grad_accum} {steps} {spec.stage}"
         )
         runs.append((record, summary))
     return runs

@@ -1,14 +1,16 @@
 """``alpaca-desk train`` and ``alpaca-desk merge-lora``: LoRA training runs on this computer, and the merge.
 
-``train pretrain|sft --spec JOB.json`` registers a run, starts the script as a child process and
-prints its progress until it ends (Ctrl-C stops it with a checkpoint). Its outputs go to the run's
-folder under the data folder, or to ``--out DIR``; a spec's own ``output_dir`` is used only when it
-lies under the data folder (a spec file may come from anywhere). With ``--host NAME`` the run
-goes to a saved SSH host instead (:mod:`runtime.training.remote.target`), detached: Ctrl-C only
-stops following it. ``train status [JOB_ID]`` lists the runs or shows one (a remote one as its host
-reports it); ``train attach JOB_ID`` follows a remote run again from the last line this computer
-has; ``train stop JOB_ID`` stops a run from another terminal (a remote one through its host's agent:
-the ``remote`` commands of :mod:`runtime.cli.remote` do the talking).
+``train preview --spec JOB.json`` shows what a spec trains with (every default filled in, the
+tokenizer's size, the first sequences and their labels). ``train pretrain|sft --spec JOB.json``
+registers a run, starts the script as a child process and prints its progress until it ends (Ctrl-C
+stops it with a checkpoint). Its outputs go to the run's folder under the data folder, or to ``--out
+DIR``; a spec's own ``output_dir`` is used only when it lies under the data folder (a spec file may
+come from anywhere). With ``--host NAME`` the run goes to a saved SSH host instead
+(:mod:`runtime.training.remote.target`), detached: Ctrl-C only stops following it. ``train status
+[JOB_ID]`` lists the runs or shows one (a remote one as its host reports it); ``train attach
+JOB_ID`` follows a remote run again from the last line this computer has; ``train stop JOB_ID``
+stops a run from another terminal (a remote one through its host's agent: the ``remote`` commands of
+:mod:`runtime.cli.remote` do the talking).
 ``merge-lora BASE ADAPTER [ADAPTER ...] --out DIR`` runs the ``lora-merge`` job; an ADAPTER is a
 folder or a repository id downloaded into the models folder (``alpaca-desk download
 hfl/chinese-alpaca-plus-lora-7b``), and the catalogue's published adapters must come in their
@@ -53,6 +55,13 @@ def add_parsers(sub: Any) -> None:
         run.add_argument("--host", help="a saved SSH host to run it on (alpaca-desk hosts list), detached")
         run.add_argument("--json", action="store_true", help="print the script's JSON lines as they come")
         run.set_defaults(run=run_train, kind=kind)
+    preview = train_sub.add_parser(
+        "preview", help="show what a spec trains with: every default filled in, and its first sequences"
+    )
+    preview.add_argument("--spec", required=True, help="the job specification (JSON)")
+    preview.add_argument("--examples", type=int, default=3, metavar="N", help="how many sequences to show")
+    preview.add_argument("--json", action="store_true", help="print one JSON object")
+    preview.set_defaults(run=run_preview)
     status = train_sub.add_parser("status", help="list the runs, or show one")
     status.add_argument("job_id", nargs="?", help="a run's id")
     status.add_argument("--json", action="store_true", help="print JSON")
@@ -190,6 +199,41 @@ def run_train(args: argparse.Namespace) -> int:
         return 130
     sys.stderr.write(f"error: {outcome.error}\n")
     return 1
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    """``train preview --spec JOB.json``: the resolved recipe, the tokenizer's size, the first sequences."""
+    if args.examples < 0:
+        raise SpecError(
+            "--examples must be 0 or more.",
+            code="training_spec_invalid",
+            params={"field": "--examples", "reason": "must be 0 or more"},
+        )
+    from runtime.training import data, prepare
+
+    result = prepare.run_preview(JobSpec.read(args.spec), examples=args.examples)
+    if args.json:
+        _say(json.dumps(result, ensure_ascii=False))
+        return 0
+    resolved = result["resolved"]
+    _say(f"{resolved['kind']}, generation {resolved['generation']}, tokenizer of {result['tokenizer_size']:,} tokens")
+    for name in (
+        "learning_rate",
+        "warmup_ratio",
+        "warmup_steps",
+        "total_steps",
+        "weight_decay",
+        "lora_rank",
+        "lora_alpha",
+        "block_size",
+        "train_embeddings",
+        "gradient_checkpointing",
+    ):
+        _say(f"  {name}: {resolved[name]}")
+    for number, example in enumerate(result["examples"], 1):
+        learned = sum(1 for label in example["labels"] if label != data.IGNORE_INDEX)
+        _say(f"sequence {number}: {len(example['input_ids'])} tokens, {learned} learned")
+    return 0
 
 
 def _follow_remote(handle: Any, args: argparse.Namespace) -> int:

@@ -3,13 +3,14 @@
 This module runs on the GPU host. torch, transformers and peft (the ``train`` extra) are imported
 inside :func:`train` only, so the package stays importable (and its errors reportable) without them.
 
-The recipe (paper sections 4.3-4.5 and 5): LoRA on q, k, v, o, gate, up and down projections;
-when the tokenizer is larger than the model's vocabulary (Chinese-LLaMA's 49,953 pieces on LLaMA's
-32,000) the embedding matrix and the LM head are resized (new rows appended, the original rows
-untouched) and trained in full (peft's ``modules_to_save``). AdamW, warm-up then cosine decay,
-gradient clipping, one epoch. The two-stage option: stage ``embeddings`` trains only the embeddings
-and LM head with the transformer frozen (the LoRA matrices stay at zero), stage ``lora`` then
-continues from that adapter (``init_adapter``) with LoRA and embeddings.
+The recipe is the authors' scripts' (:mod:`runtime.training.presets`; a spec's empty fields are
+filled for its kind and generation): LoRA on q, k, v, o, gate, up and down projections; when the
+tokenizer is larger than the model's vocabulary (Chinese-LLaMA's 49,953 pieces on LLaMA's 32,000)
+the embedding matrix and the LM head are resized (new rows appended, the original rows untouched),
+and trained in full (peft's ``modules_to_save``) where the recipe says so. AdamW with the
+generation's weight decay, warm-up then cosine decay, gradient clipping, one epoch. The two-stage
+option: stage ``embeddings`` trains only the input embeddings with the transformer frozen (the LoRA
+matrices stay at zero), stage ``lora`` then continues from that adapter (``init_adapter``).
 
 Why the Hugging Face ``Trainer``: it brings checkpoints that resume (optimizer, scheduler, RNG and
 data position), ``torchrun`` / DDP and DeepSpeed, mixed precision and gradient checkpointing; this
@@ -19,6 +20,7 @@ module adds the data, the JSON progress lines, the stop request and the CUDA rul
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -37,7 +39,7 @@ from runtime._exit import end_with_parent
 from runtime.errors import AppError
 from runtime.jobs import Emitter, event_stream
 from runtime.tokens import vocab_mismatch
-from runtime.training import data
+from runtime.training import data, prepare
 from runtime.training.launcher import INSTALL_HINT, TINY_TEST_MAX_PARAMS, JobSpec, SpecError
 
 log = logging.getLogger("runtime.training")
@@ -190,39 +192,27 @@ def _exit_now(status: int) -> NoReturn:
 # -- the run ---------------------------------------------------------------------------------------
 
 
-def build_examples(spec: JobSpec) -> tuple[list[data.Example], int, int]:
-    """The training examples, the tokenizer's size and its pad id."""
-    processor = data.load_processor(spec.tokenizer or spec.model)
-    if spec.kind == "sft":
-        records = data.read_sft_records(spec.dataset, limit=spec.max_examples)
-        examples: list[data.Example] = []
-        left_out: list[int] = []
-        for number, record in enumerate(records, 1):
-            example = data.sft_example(processor, record, spec.block_size)
-            if example.learned_tokens:
-                examples.append(example)
-            else:
-                left_out.append(number)
-        if left_out:
-            log.warning(
-                "%s: %d records left out, their prompt filling the %d tokens of a sequence (the first: record %d)",
-                spec.dataset,
-                len(left_out),
-                spec.block_size,
-                left_out[0],
-            )
-        if not examples and left_out:
-            raise TrainingError(
-                f"Record {left_out[0]} of {spec.dataset} has a prompt (instruction and input) longer than the "
-                f"{spec.block_size} tokens of a training sequence, so none of its answer can be learned"
-                + (f", and so have the other {len(left_out) - 1} records" if len(left_out) > 1 else "")
-                + ". Shorten the instruction and input, or raise the block size.",
-                code="training_prompt_too_long",
-                params={"path": spec.dataset, "index": left_out[0], "block_size": spec.block_size},
-            )
-    else:
-        examples = data.pretrain_examples(
-            processor, data.iter_paragraphs(spec.dataset), spec.block_size, limit=spec.max_examples
+def build_examples(spec: JobSpec) -> tuple[JobSpec, prepare.TrainingTokenizer, list[data.Example]]:
+    """The spec resolved (its generation and recipe filled in), the tokenizer, and the training examples."""
+    spec, tokenizer = prepare.resolve_spec(spec)
+    assert spec.block_size is not None
+    examples, left_out = prepare.training_examples(spec, tokenizer)
+    if left_out:
+        log.warning(
+            "%s: %d records left out, their prompt filling the %d tokens of a sequence (the first: record %d)",
+            spec.dataset,
+            len(left_out),
+            spec.block_size,
+            left_out[0],
+        )
+    if not examples and left_out:
+        raise TrainingError(
+            f"Record {left_out[0]} of {spec.dataset} has a prompt (instruction and input) longer than the "
+            f"{spec.block_size} tokens of a training sequence, so none of its answer can be learned"
+            + (f", and so have the other {len(left_out) - 1} records" if len(left_out) > 1 else "")
+            + ". Shorten the instruction and input, or raise the block size.",
+            code="training_prompt_too_long",
+            params={"path": spec.dataset, "index": left_out[0], "block_size": spec.block_size},
         )
     if not examples:
         raise TrainingError(
@@ -231,7 +221,7 @@ def build_examples(spec: JobSpec) -> tuple[list[data.Example], int, int]:
             code="training_dataset_too_small",
             params={"path": spec.dataset, "block_size": spec.block_size},
         )
-    return examples, int(processor.get_piece_size()), data.pad_id(processor)
+    return spec, tokenizer, examples
 
 
 def _require_train_extra() -> None:
@@ -258,6 +248,7 @@ def prepare_model(spec: JobSpec, n_vocab: int, *, dtype: Any, cuda: bool) -> tup
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM
 
+    assert spec.lora_rank is not None and spec.lora_alpha is not None, "a resolved spec"
     model: Any = AutoModelForCausalLM.from_pretrained(spec.model, dtype=dtype)
     parameters = sum(p.numel() for p in model.parameters())
     if not cuda and parameters > TINY_TEST_MAX_PARAMS:
@@ -277,8 +268,8 @@ def prepare_model(spec: JobSpec, n_vocab: int, *, dtype: Any, cuda: bool) -> tup
         # New rows are appended after the model's own, which stay as they are (paper section 4.2).
         model.resize_token_embeddings(n_vocab, mean_resizing=True)
         log.info("embeddings resized from %d to %d rows", rows, n_vocab)
-    train_embeddings = spec.stage == "embeddings" or spec.train_embeddings == "yes"
-    train_embeddings = train_embeddings or (spec.train_embeddings == "auto" and extended)
+    choice = spec.train_embeddings or "auto"
+    train_embeddings = spec.stage == "embeddings" or choice == "yes" or (choice == "auto" and extended)
     if spec.init_adapter:
         model = PeftModel.from_pretrained(model, spec.init_adapter, is_trainable=True)
     else:
@@ -293,8 +284,10 @@ def prepare_model(spec: JobSpec, n_vocab: int, *, dtype: Any, cuda: bool) -> tup
         model = get_peft_model(model, config)
     if spec.stage == "embeddings":
         for name, parameter in model.named_parameters():
-            if "lora_" in name:
-                parameter.requires_grad_(False)  # stage 1: only the embeddings and LM head learn
+            if "lora_" in name or "lm_head" in name:
+                # Stage 1 (paper section 4.3, 7B): only the input embeddings learn. The LM head stays in
+                # modules_to_save, untrained, so its appended rows go with the adapter to stage 2.
+                parameter.requires_grad_(False)
     for parameter in model.parameters():
         if parameter.requires_grad and parameter.dtype != torch.float32:
             # AdamW's state and fp16 gradient unscaling want fp32 trainable weights (the frozen
@@ -307,8 +300,28 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
     """Train ``spec``; returns the result event's fields (``stopped`` True if it was stopped)."""
     _require_train_extra()
     # The data first: a dataset that cannot be used is named before torch is even imported.
-    examples, n_vocab, pad = build_examples(spec)
-    log.info("%d training sequences, tokenizer of %d pieces", len(examples), n_vocab)
+    spec, tokenizer, examples = build_examples(spec)
+    assert spec.learning_rate is not None, "a resolved spec"
+    n_vocab, pad = tokenizer.size, tokenizer.pad
+    log.info(
+        "%d training sequences, tokenizer of %d tokens%s",
+        len(examples),
+        n_vocab,
+        f" ({prepare.SFT_PAD_TOKEN} added as {pad})" if tokenizer.pad_added else "",
+    )
+    log.info(
+        "recipe of generation %d: learning rate %g, warm-up ratio %g, weight decay %g, LoRA %d/%d, "
+        "sequence %d, embeddings %s, gradient checkpointing %s",
+        spec.generation,
+        spec.learning_rate,
+        spec.warmup_ratio,
+        spec.weight_decay,
+        spec.lora_rank,
+        spec.lora_alpha,
+        spec.block_size,
+        spec.train_embeddings,
+        "on" if spec.gradient_checkpointing else "off",
+    )
     import torch
     import transformers
     from transformers import Trainer, TrainingArguments
@@ -362,11 +375,11 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
         gradient_accumulation_steps=spec.grad_accum,
         learning_rate=spec.learning_rate,
         lr_scheduler_type=spec.lr_scheduler,
-        warmup_steps=spec.warmup_ratio,  # a float below 1: a share of the total steps
+        **warmup_argument(TrainingArguments, spec.warmup_ratio or 0.0),
         max_grad_norm=spec.max_grad_norm,
         num_train_epochs=spec.epochs,
         max_steps=spec.max_steps or -1,
-        weight_decay=0.0,
+        weight_decay=spec.weight_decay or 0.0,
         optim="adamw_torch",
         logging_steps=spec.log_steps,
         save_strategy="steps" if spec.save_steps else "no",
@@ -376,7 +389,7 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
         bf16=precision == "bf16",
         fp16=precision == "fp16",
         use_cpu=not cuda,
-        gradient_checkpointing=spec.gradient_checkpointing,
+        gradient_checkpointing=bool(spec.gradient_checkpointing),
         gradient_checkpointing_kwargs={"use_reentrant": False} if spec.gradient_checkpointing else None,
         report_to="none",
         disable_tqdm=True,
@@ -410,7 +423,7 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
     if trainer.is_world_process_zero():
         # The trained embeddings are in modules_to_save; resized but untrained ones (train_embeddings
         # "no" with a larger tokenizer) must be saved whole, or the adapter would not fit.
-        _save_adapter(model, spec, adapter, save_embedding_layers=extended and not train_embeddings)
+        _save_adapter(model, spec, adapter, tokenizer, save_embedding_layers=extended and not train_embeddings)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     return {
         "adapter": str(adapter),
@@ -419,10 +432,24 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
         "train_loss": float(outcome.training_loss),
         "embeddings_trained": train_embeddings,
         "vocab_size": n_vocab,
+        "generation": spec.generation,
     }
 
 
-def _save_adapter(model: Any, spec: JobSpec, adapter: Path, *, save_embedding_layers: bool) -> None:
+def warmup_argument(arguments: type, ratio: float) -> dict[str, Any]:
+    """The warm-up as a share of the run, in the keyword this transformers takes.
+
+    transformers 4.x has ``warmup_ratio`` and reads ``warmup_steps`` as a count (0.05 steps: no
+    warm-up at all); 5.x dropped ``warmup_ratio`` and reads a ``warmup_steps`` below 1 as the
+    share. Both then warm up for ``ceil(total * ratio)`` steps.
+    """
+    names = {f.name for f in dataclasses.fields(arguments)}
+    return {"warmup_ratio": ratio} if "warmup_ratio" in names else {"warmup_steps": ratio}
+
+
+def _save_adapter(
+    model: Any, spec: JobSpec, adapter: Path, tokenizer: prepare.TrainingTokenizer, *, save_embedding_layers: bool
+) -> None:
     """Write the adapter and its tokenizer under a temporary name, then rename it into place."""
     partial = adapter.with_name(f".{adapter.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
@@ -434,6 +461,14 @@ def _save_adapter(model: Any, spec: JobSpec, adapter: Path, *, save_embedding_la
         sibling = source.parent / name
         if sibling.is_file():
             shutil.copy2(sibling, partial / name)
+    if tokenizer.added:
+        # As the authors' tokenizer.save_pretrained leaves it: the pad token after the pieces.
+        (partial / prepare.ADDED_TOKENS_FILE).write_text(json.dumps(tokenizer.added), encoding="utf-8")
+    if tokenizer.pad_added:
+        special = partial / "special_tokens_map.json"
+        tokens = json.loads(special.read_text(encoding="utf-8")) if special.is_file() else {}
+        tokens["pad_token"] = prepare.SFT_PAD_TOKEN
+        special.write_text(json.dumps(tokens, ensure_ascii=False, indent=2), encoding="utf-8")
     (partial / "training_spec.json").write_text(spec.to_json(), encoding="utf-8")
     if adapter.exists():
         shutil.rmtree(adapter)

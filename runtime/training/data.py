@@ -7,9 +7,12 @@ preview shows exactly the token counts the run will train on.
   lines) are tokenized, each followed by EOS, concatenated and cut into blocks of ``block_size``
   tokens (the last partial block is dropped), the labels equal to the inputs.
 * **sft**: a JSON array or JSON-lines file of records ``{"instruction", "input" (optional),
-  "output"}``. The prompt is the Chinese-Alpaca template of paper section 4.5 (the instruction and a
-  non-empty input joined with ``\\n``, rendered by :mod:`runtime.chat.templates`), the answer is the
-  output followed by EOS; only the answer's tokens are learned (the prompt's labels are -100).
+  "output"}``, built as the authors' ``scripts/training/build_dataset.py`` builds them: the
+  instruction and a non-empty input joined with ``\\n`` go into the generation's training prompt
+  (:data:`TRAINING_PROMPTS`; not the inference templates of :mod:`runtime.chat.templates`, which
+  chat keeps); BOS + prompt are not learned (labels -100), the output + EOS are; the sequence is
+  cut to the maximum length. Generation 1 pads with ``[PAD]``, appended to a tokenizer without a
+  pad token (49,953 → 49,954), as its ``run_clm_sft_with_peft.py`` does.
 
 Tokenization is SentencePiece on the tokenizer's ``tokenizer.model`` (the Chinese-LLaMA tokenizers
 are SentencePiece models): the same pieces llama.cpp produces from the same text (see
@@ -32,7 +35,6 @@ from typing import Any
 
 import sentencepiece
 
-from runtime.chat.templates import Turn, render
 from runtime.errors import AppError, UntrustedJsonError
 from runtime.tokens import TOKENIZER_MODEL, load_sentencepiece
 from runtime.untrusted_json import MAX_DEPTH, parse_json
@@ -110,17 +112,6 @@ def load_processor(path: str | os.PathLike[str]) -> sentencepiece.SentencePieceP
         TokenizerError: Missing or not a SentencePiece model.
     """
     return load_sentencepiece(tokenizer_file(path))
-
-
-def pad_id(processor: sentencepiece.SentencePieceProcessor) -> int:
-    """The id used to pad batches: Alpaca's ``<pad>`` piece if the vocabulary has one, else UNK's.
-
-    Padding is masked out of attention and loss, so any id works; the pad piece keeps it honest.
-    """
-    pad = processor.piece_to_id("<pad>")
-    if pad != processor.unk_id() and processor.id_to_piece(pad) == "<pad>":
-        return int(pad)
-    return max(0, int(processor.unk_id()))
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -460,10 +451,25 @@ def _decode_element(raw: bytes, path: Path, number: int) -> Any:
 # -- examples --------------------------------------------------------------------------------------
 
 
-def alpaca_prompt(record: SftRecord) -> str:
-    """The Chinese-Alpaca prompt of ``record`` (paper section 4.5), without BOS, ending before the answer."""
-    prompt = render("chinese-alpaca", [Turn(user=record.instruction, input=record.input)])
-    return "".join(part for part in prompt.parts if isinstance(part, str))
+#: The training prompts of the authors' ``scripts/training/build_dataset.py`` (``PROMPT_TEMPLATE``), by
+#: generation. Not the inference templates: the authors' own inference scripts use other spacing.
+TRAINING_PROMPTS = {
+    # ymcui/Chinese-LLaMA-Alpaca scripts/training/build_dataset.py
+    1: (
+        "Below is an instruction that describes a task. "
+        "Write a response that appropriately completes the request.\n\n"
+        "### Instruction:\n{instruction}\n\n### Response: "
+    ),
+    # ymcui/Chinese-LLaMA-Alpaca-2 scripts/training/build_dataset.py
+    2: "[INST] <<SYS>>\nYou are a helpful assistant. 你是一个乐于助人的助手。\n<</SYS>>\n\n{instruction} [/INST]",
+}
+
+
+def training_prompt(record: SftRecord, generation: int = 1) -> str:
+    """The prompt ``record`` is trained with (without BOS, ending before the answer): the instruction
+    and a non-empty input joined with ``\\n``, in the generation's template."""
+    instruction = record.instruction + ("\n" + record.input if record.input else "")
+    return TRAINING_PROMPTS[generation].format_map({"instruction": instruction})
 
 
 def _cut(text: str, block_size: int) -> str:
@@ -472,13 +478,15 @@ def _cut(text: str, block_size: int) -> str:
     return text[: block_size * MAX_PIECE_CHARS]
 
 
-def sft_example(processor: sentencepiece.SentencePieceProcessor, record: SftRecord, block_size: int) -> Example:
+def sft_example(
+    processor: sentencepiece.SentencePieceProcessor, record: SftRecord, block_size: int, generation: int = 1
+) -> Example:
     """BOS + prompt (not learned) + answer + EOS (learned), cut to ``block_size`` tokens.
 
     The texts are cut before tokenizing (:func:`_cut`), so a long record costs no more than a
     block's worth of tokens.
     """
-    prompt = [processor.bos_id(), *processor.encode(_cut(alpaca_prompt(record), block_size))]
+    prompt = [processor.bos_id(), *processor.encode(_cut(training_prompt(record, generation), block_size))]
     answer = [*processor.encode(_cut(record.output, block_size)), processor.eos_id()]
     input_ids = (prompt + answer)[:block_size]
     labels = ([IGNORE_INDEX] * len(prompt) + answer)[:block_size]
@@ -486,10 +494,10 @@ def sft_example(processor: sentencepiece.SentencePieceProcessor, record: SftReco
 
 
 def sft_examples(
-    processor: sentencepiece.SentencePieceProcessor, records: list[SftRecord], block_size: int
+    processor: sentencepiece.SentencePieceProcessor, records: list[SftRecord], block_size: int, generation: int = 1
 ) -> list[Example]:
     """The examples of ``records``; those whose answer is cut off entirely are left out."""
-    examples = (sft_example(processor, record, block_size) for record in records)
+    examples = (sft_example(processor, record, block_size, generation) for record in records)
     return [example for example in examples if example.learned_tokens > 0]
 
 
@@ -517,31 +525,3 @@ def pretrain_examples(
                 return examples
         del buffer[:full]
     return examples
-
-
-def preview(
-    kind: str, dataset: str | os.PathLike[str], tokenizer: str | os.PathLike[str], *, rows: int = 5
-) -> list[PreviewRow]:
-    """The first ``rows`` records (sft) or paragraphs (pretrain) and their token counts under ``tokenizer``.
-
-    Reads at most :data:`PREVIEW_BYTES` of the file.
-
-    Raises:
-        DatasetError: As for reading the dataset.
-        TokenizerError: The tokenizer cannot be loaded.
-    """
-    processor = load_processor(tokenizer)
-    if kind == "sft":
-        result = []
-        for record in read_sft_records(dataset, limit=rows, limit_bytes=PREVIEW_BYTES):
-            example = sft_example(processor, record, block_size=1_000_000)
-            text = record.instruction + (f"\n{record.input}" if record.input else "") + "\n→ " + record.output
-            result.append(PreviewRow(text[:PREVIEW_CHARS], len(example.input_ids), example.learned_tokens))
-        return result
-    result = []
-    for paragraph in iter_paragraphs(dataset, limit_bytes=PREVIEW_BYTES):
-        count = len(processor.encode(paragraph)) + 1
-        result.append(PreviewRow(paragraph[:PREVIEW_CHARS], count, count))
-        if len(result) >= rows:
-            break
-    return result

@@ -54,17 +54,24 @@ class JobSpec:
             (empty: the launcher chooses).
         tokenizer: A tokenizer folder or ``tokenizer.model`` (empty: the model folder's).
         job_id: The run's id in the registry (the launcher sets it).
+        generation: Whose recipe the fields left empty (``None``) take: 1 (Chinese-LLaMA/Alpaca),
+            2 (Chinese-LLaMA-2/Alpaca-2), or 0: read from the tokenizer's size
+            (:func:`runtime.training.presets.generation_of`).
         lora_rank, lora_alpha, lora_dropout, lora_modules: The LoRA adapter.
         train_embeddings: ``auto`` (the embeddings and LM head are trained, ``modules_to_save``,
             when the tokenizer is larger than the model's vocabulary), ``yes`` or ``no``.
         stage: ``lora`` (LoRA, plus embeddings as above) or ``embeddings`` (the paper's stage 1 for
-            7B: only the embeddings and LM head train, the transformer frozen).
-        learning_rate, warmup_ratio, lr_scheduler, max_grad_norm, epochs, max_steps: The optimizer
-            schedule (AdamW); ``max_steps`` > 0 overrides ``epochs``.
+            7B: only the input embeddings train, the transformer frozen).
+        learning_rate, warmup_ratio, weight_decay, lr_scheduler, max_grad_norm, epochs, max_steps:
+            The optimizer schedule (AdamW); ``max_steps`` > 0 overrides ``epochs``.
         block_size: Tokens per training sequence (pretrain blocks; SFT truncation).
         batch_size, grad_accum: Sequences per device per step, and steps per optimizer update.
         gradient_checkpointing, seed, precision: As named; precision ``auto`` takes bf16 where the
             GPU has it, else fp16, and fp32 on the CPU.
+
+        The fields typed ``X | None`` are the recipe's: ``None`` (or absent from the JSON) takes the
+        value of the authors' scripts for the run's kind and generation
+        (:func:`runtime.training.presets.resolve`), so a plain spec trains as they did.
         save_steps, save_total_limit, log_steps: Checkpoint every ``save_steps`` updates (0: only
             at the end and on stop), keep that many; a progress line every ``log_steps``.
         resume: Continue from the newest checkpoint in ``output_dir`` if there is one.
@@ -75,7 +82,8 @@ class JobSpec:
         max_examples: Use at most this many SFT records or pretrain blocks (0: all).
         tiny_test: A tiny test configuration: allowed on the CPU (the script refuses it for a
             model of more than :data:`TINY_TEST_MAX_PARAMS` parameters).
-        template: The SFT prompt template (``chinese-alpaca``, paper section 4.5).
+        template: Kept for older spec files (``chinese-alpaca``); the SFT prompt is the training
+            prompt of the generation's ``build_dataset.py`` (:func:`runtime.training.data.training_prompt`).
         init_adapter: An adapter folder to continue training (the second stage after an
             ``embeddings`` stage), or empty for a fresh LoRA adapter.
     """
@@ -86,22 +94,24 @@ class JobSpec:
     output_dir: str = ""
     tokenizer: str = ""
     job_id: str = ""
-    lora_rank: int = 8
-    lora_alpha: int = 32
+    generation: int = 0
+    lora_rank: int | None = None
+    lora_alpha: int | None = None
     lora_dropout: float = 0.05
     lora_modules: tuple[str, ...] = LORA_MODULES
-    train_embeddings: Literal["auto", "yes", "no"] = "auto"
+    train_embeddings: Literal["auto", "yes", "no"] | None = None
     stage: Literal["lora", "embeddings"] = "lora"
-    learning_rate: float = 2e-4
-    warmup_ratio: float = 0.05
+    learning_rate: float | None = None
+    warmup_ratio: float | None = None
+    weight_decay: float | None = None
     lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
     max_grad_norm: float = 1.0
     epochs: float = 1.0
     max_steps: int = 0
-    block_size: int = 512
+    block_size: int | None = None
     batch_size: int = 1
     grad_accum: int = 1
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool | None = None
     seed: int = 42
     precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"
     save_steps: int = 0
@@ -213,6 +223,7 @@ _FIELD_TYPES: dict[str, Any] = {
     "output_dir": str,
     "tokenizer": str,
     "job_id": str,
+    "generation": int,
     "lora_rank": int,
     "lora_alpha": int,
     "lora_dropout": float,
@@ -221,6 +232,7 @@ _FIELD_TYPES: dict[str, Any] = {
     "stage": str,
     "learning_rate": float,
     "warmup_ratio": float,
+    "weight_decay": float,
     "lr_scheduler": str,
     "max_grad_norm": float,
     "epochs": float,
@@ -245,6 +257,18 @@ _FIELD_TYPES: dict[str, Any] = {
     "version": int,
 }
 
+#: The recipe's fields: ``None`` takes the kind's and generation's value (presets.resolve).
+RECIPE_FIELDS = (
+    "lora_rank",
+    "lora_alpha",
+    "train_embeddings",
+    "learning_rate",
+    "warmup_ratio",
+    "weight_decay",
+    "block_size",
+    "gradient_checkpointing",
+)
+
 _CHOICES: dict[str, tuple[str, ...]] = {
     "kind": ("pretrain", "sft"),
     "train_embeddings": ("auto", "yes", "no"),
@@ -256,11 +280,13 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 
 # Inclusive ranges of the numeric fields: wide enough for any real run, narrow enough to catch typos.
 _RANGES: dict[str, tuple[float, float]] = {
+    "generation": (0, 2),
     "lora_rank": (1, 1024),
     "lora_alpha": (1, 100_000),
     "lora_dropout": (0.0, 0.9),
     "learning_rate": (1e-8, 1.0),
     "warmup_ratio": (0.0, 0.5),
+    "weight_decay": (0.0, 1.0),
     "max_grad_norm": (0.0, 1e4),
     "epochs": (0.01, 100.0),
     "max_steps": (0, 10_000_000),
@@ -288,7 +314,11 @@ def _spec_error(name: str, reason: str) -> SpecError:
 
 
 def _coerce(name: str, value: object, kind: Any) -> Any:
-    """``value`` as ``kind`` if it is one (ints are accepted for floats), else a SpecError."""
+    """``value`` as ``kind`` if it is one (ints are accepted for floats), else a SpecError.
+
+    A recipe field may be null: the recipe's value then."""
+    if value is None and name in RECIPE_FIELDS:
+        return None
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -313,14 +343,14 @@ def _coerce(name: str, value: object, kind: Any) -> Any:
 
 def _validate(spec: JobSpec) -> None:
     for name, choices in _CHOICES.items():
-        if getattr(spec, name) not in choices:
+        if getattr(spec, name) not in choices and not (name in RECIPE_FIELDS and getattr(spec, name) is None):
             raise _spec_error(name, f"must be one of {', '.join(choices)}")
     for name, (low, high) in _RANGES.items():
         value = getattr(spec, name)
-        if not low <= value <= high:
+        if value is not None and not low <= value <= high:
             raise _spec_error(name, f"{value} is outside {low:g}..{high:g}")
     for name, kind in _FIELD_TYPES.items():
-        if kind is str and len(getattr(spec, name)) > _MAX_STRING:
+        if kind is str and len(getattr(spec, name) or "") > _MAX_STRING:
             raise _spec_error(name, f"longer than {_MAX_STRING} characters")
     for name in ("model", "dataset"):
         if not getattr(spec, name):

@@ -280,3 +280,49 @@ def test_a_spec_output_folder_outside_the_data_folder_needs_out(tmp_path: Path, 
     assert "Traceback" not in chosen.stdout + chosen.stderr
     [run] = json.loads(_cli("train", "status", "--json", home=isolated_dirs).stdout)
     assert run["output_dir"] == str(elsewhere)
+
+
+def test_train_preview_shows_the_filled_recipe_the_tokenizer_and_the_masked_sequences(
+    tmp_path: Path, isolated_dirs: Path
+) -> None:
+    from runtime.tokens import merge_sentencepiece, write_merged
+
+    tokenizer = tmp_path / "chinese-llama"
+    write_merged(
+        merge_sentencepiece(
+            data_file(SHIPPED_TOKENIZERS / "llama" / "tokenizer.model"),
+            data_file(SHIPPED_TOKENIZERS / "chinese_sp.model"),
+        ),
+        tokenizer,
+    )
+    spec = tmp_path / "job.json"
+    # A plain spec: no learning rate, warm-up or length; the model is not read by the preview.
+    spec.write_text(
+        json.dumps(
+            {
+                "kind": "sft",
+                "model": str(tmp_path / "no-model"),
+                "tokenizer": str(tokenizer),
+                "dataset": str(data_file(TEST_DATA / "zh_sft_sample.json")),
+            }
+        ),
+        encoding="utf-8",
+    )
+    proc = _cli("train", "preview", "--spec", str(spec), "--examples", "2", "--json", home=isolated_dirs)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    resolved = result["resolved"]
+    assert (resolved["generation"], resolved["learning_rate"], resolved["warmup_ratio"]) == (1, 1e-4, 0.03)
+    assert (resolved["block_size"], resolved["weight_decay"], resolved["lora_rank"]) == (512, 0.0, 8)
+    assert resolved["warmup_steps"] == -(-resolved["total_steps"] * 3 // 100) >= 1
+    assert result["tokenizer_size"] == 49_954  # [PAD] added, as generation 1's SFT script does
+    assert len(result["examples"]) == 2
+    for example in result["examples"]:
+        ids, labels = example["input_ids"], example["labels"]
+        assert len(ids) == len(labels) and ids[0] == 1 and ids[-1] == 2  # BOS ... EOS
+        prompt = labels.index(next(label for label in labels if label != -100))
+        assert labels[:prompt] == [-100] * prompt and labels[prompt:] == ids[prompt:]  # the answer and EOS learned
+
+    words = _cli("train", "preview", "--spec", str(spec), home=isolated_dirs)
+    assert words.returncode == 0, words.stderr
+    assert "generation 1, tokenizer of 49,954 tokens" in words.stdout and "learning_rate: 0.0001" in words.stdout

@@ -1,4 +1,5 @@
-"""Training data: the Alpaca prompt, labels only on the answer, pretraining blocks, bounded and checked reading."""
+"""Training data: build_dataset.py's prompts, the pad token, labels only on the answer, pretraining blocks,
+bounded and checked reading."""
 
 from __future__ import annotations
 
@@ -6,30 +7,108 @@ import json
 from pathlib import Path
 
 import pytest
+import sentencepiece
 
 from runtime.tokens import merge_sentencepiece, write_merged
-from runtime.training import data
+from runtime.training import data, prepare
 from tests.conftest import SHIPPED_TOKENIZERS, data_file
 
 
 @pytest.fixture(scope="module")
-def processor(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - a sentencepiece processor
+def tokenizer_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Chinese-LLaMA's 49,953-piece tokenizer, merged from the shipped models."""
     folder = tmp_path_factory.mktemp("tok")
     merged = merge_sentencepiece(
         data_file(SHIPPED_TOKENIZERS / "llama" / "tokenizer.model"), data_file(SHIPPED_TOKENIZERS / "chinese_sp.model")
     )
     write_merged(merged, folder)
-    return data.load_processor(folder)
+    return folder
 
 
-def test_the_prompt_is_the_chinese_alpaca_template_with_instruction_and_input_joined() -> None:
-    record = data.SftRecord(instruction="把这句话翻译成英文", input="今天天气很好", output="The weather is nice today.")
-    assert data.alpaca_prompt(record) == (
-        "Below is an instruction that describes a task. Write a response that appropriately completes the request."
-        "\n\n### Instruction:\n\n把这句话翻译成英文\n今天天气很好\n\n### Response:\n\n"
-    )
-    without_input = data.alpaca_prompt(data.SftRecord("你好", "", "你好！"))
-    assert "### Instruction:\n\n你好\n\n### Response:\n\n" in without_input
+@pytest.fixture(scope="module")
+def processor(tokenizer_folder: Path):  # noqa: ANN201 - a sentencepiece processor
+    return data.load_processor(tokenizer_folder)
+
+
+# The authors' build_dataset.py PROMPT_TEMPLATE, copied here so that the test does not read the code under test.
+GENERATION_1_PROMPT = (
+    "Below is an instruction that describes a task. Write a response that appropriately completes the request."
+    "\n\n### Instruction:\n{instruction}\n\n### Response: "
+)
+GENERATION_2_PROMPT = (
+    "[INST] <<SYS>>\nYou are a helpful assistant. 你是一个乐于助人的助手。\n<</SYS>>\n\n{instruction} [/INST]"
+)
+
+
+def _as_build_dataset(model: Path, template: str, record: dict[str, str], max_length: int) -> tuple[list, list]:
+    """input_ids and labels as build_dataset.py makes them, from sentencepiece and the template alone."""
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(model))
+    instruction = record["instruction"] + ("\n" + record["input"] if record["input"] else "")
+    source = [sp.bos_id(), *sp.encode(template.replace("{instruction}", instruction))]
+    target = [*sp.encode(record["output"]), sp.eos_id()]
+    return (source + target)[:max_length], ([-100] * len(source) + target)[:max_length]
+
+
+RECORD = {"instruction": "把这句话翻译成英文", "input": "今天天气很好", "output": "The weather is nice today."}
+
+
+def test_a_generation_1_example_is_built_as_build_dataset_builds_it(processor, tokenizer_folder: Path) -> None:  # noqa: ANN001
+    record = data.SftRecord(**RECORD)
+    example = data.sft_example(processor, record, block_size=512, generation=1)
+    ids, labels = _as_build_dataset(tokenizer_folder / "tokenizer.model", GENERATION_1_PROMPT, RECORD, 512)
+    assert (list(example.input_ids), list(example.labels)) == (ids, labels)
+    assert data.training_prompt(record, 1).endswith("今天天气很好\n\n### Response: ")
+    # Cut to the maximum length like the script: the end of the answer (and EOS) goes.
+    short = data.sft_example(processor, record, block_size=len(ids) - 3, generation=1)
+    assert (list(short.input_ids), list(short.labels)) == (ids[:-3], labels[:-3])
+    without_input = {**RECORD, "input": ""}
+    example = data.sft_example(processor, data.SftRecord(**without_input), block_size=512, generation=1)
+    expected = _as_build_dataset(tokenizer_folder / "tokenizer.model", GENERATION_1_PROMPT, without_input, 512)
+    assert (list(example.input_ids), list(example.labels)) == expected
+
+
+def test_a_generation_2_example_is_built_as_build_dataset_builds_it() -> None:
+    model = data_file(SHIPPED_TOKENIZERS / "chinese-llama-2" / "tokenizer.model")
+    processor = data.load_processor(model)
+    record = data.SftRecord(**RECORD)
+    example = data.sft_example(processor, record, block_size=1024, generation=2)
+    ids, labels = _as_build_dataset(model, GENERATION_2_PROMPT, RECORD, 1024)
+    assert (list(example.input_ids), list(example.labels)) == (ids, labels)
+    learned = [label for label in labels if label != data.IGNORE_INDEX]
+    assert learned[-1] == processor.eos_id() and ids[0] == processor.bos_id()
+
+
+def test_the_inference_template_chat_uses_is_not_the_training_prompt() -> None:
+    from runtime.chat.templates import Turn, render
+
+    chat = "".join(p for p in render("chinese-alpaca", [Turn(user="你好")]).parts if isinstance(p, str))
+    assert "### Instruction:\n\n你好\n\n### Response:\n\n" in chat  # chat's template is unchanged
+    assert data.training_prompt(data.SftRecord("你好", "", "x"), 1).endswith("### Instruction:\n你好\n\n### Response: ")
+
+
+def test_generation_1_instruction_tuning_adds_the_pad_token(tokenizer_folder: Path, tmp_path: Path) -> None:
+    sft = prepare.training_tokenizer(tokenizer_folder, "sft", 1)
+    assert (sft.size, sft.pad, sft.added, sft.pad_added) == (49_954, 49_953, {"[PAD]": 49_953}, True)
+    pretrain = prepare.training_tokenizer(tokenizer_folder, "pretrain", 1)
+    assert pretrain.size == 49_953 and not pretrain.pad_added
+    # Chinese-Alpaca's own folder already has it (added_tokens.json): counted, not added again.
+    alpaca = tmp_path / "alpaca"
+    alpaca.mkdir()
+    (alpaca / "tokenizer.model").write_bytes((tokenizer_folder / "tokenizer.model").read_bytes())
+    (alpaca / "added_tokens.json").write_text(json.dumps({"[PAD]": 49_953}), encoding="utf-8")
+    assert prepare.tokenizer_size(alpaca) == 49_954
+    again = prepare.training_tokenizer(alpaca, "sft", 1)
+    assert (again.size, again.pad, again.pad_added) == (49_954, 49_953, False)
+
+
+def test_generation_2_instruction_tuning_takes_only_the_chinese_llama_2_tokenizer(tokenizer_folder: Path) -> None:
+    from runtime.tokens import TokenizerError
+
+    llama2 = prepare.training_tokenizer(data_file(SHIPPED_TOKENIZERS / "chinese-llama-2" / "tokenizer.model"), "sft", 2)
+    assert (llama2.size, llama2.pad, llama2.pad_added) == (55_296, 32_000, False)  # its own <pad>
+    with pytest.raises(TokenizerError) as caught:
+        prepare.training_tokenizer(tokenizer_folder, "sft", 2)
+    assert caught.value.code == "tokenizer_wrong_size" and caught.value.params["size"] == 49_953
 
 
 def test_only_the_answer_and_eos_are_learned(processor) -> None:  # noqa: ANN001
@@ -41,7 +120,7 @@ def test_only_the_answer_and_eos_are_learned(processor) -> None:  # noqa: ANN001
     assert learned == [*answer, processor.eos_id()]
     prompt_length = len(example.input_ids) - len(learned)
     assert example.labels[:prompt_length] == [data.IGNORE_INDEX] * prompt_length
-    assert processor.decode(example.input_ids[1:prompt_length]) == data.alpaca_prompt(record)
+    assert processor.decode(example.input_ids[1:prompt_length]) == data.training_prompt(record)
     # Cut to the block size; a record whose answer is cut off entirely is left out.
     assert len(data.sft_example(processor, record, block_size=prompt_length + 2).input_ids) == prompt_length + 2
     assert data.sft_examples(processor, [record], block_size=prompt_length) == []
@@ -88,7 +167,7 @@ HUGE = 50 * 1024 * 1024
 #: What the child measures: read the dataset as the scripts do, print the outcome and its peak RSS.
 _MEASURE = """
 import json, sys
-from runtime.training import data
+from runtime.training import data, prepare
 kind, path, tokenizer = sys.argv[1:4]
 try:
     if kind == "sft":

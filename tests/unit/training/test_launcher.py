@@ -33,14 +33,17 @@ def test_spec_round_trips_through_json_with_the_paper_defaults(tmp_path: Path) -
     assert again == spec
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["lora_modules"] == list(LORA_MODULES)
-    # The paper's recipe (sections 4.3-4.5): AdamW 2e-4, 5 % warm-up, cosine, clipping 1.0, one epoch.
-    assert (again.learning_rate, again.warmup_ratio, again.lr_scheduler, again.max_grad_norm, again.epochs) == (
-        2e-4,
-        0.05,
-        "cosine",
-        1.0,
-        1.0,
+    # Both generations' scripts: cosine, clipping 1.0, one epoch. The recipe's own fields stay empty
+    # (null) until the run fills them for its kind and the tokenizer's generation (test_presets.py).
+    assert (again.lr_scheduler, again.max_grad_norm, again.epochs) == ("cosine", 1.0, 1.0)
+    assert (data["learning_rate"], data["warmup_ratio"], data["weight_decay"], data["generation"]) == (
+        None,
+        None,
+        None,
+        0,
     )
+    missing = {key: value for key, value in data.items() if value is not None}
+    assert JobSpec.from_dict(missing) == spec  # a spec without them reads the same
 
 
 @pytest.mark.parametrize(
@@ -54,6 +57,10 @@ def test_spec_round_trips_through_json_with_the_paper_defaults(tmp_path: Path) -
         ({"tiny_test": 1}, "tiny_test"),
         ({"surprise": True}, "surprise"),
         ({"learning_rate": float("nan")}, "learning_rate"),
+        ({"weight_decay": 2.0}, "weight_decay"),
+        ({"generation": 3}, "generation"),
+        ({"train_embeddings": "sometimes"}, "train_embeddings"),
+        ({"lr_scheduler": None}, "lr_scheduler"),
         ({"job_id": "../../etc"}, "job_id"),
         ({"devices": [0], "processes": 2}, "processes"),
         ({"version": 99}, "version"),

@@ -4,12 +4,15 @@ parse, checkpoints resume with the step count, the adapter saves, and the CPU is
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
+import pytest
 from safetensors import safe_open
 
 from runtime.training.launcher import JobSpec, parse_progress
+from runtime.training.presets import resolve
 from tests.conftest import TEST_DATA, data_file
 from tests.cuda import cuda_available
 from tests.unit.training.conftest import FinishedRun, run_script
@@ -66,8 +69,9 @@ def test_the_vocabulary_is_extended_by_appending_rows_and_the_stages_train_what_
     from runtime.training._trainer import prepare_model
 
     base = load_file(str(tiny_llama / "model.safetensors"))
-    spec = JobSpec(
-        kind="pretrain", model=str(tiny_llama), tokenizer=str(chinese_llama_dir), dataset="x", tiny_test=True
+    spec = resolve(
+        JobSpec(kind="pretrain", model=str(tiny_llama), tokenizer=str(chinese_llama_dir), dataset="x", tiny_test=True),
+        49_953,
     )
     model, extended, train_embeddings = prepare_model(spec, 49_953, dtype=torch.float32, cuda=False)
     assert extended and train_embeddings
@@ -81,13 +85,14 @@ def test_the_vocabulary_is_extended_by_appending_rows_and_the_stages_train_what_
     assert any("lm_head.modules_to_save" in name for name in trainable)
     assert not any("base_layer" in name or "original_module" in name for name in trainable)
 
-    # Stage 1 of the two-stage option: only the embeddings and the LM head learn.
+    # Stage 1 of the two-stage option (paper section 4.3): only the input embeddings learn.
     stage1, _, _ = prepare_model(spec.replace(stage="embeddings"), 49_953, dtype=torch.float32, cuda=False)
     trainable = {name for name, p in stage1.named_parameters() if p.requires_grad}
-    assert trainable and all("modules_to_save" in name for name in trainable)
+    assert trainable and all("embed_tokens.modules_to_save" in name for name in trainable)
 
-    # The same vocabulary: LoRA alone.
-    same, extended, train_embeddings = prepare_model(spec, 32_000, dtype=torch.float32, cuda=False)
+    # The same vocabulary and train_embeddings "auto": LoRA alone.
+    auto = spec.replace(train_embeddings="auto")
+    same, extended, train_embeddings = prepare_model(auto, 32_000, dtype=torch.float32, cuda=False)
     assert not extended and not train_embeddings
     assert all("lora_" in name for name, p in same.named_parameters() if p.requires_grad)
 
@@ -130,9 +135,57 @@ def test_instruction_tuning_learns_the_answers(tiny_chinese_llama: Path, tmp_pat
     # LoRA alone on a random 64-wide model moves slowly (about -0.2 here); batch noise is ~0.03.
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.1, losses
     (result,) = run.of("result")
-    assert result["embeddings_trained"] is False  # same vocabulary: LoRA only
-    config = json.loads((Path(result["adapter"]) / "adapter_config.json").read_text(encoding="utf-8"))
-    assert config["modules_to_save"] is None
+    # Generation 1's SFT (run_sft.sh): [PAD] appended (49,954) and embed_tokens, lm_head trained in full.
+    assert (result["embeddings_trained"], result["vocab_size"], result["generation"]) == (True, 49_954, 1)
+    adapter = Path(result["adapter"])
+    config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    assert sorted(config["modules_to_save"]) == ["embed_tokens", "lm_head"]
+    assert (config["r"], config["lora_alpha"]) == (8, 16)  # the spec's own values are kept
+    assert json.loads((adapter / "added_tokens.json").read_text(encoding="utf-8")) == {"[PAD]": 49_953}
+    with safe_open(str(adapter / "adapter_model.safetensors"), "np") as weights:
+        names = weights.keys()  # a safe_open is not iterable itself
+        rows = [weights.get_slice(k).get_shape()[0] for k in names if "embed_tokens" in k]
+        assert rows and set(rows) == {49_954}
+    saved = JobSpec.read(adapter / "training_spec.json")  # the resolved recipe
+    assert (saved.warmup_ratio, saved.weight_decay, saved.block_size) == (0.03, 0.0, 128)
+
+
+def test_the_learning_rate_of_every_step_is_warm_up_then_cosine(tiny_chinese_llama: Path, tmp_path: Path) -> None:
+    spec = JobSpec(
+        kind="pretrain",
+        model=str(tiny_chinese_llama),
+        dataset=str(data_file(TEST_DATA / "zh_samples.txt")),
+        output_dir=str(tmp_path / "output"),
+        block_size=16,
+        batch_size=1,
+        max_steps=40,
+        learning_rate=1e-3,
+        warmup_ratio=0.1,
+        lora_rank=2,
+        lora_alpha=4,
+        train_embeddings="no",
+        gradient_checkpointing=False,
+        tiny_test=True,
+    )
+    run = run_script(spec, tmp_path / "spec.json")
+    assert run.returncode == 0, run.events[-3:]
+    logged = {e["step"]: e["lr"] for e in run.of("progress")}
+    assert sorted(logged) == list(range(1, 41))
+    peak, total, warmup = 1e-3, 40, 4  # ceil(40 x 0.1)
+
+    def formula(step: int) -> float:  # get_cosine_schedule_with_warmup, after `step` updates
+        if step < warmup:
+            return peak * step / warmup
+        return peak * 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / (total - warmup)))
+
+    # transformers 5 logs the rate step s's update used (after s - 1 scheduler steps); 4.x logged it
+    # after the scheduler's step. Either way every step must sit on the formula, with one shift.
+    shift = 1 if logged[1] == 0.0 else 0
+    for step, lr in logged.items():
+        assert lr == pytest.approx(formula(step - shift), rel=1e-6, abs=1e-12), step
+    rising = [logged[step + shift] for step in range(1, warmup + 1)]
+    assert rising == sorted(rising) and rising[0] < rising[-1] == pytest.approx(peak)  # a real warm-up
+    assert logged[40] < peak * 1e-2  # cosine decay to near zero
 
 
 def test_a_real_run_needs_cuda(tiny_chinese_llama: Path, tmp_path: Path) -> None:
@@ -184,13 +237,16 @@ def test_the_second_stage_continues_from_the_first_stages_adapter(
 
     (result,) = pretrain_run.of("result")
     saved = load_file(str(Path(result["adapter"]) / "adapter_model.safetensors"))
-    spec = JobSpec(
-        kind="pretrain",
-        model=str(tiny_llama),
-        tokenizer=str(chinese_llama_dir),
-        dataset="x",
-        init_adapter=result["adapter"],
-        tiny_test=True,
+    spec = resolve(
+        JobSpec(
+            kind="pretrain",
+            model=str(tiny_llama),
+            tokenizer=str(chinese_llama_dir),
+            dataset="x",
+            init_adapter=result["adapter"],
+            tiny_test=True,
+        ),
+        49_953,
     )
     model, extended, _ = prepare_model(spec, 49_953, dtype=torch.float32, cuda=False)
     assert extended
