@@ -3488,170 +3488,180 @@ Last changed {when}</source>
 <context>
     <name>TrainingController</name>
     <message>
-        <location filename="../../app/controllers/training.py" line="108"/>
-        <source>Pre-training with LoRA (Chinese-LLaMA, sections 4.3-4.4)</source>
-        <extracomment>Milliseconds between polls of a running run&apos;s events and log. Bytes of the adapter downloaded and in all (emitted on the download&apos;s thread, shown on the GUI&apos;s).</extracomment>
-        <translation>LoRA 预训练（Chinese-LLaMA，第 4.3-4.4 节）</translation>
-    </message>
-    <message>
-        <location filename="../../app/controllers/training.py" line="109"/>
-        <source>Pre-training stage 1 of 2: embeddings only (7B)</source>
-        <translation>预训练第 1 阶段（共 2 阶段）：仅训练词嵌入（7B）</translation>
-    </message>
-    <message>
-        <location filename="../../app/controllers/training.py" line="110"/>
-        <source>Instruction fine-tuning with LoRA (Chinese-Alpaca, section 4.5)</source>
-        <translation>LoRA 指令精调（Chinese-Alpaca，第 4.5 节）</translation>
-    </message>
-    <message>
-        <location filename="../../app/controllers/training.py" line="111"/>
+        <location filename="../../app/controllers/training.py" line="114"/>
         <source>Tiny test on the CPU (a tiny model only)</source>
         <translation>CPU 上的微型测试（仅限微型模型）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="119"/>
-        <location filename="../../app/controllers/training.py" line="464"/>
+        <location filename="../../app/controllers/training.py" line="122"/>
+        <location filename="../../app/controllers/training.py" line="480"/>
         <source>This computer</source>
         <translation>本机</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="138"/>
+        <location filename="../../app/controllers/training.py" line="141"/>
         <source>Checking {target}…</source>
         <translation>正在检查 {target}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="155"/>
+        <location filename="../../app/controllers/training.py" line="158"/>
         <source>the CPU (tiny test)</source>
         <translation>CPU（微型测试）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="156"/>
+        <location filename="../../app/controllers/training.py" line="159"/>
         <source>Ready: {devices}</source>
         <translation>就绪：{devices}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="264"/>
+        <location filename="../../app/controllers/training.py" line="280"/>
         <source>Run {job} is starting…</source>
         <translation>运行 {job} 正在启动…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="277"/>
+        <location filename="../../app/controllers/training.py" line="293"/>
         <source>Stopping after the current step…</source>
         <translation>将在当前步骤完成后停止…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="301"/>
+        <location filename="../../app/controllers/training.py" line="317"/>
         <source>Uploading the job: {done} of {total}</source>
         <translation>正在上传任务：{done} / {total}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="308"/>
+        <location filename="../../app/controllers/training.py" line="324"/>
         <source>connection lost; reconnecting (the run goes on)</source>
         <translation>连接中断，正在重新连接（训练仍在继续）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="309"/>
+        <location filename="../../app/controllers/training.py" line="325"/>
         <source>re-attached</source>
         <translation>已重新连接</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="314"/>
+        <location filename="../../app/controllers/training.py" line="330"/>
         <source>Run {job} on {host}: {phase}</source>
         <translation>{host} 上的运行 {job}：{phase}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="326"/>
+        <location filename="../../app/controllers/training.py" line="342"/>
         <source>Downloading the adapter of run {job}…</source>
         <translation>正在下载运行 {job} 的适配器…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="350"/>
+        <location filename="../../app/controllers/training.py" line="366"/>
         <source>Downloading the adapter of run {job}: {done} of {size}</source>
         <translation>正在下载运行 {job} 的适配器：{done} / {size}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="369"/>
+        <location filename="../../app/controllers/training.py" line="385"/>
         <source>The adapter was downloaded to {path} ({size}).</source>
         <translation>适配器已下载到 {path}（{size}）。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="373"/>
+        <location filename="../../app/controllers/training.py" line="389"/>
         <source>Step {step} of {total}</source>
         <translation>第 {step} / {total} 步</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="375"/>
+        <location filename="../../app/controllers/training.py" line="391"/>
         <source>loss {loss:.4f}</source>
         <translation>损失 {loss:.4f}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="377"/>
+        <location filename="../../app/controllers/training.py" line="393"/>
         <source>{speed:,.0f} tokens/s</source>
         <translation>{speed:,.0f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="379"/>
+        <location filename="../../app/controllers/training.py" line="395"/>
         <source>GPU memory {gib:.1f} GiB</source>
         <translation>显存 {gib:.1f} GiB</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="381"/>
+        <location filename="../../app/controllers/training.py" line="397"/>
         <source>{eta} left</source>
         <translation>剩余 {eta}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="404"/>
+        <location filename="../../app/controllers/training.py" line="420"/>
         <source>Run {job} finished: the adapter is in {path}</source>
         <translation>运行 {job} 已完成：适配器位于 {path}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="408"/>
+        <location filename="../../app/controllers/training.py" line="424"/>
         <source>Run {job} stopped at step {step}.</source>
         <translation>运行 {job} 已在第 {step} 步停止。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="410"/>
+        <location filename="../../app/controllers/training.py" line="426"/>
         <source>Start the same recipe again to resume from its checkpoint.</source>
         <translation>用同样的配置再次开始即可从检查点继续。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="414"/>
+        <location filename="../../app/controllers/training.py" line="430"/>
         <source>Run {job} failed: {message}</source>
         <translation>运行 {job} 失败：{message}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="427"/>
+        <location filename="../../app/controllers/training.py" line="443"/>
         <source>Merging the adapter into {model}…</source>
         <translation>正在把适配器合并到 {model}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="437"/>
+        <location filename="../../app/controllers/training.py" line="453"/>
         <source>Merged into {path}. Convert it to GGUF to chat with it.</source>
         <translation>已合并到 {path}。转换为 GGUF 后即可用它对话。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="455"/>
+        <location filename="../../app/controllers/training.py" line="471"/>
         <source>starting</source>
         <translation>启动中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="307"/>
-        <location filename="../../app/controllers/training.py" line="456"/>
+        <location filename="../../app/controllers/training.py" line="323"/>
+        <location filename="../../app/controllers/training.py" line="472"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="457"/>
+        <location filename="../../app/controllers/training.py" line="109"/>
+        <source>Chinese-LLaMA: pre-training with LoRA</source>
+        <extracomment>Milliseconds between polls of a running run&apos;s events and log. Bytes of the adapter downloaded and in all (emitted on the download&apos;s thread, shown on the GUI&apos;s).</extracomment>
+        <translation>Chinese-LLaMA：LoRA 预训练</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="110"/>
+        <source>Chinese-LLaMA 7B, stage 1 of 2: input embeddings only</source>
+        <translation>Chinese-LLaMA 7B，两阶段中的第 1 阶段：只训练输入词嵌入</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="111"/>
+        <source>Chinese-Alpaca: instruction fine-tuning with LoRA</source>
+        <translation>Chinese-Alpaca：LoRA 指令精调</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="112"/>
+        <source>Chinese-LLaMA-2: pre-training with LoRA</source>
+        <translation>Chinese-LLaMA-2：LoRA 预训练</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="113"/>
+        <source>Chinese-Alpaca-2: instruction fine-tuning with LoRA</source>
+        <translation>Chinese-Alpaca-2：LoRA 指令精调</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="473"/>
         <source>finished</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="458"/>
+        <location filename="../../app/controllers/training.py" line="474"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="459"/>
+        <location filename="../../app/controllers/training.py" line="475"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
