@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QRect, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -27,13 +27,15 @@ from app.controllers.downloads import DownloadManager
 from app.controllers.hub import HubController, has_any_model
 from app.controllers.models import ModelsController
 from app.controllers.tray import TrayController
-from app.i18n import LANGUAGES, install_translators
+from app.i18n import install_translators
+from app.menus import build_menus
 from app.views.banner import Banner, BannerMessage
 from app.views.chat_view import ChatInput, ChatView
 from app.views.conversation_list import ConversationListView
 from app.views.decoding_panel import DecodingPanel
 from app.views.shortcuts_dialog import ShortcutsDialog, actions_with_keys
 from app.views.tokenizer_panel import TokenizerPanel
+from app.window_geometry import fit_to_screen
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +49,6 @@ STYLE_SHEET = """
 #banner { background: #fff4d6; border: 1px solid #e6c877; border-radius: 6px; }
 #banner[severity="error"] { background: #fde7e7; border-color: #e39a9a; }
 """
-
-
-def fit_inside(frame: QRect, available: QRect) -> QRect:
-    """``frame`` made no larger than ``available`` and moved, as little as it takes, into it."""
-    width = min(frame.width(), available.width())
-    height = min(frame.height(), available.height())
-    x = min(max(frame.x(), available.left()), available.left() + available.width() - width)
-    y = min(max(frame.y(), available.top()), available.top() + available.height() - height)
-    return QRect(x, y, width, height)
 
 
 class MainWindow(QMainWindow):
@@ -247,94 +240,7 @@ class MainWindow(QMainWindow):
         self.stop_button.clicked.connect(self.chat_controller.stop)
 
     def _build_menus(self) -> None:
-        bar = self.menuBar()
-        model_menu = bar.addMenu(self.tr("&Model"))
-        open_action = model_menu.addAction(self.tr("&Open model file…"))
-        open_action.setShortcut(QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self.models_controller.choose_model)
-        get_models = model_menu.addAction(self.tr("&Get models…"))
-        get_models.triggered.connect(self.hub_controller.open_dialog)
-        self.recent_menu = model_menu.addMenu(self.tr("Recent models"))
-        self.recent_menu.aboutToShow.connect(lambda: self.models_controller.fill_recent_menu(self.recent_menu))
-        self.unload_action = model_menu.addAction(self.tr("&Unload model"))
-        self.unload_action.triggered.connect(self.models_controller.unload_model)
-        model_menu.addSeparator()
-        convert_action = model_menu.addAction(self.tr("&Convert and quantize my weights…"))
-        convert_action.triggered.connect(self.open_convert_wizard)
-        model_menu.addSeparator()
-        quit_action = model_menu.addAction(self.tr("&Quit"))
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.tray_controller.request_quit)
-
-        chat_menu = bar.addMenu(self.tr("&Conversation"))
-        new_action = chat_menu.addAction(self.tr("&New conversation"))
-        new_action.setShortcut(QKeySequence.StandardKey.New)
-        new_action.triggered.connect(self.conversations_controller.new_conversation)
-        self.search_action = chat_menu.addAction(self.tr("&Search conversations"))
-        self.search_action.setShortcut(QKeySequence.StandardKey.Find)
-        self.search_action.triggered.connect(self.conversations.focus_search)
-        chat_menu.addSeparator()
-        self.focus_input_action = chat_menu.addAction(self.tr("&Write a message"))
-        self.focus_input_action.setShortcut(QKeySequence(Qt.Modifier.CTRL | Qt.Key.Key_L))
-        self.focus_input_action.triggered.connect(lambda: self.input.setFocus(Qt.FocusReason.ShortcutFocusReason))
-        # Enabled only while an answer is written: otherwise Esc belongs to the focused widget
-        # (the input box cancels an edit with it, the search field clears itself).
-        self.stop_action = chat_menu.addAction(self.tr("S&top the answer"))
-        self.stop_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        self.stop_action.setEnabled(False)
-        self.stop_action.triggered.connect(self.chat_controller.stop)
-        self.copy_answer_action = chat_menu.addAction(self.tr("&Copy the last answer"))
-        self.copy_answer_action.setShortcut(QKeySequence(Qt.Modifier.CTRL | Qt.Modifier.SHIFT | Qt.Key.Key_C))
-        self.copy_answer_action.triggered.connect(self.copy_last_answer)
-        chat_menu.addSeparator()
-        export_md = chat_menu.addAction(self.tr("Export as &Markdown…"))
-        export_md.triggered.connect(lambda: self.conversations_controller.export_current("markdown"))
-        export_json = chat_menu.addAction(self.tr("Export as &JSON…"))
-        export_json.triggered.connect(lambda: self.conversations_controller.export_current("json"))
-        import_action = chat_menu.addAction(self.tr("&Import from JSON…"))
-        import_action.triggered.connect(self.conversations_controller.import_conversation)
-
-        view_menu = bar.addMenu(self.tr("&View"))
-        self.panel_action = view_menu.addAction(self.tr("&Decoding panel"))
-        self.panel_action.setCheckable(True)
-        self.panel_action.setChecked(self.ctx.settings.show_decoding_panel)
-        self.panel_action.toggled.connect(self._toggle_panel)
-        self.tokens_action = view_menu.addAction(self.tr("&Tokenizer panel"))
-        self.tokens_action.setCheckable(True)
-        self.tokens_action.setChecked(self.ctx.settings.show_tokenizer_panel)
-        self.tokens_action.toggled.connect(self._toggle_tokenizer_panel)
-
-        tools_menu = bar.addMenu(self.tr("&Tools"))
-        vocab_action = tools_menu.addAction(self.tr("&Extend a vocabulary…"))
-        vocab_action.triggered.connect(self.open_vocab_tool)
-        hosts_action = tools_menu.addAction(self.tr("Training &hosts (SSH)…"))
-        hosts_action.triggered.connect(self.open_hosts)
-        training_action = tools_menu.addAction(self.tr("&Advanced: LoRA training…"))
-        training_action.triggered.connect(self.open_training_tool)
-
-        settings_menu = bar.addMenu(self.tr("&Settings"))
-        language_menu = settings_menu.addMenu(self.tr("&Language"))
-        group = QActionGroup(self)
-        self._language_actions: dict[str, QAction] = {}
-        choices = [("system", self.tr("System language"))] + list(LANGUAGES.items())
-        for code, label in choices:
-            action = QAction(label, self, checkable=True)
-            action.setChecked(self.ctx.settings.language == code)
-            action.triggered.connect(lambda _checked=False, c=code: self.set_language(c))
-            group.addAction(action)
-            language_menu.addAction(action)
-            self._language_actions[code] = action
-        hub_settings = settings_menu.addAction(self.tr("&Model hub…"))
-        hub_settings.setShortcut(QKeySequence.StandardKey.Preferences)
-        hub_settings.triggered.connect(self.hub_controller.open_settings)
-
-        help_menu = bar.addMenu(self.tr("&Help"))
-        # The list of keys is the only help the app has, so the help key opens it.
-        shortcuts = help_menu.addAction(self.tr("&Keyboard shortcuts"))
-        shortcuts.setShortcut(QKeySequence.StandardKey.HelpContents)
-        shortcuts.triggered.connect(self.show_shortcuts)
-        about = help_menu.addAction(self.tr("&About Alpaca Desk"))
-        about.triggered.connect(self.about)
+        build_menus(self)
 
     def _connect_client(self) -> None:
         # The chat first: when a request fails or the host dies, the answer being written is
@@ -359,33 +265,8 @@ class MainWindow(QMainWindow):
         self.fit_to_screen()
 
     def fit_to_screen(self) -> None:
-        """Shrink the window to the available area of the screen it is on and move it onto that
-        screen where it is partly or wholly off it. A geometry saved at another scale (150% and
-        200% make the logical screen smaller), on a larger screen or on one no longer attached
-        would otherwise put the input box and the side panels out of reach."""
-        if self.isMaximized() or self.isFullScreen():
-            return
-        frame = self.frameGeometry()
-        screen = (
-            QGuiApplication.screenAt(frame.center())
-            or QGuiApplication.screenAt(frame.topLeft())
-            or self.screen()
-            or QGuiApplication.primaryScreen()
-        )
-        if screen is None:
-            return
-        fitted = fit_inside(frame, screen.availableGeometry())
-        if fitted == frame:
-            return
-        # The decorations are known only once the window is shown (zero before): the client
-        # area gets what the frame leaves.
-        if fitted.size() != frame.size():
-            self.resize(
-                fitted.width() - (frame.width() - self.width()),
-                fitted.height() - (frame.height() - self.height()),
-            )
-        if fitted.topLeft() != frame.topLeft():
-            self.move(fitted.topLeft())  # a window's position is its frame's
+        """Keep the whole window on its screen (see :func:`app.window_geometry.fit_to_screen`)."""
+        fit_to_screen(self)
 
     def showEvent(self, event: QShowEvent) -> None:
         """Fit the window to its screen again once shown, when the frame's size is known."""
