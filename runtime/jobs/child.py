@@ -41,8 +41,9 @@ class JobContext:
         self._lock = threading.Lock()
         self.cancelled = threading.Event()
         self._last_progress: tuple[int, int, str] | None = None
-        stage, _, gate = os.environ.get(GATE_ENV, "").partition("=")
-        self._gate: tuple[str, Path] | None = (stage, Path(gate)) if stage and gate else None
+        where, _, gate = os.environ.get(GATE_ENV, "").partition("=")
+        stage, _, share = where.partition("@")
+        self._gate: tuple[str, float, Path] | None = (stage, float(share or 0), Path(gate)) if stage and gate else None
 
     def emit(self, event: str, **fields: Any) -> None:
         """Send one event to the parent."""
@@ -57,9 +58,9 @@ class JobContext:
             self._last_progress = key
         self.emit("progress", done=progress.done, total=progress.total, stage=progress.stage)
         gate = self._gate
-        if gate is not None and progress.stage == gate[0]:
+        if gate is not None and progress.stage == gate[0] and progress.done >= gate[1] * progress.total:
             self._gate = None
-            while not gate[1].exists() and not self.cancelled.is_set():
+            while not gate[2].exists() and not self.cancelled.is_set():
                 time.sleep(0.05)
 
     def scratch(self, path: Path) -> None:

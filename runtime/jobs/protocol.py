@@ -14,9 +14,10 @@ from runtime.errors import AppError
 
 #: Seconds between the escalation steps of :meth:`JobProcess.cancel` (SIGINT, SIGTERM, SIGKILL).
 CANCEL_GRACE_S = 3.0
-#: ``STAGE=PATH``: a job that reports progress in ``STAGE`` waits there until the file ``PATH``
-#: exists. For tests of cancelling: a cancel that must come while the job works cannot lose the
-#: race against a fast machine, and a test that opens the gate shows the job then goes on.
+#: ``STAGE=PATH`` or ``STAGE@SHARE=PATH``: a job that reports progress in ``STAGE`` (at or past
+#: ``SHARE`` of its total, 0.9 for nine tenths) waits there until the file ``PATH`` exists. For
+#: tests of cancelling: a cancel that must come while the job works cannot lose the race against a
+#: fast machine, and a test that opens the gate shows the job then goes on.
 GATE_ENV = "ALPACA_DESK_JOB_GATE"
 
 JobEvent = dict[str, Any]

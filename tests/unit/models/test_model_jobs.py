@@ -10,7 +10,7 @@ from pathlib import Path
 import llama_cpp
 import pytest
 
-from runtime.jobs import JobProcess, Outcome, build_command
+from runtime.jobs import GATE_ENV, JobProcess, Outcome, build_command
 from runtime.models.tiny_checkpoint import write_llama_checkpoint
 from runtime.tokens import MergeResult
 from tests.unit.conftest import process_is_gone
@@ -149,7 +149,14 @@ def test_cancel_mid_conversion_leaves_no_file_and_no_process(
             reached.set()
             process.cancel()
 
-    process = JobProcess(build_command("convert", src=larger_checkpoint, out=out, outtype="f32"), on_event=on_event)
+    # The job waits at the share it is cancelled at (a gate never opened), so the cancel cannot come
+    # after the conversion has finished, however fast the machine or slow the test runner.
+    gate = f"converting@{fraction}={tmp_path / 'never-opened'}"
+    process = JobProcess(
+        build_command("convert", src=larger_checkpoint, out=out, outtype="f32"),
+        on_event=on_event,
+        env={GATE_ENV: gate},
+    )
     process.start()
     pid = process.pid
     assert pid is not None
