@@ -158,6 +158,10 @@ def _messages() -> dict[str, str]:
             "Messages",
             "{path} has {size} pieces, not the {expected} of the {label} tokenizer; it was not used. Open the right tokenizer.model file instead.",
         ),
+        "training_added_tokens_bad": QCoreApplication.translate(
+            "Messages",
+            "{path} cannot be used with the {pieces} pieces of the tokenizer.model beside it ({reason}). Put there the tokenizer.model and added_tokens.json that were saved together; training did not start.",
+        ),
         "tokenizer_folder_without_model": QCoreApplication.translate(
             "Messages",
             "The folder {path} has no tokenizer.model. Choose a folder that holds one, or the tokenizer.model or GGUF file itself.",

@@ -40,6 +40,7 @@ ZH: dict[str, str] = {
     "Chinese-Alpaca: instruction fine-tuning with LoRA": "Chinese-Alpaca：LoRA 指令精调",
     "Chinese-LLaMA-2: pre-training with LoRA": "Chinese-LLaMA-2：LoRA 预训练",
     "Chinese-Alpaca-2: instruction fine-tuning with LoRA": "Chinese-Alpaca-2：LoRA 指令精调",
+    "{path} cannot be used with the {pieces} pieces of the tokenizer.model beside it ({reason}). Put there the tokenizer.model and added_tokens.json that were saved together; training did not start.": "{path} 无法与旁边有 {pieces} 个词元的 tokenizer.model 一起使用（{reason}）。请放入一同保存的 tokenizer.model 和 added_tokens.json；训练未开始。",
     "{path} gives the added token {token} the id {id}, but the tokenizer.model beside it has {pieces} pieces, so the added tokens must take the ids from {pieces} on, in turn ({expected} here). The tokenizer files of that folder do not belong together: put there the tokenizer.model and added_tokens.json that were saved with its weights (or download or train them again). Nothing was merged.": "{path} 给新增 token {token} 的 id 是 {id}，但旁边的 tokenizer.model 有 {pieces} 个词元，新增 token 的 id 必须从 {pieces} 起依次排列（这里应为 {expected}）。该文件夹中的分词器文件不匹配：请放入与其权重一同保存的 tokenizer.model 和 added_tokens.json（或重新下载、重新训练）。未进行任何合并。",
     # -- Chat layout, code blocks, keyboard and screen readers (issue 26) -------------------------
     "Message to send": "要发送的消息",

@@ -19,6 +19,7 @@ from typing import Any
 
 from runtime.errors import AppError, UntrustedJsonError
 from runtime.tokens import TOKENIZER_MODEL, TokenizerError, read_model_proto, vocab_mismatch
+from runtime.training.added_tokens import ADDED_TOKENS_FILE, AddedTokensError, read_added_tokens
 from runtime.untrusted_json import read_json_file
 
 #: A JSON file of a model or adapter folder larger than this is refused (configs are small).
@@ -28,9 +29,7 @@ MAX_RANK = 65_536
 #: Largest |lora_alpha| accepted: alpha / r scales every update, and far larger values only overflow.
 MAX_ALPHA = 1e6
 #: The tokens a Hugging Face tokenizer adds after tokenizer.model's pieces ({"[PAD]": 49953}).
-ADDED_TOKENS = "added_tokens.json"
-#: Characters of an added token's text shown in a message (a crafted file may hold megabytes).
-_SHOWN_TOKEN_CHARS = 40
+ADDED_TOKENS = ADDED_TOKENS_FILE
 
 
 class MergeError(AppError):
@@ -115,47 +114,31 @@ def _tokenizer_size(folder: Path) -> int | None:
 
 
 def _added_token_count(path: Path, pieces: int) -> int:
-    """The tokens of ``added_tokens.json``, checked to take the ids right after the ``pieces`` in turn.
-
-    transformers refuses any other file the same way ("Non-consecutive added token"): a gap or a
-    far id would put a token beyond the embedding rows, or leave rows without a token.
-    """
-    tokens = read_json_object(path, "the added tokens")
-    order = sorted(tokens.items(), key=lambda item: _id_order(item[1]))
-    for expected, (text, token_id) in enumerate(order, start=pieces):
-        if isinstance(token_id, int) and not isinstance(token_id, bool) and token_id == expected:
-            continue
-        shown_text = json.dumps(
-            text[:_SHOWN_TOKEN_CHARS] + ("…" if len(text) > _SHOWN_TOKEN_CHARS else ""), ensure_ascii=False
-        )
-        shown_id = json.dumps(token_id)[:_SHOWN_TOKEN_CHARS] if _is_plain(token_id) else type(token_id).__name__
+    """The tokens of ``added_tokens.json``, checked to take the ids right after the ``pieces`` in turn."""
+    try:
+        return len(read_added_tokens(path, pieces))
+    except AddedTokensError as exc:
+        if not exc.out_of_turn:
+            raise MergeError(
+                f"Cannot read {path} (the added tokens): {exc.reason}.",
+                code="merge_file_unreadable",
+                params={"path": str(path), "what": "the added tokens", "reason": exc.reason},
+            ) from exc
         raise MergeError(
-            f"{path} gives the added token {shown_text} the id {shown_id}, but the tokenizer.model beside it "
+            f"{path} gives the added token {exc.token} the id {exc.token_id}, but the tokenizer.model beside it "
             f"has {pieces:,} pieces, so the added tokens must take the ids from {pieces:,} on, in turn "
-            f"({expected:,} here). The tokenizer files of that folder do not belong together: put there "
+            f"({exc.expected:,} here). The tokenizer files of that folder do not belong together: put there "
             "the tokenizer.model and added_tokens.json that were saved with its weights (or download or "
             "train them again). Nothing was merged.",
             code="merge_added_tokens_bad",
             params={
                 "path": str(path),
-                "token": shown_text,
-                "id": shown_id,
+                "token": exc.token,
+                "id": exc.token_id,
                 "pieces": f"{pieces:,}",
-                "expected": f"{expected:,}",
+                "expected": f"{exc.expected:,}",
             },
-        )
-    return len(order)
-
-
-def _is_plain(value: object) -> bool:
-    return isinstance(value, str | int | float | bool) or value is None
-
-
-def _id_order(token_id: object) -> tuple[int, int]:
-    """Whole ids in order, anything else after them (where it is named as the first bad one)."""
-    if isinstance(token_id, int) and not isinstance(token_id, bool):
-        return (0, token_id)
-    return (1, 0)
+        ) from exc
 
 
 def read_adapter(path: str | os.PathLike[str]) -> AdapterInfo:

@@ -13,8 +13,8 @@ from typing import Any
 
 import sentencepiece
 
-from runtime.errors import UntrustedJsonError
 from runtime.tokens import TokenizerError
+from runtime.training.added_tokens import ADDED_TOKENS_FILE, AddedTokensError, read_added_tokens
 from runtime.training.data import (
     PREVIEW_BYTES,
     PREVIEW_CHARS,
@@ -29,38 +29,30 @@ from runtime.training.data import (
 )
 from runtime.training.presets import GENERATION_2_SIZE, generation_of, resolve, total_steps, warmup_steps
 from runtime.training.spec import JobSpec
-from runtime.untrusted_json import parse_json
 
 #: The pad token generation 1's SFT script adds to a tokenizer without one (``DEFAULT_PAD_TOKEN``).
 SFT_PAD_TOKEN = "[PAD]"
-#: Where a Hugging Face tokenizer folder keeps tokens added after the SentencePiece pieces.
-ADDED_TOKENS_FILE = "added_tokens.json"
 
 
-def added_tokens(path: str | os.PathLike[str]) -> dict[str, int]:
-    """The tokens of ``added_tokens.json`` beside the tokenizer (``{}`` without one).
+def added_tokens(path: str | os.PathLike[str], pieces: int) -> dict[str, int]:
+    """The tokens of ``added_tokens.json`` beside the tokenizer of ``pieces`` pieces (``{}`` without one).
 
     Raises:
-        TokenizerError: The file is there but not an object of token → id.
+        TokenizerError: The file is there but unreadable, not an object of token → id, or its ids do
+            not follow the pieces in turn.
     """
     file = tokenizer_file(path).parent / ADDED_TOKENS_FILE
     if not file.is_file():
         return {}
     try:
-        value = parse_json(file.read_bytes()[: 1024 * 1024 + 1], source=str(file), max_bytes=1024 * 1024)
-    except (OSError, UntrustedJsonError) as exc:
+        return read_added_tokens(file, pieces)
+    except AddedTokensError as exc:
         raise TokenizerError(
-            f"Cannot read {file}: {exc}.", code="tokenizer_unreadable", params={"path": str(file)}
+            f"{file} cannot be used with the {pieces:,} pieces of the tokenizer.model beside it ({exc.reason}). "
+            "Put there the tokenizer.model and added_tokens.json that were saved together; training did not start.",
+            code="training_added_tokens_bad",
+            params={"path": str(file), "pieces": f"{pieces:,}", "reason": exc.reason},
         ) from exc
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in value.items()
-    ):
-        raise TokenizerError(
-            f"Cannot read {file}: it is not an object of token → id.",
-            code="tokenizer_unreadable",
-            params={"path": str(file)},
-        )
-    return dict(value)
 
 
 @dataclass(frozen=True)
@@ -86,7 +78,8 @@ class TrainingTokenizer:
 def tokenizer_size(path: str | os.PathLike[str]) -> int:
     """The tokenizer's size as ``len(LlamaTokenizer)`` counts it: pieces plus ``added_tokens.json``."""
     processor = load_processor(path)
-    return _size(int(processor.get_piece_size()), added_tokens(path))
+    pieces = int(processor.get_piece_size())
+    return _size(pieces, added_tokens(path, pieces))
 
 
 def _size(pieces: int, added: dict[str, int]) -> int:
@@ -105,8 +98,9 @@ def training_tokenizer(path: str | os.PathLike[str], kind: str, generation: int)
         TokenizerError: Missing, not SentencePiece, or (generation 2 SFT) not 55,296 pieces.
     """
     processor = load_processor(path)
-    added = added_tokens(path)
-    size = _size(int(processor.get_piece_size()), added)
+    pieces = int(processor.get_piece_size())
+    added = added_tokens(path, pieces)
+    size = _size(pieces, added)
     pad = _pad_of(processor, added)
     if kind == "sft" and generation == 2 and size != GENERATION_2_SIZE:
         raise TokenizerError(

@@ -101,6 +101,31 @@ def test_generation_1_instruction_tuning_adds_the_pad_token(tokenizer_folder: Pa
     assert (again.size, again.pad, again.pad_added) == (49_954, 49_953, False)
 
 
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (json.dumps({"[PAD]": 49_960}), "has the id 49960, not 49,953"),  # a gap after the pieces
+        (json.dumps({"[PAD]": 7}), "has the id 7, not 49,953"),  # an id taken by a piece
+        ("[" * 10_000 + "]" * 10_000, "nested"),
+        ('{"[PAD]": "' + "x" * (2 * 1024 * 1024) + '"}', "larger"),
+    ],
+)
+def test_added_tokens_that_do_not_follow_the_pieces_are_refused_with_the_file_named(
+    tokenizer_folder: Path, tmp_path: Path, content: str, reason: str
+) -> None:
+    from runtime.tokens import TokenizerError
+
+    folder = tmp_path / "tok"
+    folder.mkdir()
+    (folder / "tokenizer.model").write_bytes((tokenizer_folder / "tokenizer.model").read_bytes())
+    (folder / "added_tokens.json").write_text(content, encoding="utf-8")
+    with pytest.raises(TokenizerError) as caught:
+        prepare.training_tokenizer(folder, "sft", 1)
+    assert caught.value.code == "training_added_tokens_bad"
+    assert caught.value.params["path"] == str(folder / "added_tokens.json")
+    assert reason in caught.value.params["reason"], caught.value.params["reason"]
+
+
 def test_generation_2_instruction_tuning_takes_only_the_chinese_llama_2_tokenizer(tokenizer_folder: Path) -> None:
     from runtime.tokens import TokenizerError
 
