@@ -35,6 +35,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QTextBrowser, QToolButton, QVBoxLayout, QWidget
 
+from app.views.heights import HeightsByWidth
+
 #: Pygments styles, chosen by the palette: dark text on a light background, or the reverse.
 LIGHT_STYLE = "default"
 DARK_STYLE = "github-dark"
@@ -167,7 +169,7 @@ class CodeView(QTextBrowser):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._heights: dict[int, int] = {}
+        self._heights = HeightsByWidth()
         self.setObjectName("codeView")
         self.setAccessibleName(self.tr("Code"))
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -219,14 +221,12 @@ class CodeView(QTextBrowser):
 
     def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt's name
         """The lines' height, and the scroll bar's when a line is wider than ``width``."""
-        height = self._heights.get(width)
-        if height is None:
-            if len(self._heights) >= 8:
-                self._heights.clear()
-            height = self.content_height()
-            if self.needs_scroll_bar(width):
-                height += self.horizontalScrollBar().sizeHint().height()
-            self._heights[width] = height
+        return self._heights.height(width, self._measure_height)
+
+    def _measure_height(self, width: int) -> int:
+        height = self.content_height()
+        if self.needs_scroll_bar(width):
+            height += self.horizontalScrollBar().sizeHint().height()
         return height
 
     def forget_heights(self) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtWidgets import QLayout, QLayoutItem, QWidget
 
+from app.views.heights import HeightsByWidth
+
 
 class FlowLayout(QLayout):
     """Items side by side, wrapped onto further rows in a narrow space (height for width).
@@ -23,7 +25,7 @@ class FlowLayout(QLayout):
         self._row_spacing = row_spacing
         # QScrollArea asks every message for its height at the width many times per layout pass
         # (thousands of calls while an answer streams); the answer holds until an item changes.
-        self._heights: dict[int, int] = {}
+        self._heights = HeightsByWidth()
         self._hint: QSize | None = None
         self._minimum: QSize | None = None
 
@@ -58,12 +60,7 @@ class FlowLayout(QLayout):
 
     def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt's name
         """The height of the rows at ``width``."""
-        height = self._heights.get(width)
-        if height is None:
-            if len(self._heights) >= 8:
-                self._heights.clear()
-            height = self._heights[width] = self._arrange(QRect(0, 0, width, 0), apply=False)
-        return height
+        return self._heights.height(width, lambda at: self._arrange(QRect(0, 0, at, 0), apply=False))
 
     def invalidate(self) -> None:
         """An item changed (its text, its visibility): forget the heights."""

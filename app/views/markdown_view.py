@@ -16,6 +16,7 @@ from PySide6.QtGui import QFont, QMouseEvent, QTextCursor, QTextDocument, QTextO
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
 from app.views.code_block import CodeBlock
+from app.views.heights import HeightsByWidth
 
 _MARKDOWN_FEATURES = QTextDocument.MarkdownFeature.MarkdownDialectGitHub | QTextDocument.MarkdownFeature.MarkdownNoHTML
 _WRAP = QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere
@@ -165,7 +166,7 @@ class TextView(QTextBrowser):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._heights: dict[int, int] = {}
+        self._heights = HeightsByWidth()
         self._source = ""
         self._markdown = True
         self._document: QTextDocument | None = None
@@ -228,17 +229,15 @@ class TextView(QTextBrowser):
 
     def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt's name
         """The height the text needs at ``width``, laid out once per text and width."""
-        height = self._heights.get(width)
-        if height is None:
-            if len(self._heights) >= 8:  # a window being resized: keep only recent widths
-                self._heights.clear()
-            document = self.document()
-            if document.textWidth() != width:
-                # Measure on a copy: the shown document stays laid out at the widget's width.
-                document = document.clone()
-                document.setTextWidth(width)
-            height = self._heights[width] = math.ceil(document.size().height())
-        return height
+        return self._heights.height(width, self._measure_height)
+
+    def _measure_height(self, width: int) -> int:
+        document = self.document()
+        if document.textWidth() != width:
+            # Measure on a copy: the shown document stays laid out at the widget's width.
+            document = document.clone()
+            document.setTextWidth(width)
+        return math.ceil(document.size().height())
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
         """The text's height at the current width."""
