@@ -1,4 +1,5 @@
-"""Fixtures shared by the GUI tests that go through the hub: the fake hub and a window pointed at it."""
+"""Fixtures shared by the GUI tests: the app's context and main window, and the fake hub with a window
+pointed at it."""
 
 from __future__ import annotations
 
@@ -30,3 +31,24 @@ def window(qtbot, hub: FakeHub) -> Iterator[MainWindow]:
     win.show()
     yield win
     context.close()
+
+
+@pytest.fixture
+def context() -> Iterator[AppContext]:
+    """The app's context as it opens at start (settings, store, inference client), closed after the test."""
+    ctx = AppContext.open(show_errors=False)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def local_window(qtbot, context: AppContext) -> Iterator[MainWindow]:
+    """The main window on ``context``, shown; an answer still streaming at the end is stopped."""
+    win = MainWindow(context)
+    win._replaced = True  # closing it in a test must not quit the shared QApplication
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    if context.client.is_generating:
+        with qtbot.waitSignal(context.client.finished, timeout=5000, raising=False):
+            win.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,22 +17,8 @@ ANSWER_TIMEOUT_MS = 30_000
 
 
 @pytest.fixture
-def context() -> Iterator[AppContext]:
-    ctx = AppContext.open(show_errors=False)
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture
-def window(qtbot, context: AppContext) -> Iterator[MainWindow]:
-    win = MainWindow(context)
-    win._replaced = True  # closing it in a test must not quit the shared QApplication
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    if context.client.is_generating:
-        with qtbot.waitSignal(context.client.finished, timeout=5000, raising=False):
-            win.stop()
+def window(local_window: MainWindow) -> MainWindow:
+    return local_window
 
 
 def open_from_menu(qtbot, win: MainWindow, path: Path) -> None:

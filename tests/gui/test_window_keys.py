@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.main_window import AppContext, MainWindow
+from app.main_window import MainWindow
 from app.views.shortcuts_dialog import ShortcutsDialog
 from tests.conftest import REPO_ROOT
 from tests.gui.clicks import answering_file_dialog, click
@@ -105,23 +105,9 @@ def test_geometry_on_a_screen_that_is_gone_comes_back(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def context() -> Iterator[AppContext]:
-    ctx = AppContext.open(show_errors=False)
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture
-def window(qtbot, context: AppContext) -> Iterator[MainWindow]:
-    win = MainWindow(context)
-    win._replaced = True  # closing it in a test must not quit the shared QApplication
-    qtbot.addWidget(win)
-    win.show()
-    activate(qtbot, win)
-    yield win
-    if context.client.is_generating:
-        with qtbot.waitSignal(context.client.finished, timeout=5000, raising=False):
-            win.stop()
+def window(qtbot, local_window: MainWindow) -> MainWindow:
+    activate(qtbot, local_window)
+    return local_window
 
 
 def press(qtbot, key: Qt.Key, modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
