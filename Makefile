@@ -18,7 +18,7 @@ BUNDLE_SOURCES := $(shell find app runtime -name '*.py' -not -path '*/__pycache_
 	packaging/launcher.py $(wildcard packaging/hooks/*.py) packaging/alpaca-desk.desktop \
 	packaging/install-desktop-entry.sh pyproject.toml
 
-.PHONY: setup run test quality style screenshot bench translations lupdate fonts sshd package clean
+.PHONY: setup run test quality style screenshot screenshots bench translations lupdate fonts sshd package clean
 
 setup: $(STAMP) translations fonts
 
@@ -78,6 +78,11 @@ screenshot: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m app.screenshot --out docs/screenshot.png
 	QT_QPA_PLATFORM=offscreen $(PY) -m app.screenshot --lang zh_CN --out docs/screenshot-zh_CN.png
 	QT_QPA_PLATFORM=offscreen $(PY) -m app.screenshot --lang zh_CN --tokenizer-panel --out docs/screenshot-tokens.png
+
+# Every view at 800x600, 1280x800 and 1920x1080, scale 1 and 2, English and Chinese, light and
+# dark, into docs/screens/ (one child process per scale, language and scheme; see its README).
+screenshots: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m app.screenshots --out docs/screens
 
 bench: setup sshd package
 	$(PY) bench/chat_throughput.py

@@ -29,6 +29,7 @@ from app.controllers.models import ModelsController
 from app.controllers.tray import TrayController
 from app.i18n import install_translators
 from app.menus import build_menus
+from app.theme import follow_scheme, theme, window_style_sheet
 from app.views.banner import Banner, BannerMessage
 from app.views.chat_view import ChatInput, ChatView
 from app.views.conversation_list import ConversationListView
@@ -38,17 +39,6 @@ from app.views.tokenizer_panel import TokenizerPanel
 from app.window_geometry import fit_to_screen
 
 log = logging.getLogger(__name__)
-
-STYLE_SHEET = """
-#chatContent { background: palette(base); }
-#userMessage { background: #eef3fb; border-radius: 8px; }
-#assistantMessage { background: #f6f6f4; border-radius: 8px; }
-#roleLabel { font-weight: 600; }
-#detailLabel { color: #6b6b6b; font-size: 11px; }
-#placeholder { color: #808080; font-size: 14px; }
-#banner { background: #fff4d6; border: 1px solid #e6c877; border-radius: 6px; }
-#banner[severity="error"] { background: #fde7e7; border-color: #e39a9a; }
-"""
 
 
 class MainWindow(QMainWindow):
@@ -67,7 +57,10 @@ class MainWindow(QMainWindow):
         self.client = context.client
         self.store = context.store
         self.setWindowTitle(self.tr("Alpaca Desk"))
-        self.setStyleSheet(STYLE_SHEET)
+        theme().set_scheme(context.settings.colour_scheme)
+        # Set again at every scheme change: widgets under a style sheet keep the palette they
+        # were polished with until it is.
+        follow_scheme(self, lambda scheme: self.setStyleSheet(window_style_sheet(scheme)))
         self.resize(1280, 800)  # fitted to the screen in _restore_geometry
 
         self._build_ui()
@@ -362,6 +355,14 @@ class MainWindow(QMainWindow):
         self._give_width(self.decoding, 320)
         self.ctx.settings.show_decoding_panel = visible
         self.ctx.save_settings()
+
+    def set_colour_scheme(self, scheme: str) -> None:
+        """Draw light, dark or as the system does (``system``), now and at the next start."""
+        self.ctx.settings.colour_scheme = scheme
+        self.ctx.save_settings()
+        theme().set_scheme(scheme)
+        for code, action in self.colour_scheme_actions.items():
+            action.setChecked(code == scheme)
 
     def set_language(self, code: str) -> None:
         """Switch the interface language now: the window is rebuilt in the new language."""

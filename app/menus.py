@@ -8,6 +8,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 from app.i18n import LANGUAGES
+from runtime.settings import COLOUR_SCHEMES
 
 
 def build_menus(window: Any) -> None:
@@ -93,6 +94,21 @@ def build_menus(window: Any) -> None:
         group.addAction(action)
         language_menu.addAction(action)
         window._language_actions[code] = action
+    appearance_menu = settings_menu.addMenu(QCoreApplication.translate("MainWindow", "&Appearance"))
+    schemes = QActionGroup(window)
+    window.colour_scheme_actions = {}
+    scheme_names = {
+        "system": QCoreApplication.translate("MainWindow", "System"),
+        "light": QCoreApplication.translate("MainWindow", "Light"),
+        "dark": QCoreApplication.translate("MainWindow", "Dark"),
+    }
+    for code in COLOUR_SCHEMES:
+        action = QAction(scheme_names[code], window, checkable=True)
+        action.setChecked(window.ctx.settings.colour_scheme == code)
+        action.triggered.connect(lambda _checked=False, c=code: window.set_colour_scheme(c))
+        schemes.addAction(action)
+        appearance_menu.addAction(action)
+        window.colour_scheme_actions[code] = action
     hub_settings = settings_menu.addAction(QCoreApplication.translate("MainWindow", "&Model hub…"))
     hub_settings.setShortcut(QKeySequence.StandardKey.Preferences)
     hub_settings.triggered.connect(window.hub_controller.open_settings)

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 SETTINGS_VERSION = 1
 MAX_RECENT = 10
 LANGUAGES = ("system", "en", "zh_CN")
+#: Light or dark: "system" follows the operating system's colour scheme, live.
+COLOUR_SCHEMES = ("system", "light", "dark")
 #: More decoding threads than this is a typing error, not a machine (llama.cpp would start them all).
 MAX_THREADS = 512
 #: ``n_gpu_layers``: -1 offloads every layer (llama.cpp's convention); no model has this many.
@@ -40,6 +42,7 @@ class Settings:
 
     version: int = SETTINGS_VERSION
     language: str = "system"  # "system" follows the OS locale
+    colour_scheme: str = "system"  # one of COLOUR_SCHEMES
     recent_models: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=lambda: DecodingParams().to_dict())
     n_threads: int | None = None
@@ -145,6 +148,12 @@ def _language(value: Any) -> str:
     return str(value)
 
 
+def _colour_scheme(value: Any) -> str:
+    if value not in COLOUR_SCHEMES:
+        raise _BadValue(f"not one of {', '.join(COLOUR_SCHEMES)}")
+    return str(value)
+
+
 def _recent_models(value: Any) -> list[str]:
     # Only the list itself is checked here; entries are sorted out in _checked_recent_models.
     if not isinstance(value, list):
@@ -219,6 +228,7 @@ def _flag(value: Any) -> bool:
 #: field by field in :func:`_checked_params`.
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "language": _language,
+    "colour_scheme": _colour_scheme,
     "recent_models": _recent_models,
     "n_threads": _n_threads,
     "n_gpu_layers": _n_gpu_layers,

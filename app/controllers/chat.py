@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar
 from app.controllers import HostEventsController
 from app.inference_client import InferenceClient
 from app.messages import error_text
+from app.theme import colour_text
 from app.views.banner import Banner
 from app.views.chat_view import ChatInput, ChatView
 from app.views.decoding_panel import DecodingPanel
@@ -555,7 +556,7 @@ class ChatController(HostEventsController):
             return
         self.context_label.setText(self.tr("Context {0} / {1}").format(used, n_ctx))
         # Nearly full: the oldest turns are about to be left out of the next prompt.
-        self.context_label.setStyleSheet("color: #b54708;" if n_ctx and used > 0.9 * n_ctx else "")
+        colour_text(self.context_label, "warning_text" if n_ctx and used > 0.9 * n_ctx else None)
 
 
 def _turns(messages: list[Message]) -> list[dict[str, Any]]:

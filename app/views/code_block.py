@@ -16,7 +16,7 @@ from pygments.style import StyleMeta
 from pygments.styles import get_style_by_name
 from pygments.token import Token, _TokenType
 from pygments.util import ClassNotFound
-from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -35,6 +35,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QTextBrowser, QToolButton, QVBoxLayout, QWidget
 
+from app.theme import palette_is_dark
 from app.views.heights import HeightsByWidth
 
 #: Pygments styles, chosen by the palette: dark text on a light background, or the reverse.
@@ -53,11 +54,6 @@ HIGHLIGHT_OPEN_MAX_CHARS = 4_000
 HIGHLIGHT_OPEN_PAUSE_MS = 400
 #: How long the Copy button says "Copied".
 COPIED_FEEDBACK_MS = 1500
-
-
-def palette_is_dark(palette: QPalette) -> bool:
-    """Whether ``palette`` draws light text on a dark background."""
-    return palette.color(QPalette.ColorRole.Base).lightness() < 128
 
 
 @functools.lru_cache(maxsize=64)
@@ -287,6 +283,8 @@ class CodeBlock(QFrame):
         self._copied_timer.setSingleShot(True)
         self._copied_timer.setInterval(COPIED_FEEDBACK_MS)
         self._copied_timer.timeout.connect(lambda: self.copy_button.setText(self.tr("Copy")))
+        for child in (self.language_label, self.copy_button, self.view):
+            child.installEventFilter(self)
         self.set_code(code, language)
 
     @property
@@ -351,6 +349,22 @@ class CodeBlock(QFrame):
             self._highlight_later()
         super().changeEvent(event)
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        """A child styled again (the window's style sheet is set anew at a change of scheme) has
+        lost the text colour it was given: it gets it back."""
+        if event.type() == QEvent.Type.StyleChange and self._dark is not None and isinstance(watched, QWidget):
+            self._colour_child(watched)
+        return False
+
+    def _colour_child(self, widget: QWidget) -> None:
+        foreground = self._colours().foreground
+        palette = widget.palette()
+        if palette.color(QPalette.ColorRole.WindowText) == foreground:
+            return
+        for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText, QPalette.ColorRole.Text):
+            palette.setColor(role, foreground)
+        widget.setPalette(palette)
+
     def _colours(self) -> _Palette:
         return _palette(DARK_STYLE if self._dark else LIGHT_STYLE)
 
@@ -358,12 +372,8 @@ class CodeBlock(QFrame):
         dark = palette_is_dark(self.palette())
         if dark != self._dark:
             self._dark = dark
-            colours = self._colours()
             for widget in (self.language_label, self.copy_button, self.view):
-                palette = widget.palette()
-                for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText, QPalette.ColorRole.Text):
-                    palette.setColor(role, colours.foreground)
-                widget.setPalette(palette)
+                self._colour_child(widget)
             self.update()
         document = self.view.document()
         cursor = QTextCursor(document)

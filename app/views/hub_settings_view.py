@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.theme import colour_text
 from runtime.hub.client import read_network_log
 
 
@@ -75,7 +76,7 @@ class HubSettingsDialog(QDialog):
         )
         self.problem = QLabel()
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #b00020;")
+        colour_text(self.problem, "error_text")
         self.problem.hide()
 
         form = QFormLayout()

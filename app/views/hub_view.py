@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.theme import colour_text
+
 REPO_ROLE = Qt.ItemDataRole.UserRole
 FILE_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -145,7 +147,7 @@ class HubDialog(QDialog):
         self.download_error = QLabel()
         self.download_error.setWordWrap(True)
         self.download_error.setObjectName("downloadError")
-        self.download_error.setStyleSheet("color: #b00020;")
+        colour_text(self.download_error, "error_text")
         buttons = QHBoxLayout()
         buttons.addWidget(self.download_error, 1)
         for button in (self.pause_button, self.resume_button, self.cancel_button, self.open_button):

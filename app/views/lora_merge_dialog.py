@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.theme import colour_text
+
 
 class LoraMergeDialog(QDialog):
     """Choose the base, see the chain and the space, merge.
@@ -89,7 +91,7 @@ class LoraMergeDialog(QDialog):
         self.problem = QLabel()
         self.problem.setWordWrap(True)
         self.problem.setObjectName("mergeProblem")
-        self.problem.setStyleSheet("color: #b00020;")
+        colour_text(self.problem, "error_text")
         self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status = QLabel()
         self.status.setWordWrap(True)

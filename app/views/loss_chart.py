@@ -12,6 +12,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from app.theme import colours, follow_scheme
+
 #: Points kept; older ones are thinned (every other one dropped) so a long run stays cheap to draw.
 MAX_POINTS = 2000
 
@@ -25,6 +27,7 @@ class LossChart(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._points: list[tuple[int, float, float | None]] = []
         self._total = 0
+        follow_scheme(self, lambda _scheme: self.update())
 
     @property
     def points(self) -> list[tuple[int, float, float | None]]:
@@ -54,6 +57,7 @@ class LossChart(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         palette = self.palette()
+        scheme = colours()
         painter.fillRect(self.rect(), palette.base())
         metrics = painter.fontMetrics()
         margin_left = metrics.horizontalAdvance("00.000") + 8
@@ -63,7 +67,9 @@ class LossChart(QWidget):
         painter.setPen(QPen(text, 1))
         painter.drawRect(plot)
         if not self._points:
-            painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, self.tr("The loss appears here once the run reports."))
+            # Wrapped: the chart may be narrower than the sentence (a small window, Chinese or not).
+            flags = Qt.AlignmentFlag.AlignCenter.value | Qt.TextFlag.TextWordWrap.value
+            painter.drawText(plot.adjusted(6, 0, -6, 0), flags, self.tr("The loss appears here once the run reports."))
             return
         steps = [p[0] for p in self._points]
         losses = [p[1] for p in self._points]
@@ -88,11 +94,11 @@ class LossChart(QWidget):
         rates = [p[2] for p in self._points if p[2] is not None]
         if rates:
             top_rate = max(rates) or 1.0
-            painter.setPen(QPen(QColor(230, 140, 30), 1, Qt.PenStyle.DashLine))
+            painter.setPen(QPen(QColor(scheme.chart_second_line), 1, Qt.PenStyle.DashLine))
             line = QPolygonF([QPointF(x(s), y(r, 0.0, top_rate)) for s, _, r in self._points if r is not None])
             painter.drawPolyline(line)
             painter.drawText(QPointF(plot.right() + 4, plot.top() + metrics.ascent()), f"{top_rate:.1e}")
-        painter.setPen(QPen(QColor(40, 110, 220), 2))
+        painter.setPen(QPen(QColor(scheme.chart_line), 2))
         painter.drawPolyline(QPolygonF([QPointF(x(s), y(v, low, high)) for s, v, _ in self._points]))
         painter.setPen(QPen(text, 1))
         legend = self.tr("loss (solid), learning rate (dashed) by step")

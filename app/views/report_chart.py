@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QBuffer, QIODevice, Qt
-from PySide6.QtGui import QFont, QImage, QPalette
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPalette
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 # pyqtgraph picks a Qt binding by itself (PyQt6 first when several are installed); the app runs on
@@ -25,6 +25,8 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 os.environ["PYQTGRAPH_QT_LIB"] = "PySide6"
 import pyqtgraph as pg  # noqa: E402 - after the binding is chosen
 from pyqtgraph.exporters import ImageExporter  # noqa: E402
+
+from app.theme import Colours, follow_scheme  # noqa: E402
 
 #: Width in pixels of the exported PNG (the height follows the chart's shape on screen).
 EXPORT_WIDTH = 1200
@@ -63,9 +65,7 @@ class ReportChart(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        palette = self.palette()
-        text = palette.color(QPalette.ColorRole.Text)
-        self.plot = pg.PlotWidget(background=palette.color(QPalette.ColorRole.Base))
+        self.plot = pg.PlotWidget()
         # A chart to read, not to explore: pyqtgraph's menu (untranslated, with its own export
         # dialog) and the auto-range button are hidden, panning and zooming off.
         self.plot.setMenuEnabled(False)
@@ -74,23 +74,36 @@ class ReportChart(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         # Room around the outermost points for their labels.
         self.plot.getViewBox().setDefaultPadding(0.15)
-        for side in ("left", "bottom"):
-            axis = self.plot.getAxis(side)
-            axis.setPen(pg.mkPen(text))
-            axis.setTextPen(pg.mkPen(text))
-        self._text_color = text
-        self._accent = palette.color(QPalette.ColorRole.Highlight)
-        self.line = pg.PlotDataItem(pen=pg.mkPen(self._accent, width=1, style=Qt.PenStyle.DashLine))
-        self.scatter = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(self._accent), pen=pg.mkPen(text), antialias=True)
+        self.line = pg.PlotDataItem()
+        self.scatter = pg.ScatterPlotItem(size=10, antialias=True)
         self.plot.addItem(self.line)
         self.plot.addItem(self.scatter)
         self.labels: list[pg.TextItem] = []
         self.points: list[ChartPoint] = []
         self.unit = "MiB"
-        self._set_axis_labels()
+        self._text_color = QGuiApplication.palette().color(QPalette.ColorRole.Text)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
+        follow_scheme(self, self._restyle)
+
+    def _restyle(self, scheme: Colours) -> None:
+        """Background, axes, points and labels in the palette's and ``scheme``'s colours."""
+        palette = QGuiApplication.palette()
+        text = palette.color(QPalette.ColorRole.Text)
+        self._text_color = text
+        self.plot.setBackground(palette.color(QPalette.ColorRole.Base))
+        for side in ("left", "bottom"):
+            axis = self.plot.getAxis(side)
+            axis.setPen(pg.mkPen(text))
+            axis.setTextPen(pg.mkPen(text))
+        accent = QColor(scheme.chart_line)
+        self.line.setPen(pg.mkPen(accent, width=1, style=Qt.PenStyle.DashLine))
+        self.scatter.setBrush(pg.mkBrush(accent))
+        self.scatter.setPen(pg.mkPen(text))
+        for label in self.labels:
+            label.setColor(text)
+        self._set_axis_labels()
 
     def _set_axis_labels(self) -> None:
         self.plot.setLabel("bottom", self.tr("File size ({0})").format(self.unit), color=self._text_color)

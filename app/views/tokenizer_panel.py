@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.messages import error_text
 from app.tasks import run_task
+from app.theme import Colours, colour_text, follow_scheme
 from runtime import tokens as tk
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,6 @@ DEBOUNCE_MS = 250
 # paste would block the GUI thread; the counts above it always cover the whole text.
 PREVIEW_CHARS = 2000
 DEFAULT_TOKENIZERS = ("llama", "chinese-llama")
-PIECE_COLOURS = ("#dbeafe", "#fde68a")
-BYTE_PIECE_COLOUR = "#fca5a5"
 
 
 @dataclass
@@ -76,7 +75,9 @@ class TokenizerPanel(QWidget):
         self._timer.timeout.connect(self._recount)
         self._defaults_added = False
         self._requested: list[str] = []
+        self._preview = ""
         self._build()
+        follow_scheme(self, self._colour_pieces)
 
     def showEvent(self, event: Any) -> None:
         """Load the default tokenizers the first time the panel is shown, not at start-up."""
@@ -134,7 +135,7 @@ class TokenizerPanel(QWidget):
         layout.addWidget(self.prompt_label)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #b42318;")
+        colour_text(self.error_label, "error_text")
         self.error_label.hide()
         layout.addWidget(self.error_label)
         self.error_button = QToolButton()
@@ -311,9 +312,20 @@ class TokenizerPanel(QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, item)
         self._fit_table_height()
+        self._preview = preview
         self.pieces_view.setHtml(preview)
         self._show_capacity()
         self.updated.emit(counts)
+
+    def _colour_pieces(self, scheme: Colours) -> None:
+        """The pieces' backgrounds in ``scheme`` (set again on a live change of scheme)."""
+        first, second = scheme.pieces
+        self.pieces_view.document().setDefaultStyleSheet(
+            f".piece0 {{ background-color: {first}; }} .piece1 {{ background-color: {second}; }} "
+            f".bytePiece {{ background-color: {scheme.byte_piece}; }}"
+        )
+        if self._preview:
+            self.pieces_view.setHtml(self._preview)
 
     def _fit_table_height(self) -> None:
         rows = sum(self.table.rowHeight(row) for row in range(self.table.rowCount()))
@@ -428,10 +440,11 @@ def _pieces_html(tokenizer: Any, text: str) -> str:
         if start > position:
             parts.append(html.escape(text[position:start]))
         is_byte = piece.startswith("<0x") and piece.endswith(">")
-        colour = BYTE_PIECE_COLOUR if is_byte else PIECE_COLOURS[index % 2]
+        # Classes, not colours: the panel's style sheet gives them the current scheme's colours.
+        kind = "bytePiece" if is_byte else f"piece{index % 2}"
         tip = html.escape(f"#{token_id} {piece}", quote=True)
         body = html.escape(text[start:end]).replace("\n", "↵<br>")
-        parts.append(f'<span style="background-color:{colour}" title="{tip}">{body}</span>')
+        parts.append(f'<span class="{kind}" title="{tip}">{body}</span>')
         position = max(position, end)
     if position < len(text):
         parts.append(html.escape(text[position:]))

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.theme import follow_scheme
 from app.views.loss_chart import LossChart
 
 #: Lines kept in the live log.
@@ -57,7 +58,12 @@ class TrainingView(QWidget):
         self.notice = QLabel()
         self.notice.setWordWrap(True)
         self.notice.setVisible(False)
-        self.notice.setStyleSheet("QLabel { background: #fff3cd; color: #664d03; padding: 6px; }")
+        follow_scheme(
+            self.notice,
+            lambda c: self.notice.setStyleSheet(
+                f"QLabel {{ background: {c.notice}; color: {c.notice_text}; padding: 6px; }}"
+            ),
+        )
 
         # -- the recipe --
         self.preset = QComboBox()

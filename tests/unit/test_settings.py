@@ -17,6 +17,7 @@ def test_settings_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "config" / "settings.json"
     settings = Settings(
         language="zh_CN",
+        colour_scheme="dark",
         recent_models=["/models/a.gguf", "/模型/b.gguf"],
         params=DecodingParams(temperature=0.5, max_tokens=256).to_dict(),
         n_threads=3,
@@ -130,6 +131,8 @@ BAD_VALUES = [
     ("n_gpu_layers", -2, 0),
     ("n_gpu_layers", "all", 0),
     ("language", 7, "system"),
+    ("colour_scheme", "purple", "system"),
+    ("colour_scheme", None, "system"),
     ("recent_models", "/m/a.gguf", []),
     ("recent_models", {"a": 1}, []),
 ]
