@@ -62,8 +62,8 @@ MAX_LINE_CHARS = 256 * 1024
 #: (SentencePiece's own limit is 16 by default; user-defined pieces may be longer).
 MAX_PIECE_CHARS = 64
 #: Characters of pre-training text tokenized in one call (the ids of a batch are held as Python
-#: ints until they are packed: about 30 MB for this many characters).
-ENCODE_BATCH_CHARS = 512 * 1024
+#: ints until they are packed: about 15 MB for this many characters).
+ENCODE_BATCH_CHARS = 256 * 1024
 
 
 class DatasetError(AppError):
