@@ -188,3 +188,13 @@ def test_train_preview_and_the_run_read_the_cache(tmp_path: Path) -> None:
     sequences = prepare.run_sequences(resolved, tokenizer)
     assert sequences.folder.parent == tmp_path / "out" / token_cache.RUN_CACHE_DIR and len(sequences) == len(expected)
     assert json.loads((sequences.folder / "meta.json").read_text(encoding="utf-8"))["files"][0]["name"] == "corpus.txt"
+
+
+def test_the_tabs_quick_preview_counts_each_line_with_its_bos(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("第一行\n\n  \nsecond line\r\n第三行", encoding="utf-8")
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(data_file(LLAMA)))
+    rows = prepare.preview("pretrain", corpus, data_file(LLAMA), rows=5)
+    assert [(r.text, r.tokens, r.learned) for r in rows] == [
+        (line, 1 + len(sp.encode(line)), 1 + len(sp.encode(line))) for line in ("第一行", "second line", "第三行")
+    ]
