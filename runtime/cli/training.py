@@ -209,9 +209,12 @@ def run_preview(args: argparse.Namespace) -> int:
             code="training_spec_invalid",
             params={"field": "--examples", "reason": "must be 0 or more"},
         )
+    from runtime.paths import app_paths
     from runtime.training import data, prepare
 
-    result = prepare.run_preview(JobSpec.read(args.spec), examples=args.examples)
+    # The preview's token cache is the app's (a run keeps its own beside its output, on the GPU host).
+    cache = app_paths().cache / "training-data"
+    result = prepare.run_preview(JobSpec.read(args.spec), cache_dir=cache, examples=args.examples)
     if args.json:
         _say(json.dumps(result, ensure_ascii=False))
         return 0

@@ -39,7 +39,7 @@ from runtime._exit import end_with_parent
 from runtime.errors import AppError
 from runtime.jobs import Emitter, event_stream
 from runtime.tokens import vocab_mismatch
-from runtime.training import data, prepare
+from runtime.training import data, prepare, token_cache
 from runtime.training.launcher import INSTALL_HINT, TINY_TEST_MAX_PARAMS, JobSpec, SpecError
 
 log = logging.getLogger("runtime.training")
@@ -192,36 +192,10 @@ def _exit_now(status: int) -> NoReturn:
 # -- the run ---------------------------------------------------------------------------------------
 
 
-def build_examples(spec: JobSpec) -> tuple[JobSpec, prepare.TrainingTokenizer, list[data.Example]]:
-    """The spec resolved (its generation and recipe filled in), the tokenizer, and the training examples."""
+def build_examples(spec: JobSpec) -> tuple[JobSpec, prepare.TrainingTokenizer, token_cache.TokenDataset]:
+    """The spec resolved (its generation and recipe filled in), the tokenizer, and the training sequences."""
     spec, tokenizer = prepare.resolve_spec(spec)
-    assert spec.block_size is not None
-    examples, left_out = prepare.training_examples(spec, tokenizer)
-    if left_out:
-        log.warning(
-            "%s: %d records left out, their prompt filling the %d tokens of a sequence (the first: record %d)",
-            spec.dataset,
-            len(left_out),
-            spec.block_size,
-            left_out[0],
-        )
-    if not examples and left_out:
-        raise TrainingError(
-            f"Record {left_out[0]} of {spec.dataset} has a prompt (instruction and input) longer than the "
-            f"{spec.block_size} tokens of a training sequence, so none of its answer can be learned"
-            + (f", and so have the other {len(left_out) - 1} records" if len(left_out) > 1 else "")
-            + ". Shorten the instruction and input, or raise the block size.",
-            code="training_prompt_too_long",
-            params={"path": spec.dataset, "index": left_out[0], "block_size": spec.block_size},
-        )
-    if not examples:
-        raise TrainingError(
-            f"The dataset {spec.dataset} gives no training sequence of {spec.block_size} tokens; "
-            "use more text or a smaller block size.",
-            code="training_dataset_too_small",
-            params={"path": spec.dataset, "block_size": spec.block_size},
-        )
-    return spec, tokenizer, examples
+    return spec, tokenizer, prepare.run_sequences(spec, tokenizer)
 
 
 def _require_train_extra() -> None:
@@ -355,7 +329,7 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
     log.info("trainable parameters: %d of %d", trainable, parameters)
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    mean_tokens = sum(len(e.input_ids) for e in examples) / len(examples)
+    mean_tokens = examples.token_count / len(examples)  # from the cache's counts, without reading it
     tokens_per_step = mean_tokens * spec.batch_size * spec.grad_accum * world
     deepspeed: str | dict[str, Any] | None = spec.deepspeed or None
     if spec.deepspeed == "zero2":
@@ -478,7 +452,7 @@ def _save_adapter(
 class _ExampleDataset:
     """A map-style dataset over the examples (what ``Trainer`` needs: ``len`` and indexing)."""
 
-    def __init__(self, examples: list[data.Example]) -> None:
+    def __init__(self, examples: token_cache.TokenDataset | list[data.Example]) -> None:
         self._examples = examples
 
     def __len__(self) -> int:

@@ -3,9 +3,10 @@
 Both the scripts (on the GPU host) and the Advanced tab's dataset preview use this module, so the
 preview shows exactly the token counts the run will train on.
 
-* **pretrain**: UTF-8 text (a file, or a folder of ``.txt`` files); paragraphs (split at blank
-  lines) are tokenized, each followed by EOS, concatenated and cut into blocks of ``block_size``
-  tokens (the last partial block is dropped), the labels equal to the inputs.
+* **pretrain**: UTF-8 text (a file, or a folder of ``.txt`` files), as the authors'
+  ``run_clm_pt_with_peft.py`` reads it: each line tokenized with BOS before it, the lines
+  concatenated and cut into blocks of ``block_size`` tokens (:mod:`runtime.training.token_cache`
+  does the cutting, into its files), the labels equal to the inputs.
 * **sft**: a JSON array or JSON-lines file of records ``{"instruction", "input" (optional),
   "output"}``, built as the authors' ``scripts/training/build_dataset.py`` builds them: the
   instruction and a non-empty input joined with ``\\n`` go into the generation's training prompt
@@ -28,10 +29,10 @@ import codecs
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sentencepiece
 
@@ -52,13 +53,17 @@ PREVIEW_CHARS = 200
 #: Largest instruction record (one JSON object, or one line of JSON lines) read: the longest
 #: training sequence (131,072 tokens) is under 2 MB of text, and a record is never held whole beyond this.
 MAX_RECORD_BYTES = 4 * 1024 * 1024
-#: Pre-training text is read this many bytes at a time, and a paragraph longer than
-#: :data:`MAX_PARAGRAPH_CHARS` (a file without blank lines) is tokenized in pieces of that size.
+#: Pre-training text is read this many bytes at a time, and a line longer than :data:`MAX_LINE_CHARS`
+#: is tokenized in pieces of that size (the authors' script tokenizes a line whole, which for a file
+#: of one 50 MB line holds gigabytes).
 READ_CHUNK_BYTES = 256 * 1024
-MAX_PARAGRAPH_CHARS = 256 * 1024
+MAX_LINE_CHARS = 256 * 1024
 #: Characters of the longest SentencePiece piece counted on when cutting a text before tokenizing
 #: (SentencePiece's own limit is 16 by default; user-defined pieces may be longer).
 MAX_PIECE_CHARS = 64
+#: Characters of pre-training text tokenized in one call (the ids of a batch are held as Python
+#: ints until they are packed: about 15 MB for this many characters).
+ENCODE_BATCH_CHARS = 256 * 1024
 
 
 class DatasetError(AppError):
@@ -85,6 +90,13 @@ class Example:
     def learned_tokens(self) -> int:
         """How many labels are learned."""
         return sum(1 for label in self.labels if label != IGNORE_INDEX)
+
+
+class TextPiece(NamedTuple):
+    """A line of pre-training text, or a piece of a line too long to tokenize whole."""
+
+    text: str
+    starts_line: bool  # the line's first piece: BOS goes before it
 
 
 @dataclass(frozen=True)
@@ -170,71 +182,89 @@ def _text_files(path: Path) -> list[Path]:
     return [path]
 
 
-def iter_paragraphs(path: str | os.PathLike[str], *, limit_bytes: int = MAX_DATASET_BYTES) -> Iterator[str]:
-    """The non-empty paragraphs (split at blank lines) of a text file or a folder of ``.txt`` files.
+def text_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The files of a pre-training dataset: the file itself, or the ``.txt`` files of a folder (sorted).
 
-    Read a chunk at a time, so memory does not grow with a line's length: a paragraph longer than
-    :data:`MAX_PARAGRAPH_CHARS` comes in pieces of about that size (cut after a space where there
-    is one near the end), each tokenized on its own, and the log names the line.
+    Raises:
+        DatasetError: Missing, or a folder without ``.txt`` files.
     """
+    return _text_files(Path(path))
+
+
+def iter_lines(path: str | os.PathLike[str], *, limit_bytes: int = MAX_DATASET_BYTES) -> Iterator[TextPiece]:
+    """The lines of a text file or a folder of ``.txt`` files (:func:`file_lines` of each)."""
     for file in _text_files(Path(path)):
-        _check_size(file)
-        try:
-            yield from _file_paragraphs(file, limit_bytes)
-        except OSError as exc:
-            raise _unreadable(file, exc) from exc
+        yield from file_lines(file, limit_bytes=limit_bytes)
 
 
-def _file_paragraphs(file: Path, limit_bytes: int) -> Iterator[str]:
+def file_lines(file: Path, *, limit_bytes: int = MAX_DATASET_BYTES) -> Iterator[TextPiece]:
+    """The lines of one text file, as ``datasets``' text loader gives them to the authors' script.
+
+    Lines are split at ``\n`` after universal newlines (``\r\n`` and ``\r`` end a line too), without
+    the line break; an empty line is a line (the script's tokenizer makes it a lone BOS), and a
+    final line without a line break counts. Read a chunk at a time, so memory does not grow with a
+    line's length: a line longer than :data:`MAX_LINE_CHARS` comes in pieces of about that size
+    (cut after a space where there is one near the end), only the first of which starts the line,
+    and the log names the line. With ``limit_bytes`` below the file's size (the preview), a line cut
+    by the limit is left out.
+
+    Raises:
+        DatasetError: The file is over :data:`MAX_DATASET_BYTES` or cannot be read.
+    """
+    _check_size(file)
+    try:
+        yield from _file_lines(file, limit_bytes)
+    except OSError as exc:
+        raise _unreadable(file, exc) from exc
+
+
+def _file_lines(file: Path, limit_bytes: int) -> Iterator[TextPiece]:
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    parts: list[str] = []
-    size = 0
-    line = 1
+    pending = ""  # the current line as far as it is read (under MAX_LINE_CHARS)
+    starts = True  # whether pending begins its line
+    carry = ""  # a \r at the end of a chunk: \r\n may continue in the next one
+    number = 1
     told = False
     read = 0
-    at_line_start = True
     with file.open("rb") as handle:
         while read < limit_bytes:
             raw = handle.readline(min(READ_CHUNK_BYTES, limit_bytes - read))
             if not raw:
                 break
             read += len(raw)
-            text = decoder.decode(raw).replace("\r", "")
-            ends_line = raw.endswith(b"\n")
-            if at_line_start and not text.strip() and ends_line:
-                # A blank line ends the paragraph.
-                paragraph = "".join(parts).strip()
-                if paragraph:
-                    yield paragraph
-                parts, size = [], 0
-            else:
-                parts.append(text)
-                size += len(text)
-            if size > MAX_PARAGRAPH_CHARS:
-                joined = "".join(parts)
-                cut = joined.rfind(" ", len(joined) - 1024) + 1 or len(joined)
-                piece, rest = joined[:cut].strip(), joined[cut:]
+            text = carry + decoder.decode(raw)
+            carry = "\r" if text.endswith("\r") else ""  # its \n (\r\n) may come in the next read
+            pending, starts, number = yield from _split_lines(text[: len(text) - len(carry)], pending, starts, number)
+            if len(pending) > MAX_LINE_CHARS:
+                cut = pending.rfind(" ", len(pending) - 1024) + 1 or len(pending)
                 if not told:
                     log.info(
-                        "%s: line %d starts a paragraph of more than %d characters; it is tokenized in pieces",
+                        "%s: line %d is longer than %d characters; it is tokenized in pieces",
                         file,
-                        line,
-                        MAX_PARAGRAPH_CHARS,
+                        number,
+                        MAX_LINE_CHARS,
                     )
                     told = True
-                if piece:
-                    yield piece
-                parts, size = [rest], len(rest)
-            if ends_line:
-                line += 1
-            at_line_start = ends_line
-    paragraph = ("".join(parts) + decoder.decode(b"", final=True)).strip()
-    if paragraph and read < limit_bytes:
-        yield paragraph
-    elif paragraph and parts and not at_line_start:
-        return  # the preview's read ended inside a paragraph: it may be cut
-    elif paragraph:
-        yield paragraph
+                yield TextPiece(pending[:cut], starts)
+                pending, starts = pending[cut:], False
+    tail = decoder.decode(b"", final=True)
+    if read >= limit_bytes and file.stat().st_size > read:
+        return  # the preview's read ended inside a line, which may be cut
+    pending, starts, _ = yield from _split_lines(carry + tail, pending, starts, number)
+    if pending:
+        yield TextPiece(pending, starts)
+
+
+def _split_lines(
+    text: str, pending: str, starts: bool, number: int
+) -> Generator[TextPiece, None, tuple[str, bool, int]]:
+    """Yield the lines ``text`` ends (``pending`` before the first); returns what is left of the last."""
+    parts = text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if "\r" in text else text.split("\n")
+    for part in parts[:-1]:
+        yield TextPiece(pending + part, starts)
+        pending, starts = "", True
+        number += 1
+    return pending + parts[-1], starts, number
 
 
 def _record(value: Any, index: int, path: Path) -> SftRecord:
@@ -266,17 +296,37 @@ def read_sft_records(
 ) -> list[SftRecord]:
     """The records of an Alpaca-format JSON or JSON-lines file (at most ``limit``; 0: all).
 
-    Read record by record: memory holds the records kept, and never more than
-    :data:`MAX_RECORD_BYTES` of one record (a longer one is refused, named by its number). With
-    ``limit_bytes`` below the file size (the preview), a JSON-lines file yields its first whole
-    lines and a JSON array its first whole records.
+    Raises:
+        DatasetError: As :func:`iter_sft_records`, or the file holds no records.
+    """
+    records: list[SftRecord] = []
+    for record in iter_sft_records(path, limit_bytes=limit_bytes):
+        records.append(record)
+        if limit and len(records) >= limit:
+            break
+    if not records:
+        raise _empty(Path(path))
+    return records
+
+
+def _empty(path: Path) -> DatasetError:
+    return DatasetError(
+        f"The dataset {path} holds no records.", code="training_dataset_empty", params={"path": str(path)}
+    )
+
+
+def iter_sft_records(path: str | os.PathLike[str], *, limit_bytes: int = MAX_DATASET_BYTES) -> Iterator[SftRecord]:
+    """The records of an Alpaca-format JSON or JSON-lines file, one at a time.
+
+    Read record by record: memory holds one record, never more than :data:`MAX_RECORD_BYTES` of it
+    (a longer one is refused, named by its number). With ``limit_bytes`` below the file size (the
+    preview), a JSON-lines file yields its first whole lines and a JSON array its first whole records.
 
     Raises:
         DatasetError: Missing, too large, not JSON, or a record too long or without its fields (named by number).
     """
     target = Path(path)
     _check_size(target)
-    records: list[SftRecord] = []
     try:
         with target.open("rb") as handle:
             head = handle.read(4096)
@@ -288,18 +338,9 @@ def read_sft_records(
                 else _line_values(handle, target, limit_bytes)
             )
             for index, value in enumerate(values):
-                records.append(_record(value, index, target))
-                if limit and len(records) >= limit:
-                    break
+                yield _record(value, index, target)
     except OSError as exc:
         raise _unreadable(target, exc) from exc
-    if not records:
-        raise DatasetError(
-            f"The dataset {target} holds no records.",
-            code="training_dataset_empty",
-            params={"path": str(target)},
-        )
-    return records
 
 
 def _line_values(handle: Any, path: Path, limit_bytes: int) -> Iterator[Any]:
@@ -478,6 +519,12 @@ def _cut(text: str, block_size: int) -> str:
     return text[: block_size * MAX_PIECE_CHARS]
 
 
+def _sft_ids(prompt: list[int], answer: list[int], block_size: int) -> Example:
+    input_ids = (prompt + answer)[:block_size]
+    labels = ([IGNORE_INDEX] * len(prompt) + answer)[:block_size]
+    return Example(input_ids=input_ids, labels=labels)
+
+
 def sft_example(
     processor: sentencepiece.SentencePieceProcessor, record: SftRecord, block_size: int, generation: int = 1
 ) -> Example:
@@ -486,42 +533,62 @@ def sft_example(
     The texts are cut before tokenizing (:func:`_cut`), so a long record costs no more than a
     block's worth of tokens.
     """
-    prompt = [processor.bos_id(), *processor.encode(_cut(training_prompt(record, generation), block_size))]
-    answer = [*processor.encode(_cut(record.output, block_size)), processor.eos_id()]
-    input_ids = (prompt + answer)[:block_size]
-    labels = ([IGNORE_INDEX] * len(prompt) + answer)[:block_size]
-    return Example(input_ids=input_ids, labels=labels)
+    return sft_batch(processor, [record], block_size, generation)[0]
+
+
+def sft_batch(
+    processor: sentencepiece.SentencePieceProcessor,
+    records: Sequence[SftRecord],
+    block_size: int,
+    generation: int = 1,
+    *,
+    threads: int = 1,
+) -> list[Example]:
+    """:func:`sft_example` of each record, tokenized together (on ``threads`` threads)."""
+    prompts = processor.encode([_cut(training_prompt(r, generation), block_size) for r in records], num_threads=threads)
+    answers = processor.encode([_cut(r.output, block_size) for r in records], num_threads=threads)
+    bos, eos = processor.bos_id(), processor.eos_id()
+    return [
+        _sft_ids([bos, *prompt], [*answer, eos], block_size) for prompt, answer in zip(prompts, answers, strict=True)
+    ]
 
 
 def sft_examples(
     processor: sentencepiece.SentencePieceProcessor, records: list[SftRecord], block_size: int, generation: int = 1
 ) -> list[Example]:
     """The examples of ``records``; those whose answer is cut off entirely are left out."""
-    examples = (sft_example(processor, record, block_size, generation) for record in records)
+    examples = sft_batch(processor, records, block_size, generation)
     return [example for example in examples if example.learned_tokens > 0]
 
 
-def pretrain_examples(
-    processor: sentencepiece.SentencePieceProcessor,
-    paragraphs: Iterator[str] | list[str],
-    block_size: int,
-    *,
-    limit: int = 0,
-) -> list[Example]:
-    """Blocks of ``block_size`` tokens from the paragraphs (each followed by EOS); at most ``limit`` (0: all)."""
-    examples: list[Example] = []
-    buffer = array.array("i")
-    for paragraph in paragraphs:
-        buffer.extend(processor.encode(paragraph))
-        buffer.append(processor.eos_id())
-        if len(buffer) < block_size:
-            continue
-        full = len(buffer) // block_size * block_size
-        for begin in range(0, full, block_size):
-            # 4 bytes a token, and the labels are the same array (the model shifts them itself).
-            block = buffer[begin : begin + block_size]
-            examples.append(Example(input_ids=block, labels=block))
-            if limit and len(examples) >= limit:
-                return examples
-        del buffer[:full]
-    return examples
+def encode_lines(
+    processor: sentencepiece.SentencePieceProcessor, pieces: Iterable[TextPiece], *, threads: int = 1
+) -> Iterator[array.array[int]]:
+    """The token ids of pre-training text as the authors' ``run_clm_pt_with_peft.py`` makes them:
+    each line tokenized with BOS before it (``LlamaTokenizer`` adds it; no EOS), concatenated.
+
+    Yields the ids a batch of about :data:`ENCODE_BATCH_CHARS` characters at a time (4-byte ints),
+    tokenized on ``threads`` threads.
+    """
+    bos = processor.bos_id()
+    batch: list[TextPiece] = []
+    size = 0
+    for piece in pieces:
+        batch.append(piece)
+        size += len(piece.text)
+        if size >= ENCODE_BATCH_CHARS:
+            yield _encode_batch(processor, batch, bos, threads)
+            batch, size = [], 0
+    if batch:
+        yield _encode_batch(processor, batch, bos, threads)
+
+
+def _encode_batch(
+    processor: sentencepiece.SentencePieceProcessor, batch: list[TextPiece], bos: int, threads: int
+) -> array.array[int]:
+    ids = array.array("i")
+    for piece, tokens in zip(batch, processor.encode([p.text for p in batch], num_threads=threads), strict=True):
+        if piece.starts_line and bos >= 0:
+            ids.append(bos)
+        ids.extend(tokens)
+    return ids

@@ -7,8 +7,10 @@ dataset preview all use it, so what is shown is what the run trains on.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sentencepiece
@@ -18,17 +20,19 @@ from runtime.training.added_tokens import ADDED_TOKENS_FILE, AddedTokensError, r
 from runtime.training.data import (
     PREVIEW_BYTES,
     PREVIEW_CHARS,
-    Example,
+    DatasetError,
     PreviewRow,
-    iter_paragraphs,
+    iter_lines,
     load_processor,
-    pretrain_examples,
     read_sft_records,
     sft_example,
     tokenizer_file,
 )
 from runtime.training.presets import GENERATION_2_SIZE, generation_of, resolve, total_steps, warmup_steps
 from runtime.training.spec import JobSpec
+from runtime.training.token_cache import RUN_CACHE_DIR, TokenDataset, load_or_build
+
+log = logging.getLogger("runtime.training")
 
 #: The pad token generation 1's SFT script adds to a tokenizer without one (``DEFAULT_PAD_TOKEN``).
 SFT_PAD_TOKEN = "[PAD]"
@@ -150,35 +154,83 @@ def resolve_spec(spec: JobSpec) -> tuple[JobSpec, TrainingTokenizer]:
     return resolved, training_tokenizer(path, resolved.kind, resolved.generation)
 
 
-def training_examples(
-    spec: JobSpec, tokenizer: TrainingTokenizer, *, limit: int = 0
-) -> tuple[list[Example], list[int]]:
-    """The training sequences of a resolved ``spec`` (at most ``limit``, else ``max_examples``; 0: all),
-    and the numbers of the SFT records left out because their prompt fills the whole sequence.
+def token_dataset(
+    spec: JobSpec,
+    tokenizer: TrainingTokenizer,
+    cache_dir: str | os.PathLike[str],
+    *,
+    dataset: str | os.PathLike[str] | None = None,
+) -> TokenDataset:
+    """The training sequences of a resolved ``spec``'s dataset, or of ``dataset`` (a validation file,
+    built with the same recipe), read from the token cache in ``cache_dir`` (tokenized into it the
+    first time: :mod:`runtime.training.token_cache`). At most ``max_examples`` pre-training blocks,
+    or the sequences of the first ``max_examples`` SFT records (0: all); SFT records whose prompt
+    fills the whole sequence are left out and counted (``left_out``, ``first_left_out``).
 
     Raises:
         DatasetError: As for reading the dataset.
+        OSError: ``cache_dir`` cannot be written.
     """
     assert spec.block_size is not None, "a resolved spec"
-    limit = limit or spec.max_examples
-    if spec.kind != "sft":
-        paragraphs = iter_paragraphs(spec.dataset)
-        return pretrain_examples(tokenizer.processor, paragraphs, spec.block_size, limit=limit), []
-    examples: list[Example] = []
-    left_out: list[int] = []
-    for number, record in enumerate(read_sft_records(spec.dataset, limit=spec.max_examples), 1):
-        example = sft_example(tokenizer.processor, record, spec.block_size, spec.generation)
-        if example.learned_tokens:
-            examples.append(example)
-            if limit and len(examples) >= limit:
-                break
-        else:
-            left_out.append(number)
-    return examples, left_out
+    return load_or_build(
+        spec.kind,
+        dataset if dataset is not None else spec.dataset,
+        tokenizer.processor,
+        cache_dir,
+        block_size=spec.block_size,
+        generation=spec.generation,
+        max_examples=spec.max_examples,
+    )
 
 
-def run_preview(spec: JobSpec, *, examples: int = 3) -> dict[str, Any]:
+def run_sequences(
+    spec: JobSpec, tokenizer: TrainingTokenizer, *, dataset: str | os.PathLike[str] | None = None
+) -> TokenDataset:
+    """What a run of a resolved ``spec`` trains on: :func:`token_dataset` of its dataset (or of
+    ``dataset``: a validation file), with the token cache beside the run's output
+    (:data:`runtime.training.token_cache.RUN_CACHE_DIR`), checked.
+
+    Raises:
+        DatasetError: As for reading the dataset; ``training_dataset_too_small`` (no sequence at all)
+            or ``training_prompt_too_long`` (every record's prompt fills its sequence).
+    """
+    assert spec.block_size is not None, "a resolved spec"
+    path = dataset if dataset is not None else spec.dataset
+    cache = Path(spec.output_dir or ".").resolve() / RUN_CACHE_DIR
+    sequences = token_dataset(spec, tokenizer, cache, dataset=path)
+    first = sequences.first_left_out
+    if first:
+        log.warning(
+            "%s: %d records left out, their prompt filling the %d tokens of a sequence (the first: record %d)",
+            path,
+            sequences.left_out,
+            spec.block_size,
+            first[0],
+        )
+    if not len(sequences) and first:
+        others = sequences.left_out - 1
+        raise DatasetError(
+            f"Record {first[0]} of {path} has a prompt (instruction and input) longer than the "
+            f"{spec.block_size} tokens of a training sequence, so none of its answer can be learned"
+            + (f", and so have the other {others} records" if others else "")
+            + ". Shorten the instruction and input, or raise the block size.",
+            code="training_prompt_too_long",
+            params={"path": str(path), "index": first[0], "block_size": spec.block_size},
+        )
+    if not len(sequences):
+        raise DatasetError(
+            f"The dataset {path} gives no training sequence of {spec.block_size} tokens; "
+            "use more text or a smaller block size.",
+            code="training_dataset_too_small",
+            params={"path": str(path), "block_size": spec.block_size},
+        )
+    return sequences
+
+
+def run_preview(spec: JobSpec, *, cache_dir: str | os.PathLike[str], examples: int = 3) -> dict[str, Any]:
     """What a run of ``spec`` trains with, before it starts (``alpaca-desk train preview``).
+
+    The dataset is read from the token cache in ``cache_dir`` (tokenized into it the first time).
 
     Returns:
         ``resolved``: the spec with its generation and recipe filled in, plus ``total_steps`` and
@@ -191,9 +243,8 @@ def run_preview(spec: JobSpec, *, examples: int = 3) -> dict[str, Any]:
     """
     resolved, tokenizer = resolve_spec(spec)
     assert resolved.warmup_ratio is not None
-    first, _ = training_examples(resolved, tokenizer, limit=max(1, examples))
-    count = len(first) if resolved.max_steps else len(training_examples(resolved, tokenizer)[0])
-    total = total_steps(resolved, count)
+    sequences = token_dataset(resolved, tokenizer, cache_dir)
+    total = total_steps(resolved, len(sequences))
     return {
         "resolved": {
             **resolved.to_dict(),
@@ -202,7 +253,8 @@ def run_preview(spec: JobSpec, *, examples: int = 3) -> dict[str, Any]:
         },
         "tokenizer_size": tokenizer.size,
         "examples": [
-            {"input_ids": list(example.input_ids), "labels": list(example.labels)} for example in first[:examples]
+            {"input_ids": list(example.input_ids), "labels": list(example.labels)}
+            for example in (sequences[index] for index in range(min(examples, len(sequences))))
         ],
     }
 
@@ -215,7 +267,7 @@ def preview(
     rows: int = 5,
     generation: int = 0,
 ) -> list[PreviewRow]:
-    """The first ``rows`` records (sft) or paragraphs (pretrain) and their token counts under ``tokenizer``.
+    """The first ``rows`` records (sft) or non-empty lines (pretrain) and their token counts under ``tokenizer``.
 
     Reads at most :data:`PREVIEW_BYTES` of the file. ``generation`` 0: the tokenizer's.
 
@@ -234,9 +286,11 @@ def preview(
             result.append(PreviewRow(text[:PREVIEW_CHARS], len(example.input_ids), example.learned_tokens))
         return result
     result = []
-    for paragraph in iter_paragraphs(dataset, limit_bytes=PREVIEW_BYTES):
-        count = len(processor.encode(paragraph)) + 1
-        result.append(PreviewRow(paragraph[:PREVIEW_CHARS], count, count))
+    for piece in iter_lines(dataset, limit_bytes=PREVIEW_BYTES):
+        if not piece.text.strip():
+            continue
+        count = len(processor.encode(piece.text)) + piece.starts_line  # BOS before each line
+        result.append(PreviewRow(piece.text[:PREVIEW_CHARS], count, count))
         if len(result) >= rows:
             break
     return result

@@ -1,5 +1,5 @@
-"""Training data: build_dataset.py's prompts, the pad token, labels only on the answer, pretraining blocks,
-bounded and checked reading."""
+"""Training data: build_dataset.py's prompts, the pad token, labels only on the answer, bounded and
+checked reading (pre-training blocks: test_token_cache.py)."""
 
 from __future__ import annotations
 
@@ -151,13 +151,6 @@ def test_only_the_answer_and_eos_are_learned(processor) -> None:  # noqa: ANN001
     assert data.sft_examples(processor, [record], block_size=prompt_length) == []
 
 
-def test_pretraining_blocks_are_full_and_labelled_with_themselves(processor) -> None:  # noqa: ANN001
-    paragraphs = list(data.iter_paragraphs(data_file(Path(__file__).parents[2] / "data" / "zh_samples.txt")))
-    blocks = data.pretrain_examples(processor, paragraphs, 64, limit=10)
-    assert len(blocks) == 10 and all(len(b.input_ids) == 64 and b.labels == b.input_ids for b in blocks)
-    assert processor.eos_id() in blocks[0].input_ids  # paragraphs end with EOS
-
-
 def test_bad_instruction_files_are_named_with_the_record(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"instruction": "a", "output": "b"}, {"instruction": "c"}]), encoding="utf-8")
@@ -192,15 +185,15 @@ HUGE = 50 * 1024 * 1024
 #: What the child measures: read the dataset as the scripts do, print the outcome and its peak RSS.
 _MEASURE = """
 import json, sys
-from runtime.training import data, prepare
+from runtime.training import data, token_cache
 kind, path, tokenizer = sys.argv[1:4]
 try:
     if kind == "sft":
         outcome = {"records": len(data.read_sft_records(path))}
     else:
         processor = data.load_processor(tokenizer)
-        blocks = data.pretrain_examples(processor, data.iter_paragraphs(path), 64, limit=int(sys.argv[4]))
-        outcome = {"blocks": len(blocks), "first": list(blocks[0].input_ids) if blocks else []}
+        blocks = token_cache.load_or_build("pretrain", path, processor, sys.argv[4], block_size=64, generation=1)
+        outcome = {"blocks": len(blocks), "first": list(blocks[0].input_ids) if len(blocks) else []}
 except data.DatasetError as exc:
     outcome = {"code": exc.code, "message": str(exc)}
 status = open("/proc/self/status").read()
@@ -246,6 +239,7 @@ def test_a_50_mb_instruction_record_is_named_and_never_held(tmp_path: Path) -> N
     assert {p: p.read_bytes() for p in before} == before
 
 
+@pytest.mark.slow
 def test_a_50_mb_line_of_pretraining_text_is_read_in_pieces(tmp_path: Path, processor) -> None:  # noqa: ANN001
     """Before: a 50 MB single-line text reached 1.45 GB and no training step after 180 s."""
     sentence = "我们今天去公园散步，天气很好。"
@@ -253,15 +247,16 @@ def test_a_50_mb_line_of_pretraining_text_is_read_in_pieces(tmp_path: Path, proc
     small.write_text(sentence * (HUGE // 10 // len(sentence.encode("utf-8"))), encoding="utf-8")
     huge.write_text(sentence * (HUGE // len(sentence.encode("utf-8"))), encoding="utf-8")
     tokenizer = str(SHIPPED_TOKENIZERS / "llama")
-    baseline = _measured("pretrain", str(small), tokenizer, "8")
-    outcome = _measured("pretrain", str(huge), tokenizer, "8")
-    assert outcome["blocks"] == 8 and outcome["first"] == baseline["first"]
-    # A line ten times longer costs no more: it is read a piece at a time.
+    baseline = _measured("pretrain", str(small), tokenizer, str(tmp_path / "cache"))
+    outcome = _measured("pretrain", str(huge), tokenizer, str(tmp_path / "cache"))
+    assert outcome["blocks"] > 9 * baseline["blocks"] and outcome["first"] == baseline["first"]
+    # A line ten times longer, tokenized whole into the cache, costs no more: it is read a piece at a time.
     assert abs(outcome["peak_kb"] - baseline["peak_kb"]) < 8 * 1024, (outcome, baseline)
-    # The paragraph comes in pieces of a bounded size, which together hold the whole line.
-    pieces = list(data.iter_paragraphs(huge))
-    assert len(pieces) > 1 and max(len(p) for p in pieces) <= data.MAX_PARAGRAPH_CHARS + data.READ_CHUNK_BYTES
-    assert sum(len(p) for p in pieces) == len(huge.read_text(encoding="utf-8"))
+    # The line comes in pieces of a bounded size, which together hold the whole line; only the first starts it.
+    pieces = list(data.iter_lines(huge))
+    assert len(pieces) > 1 and max(len(p.text) for p in pieces) <= data.MAX_LINE_CHARS + data.READ_CHUNK_BYTES
+    assert [p.starts_line for p in pieces] == [True] + [False] * (len(pieces) - 1)
+    assert "".join(p.text for p in pieces) == huge.read_text(encoding="utf-8")
 
 
 def test_a_long_record_is_cut_before_tokenizing_and_a_prompt_that_fills_the_block_is_named(processor) -> None:  # noqa: ANN001
