@@ -17,6 +17,7 @@ from app.controllers.downloads import DONE, FAILED, PAUSED, QUEUED, RUNNING, Dow
 from app.messages import error_text
 from app.tasks import run_task
 from app.views.hub_view import HubDialog, size_text
+from app.window_geometry import fit_to_screen
 from runtime.errors import AppError
 from runtime.hub import (
     Catalogue,
@@ -100,6 +101,7 @@ class HubController(QObject):
                 self._show_download(item)
             self.load_catalogue()
         self.dialog.show()
+        fit_to_screen(self.dialog)  # opened at 1000x720, more than a small or scaled screen has
         self.dialog.raise_()
         return self.dialog
 
