@@ -6,8 +6,9 @@ Each label, button, combo box and spin box shown is measured with its own font
 contents rect, a button's contents sub-element, a combo box's edit field, a spin box's line edit.
 A spin box is measured with every text it can show (its largest value, its special value text), so
 that "Automatic (16 in use)" after an answer is measured too, not only the text shown at start.
-Widgets that elide on purpose carry the ``elidesOnPurpose`` property (and a tooltip with the full
-text), and are left out.
+Text cut by a parent's edge counts too (a splitter pane narrower than its panel), unless a scroll
+bar brings it into view. Widgets that elide on purpose carry the ``elidesOnPurpose`` property (and
+a tooltip with the full text), and are left out.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QFontMetrics, QTextDocument
 from PySide6.QtGui import Qt as GuiQt
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QAbstractScrollArea,
     QAbstractSpinBox,
     QApplication,
     QCheckBox,
@@ -121,6 +123,22 @@ def _name(widget: QWidget) -> str:
     return "/".join(reversed(chain))
 
 
+def _hidden_width(widget: QWidget) -> int:
+    """How much of ``widget``'s width its parents cut off at their edges (a splitter pane or a
+    scroll area narrower than it), where no horizontal scroll bar brings the rest into view."""
+    left, right = 0, widget.width()
+    child, parent = widget, widget.parentWidget()
+    while parent is not None and not child.isWindow():
+        area = parent.parentWidget()
+        scrolls = isinstance(area, QAbstractScrollArea) and parent is area.viewport()
+        if scrolls and area.horizontalScrollBar().isVisible():
+            break  # the rest is a scroll away
+        origin = widget.mapFrom(parent, QPoint(0, 0)).x()
+        left, right = max(left, origin), min(right, origin + parent.width())
+        child, parent = parent, parent.parentWidget()
+    return widget.width() - max(0, right - left)
+
+
 def clipped_texts(root: QWidget) -> list[str]:
     """Every text shown in ``root`` (and its children) that its widget does not give room to."""
     found: list[str] = []
@@ -128,6 +146,7 @@ def clipped_texts(root: QWidget) -> list[str]:
 
     def check(widget: QWidget, text: str, room: int, metrics: QFontMetrics | None = None) -> None:
         need = _widest(metrics or widget.fontMetrics(), text)
+        room -= _hidden_width(widget)
         if text.strip() and need > room and text not in shown.get(widget, ()):
             shown.setdefault(widget, set()).add(text)
             found.append(f"{_name(widget)} {text!r}: needs {need} px, has {room}")
@@ -229,6 +248,17 @@ def test_main_window_with_the_tokenizer_panel(qtbot, small_window: MainWindow) -
     win = small_window
     win.panel_action.setChecked(False)
     win.tokens_action.setChecked(True)
+    settle(qtbot, win)
+    assert clipped_texts(win) == [], "\n".join(clipped_texts(win))
+
+
+def test_main_window_with_both_panels(qtbot, small_window: MainWindow) -> None:
+    # 800 pixels cannot give both panels their width: what the decoding panel cannot show is a
+    # scroll away, never cut at its edge.
+    win = small_window
+    win.panel_action.setChecked(True)
+    win.tokens_action.setChecked(True)
+    win.decoding.show_threads_in_use(max(usable_cores(), 64))
     settle(qtbot, win)
     assert clipped_texts(win) == [], "\n".join(clipped_texts(win))
 
