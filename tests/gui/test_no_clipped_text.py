@@ -44,6 +44,7 @@ from app.context import AppContext
 from app.i18n import install_translators
 from app.main_window import MainWindow
 from runtime.chat import usable_cores
+from runtime.hub.catalogue import load_catalogue
 from tests.fakehub import FakeHub
 
 #: QLineEdit draws its text this far inside its contents rect (QLineEditPrivate::horizontalMargin),
@@ -279,7 +280,12 @@ def test_dialogs(qtbot, small_window: MainWindow) -> None:
         settle(qtbot, widget)
         found.extend(f"{type(widget).__name__}: {text}" for text in clipped_texts(widget))
 
-    measure(win.hub_controller.open_dialog())
+    hub_dialog = win.hub_controller.open_dialog()
+    entries = load_catalogue().entries
+    for entry in entries[:: max(1, len(entries) // 4)]:  # GGUF, full weights and LoRA entries
+        hub_dialog.select_repo(entry.repo)  # its details, files and buttons
+        qtbot.waitUntil(lambda repo=entry.repo: repo in hub_dialog.details.text())
+        measure(hub_dialog)
     win.hub_controller.open_settings()
     measure(next(w for w in QApplication.topLevelWidgets() if type(w).__name__ == "HubSettingsDialog"))
     win.open_convert_wizard()
