@@ -410,6 +410,7 @@ class MainWindow(QMainWindow):
             dialog = VocabDialog(self)
             self._vocab_dialog = dialog
         dialog.show()
+        fit_to_screen(dialog)
         dialog.raise_()
 
     def open_hosts(self) -> None:
@@ -421,6 +422,7 @@ class MainWindow(QMainWindow):
             dialog = HostsDialog(self)
             self._hosts_dialog = dialog
         dialog.show()
+        fit_to_screen(dialog)
         dialog.raise_()
 
     def open_convert_wizard(self) -> None:
@@ -434,6 +436,7 @@ class MainWindow(QMainWindow):
             wizard.report_requested.connect(self.open_quantization_report)
             self._convert_wizard = wizard
         wizard.show()
+        fit_to_screen(wizard)
         wizard.raise_()
 
     def convert_downloaded_weights(self, folder: str, quant: str) -> None:
@@ -465,6 +468,7 @@ class MainWindow(QMainWindow):
                 lambda folder: self.convert_downloaded_weights(folder, "")
             )
         view.show()
+        fit_to_screen(view)  # opened at 1180x760, more than a small or scaled screen has
         view.raise_()
 
     def show_shortcuts(self) -> None:

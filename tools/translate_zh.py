@@ -43,6 +43,9 @@ ZH: dict[str, str] = {
     "{path} cannot be used with the {pieces} pieces of the tokenizer.model beside it ({reason}). Put there the tokenizer.model and added_tokens.json that were saved together; training did not start.": "{path} 无法与旁边有 {pieces} 个词元的 tokenizer.model 一起使用（{reason}）。请放入一同保存的 tokenizer.model 和 added_tokens.json；训练未开始。",
     "{path} gives the added token {token} the id {id}, but the tokenizer.model beside it has {pieces} pieces, so the added tokens must take the ids from {pieces} on, in turn ({expected} here). The tokenizer files of that folder do not belong together: put there the tokenizer.model and added_tokens.json that were saved with its weights (or download or train them again). Nothing was merged.": "{path} 给新增 token {token} 的 id 是 {id}，但旁边的 tokenizer.model 有 {pieces} 个词元，新增 token 的 id 必须从 {pieces} 起依次排列（这里应为 {expected}）。该文件夹中的分词器文件不匹配：请放入与其权重一同保存的 tokenizer.model 和 added_tokens.json（或重新下载、重新训练）。未进行任何合并。",
     # -- Chat layout, code blocks, keyboard and screen readers (issue 26) -------------------------
+    # Catalogue notes (context "Catalogue", app/catalogue_texts.py)
+    "Llama 2 Community License (Meta) plus the Chinese-LLaMA-Alpaca-2 project's terms; the project's code is Apache-2.0. Commercial use is allowed within Llama 2's licence.": "Llama 2 社区许可协议（Meta）及 Chinese-LLaMA-Alpaca-2 项目条款；代码为 Apache-2.0。可在 Llama 2 许可范围内商用。",
+    "LoRA weights only (Apache-2.0 code). Merging needs the original LLaMA weights from Meta, and the merged model inherits LLaMA's non-commercial research licence.": "仅含 LoRA 权重（代码为 Apache-2.0）。合并需要 Meta 原版 LLaMA 权重，合并后的模型沿用 LLaMA 的非商业研究许可。",
     "Message to send": "要发送的消息",
     "Conversation": "对话",
     "Answer finished: {0}": "回答完成：{0}",

@@ -252,6 +252,7 @@ class ChatController(HostEventsController):
             params=params.to_dict(),
             threads=self.decoding.threads(),
         )
+        self._update_preview()  # the prompt being answered (also for a regenerated answer)
         self.controls_changed.emit()
 
     def stop(self) -> None:
@@ -455,6 +456,8 @@ class ChatController(HostEventsController):
                     widget.detail_label.setToolTip(self._provenance(message))
         self.conversations_changed.emit()
         self.controls_changed.emit()
+        # The answer is part of the conversation now: the preview shows the next prompt.
+        self._update_preview()
 
     def _on_prompt_ready(self, n_tokens: int, dropped: int) -> None:
         self._dropped_turns = dropped
@@ -545,8 +548,16 @@ class ChatController(HostEventsController):
                 messages = self._prompt_messages()
             except StoreError:
                 messages = []
+        draft = self.input.toPlainText()
+        streaming = self._streaming_message_id
+        if streaming is not None and not draft and messages and messages[-1].id == streaming:
+            # The answer being written is not part of any prompt yet: the preview shows the
+            # prompt that asked for it (its text so far, or "" at first, would be a turn the
+            # model never read). A message typed meanwhile follows the answer so far; the
+            # preview is made again when the answer ends.
+            messages = messages[:-1]
         turns = [templates.Turn(user=t["user"], assistant=t.get("assistant")) for t in _turns(messages)]
-        self.decoding.set_preview_turns(turns, self.input.toPlainText())
+        self.decoding.set_preview_turns(turns, draft)
 
     def _show_context(self, used: int) -> None:
         self._last_context_used = used

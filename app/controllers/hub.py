@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from app.catalogue_texts import catalogue_text
 from app.controllers import dialog_parent
 from app.controllers.downloads import DONE, FAILED, PAUSED, QUEUED, RUNNING, Download, DownloadManager
 from app.messages import error_text
 from app.tasks import run_task
 from app.views.hub_view import HubDialog, size_text
+from app.window_geometry import fit_to_screen
 from runtime.errors import AppError
 from runtime.hub import (
     Catalogue,
@@ -29,7 +31,7 @@ from runtime.hub import (
     recommend,
     refresh_entry,
 )
-from runtime.hub.catalogue import free_disk, memory_needed, total_memory
+from runtime.hub.catalogue import SEARCH_RESULT_LICENCE, free_disk, memory_needed, total_memory
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -100,6 +102,7 @@ class HubController(QObject):
                 self._show_download(item)
             self.load_catalogue()
         self.dialog.show()
+        fit_to_screen(self.dialog)  # opened at 1000x720, more than a small or scaled screen has
         self.dialog.raise_()
         return self.dialog
 
@@ -238,7 +241,8 @@ class HubController(QObject):
             what += " " + self.tr("The paper's recipe merges it on top of {0}: LLaMA + {0} + {1}.").format(
                 entry.merge_after, entry.repo
             )
-        licence = entry.licence_zh if self.ctx.settings.language == "zh_CN" and entry.licence_zh else entry.licence
+        # The interface's language, whichever way it was chosen ("system" included).
+        licence = catalogue_text(entry.licence, entry.licence_zh)
         sizes = self.tr("Sizes from the hub.") if entry.exact else self.tr("Sizes are the snapshot's estimates.")
         html = self.tr(
             "<b>{repo}</b><br>{kind}<br>{what}<br>Context: {ctx} tokens · Template: {template}<br>"
@@ -332,7 +336,7 @@ class HubController(QObject):
                 self.entries[repo] = CatalogueEntry(
                     repo=repo, format="gguf", role="instruct" if "alpaca" in repo.lower() else "base",
                     generation=2 if "-2" in repo else 1, params="", variant="", context=4096, template="auto",
-                    needs_merge=False, licence=self.tr("See the repository's page on the hub."), licence_zh="",
+                    needs_merge=False, licence=SEARCH_RESULT_LICENCE, licence_zh="",
                 )  # fmt: skip
         self._show_entries()
         if repos and self.dialog is not None:

@@ -91,6 +91,8 @@ class ConversationListView(QWidget):
             QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
         )
         self._list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        # A long title is cut short on purpose; its tooltip holds the whole of it.
+        self._list.setProperty("elidesOnPurpose", True)
         self._list.setUniformItemSizes(True)
         self._list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self._list.customContextMenuRequested.connect(self._show_context_menu)

@@ -85,7 +85,9 @@ class DecodingPanel(QWidget):
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Sideways too, only when the panel is narrower than its controls need (beside the
+        # tokenizer panel in an 800-pixel window): cutting them at the edge hid their text.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         scroll.setWidget(content)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -189,9 +191,11 @@ class DecodingPanel(QWidget):
         threads_label.setBuddy(self._threads)
         self.show_threads_in_use(None)
         self._threads.valueChanged.connect(lambda value: self.threads_changed.emit(value or None))
-        grid.addWidget(threads_label, row, 0)
-        grid.addWidget(self._threads, row, 1)
-        row += 1
+        # On its own row, the width of the panel: "Automatic (16 in use)" needs more room than the
+        # column of number boxes has (it showed "omatic (1 in use)" there).
+        grid.addWidget(threads_label, row, 0, 1, 2)
+        grid.addWidget(self._threads, row + 1, 0, 1, 2)
+        row += 2
         grid.setRowMinimumHeight(row, 6)
         row += 1
 
@@ -267,6 +271,10 @@ class DecodingPanel(QWidget):
         """What automatic settled on for the last answer (``None``: not known yet)."""
         text = self.tr("Automatic") if not count else self.tr("Automatic ({0} in use)").format(count)
         self._threads.setSpecialValueText(text)
+        # Qt's spin box counts its special text in its size hint, not in its minimum size: the
+        # minimum follows the text, so a narrow panel never cuts it.
+        self._threads.setMinimumWidth(self._threads.sizeHint().width())
+        self._threads.updateGeometry()
 
     def params(self) -> DecodingParams:
         """The parameters shown; always valid, since every control is clamped to its range."""

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -229,6 +230,8 @@ class TokenizerPanel(QWidget):
             return tk.load_tokenizer(spec)
 
         def done(result: Any, error: BaseException | None) -> None:
+            if not shiboken6.isValid(self.pieces_choice):
+                return  # the window closed while the tokenizer loaded
             if error is not None:
                 missing = isinstance(error, tk.TokenizerError) and error.code == "tokenizer_missing"
                 self._show_error(error_text(error), missing_key=key if missing else None)

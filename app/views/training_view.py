@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.theme import follow_scheme
+from app.views.flow_layout import FlowLayout
 from app.views.loss_chart import LossChart
 
 #: Lines kept in the live log.
@@ -94,6 +95,7 @@ class TrainingView(QWidget):
 
         recipe = QGroupBox(self.tr("Recipe"))
         form = QFormLayout(recipe)
+        _labels_above_fields(form)
         form.addRow(self.tr("Preset:"), self.preset)
         form.addRow(self.tr("Kind:"), self.kind)
         form.addRow(self.tr("Model:"), _row(self.model, self.model_browse))
@@ -139,6 +141,7 @@ class TrainingView(QWidget):
 
         params = QGroupBox(self.tr("Hyper-parameters"))
         grid = QFormLayout(params)
+        _labels_above_fields(grid)
         grid.addRow(self.tr("LoRA rank / alpha / dropout:"), _row(self.lora_rank, self.lora_alpha, self.lora_dropout))
         grid.addRow(self.tr("Learning rate:"), self.learning_rate)
         grid.addRow(self.tr("Epochs / max steps:"), _row(self.epochs, self.max_steps))
@@ -162,6 +165,7 @@ class TrainingView(QWidget):
         self.target_status.setWordWrap(True)
         target_box = QGroupBox(self.tr("Where it runs"))
         target_form = QFormLayout(target_box)
+        _labels_above_fields(target_form)
         target_form.addRow(self.tr("Target:"), self.target)
         target_form.addRow(self.tr("GPUs / processes:"), _row(self.devices, self.processes))
         target_form.addRow(self.target_status)
@@ -180,7 +184,9 @@ class TrainingView(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(left)
-        scroll.setMinimumWidth(500)
+        # As wide as the form's own minimum (its labels and fields in this language), so that the
+        # splitter never cuts a field's text; the right side gets the rest.
+        scroll.setMinimumWidth(left.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
 
         # -- the run --
         self.start_button = QPushButton(self.tr("Start"))
@@ -229,9 +235,18 @@ class TrainingView(QWidget):
         self.convert_button = QPushButton(self.tr("Convert to GGUF…"))
         self.convert_button.setToolTip(self.tr("Open the merged model in the convert-and-quantize wizard"))
         self.convert_button.hide()
-        top_layout.addLayout(
-            _hbox(self.start_button, self.stop_button, self.download_button, self.merge_button, self.convert_button)
-        )
+        # The run's buttons wrap onto a second row where the window is narrow (800 pixels): side
+        # by side they alone would make it wider than such a screen.
+        run_buttons = FlowLayout()
+        for button in (
+            self.start_button,
+            self.stop_button,
+            self.download_button,
+            self.merge_button,
+            self.convert_button,
+        ):
+            run_buttons.add_widget(button)
+        top_layout.addLayout(run_buttons)
         top_layout.addWidget(self.status)
         top_layout.addWidget(self.download_progress)
         top_layout.addWidget(self.chart, 1)
@@ -369,9 +384,7 @@ def _row(*widgets: QWidget) -> QWidget:
     return holder
 
 
-def _hbox(*widgets: QWidget) -> QHBoxLayout:
-    layout = QHBoxLayout()
-    for widget in widgets:
-        layout.addWidget(widget)
-    layout.addStretch(1)
-    return layout
+def _labels_above_fields(form: QFormLayout) -> None:
+    """Each label on its own line above its field: beside them, the labels' column left the fields
+    too little of an 800-pixel window to show their whole text (a stage's or precision's name)."""
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)

@@ -15,6 +15,25 @@
     </message>
 </context>
 <context>
+    <name>Catalogue</name>
+    <message>
+        <location filename="../../app/catalogue_texts.py" line="21"/>
+        <source>Llama 2 Community License (Meta) plus the Chinese-LLaMA-Alpaca-2 project&apos;s terms; the project&apos;s code is Apache-2.0. Commercial use is allowed within Llama 2&apos;s licence.</source>
+        <extracomment>Every note the catalogue shows: the licences of the shipped snapshot&apos;s entries and of a repository found by a search.</extracomment>
+        <translation>Llama 2 社区许可协议（Meta）及 Chinese-LLaMA-Alpaca-2 项目条款；代码为 Apache-2.0。可在 Llama 2 许可范围内商用。</translation>
+    </message>
+    <message>
+        <location filename="../../app/catalogue_texts.py" line="26"/>
+        <source>LoRA weights only (Apache-2.0 code). Merging needs the original LLaMA weights from Meta, and the merged model inherits LLaMA&apos;s non-commercial research licence.</source>
+        <translation>仅含 LoRA 权重（代码为 Apache-2.0）。合并需要 Meta 原版 LLaMA 权重，合并后的模型沿用 LLaMA 的非商业研究许可。</translation>
+    </message>
+    <message>
+        <location filename="../../app/catalogue_texts.py" line="31"/>
+        <source>See the repository&apos;s page on the hub.</source>
+        <translation>请查看该仓库在模型库上的页面。</translation>
+    </message>
+</context>
+<context>
     <name>ChatController</name>
     <message>
         <location filename="../../app/controllers/chat.py" line="179"/>
@@ -28,96 +47,96 @@
         <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="265"/>
+        <location filename="../../app/controllers/chat.py" line="266"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="295"/>
+        <location filename="../../app/controllers/chat.py" line="296"/>
         <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
         <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="368"/>
+        <location filename="../../app/controllers/chat.py" line="369"/>
         <source>Model: {0}</source>
         <translation>模型：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="369"/>
+        <location filename="../../app/controllers/chat.py" line="370"/>
         <source>Template: {0}</source>
         <translation>模板：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="370"/>
+        <location filename="../../app/controllers/chat.py" line="371"/>
         <source>Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}</source>
         <translation>温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="379"/>
+        <location filename="../../app/controllers/chat.py" line="380"/>
         <source>Seed: {0}</source>
         <translation>随机种子：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="382"/>
+        <location filename="../../app/controllers/chat.py" line="383"/>
         <source>Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms</source>
         <translation>提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="398"/>
-        <location filename="../../app/controllers/chat.py" line="498"/>
+        <location filename="../../app/controllers/chat.py" line="399"/>
+        <location filename="../../app/controllers/chat.py" line="501"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="400"/>
+        <location filename="../../app/controllers/chat.py" line="401"/>
         <source>{0} tokens</source>
         <translation>{0} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="402"/>
+        <location filename="../../app/controllers/chat.py" line="403"/>
         <source>writing…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="403"/>
+        <location filename="../../app/controllers/chat.py" line="404"/>
         <source>interrupted (the app closed while it was written)</source>
         <translation>已中断（生成过程中应用被关闭）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="404"/>
+        <location filename="../../app/controllers/chat.py" line="405"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="405"/>
+        <location filename="../../app/controllers/chat.py" line="406"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/controllers/chat.py" line="411"/>
-        <location filename="../../app/controllers/chat.py" line="463"/>
+        <location filename="../../app/controllers/chat.py" line="412"/>
+        <location filename="../../app/controllers/chat.py" line="466"/>
         <source>%n earlier turn(s) left out to fit the context</source>
         <translation>
             <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="420"/>
+        <location filename="../../app/controllers/chat.py" line="421"/>
         <source>computer busy (other programs used {0:.1f} of {1} cores)</source>
         <translation>电脑繁忙（其他程序占用了 {1} 核中的 {0:.1f} 核）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="423"/>
+        <location filename="../../app/controllers/chat.py" line="424"/>
         <source>computer busy (load {0:.1f} on {1} cores)</source>
         <translation>电脑繁忙（{1} 核负载 {0:.1f}）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="504"/>
+        <location filename="../../app/controllers/chat.py" line="507"/>
         <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
         <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="556"/>
+        <location filename="../../app/controllers/chat.py" line="567"/>
         <source>Context {0} / {1}</source>
         <translation>上下文 {0} / {1}</translation>
     </message>
@@ -235,56 +254,56 @@
         <translation>对话列表</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="142"/>
-        <location filename="../../app/views/conversation_list.py" line="218"/>
+        <location filename="../../app/views/conversation_list.py" line="144"/>
         <location filename="../../app/views/conversation_list.py" line="220"/>
+        <location filename="../../app/views/conversation_list.py" line="222"/>
         <source>Untitled</source>
         <translation>未命名</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="150"/>
+        <location filename="../../app/views/conversation_list.py" line="152"/>
         <source>{title}
 Last changed {when}</source>
         <translation>{title}
 最后修改于 {when}</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="197"/>
+        <location filename="../../app/views/conversation_list.py" line="199"/>
         <source>No conversation matches the search.</source>
         <translation>没有与搜索内容匹配的对话。</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="199"/>
+        <location filename="../../app/views/conversation_list.py" line="201"/>
         <source>No conversations yet.</source>
         <translation>还没有对话。</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="239"/>
+        <location filename="../../app/views/conversation_list.py" line="241"/>
         <source>Rename</source>
         <translation>重命名</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="241"/>
+        <location filename="../../app/views/conversation_list.py" line="243"/>
         <source>Export as Markdown…</source>
         <translation>导出为 Markdown…</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="242"/>
+        <location filename="../../app/views/conversation_list.py" line="244"/>
         <source>Export as JSON…</source>
         <translation>导出为 JSON…</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="244"/>
+        <location filename="../../app/views/conversation_list.py" line="246"/>
         <source>Delete…</source>
         <translation>删除…</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="262"/>
+        <location filename="../../app/views/conversation_list.py" line="264"/>
         <source>Delete conversation</source>
         <translation>删除对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/conversation_list.py" line="263"/>
+        <location filename="../../app/views/conversation_list.py" line="265"/>
         <source>Delete “{title}”? This cannot be undone.</source>
         <translation>确定删除“{title}”吗？此操作无法撤销。</translation>
     </message>
@@ -762,74 +781,74 @@ Last changed {when}</source>
         <translation>用于解码的 CPU 线程数。“自动”会实测哪个线程数最快，并在其他程序占用处理器时只用一个线程。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="198"/>
+        <location filename="../../app/views/decoding_panel.py" line="200"/>
         <source>Reset to paper defaults</source>
         <translation>恢复论文默认值</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="201"/>
+        <location filename="../../app/views/decoding_panel.py" line="203"/>
         <source>Context 2048, 512 new tokens, temperature 0.2, top-k 40, top-p 0.9, repetition penalty 1.1, random seed.</source>
         <translation>上下文长度 2048，最多生成 512 个 token，温度 0.2，Top-k 40，Top-p 0.9，重复惩罚 1.1，随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="210"/>
+        <location filename="../../app/views/decoding_panel.py" line="212"/>
         <source>Template</source>
         <translation>提示词模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="218"/>
+        <location filename="../../app/views/decoding_panel.py" line="220"/>
         <source>How the conversation is written into the prompt.</source>
         <translation>决定对话内容以何种格式写入提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="219"/>
-        <location filename="../../app/views/decoding_panel.py" line="360"/>
+        <location filename="../../app/views/decoding_panel.py" line="221"/>
+        <location filename="../../app/views/decoding_panel.py" line="366"/>
         <source>Automatic (from the model)</source>
         <translation>自动（根据模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="226"/>
+        <location filename="../../app/views/decoding_panel.py" line="228"/>
         <source>Chat template</source>
         <translation>对话模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="231"/>
+        <location filename="../../app/views/decoding_panel.py" line="233"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="234"/>
+        <location filename="../../app/views/decoding_panel.py" line="236"/>
         <source>Text the conversation starts with. Leave it empty to use the template&apos;s default.</source>
         <translation>放在对话开头的文本。留空则使用模板的默认系统提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="245"/>
-        <location filename="../../app/views/decoding_panel.py" line="248"/>
+        <location filename="../../app/views/decoding_panel.py" line="247"/>
+        <location filename="../../app/views/decoding_panel.py" line="250"/>
         <source>Prompt preview</source>
         <translation>提示词预览</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="246"/>
+        <location filename="../../app/views/decoding_panel.py" line="248"/>
         <source>The exact text the model reads for the next answer.</source>
         <translation>模型生成下一条回答时实际读取的完整文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="268"/>
+        <location filename="../../app/views/decoding_panel.py" line="270"/>
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="268"/>
+        <location filename="../../app/views/decoding_panel.py" line="270"/>
         <source>Automatic ({0} in use)</source>
         <translation>自动（当前 {0} 个）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="362"/>
+        <location filename="../../app/views/decoding_panel.py" line="368"/>
         <source>Automatic: {label}</source>
         <translation>自动：{label}</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="410"/>
+        <location filename="../../app/views/decoding_panel.py" line="416"/>
         <source>No system prompt</source>
         <translation>无系统提示词</translation>
     </message>
@@ -1102,172 +1121,167 @@ Last changed {when}</source>
 <context>
     <name>HubController</name>
     <message>
-        <location filename="../../app/controllers/hub.py" line="129"/>
+        <location filename="../../app/controllers/hub.py" line="132"/>
         <source>Offline mode is on: this is the catalogue shipped with Alpaca Desk ({0}); sizes are estimates. Nothing is sent anywhere.</source>
         <translation>离线模式已开启：这是 Alpaca Desk 自带的模型目录（{0}），大小为估算值。不会向任何地方发送数据。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="133"/>
+        <location filename="../../app/controllers/hub.py" line="136"/>
         <source>The hub could not be asked, so this is the shipped catalogue ({0}): {1}</source>
         <translation>无法访问模型库，因此显示自带的模型目录（{0}）：{1}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="138"/>
+        <location filename="../../app/controllers/hub.py" line="141"/>
         <source>The Chinese-LLaMA / Chinese-Alpaca family on {0}. A model&apos;s file list and sizes are asked of the hub when you choose it.</source>
         <translation>{0} 上的 Chinese-LLaMA / Chinese-Alpaca 系列。选中某个模型时才会向模型库查询其文件列表和大小。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="162"/>
+        <location filename="../../app/controllers/hub.py" line="165"/>
         <source>{0} file(s)</source>
         <translation>{0} 个文件</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="169"/>
+        <location filename="../../app/controllers/hub.py" line="172"/>
         <source>★ Recommended for this computer ({0} memory, {1} free): {2}, file {3}.</source>
         <translation>★ 推荐给这台电脑（内存 {0}，可用磁盘 {1}）：{2}，文件 {3}。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="183"/>
+        <location filename="../../app/controllers/hub.py" line="186"/>
         <source>instruct</source>
         <translation>指令</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="183"/>
+        <location filename="../../app/controllers/hub.py" line="186"/>
         <source>base</source>
         <translation>基座</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="185"/>
+        <location filename="../../app/controllers/hub.py" line="188"/>
         <source>GGUF</source>
         <translation>GGUF</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="186"/>
+        <location filename="../../app/controllers/hub.py" line="189"/>
         <source>full weights</source>
         <translation>完整权重</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="187"/>
+        <location filename="../../app/controllers/hub.py" line="190"/>
         <source>LoRA, needs merge</source>
         <translation>LoRA，需合并</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="193"/>
+        <location filename="../../app/controllers/hub.py" line="196"/>
         <source>{role} · gen {gen}{params}{variant} · {fmt}</source>
         <translation>{role} · 第 {gen} 代{params}{variant} · {fmt}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="227"/>
+        <location filename="../../app/controllers/hub.py" line="230"/>
         <source>Ready to chat: download one file (a quantization level).</source>
         <translation>可直接对话：下载其中一个文件（一种量化级别）即可。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="229"/>
+        <location filename="../../app/controllers/hub.py" line="232"/>
         <source>Full Hugging Face weights: after the download, the convert wizard makes a GGUF file with the quantization recommended for this computer.</source>
         <translation>完整的 Hugging Face 权重：下载后，转换向导会按这台电脑推荐的量化级别生成 GGUF 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="233"/>
+        <location filename="../../app/controllers/hub.py" line="236"/>
         <source>First-generation LoRA weights: they need the original LLaMA weights from Meta and a merge before they can be converted and used.</source>
         <translation>第一代 LoRA 权重：需要 Meta 原版 LLaMA 权重并先合并，才能转换和使用。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="238"/>
+        <location filename="../../app/controllers/hub.py" line="241"/>
         <source>The paper&apos;s recipe merges it on top of {0}: LLaMA + {0} + {1}.</source>
         <translation>按论文的做法，它要合并在 {0} 之上：LLaMA + {0} + {1}。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="242"/>
+        <location filename="../../app/controllers/hub.py" line="246"/>
         <source>Sizes from the hub.</source>
         <translation>大小来自模型库。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="242"/>
+        <location filename="../../app/controllers/hub.py" line="246"/>
         <source>Sizes are the snapshot&apos;s estimates.</source>
         <translation>大小为目录快照中的估算值。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="244"/>
+        <location filename="../../app/controllers/hub.py" line="248"/>
         <source>&lt;b&gt;{repo}&lt;/b&gt;&lt;br&gt;{kind}&lt;br&gt;{what}&lt;br&gt;Context: {ctx} tokens · Template: {template}&lt;br&gt;Licence: {licence}&lt;br&gt;&lt;i&gt;{sizes}&lt;/i&gt;</source>
         <translation>&lt;b&gt;{repo}&lt;/b&gt;&lt;br&gt;{kind}&lt;br&gt;{what}&lt;br&gt;上下文长度：{ctx} 个 token · 模板：{template}&lt;br&gt;许可：{licence}&lt;br&gt;&lt;i&gt;{sizes}&lt;/i&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="263"/>
+        <location filename="../../app/controllers/hub.py" line="267"/>
         <source>yes</source>
         <translation>是</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="267"/>
+        <location filename="../../app/controllers/hub.py" line="271"/>
         <source>(every file of the repository)</source>
         <translation>（仓库中的全部文件）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="269"/>
+        <location filename="../../app/controllers/hub.py" line="273"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="269"/>
+        <location filename="../../app/controllers/hub.py" line="273"/>
         <source>Download all files</source>
         <translation>下载全部文件</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="289"/>
+        <location filename="../../app/controllers/hub.py" line="293"/>
         <source>Verifying…</source>
         <translation>正在校验…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="302"/>
+        <location filename="../../app/controllers/hub.py" line="306"/>
         <source>Nothing of this model is on disk.</source>
         <translation>磁盘上没有这个模型的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="306"/>
+        <location filename="../../app/controllers/hub.py" line="310"/>
         <source>Damaged or missing: {0}. Download them again.</source>
         <translation>已损坏或缺失：{0}。请重新下载。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="308"/>
+        <location filename="../../app/controllers/hub.py" line="312"/>
         <source>{0} file(s) checked: each matches the hub&apos;s SHA-256.</source>
         <translation>已校验 {0} 个文件：均与模型库的 SHA-256 一致。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="335"/>
-        <source>See the repository&apos;s page on the hub.</source>
-        <translation>请查看该仓库在模型库上的页面。</translation>
-    </message>
-    <message>
-        <location filename="../../app/controllers/hub.py" line="361"/>
+        <location filename="../../app/controllers/hub.py" line="365"/>
         <source>Waiting</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="362"/>
+        <location filename="../../app/controllers/hub.py" line="366"/>
         <source>Downloading {0}: {1}%</source>
         <translation>正在下载 {0}：{1}%</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="364"/>
+        <location filename="../../app/controllers/hub.py" line="368"/>
         <source>Starting</source>
         <translation>正在启动</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="365"/>
+        <location filename="../../app/controllers/hub.py" line="369"/>
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="366"/>
+        <location filename="../../app/controllers/hub.py" line="370"/>
         <source>Verified</source>
         <translation>已校验</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="367"/>
+        <location filename="../../app/controllers/hub.py" line="371"/>
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="416"/>
+        <location filename="../../app/controllers/hub.py" line="420"/>
         <source>The weights are in {0}. Converting them to GGUF comes with the convert wizard.</source>
         <translation>权重位于 {0}。转换为 GGUF 的功能将随转换向导提供。</translation>
     </message>
@@ -1919,37 +1933,37 @@ Last changed {when}</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="482"/>
+        <location filename="../../app/main_window.py" line="486"/>
         <source>There is no answer to copy yet.</source>
         <translation>还没有可复制的回答。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="486"/>
+        <location filename="../../app/main_window.py" line="490"/>
         <source>The last answer was copied.</source>
         <translation>已复制上一个回答。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="498"/>
+        <location filename="../../app/main_window.py" line="502"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="494"/>
+        <location filename="../../app/main_window.py" line="498"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="499"/>
+        <location filename="../../app/main_window.py" line="503"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="503"/>
+        <location filename="../../app/main_window.py" line="507"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="510"/>
+        <location filename="../../app/main_window.py" line="514"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
@@ -3360,132 +3374,132 @@ Last changed {when}</source>
 <context>
     <name>TokenizerPanel</name>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="95"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="96"/>
         <source>Tokenizers</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="99"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="100"/>
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="100"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="101"/>
         <source>Compare with another tokenizer</source>
         <translation>与另一个分词器比较</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="110"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="111"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="110"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="111"/>
         <source>Tokens</source>
         <translation>token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="110"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="111"/>
         <source>Chars/token</source>
         <translation>字符/token</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="110"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="111"/>
         <source>Bytes</source>
         <translation>字节片段</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="110"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="111"/>
         <source>Ratio</source>
         <translation>比例</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="113"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="114"/>
         <source>Pieces like &lt;0xE5&gt; that spell a character byte by byte because the vocabulary lacks it</source>
         <translation>词表中没有该字符时，用 &lt;0xE5&gt; 这类字节片段逐字节拼出它</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="115"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="116"/>
         <source>Tokens relative to the first tokenizer</source>
         <translation>相对于第一个分词器的 token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="141"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="142"/>
         <source>Open a tokenizer file…</source>
         <translation>打开分词器文件…</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="146"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="147"/>
         <source>Fetch it from the Hugging Face hub</source>
         <translation>从 Hugging Face Hub 获取</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="157"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="158"/>
         <source>Pieces of:</source>
         <translation>切分结果：</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="165"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="166"/>
         <source>Type or paste text in the message box to see its tokens.</source>
         <translation>在消息框中输入或粘贴文本，即可查看它的 token。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="167"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="168"/>
         <source>Counts exclude the beginning-of-text token &lt;s&gt; that a prompt adds once.</source>
         <translation>统计不含提示词开头添加一次的起始 token &lt;s&gt;。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="202"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="203"/>
         <source>This conversation&apos;s prompt (template included): {0} of {1} tokens, as the model counts.</source>
         <translation>本对话的提示词（含模板）：按模型分词为 {0} / {1} 个 token。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="284"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="287"/>
         <source>Showing the first {0} of {1} characters; the counts cover all of them.</source>
         <translation>仅显示前 {0} 个字符（共 {1} 个）；统计涵盖全部文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="331"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="334"/>
         <source>A {n_ctx}-token context holds about {a} characters of this kind of text under {first} and {b} under {second}.</source>
         <translation>{n_ctx} 个 token 的上下文，按 {first} 约可容纳 {a} 个此类文本的字符，按 {second} 约可容纳 {b} 个。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="361"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="364"/>
         <source>Original LLaMA (32,000)</source>
         <translation>原版 LLaMA（32,000）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="362"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="365"/>
         <source>Chinese-LLaMA (49,953)</source>
         <translation>Chinese-LLaMA（49,953）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="363"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="366"/>
         <source>Chinese-LLaMA-2 (55,296)</source>
         <translation>Chinese-LLaMA-2（55,296）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="369"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="372"/>
         <source>The loaded model&apos;s vocabulary</source>
         <translation>已加载模型的词表</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="374"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="377"/>
         <source>From a file (tokenizer.model, folder or GGUF)…</source>
         <translation>从文件添加（tokenizer.model、文件夹或 GGUF）…</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="380"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="383"/>
         <source>Choose a tokenizer</source>
         <translation>选择分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="382"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="385"/>
         <source>Tokenizers (*.model *.gguf tokenizer_config.json);;All files (*)</source>
         <translation>分词器 (*.model *.gguf tokenizer_config.json);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="395"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="398"/>
         <source>Remove from the comparison</source>
         <translation>从比较中移除</translation>
     </message>
@@ -3674,346 +3688,346 @@ Last changed {when}</source>
 <context>
     <name>TrainingView</name>
     <message>
-        <location filename="../../app/views/training_view.py" line="54"/>
+        <location filename="../../app/views/training_view.py" line="55"/>
         <source>Advanced: LoRA training</source>
         <extracomment>Lines kept in the live log.</extracomment>
         <translation>高级：LoRA 训练</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="65"/>
+        <location filename="../../app/views/training_view.py" line="66"/>
         <source>Pre-training (plain text)</source>
         <translation>预训练（纯文本）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="66"/>
+        <location filename="../../app/views/training_view.py" line="67"/>
         <source>Instruction fine-tuning (Alpaca JSON)</source>
         <translation>指令精调（Alpaca JSON）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="68"/>
+        <location filename="../../app/views/training_view.py" line="69"/>
         <source>Hugging Face model folder (LLaMA)</source>
         <translation>Hugging Face 模型文件夹（LLaMA）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="69"/>
-        <location filename="../../app/views/training_view.py" line="73"/>
-        <location filename="../../app/views/training_view.py" line="79"/>
-        <location filename="../../app/views/training_view.py" line="127"/>
+        <location filename="../../app/views/training_view.py" line="70"/>
+        <location filename="../../app/views/training_view.py" line="74"/>
+        <location filename="../../app/views/training_view.py" line="80"/>
+        <location filename="../../app/views/training_view.py" line="129"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="72"/>
+        <location filename="../../app/views/training_view.py" line="73"/>
         <source>Optional: the model folder&apos;s tokenizer</source>
         <translation>可选：默认使用模型文件夹中的分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="77"/>
+        <location filename="../../app/views/training_view.py" line="78"/>
         <source>Text file or folder (pre-training), JSON or JSON lines (instructions)</source>
         <translation>文本文件或文件夹（预训练），JSON 或 JSON lines（指令数据）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="81"/>
+        <location filename="../../app/views/training_view.py" line="82"/>
         <source>Preview</source>
         <translation>预览</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="82"/>
+        <location filename="../../app/views/training_view.py" line="83"/>
         <source>Show the first records and their token counts under the tokenizer</source>
         <translation>显示前几条记录及其在该分词器下的 token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="84"/>
+        <location filename="../../app/views/training_view.py" line="85"/>
         <source>Text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="84"/>
+        <location filename="../../app/views/training_view.py" line="85"/>
         <source>Tokens</source>
         <translation>token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="84"/>
+        <location filename="../../app/views/training_view.py" line="85"/>
         <source>Learned</source>
         <translation>参与学习</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="89"/>
+        <location filename="../../app/views/training_view.py" line="90"/>
         <source>Recipe</source>
         <translation>训练配置</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="91"/>
+        <location filename="../../app/views/training_view.py" line="93"/>
         <source>Preset:</source>
         <translation>预设：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="92"/>
+        <location filename="../../app/views/training_view.py" line="94"/>
         <source>Kind:</source>
         <translation>类型：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="93"/>
+        <location filename="../../app/views/training_view.py" line="95"/>
         <source>Model:</source>
         <translation>模型：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="94"/>
+        <location filename="../../app/views/training_view.py" line="96"/>
         <source>Tokenizer:</source>
         <translation>分词器：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="95"/>
+        <location filename="../../app/views/training_view.py" line="97"/>
         <source>Dataset:</source>
         <translation>数据集：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="106"/>
+        <location filename="../../app/views/training_view.py" line="108"/>
         <source>from the epochs</source>
         <translation>按轮数计算</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="111"/>
+        <location filename="../../app/views/training_view.py" line="113"/>
         <source>at the end and on stop</source>
         <translation>结束时和停止时</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="113"/>
+        <location filename="../../app/views/training_view.py" line="115"/>
         <source>Gradient checkpointing (less memory, slower)</source>
         <translation>梯度检查点（省显存，较慢）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="116"/>
+        <location filename="../../app/views/training_view.py" line="118"/>
         <source>Automatic (bf16 or fp16 on the GPU)</source>
         <translation>自动（GPU 上用 bf16 或 fp16）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="123"/>
+        <location filename="../../app/views/training_view.py" line="125"/>
         <source>LoRA (and embeddings when the vocabulary grows)</source>
         <translation>LoRA（词表扩充时同时训练词嵌入）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="124"/>
+        <location filename="../../app/views/training_view.py" line="126"/>
         <source>Stage 1: embeddings only, transformer frozen</source>
         <translation>第 1 阶段：仅训练词嵌入，冻结 Transformer</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="126"/>
+        <location filename="../../app/views/training_view.py" line="128"/>
         <source>Optional: an adapter to continue (stage 2 after stage 1)</source>
         <translation>可选：要继续训练的适配器（第 1 阶段之后的第 2 阶段）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="130"/>
+        <location filename="../../app/views/training_view.py" line="132"/>
         <source>When the tokenizer is larger than the model</source>
         <translation>当分词器比模型词表大时</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="131"/>
+        <location filename="../../app/views/training_view.py" line="133"/>
         <source>Always</source>
         <translation>总是</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="132"/>
+        <location filename="../../app/views/training_view.py" line="134"/>
         <source>Never</source>
         <translation>从不</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="134"/>
+        <location filename="../../app/views/training_view.py" line="136"/>
         <source>Hyper-parameters</source>
         <translation>超参数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="136"/>
+        <location filename="../../app/views/training_view.py" line="139"/>
         <source>LoRA rank / alpha / dropout:</source>
         <translation>LoRA 秩 / alpha / dropout：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="137"/>
+        <location filename="../../app/views/training_view.py" line="140"/>
         <source>Learning rate:</source>
         <translation>学习率：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="138"/>
+        <location filename="../../app/views/training_view.py" line="141"/>
         <source>Epochs / max steps:</source>
         <translation>轮数 / 最大步数：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="139"/>
+        <location filename="../../app/views/training_view.py" line="142"/>
         <source>Block size:</source>
         <translation>块大小：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="140"/>
+        <location filename="../../app/views/training_view.py" line="143"/>
         <source>Batch / accumulation:</source>
         <translation>批大小 / 梯度累积：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="141"/>
+        <location filename="../../app/views/training_view.py" line="144"/>
         <source>Checkpoint every:</source>
         <translation>检查点间隔：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="142"/>
+        <location filename="../../app/views/training_view.py" line="145"/>
         <source>Seed:</source>
         <translation>随机种子：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="143"/>
+        <location filename="../../app/views/training_view.py" line="146"/>
         <source>Precision:</source>
         <translation>精度：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="144"/>
+        <location filename="../../app/views/training_view.py" line="147"/>
         <source>Stage:</source>
         <translation>阶段：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="145"/>
+        <location filename="../../app/views/training_view.py" line="148"/>
         <source>Continue from:</source>
         <translation>继续自：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="146"/>
+        <location filename="../../app/views/training_view.py" line="149"/>
         <source>Train embeddings:</source>
         <translation>训练词嵌入：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="151"/>
+        <location filename="../../app/views/training_view.py" line="154"/>
         <source>all (or e.g. 0,1)</source>
         <translation>全部（或如 0,1）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="152"/>
+        <location filename="../../app/views/training_view.py" line="155"/>
         <source>CUDA device numbers to train on, separated by commas</source>
         <translation>用于训练的 CUDA 设备编号，以逗号分隔</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="154"/>
+        <location filename="../../app/views/training_view.py" line="157"/>
         <source>More than one starts one process per GPU through torchrun</source>
         <translation>大于 1 时通过 torchrun 为每个 GPU 启动一个进程</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="157"/>
+        <location filename="../../app/views/training_view.py" line="160"/>
         <source>Where it runs</source>
         <translation>运行位置</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="159"/>
+        <location filename="../../app/views/training_view.py" line="163"/>
         <source>Target:</source>
         <translation>目标：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="160"/>
+        <location filename="../../app/views/training_view.py" line="164"/>
         <source>GPUs / processes:</source>
         <translation>GPU / 进程数：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="180"/>
+        <location filename="../../app/views/training_view.py" line="186"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="181"/>
+        <location filename="../../app/views/training_view.py" line="187"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="183"/>
+        <location filename="../../app/views/training_view.py" line="189"/>
         <source>Stop after the current step; a checkpoint is saved and a rerun resumes</source>
         <translation>在当前步骤完成后停止；会保存检查点，再次运行时从中继续</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="184"/>
+        <location filename="../../app/views/training_view.py" line="190"/>
         <source>Merge into the model…</source>
         <translation>合并到模型…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="186"/>
+        <location filename="../../app/views/training_view.py" line="192"/>
         <source>Merge the finished adapter into its base model (safetensors)</source>
         <translation>把训练完成的适配器合并到其基础模型（safetensors）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="187"/>
+        <location filename="../../app/views/training_view.py" line="193"/>
         <source>Download adapter</source>
         <translation>下载适配器</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="188"/>
+        <location filename="../../app/views/training_view.py" line="194"/>
         <source>Download the finished run&apos;s adapter from its SSH host</source>
         <translation>从 SSH 主机下载已完成运行的适配器</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="190"/>
+        <location filename="../../app/views/training_view.py" line="196"/>
         <source>No run yet.</source>
         <translation>还没有运行。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="200"/>
+        <location filename="../../app/views/training_view.py" line="206"/>
         <source>The run&apos;s log appears here.</source>
         <translation>运行日志会显示在这里。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="204"/>
+        <location filename="../../app/views/training_view.py" line="210"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="205"/>
+        <location filename="../../app/views/training_view.py" line="211"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="206"/>
+        <location filename="../../app/views/training_view.py" line="212"/>
         <source>Target</source>
         <translation>目标</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="207"/>
+        <location filename="../../app/views/training_view.py" line="213"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="208"/>
+        <location filename="../../app/views/training_view.py" line="214"/>
         <source>Step</source>
         <translation>步数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="209"/>
+        <location filename="../../app/views/training_view.py" line="215"/>
         <source>Loss</source>
         <translation>损失</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="210"/>
+        <location filename="../../app/views/training_view.py" line="216"/>
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="223"/>
+        <location filename="../../app/views/training_view.py" line="229"/>
         <source>Convert to GGUF…</source>
         <translation>转换为 GGUF…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="224"/>
+        <location filename="../../app/views/training_view.py" line="230"/>
         <source>Open the merged model in the convert-and-quantize wizard</source>
         <translation>在转换与量化向导中打开合并后的模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="234"/>
+        <location filename="../../app/views/training_view.py" line="249"/>
         <source>Runs</source>
         <translation>运行记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="320"/>
+        <location filename="../../app/views/training_view.py" line="335"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="327"/>
+        <location filename="../../app/views/training_view.py" line="342"/>
         <source>Choose the dataset</source>
         <translation>选择数据集</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="329"/>
+        <location filename="../../app/views/training_view.py" line="344"/>
         <source>Data (*.txt *.json *.jsonl);;All files (*)</source>
         <translation>数据 (*.txt *.json *.jsonl);;所有文件 (*)</translation>
     </message>

@@ -34,6 +34,9 @@ RECOMMENDED_QUANTS = ("Q6_K", "Q5_K", "Q5_0", "Q4_K", "Q4_0", "Q3_K", "Q2_K")
 MEMORY_SHARE = 0.7
 #: Free disk space kept beyond a download's size.
 DISK_MARGIN = 1 << 30
+#: The licence note of a repository found by a search (the hub does not say it in a form to show).
+#: The English notes are the keys the app translates (``app/catalogue_texts.py``).
+SEARCH_RESULT_LICENCE = "See the repository's page on the hub."
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,9 @@ class CatalogueEntry:
         needs_merge: LoRA weights that need the original LLaMA weights and a merge.
         merge_after: For LoRA weights, the repository whose adapter is merged into LLaMA first (the
             Plus and Pro Alpaca adapters go on top of the matching Chinese-LLaMA-Plus one), or "".
-        licence: The licence note (English); ``licence_zh`` in Chinese.
+        licence: The licence note in English: the key of its translation in the app.
+        licence_zh: The catalogue's own Chinese text of the note, for a note the app's
+            translations do not have.
         files: The files (GGUF quantizations), with sizes.
         total_size: Bytes of the whole repository where files are not listed.
         exact: Sizes come from the hub (refreshed), not the snapshot's estimates.
@@ -260,7 +265,7 @@ def gguf_entry(repo: str, client: HubClient) -> CatalogueEntry:
         context=4096,
         template="auto",
         needs_merge=False,
-        licence="See the repository's page on the hub.",
+        licence=SEARCH_RESULT_LICENCE,
         licence_zh="请查看该仓库在模型库上的页面。",
     )
     return refresh_entry(base, client)
