@@ -36,107 +36,107 @@
 <context>
     <name>ChatController</name>
     <message>
-        <location filename="../../app/controllers/chat.py" line="179"/>
+        <location filename="../../app/controllers/chat.py" line="180"/>
         <source>Type a message below to start.</source>
         <extracomment>Messages shown when a conversation opens, and per &quot;Show earlier messages&quot; click. An answer&apos;s details say the computer was busy when other programs kept at least this many cores busy while it was written (the GUI itself uses a tenth of one while streaming).</extracomment>
         <translation>在下方输入消息即可开始。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="202"/>
+        <location filename="../../app/controllers/chat.py" line="203"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="266"/>
+        <location filename="../../app/controllers/chat.py" line="267"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="296"/>
+        <location filename="../../app/controllers/chat.py" line="297"/>
         <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
         <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="369"/>
+        <location filename="../../app/controllers/chat.py" line="370"/>
         <source>Model: {0}</source>
         <translation>模型：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="370"/>
+        <location filename="../../app/controllers/chat.py" line="371"/>
         <source>Template: {0}</source>
         <translation>模板：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="371"/>
+        <location filename="../../app/controllers/chat.py" line="372"/>
         <source>Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}</source>
         <translation>温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="380"/>
+        <location filename="../../app/controllers/chat.py" line="381"/>
         <source>Seed: {0}</source>
         <translation>随机种子：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="383"/>
+        <location filename="../../app/controllers/chat.py" line="384"/>
         <source>Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms</source>
         <translation>提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="399"/>
-        <location filename="../../app/controllers/chat.py" line="501"/>
+        <location filename="../../app/controllers/chat.py" line="400"/>
+        <location filename="../../app/controllers/chat.py" line="502"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="401"/>
+        <location filename="../../app/controllers/chat.py" line="402"/>
         <source>{0} tokens</source>
         <translation>{0} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="403"/>
+        <location filename="../../app/controllers/chat.py" line="404"/>
         <source>writing…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="404"/>
+        <location filename="../../app/controllers/chat.py" line="405"/>
         <source>interrupted (the app closed while it was written)</source>
         <translation>已中断（生成过程中应用被关闭）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="405"/>
+        <location filename="../../app/controllers/chat.py" line="406"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="406"/>
+        <location filename="../../app/controllers/chat.py" line="407"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/controllers/chat.py" line="412"/>
-        <location filename="../../app/controllers/chat.py" line="466"/>
+        <location filename="../../app/controllers/chat.py" line="413"/>
+        <location filename="../../app/controllers/chat.py" line="467"/>
         <source>%n earlier turn(s) left out to fit the context</source>
         <translation>
             <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="421"/>
+        <location filename="../../app/controllers/chat.py" line="422"/>
         <source>computer busy (other programs used {0:.1f} of {1} cores)</source>
         <translation>电脑繁忙（其他程序占用了 {1} 核中的 {0:.1f} 核）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="424"/>
+        <location filename="../../app/controllers/chat.py" line="425"/>
         <source>computer busy (load {0:.1f} on {1} cores)</source>
         <translation>电脑繁忙（{1} 核负载 {0:.1f}）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="507"/>
+        <location filename="../../app/controllers/chat.py" line="508"/>
         <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
         <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="567"/>
+        <location filename="../../app/controllers/chat.py" line="568"/>
         <source>Context {0} / {1}</source>
         <translation>上下文 {0} / {1}</translation>
     </message>
@@ -185,23 +185,23 @@
 <context>
     <name>CodeBlock</name>
     <message>
-        <location filename="../../app/views/code_block.py" line="275"/>
-        <location filename="../../app/views/code_block.py" line="289"/>
+        <location filename="../../app/views/code_block.py" line="271"/>
+        <location filename="../../app/views/code_block.py" line="285"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/views/code_block.py" line="276"/>
+        <location filename="../../app/views/code_block.py" line="272"/>
         <source>Copy this code</source>
         <translation>复制这段代码</translation>
     </message>
     <message>
-        <location filename="../../app/views/code_block.py" line="277"/>
+        <location filename="../../app/views/code_block.py" line="273"/>
         <source>Copy code</source>
         <translation>复制代码</translation>
     </message>
     <message>
-        <location filename="../../app/views/code_block.py" line="335"/>
+        <location filename="../../app/views/code_block.py" line="333"/>
         <source>Copied</source>
         <translation>已复制</translation>
     </message>
@@ -209,7 +209,7 @@
 <context>
     <name>CodeView</name>
     <message>
-        <location filename="../../app/views/code_block.py" line="172"/>
+        <location filename="../../app/views/code_block.py" line="170"/>
         <source>Code</source>
         <extracomment>Pygments styles, chosen by the palette: dark text on a light background, or the reverse. A fence&apos;s language longer than this is cut in the header (the info string is untrusted text). A code block longer than this is shown without colours: Pygments lexes in pure Python, about a megabyte a second, and a streaming block is lexed again at every redraw. The longest run of lexing on the GUI thread before the event loop goes on (seconds). A code block still streaming is coloured up to this length; past it, once its fence closes. The pause before a block still streaming is lexed again with the text that came meanwhile (ms). How long the Copy button says &quot;Copied&quot;.</extracomment>
         <translation>代码</translation>
@@ -730,125 +730,125 @@ Last changed {when}</source>
         <translation>多轮对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="105"/>
+        <location filename="../../app/views/decoding_panel.py" line="107"/>
         <source>Sampling</source>
         <translation>采样</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="111"/>
+        <location filename="../../app/views/decoding_panel.py" line="113"/>
         <source>Preset</source>
         <translation>预设</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="115"/>
+        <location filename="../../app/views/decoding_panel.py" line="117"/>
         <source>Settings from the Chinese-LLaMA paper: temperature 0.2 for single answers, 0.5 for multi-turn chat.</source>
         <translation>Chinese-LLaMA 论文中的设置：单轮问答温度 0.2，多轮对话温度 0.5。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="122"/>
+        <location filename="../../app/views/decoding_panel.py" line="124"/>
         <source>Custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="154"/>
+        <location filename="../../app/views/decoding_panel.py" line="156"/>
         <source>Random seed</source>
         <translation>使用随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="158"/>
+        <location filename="../../app/views/decoding_panel.py" line="160"/>
         <source>Use a new random seed for every answer. Untick it and choose a seed to get the same answer again for the same prompt and settings.</source>
         <translation>每次回答都使用新的随机种子。取消勾选并指定种子后，相同的提示词和设置会得到相同的回答。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="165"/>
+        <location filename="../../app/views/decoding_panel.py" line="167"/>
         <source>The seed used when Random seed is off.</source>
         <translation>未勾选“使用随机种子”时所用的随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="166"/>
+        <location filename="../../app/views/decoding_panel.py" line="168"/>
         <source>Seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="177"/>
-        <location filename="../../app/views/decoding_panel.py" line="187"/>
+        <location filename="../../app/views/decoding_panel.py" line="179"/>
+        <location filename="../../app/views/decoding_panel.py" line="189"/>
         <source>Threads</source>
         <translation>线程数</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="183"/>
+        <location filename="../../app/views/decoding_panel.py" line="185"/>
         <source>CPU threads that decode. Automatic measures which count is fastest and uses one thread while other programs keep the processor busy.</source>
         <translation>用于解码的 CPU 线程数。“自动”会实测哪个线程数最快，并在其他程序占用处理器时只用一个线程。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="200"/>
+        <location filename="../../app/views/decoding_panel.py" line="202"/>
         <source>Reset to paper defaults</source>
         <translation>恢复论文默认值</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="203"/>
+        <location filename="../../app/views/decoding_panel.py" line="205"/>
         <source>Context 2048, 512 new tokens, temperature 0.2, top-k 40, top-p 0.9, repetition penalty 1.1, random seed.</source>
         <translation>上下文长度 2048，最多生成 512 个 token，温度 0.2，Top-k 40，Top-p 0.9，重复惩罚 1.1，随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="212"/>
+        <location filename="../../app/views/decoding_panel.py" line="214"/>
         <source>Template</source>
         <translation>提示词模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="220"/>
+        <location filename="../../app/views/decoding_panel.py" line="222"/>
         <source>How the conversation is written into the prompt.</source>
         <translation>决定对话内容以何种格式写入提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="221"/>
-        <location filename="../../app/views/decoding_panel.py" line="366"/>
+        <location filename="../../app/views/decoding_panel.py" line="223"/>
+        <location filename="../../app/views/decoding_panel.py" line="368"/>
         <source>Automatic (from the model)</source>
         <translation>自动（根据模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="228"/>
+        <location filename="../../app/views/decoding_panel.py" line="230"/>
         <source>Chat template</source>
         <translation>对话模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="233"/>
+        <location filename="../../app/views/decoding_panel.py" line="235"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="236"/>
+        <location filename="../../app/views/decoding_panel.py" line="238"/>
         <source>Text the conversation starts with. Leave it empty to use the template&apos;s default.</source>
         <translation>放在对话开头的文本。留空则使用模板的默认系统提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="247"/>
-        <location filename="../../app/views/decoding_panel.py" line="250"/>
+        <location filename="../../app/views/decoding_panel.py" line="249"/>
+        <location filename="../../app/views/decoding_panel.py" line="252"/>
         <source>Prompt preview</source>
         <translation>提示词预览</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="248"/>
+        <location filename="../../app/views/decoding_panel.py" line="250"/>
         <source>The exact text the model reads for the next answer.</source>
         <translation>模型生成下一条回答时实际读取的完整文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="270"/>
+        <location filename="../../app/views/decoding_panel.py" line="272"/>
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="270"/>
+        <location filename="../../app/views/decoding_panel.py" line="272"/>
         <source>Automatic ({0} in use)</source>
         <translation>自动（当前 {0} 个）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="368"/>
+        <location filename="../../app/views/decoding_panel.py" line="370"/>
         <source>Automatic: {label}</source>
         <translation>自动：{label}</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="416"/>
+        <location filename="../../app/views/decoding_panel.py" line="418"/>
         <source>No system prompt</source>
         <translation>无系统提示词</translation>
     </message>
@@ -1289,132 +1289,132 @@ Last changed {when}</source>
 <context>
     <name>HubDialog</name>
     <message>
-        <location filename="../../app/views/hub_view.py" line="63"/>
+        <location filename="../../app/views/hub_view.py" line="65"/>
         <source>Get models</source>
         <translation>获取模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="67"/>
+        <location filename="../../app/views/hub_view.py" line="69"/>
         <source>Find any GGUF model on the hub by name</source>
         <translation>按名称在模型库中查找任意 GGUF 模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="69"/>
+        <location filename="../../app/views/hub_view.py" line="71"/>
         <source>Search the hub</source>
         <translation>搜索模型库</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="71"/>
+        <location filename="../../app/views/hub_view.py" line="73"/>
         <source>Hub settings…</source>
         <translation>模型库设置…</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="82"/>
+        <location filename="../../app/views/hub_view.py" line="84"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="82"/>
+        <location filename="../../app/views/hub_view.py" line="84"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="82"/>
-        <location filename="../../app/views/hub_view.py" line="95"/>
+        <location filename="../../app/views/hub_view.py" line="84"/>
+        <location filename="../../app/views/hub_view.py" line="97"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="82"/>
+        <location filename="../../app/views/hub_view.py" line="84"/>
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="82"/>
-        <location filename="../../app/views/hub_view.py" line="95"/>
+        <location filename="../../app/views/hub_view.py" line="84"/>
+        <location filename="../../app/views/hub_view.py" line="97"/>
         <source>On disk</source>
         <translation>已在磁盘上</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="95"/>
+        <location filename="../../app/views/hub_view.py" line="97"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="95"/>
+        <location filename="../../app/views/hub_view.py" line="97"/>
         <source>Quantization</source>
         <translation>量化</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="95"/>
+        <location filename="../../app/views/hub_view.py" line="97"/>
         <source>Memory</source>
         <translation>内存</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="99"/>
-        <location filename="../../app/views/hub_view.py" line="133"/>
+        <location filename="../../app/views/hub_view.py" line="101"/>
+        <location filename="../../app/views/hub_view.py" line="135"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="102"/>
+        <location filename="../../app/views/hub_view.py" line="104"/>
         <source>Verify files on disk</source>
         <translation>校验磁盘上的文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="106"/>
-        <location filename="../../app/views/hub_view.py" line="328"/>
+        <location filename="../../app/views/hub_view.py" line="108"/>
+        <location filename="../../app/views/hub_view.py" line="330"/>
         <source>Merge with LLaMA weights…</source>
         <translation>与 LLaMA 权重合并…</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="133"/>
+        <location filename="../../app/views/hub_view.py" line="135"/>
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="133"/>
+        <location filename="../../app/views/hub_view.py" line="135"/>
         <source>Speed</source>
         <translation>速度</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="133"/>
+        <location filename="../../app/views/hub_view.py" line="135"/>
         <source>Time left</source>
         <translation>剩余时间</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="133"/>
+        <location filename="../../app/views/hub_view.py" line="135"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="137"/>
+        <location filename="../../app/views/hub_view.py" line="139"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="138"/>
+        <location filename="../../app/views/hub_view.py" line="140"/>
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="139"/>
+        <location filename="../../app/views/hub_view.py" line="141"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="140"/>
-        <location filename="../../app/views/hub_view.py" line="326"/>
+        <location filename="../../app/views/hub_view.py" line="142"/>
+        <location filename="../../app/views/hub_view.py" line="328"/>
         <source>Chat with it</source>
         <translation>用它对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="156"/>
+        <location filename="../../app/views/hub_view.py" line="158"/>
         <source>&lt;b&gt;Downloads&lt;/b&gt;</source>
         <translation>&lt;b&gt;下载&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="330"/>
+        <location filename="../../app/views/hub_view.py" line="332"/>
         <source>Convert to GGUF…</source>
         <translation>转换为 GGUF…</translation>
     </message>
@@ -1422,83 +1422,83 @@ Last changed {when}</source>
 <context>
     <name>HubSettingsDialog</name>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="42"/>
+        <location filename="../../app/views/hub_settings_view.py" line="43"/>
         <source>Model hub settings</source>
         <translation>模型库设置</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="46"/>
+        <location filename="../../app/views/hub_settings_view.py" line="47"/>
         <source>https://huggingface.co, or a mirror such as https://hf-mirror.com. Applied at once.</source>
         <translation>https://huggingface.co，或镜像站点如 https://hf-mirror.com。立即生效。</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="49"/>
+        <location filename="../../app/views/hub_settings_view.py" line="50"/>
         <source>Empty: the system&apos;s proxy settings</source>
         <translation>留空：使用系统代理设置</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="52"/>
+        <location filename="../../app/views/hub_settings_view.py" line="53"/>
         <source>Only for gated models; empty keeps the saved token</source>
         <translation>仅用于需授权的模型；留空则保留已保存的令牌</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="53"/>
+        <location filename="../../app/views/hub_settings_view.py" line="54"/>
         <source>Remove the token saved for this hub</source>
         <translation>删除为此模型库保存的令牌</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="56"/>
+        <location filename="../../app/views/hub_settings_view.py" line="57"/>
         <source>The token is kept by the operating system&apos;s keyring, never in a file, and is sent only to the hub address it was saved for.</source>
         <translation>令牌保存在操作系统的密钥环中，绝不写入文件，并且只会发送给保存时对应的模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="63"/>
+        <location filename="../../app/views/hub_settings_view.py" line="64"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="68"/>
+        <location filename="../../app/views/hub_settings_view.py" line="69"/>
         <source>Offline mode: make no network connection at all</source>
         <translation>离线模式：完全不建立任何网络连接</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="69"/>
+        <location filename="../../app/views/hub_settings_view.py" line="70"/>
         <source>Keep downloading in the tray when the window is closed</source>
         <translation>关闭窗口后在系统托盘中继续下载</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="72"/>
+        <location filename="../../app/views/hub_settings_view.py" line="73"/>
         <source>Where the desktop has no system tray, or with this off, closing the window while downloads run asks first; stopped downloads resume the next time you start Alpaca Desk.</source>
         <translation>桌面没有系统托盘或关闭此项时，在下载进行中关闭窗口会先询问；停止的下载会在下次启动 Alpaca Desk 时继续。</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="82"/>
+        <location filename="../../app/views/hub_settings_view.py" line="83"/>
         <source>Hub address</source>
         <translation>模型库地址</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="83"/>
+        <location filename="../../app/views/hub_settings_view.py" line="84"/>
         <source>Proxy</source>
         <translation>代理</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="84"/>
+        <location filename="../../app/views/hub_settings_view.py" line="85"/>
         <source>Access token</source>
         <translation>访问令牌</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="87"/>
-        <location filename="../../app/views/hub_settings_view.py" line="149"/>
+        <location filename="../../app/views/hub_settings_view.py" line="88"/>
+        <location filename="../../app/views/hub_settings_view.py" line="150"/>
         <source>Models folder</source>
         <translation>模型文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="93"/>
+        <location filename="../../app/views/hub_settings_view.py" line="94"/>
         <source>No request has been made.</source>
         <translation>尚未发出任何请求。</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_settings_view.py" line="100"/>
+        <location filename="../../app/views/hub_settings_view.py" line="101"/>
         <source>&lt;b&gt;Network log&lt;/b&gt;: every request Alpaca Desk made (newest last)</source>
         <translation>&lt;b&gt;网络日志&lt;/b&gt;：Alpaca Desk 发出的每个请求（最新的在最后）</translation>
     </message>
@@ -1585,68 +1585,68 @@ Last changed {when}</source>
 <context>
     <name>LoraMergeDialog</name>
     <message>
-        <location filename="../../app/views/lora_merge_dialog.py" line="45"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="47"/>
         <source>Merge {0} with LLaMA weights</source>
         <translation>将 {0} 与 LLaMA 权重合并</translation>
     </message>
     <message>
-        <location filename="../../app/views/lora_merge_dialog.py" line="49"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="51"/>
         <source>This repository holds LoRA weights only. They are merged into Meta&apos;s original LLaMA weights, in Hugging Face format (config.json, tokenizer.model and the weight files), to make a model that the convert wizard then turns into a GGUF file for chatting.</source>
         <translation>此仓库只含 LoRA 权重。它们需要合并进 Meta 原版 LLaMA 权重（Hugging Face 格式：config.json、tokenizer.model 和权重文件），得到的模型再由转换向导制作成可用于对话的 GGUF 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/views/lora_merge_dialog.py" line="57"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="59"/>
         <source>The folder of the original LLaMA weights (Hugging Face format)</source>
         <translation>原版 LLaMA 权重所在的文件夹（Hugging Face 格式）</translation>
     </message>
     <message>
-        <location filename="../../app/views/lora_merge_dialog.py" line="59"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="61"/>
         <source>Choose…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../../app/views/lora_merge_dialog.py" line="71"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="73"/>
         <source>Download the missing adapters</source>
         <translation>下载缺少的适配器</translation>
     </message>
     <message>
-        <location filename="../../app/views/lora_merge_dialog.py" line="83"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="85"/>
         <source>LLaMA weights:</source>
         <translation>LLaMA 权重：</translation>
     </message>
     <message>
-        <location filename="../../app/views/lora_merge_dialog.py" line="85"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="87"/>
         <source>Merge chain:</source>
         <translation>合并顺序：</translation>
     </message>
     <message>
-        <location filename="../../app/views/lora_merge_dialog.py" line="86"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="88"/>
         <source>Merged model:</source>
         <translation>合并后的模型：</translation>
     </message>
     <message>
-        <location filename="../../app/views/lora_merge_dialog.py" line="87"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="89"/>
         <source>Disk space:</source>
         <translation>磁盘空间：</translation>
     </message>
     <message>
-        <location filename="../../app/views/lora_merge_dialog.py" line="100"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="102"/>
         <source>Merge</source>
         <translation>合并</translation>
     </message>
     <message>
-        <location filename="../../app/views/lora_merge_dialog.py" line="103"/>
-        <location filename="../../app/views/lora_merge_dialog.py" line="151"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="105"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="153"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/lora_merge_dialog.py" line="151"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="153"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/views/lora_merge_dialog.py" line="173"/>
+        <location filename="../../app/views/lora_merge_dialog.py" line="175"/>
         <source>The original LLaMA weights (Hugging Face format)</source>
         <translation>原版 LLaMA 权重（Hugging Face 格式）</translation>
     </message>
@@ -1654,13 +1654,13 @@ Last changed {when}</source>
 <context>
     <name>LossChart</name>
     <message>
-        <location filename="../../app/views/loss_chart.py" line="66"/>
+        <location filename="../../app/views/loss_chart.py" line="72"/>
         <source>The loss appears here once the run reports.</source>
         <extracomment>Points kept; older ones are thinned (every other one dropped) so a long run stays cheap to draw.</extracomment>
         <translation>运行开始报告后，这里会显示损失。</translation>
     </message>
     <message>
-        <location filename="../../app/views/loss_chart.py" line="98"/>
+        <location filename="../../app/views/loss_chart.py" line="104"/>
         <source>loss (solid), learning rate (dashed) by step</source>
         <translation>损失（实线）与学习率（虚线），横轴为步数</translation>
     </message>
@@ -1668,302 +1668,322 @@ Last changed {when}</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="69"/>
+        <location filename="../../app/main_window.py" line="59"/>
         <source>Alpaca Desk</source>
         <translation>Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="95"/>
+        <location filename="../../app/main_window.py" line="88"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="97"/>
+        <location filename="../../app/main_window.py" line="90"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="132"/>
+        <location filename="../../app/main_window.py" line="125"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="137"/>
+        <location filename="../../app/main_window.py" line="130"/>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="151"/>
+        <location filename="../../app/main_window.py" line="144"/>
         <source>Conversation</source>
         <translation>对话</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="152"/>
+        <location filename="../../app/main_window.py" line="145"/>
         <source>The messages of the conversation shown, oldest first.</source>
         <translation>当前对话的消息，最早的在前。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="153"/>
+        <location filename="../../app/main_window.py" line="146"/>
         <source>Message</source>
         <translation>消息</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="156"/>
+        <location filename="../../app/main_window.py" line="149"/>
         <source>Type a message. Enter sends it, Shift+Enter starts a new line, Esc stops an answer or cancels an edit.</source>
         <translation>输入消息。Enter 发送，Shift+Enter 换行，Esc 停止回答或取消编辑。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="159"/>
+        <location filename="../../app/main_window.py" line="152"/>
         <source>Send the message to the model (Enter).</source>
         <translation>把消息发送给模型（Enter）。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="160"/>
+        <location filename="../../app/main_window.py" line="153"/>
         <source>Stop the answer being written (Esc).</source>
         <translation>停止正在生成的回答（Esc）。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="161"/>
+        <location filename="../../app/main_window.py" line="154"/>
         <source>Saved conversations</source>
         <translation>已保存的对话</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="162"/>
+        <location filename="../../app/main_window.py" line="155"/>
         <source>Decoding settings</source>
         <translation>解码设置</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="163"/>
+        <location filename="../../app/main_window.py" line="156"/>
         <source>Tokenizer panel</source>
         <translation>分词器面板</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="164"/>
+        <location filename="../../app/main_window.py" line="157"/>
         <source>Loading the model</source>
         <translation>正在加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="165"/>
+        <location filename="../../app/main_window.py" line="158"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="166"/>
+        <location filename="../../app/main_window.py" line="159"/>
         <source>Context used</source>
         <translation>已用上下文</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="168"/>
+        <location filename="../../app/main_window.py" line="161"/>
         <source>How much of the model&apos;s context window the conversation fills, in tokens.</source>
         <translation>对话占用了模型上下文窗口的多少（以 token 计）。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="170"/>
+        <location filename="../../app/main_window.py" line="163"/>
         <source>Answer speed</source>
         <translation>回答速度</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="172"/>
+        <location filename="../../app/main_window.py" line="165"/>
         <source>How fast the last answer was written, in tokens per second.</source>
         <translation>上一个回答的生成速度（每秒 token 数）。</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="20"/>
+        <location filename="../../app/menus.py" line="21"/>
         <source>&amp;Model</source>
         <translation>模型(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="21"/>
+        <location filename="../../app/menus.py" line="22"/>
         <source>&amp;Open model file…</source>
         <translation>打开模型文件(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="24"/>
+        <location filename="../../app/menus.py" line="25"/>
         <source>&amp;Get models…</source>
         <translation>获取模型(&amp;G)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="26"/>
+        <location filename="../../app/menus.py" line="27"/>
         <source>Recent models</source>
         <translation>最近使用的模型</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="28"/>
+        <location filename="../../app/menus.py" line="29"/>
         <source>&amp;Unload model</source>
         <translation>卸载模型(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="31"/>
+        <location filename="../../app/menus.py" line="32"/>
         <source>&amp;Convert and quantize my weights…</source>
         <translation>转换并量化我的权重(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="34"/>
+        <location filename="../../app/menus.py" line="35"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="38"/>
+        <location filename="../../app/menus.py" line="39"/>
         <source>&amp;Conversation</source>
         <translation>对话(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="39"/>
+        <location filename="../../app/menus.py" line="40"/>
         <source>&amp;New conversation</source>
         <translation>新建对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="42"/>
+        <location filename="../../app/menus.py" line="43"/>
         <source>&amp;Search conversations</source>
         <translation>搜索对话(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="46"/>
+        <location filename="../../app/menus.py" line="47"/>
         <source>&amp;Write a message</source>
         <translation>输入消息(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="51"/>
+        <location filename="../../app/menus.py" line="52"/>
         <source>S&amp;top the answer</source>
         <translation>停止回答(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="55"/>
+        <location filename="../../app/menus.py" line="56"/>
         <source>&amp;Copy the last answer</source>
         <translation>复制上一个回答(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="59"/>
+        <location filename="../../app/menus.py" line="60"/>
         <source>Export as &amp;Markdown…</source>
         <translation>导出为 Markdown(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="61"/>
+        <location filename="../../app/menus.py" line="62"/>
         <source>Export as &amp;JSON…</source>
         <translation>导出为 JSON(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="63"/>
+        <location filename="../../app/menus.py" line="64"/>
         <source>&amp;Import from JSON…</source>
         <translation>从 JSON 导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="66"/>
+        <location filename="../../app/menus.py" line="67"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="67"/>
+        <location filename="../../app/menus.py" line="68"/>
         <source>&amp;Decoding panel</source>
         <translation>解码参数面板(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="71"/>
+        <location filename="../../app/menus.py" line="72"/>
         <source>&amp;Tokenizer panel</source>
         <translation>分词器面板(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="76"/>
+        <location filename="../../app/menus.py" line="77"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="77"/>
+        <location filename="../../app/menus.py" line="78"/>
         <source>&amp;Extend a vocabulary…</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="79"/>
+        <location filename="../../app/menus.py" line="80"/>
         <source>Training &amp;hosts (SSH)…</source>
         <translation>训练主机(SSH)(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="81"/>
+        <location filename="../../app/menus.py" line="82"/>
         <source>&amp;Advanced: LoRA training…</source>
         <translation>高级：LoRA 训练(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="84"/>
+        <location filename="../../app/menus.py" line="85"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="85"/>
+        <location filename="../../app/menus.py" line="86"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="88"/>
+        <location filename="../../app/menus.py" line="89"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="96"/>
+        <location filename="../../app/menus.py" line="97"/>
+        <source>&amp;Appearance</source>
+        <translation>外观(&amp;A)</translation>
+    </message>
+    <message>
+        <location filename="../../app/menus.py" line="101"/>
+        <source>System</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <location filename="../../app/menus.py" line="102"/>
+        <source>Light</source>
+        <translation>浅色</translation>
+    </message>
+    <message>
+        <location filename="../../app/menus.py" line="103"/>
+        <source>Dark</source>
+        <translation>深色</translation>
+    </message>
+    <message>
+        <location filename="../../app/menus.py" line="112"/>
         <source>&amp;Model hub…</source>
         <translation>模型库(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="100"/>
+        <location filename="../../app/menus.py" line="116"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="102"/>
+        <location filename="../../app/menus.py" line="118"/>
         <source>&amp;Keyboard shortcuts</source>
         <translation>键盘快捷键(&amp;K)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="105"/>
+        <location filename="../../app/menus.py" line="121"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="293"/>
+        <location filename="../../app/main_window.py" line="286"/>
         <source>No model is installed yet. Get a Chinese-Alpaca model for this computer from the catalogue.</source>
         <translation>尚未安装任何模型。请从模型目录中为这台电脑获取一个 Chinese-Alpaca 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="294"/>
+        <location filename="../../app/main_window.py" line="287"/>
         <source>Get models…</source>
         <translation>获取模型…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="369"/>
+        <location filename="../../app/main_window.py" line="370"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="486"/>
+        <location filename="../../app/main_window.py" line="487"/>
         <source>There is no answer to copy yet.</source>
         <translation>还没有可复制的回答。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="490"/>
+        <location filename="../../app/main_window.py" line="491"/>
         <source>The last answer was copied.</source>
         <translation>已复制上一个回答。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="502"/>
+        <location filename="../../app/main_window.py" line="503"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="498"/>
+        <location filename="../../app/main_window.py" line="499"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="503"/>
+        <location filename="../../app/main_window.py" line="504"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="507"/>
+        <location filename="../../app/main_window.py" line="508"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="514"/>
+        <location filename="../../app/main_window.py" line="515"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
@@ -3169,13 +3189,13 @@ Last changed {when}</source>
 <context>
     <name>ReportChart</name>
     <message>
-        <location filename="../../app/views/report_chart.py" line="96"/>
+        <location filename="../../app/views/report_chart.py" line="109"/>
         <source>File size ({0})</source>
         <extracomment>Width in pixels of the exported PNG (the height follows the chart&apos;s shape on screen). Files of at least this size are shown in GiB, smaller ones in MiB (as the table shows them).</extracomment>
         <translation>文件大小（{0}）</translation>
     </message>
     <message>
-        <location filename="../../app/views/report_chart.py" line="97"/>
+        <location filename="../../app/views/report_chart.py" line="110"/>
         <source>Perplexity (lower is better)</source>
         <translation>困惑度（越低越好）</translation>
     </message>
@@ -3374,132 +3394,132 @@ Last changed {when}</source>
 <context>
     <name>TokenizerPanel</name>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="96"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="97"/>
         <source>Tokenizers</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="100"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="101"/>
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="101"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="102"/>
         <source>Compare with another tokenizer</source>
         <translation>与另一个分词器比较</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="111"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="112"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="111"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="112"/>
         <source>Tokens</source>
         <translation>token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="111"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="112"/>
         <source>Chars/token</source>
         <translation>字符/token</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="111"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="112"/>
         <source>Bytes</source>
         <translation>字节片段</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="111"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="112"/>
         <source>Ratio</source>
         <translation>比例</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="114"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="115"/>
         <source>Pieces like &lt;0xE5&gt; that spell a character byte by byte because the vocabulary lacks it</source>
         <translation>词表中没有该字符时，用 &lt;0xE5&gt; 这类字节片段逐字节拼出它</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="116"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="117"/>
         <source>Tokens relative to the first tokenizer</source>
         <translation>相对于第一个分词器的 token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="142"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="143"/>
         <source>Open a tokenizer file…</source>
         <translation>打开分词器文件…</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="147"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="148"/>
         <source>Fetch it from the Hugging Face hub</source>
         <translation>从 Hugging Face Hub 获取</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="158"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="159"/>
         <source>Pieces of:</source>
         <translation>切分结果：</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="166"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="167"/>
         <source>Type or paste text in the message box to see its tokens.</source>
         <translation>在消息框中输入或粘贴文本，即可查看它的 token。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="168"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="169"/>
         <source>Counts exclude the beginning-of-text token &lt;s&gt; that a prompt adds once.</source>
         <translation>统计不含提示词开头添加一次的起始 token &lt;s&gt;。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="203"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="204"/>
         <source>This conversation&apos;s prompt (template included): {0} of {1} tokens, as the model counts.</source>
         <translation>本对话的提示词（含模板）：按模型分词为 {0} / {1} 个 token。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="287"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="288"/>
         <source>Showing the first {0} of {1} characters; the counts cover all of them.</source>
         <translation>仅显示前 {0} 个字符（共 {1} 个）；统计涵盖全部文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="334"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="346"/>
         <source>A {n_ctx}-token context holds about {a} characters of this kind of text under {first} and {b} under {second}.</source>
         <translation>{n_ctx} 个 token 的上下文，按 {first} 约可容纳 {a} 个此类文本的字符，按 {second} 约可容纳 {b} 个。</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="364"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="376"/>
         <source>Original LLaMA (32,000)</source>
         <translation>原版 LLaMA（32,000）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="365"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="377"/>
         <source>Chinese-LLaMA (49,953)</source>
         <translation>Chinese-LLaMA（49,953）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="366"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="378"/>
         <source>Chinese-LLaMA-2 (55,296)</source>
         <translation>Chinese-LLaMA-2（55,296）</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="372"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="384"/>
         <source>The loaded model&apos;s vocabulary</source>
         <translation>已加载模型的词表</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="377"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="389"/>
         <source>From a file (tokenizer.model, folder or GGUF)…</source>
         <translation>从文件添加（tokenizer.model、文件夹或 GGUF）…</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="383"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="395"/>
         <source>Choose a tokenizer</source>
         <translation>选择分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="385"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="397"/>
         <source>Tokenizers (*.model *.gguf tokenizer_config.json);;All files (*)</source>
         <translation>分词器 (*.model *.gguf tokenizer_config.json);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/views/tokenizer_panel.py" line="398"/>
+        <location filename="../../app/views/tokenizer_panel.py" line="410"/>
         <source>Remove from the comparison</source>
         <translation>从比较中移除</translation>
     </message>
@@ -3688,346 +3708,346 @@ Last changed {when}</source>
 <context>
     <name>TrainingView</name>
     <message>
-        <location filename="../../app/views/training_view.py" line="55"/>
+        <location filename="../../app/views/training_view.py" line="56"/>
         <source>Advanced: LoRA training</source>
         <extracomment>Lines kept in the live log.</extracomment>
         <translation>高级：LoRA 训练</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="66"/>
+        <location filename="../../app/views/training_view.py" line="72"/>
         <source>Pre-training (plain text)</source>
         <translation>预训练（纯文本）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="67"/>
+        <location filename="../../app/views/training_view.py" line="73"/>
         <source>Instruction fine-tuning (Alpaca JSON)</source>
         <translation>指令精调（Alpaca JSON）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="69"/>
+        <location filename="../../app/views/training_view.py" line="75"/>
         <source>Hugging Face model folder (LLaMA)</source>
         <translation>Hugging Face 模型文件夹（LLaMA）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="70"/>
-        <location filename="../../app/views/training_view.py" line="74"/>
+        <location filename="../../app/views/training_view.py" line="76"/>
         <location filename="../../app/views/training_view.py" line="80"/>
-        <location filename="../../app/views/training_view.py" line="129"/>
+        <location filename="../../app/views/training_view.py" line="86"/>
+        <location filename="../../app/views/training_view.py" line="135"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="73"/>
+        <location filename="../../app/views/training_view.py" line="79"/>
         <source>Optional: the model folder&apos;s tokenizer</source>
         <translation>可选：默认使用模型文件夹中的分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="78"/>
+        <location filename="../../app/views/training_view.py" line="84"/>
         <source>Text file or folder (pre-training), JSON or JSON lines (instructions)</source>
         <translation>文本文件或文件夹（预训练），JSON 或 JSON lines（指令数据）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="82"/>
+        <location filename="../../app/views/training_view.py" line="88"/>
         <source>Preview</source>
         <translation>预览</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="83"/>
+        <location filename="../../app/views/training_view.py" line="89"/>
         <source>Show the first records and their token counts under the tokenizer</source>
         <translation>显示前几条记录及其在该分词器下的 token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="85"/>
+        <location filename="../../app/views/training_view.py" line="91"/>
         <source>Text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="85"/>
+        <location filename="../../app/views/training_view.py" line="91"/>
         <source>Tokens</source>
         <translation>token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="85"/>
+        <location filename="../../app/views/training_view.py" line="91"/>
         <source>Learned</source>
         <translation>参与学习</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="90"/>
+        <location filename="../../app/views/training_view.py" line="96"/>
         <source>Recipe</source>
         <translation>训练配置</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="93"/>
+        <location filename="../../app/views/training_view.py" line="99"/>
         <source>Preset:</source>
         <translation>预设：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="94"/>
+        <location filename="../../app/views/training_view.py" line="100"/>
         <source>Kind:</source>
         <translation>类型：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="95"/>
+        <location filename="../../app/views/training_view.py" line="101"/>
         <source>Model:</source>
         <translation>模型：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="96"/>
+        <location filename="../../app/views/training_view.py" line="102"/>
         <source>Tokenizer:</source>
         <translation>分词器：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="97"/>
+        <location filename="../../app/views/training_view.py" line="103"/>
         <source>Dataset:</source>
         <translation>数据集：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="108"/>
+        <location filename="../../app/views/training_view.py" line="114"/>
         <source>from the epochs</source>
         <translation>按轮数计算</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="113"/>
+        <location filename="../../app/views/training_view.py" line="119"/>
         <source>at the end and on stop</source>
         <translation>结束时和停止时</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="115"/>
+        <location filename="../../app/views/training_view.py" line="121"/>
         <source>Gradient checkpointing (less memory, slower)</source>
         <translation>梯度检查点（省显存，较慢）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="118"/>
+        <location filename="../../app/views/training_view.py" line="124"/>
         <source>Automatic (bf16 or fp16 on the GPU)</source>
         <translation>自动（GPU 上用 bf16 或 fp16）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="125"/>
+        <location filename="../../app/views/training_view.py" line="131"/>
         <source>LoRA (and embeddings when the vocabulary grows)</source>
         <translation>LoRA（词表扩充时同时训练词嵌入）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="126"/>
+        <location filename="../../app/views/training_view.py" line="132"/>
         <source>Stage 1: embeddings only, transformer frozen</source>
         <translation>第 1 阶段：仅训练词嵌入，冻结 Transformer</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="128"/>
+        <location filename="../../app/views/training_view.py" line="134"/>
         <source>Optional: an adapter to continue (stage 2 after stage 1)</source>
         <translation>可选：要继续训练的适配器（第 1 阶段之后的第 2 阶段）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="132"/>
+        <location filename="../../app/views/training_view.py" line="138"/>
         <source>When the tokenizer is larger than the model</source>
         <translation>当分词器比模型词表大时</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="133"/>
+        <location filename="../../app/views/training_view.py" line="139"/>
         <source>Always</source>
         <translation>总是</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="134"/>
+        <location filename="../../app/views/training_view.py" line="140"/>
         <source>Never</source>
         <translation>从不</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="136"/>
+        <location filename="../../app/views/training_view.py" line="142"/>
         <source>Hyper-parameters</source>
         <translation>超参数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="139"/>
+        <location filename="../../app/views/training_view.py" line="145"/>
         <source>LoRA rank / alpha / dropout:</source>
         <translation>LoRA 秩 / alpha / dropout：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="140"/>
+        <location filename="../../app/views/training_view.py" line="146"/>
         <source>Learning rate:</source>
         <translation>学习率：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="141"/>
+        <location filename="../../app/views/training_view.py" line="147"/>
         <source>Epochs / max steps:</source>
         <translation>轮数 / 最大步数：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="142"/>
+        <location filename="../../app/views/training_view.py" line="148"/>
         <source>Block size:</source>
         <translation>块大小：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="143"/>
+        <location filename="../../app/views/training_view.py" line="149"/>
         <source>Batch / accumulation:</source>
         <translation>批大小 / 梯度累积：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="144"/>
+        <location filename="../../app/views/training_view.py" line="150"/>
         <source>Checkpoint every:</source>
         <translation>检查点间隔：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="145"/>
+        <location filename="../../app/views/training_view.py" line="151"/>
         <source>Seed:</source>
         <translation>随机种子：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="146"/>
+        <location filename="../../app/views/training_view.py" line="152"/>
         <source>Precision:</source>
         <translation>精度：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="147"/>
+        <location filename="../../app/views/training_view.py" line="153"/>
         <source>Stage:</source>
         <translation>阶段：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="148"/>
+        <location filename="../../app/views/training_view.py" line="154"/>
         <source>Continue from:</source>
         <translation>继续自：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="149"/>
+        <location filename="../../app/views/training_view.py" line="155"/>
         <source>Train embeddings:</source>
         <translation>训练词嵌入：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="154"/>
+        <location filename="../../app/views/training_view.py" line="160"/>
         <source>all (or e.g. 0,1)</source>
         <translation>全部（或如 0,1）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="155"/>
+        <location filename="../../app/views/training_view.py" line="161"/>
         <source>CUDA device numbers to train on, separated by commas</source>
         <translation>用于训练的 CUDA 设备编号，以逗号分隔</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="157"/>
+        <location filename="../../app/views/training_view.py" line="163"/>
         <source>More than one starts one process per GPU through torchrun</source>
         <translation>大于 1 时通过 torchrun 为每个 GPU 启动一个进程</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="160"/>
+        <location filename="../../app/views/training_view.py" line="166"/>
         <source>Where it runs</source>
         <translation>运行位置</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="163"/>
+        <location filename="../../app/views/training_view.py" line="169"/>
         <source>Target:</source>
         <translation>目标：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="164"/>
+        <location filename="../../app/views/training_view.py" line="170"/>
         <source>GPUs / processes:</source>
         <translation>GPU / 进程数：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="186"/>
+        <location filename="../../app/views/training_view.py" line="192"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="187"/>
+        <location filename="../../app/views/training_view.py" line="193"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="189"/>
+        <location filename="../../app/views/training_view.py" line="195"/>
         <source>Stop after the current step; a checkpoint is saved and a rerun resumes</source>
         <translation>在当前步骤完成后停止；会保存检查点，再次运行时从中继续</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="190"/>
+        <location filename="../../app/views/training_view.py" line="196"/>
         <source>Merge into the model…</source>
         <translation>合并到模型…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="192"/>
+        <location filename="../../app/views/training_view.py" line="198"/>
         <source>Merge the finished adapter into its base model (safetensors)</source>
         <translation>把训练完成的适配器合并到其基础模型（safetensors）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="193"/>
+        <location filename="../../app/views/training_view.py" line="199"/>
         <source>Download adapter</source>
         <translation>下载适配器</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="194"/>
+        <location filename="../../app/views/training_view.py" line="200"/>
         <source>Download the finished run&apos;s adapter from its SSH host</source>
         <translation>从 SSH 主机下载已完成运行的适配器</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="196"/>
+        <location filename="../../app/views/training_view.py" line="202"/>
         <source>No run yet.</source>
         <translation>还没有运行。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="206"/>
+        <location filename="../../app/views/training_view.py" line="212"/>
         <source>The run&apos;s log appears here.</source>
         <translation>运行日志会显示在这里。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="210"/>
+        <location filename="../../app/views/training_view.py" line="216"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="211"/>
+        <location filename="../../app/views/training_view.py" line="217"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="212"/>
+        <location filename="../../app/views/training_view.py" line="218"/>
         <source>Target</source>
         <translation>目标</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="213"/>
+        <location filename="../../app/views/training_view.py" line="219"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="214"/>
+        <location filename="../../app/views/training_view.py" line="220"/>
         <source>Step</source>
         <translation>步数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="215"/>
+        <location filename="../../app/views/training_view.py" line="221"/>
         <source>Loss</source>
         <translation>损失</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="216"/>
+        <location filename="../../app/views/training_view.py" line="222"/>
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="229"/>
+        <location filename="../../app/views/training_view.py" line="235"/>
         <source>Convert to GGUF…</source>
         <translation>转换为 GGUF…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="230"/>
+        <location filename="../../app/views/training_view.py" line="236"/>
         <source>Open the merged model in the convert-and-quantize wizard</source>
         <translation>在转换与量化向导中打开合并后的模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="249"/>
+        <location filename="../../app/views/training_view.py" line="255"/>
         <source>Runs</source>
         <translation>运行记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="335"/>
+        <location filename="../../app/views/training_view.py" line="341"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="342"/>
+        <location filename="../../app/views/training_view.py" line="348"/>
         <source>Choose the dataset</source>
         <translation>选择数据集</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="344"/>
+        <location filename="../../app/views/training_view.py" line="350"/>
         <source>Data (*.txt *.json *.jsonl);;All files (*)</source>
         <translation>数据 (*.txt *.json *.jsonl);;所有文件 (*)</translation>
     </message>
