@@ -196,3 +196,27 @@ def test_smollm2_lookup_gives_the_plain_text_and_accepts_copies(smollm2_gguf: Pa
     assert out["auto"]["text"] == out["off"]["text"]
     assert "narrow stairs" in out["off"]["text"]  # the model did copy
     assert out["lookup"]["accepted"] > 0
+
+
+def test_chat_json_reports_the_speculative_counts(stories_gguf: Path, tmp_path: Path) -> None:
+    base = ["chat", str(stories_gguf), "--prompt", COPY_PROMPT, "--template", "raw", "--json"]
+    base += ["--max-tokens", "48", "--temperature", "0", "--seed", "1", "--threads", "1"]
+    answers = {}
+    for mode in ("off", "lookup"):
+        result = subprocess.run(
+            [sys.executable, "-m", "runtime.cli", *base, "--speculative", mode],
+            cwd=REPO_ROOT,
+            env={**os.environ, "ALPACA_DESK_HOME": str(tmp_path), "PYTHONIOENCODING": "utf-8"},
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=10 * EVENT_TIMEOUT_S,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        answers[mode] = json.loads(result.stdout)
+    assert answers["lookup"]["answer"] == answers["off"]["answer"]
+    stats = answers["lookup"]["stats"]
+    assert stats["speculative"] == "lookup"
+    assert stats["verifications"] > 0 and 0 < stats["accepted"] <= stats["drafted"]
+    assert answers["off"]["stats"]["drafted"] == 0
