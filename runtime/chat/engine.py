@@ -12,6 +12,7 @@ are :mod:`runtime.models.loader`'s; :meth:`Engine.load` only chooses the options
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
 import secrets
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 from runtime.chat import templates
 from runtime.chat._threads import CpuUse, ThreadTuner, default_threads, usable_cores
+from runtime.chat.speculative import Counts, Payoff, PromptLookup, Speculation, check_mode
 from runtime.chat.streaming import StopMatcher, Utf8Stream
 from runtime.decoding import DecodingParams
 from runtime.errors import HostError, ModelLoadError, NotLoaded
@@ -51,6 +53,13 @@ class GenerationStats:
     # Cores other programs at normal priority kept busy while the answer was written (Linux;
     # None elsewhere or for answers under half a second). Niced background work is not counted.
     others_busy_cores: float | None = None
+    # Speculative decoding (runtime.chat.speculative): the mode asked for, tokens drafted, drafts
+    # the model kept, verification batches, and the answer token where "auto" stopped drafting.
+    speculative: str = "off"
+    drafted: int = 0
+    accepted: int = 0
+    verifications: int = 0
+    drafting_stopped_at: int | None = None
 
 
 class Engine:
@@ -216,6 +225,7 @@ class Engine:
         is_cancelled: Callable[[], bool] = lambda: False,
         on_text: Callable[[str], None],
         strip_leading_space: bool = True,
+        speculative: str = "off",
     ) -> GenerationStats:
         """Evaluate ``tokens`` and sample up to ``params.max_tokens`` new ones.
 
@@ -223,8 +233,12 @@ class Engine:
         stop strings). Checks ``is_cancelled`` between prompt batches and after every token.
         ``strip_leading_space`` drops the space SentencePiece puts before an answer's first
         word; a plain continuation keeps it (``Once upon a time`` + `` there``).
+        ``speculative``: ``off``, ``lookup`` or ``auto`` (:mod:`runtime.chat.speculative`); the
+        text is the same in every mode.
         """
         import llama_cpp
+
+        speculative = check_mode(speculative)
 
         llm = self._require()
         t_start = time.perf_counter()
@@ -260,6 +274,7 @@ class Engine:
         set_threads = llama_cpp.llama_set_n_threads
         active = tuner.best
         set_threads(ctx, active, active)  # a prompt batch uses the count that decoded fastest
+        spec: Speculation | None = None
         try:
             # A prompt batch of a big model takes seconds on a CPU: while the prompt is evaluated,
             # llama.cpp asks this callback between graph nodes whether to stop. It is removed
@@ -270,9 +285,13 @@ class Engine:
             try:
                 for start in range(prefix, len(tokens), PROMPT_BATCH):
                     if is_cancelled() or not self._decode(ctx, tokens[start : start + PROMPT_BATCH], start):
-                        return self._stats("cancelled", tokens, prefix, 0, t_start, None, seed, cpu_use)
+                        stats = self._stats("cancelled", tokens, prefix, 0, t_start, None, seed, cpu_use)
+                        return _with_counts(stats, speculative, Counts())
             finally:
                 llama_cpp.llama_set_abort_callback(ctx, llama_cpp.ggml_abort_callback(), None)
+            if speculative != "off":
+                payoff = Payoff(automatic=speculative == "auto")
+                spec = Speculation(ctx, self._kv_tokens, list(tokens), PromptLookup(), payoff, n_ctx=n_ctx)
 
             stream = Utf8Stream(strip_leading_space=strip_leading_space)
             stopper = StopMatcher(stop)
@@ -290,11 +309,12 @@ class Engine:
             # message per token costs the client CPU that, on a 2-core laptop, decode needs.
             pending = ""
             last_sent = 0.0
+            index = -1  # the logits to sample: the last decoded token's, or a verification batch's
             while True:
                 if len(self._kv_tokens) >= n_ctx:
                     reason = "context_full"
                     break
-                token = sample(sampler, ctx, -1)
+                token = sample(sampler, ctx, index)
                 if t_first is None:
                     t_first = clock()
                 if is_eog(vocab, token):
@@ -315,6 +335,13 @@ class Engine:
                     break
                 if n_generated >= params.max_tokens:
                     break  # no decode for a token nothing will follow
+                if spec is not None:
+                    # An accepted draft is in the KV cache already; a token with new drafts goes
+                    # out in one verification batch. None: decode it alone, as plain decoding does.
+                    next_index = spec.step(token, params.max_tokens - n_generated)
+                    if next_index is not None:
+                        index = next_index
+                        continue
                 one[0] = token
                 count = tuner.next_count()
                 if count != active:
@@ -323,15 +350,22 @@ class Engine:
                 t_decode = clock()
                 if decode(ctx, batch_one) != 0:
                     raise HostError("llama.cpp failed to evaluate a token (out of memory?).")
-                tuner.record(count, clock() - t_decode)
+                t_token = clock() - t_decode
+                tuner.record(count, t_token)
                 self._kv_tokens.append(token)
+                index = -1
+                if spec is not None:
+                    spec.single(t_token)
             if reason != "stop_string":
                 text, _ = stopper.feed(stream.flush())
                 pending += text + stopper.flush()
             if pending:
                 on_text(pending)
-            return self._stats(reason, tokens, prefix, n_generated, t_start, t_first, seed, cpu_use)
+            stats = self._stats(reason, tokens, prefix, n_generated, t_start, t_first, seed, cpu_use)
+            return _with_counts(stats, speculative, spec.counts if spec is not None else Counts())
         finally:
+            if spec is not None:
+                spec.close()  # drafts left in the cache past where the answer ended go
             llama_cpp.llama_sampler_free(sampler)
 
     def _decode(self, ctx: Any, chunk: list[int], start: int) -> bool:
@@ -412,3 +446,14 @@ class Engine:
             load_1m=round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
             others_busy_cores=None if (busy := cpu_use.others_busy()) is None else round(busy, 2),
         )
+
+
+def _with_counts(stats: GenerationStats, mode: str, counts: Counts) -> GenerationStats:
+    return dataclasses.replace(
+        stats,
+        speculative=mode,
+        drafted=counts.drafted,
+        accepted=counts.accepted,
+        verifications=counts.verifications,
+        drafting_stopped_at=counts.stopped_at,
+    )

@@ -11,6 +11,8 @@ Requests (``id`` is chosen by the client and echoed in every event of that reque
     {"id": 2, "op": "chat", "template": "chinese-alpaca", "system": null, "turns": [...],
      "params": {...}, "jinja": false}
     {"id": 3, "op": "generate", "prompt": "Once upon a time", "params": {...}, "stop": []}
+                                                  # chat and generate: "speculative": "off",
+                                                  # "lookup" or "auto" (the default)
     {"id": 4, "op": "cancel", "target": 2}        # handled at once by the reader thread;
                                                   # target null: every request sent so far
     {"id": 5, "op": "tokenize", "text": ..., "add_bos": false, "special": false}
@@ -39,6 +41,7 @@ from runtime._exit import end_with_parent
 from runtime.chat import templates
 from runtime.chat._threads import default_threads
 from runtime.chat.engine import PENALTY_LAST_N, PROMPT_BATCH, STREAM_INTERVAL_S, Engine, GenerationStats
+from runtime.chat.speculative import check_mode
 from runtime.decoding import RANGES, DecodingParams
 from runtime.errors import AppError, HostError, ParameterError
 from runtime.models import native_log
@@ -226,18 +229,21 @@ class Host:
         self.engine._require()
         self._threads(req)
         params = self._params(req)
+        speculative = check_mode(req.get("speculative"))
         fitted = self._render(req, params)
         tokens = self.engine.prompt_tokens(fitted.prompt)
         self.emit(rid, "prompt", n_tokens=len(tokens), dropped_turns=fitted.dropped_turns)
-        self._generate(rid, tokens, params, fitted.prompt.stop, strip=str(req.get("template")) != "raw")
+        strip = str(req.get("template")) != "raw"
+        self._generate(rid, tokens, params, fitted.prompt.stop, strip=strip, speculative=speculative)
 
     def op_generate(self, rid: int, req: dict[str, Any]) -> None:
         self.engine._require()
         self._threads(req)
         params = self._params(req)
+        speculative = check_mode(req.get("speculative"))
         tokens = self.engine.tokenize(str(req.get("prompt", "")), add_bos=True)
         self.emit(rid, "prompt", n_tokens=len(tokens), dropped_turns=0)
-        self._generate(rid, tokens, params, tuple(req.get("stop") or ()), strip=False)
+        self._generate(rid, tokens, params, tuple(req.get("stop") or ()), strip=False, speculative=speculative)
 
     def _threads(self, req: dict[str, Any]) -> None:
         # A request may name a thread count (or null: automatic); the choice lasts until changed.
@@ -255,7 +261,14 @@ class Host:
         return params
 
     def _generate(
-        self, rid: int, tokens: list[int], params: DecodingParams, stop: tuple[str, ...], *, strip: bool
+        self,
+        rid: int,
+        tokens: list[int],
+        params: DecodingParams,
+        stop: tuple[str, ...],
+        *,
+        strip: bool,
+        speculative: str,
     ) -> None:
         stats = self.engine.generate(
             tokens,
@@ -264,6 +277,7 @@ class Host:
             strip_leading_space=strip,
             is_cancelled=self._cancelled(rid),
             on_text=lambda text: self.emit(rid, "token", text=text),
+            speculative=speculative,
         )
         self.emit(rid, "finished", **stats.__dict__)
 

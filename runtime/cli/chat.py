@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from runtime.chat import DecodingParams, HostClient, raise_for_error, templates
+from runtime.chat import DecodingParams, HostClient, raise_for_error, speculative, templates
 from runtime.errors import AppError
 from runtime.models import read_model_info
 from runtime.paths import app_paths
@@ -41,6 +41,13 @@ def _add_decoding_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seed", type=int, default=None, help="fix the seed (default: random per answer)")
     group.add_argument("--threads", type=int, default=None, help="CPU threads (default: the cores)")
     group.add_argument("--gpu-layers", type=int, default=0, help="layers to offload to a GPU build")
+    group.add_argument(
+        "--speculative",
+        choices=speculative.MODES,
+        default=speculative.DEFAULT_MODE,
+        help="speculative decoding: off, lookup (drafts copied from the prompt and answer), "
+        "auto (lookup that stops when it does not pay); the text is the same (default: %(default)s)",
+    )
 
 
 def _params(args: argparse.Namespace) -> DecodingParams:
@@ -113,6 +120,7 @@ def _answer(
         "system": args.system,
         "turns": [{"user": t.user, "assistant": t.assistant} for t in turns],
         "params": params.to_dict(),
+        "speculative": args.speculative,
     }
     events = client.stream("chat", **request)
     try:

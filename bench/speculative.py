@@ -1,0 +1,196 @@
+"""Prompt-lookup speculative decoding against plain decoding, on a real model (issue 25).
+
+SmolLM2-135M-Instruct (Q4_1; ``--model``, or ``SMOLLM2_GGUF``), temperature 0, 256-token answers
+from the model's own ChatML template, for copy-heavy prompts (rewrite or correct a given paragraph)
+and free-form ones. Each prompt is answered with ``off``, ``lookup`` and ``auto`` in turn (paired,
+so a slow spell of a shared machine hits all three), through :class:`runtime.chat.engine.Engine`
+in this process.
+
+Reported per set: the paired median tokens/s ratio against ``off``, whether each text is identical
+to ``off``'s, the acceptance rate (accepted / drafted), accepted tokens per verification, and how
+often ``auto`` stopped drafting. Separately, the cost of one verification batch of ``k + 1``
+tokens against one single-token decode (median of repeated decodes at the same depth).
+
+``--flash-attn`` opens the model with flash attention: the engine leaves it off on a CPU, where
+llama.cpp's batched logits then differ from one-token logits (so the texts may differ); with it
+on they are bit-identical.
+
+Prints ONE JSON line on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from runtime.chat import speculative, templates  # noqa: E402
+from runtime.chat.engine import Engine  # noqa: E402
+from runtime.decoding import DecodingParams  # noqa: E402
+
+PARAGRAPHS = (
+    "The old lighthouse stood at the edge of the cliff for more than a hundred years. Every night its "
+    "keeper climbed the narrow stairs, lit the lamp, and watched the ships pass safely through the "
+    "rocky strait. When the keeper grew old, his daughter took over the work, and she kept the light "
+    "burning through storms that tore the roofs off the houses in the village below.",
+    "Our team meets every Monday at nine to review the week's plan. Each person says what they "
+    "finished last week, what they will work on next, and what is blocking them. The meeting should "
+    "take no more than fifteen minutes; longer discussions move to a separate call with only the "
+    "people who need to be there.",
+    "Python is a programming language that lets you work quickly and integrate systems more "
+    "effectively. It has a large standard library, a friendly community, and runs on every major "
+    "operating system. Many scientists use it for data analysis, and many companies use it to build "
+    "web services and automate their daily work.",
+)
+COPY_PROMPTS = (
+    "Rewrite this paragraph, correcting any mistakes and keeping everything else the same:\n\n" + PARAGRAPHS[0],
+    "Repeat the following text exactly, then add one sentence at the end:\n\n" + PARAGRAPHS[1],
+    "Proofread this paragraph and return the corrected version:\n\n" + PARAGRAPHS[2],
+)
+FREE_PROMPTS = (
+    "Write a short story about a cat who learns to fly.",
+    "Explain why the sky is blue to a ten-year-old.",
+    "Give me five ideas for a weekend trip with friends.",
+)
+MODES = ("off", "lookup", "auto")
+
+
+def _answer(engine: Engine, prompt: str, mode: str, max_tokens: int) -> dict[str, object]:
+    info = engine.info
+    assert info is not None
+    rendered = templates.render(
+        "embedded", [templates.Turn(user=prompt)], jinja_source=info.chat_template, jinja_origin=info.file_name
+    )
+    tokens = engine.prompt_tokens(rendered)
+    parts: list[str] = []
+    params = DecodingParams(max_tokens=max_tokens, temperature=0.0, seed=1)
+    stats = engine.generate(tokens, params, stop=rendered.stop, on_text=parts.append, speculative=mode)
+    return {"text": "".join(parts), "stats": stats}
+
+
+def _batch_cost(engine: Engine, sizes: tuple[int, ...], reps: int) -> dict[str, float]:
+    """Median time of a batch of ``k`` tokens (all logits) over a single-token decode, same depth."""
+    import llama_cpp
+
+    llm = engine._require()
+    ctx = llm.ctx
+    memory = llama_cpp.llama_get_memory(ctx)
+    tokens = engine.tokenize(PARAGRAPHS[0] * 2, add_bos=True)[:200]
+    engine.generate(tokens, DecodingParams(max_tokens=1, temperature=0.0, seed=1), on_text=lambda _t: None)
+    depth = len(tokens)
+    batch = llama_cpp.llama_batch_init(max(sizes), 0, 1)
+    times: dict[int, list[float]] = {k: [] for k in sizes}
+    try:
+        for _rep in range(reps):
+            for k in sizes:  # interleaved, so that load changes hit every size alike
+                for i in range(k):
+                    batch.token[i] = tokens[i + 1]
+                    batch.pos[i] = depth + i
+                    batch.n_seq_id[i] = 1
+                    batch.seq_id[i][0] = 0
+                    batch.logits[i] = 1
+                batch.n_tokens = k
+                t0 = time.perf_counter()
+                if llama_cpp.llama_decode(ctx, batch) != 0:
+                    raise RuntimeError("llama_decode failed")
+                times[k].append(time.perf_counter() - t0)
+                llama_cpp.llama_memory_seq_rm(memory, 0, depth, -1)
+    finally:
+        llama_cpp.llama_batch_free(batch)
+        engine._kv_tokens = []  # the cache no longer holds what the engine thinks
+        llama_cpp.llama_memory_clear(memory, True)
+    one = statistics.median(times[1])
+    return {str(k): round(statistics.median(times[k]) / one, 2) for k in sizes} | {"single_ms": round(one * 1e3, 2)}
+
+
+def _run_set(engine: Engine, prompts: tuple[str, ...], max_tokens: int) -> dict[str, object]:
+    ratios: dict[str, list[float]] = {"lookup": [], "auto": []}
+    identical = {"lookup": 0, "auto": 0}
+    drafted = accepted = verifications = stopped = 0
+    per_prompt = []
+    for prompt in prompts:
+        results = {mode: _answer(engine, prompt, mode, max_tokens) for mode in MODES}
+        off = results["off"]
+        off_stats = off["stats"]
+        row: dict[str, object] = {"tokens": off_stats.generated_tokens, "off_tps": off_stats.tokens_per_s}  # type: ignore[attr-defined]
+        for mode in ("lookup", "auto"):
+            stats = results[mode]["stats"]
+            same = results[mode]["text"] == off["text"]
+            identical[mode] += same
+            if off_stats.tokens_per_s:  # type: ignore[attr-defined]
+                ratios[mode].append(stats.tokens_per_s / off_stats.tokens_per_s)  # type: ignore[attr-defined]
+            row[mode] = {
+                "tps": stats.tokens_per_s,  # type: ignore[attr-defined]
+                "identical": same,
+                "drafted": stats.drafted,  # type: ignore[attr-defined]
+                "accepted": stats.accepted,  # type: ignore[attr-defined]
+                "verifications": stats.verifications,  # type: ignore[attr-defined]
+                "stopped_at": stats.drafting_stopped_at,  # type: ignore[attr-defined]
+            }
+        lookup_stats = results["lookup"]["stats"]
+        drafted += lookup_stats.drafted  # type: ignore[attr-defined]
+        accepted += lookup_stats.accepted  # type: ignore[attr-defined]
+        verifications += lookup_stats.verifications  # type: ignore[attr-defined]
+        stopped += results["auto"]["stats"].drafting_stopped_at is not None  # type: ignore[attr-defined]
+        per_prompt.append(row)
+        print(json.dumps(row), file=sys.stderr)
+    return {
+        "prompts": len(prompts),
+        "speedup_lookup": round(statistics.median(ratios["lookup"]), 3) if ratios["lookup"] else None,
+        "speedup_auto": round(statistics.median(ratios["auto"]), 3) if ratios["auto"] else None,
+        "identical_lookup": identical["lookup"],
+        "identical_auto": identical["auto"],
+        "acceptance_rate": round(accepted / drafted, 3) if drafted else None,
+        "accepted_per_verification": round(accepted / verifications, 2) if verifications else None,
+        "auto_stopped": stopped,
+        "per_prompt": per_prompt,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--model", default=os.environ.get("SMOLLM2_GGUF"), help="SmolLM2-135M-Instruct Q4_1 GGUF")
+    parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--prompts", type=int, default=3, help="prompts per set (at most 3)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--flash-attn", action="store_true", help="open the model with flash attention on")
+    args = parser.parse_args()
+    if not args.model:
+        parser.error("--model (or SMOLLM2_GGUF) is required")
+    engine = Engine()
+    engine.load(args.model, n_ctx=2048, n_threads=args.threads)
+    if args.flash_attn:
+        from runtime.models.loader import open_llama
+
+        assert engine.info is not None
+        engine.llm.close()
+        engine.llm = open_llama(
+            engine.info, n_ctx=2048, n_batch=512, n_threads=args.threads, n_threads_batch=args.threads, flash_attn=True
+        )
+    sizes = (1, 2, 3, 5, 9)
+    result = {
+        "bench": "speculative",
+        "model": Path(args.model).name,
+        "threads": args.threads,
+        "flash_attn": args.flash_attn,
+        "max_tokens": args.max_tokens,
+        "max_draft": speculative.MAX_DRAFT,
+        "load_1m": round(os.getloadavg()[0], 2),
+        "batch_cost_vs_single": _batch_cost(engine, sizes, reps=15),
+        "copy_heavy": _run_set(engine, COPY_PROMPTS[: args.prompts], args.max_tokens),
+        "free_form": _run_set(engine, FREE_PROMPTS[: args.prompts], args.max_tokens),
+    }
+    print(json.dumps(result))
+    engine.unload()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
