@@ -88,11 +88,14 @@ class Engine:
         n_gpu_layers: int = 0,
         seed: int | None = None,
         kv_type: str = "f16",
+        checked: ModelInfo | None = None,
     ) -> ModelInfo:
         """Load a GGUF model, replacing the current one.
 
         Args:
             kv_type: the KV cache's type, ``f16``, ``q8_0`` or ``q4_0`` (:data:`KV_TYPES`).
+            checked: what :func:`runtime.models.loader.check_model` returned for ``path`` already
+                (the host read the header for its plan): not read again.
 
         Raises:
             ModelLoadError: the file is missing, not GGUF, truncated, or llama.cpp rejects it.
@@ -103,7 +106,7 @@ class Engine:
                 code="kv_type_unknown",
                 params={"kv": str(kv_type), "known": ", ".join(KV_TYPES)},
             )
-        info = check_model(path)
+        info = checked if checked is not None and checked.path == os.path.realpath(path) else check_model(path)
         self.unload()
         import llama_cpp
 

@@ -43,7 +43,7 @@ from runtime.chat.engine import PENALTY_LAST_N, PROMPT_BATCH, STREAM_INTERVAL_S,
 from runtime.decoding import RANGES, DecodingParams
 from runtime.errors import AppError, HostError, ParameterError
 from runtime.models import native_log
-from runtime.models.plan import check_fits
+from runtime.models.plan import check_fits, read_info_and_shape
 
 # What this module offered before the Engine moved to runtime.chat.engine (and default_threads,
 # which bench/ imports from here).
@@ -169,18 +169,23 @@ class Host:
         # log file and the client, whatever llama-cpp-python does to stderr meanwhile.
         native_log.install()
         kv_type = str(req.get("kv") or "f16")
+        path = str(req.get("path", ""))
+        checked = None
         if not int(req.get("n_gpu_layers") or 0):
             # A setting that does not fit is refused here, with the figures, before the current
             # model is unloaded or llama.cpp allocates anything (a GPU build's layers are in its
-            # memory instead: not checked).
-            check_fits(
-                str(req.get("path", "")),
-                n_ctx=_requested_n_ctx(req),
-                kv_type=kv_type,
-                released_bytes=self.engine.resident_model_bytes(),
-            )
+            # memory instead: not checked). The header is read once, for the checks and the plan.
+            checked, shape = read_info_and_shape(path)
+            if shape is not None:
+                check_fits(
+                    shape,
+                    n_ctx=_requested_n_ctx(req),
+                    kv_type=kv_type,
+                    released_bytes=self.engine.resident_model_bytes(),
+                )
         info = self.engine.load(
-            str(req.get("path", "")),
+            path,
+            checked=checked,
             n_ctx=_requested_n_ctx(req),
             n_threads=req.get("n_threads"),
             n_gpu_layers=int(req.get("n_gpu_layers") or 0),

@@ -82,11 +82,11 @@ def test_the_probe_is_kept_per_cpu(isolated_dirs: Path, monkeypatch: pytest.Monk
 def test_the_available_memory_can_be_described(monkeypatch: pytest.MonkeyPatch, small_model: Path) -> None:
     monkeypatch.setenv(AVAILABLE_MEMORY_ENV, str(10_000_000))
     with pytest.raises(ModelLoadError) as caught:
-        check_fits(small_model, n_ctx=2048)
+        check_fits(read_shape(small_model), n_ctx=2048)
     assert caught.value.code == "model_needs_more_memory"
     assert caught.value.params["free_gb"] == "0.01"
     monkeypatch.setenv(AVAILABLE_MEMORY_ENV, str(100 * GB))
-    fitting = check_fits(small_model, n_ctx=2048)
+    fitting = check_fits(read_shape(small_model), n_ctx=2048)
     assert fitting is not None and fitting.memory_bytes < GB
 
 
