@@ -39,7 +39,7 @@ from typing import Any, BinaryIO
 from runtime._exit import end_with_parent
 from runtime.chat import templates
 from runtime.chat._threads import default_threads
-from runtime.chat.engine import PENALTY_LAST_N, PROMPT_BATCH, STREAM_INTERVAL_S, Engine, GenerationStats
+from runtime.chat.engine import KV_TYPES, PENALTY_LAST_N, PROMPT_BATCH, STREAM_INTERVAL_S, Engine, GenerationStats
 from runtime.decoding import RANGES, DecodingParams
 from runtime.errors import AppError, HostError, ParameterError
 from runtime.models import native_log
@@ -168,7 +168,15 @@ class Host:
         # Before llama.cpp first runs: its log and a failed assertion's message must reach the
         # log file and the client, whatever llama-cpp-python does to stderr meanwhile.
         native_log.install()
+        # The request's own values first: a wrong one is named whatever the file is.
+        n_ctx = _requested_n_ctx(req)
         kv_type = str(req.get("kv") or "f16")
+        if kv_type not in KV_TYPES:
+            raise ParameterError(
+                f"The KV cache type {kv_type!r} is not one of {', '.join(KV_TYPES)}.",
+                code="kv_type_unknown",
+                params={"kv": kv_type, "known": ", ".join(KV_TYPES)},
+            )
         path = str(req.get("path", ""))
         checked = None
         if not int(req.get("n_gpu_layers") or 0):
@@ -179,14 +187,14 @@ class Host:
             if shape is not None:
                 check_fits(
                     shape,
-                    n_ctx=_requested_n_ctx(req),
+                    n_ctx=n_ctx,
                     kv_type=kv_type,
                     released_bytes=self.engine.resident_model_bytes(),
                 )
         info = self.engine.load(
             path,
             checked=checked,
-            n_ctx=_requested_n_ctx(req),
+            n_ctx=n_ctx,
             n_threads=req.get("n_threads"),
             n_gpu_layers=int(req.get("n_gpu_layers") or 0),
             seed=req.get("seed"),
