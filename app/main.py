@@ -40,6 +40,7 @@ CLI_COMMANDS = (
     "job",
     "merge-lora",
     "models",
+    "plan",
     "quantize",
     "remote",
     "report",

@@ -66,6 +66,15 @@ def _messages() -> dict[str, str]:
             "{name} is truncated: its tensors need {need} bytes but the file has {have}. The download "
             "probably stopped early: download it again.",
         ),
+        "model_needs_more_memory": QCoreApplication.translate(
+            "Messages",
+            "{name} with a context of {n_ctx} tokens and an {kv} KV cache needs about {need_gb} GB of memory "
+            "(weights {weights_gb} GB, KV cache {kv_gb} GB), and {free_gb} GB is free. Choose a smaller "
+            "context, a q8_0 or q4_0 KV cache, or a smaller model, or close other programs.",
+        ),
+        "kv_type_unknown": QCoreApplication.translate(
+            "Messages", "The KV cache type {kv} is not one of {known}. Choose one of them."
+        ),
         "model_bad_metadata": QCoreApplication.translate(
             "Messages",
             "{name} is damaged or unusual: {field} {problem}. Alpaca Desk cannot use this file: download it again "

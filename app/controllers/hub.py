@@ -32,6 +32,7 @@ from runtime.hub import (
     refresh_entry,
 )
 from runtime.hub.catalogue import SEARCH_RESULT_LICENCE, free_disk, memory_needed, total_memory
+from runtime.models.machine import this_machine
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -180,7 +181,10 @@ class HubController(QObject):
         if self.catalogue is None:
             return None
         catalogue = Catalogue(tuple(self.entries.values()), self.catalogue.snapshot)
-        return recommend(catalogue, ram=self._ram, free=free_disk(self.downloads.models_dir))
+        # The machine's measured figures when a command or a load measured them already (the
+        # probe takes a few hundred ms: never on this thread); else the memory-only rule.
+        machine = this_machine(measure=False)
+        return recommend(catalogue, ram=self._ram, free=free_disk(self.downloads.models_dir), machine=machine)
 
     def _kind_text(self, entry: CatalogueEntry, *, short: bool = False) -> str:
         role = self.tr("instruct") if entry.role == "instruct" else self.tr("base")

@@ -25,10 +25,12 @@ from runtime.chat._threads import CpuUse, ThreadTuner, default_threads, usable_c
 from runtime.chat.speculative import Counts, Payoff, PromptLookup, Speculation, check_mode
 from runtime.chat.streaming import StopMatcher, Utf8Stream
 from runtime.decoding import DecodingParams
-from runtime.errors import HostError, ModelLoadError, NotLoaded
+from runtime.errors import HostError, ModelLoadError, NotLoaded, ParameterError
 from runtime.models import ModelInfo
 from runtime.models.loader import check_model, open_llama
 
+#: KV cache types the host offers, by name, with their GGML type ids (llama.cpp's ggml_type).
+KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
 # Tokens of recent history the repetition penalty looks at (llama.cpp's default).
 PENALTY_LAST_N = 64
 PROMPT_BATCH = 512
@@ -94,13 +96,26 @@ class Engine:
         n_threads: int | None = None,
         n_gpu_layers: int = 0,
         seed: int | None = None,
+        kv_type: str = "f16",
+        checked: ModelInfo | None = None,
     ) -> ModelInfo:
         """Load a GGUF model, replacing the current one.
+
+        Args:
+            kv_type: the KV cache's type, ``f16``, ``q8_0`` or ``q4_0`` (:data:`KV_TYPES`).
+            checked: what :func:`runtime.models.loader.check_model` returned for ``path`` already
+                (the host read the header for its plan): not read again.
 
         Raises:
             ModelLoadError: the file is missing, not GGUF, truncated, or llama.cpp rejects it.
         """
-        info = check_model(path)
+        if kv_type not in KV_TYPES:
+            raise ParameterError(
+                f"The KV cache type {kv_type!r} is not one of {', '.join(KV_TYPES)}.",
+                code="kv_type_unknown",
+                params={"kv": str(kv_type), "known": ", ".join(KV_TYPES)},
+            )
+        info = checked if checked is not None and checked.path == os.path.realpath(path) else check_model(path)
         self.unload()
         import llama_cpp
 
@@ -112,8 +127,15 @@ class Engine:
             "n_threads_batch": self._tuner.best,
             "n_gpu_layers": n_gpu_layers,
             "seed": seed if seed is not None else llama_cpp.LLAMA_DEFAULT_SEED,
+            "type_k": KV_TYPES[kv_type],
+            "type_v": KV_TYPES[kv_type],
         }
-        if n_gpu_layers == 0:
+        if kv_type != "f16" and n_gpu_layers == 0:
+            # llama.cpp stores a quantized V cache only with flash attention, so it is on for
+            # that case, at the cost described below: on the CPU its kernel decodes more slowly
+            # as the conversation grows (the price of a KV cache a half or a quarter the size).
+            self.llm = open_llama(info, **options, flash_attn=True)
+        elif n_gpu_layers == 0:
             # Flash attention off on the CPU: its CPU kernel decodes slower as the
             # conversation grows (160M bench model, 2 threads: 33 vs 24.5 tokens/s at
             # 1,150 tokens of context, equal at 40), and llama-bench leaves it off too.
@@ -129,6 +151,20 @@ class Engine:
         self._kv_tokens = []
         self._pieces = {}
         return info
+
+    def resident_model_bytes(self) -> int:
+        """Memory that unloading the current model would give back (0 when none is loaded): this
+        process's resident set above the host's own (Linux; 0 elsewhere)."""
+        if self.llm is None:
+            return 0
+        from runtime.models.plan import HOST_BASELINE_BYTES
+
+        try:
+            with open("/proc/self/statm", encoding="ascii") as handle:
+                resident = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            return 0
+        return max(0, resident - HOST_BASELINE_BYTES)
 
     def unload(self) -> None:
         """Free the model (no-op when none is loaded)."""

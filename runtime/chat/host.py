@@ -7,7 +7,8 @@ the protocol). A native abort or an out-of-memory kill costs this process, never
 
 Requests (``id`` is chosen by the client and echoed in every event of that request)::
 
-    {"id": 1, "op": "load", "path": ..., "n_ctx": 2048, "n_threads": null, "n_gpu_layers": 0}
+    {"id": 1, "op": "load", "path": ..., "n_ctx": 2048, "n_threads": null, "n_gpu_layers": 0,
+     "kv": "f16"}                                 # KV cache type: f16, q8_0 or q4_0
     {"id": 2, "op": "chat", "template": "chinese-alpaca", "system": null, "turns": [...],
      "params": {...}, "jinja": false}
     {"id": 3, "op": "generate", "prompt": "Once upon a time", "params": {...}, "stop": []}
@@ -40,11 +41,12 @@ from typing import Any, BinaryIO
 from runtime._exit import end_with_parent
 from runtime.chat import templates
 from runtime.chat._threads import default_threads
-from runtime.chat.engine import PENALTY_LAST_N, PROMPT_BATCH, STREAM_INTERVAL_S, Engine, GenerationStats
+from runtime.chat.engine import KV_TYPES, PENALTY_LAST_N, PROMPT_BATCH, STREAM_INTERVAL_S, Engine, GenerationStats
 from runtime.chat.speculative import check_mode
 from runtime.decoding import RANGES, DecodingParams
 from runtime.errors import AppError, HostError, ParameterError
 from runtime.models import native_log
+from runtime.models.plan import check_fits, read_info_and_shape
 
 # What this module offered before the Engine moved to runtime.chat.engine (and default_threads,
 # which bench/ imports from here).
@@ -169,12 +171,37 @@ class Host:
         # Before llama.cpp first runs: its log and a failed assertion's message must reach the
         # log file and the client, whatever llama-cpp-python does to stderr meanwhile.
         native_log.install()
+        # The request's own values first: a wrong one is named whatever the file is.
+        n_ctx = _requested_n_ctx(req)
+        kv_type = str(req.get("kv") or "f16")
+        if kv_type not in KV_TYPES:
+            raise ParameterError(
+                f"The KV cache type {kv_type!r} is not one of {', '.join(KV_TYPES)}.",
+                code="kv_type_unknown",
+                params={"kv": kv_type, "known": ", ".join(KV_TYPES)},
+            )
+        path = str(req.get("path", ""))
+        checked = None
+        if not int(req.get("n_gpu_layers") or 0):
+            # A setting that does not fit is refused here, with the figures, before the current
+            # model is unloaded or llama.cpp allocates anything (a GPU build's layers are in its
+            # memory instead: not checked). The header is read once, for the checks and the plan.
+            checked, shape = read_info_and_shape(path)
+            if shape is not None:
+                check_fits(
+                    shape,
+                    n_ctx=n_ctx,
+                    kv_type=kv_type,
+                    released_bytes=self.engine.resident_model_bytes(),
+                )
         info = self.engine.load(
-            str(req.get("path", "")),
-            n_ctx=_requested_n_ctx(req),
+            path,
+            checked=checked,
+            n_ctx=n_ctx,
             n_threads=req.get("n_threads"),
             n_gpu_layers=int(req.get("n_gpu_layers") or 0),
             seed=req.get("seed"),
+            kv_type=kv_type,
         )
         # What was allocated: llama.cpp rounds the context up (to a multiple of 256).
         self.emit(rid, "loaded", info=info.to_dict(), n_ctx=int(self.engine._require().n_ctx()))

@@ -48,6 +48,12 @@ def _add_decoding_args(parser: argparse.ArgumentParser) -> None:
         help="speculative decoding: off, lookup (drafts copied from the prompt and answer), "
         "auto (lookup that stops when it does not pay); the text is the same (default: %(default)s)",
     )
+    group.add_argument(
+        "--kv",
+        choices=("f16", "q8_0", "q4_0"),
+        default="f16",
+        help="KV cache type: q8_0 halves its memory, q4_0 quarters it (both turn on flash attention)",
+    )
 
 
 def _params(args: argparse.Namespace) -> DecodingParams:
@@ -91,12 +97,19 @@ def run_chat(args: argparse.Namespace) -> int:
             n_ctx=params.n_ctx,
             n_threads=args.threads,
             n_gpu_layers=args.gpu_layers,
+            kv=args.kv,
             timeout=600,
         )
         if args.prompt is not None:
             answer, stats = _answer(client, template, args, params, [templates.Turn(user=args.prompt)])
             if args.json:
-                result = {"model": info.path, "template": template, "answer": answer, "stats": stats}
+                result = {
+                    "model": info.path,
+                    "template": template,
+                    "answer": answer,
+                    "tokens_per_second": stats.get("tokens_per_s"),
+                    "stats": stats,
+                }
                 sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
             else:
                 sys.stdout.write("\n")

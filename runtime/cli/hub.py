@@ -66,8 +66,13 @@ def run_models(args: argparse.Namespace) -> int:
         client = HubClient(hub_config_from_settings(settings, logs=logs))
         entries = [refresh_entry(entry, client) for entry in entries]
         source = client.config.endpoint
+    from runtime.models.machine import this_machine
+
     pick = recommend(
-        type(catalogue)(tuple(entries), catalogue.snapshot), ram=total_memory(), free=free_disk(models_dir)
+        type(catalogue)(tuple(entries), catalogue.snapshot),
+        ram=total_memory(),
+        free=free_disk(models_dir),
+        machine=this_machine(),  # measured once per CPU (a few hundred ms), then cached
     )
     rows = []
     for entry in entries:

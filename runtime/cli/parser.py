@@ -7,7 +7,9 @@ holds, ``alpaca-desk host`` is the inference host (how a frozen build starts it)
 ``alpaca-desk tokens FILE`` compares tokenizers on a text, ``alpaca-desk vocab merge|train`` is the
 vocabulary-extension tool, ``alpaca-desk models|download|verify`` are the model hub (catalogue,
 resumable verified downloads, re-checks), ``alpaca-desk convert|quantize|report`` turn merged weights into
-quantized GGUF files and compare them, ``alpaca-desk train pretrain|sft|status|stop`` and ``alpaca-desk merge-lora``
+quantized GGUF files and compare them,
+``alpaca-desk plan MODEL.gguf`` predicts a model's memory and speed here,
+``alpaca-desk train pretrain|sft|status|stop`` and ``alpaca-desk merge-lora``
 run and merge LoRA training (paper sections 4.3-5), ``alpaca-desk hosts add|list|test|forget-key|remove`` keeps the
 SSH hosts to train on, ``alpaca-desk remote status|attach|stop|download JOB_ID`` follows a job detached on one of them,
 and ``alpaca-desk job NAME ...`` runs one job process (how a frozen
@@ -21,7 +23,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from runtime.cli import chat, conversations, hub, models, remote, tokens, training
+from runtime.cli import chat, conversations, hub, models, plan, remote, tokens, training
 from runtime.errors import AppError
 from runtime.paths import set_base_dir
 
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     remote.add_parsers(sub)
     hub.add_parsers(sub)
     models.add_parsers(sub)
+    plan.add_parsers(sub)
     training.add_parsers(sub)
     job = sub.add_parser("job", help="run one job process, reporting JSON lines (used by the app)")
     job.add_argument("job_args", nargs=argparse.REMAINDER, help="the job and its options")

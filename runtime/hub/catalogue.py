@@ -19,6 +19,7 @@ from typing import Any
 from runtime.errors import HubError, UntrustedJsonError
 from runtime.hub.client import HubClient
 from runtime.hub.manifest import check_repo_id, local_path, read_manifest, safe_repo_path
+from runtime.models.machine import Machine
 from runtime.paths import assets_dir
 from runtime.untrusted_json import parse_json
 
@@ -30,6 +31,15 @@ ROLES = ("base", "instruct")
 #: Quantizations from best to least quality that are still worth recommending (Q8_0 and F16
 #: cost far more memory for a difference few users see).
 RECOMMENDED_QUANTS = ("Q6_K", "Q5_K", "Q5_0", "Q4_K", "Q4_0", "Q3_K", "Q2_K")
+#: Quantizations the ★ may pick, in the order it prefers them for one model: 5 and 4 bits first,
+#: since Q6_K and Q8_0 read 15 to 50% more bytes per token (slower by as much) for a perplexity
+#: difference llama.cpp's quantize table puts under 0.02 on LLaMA 7B, and the 2- and 3-bit files
+#: lose far more (+0.24 Q3_K_M, +0.87 Q2_K against +0.05 Q4_K_M) than a smaller model at 4 or 5 bits.
+STAR_QUANTS = ("Q5_K", "Q4_K", "Q5_0", "Q4_0", "Q6_K", "Q8_0")
+#: Tokens per second a starred model decodes at, at least: about as fast as one reads.
+READING_SPEED = 5.0
+#: The context the ★'s plan is made for (the paper's and the app's default).
+STAR_CONTEXT = 2048
 #: Share of the computer's memory a model may take (the OS, the app and the KV cache need the rest).
 MEMORY_SHARE = 0.7
 #: Free disk space kept beyond a download's size.
@@ -337,9 +347,19 @@ class Recommendation:
     reason: str
 
 
-def recommend(catalogue: Catalogue, *, ram: int, free: int) -> Recommendation | None:
-    """The largest instruction model (generation 2, GGUF) and best quantization that fit in
+def recommend(
+    catalogue: Catalogue,
+    *,
+    ram: int,
+    free: int,
+    machine: Machine | None = None,
+    reading_speed: float = READING_SPEED,
+) -> Recommendation | None:
+    """The file the catalogue stars: :func:`star_pick` when the machine's figures are known, else
+    the largest instruction model (generation 2, GGUF) and best quantization that fit in
     :data:`MEMORY_SHARE` of ``ram`` and in ``free`` disk bytes (with a margin), or None."""
+    if machine is not None:
+        return star_pick(catalogue, machine, free=free, reading_speed=reading_speed)
     best: tuple[tuple[float, int], Recommendation] | None = None
     for entry in catalogue.entries:
         if entry.format != "gguf" or entry.role != "instruct" or entry.generation != 2 or entry.variant:
@@ -356,6 +376,45 @@ def recommend(catalogue: Catalogue, *, ram: int, free: int) -> Recommendation | 
             if best is None or key > best[0]:
                 reason = f"{entry.params} {file.quant}: needs about {need / 1e9:.1f} GB of {ram / 1e9:.0f} GB memory"
                 best = (key, Recommendation(entry.repo, file.name, need, reason))
+    return best[1] if best else None
+
+
+def star_pick(
+    catalogue: Catalogue,
+    machine: Machine,
+    *,
+    free: int,
+    reading_speed: float = READING_SPEED,
+    n_ctx: int = STAR_CONTEXT,
+) -> Recommendation | None:
+    """The ★: the best instruction model (generation 2, GGUF) and quantization that fits in
+    :data:`MEMORY_SHARE` of the machine's memory and in ``free`` disk bytes, and that the planner
+    expects to decode at ``reading_speed`` tokens/s or more here (at half of an ``n_ctx`` context,
+    f16 KV cache). More parameters first; among one model's files, :data:`STAR_QUANTS`' order.
+    None when nothing qualifies. A pure function of its inputs: tests describe machines to it.
+    """
+    from runtime.models.plan import catalogue_shape, plan
+
+    best: tuple[tuple[float, int], Recommendation] | None = None
+    for entry in catalogue.entries:
+        if entry.format != "gguf" or entry.role != "instruct" or entry.generation != 2 or entry.variant:
+            continue
+        for file in entry.files:
+            quant = file.quant.upper()[:4]
+            if quant not in STAR_QUANTS or file.size + DISK_MARGIN > free:
+                continue
+            shape = catalogue_shape(entry.params, quant, context=entry.context, file_size=file.size, name=file.name)
+            planned = plan(shape, machine, n_ctx=min(n_ctx, entry.context))
+            if planned.memory_bytes > machine.memory_total * MEMORY_SHARE or planned.tokens_per_second < reading_speed:
+                continue
+            params = float(entry.params.rstrip("Bb") or 0)
+            key = (params, -STAR_QUANTS.index(quant))
+            if best is None or key > best[0]:
+                reason = (
+                    f"{entry.params} {file.quant}: about {planned.tokens_per_second:.0f} tokens/s here, "
+                    f"{planned.memory_bytes / 1e9:.1f} GB at {planned.n_ctx:,} tokens of context"
+                )
+                best = (key, Recommendation(entry.repo, file.name, planned.memory_bytes, reason))
     return best[1] if best else None
 
 

@@ -362,10 +362,15 @@ def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
         ModelLoadError: the file is not a readable GGUF file, it is truncated, or a metadata field
             has the wrong type or an impossible value (code ``model_bad_metadata``, naming the field).
     """
+    file = check_model_file(path)
+    return model_info_from_reader(file, _open_reader(file))
+
+
+def model_info_from_reader(file: Path, reader: Any) -> ModelInfo:
+    """:func:`read_model_info` for a file already checked and opened (``gguf.GGUFReader``): for
+    callers that read more of the same header (the planner), so that it is parsed once."""
     from gguf.constants import GGMLQuantizationType, LlamaFileType
 
-    file = check_model_file(path)
-    reader = _open_reader(file)
     meta = _Metadata(reader, file)
 
     arch = meta.string("general.architecture", max_chars=64)

@@ -1,0 +1,185 @@
+"""This computer's figures for the planner: memory, cores, memory bandwidth, per-core throughput.
+
+The bandwidth and the per-core throughput are measured by a short probe (a few hundred
+milliseconds of numpy work) and kept in the cache folder, keyed by the CPU's model and count: a
+new CPU (a moved home folder, a changed virtual machine) is measured again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+#: Overrides the memory the planner counts as free, in bytes (tests: a refusal without allocating).
+AVAILABLE_MEMORY_ENV = "ALPACA_DESK_AVAILABLE_MEMORY"
+#: Bumped when the probe measures differently, so that older cached figures are measured again.
+PROBE_VERSION = 1
+# Copied buffer: twice this machine's last-level cache (32 MiB), above most; page faults on a larger one
+# made the probe take seconds on a busy machine.
+_COPY_BYTES = 64 << 20
+# In-cache buffer for the per-core figure: fits a core's L2.
+_CORE_BYTES = 256 << 10
+# llama.cpp's decode sustains about this share of what numpy's copy measures (tiny models, one
+# thread, a machine shared with other work: bench/plan.py compares), the rest goes to the
+# attention, the sampler and the thread barriers.
+BANDWIDTH_EFFICIENCY = 0.8
+# Multiply-adds a core does per second, per float32 value numpy sums in its cache per second:
+# llama.cpp's quantized dot products (SIMD, several values per instruction) against numpy's
+# sum reduction (bench/plan.py compares).
+CORE_RATE_PER_SUM = 4.0
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Figures of a computer, for the planner (or described by a test: every field is an input).
+
+    Attributes:
+        cpu: the CPU's model name.
+        cores: cores this process may use.
+        memory_total: bytes of memory.
+        memory_available: bytes free for a new model now (the kernel's MemAvailable).
+        bandwidth: bytes per second a decode can read from memory.
+        core_rate: arithmetic operations per second one core does in llama.cpp's dot products.
+    """
+
+    cpu: str
+    cores: int
+    memory_total: int
+    memory_available: int
+    bandwidth: float
+    core_rate: float
+
+    @classmethod
+    def described(cls, *, cores: int, memory_gb: float, bandwidth_gb_s: float, core_gflops: float = 40.0) -> Machine:
+        """A machine given by its figures (a test's, or a hypothetical one)."""
+        memory = int(memory_gb * 1e9)
+        return cls("described", cores, memory, memory, bandwidth_gb_s * 1e9, core_gflops * 1e9)
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux; the platform's word elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()[:200]
+    except OSError:
+        pass
+    return (platform.processor() or platform.machine() or "unknown")[:200]
+
+
+def usable_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def memory_figures() -> tuple[int, int]:
+    """(total, available) bytes of memory; the available figure honours :data:`AVAILABLE_MEMORY_ENV`."""
+    total = available = 0
+    try:
+        import psutil
+
+        info = psutil.virtual_memory()
+        total, available = int(info.total), int(info.available)
+    except Exception:  # noqa: BLE001 - no psutil here: unknown (0), and nothing is refused for it
+        pass
+    override = os.environ.get(AVAILABLE_MEMORY_ENV, "").strip()
+    if override.isdigit():
+        available = int(override)
+    return total, available
+
+
+def measure_bandwidth() -> float:
+    """Bytes per second that a copy moves through memory (best of a few, read and write counted)."""
+    import numpy as np
+
+    source = np.ones(_COPY_BYTES // 8, dtype=np.float64)
+    target = np.empty_like(source)
+    np.copyto(target, source)  # fault the pages in before timing
+    best = float("inf")
+    for _ in range(4):
+        start = time.perf_counter()
+        np.copyto(target, source)
+        best = min(best, time.perf_counter() - start)
+    return 2 * _COPY_BYTES / best
+
+
+def measure_core_rate() -> float:
+    """Operations per second of one core, from a sum over an array that stays in its cache."""
+    import numpy as np
+
+    values = np.ones(_CORE_BYTES // 4, dtype=np.float32)
+    values.sum()
+    best = float("inf")
+    for _ in range(20):
+        start = time.perf_counter()
+        for _ in range(10):
+            values.sum()
+        best = min(best, (time.perf_counter() - start) / 10)
+    return values.size / best * CORE_RATE_PER_SUM
+
+
+def _cache_file() -> Path:
+    from runtime.paths import app_paths
+
+    return app_paths().cache / "machine.json"
+
+
+def _read_cached(path: Path, cpu: str, cores: int) -> tuple[float, float] | None:
+    try:
+        with path.open("rb") as handle:
+            data = json.loads(handle.read(4096))
+        if data.get("version") != PROBE_VERSION or data.get("cpu") != cpu or data.get("cores") != cores:
+            return None
+        bandwidth, core_rate = float(data["bandwidth"]), float(data["core_rate"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return (bandwidth, core_rate) if bandwidth > 0 and core_rate > 0 else None
+
+
+def this_machine(*, measure: bool = True) -> Machine | None:
+    """This computer's figures: measured once per CPU, then read from the cache folder.
+
+    Args:
+        measure: probe when nothing is cached (a few hundred ms); False returns None instead, for
+            callers that must not wait (the window's thread).
+    """
+    cpu, cores = cpu_name(), usable_cores()
+    total, available = memory_figures()
+    path = _cache_file()
+    cached = _read_cached(path, cpu, cores)
+    if cached is None:
+        if not measure:
+            return None
+        cached = (measure_bandwidth() * BANDWIDTH_EFFICIENCY, measure_core_rate())
+        try:
+            from runtime.paths import write_atomic
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            record = {
+                "version": PROBE_VERSION,
+                "cpu": cpu,
+                "cores": cores,
+                "bandwidth": cached[0],
+                "core_rate": cached[1],
+            }
+            write_atomic(path, json.dumps(record).encode("utf-8"))
+        except OSError:
+            pass  # a read-only cache folder: measured again next time
+    return Machine(cpu, cores, total, available, cached[0], cached[1])
+
+
+def with_available(machine: Machine, available: int) -> Machine:
+    """``machine`` with another figure for free memory."""
+    return replace(machine, memory_available=available)
+
+
+def machine_dict(machine: Machine) -> dict[str, object]:
+    return asdict(machine)

@@ -1,0 +1,112 @@
+"""The planner's arithmetic, the machine probe's cache, and the refusal of a setting that does not fit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from runtime.chat.client import HostClient
+from runtime.errors import ModelLoadError
+from runtime.models import machine as machine_module
+from runtime.models.machine import AVAILABLE_MEMORY_ENV, Machine, this_machine
+from runtime.models.plan import (
+    HOST_BASELINE_BYTES,
+    catalogue_shape,
+    check_fits,
+    kv_cache_bytes,
+    plan,
+    read_shape,
+)
+from runtime.models.tiny import write_llama_gguf
+from tests.unit.conftest import EVENT_TIMEOUT_S, TEST_THREADS
+
+GB = 10**9
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory: pytest.TempPathFactory, llama_tokenizer: Path) -> Path:
+    folder = tmp_path_factory.mktemp("plan")
+    return write_llama_gguf(folder / "small.gguf", tokenizer=llama_tokenizer, hidden=64, layers=2, heads=2, ffn=128)
+
+
+def test_the_shape_comes_from_the_header(small_model: Path) -> None:
+    shape = read_shape(small_model)
+    assert (shape.n_layer, shape.n_embd, shape.n_head, shape.n_head_kv, shape.n_ff) == (2, 64, 2, 2, 128)
+    assert shape.n_vocab == 32_000 and shape.exact and not shape.tied_output
+    assert shape.embedding_bytes == 32_000 * 64 * 4  # f32, (hidden, rows)
+    assert shape.embedding_bytes < shape.weight_bytes < small_model.stat().st_size
+
+
+def test_kv_cache_bytes_per_type() -> None:
+    seven = catalogue_shape("7B", "Q4_K", context=4096)
+    # LLaMA-2 7B: 32 layers x 4,096 tokens x 32 heads x 128 x K and V x 2 bytes = 2 GiB.
+    assert kv_cache_bytes(seven, 4096, "f16") == 2 * 1024**3
+    assert kv_cache_bytes(seven, 4096, "q8_0") == 2 * 1024**3 * 34 // 64
+    assert kv_cache_bytes(seven, 4096, "q4_0") == 2 * 1024**3 * 18 // 64
+    with pytest.raises(ModelLoadError) as caught:
+        kv_cache_bytes(seven, 4096, "q5_1")
+    assert caught.value.code == "kv_type_unknown"
+
+
+def test_a_plan_grows_with_the_context_and_shrinks_with_the_kv_type() -> None:
+    machine = Machine.described(cores=2, memory_gb=16, bandwidth_gb_s=15)
+    shape = catalogue_shape("7B", "Q4_K", context=16384, file_size=3_908_519_999)
+    short = plan(shape, machine, n_ctx=1024)
+    long = plan(shape, machine, n_ctx=16384)
+    quantized = plan(shape, machine, n_ctx=16384, kv_type="q8_0")
+    assert short.memory_bytes < quantized.memory_bytes < long.memory_bytes
+    assert long.kv_cache_bytes == 8 * 1024**3
+    assert long.memory_bytes > long.weights_bytes + long.kv_cache_bytes + HOST_BASELINE_BYTES
+    # Decode reads the weights and the KV cache per token: a longer context is slower.
+    assert long.tokens_per_second < short.tokens_per_second
+    # 15 GB/s over about 4 GB per token: 3 to 4 tokens/s, the memory's bound, not the cores'.
+    assert 2.5 < short.tokens_per_second < 4.0
+    assert short.bandwidth_tokens_per_second < short.compute_tokens_per_second
+    assert plan(shape, machine, n_ctx=1024, threads=1).threads == 1
+
+
+def test_the_probe_is_kept_per_cpu(isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert this_machine(measure=False) is None  # nothing cached in a fresh home
+    measured = this_machine()
+    assert measured is not None and measured.bandwidth > 0 and measured.core_rate > 0
+    cached = this_machine(measure=False)
+    assert cached is not None and (cached.bandwidth, cached.core_rate) == (measured.bandwidth, measured.core_rate)
+    record = json.loads((isolated_dirs / "cache" / "machine.json").read_text())
+    assert record["cpu"] == measured.cpu and record["cores"] == measured.cores
+    monkeypatch.setattr(machine_module, "cpu_name", lambda: "another CPU")
+    assert this_machine(measure=False) is None  # a new CPU is measured again
+
+
+def test_the_available_memory_can_be_described(monkeypatch: pytest.MonkeyPatch, small_model: Path) -> None:
+    monkeypatch.setenv(AVAILABLE_MEMORY_ENV, str(10_000_000))
+    with pytest.raises(ModelLoadError) as caught:
+        check_fits(read_shape(small_model), n_ctx=2048)
+    assert caught.value.code == "model_needs_more_memory"
+    assert caught.value.params["free_gb"] == "0.01"
+    monkeypatch.setenv(AVAILABLE_MEMORY_ENV, str(100 * GB))
+    fitting = check_fits(read_shape(small_model), n_ctx=2048)
+    assert fitting is not None and fitting.memory_bytes < GB
+
+
+def test_the_host_refuses_a_context_that_does_not_fit_before_loading(
+    small_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Free memory is described to the host, not taken from the machine: 150 MB, enough for this
+    # model at 1,024 tokens (about 130 MB, the header check's peak), not at 32,768 (about 240 MB:
+    # a 512-token prompt batch's attention scores against 32,768 cached tokens alone are 134 MB).
+    monkeypatch.setenv(AVAILABLE_MEMORY_ENV, str(150_000_000))
+    client = HostClient()
+    try:
+        loaded = client.call("load", path=str(small_model), n_ctx=1024, n_threads=TEST_THREADS, timeout=EVENT_TIMEOUT_S)
+        assert loaded["event"] == "loaded"
+        with pytest.raises(ModelLoadError) as caught:
+            client.call("load", path=str(small_model), n_ctx=32768, n_threads=TEST_THREADS, timeout=EVENT_TIMEOUT_S)
+        assert caught.value.code == "model_needs_more_memory"
+        assert client.alive
+        # The model loaded before is still there.
+        info = client.call("info", timeout=EVENT_TIMEOUT_S)
+        assert info["info"]["file_name"] == "small.gguf"
+    finally:
+        client.stop()
