@@ -98,11 +98,14 @@ class Engine:
         seed: int | None = None,
         kv_type: str = "f16",
         checked: ModelInfo | None = None,
+        exact_batches: bool = False,
     ) -> ModelInfo:
         """Load a GGUF model, replacing the current one.
 
         Args:
             kv_type: the KV cache's type, ``f16``, ``q8_0`` or ``q4_0`` (:data:`KV_TYPES`).
+            exact_batches: a batch's logits equal one-token decoding's, as speculative decoding
+                needs for its text to be plain decoding's: flash attention on, also on the CPU.
             checked: what :func:`runtime.models.loader.check_model` returned for ``path`` already
                 (the host read the header for its plan): not read again.
 
@@ -130,7 +133,13 @@ class Engine:
             "type_k": KV_TYPES[kv_type],
             "type_v": KV_TYPES[kv_type],
         }
-        if kv_type != "f16" and n_gpu_layers == 0:
+        if exact_batches and n_gpu_layers == 0:
+            # Without flash attention, llama.cpp's CPU path gives the third and later rows of a
+            # batch logits that differ from one-token decoding (by 0.5 to 0.8 on SmolLM2), enough
+            # to turn a near tie: a verified draft could change the text. With it they are equal
+            # bit for bit (measured); it costs decode speed in long conversations (below).
+            self.llm = open_llama(info, **options, flash_attn=True)
+        elif kv_type != "f16" and n_gpu_layers == 0:
             # llama.cpp stores a quantized V cache only with flash attention, so it is on for
             # that case, at the cost described below: on the CPU its kernel decodes more slowly
             # as the conversation grows (the price of a KV cache a half or a quarter the size).

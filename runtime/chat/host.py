@@ -8,12 +8,13 @@ the protocol). A native abort or an out-of-memory kill costs this process, never
 Requests (``id`` is chosen by the client and echoed in every event of that request)::
 
     {"id": 1, "op": "load", "path": ..., "n_ctx": 2048, "n_threads": null, "n_gpu_layers": 0,
-     "kv": "f16"}                                 # KV cache type: f16, q8_0 or q4_0
+     "kv": "f16", "exact_batches": false}         # KV cache type: f16, q8_0 or q4_0;
+                                                  # exact_batches: see Engine.load
     {"id": 2, "op": "chat", "template": "chinese-alpaca", "system": null, "turns": [...],
      "params": {...}, "jinja": false}
     {"id": 3, "op": "generate", "prompt": "Once upon a time", "params": {...}, "stop": []}
                                                   # chat and generate: "speculative": "off",
-                                                  # "lookup" or "auto" (the default)
+                                                  # "lookup" or "auto"; "off" by default
     {"id": 4, "op": "cancel", "target": 2}        # handled at once by the reader thread;
                                                   # target null: every request sent so far
     {"id": 5, "op": "tokenize", "text": ..., "add_bos": false, "special": false}
@@ -202,6 +203,7 @@ class Host:
             n_gpu_layers=int(req.get("n_gpu_layers") or 0),
             seed=req.get("seed"),
             kv_type=kv_type,
+            exact_batches=bool(req.get("exact_batches")),
         )
         # What was allocated: llama.cpp rounds the context up (to a multiple of 256).
         self.emit(rid, "loaded", info=info.to_dict(), n_ctx=int(self.engine._require().n_ctx()))

@@ -46,7 +46,8 @@ def _add_decoding_args(parser: argparse.ArgumentParser) -> None:
         choices=speculative.MODES,
         default=speculative.DEFAULT_MODE,
         help="speculative decoding: off, lookup (drafts copied from the prompt and answer), "
-        "auto (lookup that stops when it does not pay); the text is the same (default: %(default)s)",
+        "auto (lookup that stops when it does not pay); the text is the same, as the model is then "
+        "loaded with flash attention (default: %(default)s)",
     )
     group.add_argument(
         "--kv",
@@ -98,6 +99,8 @@ def run_chat(args: argparse.Namespace) -> int:
             n_threads=args.threads,
             n_gpu_layers=args.gpu_layers,
             kv=args.kv,
+            # Drafts are verified in batches: their logits must equal one-token decoding's.
+            exact_batches=args.speculative != "off",
             timeout=600,
         )
         if args.prompt is not None:
