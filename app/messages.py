@@ -68,9 +68,7 @@ def _messages() -> dict[str, str]:
         ),
         "model_needs_more_memory": QCoreApplication.translate(
             "Messages",
-            "{name} with a context of {n_ctx} tokens and an {kv} KV cache needs about {need_gb} GB of memory "
-            "(weights {weights_gb} GB, KV cache {kv_gb} GB), and {free_gb} GB is free. Choose a smaller "
-            "context, a q8_0 or q4_0 KV cache, or a smaller model, or close other programs.",
+            "{name} with a context of {n_ctx} tokens and an {kv} KV cache needs about {need_gb} GB of memory (weights {weights_gb} GB, KV cache {kv_gb} GB), and {free_gb} GB is free. Choose a smaller context, a q8_0 or q4_0 KV cache, or a smaller model, or close other programs.",
         ),
         "kv_type_unknown": QCoreApplication.translate(
             "Messages", "The KV cache type {kv} is not one of {known}. Choose one of them."

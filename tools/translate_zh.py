@@ -195,6 +195,8 @@ ZH: dict[str, str] = {
     "&Decoding panel": "解码参数面板(&D)",
     "&Settings": "设置(&S)",
     "&Language": "语言(&L)",
+    "{name} with a context of {n_ctx} tokens and an {kv} KV cache needs about {need_gb} GB of memory (weights {weights_gb} GB, KV cache {kv_gb} GB), and {free_gb} GB is free. Choose a smaller context, a q8_0 or q4_0 KV cache, or a smaller model, or close other programs.": "{name} 在 {n_ctx} 个词元的上下文和 {kv} KV 缓存下约需 {need_gb} GB 内存（权重 {weights_gb} GB，KV 缓存 {kv_gb} GB），而可用内存只有 {free_gb} GB。请选择更小的上下文、q8_0 或 q4_0 KV 缓存或更小的模型，或关闭其他程序。",
+    "The KV cache type {kv} is not one of {known}. Choose one of them.": "KV 缓存类型 {kv} 不在 {known} 之中。请从中选择一种。",
     "&Appearance": "外观(&A)",
     "System": "跟随系统",
     "Light": "浅色",
