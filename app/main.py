@@ -43,6 +43,7 @@ CLI_COMMANDS = (
     "quantize",
     "remote",
     "report",
+    "serve",
     "template-sandbox",
     "tokens",
     "train",

@@ -9,7 +9,8 @@ Requests (``id`` is chosen by the client and echoed in every event of that reque
 
     {"id": 1, "op": "load", "path": ..., "n_ctx": 2048, "n_threads": null, "n_gpu_layers": 0}
     {"id": 2, "op": "chat", "template": "chinese-alpaca", "system": null, "turns": [...],
-     "params": {...}, "jinja": false}
+     "params": {...}, "jinja": false, "stop": []}      # stop: added to the template's
+    {"id": 10, "op": "count", ... as chat, "keep_all": false}  # keep_all: no turn left out
     {"id": 3, "op": "generate", "prompt": "Once upon a time", "params": {...}, "stop": []}
     {"id": 4, "op": "cancel", "target": 2}        # handled at once by the reader thread;
                                                   # target null: every request sent so far
@@ -206,12 +207,15 @@ class Host:
         ]
         name = str(req.get("template") or "raw")
         jinja = info.chat_template if info is not None and name == "embedded" else None
+        # keep_all: every turn, counted as it is (the local server refuses a conversation that
+        # does not fit rather than leave turns out, and says how long it was).
+        keep_all = bool(req.get("keep_all"))
         return templates.fit_prompt(
             name,
             turns,
             count_tokens=lambda p: len(self.engine.prompt_tokens(p)),
-            n_ctx=params.n_ctx,
-            max_tokens=params.max_tokens,
+            n_ctx=sys.maxsize if keep_all else params.n_ctx,
+            max_tokens=0 if keep_all else params.max_tokens,
             system=req.get("system"),
             jinja_source=jinja,
             jinja_origin=info.file_name if info is not None else None,
@@ -229,7 +233,9 @@ class Host:
         fitted = self._render(req, params)
         tokens = self.engine.prompt_tokens(fitted.prompt)
         self.emit(rid, "prompt", n_tokens=len(tokens), dropped_turns=fitted.dropped_turns)
-        self._generate(rid, tokens, params, fitted.prompt.stop, strip=str(req.get("template")) != "raw")
+        # The caller's stop strings (the local server's requests) come after the template's own.
+        stop = fitted.prompt.stop + tuple(str(s) for s in req.get("stop") or () if s)
+        self._generate(rid, tokens, params, stop, strip=str(req.get("template")) != "raw")
 
     def op_generate(self, rid: int, req: dict[str, Any]) -> None:
         self.engine._require()
