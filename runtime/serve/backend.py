@@ -109,6 +109,7 @@ class HostBackend:
         self._client = HostClient(log_file=log_file)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="serve-host")
         self.model: LoadedModel | None = None
+        self._closing = False
 
     @property
     def host_pid(self) -> int | None:
@@ -154,8 +155,11 @@ class HostBackend:
         return work()
 
     def _stream(self, run: Run, plan: Plan) -> None:
+        if self._closing:
+            run.cancel()
         if not run.begin(lambda: self._client.cancel(None)):
-            run.put({"event": "error", "kind": "cancelled", "message": "The client left before its turn."})
+            message = "The server is stopping." if self._closing else "The client left before its turn."
+            run.put({"event": "error", "kind": "cancelled", "message": message})
             run.put(None)
             return
         cancel_sent = False
@@ -197,7 +201,9 @@ class HostBackend:
         return result[0]
 
     def cancel_all(self) -> None:
-        """Stop whatever the host runs (shutdown). Safe from a signal handler: it writes from a thread."""
+        """Stop whatever the host runs and skip what waits (shutdown). Safe from a signal handler:
+        it writes from a thread."""
+        self._closing = True
         threading.Thread(target=self._client.cancel, name="serve-cancel", daemon=True).start()
 
     def close(self) -> None:

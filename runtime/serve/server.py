@@ -147,6 +147,11 @@ def serve(
             log_config=None,  # the command line's logging; uvicorn's own would print client addresses
             access_log=False,  # runtime.serve.guard.AccessLog writes the one line per request
             lifespan="off",
+            # Named, not "auto": the same pure-Python stack everywhere, frozen build included
+            # (no probing for httptools, uvloop or websockets).
+            http="h11",
+            ws="none",
+            loop="asyncio",
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
             server_header=False,
         )
