@@ -153,10 +153,10 @@ class Api:
             run.cancel()
             raise
         finally:
-            if stream or watcher.done():
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+            # Whole answers are complete here; a stream is watched by Starlette from now on.
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         # From here Starlette's streaming response watches for the client leaving.
         return StreamingResponse(
             self._events(request, run, prompt_tokens, include_usage, chat=chat),

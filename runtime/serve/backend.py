@@ -63,7 +63,7 @@ class Run:
         self._cancel: Callable[[], None] | None = None
 
     def put(self, event: HostEvent | None) -> None:
-        """From the worker thread: hand an event to the event loop."""
+        """From the worker thread: hand an event to the event loop (``None``: the run is over)."""
         self._loop.call_soon_threadsafe(self.events.put_nowait, event)
 
     def begin(self, cancel: Callable[[], None]) -> bool:
@@ -108,6 +108,10 @@ class HostBackend:
         self._template = template
         self._client = HostClient(log_file=log_file)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="serve-host")
+        # Held while a cancel is sent and while a run is marked over: a cancel without a target
+        # stops every request sent so far, so it must never be sent once the next one may be.
+        self._turn = threading.Lock()
+        self._running: Run | None = None
         self.model: LoadedModel | None = None
         self._closing = False
 
@@ -154,20 +158,35 @@ class HostBackend:
             self._load()
         return work()
 
+    def _cancel_if_running(self, run: Run) -> None:
+        with self._turn:
+            if self._running is run:
+                self._client.cancel(None)
+
     def _stream(self, run: Run, plan: Plan) -> None:
         if self._closing:
             run.cancel()
-        if not run.begin(lambda: self._client.cancel(None)):
+        with self._turn:
+            self._running = run
+        try:
+            self._stream_run(run, plan)
+        finally:
+            with self._turn:
+                self._running = None
+            run.put(None)
+
+    def _stream_run(self, run: Run, plan: Plan) -> None:
+        if not run.begin(lambda: self._cancel_if_running(run)):
             message = "The server is stopping." if self._closing else "The client left before its turn."
             run.put({"event": "error", "kind": "cancelled", "message": message})
-            run.put(None)
             return
         cancel_sent = False
         try:
             op, fields = self._checked_plan(plan)
             for event in self._client.stream(op, **fields):
                 if run.cancelled and not cancel_sent:
-                    # The client left before the host had this request: stop it now.
+                    # The client left before the host had this request: stop it now (this thread
+                    # sends the next request only after this one ended, so no lock is needed).
                     self._client.cancel(None)
                     cancel_sent = True
                 run.put(event)
@@ -187,8 +206,6 @@ class HostBackend:
         except Exception as exc:  # noqa: BLE001 - one request's failure must not end the worker
             log.exception("a request failed in the server's host worker")
             run.put({"event": "error", "kind": "internal", "message": f"{type(exc).__name__}: {exc}"})
-        finally:
-            run.put(None)
 
     def _checked_plan(self, plan: Plan) -> tuple[str, dict[str, Any]]:
         result: list[tuple[str, dict[str, Any]]] = []
@@ -204,7 +221,10 @@ class HostBackend:
         """Stop whatever the host runs and skip what waits (shutdown). Safe from a signal handler:
         it writes from a thread."""
         self._closing = True
-        threading.Thread(target=self._client.cancel, name="serve-cancel", daemon=True).start()
+        running = self._running
+        if running is not None:
+            # From a thread: the signal may have interrupted this very run's cancel, holding its lock.
+            threading.Thread(target=running.cancel, name="serve-cancel", daemon=True).start()
 
     def close(self) -> None:
         """End the host, then the worker thread."""

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -77,15 +78,21 @@ class ServeConfig:
 def bind_socket(host: str, port: int) -> socket.socket:
     """Bind (not yet listen on) ``host:port``; port 0 takes a free one."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise ServeError(
-            f"The address {host} is not one this computer has; give an IP address with --host.",
-            code="serve_bad_address",
-            params={"host": host},
-        ) from exc
-    family, kind, proto, _name, address = infos[0]
-    sock = socket.socket(family, kind, proto)
+        # An IP address is used as it is: no name lookup (the offline test counts each one).
+        literal = ipaddress.ip_address(host.strip("[]"))
+        family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
+        address: tuple[Any, ...] = (str(literal), port)
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        except socket.gaierror as exc:
+            raise ServeError(
+                f"The address {host} is not one this computer has; give an IP address with --host.",
+                code="serve_bad_address",
+                params={"host": host},
+            ) from exc
+        family, _kind, _proto, _name, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(address)
