@@ -58,7 +58,7 @@ def read_key_file(path: str) -> str:
     except OSError as exc:
         raise ServeError(
             f"Cannot read the API key file {path} ({exc.strerror}); give a readable file with --api-key-file.",
-            code="serve_key_file",
+            code="serve_key_file_unreadable",
             params={"path": path},
         ) from exc
     lines = data.decode("utf-8", errors="replace").strip().splitlines()
@@ -66,7 +66,7 @@ def read_key_file(path: str) -> str:
     if len(data) > MAX_KEY_FILE_BYTES or not key or len(lines) > 1:
         raise ServeError(
             f"The API key file {path} must hold one key on one line; write the key alone in it.",
-            code="serve_key_file",
+            code="serve_key_file_bad",
             params={"path": path},
         )
     return key

@@ -68,7 +68,8 @@ def test_every_error_code_raised_in_runtime_is_translated(qapp) -> None:
         "serve_bad_port",
         "serve_bad_address",
         "serve_port_busy",
-        "serve_key_file",
+        "serve_key_file_unreadable",
+        "serve_key_file_bad",
     }
     missing = sorted(codes - set(_messages()) - not_in_the_gui)
     assert not missing, f"error codes without a translated message in app/messages.py: {missing}"

@@ -179,3 +179,32 @@ def test_sigterm_stops_the_server_and_its_host(own_server: Callable[..., Server]
     gone, alive = psutil.wait_procs(hosts, timeout=PATIENT_S)
     assert not alive
     conn.close()
+
+
+def _serve_refusal(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cli_command("serve", *args),
+        cwd=REPO_ROOT,
+        env={**os.environ, "ALPACA_DESK_HOME": str(home), "PYTHONIOENCODING": "utf-8"},
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=PATIENT_S,
+        check=False,
+    )
+
+
+def test_a_taken_port_and_a_bad_key_file_are_refused_by_name(isolated_dirs: Path, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = _serve_refusal(isolated_dirs, "--port", str(port))
+    assert busy.returncode == 2
+    assert f"Cannot listen on 127.0.0.1:{port}" in busy.stderr and "--port" in busy.stderr
+    missing = _serve_refusal(isolated_dirs, "--api-key-file", str(tmp_path / "no-such-key"))
+    assert missing.returncode == 2 and "no-such-key" in missing.stderr
+    two_lines = tmp_path / "key.txt"
+    two_lines.write_text("one\ntwo\n", encoding="utf-8")
+    bad = _serve_refusal(isolated_dirs, "--api-key-file", str(two_lines))
+    assert bad.returncode == 2 and "one key on one line" in bad.stderr
