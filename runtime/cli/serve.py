@@ -32,10 +32,18 @@ def add_parsers(sub: Any) -> None:
     )
     serve.add_argument("--port", type=int, default=8080, help="port (default: 8080; 0: a free one)")
     key = serve.add_mutually_exclusive_group()
-    key.add_argument("--api-key", help="require this key (other users of this computer can see it in the process list)")
-    key.add_argument("--api-key-file", help="require the key written in this file")
-    serve.add_argument("--ctx", dest="n_ctx", type=int, default=2048, help="context size in tokens (default: 2048)")
-    serve.add_argument("--threads", type=int, default=None, help="CPU threads (default: chosen by measuring)")
+    key.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="require this key (other users of this computer can see it in the process list)",
+    )
+    key.add_argument("--api-key-file", metavar="FILE", help="require the key written in this file")
+    serve.add_argument(
+        "--ctx", dest="n_ctx", metavar="N", type=int, default=2048, help="context size in tokens (default: 2048)"
+    )
+    serve.add_argument(
+        "--threads", metavar="N", type=int, default=None, help="CPU threads (default: chosen by measuring)"
+    )
     serve.add_argument(
         "--template",
         help=f"chat template: {', '.join(templates.template_names())} (default: chosen from the model)",
