@@ -44,6 +44,7 @@ CLI_COMMANDS = (
     "quantize",
     "remote",
     "report",
+    "serve",
     "template-sandbox",
     "tokens",
     "train",

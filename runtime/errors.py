@@ -93,6 +93,11 @@ class RemoteError(AppError):
     refused key, a host without Python, a dropped connection, a job that is not there."""
 
 
+class ServeError(AppError):
+    """The local server cannot start: an unsafe address without a key, a key file that cannot be
+    read, a port that is taken."""
+
+
 class UntrustedJsonError(AppError, ValueError):
     """A JSON file or answer from outside was not read: too large, nested too deeply, or not JSON
     (:mod:`runtime.untrusted_json`). ``params`` name it (``path``) and the limit it broke.

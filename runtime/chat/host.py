@@ -11,7 +11,8 @@ Requests (``id`` is chosen by the client and echoed in every event of that reque
      "kv": "f16", "exact_batches": false}         # KV cache type: f16, q8_0 or q4_0;
                                                   # exact_batches: see Engine.load
     {"id": 2, "op": "chat", "template": "chinese-alpaca", "system": null, "turns": [...],
-     "params": {...}, "jinja": false}
+     "params": {...}, "jinja": false, "stop": []}      # stop: added to the template's
+    {"id": 10, "op": "count", ... as chat, "keep_all": false}  # keep_all: no turn left out
     {"id": 3, "op": "generate", "prompt": "Once upon a time", "params": {...}, "stop": []}
                                                   # chat and generate: "speculative": "off",
                                                   # "lookup" or "auto"; "off" by default
@@ -238,12 +239,15 @@ class Host:
         ]
         name = str(req.get("template") or "raw")
         jinja = info.chat_template if info is not None and name == "embedded" else None
+        # keep_all: every turn, counted as it is (the local server refuses a conversation that
+        # does not fit rather than leave turns out, and says how long it was).
+        keep_all = bool(req.get("keep_all"))
         return templates.fit_prompt(
             name,
             turns,
             count_tokens=lambda p: len(self.engine.prompt_tokens(p)),
-            n_ctx=params.n_ctx,
-            max_tokens=params.max_tokens,
+            n_ctx=sys.maxsize if keep_all else params.n_ctx,
+            max_tokens=0 if keep_all else params.max_tokens,
             system=req.get("system"),
             jinja_source=jinja,
             jinja_origin=info.file_name if info is not None else None,
@@ -263,7 +267,9 @@ class Host:
         tokens = self.engine.prompt_tokens(fitted.prompt)
         self.emit(rid, "prompt", n_tokens=len(tokens), dropped_turns=fitted.dropped_turns)
         strip = str(req.get("template")) != "raw"
-        self._generate(rid, tokens, params, fitted.prompt.stop, strip=strip, speculative=speculative)
+        # The caller's stop strings (the local server's requests) come after the template's own.
+        stop = fitted.prompt.stop + tuple(str(s) for s in req.get("stop") or () if s)
+        self._generate(rid, tokens, params, stop, strip=strip, speculative=speculative)
 
     def op_generate(self, rid: int, req: dict[str, Any]) -> None:
         self.engine._require()

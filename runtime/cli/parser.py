@@ -1,6 +1,7 @@
 """``alpaca-desk``: the parser and the dispatch; each command group lives in a module of its own.
 
 ``alpaca-desk chat MODEL.gguf [--prompt TEXT]`` answers once (or chats in the terminal),
+``alpaca-desk serve MODEL.gguf`` serves it through an OpenAI-compatible API on this computer,
 ``alpaca-desk conversations recover FILE`` copies what a damaged conversation database still
 holds, ``alpaca-desk host`` is the inference host (how a frozen build starts it),
 ``alpaca-desk template-sandbox`` renders untrusted chat templates for another process (likewise),
@@ -23,7 +24,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from runtime.cli import chat, conversations, hub, models, plan, remote, tokens, training
+from runtime.cli import chat, conversations, hub, models, plan, remote, serve, tokens, training
 from runtime.errors import AppError
 from runtime.paths import set_base_dir
 
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Each command group adds its subcommands and sets ``run`` on them; a capability adds a module.
     chat.add_parsers(sub)
+    serve.add_parsers(sub)
     conversations.add_parsers(sub)
     sub.add_parser("host", help="run the inference host on stdin/stdout (used by the app)")
     sub.add_parser("template-sandbox", help="render model files' chat templates under limits (used by the app)")

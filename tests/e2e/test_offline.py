@@ -9,7 +9,11 @@ itself must keep quiet, not the test environment.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -79,6 +83,29 @@ def test_cli_counts_and_chats_without_a_network_attempt(tmp_path: Path, stories_
     chat = run_cli("chat", str(stories_gguf), "--prompt", "Once upon a time", "--template", "raw",
                    "--max-tokens", "8", "--json", log=log, home=home)  # fmt: skip
     assert chat.returncode == 0, chat.stderr
+    assert attempts(log) == []
+
+
+def test_the_server_answers_without_a_network_attempt(tmp_path: Path, stories_gguf: Path) -> None:
+    log, home = tmp_path / "net.log", tmp_path / "home"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "runtime.cli", "serve", str(stories_gguf), "--port", "0"],
+        cwd=REPO_ROOT,
+        env=guarded_env(log, home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        port = next(int(m.group(1)) for line in server.stdout if (m := re.search(r"127\.0\.0\.1:(\d+)/v1", line)))
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=180)
+        conn.request("POST", "/v1/completions", body=json.dumps({"prompt": "Once upon a time", "max_tokens": 8}))
+        assert conn.getresponse().status == 200
+        conn.close()
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(180) == 0
     assert attempts(log) == []
 
 
