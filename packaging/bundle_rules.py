@@ -141,9 +141,15 @@ EXCLUDES = [
     "llama_cpp.server",
     "llama_cpp.llava_cpp",
     "llama_cpp.mtmd_cpp",
-    "uvicorn",
+    # The local server (runtime/serve) is starlette on uvicorn with h11 and asyncio, named in
+    # server.py; uvicorn's optional speed-ups and file watcher are not used, nor openai (tests).
+    "uvloop",
+    "httptools",
+    "websockets",
+    "wsproto",
+    "watchfiles",
+    "openai",
     "fastapi",
-    "starlette",
     "sse_starlette",
     "pydantic_settings",
     "PyInstaller",
@@ -156,7 +162,6 @@ EXCLUDES = [
     "fsspec",
     # huggingface_hub downloads over plain HTTPS without it (Xet is only faster); 11 MB.
     "hf_xet",
-    "click",
     "tests",
     "bench",
 ]

@@ -327,3 +327,41 @@ def test_frozen_app_sets_up_trains_on_and_downloads_from_an_ssh_host(bundle: Pat
         assert "adapter_config.json" in names and not any(name.startswith("checkpoint-") for name in names)
     finally:
         server.stop()
+
+
+@pytest.mark.frozen
+def test_frozen_server_answers_and_stops_on_ctrl_c(bundle: Path, stories_gguf: Path, tmp_path: Path) -> None:
+    """The bundle carries the local server's stack (starlette, uvicorn, h11) and names nothing by string."""
+    import http.client
+    import re
+    import signal
+
+    proc = subprocess.Popen(
+        [str(smoke_test.executable(bundle)), "serve", str(stories_gguf), "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = []
+        for line in proc.stdout:  # ends at EOF if the server fails to start
+            banner.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/v1", "".join(banner))
+        assert found is not None, "".join(banner) + (
+            proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
+        )
+        connection = http.client.HTTPConnection("127.0.0.1", int(found.group(1)), timeout=60)
+        connection.request("GET", "/v1/models")
+        response = connection.getresponse()
+        models = json.loads(response.read())
+        assert response.status == 200 and models["data"][0]["id"], models
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
