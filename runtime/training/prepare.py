@@ -27,6 +27,7 @@ from runtime.training.data import (
     sft_example,
     tokenizer_file,
 )
+from runtime.training.evaluation import held_out_count
 from runtime.training.presets import GENERATION_2_SIZE, generation_of, resolve, total_steps, warmup_steps
 from runtime.training.spec import JobSpec
 from runtime.untrusted_json import parse_json
@@ -188,7 +189,8 @@ def run_preview(spec: JobSpec, *, examples: int = 3) -> dict[str, Any]:
 
     Returns:
         ``resolved``: the spec with its generation and recipe filled in, plus ``total_steps`` and
-        ``warmup_steps`` (counted from the whole dataset unless ``max_steps`` is set);
+        ``warmup_steps`` (counted from the whole dataset, less the held-out share, unless
+        ``max_steps`` is set);
         ``tokenizer_size``: the tokenizer's size with the pad token the run adds; ``examples``: the
         first ``examples`` training sequences, each ``input_ids`` and ``labels``.
 
@@ -199,6 +201,8 @@ def run_preview(spec: JobSpec, *, examples: int = 3) -> dict[str, Any]:
     assert resolved.warmup_ratio is not None
     first, _ = training_examples(resolved, tokenizer, limit=max(1, examples))
     count = len(first) if resolved.max_steps else len(training_examples(resolved, tokenizer)[0])
+    if not resolved.validation_file:  # the held-out share does not train
+        count -= held_out_count(count, resolved.validation_split_percentage or 0.0)
     total = total_steps(resolved, count)
     return {
         "resolved": {
