@@ -139,6 +139,8 @@ def progress_callback(
             if requested:
                 control.should_save = True
                 control.should_training_stop = True
+                # The checkpoint first: an evaluation due now could outlast the stop's grace period.
+                control.should_evaluate = False
 
         def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if state.is_world_process_zero:

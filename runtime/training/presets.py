@@ -201,7 +201,7 @@ PRESETS: dict[str, Preset] = {
                 "lora_alpha": 8,
                 "train_embeddings": "auto",
                 "gradient_checkpointing": False,  # a tiny model on the CPU: speed over memory
-                "validation_split_percentage": 0.05,  # a few of a small corpus's blocks
+                "validation_split_percentage": 0.01,  # a few of a small corpus's blocks
                 "eval_steps": 50,
                 "precision": "fp32",
                 "save_steps": 50,

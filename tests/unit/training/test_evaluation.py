@@ -102,7 +102,7 @@ def test_every_recipe_holds_out_the_scripts_share_and_evaluates_every_100_update
     assert resolved.gradient_checkpointing is True and resolved.load_in_kbits == 16
     assert resolved.weight_decay == (0.01 if kind == "pretrain" else 0.0)  # by kind, as the scripts
     tiny = JobSpec.from_dict({**PRESETS["tiny-test"].fields, "model": "/m", "dataset": "/d"})
-    assert tiny.validation_split_percentage == 0.05 and tiny.eval_steps == 50
+    assert tiny.validation_split_percentage == 0.01 and tiny.eval_steps == 50
 
 
 def test_the_8_and_4_bit_configurations_are_those_of_generation_2s_scripts() -> None:
