@@ -747,6 +747,16 @@ def _messages() -> dict[str, str]:
             "Messages",
             "The recipe asks for DeepSpeed ({config}) but it is not installed: pip install deepspeed.",
         ),
+        "training_kbits_needs_cuda": QCoreApplication.translate(
+            "Messages",
+            "Loading the model in {bits} bits needs a CUDA GPU: bitsandbytes quantizes on the GPU only. Choose "
+            "16 bits here, or train on a computer with an NVIDIA GPU.",
+        ),
+        "training_bitsandbytes_missing": QCoreApplication.translate(
+            "Messages",
+            "Loading the model in {bits} bits needs bitsandbytes, which the training Python lacks. Install it "
+            "with: {command}; or choose 16 bits.",
+        ),
         "training_failed": QCoreApplication.translate(
             "Messages",
             "The {job} run failed: {detail}. The log ({log}) has details.",

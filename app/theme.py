@@ -43,6 +43,7 @@ class Colours:
     byte_piece: str
     chart_line: str
     chart_second_line: str
+    chart_eval_line: str
 
 
 LIGHT = Colours(
@@ -63,6 +64,7 @@ LIGHT = Colours(
     byte_piece="#fca5a5",
     chart_line="#286edc",
     chart_second_line="#c26a0a",
+    chart_eval_line="#138a4e",
 )
 
 DARK = Colours(
@@ -83,6 +85,7 @@ DARK = Colours(
     byte_piece="#7f1d1d",
     chart_line="#6ea8ff",
     chart_second_line="#f5b041",
+    chart_eval_line="#4ade80",
 )
 
 #: The palettes the app sets when the native style does not follow the scheme (role: colour;

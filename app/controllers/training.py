@@ -25,7 +25,8 @@ from app.tasks import run_task
 from app.views.training_view import TrainingView
 from runtime.errors import AppError
 from runtime.jobs import Progress
-from runtime.training import data, prepare, registry
+from runtime.training import data, marking, prepare, registry
+from runtime.training.evaluation import Evaluation, parse_evaluation
 from runtime.training.launcher import (
     JobSpec,
     LocalTarget,
@@ -68,6 +69,7 @@ class TrainingController(QObject):
         self.handle: RunHandle | None = None
         self.spec: JobSpec | None = None
         self._log_offset = 0
+        self._evaluation: Evaluation | None = None
         self._outcome: RunOutcome | None = None
         self._remote_finished: RemoteRunHandle | None = None
         self._timer = QTimer(self)
@@ -196,29 +198,41 @@ class TrainingController(QObject):
         return JobSpec.from_dict({**preset, **fields})
 
     def preview(self) -> None:
-        """Show the dataset's first records and their token counts (a task)."""
+        """Show the dataset's first records and their token counts, and the first training sequences
+        with the learned part marked (a task)."""
         fields = self.view.spec_fields()
         kind, dataset = fields["kind"], fields["dataset"]
         tokenizer = fields["tokenizer"] or fields["model"]
         preset = self._preset_fields()
         generation = preset.get("generation", 0) if preset.get("kind") == kind else 0
 
-        def work() -> list[data.PreviewRow]:
-            return prepare.preview(kind, dataset, tokenizer, generation=generation)
+        try:
+            spec: JobSpec | None = self.build_spec()
+        except AppError:
+            spec = None  # the counts need only the dataset and tokenizer; the sequences need the whole recipe
+
+        def work() -> tuple[list[data.PreviewRow], list[list[marking.Segment]]]:
+            rows = prepare.preview(kind, dataset, tokenizer, generation=generation)
+            return rows, marking.marked_examples(spec, examples=3) if spec is not None else []
 
         self.view.preview_button.setEnabled(False)
         run_task(work, self._previewed)
 
-    def _previewed(self, rows: list[data.PreviewRow] | None, error: BaseException | None) -> None:
+    def _previewed(
+        self, result: tuple[list[data.PreviewRow], list[list[marking.Segment]]] | None, error: BaseException | None
+    ) -> None:
         if not isValid(self.view):
             return  # the window was closed and deleted while the task ran
         self.view.preview_button.setEnabled(True)
-        if error is not None:
-            self.view.show_notice(error_text(error))
+        if error is not None or result is None:
+            self.view.show_notice(error_text(error) if error else "")
             self.view.show_preview([])
+            self.view.show_marked([])
             return
+        rows, marked = result
         self.view.show_notice("")
-        self.view.show_preview([(row.text, row.tokens, row.learned) for row in rows or []])
+        self.view.show_preview([(row.text, row.tokens, row.learned) for row in rows])
+        self.view.show_marked(marked)
 
     # -- the run --
 
@@ -273,7 +287,7 @@ class TrainingController(QObject):
     def _follow(self, handle: RunHandle, spec: JobSpec) -> None:
         """Show ``handle``'s run: chart, log, status, buttons; its end arrives in :meth:`_run_ended`."""
         self.view.show_notice("")
-        self.handle, self._outcome, self._log_offset = handle, None, 0
+        self.handle, self._outcome, self._log_offset, self._evaluation = handle, None, 0, None
         self.spec = spec.replace(job_id=handle.job_id, output_dir=str(getattr(handle, "output_dir", spec.output_dir)))
         self.view.chart.clear()
         self.view.log.clear()
@@ -297,6 +311,11 @@ class TrainingController(QObject):
         if handle is None:
             return
         for event in handle.poll():
+            evaluation = parse_evaluation(event)
+            if evaluation is not None:
+                self._evaluation = evaluation
+                self.view.chart.add_eval_point(evaluation.step, evaluation.eval_loss, evaluation.total)
+                continue
             progress = parse_progress(event)
             if progress is None:
                 self._remote_event(event)
@@ -389,6 +408,12 @@ class TrainingController(QObject):
         parts = [self.tr("Step {step} of {total}").format(step=progress.step, total=progress.total)]
         if progress.loss is not None:
             parts.append(self.tr("loss {loss:.4f}").format(loss=progress.loss))
+        if self._evaluation is not None:
+            parts.append(
+                self.tr("validation loss {loss:.4f} (perplexity {perplexity:.2f})").format(
+                    loss=self._evaluation.eval_loss, perplexity=self._evaluation.perplexity
+                )
+            )
         if progress.tokens_per_s is not None:
             parts.append(self.tr("{speed:,.0f} tokens/s").format(speed=progress.tokens_per_s))
         if progress.gpu_memory_mb is not None:
@@ -416,9 +441,12 @@ class TrainingController(QObject):
             self.view.download_button.setVisible(True)
             self.download_adapter()
         elif outcome.state is RunState.FINISHED:
-            self.view.status.setText(
-                self.tr("Run {job} finished: the adapter is in {path}").format(job=job, path=outcome.adapter or "")
-            )
+            text = self.tr("Run {job} finished: the adapter is in {path}").format(job=job, path=outcome.adapter or "")
+            if self._evaluation is not None:
+                text += " · " + self.tr("validation loss {loss:.4f} (perplexity {perplexity:.2f})").format(
+                    loss=self._evaluation.eval_loss, perplexity=self._evaluation.perplexity
+                )
+            self.view.status.setText(text)
             self.view.merge_button.setEnabled(bool(outcome.adapter))
         elif outcome.state is RunState.STOPPED:
             text = self.tr("Run {job} stopped at step {step}.").format(job=job, step=outcome.last_step)

@@ -6,10 +6,11 @@ Right: Start / Stop, the run's status, the live loss chart, the live log and the
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QColor, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -30,13 +31,15 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from app.theme import follow_scheme
+from app.theme import follow_scheme, palette_is_dark
 from app.views.flow_layout import FlowLayout
 from app.views.loss_chart import LossChart
+from runtime.training.marking import Segment
 
 #: Lines kept in the live log.
 LOG_LINES = 5000
@@ -84,7 +87,7 @@ class TrainingView(QWidget):
             self.tr("Text file or folder (pre-training), JSON or JSON lines (instructions)")
         )
         self.dataset_browse = QPushButton(self.tr("Browse…"))
-        self.dataset_browse.clicked.connect(self._browse_dataset)
+        self.dataset_browse.clicked.connect(lambda: self._browse_dataset(self.dataset))
         self.preview_button = QPushButton(self.tr("Preview"))
         self.preview_button.setToolTip(self.tr("Show the first records and their token counts under the tokenizer"))
         self.preview = QTableWidget(0, 3)
@@ -92,6 +95,20 @@ class TrainingView(QWidget):
         self.preview.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.preview.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.preview.setMinimumHeight(120)
+        # The first training sequences as the run builds them, the learned part marked.
+        self.preview_marked = QTextBrowser()
+        self.preview_marked.setMinimumHeight(120)
+        self.preview_marked.setPlaceholderText(
+            self.tr("The first training sequences appear here, the learned part marked.")
+        )
+        self.preview_legend = QLabel()
+        self.preview_legend.setWordWrap(True)
+        self.validation_file = QLineEdit()
+        self.validation_file.setPlaceholderText(
+            self.tr("Optional: a dataset of the same kind to validate on, instead of the held-out share")
+        )
+        self.validation_browse = QPushButton(self.tr("Browse…"))
+        self.validation_browse.clicked.connect(lambda: self._browse_dataset(self.validation_file))
 
         recipe = QGroupBox(self.tr("Recipe"))
         form = QFormLayout(recipe)
@@ -102,6 +119,9 @@ class TrainingView(QWidget):
         form.addRow(self.tr("Tokenizer:"), _row(self.tokenizer, self.tokenizer_browse))
         form.addRow(self.tr("Dataset:"), _row(self.dataset, self.dataset_browse, self.preview_button))
         form.addRow(self.preview)
+        form.addRow(self.preview_marked)
+        form.addRow(self.preview_legend)
+        form.addRow(self.tr("Validation file:"), _row(self.validation_file, self.validation_browse))
 
         # -- hyper-parameters --
         self.lora_rank = _spin(1, 1024, 8)
@@ -119,6 +139,21 @@ class TrainingView(QWidget):
         self.save_steps.setSpecialValueText(self.tr("at the end and on stop"))
         self.seed = _spin(0, 2_147_483_647, 42)
         self.gradient_checkpointing = QCheckBox(self.tr("Gradient checkpointing (less memory, slower)"))
+        self.validation_split_percentage = _double(0.0, 0.5, 0.001, 4)
+        self.validation_split_percentage.setSingleStep(0.001)
+        self.validation_split_percentage.setToolTip(
+            self.tr(
+                "The share of the training sequences held out to measure the validation loss (0.001 = 0.1%, "
+                "as the authors' scripts); not used when a validation file is given"
+            )
+        )
+        self.eval_steps = _spin(0, 10_000_000, 100)
+        self.eval_steps.setSpecialValueText(self.tr("only at the end"))
+        self.eval_steps.setToolTip(self.tr("Validation loss and perplexity every this many steps, and at the end"))
+        self.load_in_kbits = QComboBox()
+        self.load_in_kbits.addItem(self.tr("16 bits (not quantized)"), 16)
+        self.load_in_kbits.addItem(self.tr("8 bits (bitsandbytes, CUDA only)"), 8)
+        self.load_in_kbits.addItem(self.tr("4 bits (bitsandbytes, CUDA only)"), 4)
         self.precision = QComboBox()
         for label, value in (
             (self.tr("Automatic (bf16 or fp16 on the GPU)"), "auto"),
@@ -150,6 +185,8 @@ class TrainingView(QWidget):
         grid.addRow(self.tr("Checkpoint every:"), self.save_steps)
         grid.addRow(self.tr("Seed:"), self.seed)
         grid.addRow(self.tr("Precision:"), self.precision)
+        grid.addRow(self.tr("Load the model in:"), self.load_in_kbits)
+        grid.addRow(self.tr("Validation share / every:"), _row(self.validation_split_percentage, self.eval_steps))
         grid.addRow(self.tr("Stage:"), self.stage)
         grid.addRow(self.tr("Continue from:"), _row(self.init_adapter, self.init_adapter_browse))
         grid.addRow(self.tr("Train embeddings:"), self.train_embeddings)
@@ -176,7 +213,8 @@ class TrainingView(QWidget):
         left_layout.addWidget(params)
         left_layout.addWidget(target_box)
         left_layout.addStretch(1)
-        for combo in (self.preset, self.kind, self.precision, self.stage, self.train_embeddings, self.target):
+        combos = (self.preset, self.kind, self.precision, self.load_in_kbits, self.stage, self.train_embeddings)
+        for combo in (*combos, self.target):
             # Long item texts must not widen the form past its column: the list shows them whole.
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(16)
@@ -292,6 +330,10 @@ class TrainingView(QWidget):
             "save_steps": self.save_steps.value(),
             "seed": self.seed.value(),
             "gradient_checkpointing": self.gradient_checkpointing.isChecked(),
+            "validation_split_percentage": self.validation_split_percentage.value(),
+            "validation_file": self.validation_file.text().strip(),
+            "eval_steps": self.eval_steps.value(),
+            "load_in_kbits": self.load_in_kbits.currentData(),
             "precision": self.precision.currentData(),
             "stage": self.stage.currentData(),
             "train_embeddings": self.train_embeddings.currentData(),
@@ -330,6 +372,25 @@ class TrainingView(QWidget):
             self.preview.setItem(row, 1, QTableWidgetItem(f"{tokens:,}"))
             self.preview.setItem(row, 2, QTableWidgetItem(f"{learned:,}"))
 
+    def show_marked(self, examples: list[list[Segment]]) -> None:
+        """Show the first training sequences, the learned part on a coloured background, and the legend."""
+        foreground, background = learned_colours(self.palette())
+        style = f"background-color: {background.name()}; color: {foreground.name()};"
+        blocks = []
+        for number, segments in enumerate(examples, 1):
+            parts = [f'<span style="{style}">{_html(s.text)}</span>' if s.learned else _html(s.text) for s in segments]
+            blocks.append(f"<p><b>{number}.</b> {''.join(parts)}</p>")
+        self.preview_marked.setHtml("".join(blocks))
+        swatch = f'<span style="{style}">&nbsp;{html.escape(self.tr("learned"))}&nbsp;</span>'
+        legend = self.tr("{learned}: what the loss learns (the answer and its end token; all of a pre-training block).")
+        self.preview_legend.setText(
+            html.escape(legend).format(learned=swatch)
+            + " "
+            + html.escape(self.tr("Plain text: masked, not learned (the prompt)."))
+            if examples
+            else ""
+        )
+
     def show_history(self, rows: list[tuple[str, ...]]) -> None:
         """Fill the history table (already translated text)."""
         self.history.setRowCount(len(rows))
@@ -342,15 +403,28 @@ class TrainingView(QWidget):
         if folder:
             edit.setText(folder)
 
-    def _browse_dataset(self) -> None:
+    def _browse_dataset(self, edit: QLineEdit) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self,
             self.tr("Choose the dataset"),
-            self.dataset.text(),
+            edit.text(),
             self.tr("Data (*.txt *.json *.jsonl);;All files (*)"),
         )
         if path:
-            self.dataset.setText(path)
+            edit.setText(path)
+
+
+def learned_colours(palette: QPalette) -> tuple[QColor, QColor]:
+    """Text and background colours of the learned tokens: dark green on light green in a light
+    palette, light on dark green in a dark one (contrast above 7:1 in both)."""
+    if palette_is_dark(palette):
+        return QColor("#e8f6ec"), QColor("#1d5b32")
+    return QColor("#0b3d1c"), QColor("#c4ecd0")
+
+
+def _html(text: str) -> str:
+    """Text for the rich-text preview: escaped, line breaks shown (⏎) and kept."""
+    return html.escape(text).replace("\n", "⏎<br>")
 
 
 def _devices(text: str) -> list[int] | str:

@@ -1654,15 +1654,29 @@ Last changed {when}</source>
 <context>
     <name>LossChart</name>
     <message>
-        <location filename="../../app/views/loss_chart.py" line="72"/>
-        <source>The loss appears here once the run reports.</source>
+        <location filename="../../app/views/loss_chart.py" line="46"/>
+        <location filename="../../app/views/loss_chart.py" line="149"/>
+        <source>training loss</source>
         <extracomment>Points kept; older ones are thinned (every other one dropped) so a long run stays cheap to draw.</extracomment>
-        <translation>运行开始报告后，这里会显示损失。</translation>
+        <translation>训练损失</translation>
     </message>
     <message>
-        <location filename="../../app/views/loss_chart.py" line="104"/>
-        <source>loss (solid), learning rate (dashed) by step</source>
-        <translation>损失（实线）与学习率（虚线），横轴为步数</translation>
+        <location filename="../../app/views/loss_chart.py" line="48"/>
+        <location filename="../../app/views/loss_chart.py" line="150"/>
+        <location filename="../../app/views/loss_chart.py" line="161"/>
+        <source>validation loss</source>
+        <translation>验证损失</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/loss_chart.py" line="50"/>
+        <location filename="../../app/views/loss_chart.py" line="151"/>
+        <source>learning rate</source>
+        <translation>学习率</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/loss_chart.py" line="101"/>
+        <source>The loss appears here once the run reports.</source>
+        <translation>运行开始报告后，这里会显示损失。</translation>
     </message>
 </context>
 <context>
@@ -2863,111 +2877,121 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/messages.py" line="750"/>
+        <source>Loading the model in {bits} bits needs a CUDA GPU: bitsandbytes quantizes on the GPU only. Choose 16 bits here, or train on a computer with an NVIDIA GPU.</source>
+        <translation>以 {bits} 位加载模型需要 CUDA GPU：bitsandbytes 只能在 GPU 上量化。请在此选择 16 位，或在有 NVIDIA GPU 的电脑上训练。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="755"/>
+        <source>Loading the model in {bits} bits needs bitsandbytes, which the training Python lacks. Install it with: {command}; or choose 16 bits.</source>
+        <translation>以 {bits} 位加载模型需要 bitsandbytes，而训练用的 Python 没有安装它。请用以下命令安装：{command}；或选择 16 位。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="760"/>
         <source>The {job} run failed: {detail}. The log ({log}) has details.</source>
         <translation>{job} 运行失败：{detail}。详情见日志（{log}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="754"/>
+        <location filename="../../app/messages.py" line="764"/>
         <source>Cannot read {path} ({what}): {reason}.</source>
         <translation>无法读取 {path}（{what}）：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="758"/>
+        <location filename="../../app/messages.py" line="768"/>
         <source>{path}: {key} is {value}, not a number from {low} to {high}. The adapter&apos;s configuration is damaged: download or train the adapter again. Nothing was merged.</source>
         <translation>{path}：{key} 的值为 {value}，不是 {low} 到 {high} 之间的数。适配器的配置已损坏：请重新下载或训练该适配器。未进行任何合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="762"/>
+        <location filename="../../app/messages.py" line="772"/>
         <source>{path} is a pickle that holds more than tensors ({what}); loading it could run code from the file, so it was not opened. Use the adapter saved as safetensors, or get it again from its publisher.</source>
         <translation>{path} 是一个除张量外还包含其他内容（{what}）的 pickle 文件；加载它可能会运行文件中的代码，因此未打开。请使用以 safetensors 格式保存的适配器，或从发布者处重新获取。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="766"/>
+        <location filename="../../app/messages.py" line="776"/>
         <source>The adapter {adapter} holds no weights, so merging it would change nothing. Download or train the adapter again.</source>
         <translation>适配器 {adapter} 不含任何权重，合并它不会改变模型。请重新下载或训练该适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="770"/>
+        <location filename="../../app/messages.py" line="780"/>
         <source>Merging gives {tensor} values that are not finite numbers (inf or NaN), because of {path}. Nothing was written; use a sound adapter and base model.</source>
         <translation>合并后 {tensor} 出现非有限数值（inf 或 NaN），原因在于 {path}。未写入任何文件；请使用完好的适配器和基础模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="774"/>
+        <location filename="../../app/messages.py" line="784"/>
         <source>{path} is a {kind} adapter; only plain LoRA adapters can be merged here (use peft&apos;s merge_and_unload for the others).</source>
         <translation>{path} 是 {kind} 适配器；这里只能合并普通 LoRA 适配器（其他类型请使用 peft 的 merge_and_unload）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="778"/>
+        <location filename="../../app/messages.py" line="788"/>
         <source>{path} holds no model weights (model.safetensors, pytorch_model.bin or a sharded index). Give the base model&apos;s Hugging Face folder.</source>
         <translation>{path} 中没有模型权重（model.safetensors、pytorch_model.bin 或分片索引）。请选择基础模型的 Hugging Face 文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="782"/>
+        <location filename="../../app/messages.py" line="792"/>
         <source>The adapter {adapter} does not fit this base model ({tensor}): it was trained for another model.</source>
         <translation>适配器 {adapter} 与该基础模型不匹配（{tensor}）：它是为另一个模型训练的。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="786"/>
+        <location filename="../../app/messages.py" line="796"/>
         <source>The adapters resize the vocabulary to {rows} rows but carry no tokenizer.model. Put the adapter&apos;s tokenizer in its folder.</source>
         <translation>适配器把词表调整为 {rows} 行，但没有附带 tokenizer.model。请把适配器的分词器放进它的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="790"/>
+        <location filename="../../app/messages.py" line="800"/>
         <source>{path} gives the added token {token} the id {id}, but the tokenizer.model beside it has {pieces} pieces, so the added tokens must take the ids from {pieces} on, in turn ({expected} here). The tokenizer files of that folder do not belong together: put there the tokenizer.model and added_tokens.json that were saved with its weights (or download or train them again). Nothing was merged.</source>
         <translation>{path} 给新增 token {token} 的 id 是 {id}，但旁边的 tokenizer.model 有 {pieces} 个词元，新增 token 的 id 必须从 {pieces} 起依次排列（这里应为 {expected}）。该文件夹中的分词器文件不匹配：请放入与其权重一同保存的 tokenizer.model 和 added_tokens.json（或重新下载、重新训练）。未进行任何合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="794"/>
+        <location filename="../../app/messages.py" line="804"/>
         <source>Give at least one LoRA adapter to merge.</source>
         <translation>请至少提供一个要合并的 LoRA 适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="798"/>
+        <location filename="../../app/messages.py" line="808"/>
         <source>{path} exists already; choose a new folder for the merged model.</source>
         <translation>{path} 已存在；请为合并后的模型选择一个新文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="802"/>
+        <location filename="../../app/messages.py" line="812"/>
         <source>{repo} is not a LoRA repository of the model catalogue (or its merge recipe goes round in a circle), so it cannot be merged from here.</source>
         <translation>{repo} 不是模型目录中的 LoRA 仓库（或其合并顺序出现了循环），无法在此合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="806"/>
+        <location filename="../../app/messages.py" line="816"/>
         <source>The LoRA repository {repo} is not (wholly) in the models folder {folder}. Download it first: alpaca-desk download {repo}</source>
         <translation>LoRA 仓库 {repo} 不在（或未完整下载到）模型文件夹 {folder} 中。请先下载：alpaca-desk download {repo}</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="810"/>
+        <location filename="../../app/messages.py" line="820"/>
         <source>{repo} is merged on top of {after}: give the adapters in the order {chain}.</source>
         <translation>{repo} 要合并在 {after} 之上：请按 {chain} 的顺序给出适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="814"/>
+        <location filename="../../app/messages.py" line="824"/>
         <source>{folder} is not a folder. Choose the folder of the original LLaMA weights in Hugging Face format.</source>
         <translation>{folder} 不是文件夹。请选择 Hugging Face 格式的原版 LLaMA 权重所在的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="818"/>
+        <location filename="../../app/messages.py" line="828"/>
         <source>{folder} holds Meta&apos;s original checkpoint (consolidated.*.pth). The merge needs the Hugging Face format: convert it first with transformers&apos; script, {command}, then choose the output folder.</source>
         <translation>{folder} 中是 Meta 的原始检查点（consolidated.*.pth）。合并需要 Hugging Face 格式：请先用 transformers 的脚本转换（{command}），再选择其输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="822"/>
+        <location filename="../../app/messages.py" line="832"/>
         <source>{folder} has no config.json: it is not a model in Hugging Face format. Choose the folder of the original LLaMA weights converted to Hugging Face format (config.json, tokenizer.model, weights).</source>
         <translation>{folder} 中没有 config.json：它不是 Hugging Face 格式的模型。请选择已转换为 Hugging Face 格式的原版 LLaMA 权重文件夹（config.json、tokenizer.model、权重）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="826"/>
+        <location filename="../../app/messages.py" line="836"/>
         <source>{folder} has a vocabulary of {rows} tokens{label}, not the original LLaMA&apos;s {expected}. The Chinese LoRA adapters add the Chinese vocabulary themselves and must be merged into Meta&apos;s original LLaMA weights, not into a model that was merged or extended already.</source>
         <translation>{folder} 的词表有 {rows} 个词元{label}，不是原版 LLaMA 的 {expected}。中文 LoRA 适配器会自行加入中文词表，必须合并进 Meta 原版 LLaMA 权重，而不是已经合并或扩充过词表的模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="830"/>
+        <location filename="../../app/messages.py" line="840"/>
         <source>{folder} is LLaMA {found}, but these adapters are for LLaMA {params}. Choose the {params} weights.</source>
         <translation>{folder} 是 LLaMA {found}，而这些适配器是为 LLaMA {params} 准备的。请选择 {params} 的权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="834"/>
+        <location filename="../../app/messages.py" line="844"/>
         <source>Merging needs {packages} (the train extra), which this computer&apos;s Python ({python}) lacks. Install them with: {command}, or merge with alpaca-desk merge-lora on a computer that has them.</source>
         <translation>合并需要 {packages}（train 附加组件），本机的 Python（{python}）中没有。请用以下命令安装：{command}，或在具备这些组件的电脑上用 alpaca-desk merge-lora 合并。</translation>
     </message>
@@ -3390,13 +3414,13 @@ Last changed {when}</source>
 <context>
     <name>Startup</name>
     <message>
-        <location filename="../../app/main.py" line="211"/>
+        <location filename="../../app/main.py" line="212"/>
         <source>Alpaca Desk is already running with this data folder. Switch to its window.</source>
         <extracomment>Exit status when a folder the app needs cannot be used (the message names it and what to do). The desktop entry&apos;s name (packaging/alpaca-desk.desktop) and the Wayland app id.</extracomment>
         <translation>Alpaca Desk 已在使用此数据文件夹运行。请切换到它的窗口。</translation>
     </message>
     <message>
-        <location filename="../../app/main.py" line="245"/>
+        <location filename="../../app/main.py" line="246"/>
         <source>Alpaca Desk cannot use the folder {path}: {reason}. Make the folder writable (or move away the file in its place), or start Alpaca Desk with --data-dir pointing to a folder you can write to.</source>
         <translation>Alpaca Desk 无法使用文件夹 {path}：{reason}。请将该文件夹改为可写（或移走占据其位置的文件），或用 --data-dir 指向一个可写的文件夹启动 Alpaca Desk。</translation>
     </message>
@@ -3537,180 +3561,186 @@ Last changed {when}</source>
 <context>
     <name>TrainingController</name>
     <message>
-        <location filename="../../app/controllers/training.py" line="114"/>
+        <location filename="../../app/controllers/training.py" line="116"/>
         <source>Tiny test on the CPU (a tiny model only)</source>
         <translation>CPU 上的微型测试（仅限微型模型）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="122"/>
-        <location filename="../../app/controllers/training.py" line="480"/>
+        <location filename="../../app/controllers/training.py" line="124"/>
+        <location filename="../../app/controllers/training.py" line="508"/>
         <source>This computer</source>
         <translation>本机</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="141"/>
+        <location filename="../../app/controllers/training.py" line="143"/>
         <source>Checking {target}…</source>
         <translation>正在检查 {target}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="158"/>
+        <location filename="../../app/controllers/training.py" line="160"/>
         <source>the CPU (tiny test)</source>
         <translation>CPU（微型测试）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="159"/>
+        <location filename="../../app/controllers/training.py" line="161"/>
         <source>Ready: {devices}</source>
         <translation>就绪：{devices}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="280"/>
+        <location filename="../../app/controllers/training.py" line="294"/>
         <source>Run {job} is starting…</source>
         <translation>运行 {job} 正在启动…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="293"/>
+        <location filename="../../app/controllers/training.py" line="307"/>
         <source>Stopping after the current step…</source>
         <translation>将在当前步骤完成后停止…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="317"/>
+        <location filename="../../app/controllers/training.py" line="336"/>
         <source>Uploading the job: {done} of {total}</source>
         <translation>正在上传任务：{done} / {total}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="324"/>
+        <location filename="../../app/controllers/training.py" line="343"/>
         <source>connection lost; reconnecting (the run goes on)</source>
         <translation>连接中断，正在重新连接（训练仍在继续）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="325"/>
+        <location filename="../../app/controllers/training.py" line="344"/>
         <source>re-attached</source>
         <translation>已重新连接</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="330"/>
+        <location filename="../../app/controllers/training.py" line="349"/>
         <source>Run {job} on {host}: {phase}</source>
         <translation>{host} 上的运行 {job}：{phase}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="342"/>
+        <location filename="../../app/controllers/training.py" line="361"/>
         <source>Downloading the adapter of run {job}…</source>
         <translation>正在下载运行 {job} 的适配器…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="366"/>
+        <location filename="../../app/controllers/training.py" line="385"/>
         <source>Downloading the adapter of run {job}: {done} of {size}</source>
         <translation>正在下载运行 {job} 的适配器：{done} / {size}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="385"/>
+        <location filename="../../app/controllers/training.py" line="404"/>
         <source>The adapter was downloaded to {path} ({size}).</source>
         <translation>适配器已下载到 {path}（{size}）。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="389"/>
+        <location filename="../../app/controllers/training.py" line="408"/>
         <source>Step {step} of {total}</source>
         <translation>第 {step} / {total} 步</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="391"/>
+        <location filename="../../app/controllers/training.py" line="410"/>
         <source>loss {loss:.4f}</source>
         <translation>损失 {loss:.4f}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="393"/>
+        <location filename="../../app/controllers/training.py" line="413"/>
+        <location filename="../../app/controllers/training.py" line="446"/>
+        <source>validation loss {loss:.4f} (perplexity {perplexity:.2f})</source>
+        <translation>验证损失 {loss:.4f}（困惑度 {perplexity:.2f}）</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/training.py" line="418"/>
         <source>{speed:,.0f} tokens/s</source>
         <translation>{speed:,.0f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="395"/>
+        <location filename="../../app/controllers/training.py" line="420"/>
         <source>GPU memory {gib:.1f} GiB</source>
         <translation>显存 {gib:.1f} GiB</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="397"/>
+        <location filename="../../app/controllers/training.py" line="422"/>
         <source>{eta} left</source>
         <translation>剩余 {eta}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="420"/>
+        <location filename="../../app/controllers/training.py" line="444"/>
         <source>Run {job} finished: the adapter is in {path}</source>
         <translation>运行 {job} 已完成：适配器位于 {path}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="424"/>
+        <location filename="../../app/controllers/training.py" line="452"/>
         <source>Run {job} stopped at step {step}.</source>
         <translation>运行 {job} 已在第 {step} 步停止。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="426"/>
+        <location filename="../../app/controllers/training.py" line="454"/>
         <source>Start the same recipe again to resume from its checkpoint.</source>
         <translation>用同样的配置再次开始即可从检查点继续。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="430"/>
+        <location filename="../../app/controllers/training.py" line="458"/>
         <source>Run {job} failed: {message}</source>
         <translation>运行 {job} 失败：{message}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="443"/>
+        <location filename="../../app/controllers/training.py" line="471"/>
         <source>Merging the adapter into {model}…</source>
         <translation>正在把适配器合并到 {model}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="453"/>
+        <location filename="../../app/controllers/training.py" line="481"/>
         <source>Merged into {path}. Convert it to GGUF to chat with it.</source>
         <translation>已合并到 {path}。转换为 GGUF 后即可用它对话。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="471"/>
+        <location filename="../../app/controllers/training.py" line="499"/>
         <source>starting</source>
         <translation>启动中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="323"/>
-        <location filename="../../app/controllers/training.py" line="472"/>
+        <location filename="../../app/controllers/training.py" line="342"/>
+        <location filename="../../app/controllers/training.py" line="500"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="109"/>
+        <location filename="../../app/controllers/training.py" line="111"/>
         <source>Chinese-LLaMA: pre-training with LoRA</source>
         <extracomment>Milliseconds between polls of a running run&apos;s events and log. Bytes of the adapter downloaded and in all (emitted on the download&apos;s thread, shown on the GUI&apos;s).</extracomment>
         <translation>Chinese-LLaMA：LoRA 预训练</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="110"/>
+        <location filename="../../app/controllers/training.py" line="112"/>
         <source>Chinese-LLaMA 7B, stage 1 of 2: input embeddings only</source>
         <translation>Chinese-LLaMA 7B，两阶段中的第 1 阶段：只训练输入词嵌入</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="111"/>
+        <location filename="../../app/controllers/training.py" line="113"/>
         <source>Chinese-Alpaca: instruction fine-tuning with LoRA</source>
         <translation>Chinese-Alpaca：LoRA 指令精调</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="112"/>
+        <location filename="../../app/controllers/training.py" line="114"/>
         <source>Chinese-LLaMA-2: pre-training with LoRA</source>
         <translation>Chinese-LLaMA-2：LoRA 预训练</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="113"/>
+        <location filename="../../app/controllers/training.py" line="115"/>
         <source>Chinese-Alpaca-2: instruction fine-tuning with LoRA</source>
         <translation>Chinese-Alpaca-2：LoRA 指令精调</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="473"/>
+        <location filename="../../app/controllers/training.py" line="501"/>
         <source>finished</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="474"/>
+        <location filename="../../app/controllers/training.py" line="502"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/training.py" line="475"/>
+        <location filename="../../app/controllers/training.py" line="503"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
@@ -3718,346 +3748,412 @@ Last changed {when}</source>
 <context>
     <name>TrainingView</name>
     <message>
-        <location filename="../../app/views/training_view.py" line="56"/>
+        <location filename="../../app/views/training_view.py" line="59"/>
         <source>Advanced: LoRA training</source>
         <extracomment>Lines kept in the live log.</extracomment>
         <translation>高级：LoRA 训练</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="72"/>
+        <location filename="../../app/views/training_view.py" line="75"/>
         <source>Pre-training (plain text)</source>
         <translation>预训练（纯文本）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="73"/>
+        <location filename="../../app/views/training_view.py" line="76"/>
         <source>Instruction fine-tuning (Alpaca JSON)</source>
         <translation>指令精调（Alpaca JSON）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="75"/>
+        <location filename="../../app/views/training_view.py" line="78"/>
         <source>Hugging Face model folder (LLaMA)</source>
         <translation>Hugging Face 模型文件夹（LLaMA）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="76"/>
-        <location filename="../../app/views/training_view.py" line="80"/>
-        <location filename="../../app/views/training_view.py" line="86"/>
-        <location filename="../../app/views/training_view.py" line="135"/>
+        <location filename="../../app/views/training_view.py" line="79"/>
+        <location filename="../../app/views/training_view.py" line="83"/>
+        <location filename="../../app/views/training_view.py" line="89"/>
+        <location filename="../../app/views/training_view.py" line="110"/>
+        <location filename="../../app/views/training_view.py" line="170"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="79"/>
+        <location filename="../../app/views/training_view.py" line="82"/>
         <source>Optional: the model folder&apos;s tokenizer</source>
         <translation>可选：默认使用模型文件夹中的分词器</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="84"/>
+        <location filename="../../app/views/training_view.py" line="87"/>
         <source>Text file or folder (pre-training), JSON or JSON lines (instructions)</source>
         <translation>文本文件或文件夹（预训练），JSON 或 JSON lines（指令数据）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="88"/>
+        <location filename="../../app/views/training_view.py" line="91"/>
         <source>Preview</source>
         <translation>预览</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="89"/>
+        <location filename="../../app/views/training_view.py" line="92"/>
         <source>Show the first records and their token counts under the tokenizer</source>
         <translation>显示前几条记录及其在该分词器下的 token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="91"/>
+        <location filename="../../app/views/training_view.py" line="94"/>
         <source>Text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="91"/>
+        <location filename="../../app/views/training_view.py" line="94"/>
         <source>Tokens</source>
         <translation>token 数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="91"/>
+        <location filename="../../app/views/training_view.py" line="94"/>
         <source>Learned</source>
         <translation>参与学习</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="96"/>
+        <location filename="../../app/views/training_view.py" line="102"/>
+        <source>The first training sequences appear here, the learned part marked.</source>
+        <translation>这里显示最前面的训练序列，并标出学习的部分。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="108"/>
+        <source>Optional: a dataset of the same kind to validate on, instead of the held-out share</source>
+        <translation>可选：用于验证的同类数据集，代替留出的比例</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="113"/>
         <source>Recipe</source>
         <translation>训练配置</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="99"/>
+        <location filename="../../app/views/training_view.py" line="116"/>
         <source>Preset:</source>
         <translation>预设：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="100"/>
+        <location filename="../../app/views/training_view.py" line="117"/>
         <source>Kind:</source>
         <translation>类型：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="101"/>
+        <location filename="../../app/views/training_view.py" line="118"/>
         <source>Model:</source>
         <translation>模型：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="102"/>
+        <location filename="../../app/views/training_view.py" line="119"/>
         <source>Tokenizer:</source>
         <translation>分词器：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="103"/>
+        <location filename="../../app/views/training_view.py" line="120"/>
         <source>Dataset:</source>
         <translation>数据集：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="114"/>
+        <location filename="../../app/views/training_view.py" line="124"/>
+        <source>Validation file:</source>
+        <translation>验证文件：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="134"/>
         <source>from the epochs</source>
         <translation>按轮数计算</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="119"/>
+        <location filename="../../app/views/training_view.py" line="139"/>
         <source>at the end and on stop</source>
         <translation>结束时和停止时</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="121"/>
+        <location filename="../../app/views/training_view.py" line="141"/>
         <source>Gradient checkpointing (less memory, slower)</source>
         <translation>梯度检查点（省显存，较慢）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="124"/>
+        <location filename="../../app/views/training_view.py" line="146"/>
+        <source>The share of the training sequences held out to measure the validation loss (0.001 = 0.1%, as the authors&apos; scripts); not used when a validation file is given</source>
+        <translation>从训练序列中留出用于计算验证损失的比例（0.001 = 0.1%，与作者的脚本相同）；给出验证文件时不使用</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="151"/>
+        <source>only at the end</source>
+        <translation>仅在结束时</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="152"/>
+        <source>Validation loss and perplexity every this many steps, and at the end</source>
+        <translation>每隔这么多步以及结束时计算验证损失和困惑度</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="154"/>
+        <source>16 bits (not quantized)</source>
+        <translation>16 位（不量化）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="155"/>
+        <source>8 bits (bitsandbytes, CUDA only)</source>
+        <translation>8 位（bitsandbytes，仅 CUDA）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="156"/>
+        <source>4 bits (bitsandbytes, CUDA only)</source>
+        <translation>4 位（bitsandbytes，仅 CUDA）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="159"/>
         <source>Automatic (bf16 or fp16 on the GPU)</source>
         <translation>自动（GPU 上用 bf16 或 fp16）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="131"/>
+        <location filename="../../app/views/training_view.py" line="166"/>
         <source>LoRA (and embeddings when the vocabulary grows)</source>
         <translation>LoRA（词表扩充时同时训练词嵌入）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="132"/>
+        <location filename="../../app/views/training_view.py" line="167"/>
         <source>Stage 1: embeddings only, transformer frozen</source>
         <translation>第 1 阶段：仅训练词嵌入，冻结 Transformer</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="134"/>
+        <location filename="../../app/views/training_view.py" line="169"/>
         <source>Optional: an adapter to continue (stage 2 after stage 1)</source>
         <translation>可选：要继续训练的适配器（第 1 阶段之后的第 2 阶段）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="138"/>
+        <location filename="../../app/views/training_view.py" line="173"/>
         <source>When the tokenizer is larger than the model</source>
         <translation>当分词器比模型词表大时</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="139"/>
+        <location filename="../../app/views/training_view.py" line="174"/>
         <source>Always</source>
         <translation>总是</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="140"/>
+        <location filename="../../app/views/training_view.py" line="175"/>
         <source>Never</source>
         <translation>从不</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="142"/>
+        <location filename="../../app/views/training_view.py" line="177"/>
         <source>Hyper-parameters</source>
         <translation>超参数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="145"/>
+        <location filename="../../app/views/training_view.py" line="180"/>
         <source>LoRA rank / alpha / dropout:</source>
         <translation>LoRA 秩 / alpha / dropout：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="146"/>
+        <location filename="../../app/views/training_view.py" line="181"/>
         <source>Learning rate:</source>
         <translation>学习率：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="147"/>
+        <location filename="../../app/views/training_view.py" line="182"/>
         <source>Epochs / max steps:</source>
         <translation>轮数 / 最大步数：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="148"/>
+        <location filename="../../app/views/training_view.py" line="183"/>
         <source>Block size:</source>
         <translation>块大小：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="149"/>
+        <location filename="../../app/views/training_view.py" line="184"/>
         <source>Batch / accumulation:</source>
         <translation>批大小 / 梯度累积：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="150"/>
+        <location filename="../../app/views/training_view.py" line="185"/>
         <source>Checkpoint every:</source>
         <translation>检查点间隔：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="151"/>
+        <location filename="../../app/views/training_view.py" line="186"/>
         <source>Seed:</source>
         <translation>随机种子：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="152"/>
+        <location filename="../../app/views/training_view.py" line="187"/>
         <source>Precision:</source>
         <translation>精度：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="153"/>
+        <location filename="../../app/views/training_view.py" line="188"/>
+        <source>Load the model in:</source>
+        <translation>模型加载精度：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="189"/>
+        <source>Validation share / every:</source>
+        <translation>验证比例 / 间隔步数：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="190"/>
         <source>Stage:</source>
         <translation>阶段：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="154"/>
+        <location filename="../../app/views/training_view.py" line="191"/>
         <source>Continue from:</source>
         <translation>继续自：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="155"/>
+        <location filename="../../app/views/training_view.py" line="192"/>
         <source>Train embeddings:</source>
         <translation>训练词嵌入：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="160"/>
+        <location filename="../../app/views/training_view.py" line="197"/>
         <source>all (or e.g. 0,1)</source>
         <translation>全部（或如 0,1）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="161"/>
+        <location filename="../../app/views/training_view.py" line="198"/>
         <source>CUDA device numbers to train on, separated by commas</source>
         <translation>用于训练的 CUDA 设备编号，以逗号分隔</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="163"/>
+        <location filename="../../app/views/training_view.py" line="200"/>
         <source>More than one starts one process per GPU through torchrun</source>
         <translation>大于 1 时通过 torchrun 为每个 GPU 启动一个进程</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="166"/>
+        <location filename="../../app/views/training_view.py" line="203"/>
         <source>Where it runs</source>
         <translation>运行位置</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="169"/>
+        <location filename="../../app/views/training_view.py" line="206"/>
         <source>Target:</source>
         <translation>目标：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="170"/>
+        <location filename="../../app/views/training_view.py" line="207"/>
         <source>GPUs / processes:</source>
         <translation>GPU / 进程数：</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="192"/>
+        <location filename="../../app/views/training_view.py" line="230"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="193"/>
+        <location filename="../../app/views/training_view.py" line="231"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="195"/>
+        <location filename="../../app/views/training_view.py" line="233"/>
         <source>Stop after the current step; a checkpoint is saved and a rerun resumes</source>
         <translation>在当前步骤完成后停止；会保存检查点，再次运行时从中继续</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="196"/>
+        <location filename="../../app/views/training_view.py" line="234"/>
         <source>Merge into the model…</source>
         <translation>合并到模型…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="198"/>
+        <location filename="../../app/views/training_view.py" line="236"/>
         <source>Merge the finished adapter into its base model (safetensors)</source>
         <translation>把训练完成的适配器合并到其基础模型（safetensors）</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="199"/>
+        <location filename="../../app/views/training_view.py" line="237"/>
         <source>Download adapter</source>
         <translation>下载适配器</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="200"/>
+        <location filename="../../app/views/training_view.py" line="238"/>
         <source>Download the finished run&apos;s adapter from its SSH host</source>
         <translation>从 SSH 主机下载已完成运行的适配器</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="202"/>
+        <location filename="../../app/views/training_view.py" line="240"/>
         <source>No run yet.</source>
         <translation>还没有运行。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="212"/>
+        <location filename="../../app/views/training_view.py" line="250"/>
         <source>The run&apos;s log appears here.</source>
         <translation>运行日志会显示在这里。</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="216"/>
+        <location filename="../../app/views/training_view.py" line="254"/>
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="217"/>
+        <location filename="../../app/views/training_view.py" line="255"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="218"/>
+        <location filename="../../app/views/training_view.py" line="256"/>
         <source>Target</source>
         <translation>目标</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="219"/>
+        <location filename="../../app/views/training_view.py" line="257"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="220"/>
+        <location filename="../../app/views/training_view.py" line="258"/>
         <source>Step</source>
         <translation>步数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="221"/>
+        <location filename="../../app/views/training_view.py" line="259"/>
         <source>Loss</source>
         <translation>损失</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="222"/>
+        <location filename="../../app/views/training_view.py" line="260"/>
         <source>Parameters</source>
         <translation>参数</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="235"/>
+        <location filename="../../app/views/training_view.py" line="273"/>
         <source>Convert to GGUF…</source>
         <translation>转换为 GGUF…</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="236"/>
+        <location filename="../../app/views/training_view.py" line="274"/>
         <source>Open the merged model in the convert-and-quantize wizard</source>
         <translation>在转换与量化向导中打开合并后的模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="255"/>
+        <location filename="../../app/views/training_view.py" line="293"/>
         <source>Runs</source>
         <translation>运行记录</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="341"/>
+        <location filename="../../app/views/training_view.py" line="385"/>
+        <source>{learned}: what the loss learns (the answer and its end token; all of a pre-training block).</source>
+        <translation>{learned}：损失函数学习的部分（回答及其结束符；预训练块的全部）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="389"/>
+        <source>Plain text: masked, not learned (the prompt).</source>
+        <translation>普通文字：被遮盖，不学习（提示部分）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/training_view.py" line="402"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="348"/>
+        <location filename="../../app/views/training_view.py" line="409"/>
         <source>Choose the dataset</source>
         <translation>选择数据集</translation>
     </message>
     <message>
-        <location filename="../../app/views/training_view.py" line="350"/>
+        <location filename="../../app/views/training_view.py" line="411"/>
         <source>Data (*.txt *.json *.jsonl);;All files (*)</source>
         <translation>数据 (*.txt *.json *.jsonl);;所有文件 (*)</translation>
     </message>

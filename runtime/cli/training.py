@@ -32,6 +32,7 @@ from typing import Any
 from runtime.errors import AppError, RemoteError
 from runtime.jobs import JobProcess, build_command, job_command
 from runtime.training import registry
+from runtime.training.evaluation import parse_evaluation
 from runtime.training.launcher import JobSpec, LocalTarget, RunState, SpecError, check_output_dir, parse_progress
 
 
@@ -126,6 +127,10 @@ def _progress_line(event: dict[str, Any]) -> str | None:
         if progress.eta_s is not None:
             parts.append(f"ETA {time.strftime('%H:%M:%S', time.gmtime(progress.eta_s))}")
         return "  ".join(parts)
+    checked = parse_evaluation(event)
+    if checked is not None:
+        loss, ppl = checked.eval_loss, checked.perplexity
+        return f"step {checked.step}/{checked.total}  validation loss {loss:.4f}  perplexity {ppl:.2f}"
     kind = event.get("event")
     if kind == "remote":
         return f"[{event.get('phase')}]"
@@ -209,12 +214,10 @@ def run_preview(args: argparse.Namespace) -> int:
             code="training_spec_invalid",
             params={"field": "--examples", "reason": "must be 0 or more"},
         )
-    from runtime.paths import app_paths
     from runtime.training import data, prepare
 
     # The preview's token cache is the app's (a run keeps its own beside its output, on the GPU host).
-    cache = app_paths().cache / "training-data"
-    result = prepare.run_preview(JobSpec.read(args.spec), cache_dir=cache, examples=args.examples)
+    result = prepare.run_preview(JobSpec.read(args.spec), cache_dir=prepare.preview_cache_dir(), examples=args.examples)
     if args.json:
         _say(json.dumps(result, ensure_ascii=False))
         return 0
@@ -231,6 +234,10 @@ def run_preview(args: argparse.Namespace) -> int:
         "block_size",
         "train_embeddings",
         "gradient_checkpointing",
+        "validation_split_percentage",
+        "validation_file",
+        "eval_steps",
+        "load_in_kbits",
     ):
         _say(f"  {name}: {resolved[name]}")
     for number, example in enumerate(result["examples"], 1):

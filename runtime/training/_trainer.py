@@ -23,23 +23,21 @@ import argparse
 import dataclasses
 import json
 import logging
-import math
 import os
 import shutil
 import signal
 import sys
-import threading
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
 from runtime._exit import end_with_parent
 from runtime.errors import AppError
 from runtime.jobs import Emitter, event_stream
 from runtime.tokens import vocab_mismatch
-from runtime.training import data, prepare, token_cache
+from runtime.training import data, evaluation, prepare, quantization, token_cache
+from runtime.training._events import RunEvents, StopFlag, finite, progress_callback
 from runtime.training.launcher import INSTALL_HINT, TINY_TEST_MAX_PARAMS, JobSpec, SpecError
 
 log = logging.getLogger("runtime.training")
@@ -62,49 +60,6 @@ STOPPED_STATUS = 130
 
 class TrainingError(AppError):
     """The run cannot go on (no CUDA, a dataset too small, a vocabulary that does not fit, ...)."""
-
-
-class RunEvents:
-    """The run's events: JSON lines on the real stdout (rank 0 only) and in ``progress.jsonl``."""
-
-    def __init__(self, stream: TextIO | None, file: Path | None) -> None:
-        self._stdout = Emitter(stream) if stream is not None else None
-        self._file = file.open("a", encoding="utf-8") if file is not None else None
-        self._lock = threading.Lock()
-
-    def __call__(self, event: str, **fields: Any) -> None:
-        """Send one event (progress and checkpoints are logged in words too, for the live log)."""
-        record = {"event": event, **fields}
-        if event == "progress":
-            log.info(
-                "step %s/%s loss %s lr %.3g tokens/s %s",
-                fields.get("step"),
-                fields.get("total"),
-                fields.get("loss"),
-                fields.get("lr") or 0.0,
-                fields.get("tokens_per_s"),
-            )
-        elif event == "checkpoint":
-            log.info("checkpoint saved: %s", fields.get("path"))
-        if self._stdout is not None:
-            self._stdout(record)
-        if self._file is not None:
-            with self._lock:
-                try:
-                    self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-                    self._file.flush()
-                except (OSError, ValueError):
-                    pass
-
-
-class StopFlag:
-    """Set by SIGINT: the training loop saves a checkpoint at the end of the current step and stops."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-
-    def __bool__(self) -> bool:
-        return self.event.is_set()
 
 
 def _setup_logging(log_file: Path | None) -> None:
@@ -223,7 +178,29 @@ def prepare_model(spec: JobSpec, n_vocab: int, *, dtype: Any, cuda: bool) -> tup
     from transformers import AutoModelForCausalLM
 
     assert spec.lora_rank is not None and spec.lora_alpha is not None, "a resolved spec"
-    model: Any = AutoModelForCausalLM.from_pretrained(spec.model, dtype=dtype)
+    load: dict[str, Any] = {"dtype": dtype}
+    if spec.load_in_kbits != 16:
+        from transformers import BitsAndBytesConfig
+
+        precision = {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, "fp32")
+        # The modules that may train in full stay unquantized (the scripts skip modules_to_save).
+        bits = quantization.bitsandbytes_config(
+            spec.load_in_kbits, precision=precision, skip_modules=["embed_tokens", "lm_head"]
+        )
+        log.info("loading the model in %d bits: %s", spec.load_in_kbits, bits)
+        load.update(
+            quantization_config=BitsAndBytesConfig(**bits),
+            device_map={"": int(os.environ.get("LOCAL_RANK", "0"))},
+        )
+    model: Any = AutoModelForCausalLM.from_pretrained(spec.model, **load)
+    if spec.load_in_kbits != 16:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(
+            model,
+            use_gradient_checkpointing=bool(spec.gradient_checkpointing),
+            gradient_checkpointing_kwargs={"use_reentrant": False},
+        )
     parameters = sum(p.numel() for p in model.parameters())
     if not cuda and parameters > TINY_TEST_MAX_PARAMS:
         raise TrainingError(
@@ -285,7 +262,7 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
     )
     log.info(
         "recipe of generation %d: learning rate %g, warm-up ratio %g, weight decay %g, LoRA %d/%d, "
-        "sequence %d, embeddings %s, gradient checkpointing %s",
+        "sequence %d, embeddings %s, gradient checkpointing %s, validation %s every %s updates and at the end",
         spec.generation,
         spec.learning_rate,
         spec.warmup_ratio,
@@ -295,6 +272,8 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
         spec.block_size,
         spec.train_embeddings,
         "on" if spec.gradient_checkpointing else "off",
+        spec.validation_file or f"share {spec.validation_split_percentage:g}",
+        spec.eval_steps,
     )
     import torch
     import transformers
@@ -323,6 +302,8 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
             params={"precision": precision},
         )
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+    quantization.check_kbits(spec.load_in_kbits, cuda=cuda)
+    train_set, eval_set = validation_sets(spec, _ExampleDataset(examples))
     model, extended, train_embeddings = prepare_model(spec, n_vocab, dtype=dtype, cuda=cuda)
     parameters = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -365,6 +346,10 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
         use_cpu=not cuda,
         gradient_checkpointing=bool(spec.gradient_checkpointing),
         gradient_checkpointing_kwargs={"use_reentrant": False} if spec.gradient_checkpointing else None,
+        eval_strategy="steps" if eval_set is not None and spec.eval_steps else "no",
+        eval_steps=spec.eval_steps or None,
+        per_device_eval_batch_size=spec.batch_size,
+        prediction_loss_only=True,
         report_to="none",
         disable_tqdm=True,
         remove_unused_columns=False,
@@ -373,11 +358,12 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
         ddp_find_unused_parameters=False,
         deepspeed=deepspeed,
     )
-    progress = _progress_callback(emit, stop, tokens_per_step, output)
+    progress = progress_callback(emit, stop, tokens_per_step, output, eval_examples=len(eval_set or ()))
     trainer = Trainer(
         model=model,
         args=args,
-        train_dataset=_ExampleDataset(examples),
+        train_dataset=train_set,
+        eval_dataset=eval_set,
         data_collator=_collator(pad),
         callbacks=[progress],
     )
@@ -393,6 +379,11 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
     if stop:
         checkpoint = output / f"checkpoint-{steps}"
         return {"stopped": True, "steps": steps, "checkpoint": str(checkpoint) if checkpoint.is_dir() else resume}
+    evaluated = [entry for entry in trainer.state.log_history if "eval_loss" in entry]
+    if eval_set is not None and not (evaluated and evaluated[-1].get("step") == steps):
+        trainer.evaluate()  # at the end, as the scripts' do_eval (the Trainer evaluates only every eval_steps)
+        evaluated = [entry for entry in trainer.state.log_history if "eval_loss" in entry]
+    eval_loss = finite(evaluated[-1]["eval_loss"]) if evaluated else None
     adapter = output / ADAPTER_DIR
     if trainer.is_world_process_zero():
         # The trained embeddings are in modules_to_save; resized but untrained ones (train_embeddings
@@ -404,10 +395,34 @@ def train(spec: JobSpec, emit: Callable[..., None], stop: StopFlag) -> dict[str,
         "steps": steps,
         "final_loss": losses[-1] if losses else None,
         "train_loss": float(outcome.training_loss),
+        "eval_loss": eval_loss,
+        "perplexity": evaluation.perplexity(eval_loss) if eval_loss is not None else None,
         "embeddings_trained": train_embeddings,
         "vocab_size": n_vocab,
         "generation": spec.generation,
     }
+
+
+def validation_sets(spec: JobSpec, dataset: Any) -> tuple[Any, Any | None]:
+    """The training set and the validation set (None: no validation) of a resolved ``spec``.
+
+    A validation file is read as the training data is (the same function, the other path); else
+    ``validation_split_percentage`` of the sequences is held out by index (:mod:`evaluation`), both
+    sides views of ``dataset`` (``Subset``), so no sequence is copied or read ahead.
+    """
+    from torch.utils.data import Subset
+
+    if spec.validation_file:
+        _, _, held = build_examples(spec.replace(dataset=spec.validation_file, max_examples=0))
+        log.info("validation: %d sequences of %s", len(held), spec.validation_file)
+        return dataset, _ExampleDataset(held)
+    count = len(dataset)
+    indices = evaluation.held_out_indices(count, spec.validation_split_percentage or 0.0, spec.seed)
+    if not indices:
+        log.info("validation: none (no share held out of %d sequences)", count)
+        return dataset, None
+    log.info("validation: %d of %d sequences held out (seed %d)", len(indices), count, spec.seed)
+    return Subset(dataset, evaluation.Complement(count, indices)), Subset(dataset, indices)
 
 
 def warmup_argument(arguments: type, ratio: float) -> dict[str, Any]:
@@ -478,68 +493,3 @@ def _collator(pad: int) -> Callable[[list[data.Example]], dict[str, Any]]:
         return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
     return collate
-
-
-def _progress_callback(emit: Callable[..., None], stop: StopFlag, tokens_per_step: float, output: Path) -> Any:
-    import torch
-    from transformers import TrainerCallback
-
-    class Progress(TrainerCallback):  # type: ignore[misc]
-        """Turns the Trainer's logs into progress lines; turns a stop request into a checkpoint and the end."""
-
-        def __init__(self) -> None:
-            self.last_time = time.monotonic()
-            self.last_step = 0
-            self.started = time.monotonic()
-            self.first_step = 0
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self.last_time = self.started = time.monotonic()
-            self.last_step = self.first_step = int(state.global_step)
-
-        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
-            if not state.is_world_process_zero or not logs or "loss" not in logs:
-                return
-            now = time.monotonic()
-            step, total = int(state.global_step), int(state.max_steps)
-            steps = max(1, step - self.last_step)
-            seconds = max(1e-9, now - self.last_time)
-            overall = (now - self.started) / max(1, step - self.first_step)
-            memory = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
-            loss = float(logs["loss"])
-            emit(
-                "progress",
-                step=step,
-                total=total,
-                loss=loss if math.isfinite(loss) else None,
-                lr=float(logs.get("learning_rate", 0.0)),
-                grad_norm=_finite(logs.get("grad_norm")),
-                tokens_per_s=round(tokens_per_step * steps / seconds, 1),
-                gpu_memory_mb=round(memory, 1) if memory is not None else None,
-                eta_s=round(overall * max(0, total - step), 1),
-                epoch=_finite(state.epoch),
-            )
-            self.last_time, self.last_step = now, step
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            requested = bool(stop)
-            if torch.distributed.is_available() and torch.distributed.is_initialized():
-                # Every rank stops at the same step, or the others would wait forever in the next one.
-                flag = torch.tensor([1.0 if requested else 0.0], device=args.device)
-                torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-                requested = bool(flag.item())
-            if requested:
-                control.should_save = True
-                control.should_training_stop = True
-
-        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if state.is_world_process_zero:
-                emit("checkpoint", step=int(state.global_step), path=str(output / f"checkpoint-{state.global_step}"))
-
-    return Progress()
-
-
-def _finite(value: object) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None

@@ -28,6 +28,7 @@ from runtime.training.data import (
     sft_example,
     tokenizer_file,
 )
+from runtime.training.evaluation import held_out_count
 from runtime.training.presets import GENERATION_2_SIZE, generation_of, resolve, total_steps, warmup_steps
 from runtime.training.spec import JobSpec
 from runtime.training.token_cache import RUN_CACHE_DIR, TokenDataset, load_or_build
@@ -227,6 +228,14 @@ def run_sequences(
     return sequences
 
 
+def preview_cache_dir() -> Path:
+    """Where previews (``train preview``, the training tab's) keep their token cache: the app's cache
+    folder (a run keeps its own beside its output)."""
+    from runtime.paths import app_paths
+
+    return app_paths().cache / "training-data"
+
+
 def run_preview(spec: JobSpec, *, cache_dir: str | os.PathLike[str], examples: int = 3) -> dict[str, Any]:
     """What a run of ``spec`` trains with, before it starts (``alpaca-desk train preview``).
 
@@ -234,7 +243,8 @@ def run_preview(spec: JobSpec, *, cache_dir: str | os.PathLike[str], examples: i
 
     Returns:
         ``resolved``: the spec with its generation and recipe filled in, plus ``total_steps`` and
-        ``warmup_steps`` (counted from the whole dataset unless ``max_steps`` is set);
+        ``warmup_steps`` (counted from the whole dataset, less the held-out share, unless
+        ``max_steps`` is set);
         ``tokenizer_size``: the tokenizer's size with the pad token the run adds; ``examples``: the
         first ``examples`` training sequences, each ``input_ids`` and ``labels``.
 
@@ -244,7 +254,10 @@ def run_preview(spec: JobSpec, *, cache_dir: str | os.PathLike[str], examples: i
     resolved, tokenizer = resolve_spec(spec)
     assert resolved.warmup_ratio is not None
     sequences = token_dataset(resolved, tokenizer, cache_dir)
-    total = total_steps(resolved, len(sequences))
+    count = len(sequences)
+    if not resolved.validation_file:  # the held-out share does not train
+        count -= held_out_count(count, resolved.validation_split_percentage or 0.0)
+    total = total_steps(resolved, count)
     return {
         "resolved": {
             **resolved.to_dict(),

@@ -45,6 +45,9 @@ RECIPES: dict[RecipeKey, dict[str, Any]] = {
         "block_size": 512,  # run_pt.sh: --block_size 512
         "train_embeddings": "yes",  # run_pt.sh: modules_to_save="embed_tokens,lm_head"
         "gradient_checkpointing": True,  # run_pt.sh: --gradient_checkpointing
+        "validation_split_percentage": 0.001,  # run_pt.sh: --validation_split_percentage 0.001
+        # run_pt.sh splits the blocks but passes no --do_eval; evaluated here as in run_sft.sh (100).
+        "eval_steps": 100,
     },
     ("sft", 1): {
         "learning_rate": 1e-4,  # Chinese-LLaMA-Alpaca run_sft.sh: lr=1e-4
@@ -55,6 +58,8 @@ RECIPES: dict[RecipeKey, dict[str, Any]] = {
         "block_size": 512,  # run_sft.sh: --max_seq_length 512
         "train_embeddings": "yes",  # run_sft.sh: modules_to_save="embed_tokens,lm_head"
         "gradient_checkpointing": True,  # run_sft.sh: --gradient_checkpointing
+        "validation_split_percentage": 0.001,  # run_sft.sh: --validation_split_percentage 0.001
+        "eval_steps": 100,  # run_sft.sh: --evaluation_strategy steps --eval_steps 100
     },
     ("pretrain", 2): {
         "learning_rate": 2e-4,  # Chinese-LLaMA-Alpaca-2 run_pt.sh: lr=2e-4
@@ -68,6 +73,9 @@ RECIPES: dict[RecipeKey, dict[str, Any]] = {
         "train_embeddings": "auto",
         # Not in this run_pt.sh; on here as in the other three scripts (memory over speed; a switch).
         "gradient_checkpointing": True,
+        "validation_split_percentage": 0.001,  # run_pt.sh: --validation_split_percentage 0.001
+        # run_pt.sh splits the blocks but passes no --do_eval; evaluated here as in run_sft.sh (100).
+        "eval_steps": 100,
     },
     ("sft", 2): {
         "learning_rate": 1e-4,  # Chinese-LLaMA-Alpaca-2 run_sft.sh: lr=1e-4
@@ -78,6 +86,8 @@ RECIPES: dict[RecipeKey, dict[str, Any]] = {
         "block_size": 1024,  # run_sft.sh: --max_seq_length 1024
         "train_embeddings": "yes",  # run_sft.sh: modules_to_save="embed_tokens,lm_head"
         "gradient_checkpointing": True,  # run_sft.sh: --gradient_checkpointing
+        "validation_split_percentage": 0.001,  # run_sft.sh: --validation_split_percentage 0.001
+        "eval_steps": 100,  # run_sft.sh: --evaluation_strategy steps --eval_steps 100
     },
 }
 
@@ -191,6 +201,8 @@ PRESETS: dict[str, Preset] = {
                 "lora_alpha": 8,
                 "train_embeddings": "auto",
                 "gradient_checkpointing": False,  # a tiny model on the CPU: speed over memory
+                "validation_split_percentage": 0.01,  # a few of a small corpus's blocks
+                "eval_steps": 50,
                 "precision": "fp32",
                 "save_steps": 50,
             },

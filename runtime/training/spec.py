@@ -86,6 +86,16 @@ class JobSpec:
             prompt of the generation's ``build_dataset.py`` (:func:`runtime.training.data.training_prompt`).
         init_adapter: An adapter folder to continue training (the second stage after an
             ``embeddings`` stage), or empty for a fresh LoRA adapter.
+        validation_split_percentage: The share of the training sequences held out for validation, as
+            the scripts' ``--validation_split_percentage`` (which they pass to ``train_test_split`` as
+            ``test_size``: 0.001 holds out 0.1%, at least one sequence); 0: none. Chosen by index with
+            ``seed``, so a resumed run holds out the same ones.
+        validation_file: A dataset of the same kind to validate on instead of a held-out share
+            (``--validation_file`` of the SFT scripts); empty: the share.
+        eval_steps: Validation loss and perplexity every this many updates, and at the end (0: only
+            at the end).
+        load_in_kbits: 16 (the model as ``precision`` says), or 8 / 4: the frozen base loaded
+            quantized by bitsandbytes (``--load_in_kbits`` of generation 2's scripts; CUDA only).
     """
 
     kind: JobKind
@@ -125,6 +135,10 @@ class JobSpec:
     tiny_test: bool = False
     template: str = "chinese-alpaca"
     init_adapter: str = ""
+    validation_split_percentage: float | None = None
+    validation_file: str = ""
+    eval_steps: int | None = None
+    load_in_kbits: int = 16
     version: int = SPEC_VERSION
 
     def __post_init__(self) -> None:
@@ -254,6 +268,10 @@ _FIELD_TYPES: dict[str, Any] = {
     "tiny_test": bool,
     "template": str,
     "init_adapter": str,
+    "validation_split_percentage": float,
+    "validation_file": str,
+    "eval_steps": int,
+    "load_in_kbits": int,
     "version": int,
 }
 
@@ -267,7 +285,11 @@ RECIPE_FIELDS = (
     "weight_decay",
     "block_size",
     "gradient_checkpointing",
+    "validation_split_percentage",
+    "eval_steps",
 )
+#: The loading widths of ``load_in_kbits``: 16 unquantized, 8 and 4 through bitsandbytes.
+LOAD_KBITS = (16, 8, 4)
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "kind": ("pretrain", "sft"),
@@ -299,6 +321,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "log_steps": (1, 100_000),
     "processes": (1, 64),
     "max_examples": (0, 10**10),
+    "validation_split_percentage": (0.0, 0.5),
+    "eval_steps": (0, 10_000_000),
     "version": (SPEC_VERSION, SPEC_VERSION),
 }
 
@@ -364,6 +388,8 @@ def _validate(spec: JobSpec) -> None:
         raise _spec_error("processes", "more processes than listed devices")
     if spec.job_id and not all(c.isalnum() or c in "-_." for c in spec.job_id):
         raise _spec_error("job_id", "letters, digits, '-', '_' and '.' only")
+    if spec.load_in_kbits not in LOAD_KBITS:
+        raise _spec_error("load_in_kbits", "must be 16, 8 or 4")
     if spec.stage == "embeddings" and spec.train_embeddings == "no":
         raise _spec_error("stage", "stage 'embeddings' trains the embeddings; train_embeddings cannot be 'no'")
 

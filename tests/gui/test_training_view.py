@@ -39,10 +39,16 @@ def test_a_tiny_run_from_the_window_draws_its_loss_and_stops(qtbot, tiny_model: 
     view.max_steps.setValue(5000)
     view.block_size.setValue(32)
     view.batch_size.setValue(2)
+    assert view.validation_split_percentage.value() == 0.01 and view.eval_steps.value() == 50  # the preset's
+    view.validation_split_percentage.setValue(0.002)  # 11 sequences: each evaluation is short
+    view.eval_steps.setValue(2)
     view.start_button.click()
     assert controller.handle is not None, view.notice.text()
     assert not view.start_button.isEnabled() and view.stop_button.isEnabled()
     qtbot.waitUntil(lambda: len(view.chart.points) >= 3, timeout=RUN_TIMEOUT_MS)
+    # The held-out share's loss every 2 steps: the chart's second line.
+    qtbot.waitUntil(lambda: len(view.chart.eval_points) >= 1, timeout=RUN_TIMEOUT_MS)
+    assert view.chart.eval_points[0][0] == 2 and "validation loss" in view.chart.legend()
     steps = [step for step, _, _ in view.chart.points]
     assert steps == sorted(steps) and steps[0] >= 1
     assert "of 5000" in view.status.text()
