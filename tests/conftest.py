@@ -112,6 +112,22 @@ def stories_gguf() -> Path:
 
 
 @pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    """SmolLM2-135M-Instruct, Q4_1 (98 MB): a real trained model with a BPE vocabulary that adds no
+    BOS. Not committed: the test set-up fetches it into ``.cache/models/`` (tests/smollm2.py)."""
+    from tests import smollm2
+
+    path = smollm2.model_path()
+    if not smollm2.is_valid(path):
+        state = "is not the expected file" if path.exists() else "is missing"
+        pytest.fail(
+            f"{path} {state}; fetch it with `{smollm2.FETCH_COMMAND}` (`make test` does so first; "
+            "see tests/data/README.md)"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
 def zh_samples() -> Path:
     """About 120,000 characters of Chinese prompts and answers, paragraphs split by blank lines."""
     return data_file(TEST_DATA / "zh_samples.txt")

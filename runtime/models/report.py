@@ -1,11 +1,19 @@
 """The quantization report: size, bits per weight, perplexity and decode speed of a model's files.
 
-Perplexity is computed the way llama.cpp's ``llama-perplexity`` does, so the figures compare with
-the tables of the Chinese-LLaMA papers: the text is tokenized once (with BOS), cut into
-non-overlapping windows of ``n_ctx`` tokens, each window evaluated from an empty cache with its
-first token replaced by BOS, and the loss taken over the second half of each window only (every
-scored token then sees at least ``n_ctx / 2`` tokens of context). Perplexity is
-``exp(mean negative log-likelihood)`` over all scored tokens.
+Perplexity is computed the way llama.cpp's ``llama-perplexity`` does (``tools/perplexity``, its
+default mode), so the figures compare with the tables of the Chinese-LLaMA papers and with that
+tool on any GGUF:
+
+- the text is tokenized once, as ``common_tokenize(ctx, text, add_special=true)`` does: BOS (and
+  whatever else the vocabulary adds) only where the vocabulary says so (``add_bos_token``), and
+  special-token text such as ``<|im_start|>`` read as plain text, not as the special token;
+- it is cut into non-overlapping windows of ``n_ctx`` tokens; the last, partial window is dropped;
+- each window is evaluated from an empty cache, its first token replaced by BOS only when the
+  vocabulary adds BOS (a BPE model such as SmolLM2 does not, and its BOS is ``<|im_start|>``);
+- the loss is taken over the second half of each window (positions ``n_ctx / 2`` to ``n_ctx - 2``
+  predicting the next token), so every scored token sees at least ``n_ctx / 2`` tokens of context.
+
+Perplexity is ``exp(mean negative log-likelihood)`` over all scored tokens.
 
 The default text is the bundled Chinese sample (``assets/report/zh_sample.txt``). The work runs in
 a job process (``report``): a model is loaded per file, and a long text can take minutes.
@@ -115,7 +123,17 @@ def read_text(path: str | os.PathLike[str]) -> str:
 
 
 def _load(path: str | os.PathLike[str], *, n_ctx: int, threads: int, logits_all: bool) -> Any:
-    return open_llama(path, n_ctx=n_ctx, n_batch=n_ctx, n_threads=threads or None, logits_all=logits_all)
+    # ``-t N`` sets llama-perplexity's batch threads too; llama-cpp-python would otherwise evaluate
+    # every window on all cores, and on a busy machine each barrier then waits for a descheduled thread.
+    count = threads or None
+    return open_llama(path, n_ctx=n_ctx, n_batch=n_ctx, n_threads=count, n_threads_batch=count, logits_all=logits_all)
+
+
+def vocabulary_adds_bos(llm: Any) -> bool:
+    """Whether the loaded model's vocabulary adds BOS (``llama_vocab_get_add_bos``)."""
+    import llama_cpp
+
+    return bool(llama_cpp.llama_vocab_get_add_bos(llama_cpp.llama_model_get_vocab(llm.model)))
 
 
 def perplexity(
@@ -149,6 +167,7 @@ def perplexity(
     """
     llm = _load(path, n_ctx=n_ctx, threads=threads, logits_all=True)
     try:
+        # add_bos=True is llama_tokenize's add_special: BOS only when the vocabulary adds it.
         tokens = llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
         n_chunks = len(tokens) // n_ctx
         if max_chunks:
@@ -160,7 +179,7 @@ def perplexity(
                 code="report_text_too_short",
                 params={"tokens": len(tokens), "needed": 2 * n_ctx},
             )
-        bos = llm.token_bos()
+        bos = llm.token_bos() if vocabulary_adds_bos(llm) else -1
         first = n_ctx // 2
         nll = 0.0
         count = 0
