@@ -386,6 +386,7 @@ class MainWindow(QMainWindow):
         self.ctx.settings.language = code
         self.ctx.save_settings()
         install_translators(code)
+        self.server_controller.shutdown()  # the port is free before the new window's server binds it
         replacement = MainWindow(self.ctx)
         replacement.setGeometry(self.geometry())
         if self.conversation_id is not None:

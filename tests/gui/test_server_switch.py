@@ -138,11 +138,21 @@ def test_the_switch_serves_the_loaded_model_and_waits_for_the_windows_answer(
     assert isinstance(refused.error, ConnectionRefusedError)
 
 
-def test_without_a_model_requests_get_503(qtbot, window: MainWindow) -> None:
+def test_the_server_follows_the_windows_model(qtbot, window: MainWindow, stories_gguf: Path) -> None:
     dialog = open_dialog(qtbot, window)
     url = switch_on(qtbot, window, dialog)
-    body = Call(url, window.server_controller.api_key, "GET", "/v1/models").wait(qtbot)
+    key = window.server_controller.api_key
+    body = Call(url, key, "GET", "/v1/models").wait(qtbot)
     assert body["error"]["message"] == "no model is loaded in Alpaca Desk"
+    assert body["error"]["code"] == "model_not_loaded"
+    assert "No model is loaded" in dialog.status_label.text()
+
+    load(qtbot, window, stories_gguf)  # loaded while the server listens: served from the next request
+    assert [m["id"] for m in Call(url, key, "GET", "/v1/models").wait(qtbot)["data"]] == ["stories260K.gguf"]
+    with qtbot.waitSignal(window.client.unloaded):
+        choose_menu(qtbot, window, "Model", "Unload model")
+    chat = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4}
+    body = Call(url, key, "POST", "/v1/chat/completions", chat).wait(qtbot)
     assert body["error"]["code"] == "model_not_loaded"
 
 
