@@ -168,3 +168,25 @@ def test_another_address_without_a_key_is_refused(qtbot, window: MainWindow) -> 
     assert window.ctx.settings.serve_enabled is False
     assert errors and "0.0.0.0" in errors[0] and "API key" in errors[0]
     assert errors[0] in dialog.status_label.text()
+
+
+def test_switching_off_never_stops_the_windows_answer(qtbot, window: MainWindow, stories_gguf: Path) -> None:
+    load(qtbot, window, stories_gguf)
+    use_raw_template(window, max_tokens=2000)
+    dialog = open_dialog(qtbot, window)
+    url = switch_on(qtbot, window, dialog)
+    controller = window.server_controller
+    chat = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4}
+    calls: list[Call] = []
+
+    def queue_a_request_then_switch_off(_text: str) -> None:
+        window.client.token.disconnect(queue_a_request_then_switch_off)
+        calls.append(Call(url, controller.api_key, "POST", "/v1/chat/completions", chat))
+        qtbot.waitUntil(lambda: controller.activity == "waiting")
+        click(qtbot, dialog.switch)  # the request waiting behind the window's answer is cancelled, alone
+
+    window.client.token.connect(queue_a_request_then_switch_off)
+    stats = ask(qtbot, window, "Once upon a time")
+    assert stats["reason"] != "cancelled" and stats["generated_tokens"] == 2000
+    qtbot.waitUntil(lambda: controller.state == OFF)
+    qtbot.waitUntil(calls[0].done.is_set)
