@@ -124,9 +124,10 @@ def test_the_switch_serves_the_loaded_model_and_waits_for_the_windows_answer(
     assert stats["reason"] in ("length", "stop") and stats["generated_tokens"] > 0
     waited = call[0].wait(qtbot)
     assert waited["choices"][0]["message"]["content"] == answer["choices"][0]["message"]["content"]
+    # The activity arrives by queued signals, in order: the count last.
+    qtbot.waitUntil(lambda: window.server_controller.served == 2)
     assert "Local server: a request waits for the answer in this window" in statuses
     assert "Local server: answering a request" in statuses
-    qtbot.waitUntil(lambda: window.server_controller.served == 2)
     assert "Requests served: 2." in dialog.status_label.text()
 
     # Switching off stops listening.
