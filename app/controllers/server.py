@@ -24,6 +24,7 @@ from app.inference_client import InferenceClient
 from app.messages import error_text
 from app.tasks import run_task
 from runtime.errors import ServeError
+from runtime.hub.client import log_request
 from runtime.serve.backend import HostBackend, LoadedModel
 from runtime.serve.key import load_api_key, make_api_key
 from runtime.serve.server import BackgroundServer
@@ -136,6 +137,7 @@ class ServerController(QObject):
             host=settings.serve_host,
             port=settings.serve_port,
             api_key=self.api_key if settings.serve_require_key else None,
+            network_log=self._network_log,
         )
         try:
             server.check()  # an unsafe address is refused here, before anything starts
@@ -146,6 +148,10 @@ class ServerController(QObject):
         self.state = STARTING
         self.changed.emit()
         run_task(server.start, self._on_started)
+
+    def _network_log(self, event: str, url: str) -> None:
+        # As `alpaca-desk serve` writes it: Settings → Model hub shows where the app listens too.
+        log_request(self.ctx.paths.logs / "network.log", "SERVE", url, event)
 
     def _on_started(self, url: Any, exc: BaseException | None) -> None:
         if exc is not None:

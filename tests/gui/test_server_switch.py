@@ -137,6 +137,9 @@ def test_the_switch_serves_the_loaded_model_and_waits_for_the_windows_answer(
     refused = Call(url, key, "GET", "/v1/models")
     qtbot.waitUntil(refused.done.is_set)
     assert isinstance(refused.error, ConnectionRefusedError)
+    lines = (window.ctx.paths.logs / "network.log").read_text(encoding="utf-8").splitlines()
+    served = [entry["status"] for entry in map(json.loads, lines) if entry["method"] == "SERVE"]
+    assert served == ["listening", "closed"]  # the network log names where the app listened
 
 
 def test_the_server_follows_the_windows_model(qtbot, window: MainWindow, stories_gguf: Path) -> None:
