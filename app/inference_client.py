@@ -83,6 +83,11 @@ class InferenceClient(QObject):
         return self._generation_id is not None
 
     @property
+    def current_host(self) -> HostClient:
+        """The host's client now (replaced when the host dies); the local server shares it."""
+        return self._client
+
+    @property
     def host_pid(self) -> int | None:
         """The host's process id (tests kill it to check recovery)."""
         return self._client.pid if self._client.alive else None

@@ -26,6 +26,7 @@ from app.controllers.conversations import ConversationsController
 from app.controllers.downloads import DownloadManager
 from app.controllers.hub import HubController, has_any_model
 from app.controllers.models import ModelsController
+from app.controllers.server import ServerController
 from app.controllers.tray import TrayController
 from app.i18n import install_translators
 from app.menus import build_menus
@@ -210,6 +211,14 @@ class MainWindow(QMainWindow):
         self.models_controller.model_loaded.connect(self.chat_controller.on_model_loaded)
         self.models_controller.model_unloaded.connect(self.chat_controller.on_model_unloaded)
         self.chat_controller.conversations_changed.connect(self.conversations_controller.refresh_conversations)
+        # The local server shares this window's host and follows its model (app.controllers.server).
+        self.server_controller = ServerController(
+            self.ctx, self.client, template=self.decoding.effective_template, status_bar=self.statusBar(), parent=self
+        )
+        self.models_controller.model_loaded.connect(self.server_controller.on_model_loaded)
+        self.decoding.template_changed.connect(self.server_controller.template_changed)
+        self.server_controller.error.connect(self.show_error)
+        self.server_controller.reconcile()
         if self.ctx.downloads is None:
             self.ctx.downloads = DownloadManager(self.ctx)
         self.hub_controller = HubController(self.ctx, self.ctx.downloads, parent=self)
@@ -377,6 +386,7 @@ class MainWindow(QMainWindow):
         self.ctx.settings.language = code
         self.ctx.save_settings()
         install_translators(code)
+        self.server_controller.shutdown()  # the port is free before the new window's server binds it
         replacement = MainWindow(self.ctx)
         replacement.setGeometry(self.geometry())
         if self.conversation_id is not None:
@@ -537,6 +547,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.chat_controller.finish_on_close()
+        self.server_controller.shutdown()
         qsettings = self._qsettings()
         qsettings.setValue("window/geometry", self.saveGeometry())
         qsettings.setValue("window/splitter", self.splitter.saveState())

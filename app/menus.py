@@ -8,6 +8,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 from app.i18n import LANGUAGES
+from app.views.server_dialog import open_server_dialog
 from runtime.settings import COLOUR_SCHEMES
 
 
@@ -112,6 +113,8 @@ def build_menus(window: Any) -> None:
     hub_settings = settings_menu.addAction(QCoreApplication.translate("MainWindow", "&Model hub…"))
     hub_settings.setShortcut(QKeySequence.StandardKey.Preferences)
     hub_settings.triggered.connect(window.hub_controller.open_settings)
+    window.server_action = settings_menu.addAction(QCoreApplication.translate("MainWindow", "&Local server…"))
+    window.server_action.triggered.connect(lambda: open_server_dialog(window.server_controller, window))
 
     help_menu = bar.addMenu(QCoreApplication.translate("MainWindow", "&Help"))
     # The list of keys is the only help the app has, so the help key opens it.

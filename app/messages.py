@@ -437,6 +437,22 @@ def _messages() -> dict[str, str]:
             "Messages",
             "The key file {path} of {name} is protected by a passphrase: enter it.",
         ),
+        "serve_key_required": QCoreApplication.translate(
+            "Messages",
+            "The local server would listen on {host}, where other computers can reach it, without an API key. Turn on “Require the API key”, or use the address 127.0.0.1.",
+        ),
+        "serve_bad_port": QCoreApplication.translate(
+            "Messages",
+            "The port {port} is not one the local server can use: choose a port from 1 to 65535 (0 takes any free one).",
+        ),
+        "serve_bad_address": QCoreApplication.translate(
+            "Messages",
+            "The address {host} is not one this computer has; enter an IP address such as 127.0.0.1.",
+        ),
+        "serve_port_busy": QCoreApplication.translate(
+            "Messages",
+            "The local server cannot listen on {host}:{port}: another program may use that port. Choose another port in Settings → Local server.",
+        ),
         "hub_bad_endpoint": QCoreApplication.translate(
             "Messages",
             "The hub address {endpoint} is not an http:// or https:// address of a server. Enter one like https://huggingface.co, or a mirror's address.",

@@ -61,6 +61,14 @@ class Settings:
     keep_downloading_in_tray: bool = True
     #: The tray's "still downloading" message was shown once; it is not repeated at every close.
     tray_notice_shown: bool = False
+    #: The local server (runtime.serve) on the window's model: off until the user turns it on, then
+    #: on again at the next start. Its API key is in the operating system's keyring (app's server
+    #: controller), not here.
+    serve_enabled: bool = False
+    serve_host: str = "127.0.0.1"
+    serve_port: int = 8080  # 0: any free port
+    #: Off, requests from this computer need no key; another address always requires one.
+    serve_require_key: bool = True
     #: Keys this version does not know (a newer version's file), written back as they were so
     #: that running an older version for a while loses nothing the newer one saved.
     kept_unknown: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -216,6 +224,16 @@ def _folder(value: Any) -> str:
     return value
 
 
+def _host_address(value: Any) -> str:
+    if not isinstance(value, str) or not value or len(value) > 253 or any(ch.isspace() for ch in value):
+        raise _BadValue("not a host address")
+    return value
+
+
+def _port(value: Any) -> int:
+    return _whole_number(value, 0, 65535)
+
+
 def _flag(value: Any) -> bool:
     # Only JSON true/false: "yes" or null must not reach Qt's setVisible (a TypeError at start).
     if not isinstance(value, bool):
@@ -240,6 +258,10 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "models_folder": _folder,
     "keep_downloading_in_tray": _flag,
     "tray_notice_shown": _flag,
+    "serve_enabled": _flag,
+    "serve_host": _host_address,
+    "serve_port": _port,
+    "serve_require_key": _flag,
 }
 
 

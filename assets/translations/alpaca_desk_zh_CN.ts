@@ -1682,322 +1682,327 @@ Last changed {when}</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="59"/>
+        <location filename="../../app/main_window.py" line="60"/>
         <source>Alpaca Desk</source>
         <translation>Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="88"/>
+        <location filename="../../app/main_window.py" line="89"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="90"/>
+        <location filename="../../app/main_window.py" line="91"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="125"/>
+        <location filename="../../app/main_window.py" line="126"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="130"/>
+        <location filename="../../app/main_window.py" line="131"/>
         <source>Cancel loading</source>
         <translation>取消加载</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="144"/>
+        <location filename="../../app/main_window.py" line="145"/>
         <source>Conversation</source>
         <translation>对话</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="145"/>
+        <location filename="../../app/main_window.py" line="146"/>
         <source>The messages of the conversation shown, oldest first.</source>
         <translation>当前对话的消息，最早的在前。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="146"/>
+        <location filename="../../app/main_window.py" line="147"/>
         <source>Message</source>
         <translation>消息</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="149"/>
+        <location filename="../../app/main_window.py" line="150"/>
         <source>Type a message. Enter sends it, Shift+Enter starts a new line, Esc stops an answer or cancels an edit.</source>
         <translation>输入消息。Enter 发送，Shift+Enter 换行，Esc 停止回答或取消编辑。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="152"/>
+        <location filename="../../app/main_window.py" line="153"/>
         <source>Send the message to the model (Enter).</source>
         <translation>把消息发送给模型（Enter）。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="153"/>
+        <location filename="../../app/main_window.py" line="154"/>
         <source>Stop the answer being written (Esc).</source>
         <translation>停止正在生成的回答（Esc）。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="154"/>
+        <location filename="../../app/main_window.py" line="155"/>
         <source>Saved conversations</source>
         <translation>已保存的对话</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="155"/>
+        <location filename="../../app/main_window.py" line="156"/>
         <source>Decoding settings</source>
         <translation>解码设置</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="156"/>
+        <location filename="../../app/main_window.py" line="157"/>
         <source>Tokenizer panel</source>
         <translation>分词器面板</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="157"/>
+        <location filename="../../app/main_window.py" line="158"/>
         <source>Loading the model</source>
         <translation>正在加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="158"/>
+        <location filename="../../app/main_window.py" line="159"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="159"/>
+        <location filename="../../app/main_window.py" line="160"/>
         <source>Context used</source>
         <translation>已用上下文</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="161"/>
+        <location filename="../../app/main_window.py" line="162"/>
         <source>How much of the model&apos;s context window the conversation fills, in tokens.</source>
         <translation>对话占用了模型上下文窗口的多少（以 token 计）。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="163"/>
+        <location filename="../../app/main_window.py" line="164"/>
         <source>Answer speed</source>
         <translation>回答速度</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="165"/>
+        <location filename="../../app/main_window.py" line="166"/>
         <source>How fast the last answer was written, in tokens per second.</source>
         <translation>上一个回答的生成速度（每秒 token 数）。</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="21"/>
+        <location filename="../../app/menus.py" line="22"/>
         <source>&amp;Model</source>
         <translation>模型(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="22"/>
+        <location filename="../../app/menus.py" line="23"/>
         <source>&amp;Open model file…</source>
         <translation>打开模型文件(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="25"/>
+        <location filename="../../app/menus.py" line="26"/>
         <source>&amp;Get models…</source>
         <translation>获取模型(&amp;G)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="27"/>
+        <location filename="../../app/menus.py" line="28"/>
         <source>Recent models</source>
         <translation>最近使用的模型</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="29"/>
+        <location filename="../../app/menus.py" line="30"/>
         <source>&amp;Unload model</source>
         <translation>卸载模型(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="32"/>
+        <location filename="../../app/menus.py" line="33"/>
         <source>&amp;Convert and quantize my weights…</source>
         <translation>转换并量化我的权重(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="35"/>
+        <location filename="../../app/menus.py" line="36"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="39"/>
+        <location filename="../../app/menus.py" line="40"/>
         <source>&amp;Conversation</source>
         <translation>对话(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="40"/>
+        <location filename="../../app/menus.py" line="41"/>
         <source>&amp;New conversation</source>
         <translation>新建对话(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="43"/>
+        <location filename="../../app/menus.py" line="44"/>
         <source>&amp;Search conversations</source>
         <translation>搜索对话(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="47"/>
+        <location filename="../../app/menus.py" line="48"/>
         <source>&amp;Write a message</source>
         <translation>输入消息(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="52"/>
+        <location filename="../../app/menus.py" line="53"/>
         <source>S&amp;top the answer</source>
         <translation>停止回答(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="56"/>
+        <location filename="../../app/menus.py" line="57"/>
         <source>&amp;Copy the last answer</source>
         <translation>复制上一个回答(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="60"/>
+        <location filename="../../app/menus.py" line="61"/>
         <source>Export as &amp;Markdown…</source>
         <translation>导出为 Markdown(&amp;M)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="62"/>
+        <location filename="../../app/menus.py" line="63"/>
         <source>Export as &amp;JSON…</source>
         <translation>导出为 JSON(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="64"/>
+        <location filename="../../app/menus.py" line="65"/>
         <source>&amp;Import from JSON…</source>
         <translation>从 JSON 导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="67"/>
+        <location filename="../../app/menus.py" line="68"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="68"/>
+        <location filename="../../app/menus.py" line="69"/>
         <source>&amp;Decoding panel</source>
         <translation>解码参数面板(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="72"/>
+        <location filename="../../app/menus.py" line="73"/>
         <source>&amp;Tokenizer panel</source>
         <translation>分词器面板(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="77"/>
+        <location filename="../../app/menus.py" line="78"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="78"/>
+        <location filename="../../app/menus.py" line="79"/>
         <source>&amp;Extend a vocabulary…</source>
         <translation>扩充词表(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="80"/>
+        <location filename="../../app/menus.py" line="81"/>
         <source>Training &amp;hosts (SSH)…</source>
         <translation>训练主机(SSH)(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="82"/>
+        <location filename="../../app/menus.py" line="83"/>
         <source>&amp;Advanced: LoRA training…</source>
         <translation>高级：LoRA 训练(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="85"/>
+        <location filename="../../app/menus.py" line="86"/>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="86"/>
+        <location filename="../../app/menus.py" line="87"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="89"/>
+        <location filename="../../app/menus.py" line="90"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="97"/>
+        <location filename="../../app/menus.py" line="98"/>
         <source>&amp;Appearance</source>
         <translation>外观(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="101"/>
+        <location filename="../../app/menus.py" line="102"/>
         <source>System</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="102"/>
+        <location filename="../../app/menus.py" line="103"/>
         <source>Light</source>
         <translation>浅色</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="103"/>
+        <location filename="../../app/menus.py" line="104"/>
         <source>Dark</source>
         <translation>深色</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="112"/>
+        <location filename="../../app/menus.py" line="113"/>
         <source>&amp;Model hub…</source>
         <translation>模型库(&amp;M)…</translation>
     </message>
     <message>
         <location filename="../../app/menus.py" line="116"/>
+        <source>&amp;Local server…</source>
+        <translation>本地服务器(&amp;L)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/menus.py" line="119"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="118"/>
+        <location filename="../../app/menus.py" line="121"/>
         <source>&amp;Keyboard shortcuts</source>
         <translation>键盘快捷键(&amp;K)</translation>
     </message>
     <message>
-        <location filename="../../app/menus.py" line="121"/>
+        <location filename="../../app/menus.py" line="124"/>
         <source>&amp;About Alpaca Desk</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="286"/>
+        <location filename="../../app/main_window.py" line="295"/>
         <source>No model is installed yet. Get a Chinese-Alpaca model for this computer from the catalogue.</source>
         <translation>尚未安装任何模型。请从模型目录中为这台电脑获取一个 Chinese-Alpaca 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="287"/>
+        <location filename="../../app/main_window.py" line="296"/>
         <source>Get models…</source>
         <translation>获取模型…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="370"/>
+        <location filename="../../app/main_window.py" line="379"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="487"/>
+        <location filename="../../app/main_window.py" line="497"/>
         <source>There is no answer to copy yet.</source>
         <translation>还没有可复制的回答。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="491"/>
+        <location filename="../../app/main_window.py" line="501"/>
         <source>The last answer was copied.</source>
         <translation>已复制上一个回答。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="503"/>
+        <location filename="../../app/main_window.py" line="513"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="499"/>
+        <location filename="../../app/main_window.py" line="509"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="504"/>
+        <location filename="../../app/main_window.py" line="514"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="508"/>
+        <location filename="../../app/main_window.py" line="518"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="515"/>
+        <location filename="../../app/main_window.py" line="525"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
@@ -2475,523 +2480,543 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/messages.py" line="440"/>
+        <source>The local server would listen on {host}, where other computers can reach it, without an API key. Turn on “Require the API key”, or use the address 127.0.0.1.</source>
+        <translation>本地服务器将在 {host} 上监听，其他电脑可以访问该地址，却没有 API 密钥。请开启“要求提供 API 密钥”，或使用地址 127.0.0.1。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="444"/>
+        <source>The port {port} is not one the local server can use: choose a port from 1 to 65535 (0 takes any free one).</source>
+        <translation>本地服务器无法使用端口 {port}：请选择 1 到 65535 之间的端口（0 表示任意空闲端口）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="448"/>
+        <source>The address {host} is not one this computer has; enter an IP address such as 127.0.0.1.</source>
+        <translation>本机没有地址 {host}；请输入一个 IP 地址，例如 127.0.0.1。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="452"/>
+        <source>The local server cannot listen on {host}:{port}: another program may use that port. Choose another port in Settings → Local server.</source>
+        <translation>本地服务器无法在 {host}:{port} 上监听：可能有其他程序占用了该端口。请在“设置 → 本地服务器”中选择其他端口。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="456"/>
         <source>The hub address {endpoint} is not an http:// or https:// address of a server. Enter one like https://huggingface.co, or a mirror&apos;s address.</source>
         <translation>模型库地址 {endpoint} 不是 http:// 或 https:// 服务器地址。请输入如 https://huggingface.co 的地址或镜像站点地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="444"/>
+        <location filename="../../app/messages.py" line="460"/>
         <source>Offline mode is on, so nothing was asked of the hub. Turn offline mode off in Settings → Model hub to download models or refresh the catalogue.</source>
         <translation>离线模式已开启，因此没有向模型库发送任何请求。要下载模型或刷新目录，请在“设置 → 模型库”中关闭离线模式。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="448"/>
+        <location filename="../../app/messages.py" line="464"/>
         <source>{repo} is gated on {endpoint}: accept its licence on the hub&apos;s page, then save an access token for this hub in Settings → Model hub.</source>
         <translation>{repo} 在 {endpoint} 上需要授权：请先在模型库页面上接受其许可协议，然后在“设置 → 模型库”中为此模型库保存访问令牌。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="452"/>
+        <location filename="../../app/messages.py" line="468"/>
         <source>{repo} was not found on {endpoint}. Check the name, or the hub address in Settings → Model hub.</source>
         <translation>在 {endpoint} 上找不到 {repo}。请检查名称，或“设置 → 模型库”中的模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="456"/>
+        <location filename="../../app/messages.py" line="472"/>
         <source>The hub {endpoint} could not be reached for {repo}: {detail}. Check the network, the proxy and the hub address in Settings → Model hub, or try a mirror.</source>
         <translation>无法连接模型库 {endpoint} 获取 {repo}：{detail}。请检查网络、代理和“设置 → 模型库”中的地址，或改用镜像站点。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="460"/>
+        <location filename="../../app/messages.py" line="476"/>
         <source>The hub&apos;s address {host} cannot be resolved ({reason}), so {what} cannot be asked of it: this computer looks offline, or its name server blocks the hub. Turn on offline mode in Settings → Model hub to use only the models you have, or enter a mirror&apos;s address there.</source>
         <translation>无法解析模型仓库的地址 {host}（{reason}），因此无法进行此操作（{what}）：这台电脑似乎已离线，或者它的域名服务器屏蔽了该仓库。可在“设置 → 模型仓库”中开启离线模式，只使用已有的模型，或在那里填写镜像地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="464"/>
+        <location filename="../../app/messages.py" line="480"/>
         <source>The hub {endpoint} answered with a file list for {repo} that cannot be read. Try again later, or another hub address.</source>
         <translation>模型库 {endpoint} 返回的 {repo} 文件列表无法读取。请稍后重试，或换一个模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="468"/>
+        <location filename="../../app/messages.py" line="484"/>
         <source>The hub {endpoint} kept sending the list for {repo} with no end ({reason}); it was stopped. Try again later, or another hub address.</source>
         <translation>模型库 {endpoint} 返回的 {repo} 列表没有尽头（{reason}），已停止读取。请稍后重试，或换一个模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="472"/>
+        <location filename="../../app/messages.py" line="488"/>
         <source>The access token could not be saved: this computer has no usable keyring ({detail}). Alpaca Desk never writes tokens to a plain file; install a keyring service (GNOME Keyring, KWallet) to save one.</source>
         <translation>无法保存访问令牌：这台电脑没有可用的密钥环（{detail}）。Alpaca Desk 绝不把令牌写入普通文件；请安装密钥环服务（GNOME Keyring、KWallet）后再保存。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="476"/>
+        <location filename="../../app/messages.py" line="492"/>
         <source>That access token is not one: a hub token is a single word of letters and digits.</source>
         <translation>这不是有效的访问令牌：模型库令牌是由字母和数字组成的一个词。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="480"/>
+        <location filename="../../app/messages.py" line="496"/>
         <source>{repo} is not a repository name: write it as ORGANISATION/NAME, e.g. hfl/chinese-alpaca-2-7b-gguf.</source>
         <translation>{repo} 不是仓库名称：请写成“组织/名称”，例如 hfl/chinese-alpaca-2-7b-gguf。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="484"/>
+        <location filename="../../app/messages.py" line="500"/>
         <source>The hub listed a file named {name}, which would be written outside the model&apos;s folder. It was refused; nothing was written. Check the hub address in Settings → Model hub.</source>
         <translation>模型库列出了名为 {name} 的文件，它会被写到模型文件夹之外。已拒绝，没有写入任何内容。请检查“设置 → 模型库”中的地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="488"/>
+        <location filename="../../app/messages.py" line="504"/>
         <source>{repo} has no file {name}. Refresh the catalogue and choose one of its files.</source>
         <translation>{repo} 中没有文件 {name}。请刷新目录并选择其中的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="492"/>
+        <location filename="../../app/messages.py" line="508"/>
         <source>The hub gave no checksum for {name}, so it could not be verified and was not downloaded. Try again later or another hub address.</source>
         <translation>模型库没有提供 {name} 的校验和，无法校验，因此没有下载。请稍后重试或换一个模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="496"/>
+        <location filename="../../app/messages.py" line="512"/>
         <source>The model catalogue cannot be read ({reason}). Reinstall Alpaca Desk to restore it.</source>
         <translation>无法读取模型目录（{reason}）。请重新安装 Alpaca Desk 以恢复它。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="500"/>
+        <location filename="../../app/messages.py" line="516"/>
         <source>The hub refused {name} (HTTP {status}). If the model is gated, accept its licence on the hub and save an access token for this hub in Settings → Model hub.</source>
         <translation>模型库拒绝了 {name}（HTTP {status}）。如果该模型需要授权，请在模型库上接受其许可协议，并在“设置 → 模型库”中为此模型库保存访问令牌。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="504"/>
+        <location filename="../../app/messages.py" line="520"/>
         <source>The download of {name} failed repeatedly ({reason}). The {kept} already downloaded are kept and the next try resumes from there: check the network or the proxy, or try a mirror in Settings → Model hub.</source>
         <translation>{name} 的下载多次失败（{reason}）。已下载的 {kept} 会保留，下次会从那里继续：请检查网络或代理，或在“设置 → 模型库”中改用镜像站点。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="508"/>
+        <location filename="../../app/messages.py" line="524"/>
         <source>{name} could not be written to {path} ({reason}). Check the models folder&apos;s permissions.</source>
         <translation>无法把 {name} 写入 {path}（{reason}）。请检查模型文件夹的权限。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="512"/>
+        <location filename="../../app/messages.py" line="528"/>
         <source>{name} does not have the {size} bytes the hub announced; it was removed. Try again later or another hub address.</source>
         <translation>{name} 的大小与模型库声明的 {size} 字节不符，已删除。请稍后重试或换一个模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="516"/>
+        <location filename="../../app/messages.py" line="532"/>
         <source>Checksum mismatch: {name} is not the file the hub describes. The damaged file was removed; download it again.</source>
         <translation>校验和不匹配：{name} 与模型库描述的文件不一致。损坏的文件已删除，请重新下载。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="520"/>
+        <location filename="../../app/messages.py" line="536"/>
         <source>The disk is full: {name} stopped after {kept}. What was downloaded is kept; free some space (or choose another models folder) and resume.</source>
         <translation>磁盘已满：{name} 在下载 {kept} 后停止。已下载的部分会保留；请释放空间（或选择其他模型文件夹）后继续。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="524"/>
+        <location filename="../../app/messages.py" line="540"/>
         <source>Not enough disk space for {name}: it needs {needed} and {folder} has {free} free. Free some space or choose another models folder in Settings → Model hub.</source>
         <translation>磁盘空间不足以下载 {name}：需要 {needed}，而 {folder} 只有 {free} 可用。请释放空间，或在“设置 → 模型库”中选择其他模型文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="528"/>
+        <location filename="../../app/messages.py" line="544"/>
         <source>{path} does not exist. Give the path of a downloaded model file or its folder.</source>
         <translation>{path} 不存在。请提供已下载的模型文件或其文件夹的路径。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="532"/>
+        <location filename="../../app/messages.py" line="548"/>
         <source>{folder} is not a folder. Choose the folder the merge script wrote.</source>
         <translation>{folder} 不是文件夹。请选择合并脚本输出的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="535"/>
+        <location filename="../../app/messages.py" line="551"/>
         <source>{folder} holds no model checkpoint: no config.json (Hugging Face) and no params.json with consolidated.*.pth (Meta&apos;s layout). Choose the folder the merge script wrote.</source>
         <translation>{folder} 中没有模型权重：既没有 config.json（Hugging Face），也没有 params.json 和 consolidated.*.pth（Meta 的格式）。请选择合并脚本输出的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="539"/>
+        <location filename="../../app/messages.py" line="555"/>
         <source>{folder} has a config.json but no weights (model*.safetensors or pytorch_model*.bin). Copy the weight files into it.</source>
         <translation>{folder} 中有 config.json 但没有权重（model*.safetensors 或 pytorch_model*.bin）。请把权重文件复制进去。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="543"/>
+        <location filename="../../app/messages.py" line="559"/>
         <source>This folder holds a {architecture} model; only LLaMA models (LlamaForCausalLM) such as Chinese-LLaMA and Chinese-Alpaca can be converted here.</source>
         <translation>该文件夹中是 {architecture} 模型；这里只能转换 LLaMA 模型（LlamaForCausalLM），例如 Chinese-LLaMA 和 Chinese-Alpaca。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="547"/>
+        <location filename="../../app/messages.py" line="563"/>
         <source>{path} asks for code shipped with the model (auto_map / trust_remote_code). Alpaca Desk never runs code from a model folder; only plain LlamaForCausalLM checkpoints are converted.</source>
         <translation>{path} 要求运行模型附带的代码（auto_map / trust_remote_code）。Alpaca Desk 从不运行模型文件夹中的代码；只转换普通的 LlamaForCausalLM 权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="551"/>
+        <location filename="../../app/messages.py" line="567"/>
         <source>{folder} has no usable tokenizer.model. Copy the tokenizer that came with these weights into the folder (for Chinese-LLaMA/Alpaca: the merged Chinese tokenizer).</source>
         <translation>{folder} 中没有可用的 tokenizer.model。请把这些权重附带的分词器复制到该文件夹（Chinese-LLaMA/Alpaca 使用合并后的中文分词器）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="555"/>
+        <location filename="../../app/messages.py" line="571"/>
         <source>The tokenizer has {tokenizer} pieces but the weights have {rows} embedding rows: they do not belong together. Use the tokenizer that came with these weights (Alpaca&apos;s for Alpaca, LLaMA&apos;s for LLaMA). Nothing was converted.</source>
         <translation>分词器有 {tokenizer} 个词元，但权重的嵌入矩阵有 {rows} 行：二者不匹配。请使用这些权重附带的分词器（Alpaca 用 Alpaca 的，LLaMA 用 LLaMA 的）。没有进行任何转换。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="559"/>
+        <location filename="../../app/messages.py" line="575"/>
         <source>Weight files of this checkpoint are missing or do not belong together. Copy the complete folder again.</source>
         <translation>该权重的部分文件缺失或彼此不匹配。请重新复制完整的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="563"/>
+        <location filename="../../app/messages.py" line="579"/>
         <source>{path} is cut off or damaged. Copy or download this weight file again.</source>
         <translation>{path} 不完整或已损坏。请重新复制或下载这个权重文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="567"/>
+        <location filename="../../app/messages.py" line="583"/>
         <source>{path} holds more than tensors: loading it would run code from the file, which Alpaca Desk never does. Use weights saved as safetensors, or from a source you trust.</source>
         <translation>{path} 中不只有张量：加载它会运行文件中的代码，Alpaca Desk 从不这样做。请使用保存为 safetensors 的权重，或来自可信来源的权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="571"/>
+        <location filename="../../app/messages.py" line="587"/>
         <source>This checkpoint is stored as PyTorch pickles (.bin/.pth), which need PyTorch, and PyTorch is not installed here. Save the model as safetensors, or convert it with the command line where PyTorch is installed.</source>
         <translation>该权重以 PyTorch pickle（.bin/.pth）保存，读取需要 PyTorch，而这里没有安装 PyTorch。请把模型保存为 safetensors，或在安装了 PyTorch 的环境中用命令行转换。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="575"/>
+        <location filename="../../app/messages.py" line="591"/>
         <source>A configuration file of this checkpoint is damaged or does not belong to it. Restore the folder from the model&apos;s download or merge.</source>
         <translation>该权重的某个配置文件已损坏或不属于它。请从模型的下载或合并结果恢复该文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="579"/>
+        <location filename="../../app/messages.py" line="595"/>
         <source>{path}: {key} is {value}, not {expected}. Restore this file from the model&apos;s download or merge.</source>
         <translation>{path}：{key} 的值为 {value}，不是{expected}。请从模型的下载或合并结果中恢复此文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="583"/>
+        <location filename="../../app/messages.py" line="599"/>
         <source>{path}: {key} is {value}, but the weights do not match it ({tensor}: {found}). Restore this file from the model&apos;s download or merge.</source>
         <translation>{path}：{key} 的值为 {value}，但权重与之不符（{tensor}：{found}）。请从模型的下载或合并结果中恢复此文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="587"/>
+        <location filename="../../app/messages.py" line="603"/>
         <source>{path} is damaged: its header puts the tensors {tensor} and {other} on the same bytes. Copy or download this weight file again.</source>
         <translation>{path} 已损坏：其文件头让张量 {tensor} 和 {other} 占用了相同的字节。请重新复制或下载此权重文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="591"/>
+        <location filename="../../app/messages.py" line="607"/>
         <source>The weights hold a tensor that a LLaMA model in float32, float16 or bfloat16 does not have; this checkpoint cannot be converted.</source>
         <translation>权重中有 float32、float16 或 bfloat16 的 LLaMA 模型不应有的张量；无法转换该权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="595"/>
+        <location filename="../../app/messages.py" line="611"/>
         <source>{path} uses RoPE scaling, which this converter does not write. Use llama.cpp&apos;s convert_hf_to_gguf.py for this model.</source>
         <translation>{path} 使用了 RoPE 缩放，本转换器不支持。请用 llama.cpp 的 convert_hf_to_gguf.py 转换该模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="599"/>
+        <location filename="../../app/messages.py" line="615"/>
         <source>Unknown output type {outtype}; choose f16, bf16 or f32.</source>
         <translation>未知的输出类型 {outtype}；请选择 f16、bf16 或 f32。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="602"/>
+        <location filename="../../app/messages.py" line="618"/>
         <source>Unknown template {template}; choose auto, raw, chinese-alpaca or chinese-alpaca-2.</source>
         <translation>未知的模板 {template}；请选择 auto、raw、chinese-alpaca 或 chinese-alpaca-2。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="605"/>
+        <location filename="../../app/messages.py" line="621"/>
         <source>{folder} has {free_size} free, but the output needs about {needed_size}. Free some space or choose another folder; nothing was written.</source>
         <translation>{folder} 只有 {free_size} 可用，而输出约需 {needed_size}。请释放空间或选择其他文件夹；没有写入任何文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="609"/>
+        <location filename="../../app/messages.py" line="625"/>
         <source>Cannot write {path}: {detail}. Choose another output folder.</source>
         <translation>无法写入 {path}：{detail}。请选择其他输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="612"/>
+        <location filename="../../app/messages.py" line="628"/>
         <source>Unknown quantization type {type}; choose one of the types offered.</source>
         <translation>未知的量化类型 {type}；请从提供的类型中选择。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="615"/>
+        <location filename="../../app/messages.py" line="631"/>
         <source>{path} is not a folder.</source>
         <translation>{path} 不是文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="616"/>
+        <location filename="../../app/messages.py" line="632"/>
         <source>Cannot use the folder {path}: {reason}. Choose another output folder.</source>
         <translation>无法使用文件夹 {path}：{reason}。请选择其他输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="619"/>
+        <location filename="../../app/messages.py" line="635"/>
         <source>The disk that holds {folder} filled up while {name} was quantized to {type}: {free_size} is free, and the file needs about {needed_size}. Free some space or choose another folder, then quantize again; the unfinished file was removed.</source>
         <translation>将 {name} 量化为 {type} 时，{folder} 所在的磁盘已满：可用空间为 {free_size}，而该文件约需 {needed_size}。请释放空间或选择其他文件夹后重新量化；未完成的文件已删除。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="625"/>
+        <location filename="../../app/messages.py" line="641"/>
         <source>llama.cpp could not quantize {path} to {type}:
 {log}</source>
         <translation>llama.cpp 无法把 {path} 量化为 {type}：
 {log}</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="628"/>
+        <location filename="../../app/messages.py" line="644"/>
         <source>{path} is too large for the report; choose a text under 64 MiB.</source>
         <translation>{path} 太大，无法用于报告；请选择小于 64 MiB 的文本。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="631"/>
+        <location filename="../../app/messages.py" line="647"/>
         <source>The text has {tokens} tokens for this model; the perplexity needs at least {needed} (two windows). Use a longer text or a smaller context.</source>
         <translation>对该模型而言，这段文本只有 {tokens} 个 token；计算困惑度至少需要 {needed} 个（两个窗口）。请使用更长的文本或更小的上下文。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="635"/>
+        <location filename="../../app/messages.py" line="651"/>
         <source>Cannot read the text {path}. Choose a UTF-8 text file.</source>
         <translation>无法读取文本 {path}。请选择 UTF-8 文本文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="638"/>
+        <location filename="../../app/messages.py" line="654"/>
         <source>The run&apos;s output folder {folder} is outside Alpaca Desk&apos;s data folder {data} and was not chosen here; it is not used. Choose the folder yourself, or leave it empty and the run&apos;s own folder is used.</source>
         <translation>训练的输出文件夹 {folder} 不在 Alpaca Desk 的数据文件夹 {data} 之内，且不是在这里选择的，因此不会使用。请自行选择文件夹，或留空以使用该训练自己的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="642"/>
+        <location filename="../../app/messages.py" line="658"/>
         <source>The job specification {path} names the output folder {folder}, outside Alpaca Desk&apos;s data folder {data}; a folder named inside a spec file is not used without your word. To write there, name it on the command line (--out {folder}); or remove output_dir from the spec and the run&apos;s own folder is used.</source>
         <translation>任务规格 {path} 指定的输出文件夹 {folder} 不在 Alpaca Desk 的数据文件夹 {data} 之内；规格文件中写明的文件夹未经你确认不会使用。若要写入该处，请在命令行中指定（--out {folder}）；或从规格中删除 output_dir，将使用该训练自己的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="646"/>
+        <location filename="../../app/messages.py" line="662"/>
         <source>The training recipe is not valid: {field}: {reason}.</source>
         <translation>训练配置无效：{field}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="650"/>
+        <location filename="../../app/messages.py" line="666"/>
         <source>Cannot read the job specification {path}: {reason}.</source>
         <translation>无法读取任务配置 {path}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="654"/>
+        <location filename="../../app/messages.py" line="670"/>
         <source>The job specification {path} is not valid: {field}: {reason}.</source>
         <translation>任务配置 {path} 无效：{field}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="658"/>
+        <location filename="../../app/messages.py" line="674"/>
         <source>Training needs {packages} in the Python that runs it ({python}). Install them with: {command} (or train on a GPU host that has them).</source>
         <translation>训练需要在运行它的 Python（{python}）中安装 {packages}。安装命令：{command}（或在已安装它们的 GPU 主机上训练）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="662"/>
+        <location filename="../../app/messages.py" line="678"/>
         <source>No CUDA GPU was found; training needs one (only the tiny test configurations run on the CPU). Use a computer with an NVIDIA GPU, or a remote GPU host.</source>
         <translation>未找到 CUDA GPU；训练需要 GPU（只有微型测试配置可以在 CPU 上运行）。请使用带 NVIDIA GPU 的计算机，或远程 GPU 主机。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="666"/>
+        <location filename="../../app/messages.py" line="682"/>
         <source>Run {job} has no adapter yet ({path} is missing): it has not finished.</source>
         <translation>运行 {job} 还没有适配器（缺少 {path}）：它尚未完成。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="670"/>
+        <location filename="../../app/messages.py" line="686"/>
         <source>No training run {job}. The list of runs is in the Advanced window and in `alpaca-desk train status`.</source>
         <translation>没有训练运行 {job}。运行列表见“高级”窗口或 `alpaca-desk train status`。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="674"/>
+        <location filename="../../app/messages.py" line="690"/>
         <source>The record of run {job} ({path}) is damaged; its folder can be deleted.</source>
         <translation>运行 {job} 的记录（{path}）已损坏；可以删除它的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="678"/>
+        <location filename="../../app/messages.py" line="694"/>
         <source>The process that ran it is gone (the app or command that started it was closed or killed).</source>
         <translation>运行它的进程已不存在（启动它的应用或命令已被关闭或终止）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="682"/>
+        <location filename="../../app/messages.py" line="698"/>
         <source>Run {job} runs on {target}; stop it from the Advanced window.</source>
         <translation>运行 {job} 在 {target} 上进行；请在“高级”窗口中停止它。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="686"/>
+        <location filename="../../app/messages.py" line="702"/>
         <source>Run {job} runs on this computer, in the process that started it; see `alpaca-desk train status {job}`.</source>
         <translation>运行 {job} 在这台电脑上、由启动它的进程执行；请查看 `alpaca-desk train status {job}`。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="690"/>
+        <location filename="../../app/messages.py" line="706"/>
         <source>The job on {name} ended without a word (the host restarted, or its processes were killed).</source>
         <translation>{name} 上的任务未留下任何消息就结束了（主机重启，或其进程被终止）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="694"/>
+        <location filename="../../app/messages.py" line="710"/>
         <source>{name} lacks: {missing}.</source>
         <translation>{name} 缺少：{missing}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="698"/>
+        <location filename="../../app/messages.py" line="714"/>
         <source>Run {job} is not running ({state}).</source>
         <translation>运行 {job} 未在进行（{state}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="702"/>
+        <location filename="../../app/messages.py" line="718"/>
         <source>The dataset {path} is too large ({size} bytes; the limit is 2 GB). Split it into several files in one folder.</source>
         <translation>数据集 {path} 太大（{size} 字节；上限为 2 GB）。请把它拆分为同一文件夹中的多个文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="706"/>
+        <location filename="../../app/messages.py" line="722"/>
         <source>Cannot read the dataset {path}: {reason}.</source>
         <translation>无法读取数据集 {path}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="710"/>
+        <location filename="../../app/messages.py" line="726"/>
         <source>The dataset {path} holds no records (pre-training reads UTF-8 .txt files; instruction data is JSON).</source>
         <translation>数据集 {path} 中没有记录（预训练读取 UTF-8 .txt 文件；指令数据为 JSON）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="714"/>
+        <location filename="../../app/messages.py" line="730"/>
         <source>Record {index} of {path} {reason}. Instruction data is a JSON array (or JSON lines) of objects with &quot;instruction&quot;, optional &quot;input&quot;, and &quot;output&quot; strings.</source>
         <translation>{path} 的第 {index} 条记录：{reason}。指令数据应为 JSON 数组（或 JSON lines），每个对象包含字符串 &quot;instruction&quot;、可选的 &quot;input&quot; 和 &quot;output&quot;。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="718"/>
+        <location filename="../../app/messages.py" line="734"/>
         <source>{path} is not valid JSON (line {line}). Instruction data is a JSON array, or one JSON object per line.</source>
         <translation>{path} 不是有效的 JSON（第 {line} 行）。指令数据应为 JSON 数组，或每行一个 JSON 对象。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="722"/>
+        <location filename="../../app/messages.py" line="738"/>
         <source>Line {index} of {path} is longer than {limit_mb} MB, far more than a training sequence holds, so it was not read. Shorten that record or remove it, then start again.</source>
         <translation>{path} 的第 {index} 行超过 {limit_mb} MB，远超一个训练序列所能容纳的长度，因此未读取。请缩短或删除这条记录后重新开始。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="726"/>
+        <location filename="../../app/messages.py" line="742"/>
         <source>Record {index} of {path} is longer than {limit_mb} MB, far more than a training sequence holds, so it was not read. Shorten that record or remove it, then start again.</source>
         <translation>{path} 的第 {index} 条记录超过 {limit_mb} MB，远超一个训练序列所能容纳的长度，因此未读取。请缩短或删除这条记录后重新开始。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="730"/>
+        <location filename="../../app/messages.py" line="746"/>
         <source>Record {index} of {path} has a prompt (instruction and input) longer than the {block_size} tokens of a training sequence, so none of its answer can be learned. Shorten the instruction and input, or raise the block size.</source>
         <translation>{path} 的第 {index} 条记录的提示词（指令和输入）超过一个训练序列的 {block_size} 个 token，其回答部分无法被学习。请缩短指令和输入，或增大块大小。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="734"/>
+        <location filename="../../app/messages.py" line="750"/>
         <source>The dataset {path} gives no training sequence of {block_size} tokens; use more text or a smaller block size.</source>
         <translation>数据集 {path} 凑不出一个 {block_size} 个 token 的训练序列；请使用更多文本或更小的块大小。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="738"/>
+        <location filename="../../app/messages.py" line="754"/>
         <source>Precision {precision} needs a CUDA GPU; use fp32 (or Automatic) for a tiny test on the CPU.</source>
         <translation>精度 {precision} 需要 CUDA GPU；在 CPU 上做微型测试请使用 fp32（或“自动”）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="742"/>
+        <location filename="../../app/messages.py" line="758"/>
         <source>The model has {parameters} parameters; a tiny test on the CPU allows {limit}. Train real models on a CUDA GPU.</source>
         <translation>该模型有 {parameters} 个参数；CPU 上的微型测试最多允许 {limit} 个。请在 CUDA GPU 上训练真实模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="746"/>
+        <location filename="../../app/messages.py" line="762"/>
         <source>The recipe asks for DeepSpeed ({config}) but it is not installed: pip install deepspeed.</source>
         <translation>配置要求使用 DeepSpeed（{config}），但尚未安装：pip install deepspeed。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="750"/>
+        <location filename="../../app/messages.py" line="766"/>
         <source>Loading the model in {bits} bits needs a CUDA GPU: bitsandbytes quantizes on the GPU only. Choose 16 bits here, or train on a computer with an NVIDIA GPU.</source>
         <translation>以 {bits} 位加载模型需要 CUDA GPU：bitsandbytes 只能在 GPU 上量化。请在此选择 16 位，或在有 NVIDIA GPU 的电脑上训练。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="755"/>
+        <location filename="../../app/messages.py" line="771"/>
         <source>Loading the model in {bits} bits needs bitsandbytes, which the training Python lacks. Install it with: {command}; or choose 16 bits.</source>
         <translation>以 {bits} 位加载模型需要 bitsandbytes，而训练用的 Python 没有安装它。请用以下命令安装：{command}；或选择 16 位。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="760"/>
+        <location filename="../../app/messages.py" line="776"/>
         <source>The {job} run failed: {detail}. The log ({log}) has details.</source>
         <translation>{job} 运行失败：{detail}。详情见日志（{log}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="764"/>
+        <location filename="../../app/messages.py" line="780"/>
         <source>Cannot read {path} ({what}): {reason}.</source>
         <translation>无法读取 {path}（{what}）：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="768"/>
+        <location filename="../../app/messages.py" line="784"/>
         <source>{path}: {key} is {value}, not a number from {low} to {high}. The adapter&apos;s configuration is damaged: download or train the adapter again. Nothing was merged.</source>
         <translation>{path}：{key} 的值为 {value}，不是 {low} 到 {high} 之间的数。适配器的配置已损坏：请重新下载或训练该适配器。未进行任何合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="772"/>
+        <location filename="../../app/messages.py" line="788"/>
         <source>{path} is a pickle that holds more than tensors ({what}); loading it could run code from the file, so it was not opened. Use the adapter saved as safetensors, or get it again from its publisher.</source>
         <translation>{path} 是一个除张量外还包含其他内容（{what}）的 pickle 文件；加载它可能会运行文件中的代码，因此未打开。请使用以 safetensors 格式保存的适配器，或从发布者处重新获取。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="776"/>
+        <location filename="../../app/messages.py" line="792"/>
         <source>The adapter {adapter} holds no weights, so merging it would change nothing. Download or train the adapter again.</source>
         <translation>适配器 {adapter} 不含任何权重，合并它不会改变模型。请重新下载或训练该适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="780"/>
+        <location filename="../../app/messages.py" line="796"/>
         <source>Merging gives {tensor} values that are not finite numbers (inf or NaN), because of {path}. Nothing was written; use a sound adapter and base model.</source>
         <translation>合并后 {tensor} 出现非有限数值（inf 或 NaN），原因在于 {path}。未写入任何文件；请使用完好的适配器和基础模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="784"/>
+        <location filename="../../app/messages.py" line="800"/>
         <source>{path} is a {kind} adapter; only plain LoRA adapters can be merged here (use peft&apos;s merge_and_unload for the others).</source>
         <translation>{path} 是 {kind} 适配器；这里只能合并普通 LoRA 适配器（其他类型请使用 peft 的 merge_and_unload）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="788"/>
+        <location filename="../../app/messages.py" line="804"/>
         <source>{path} holds no model weights (model.safetensors, pytorch_model.bin or a sharded index). Give the base model&apos;s Hugging Face folder.</source>
         <translation>{path} 中没有模型权重（model.safetensors、pytorch_model.bin 或分片索引）。请选择基础模型的 Hugging Face 文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="792"/>
+        <location filename="../../app/messages.py" line="808"/>
         <source>The adapter {adapter} does not fit this base model ({tensor}): it was trained for another model.</source>
         <translation>适配器 {adapter} 与该基础模型不匹配（{tensor}）：它是为另一个模型训练的。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="796"/>
+        <location filename="../../app/messages.py" line="812"/>
         <source>The adapters resize the vocabulary to {rows} rows but carry no tokenizer.model. Put the adapter&apos;s tokenizer in its folder.</source>
         <translation>适配器把词表调整为 {rows} 行，但没有附带 tokenizer.model。请把适配器的分词器放进它的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="800"/>
+        <location filename="../../app/messages.py" line="816"/>
         <source>{path} gives the added token {token} the id {id}, but the tokenizer.model beside it has {pieces} pieces, so the added tokens must take the ids from {pieces} on, in turn ({expected} here). The tokenizer files of that folder do not belong together: put there the tokenizer.model and added_tokens.json that were saved with its weights (or download or train them again). Nothing was merged.</source>
         <translation>{path} 给新增 token {token} 的 id 是 {id}，但旁边的 tokenizer.model 有 {pieces} 个词元，新增 token 的 id 必须从 {pieces} 起依次排列（这里应为 {expected}）。该文件夹中的分词器文件不匹配：请放入与其权重一同保存的 tokenizer.model 和 added_tokens.json（或重新下载、重新训练）。未进行任何合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="804"/>
+        <location filename="../../app/messages.py" line="820"/>
         <source>Give at least one LoRA adapter to merge.</source>
         <translation>请至少提供一个要合并的 LoRA 适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="808"/>
+        <location filename="../../app/messages.py" line="824"/>
         <source>{path} exists already; choose a new folder for the merged model.</source>
         <translation>{path} 已存在；请为合并后的模型选择一个新文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="812"/>
+        <location filename="../../app/messages.py" line="828"/>
         <source>{repo} is not a LoRA repository of the model catalogue (or its merge recipe goes round in a circle), so it cannot be merged from here.</source>
         <translation>{repo} 不是模型目录中的 LoRA 仓库（或其合并顺序出现了循环），无法在此合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="816"/>
+        <location filename="../../app/messages.py" line="832"/>
         <source>The LoRA repository {repo} is not (wholly) in the models folder {folder}. Download it first: alpaca-desk download {repo}</source>
         <translation>LoRA 仓库 {repo} 不在（或未完整下载到）模型文件夹 {folder} 中。请先下载：alpaca-desk download {repo}</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="820"/>
+        <location filename="../../app/messages.py" line="836"/>
         <source>{repo} is merged on top of {after}: give the adapters in the order {chain}.</source>
         <translation>{repo} 要合并在 {after} 之上：请按 {chain} 的顺序给出适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="824"/>
+        <location filename="../../app/messages.py" line="840"/>
         <source>{folder} is not a folder. Choose the folder of the original LLaMA weights in Hugging Face format.</source>
         <translation>{folder} 不是文件夹。请选择 Hugging Face 格式的原版 LLaMA 权重所在的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="828"/>
+        <location filename="../../app/messages.py" line="844"/>
         <source>{folder} holds Meta&apos;s original checkpoint (consolidated.*.pth). The merge needs the Hugging Face format: convert it first with transformers&apos; script, {command}, then choose the output folder.</source>
         <translation>{folder} 中是 Meta 的原始检查点（consolidated.*.pth）。合并需要 Hugging Face 格式：请先用 transformers 的脚本转换（{command}），再选择其输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="832"/>
+        <location filename="../../app/messages.py" line="848"/>
         <source>{folder} has no config.json: it is not a model in Hugging Face format. Choose the folder of the original LLaMA weights converted to Hugging Face format (config.json, tokenizer.model, weights).</source>
         <translation>{folder} 中没有 config.json：它不是 Hugging Face 格式的模型。请选择已转换为 Hugging Face 格式的原版 LLaMA 权重文件夹（config.json、tokenizer.model、权重）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="836"/>
+        <location filename="../../app/messages.py" line="852"/>
         <source>{folder} has a vocabulary of {rows} tokens{label}, not the original LLaMA&apos;s {expected}. The Chinese LoRA adapters add the Chinese vocabulary themselves and must be merged into Meta&apos;s original LLaMA weights, not into a model that was merged or extended already.</source>
         <translation>{folder} 的词表有 {rows} 个词元{label}，不是原版 LLaMA 的 {expected}。中文 LoRA 适配器会自行加入中文词表，必须合并进 Meta 原版 LLaMA 权重，而不是已经合并或扩充过词表的模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="840"/>
+        <location filename="../../app/messages.py" line="856"/>
         <source>{folder} is LLaMA {found}, but these adapters are for LLaMA {params}. Choose the {params} weights.</source>
         <translation>{folder} 是 LLaMA {found}，而这些适配器是为 LLaMA {params} 准备的。请选择 {params} 的权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="844"/>
+        <location filename="../../app/messages.py" line="860"/>
         <source>Merging needs {packages} (the train extra), which this computer&apos;s Python ({python}) lacks. Install them with: {command}, or merge with alpaca-desk merge-lora on a computer that has them.</source>
         <translation>合并需要 {packages}（train 附加组件），本机的 Python（{python}）中没有。请用以下命令安装：{command}，或在具备这些组件的电脑上用 alpaca-desk merge-lora 合并。</translation>
     </message>
@@ -3380,6 +3405,133 @@ Last changed {when}</source>
         <location filename="../../app/views/report_dialog.py" line="234"/>
         <source>Cannot write {0}: {1}</source>
         <translation>无法写入 {0}：{1}</translation>
+    </message>
+</context>
+<context>
+    <name>ServerController</name>
+    <message>
+        <location filename="../../app/controllers/server.py" line="72"/>
+        <source>Local server</source>
+        <extracomment>Settings → Local server…, once opened (app.views.server_dialog.open_server_dialog).</extracomment>
+        <translation>本地服务器</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/server.py" line="235"/>
+        <source>Local server: answering a request</source>
+        <translation>本地服务器：正在回答一个请求</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/server.py" line="237"/>
+        <source>Local server: a request waits for the answer in this window</source>
+        <translation>本地服务器：一个请求正在等待本窗口的回答完成</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/server.py" line="239"/>
+        <source>Local server: a request waits its turn</source>
+        <translation>本地服务器：一个请求正在排队等候</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/server.py" line="241"/>
+        <source>Local server: on</source>
+        <translation>本地服务器：已开启</translation>
+    </message>
+</context>
+<context>
+    <name>ServerDialog</name>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="31"/>
+        <source>Local server</source>
+        <translation>本地服务器</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="34"/>
+        <source>Serve the loaded model to other programs on this computer</source>
+        <translation>把已加载的模型提供给本机的其他程序使用</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="38"/>
+        <source>127.0.0.1: this computer only. Any other address lets other computers connect, with the key.</source>
+        <translation>127.0.0.1：仅限本机。任何其他地址都允许其他电脑凭密钥连接。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="42"/>
+        <source>any free port</source>
+        <translation>任意空闲端口</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="44"/>
+        <source>Require the API key</source>
+        <translation>要求提供 API 密钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="49"/>
+        <source>Copy URL</source>
+        <translation>复制网址</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="50"/>
+        <source>Copy key</source>
+        <translation>复制密钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="51"/>
+        <source>New key</source>
+        <translation>新密钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="56"/>
+        <source>Address:</source>
+        <translation>地址：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="57"/>
+        <source>Port:</source>
+        <translation>端口：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="63"/>
+        <source>API key:</source>
+        <translation>API 密钥：</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="108"/>
+        <source>Off.</source>
+        <translation>已关闭。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="110"/>
+        <source>Starting…</source>
+        <translation>正在启动…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="112"/>
+        <source>Stopping…</source>
+        <translation>正在停止…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="114"/>
+        <source>Listening at {0}. Requests served: {1}.</source>
+        <translation>正在 {0} 监听。已处理请求：{1}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="116"/>
+        <source>Answering now.</source>
+        <translation>正在回答。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="118"/>
+        <source>A request waits its turn.</source>
+        <translation>有一个请求正在排队。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="120"/>
+        <source>No model is loaded: requests are answered with an error until one is.</source>
+        <translation>未加载模型：加载模型之前，请求都会得到错误回答。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/server_dialog.py" line="122"/>
+        <source>The key could not be saved in a keyring; it lasts until Alpaca Desk quits.</source>
+        <translation>密钥无法保存到密钥环中；它只在 Alpaca Desk 退出前有效。</translation>
     </message>
 </context>
 <context>

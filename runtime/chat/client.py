@@ -251,8 +251,17 @@ class HostClient:
             self._stderr_tail.append(f"(the host did not stop within {grace:.1f} s and was ended)")
             self.kill()
 
-    def stream(self, op: str, *, timeout: float | None = None, **fields: Any) -> Iterator[HostEvent]:
+    def stream(
+        self,
+        op: str,
+        *,
+        timeout: float | None = None,
+        sent: Callable[[int], None] | None = None,
+        **fields: Any,
+    ) -> Iterator[HostEvent]:
         """Send a request and yield its events until the terminal one (which is yielded too).
+
+        ``sent`` is told the request's id once it is sent (to cancel this request alone).
 
         Raises:
             HostDied: the host ended before the request finished.
@@ -266,6 +275,8 @@ class HostClient:
             self._active.add(request_id)
         try:
             self._send_or_forget(request_id, {"id": request_id, "op": op, **fields})
+            if sent is not None:
+                sent(request_id)
             while True:
                 event = waiter.get(timeout=timeout)
                 if event["event"] == "host_died":

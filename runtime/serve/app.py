@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from runtime.errors import PromptTooLong, UntrustedJsonError
-from runtime.serve.backend import HostBackend, HostCalls, LoadedModel, Plan, Run
+from runtime.serve.backend import NO_MODEL_MESSAGE, HostBackend, HostCalls, LoadedModel, Plan, Run
 from runtime.serve.guard import AccessLog, HostGuard, KeyGuard
 from runtime.serve.requests import (
     MAX_BODY_BYTES,
@@ -77,6 +77,8 @@ def _event_error(event: dict[str, Any] | None) -> ApiError:
         return context_exceeded(int(params.get("n_tokens", 0)), int(params.get("n_ctx", 0)))
     if kind == "ParameterError":
         return ApiError(400, "invalid_value", str(event.get("message")))
+    if kind == "ServeNoModel":
+        return ApiError(503, "model_not_loaded", NO_MODEL_MESSAGE, type="server_error")
     if kind == "cancelled":
         return ApiError(503, "cancelled", str(event.get("message")), type="server_error")
     if event.get("died"):
@@ -107,8 +109,11 @@ class Api:
 
     @property
     def model(self) -> LoadedModel:
-        assert self.backend.model is not None, "the model is loaded before the server listens"
-        return self.backend.model
+        model = self.backend.model
+        if model is None:
+            # Only the window's server is without a model at times (``alpaca-desk serve`` loads first).
+            raise ApiError(503, "model_not_loaded", NO_MODEL_MESSAGE, type="server_error")
+        return model
 
     async def models(self, request: Request) -> Response:
         model = self.model
@@ -129,6 +134,7 @@ class Api:
 
     async def tokenize(self, request: Request) -> Response:
         req = parse_tokenize(await read_json(request))
+        _ = self.model  # 503 while the window has none
         result = await self.backend.call(
             "tokenize", text=req.content, add_bos=req.add_special, special=req.parse_special
         )

@@ -6,6 +6,10 @@ thread too, which lives as long as the server: on Linux a host ends with the thr
 it (``runtime._exit.end_with_parent``). A run's events reach the event loop through an
 :class:`asyncio.Queue`; cancelling a run that waits skips it, cancelling one that runs asks the
 host to stop, which it does within one token.
+
+The window shares its own host instead (:meth:`HostBackend.sharing`): the server's requests then
+join the window's in the host's one queue, in the order they were sent, and the server neither
+starts, loads nor ends that host. Its cancels name their request, never the window's.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from runtime.chat import HostClient, HostEvent, raise_for_error
-from runtime.errors import AppError, HostDied
+from runtime.errors import AppError, HostDied, ServeError
 
 log = logging.getLogger("alpaca_desk.serve")  # the access log's: the command line shows it
+
+#: The answer to a request while the window that shares its host has no model.
+NO_MODEL_MESSAGE = "no model is loaded in Alpaca Desk"
 
 #: What a run does in the worker thread: ``plan(host)`` makes any preparatory calls (count the
 #: prompt) and returns the streamed request to send, as ``(op, fields)``.
@@ -106,14 +113,43 @@ class HostBackend:
         self._n_ctx = n_ctx
         self._threads = threads
         self._template = template
-        self._client = HostClient(log_file=log_file)
+        owned = HostClient(log_file=log_file)
+        self._client_source: Callable[[], HostClient] = lambda: owned
+        self._owns_host = True
+        #: ``(state, served)`` from the worker thread: "waiting" (sent, behind other requests),
+        #: "answering" (its first event came), "idle" (done); served counts finished requests.
+        self.on_activity: Callable[[str, int], None] | None = None
+        self.served = 0
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="serve-host")
         # Held while a cancel is sent and while a run is marked over: a cancel without a target
         # stops every request sent so far, so it must never be sent once the next one may be.
         self._turn = threading.Lock()
         self._running: Run | None = None
+        self._request_id: int | None = None
         self.model: LoadedModel | None = None
         self._closing = False
+
+    @classmethod
+    def sharing(cls, client: Callable[[], HostClient], model: LoadedModel | None) -> HostBackend:
+        """A backend over a host someone else owns (the window's): it never starts, loads or ends it.
+
+        Args:
+            client: the owner's current client (the owner replaces it when its host dies).
+            model: the model the owner has loaded, or None; :meth:`set_model` follows changes.
+        """
+        backend = cls("", n_ctx=0, threads=None, template="", log_file=Path())
+        backend._client_source = client
+        backend._owns_host = False
+        backend.model = model
+        return backend
+
+    def set_model(self, model: LoadedModel | None) -> None:
+        """The owner loaded another model (or none): the next requests use it."""
+        self.model = model
+
+    @property
+    def _client(self) -> HostClient:
+        return self._client_source()
 
     @property
     def host_pid(self) -> int | None:
@@ -152,6 +188,11 @@ class HostBackend:
         return run
 
     def _checked(self, work: Callable[[], HostEvent]) -> HostEvent:
+        if not self._owns_host:
+            if self.model is None or not self._client.alive:
+                # The owner's model is gone (or its host with it): a request would start a bare host.
+                raise ServeNoModel(NO_MODEL_MESSAGE, code="serve_no_model")
+            return work()
         if not self._client.alive:
             # The host died (a native abort): a fresh one with the same model serves the next request.
             log.warning("the inference host is not running; starting it again")
@@ -160,20 +201,37 @@ class HostBackend:
 
     def _cancel_if_running(self, run: Run) -> None:
         with self._turn:
-            if self._running is run:
-                self._client.cancel(None)
+            if self._running is run and (self._owns_host or self._request_id is not None):
+                # A shared host runs the owner's requests too: only this one may be stopped.
+                self._client.cancel(None if self._owns_host else self._request_id)
 
     def _stream(self, run: Run, plan: Plan) -> None:
         if self._closing:
             run.cancel()
         with self._turn:
             self._running = run
+            self._request_id = None
+        self._report("waiting")
         try:
             self._stream_run(run, plan)
         finally:
             with self._turn:
                 self._running = None
+                self._request_id = None
+            self.served += 1
+            self._report("idle")
             run.put(None)
+
+    def _report(self, state: str) -> None:
+        if self.on_activity is not None:
+            try:
+                self.on_activity(state, self.served)
+            except Exception:  # noqa: BLE001 - a listener's bug must not end the worker
+                log.exception("the server's activity listener failed")
+
+    def _sent(self, request_id: int) -> None:
+        with self._turn:
+            self._request_id = request_id
 
     def _stream_run(self, run: Run, plan: Plan) -> None:
         if not run.begin(lambda: self._cancel_if_running(run)):
@@ -183,12 +241,16 @@ class HostBackend:
         cancel_sent = False
         try:
             op, fields = self._checked_plan(plan)
-            for event in self._client.stream(op, **fields):
+            answering = False
+            for event in self._client.stream(op, sent=self._sent, **fields):
                 if run.cancelled and not cancel_sent:
                     # The client left before the host had this request: stop it now (this thread
                     # sends the next request only after this one ended, so no lock is needed).
-                    self._client.cancel(None)
+                    self._client.cancel(None if self._owns_host else event.get("id"))
                     cancel_sent = True
+                if not answering:
+                    answering = True
+                    self._report("answering")
                 run.put(event)
                 if event["event"] == "finished" and event.get("reason") == "cancelled":
                     log.info("cancelled answer stopped after %s tokens", event.get("generated_tokens"))
@@ -227,13 +289,20 @@ class HostBackend:
             threading.Thread(target=running.cancel, name="serve-cancel", daemon=True).start()
 
     def close(self) -> None:
-        """End the host, then the worker thread."""
+        """End the host (one this backend owns), then the worker thread."""
+        if not self._owns_host:
+            self._worker.shutdown(wait=False, cancel_futures=True)
+            return
         self._client.cancel(None)
         try:
             self._worker.submit(self._client.stop).result(timeout=10)
         except Exception:  # noqa: BLE001 - a host that does not stop is killed below
             self._client.kill()
         self._worker.shutdown(wait=False, cancel_futures=True)
+
+
+class ServeNoModel(ServeError):
+    """The window that shares its host with the server has no model loaded."""
 
 
 def raise_event_error(event: HostEvent) -> None:

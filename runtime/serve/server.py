@@ -10,6 +10,7 @@ import ipaddress
 import logging
 import secrets
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,19 +150,7 @@ def serve(
         model = backend.load()
         port = sock.getsockname()[1]
         app = create_app(backend, key=config.api_key, bound=config.host, port=port, cors_origins=config.cors_origins)
-        settings = uvicorn.Config(
-            app,
-            log_config=None,  # the command line's logging; uvicorn's own would print client addresses
-            access_log=False,  # runtime.serve.guard.AccessLog writes the one line per request
-            lifespan="off",
-            # Named, not "auto": the same pure-Python stack everywhere, frozen build included
-            # (no probing for httptools, uvloop or websockets).
-            http="h11",
-            ws="none",
-            loop="asyncio",
-            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
-            server_header=False,
-        )
+        settings = _uvicorn_config(app)
         url = url_of(config.host, port)
         server = _Server(settings, on_exit=backend.cancel_all, on_started=lambda: on_listening(url, model))
         if network_log is not None:
@@ -174,6 +163,114 @@ def serve(
     finally:
         sock.close()
         backend.close()
+
+
+def _uvicorn_config(app: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        log_config=None,  # the command line's logging; uvicorn's own would print client addresses
+        access_log=False,  # runtime.serve.guard.AccessLog writes the one line per request
+        lifespan="off",
+        # Named, not "auto": the same pure-Python stack everywhere, frozen build included
+        # (no probing for httptools, uvloop or websockets).
+        http="h11",
+        ws="none",
+        loop="asyncio",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        server_header=False,
+    )
+
+
+class BackgroundServer:
+    """The server on a thread of this process, over a backend someone else owns (the window's).
+
+    :meth:`start` and :meth:`stop` block (call them off a GUI thread); :meth:`stop` may be called
+    from any thread. The backend's host is left as it is.
+
+    Args:
+        backend: usually :meth:`HostBackend.sharing`.
+        host, port: where to listen (port 0: a free one); checked as ``alpaca-desk serve`` checks them.
+        api_key: the key every request must bring (required off the loopback).
+        network_log: ``(event, url)`` for the network log ("listening", "closed").
+    """
+
+    def __init__(
+        self,
+        backend: HostBackend,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        api_key: str | None = None,
+        network_log: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.backend = backend
+        self._config = ServeConfig(model="", template="", host=host, port=port, api_key=api_key)
+        self._network_log = network_log
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def check(self) -> None:
+        """Refuse an unsafe address or a bad port before anything starts (quick; any thread).
+
+        Raises:
+            ServeError: ``serve_key_required`` or ``serve_bad_port``.
+        """
+        self._config.check()
+
+    def start(self, timeout: float = 30.0) -> str:
+        """Bind, listen, and return the URL once connections are accepted.
+
+        Raises:
+            ServeError: an unsafe address without a key, a bad port or address, a port in use.
+        """
+        from runtime.serve.app import create_app
+
+        config = self._config
+        config.check()
+        sock = bind_socket(config.host, config.port)
+        port = sock.getsockname()[1]
+        app = create_app(self.backend, key=config.api_key, bound=config.host, port=port)
+        started = threading.Event()
+        server = _Server(_uvicorn_config(app), on_exit=self.backend.cancel_all, on_started=started.set)
+        self._server = server
+        self.url = url_of(config.host, port)
+
+        def run() -> None:
+            try:
+                server.run(sockets=[sock])
+            except BaseException:  # noqa: BLE001 - a thread's end is reported through `started`
+                log.exception("the local server stopped with an error")
+            finally:
+                sock.close()
+                started.set()
+                if self._network_log is not None:
+                    self._network_log("closed", self.url)
+
+        if self._network_log is not None:
+            self._network_log("listening", self.url)
+        self._thread = threading.Thread(target=run, name="serve-http", daemon=True)
+        self._thread.start()
+        if not started.wait(timeout) or not server.started:
+            self.stop()
+            raise ServeError(
+                f"The server on {self.url} did not start.",
+                code="serve_port_busy",
+                params={"host": config.host, "port": port},
+            )
+        return self.url
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop answering (running answers are cancelled), close the socket, wait for the thread."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self.backend.cancel_all()
+        server.should_exit = True
+        thread.join(timeout)
+        self._server = None
+        self._thread = None
+        self.backend.close()
 
 
 class _Server(uvicorn.Server):

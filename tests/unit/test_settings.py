@@ -135,6 +135,11 @@ BAD_VALUES = [
     ("colour_scheme", None, "system"),
     ("recent_models", "/m/a.gguf", []),
     ("recent_models", {"a": 1}, []),
+    ("serve_enabled", "yes", False),
+    ("serve_host", "", "127.0.0.1"),
+    ("serve_host", "0.0.0.0 ", "127.0.0.1"),
+    ("serve_port", 70000, 8080),
+    ("serve_port", "8080", 8080),
 ]
 
 
@@ -157,7 +162,17 @@ def test_a_bad_value_falls_back_to_its_default_with_a_notice(
     assert list(tmp_path.iterdir()) == [path]  # valid JSON: nothing to keep aside
 
 
-@pytest.mark.parametrize(("name", "value"), [("n_threads", None), ("n_threads", 8), ("n_gpu_layers", -1)])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("n_threads", None),
+        ("n_threads", 8),
+        ("n_gpu_layers", -1),
+        ("serve_enabled", True),
+        ("serve_host", "0.0.0.0"),
+        ("serve_port", 0),
+    ],
+)
 def test_good_values_give_no_notice(tmp_path: Path, name: str, value: object) -> None:
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({name: value}), encoding="utf-8")
