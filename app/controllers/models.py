@@ -84,6 +84,8 @@ class ModelsController(HostEventsController):
         self.loading_path = ""
         self.cancel_load_button.clicked.connect(self.cancel_load)
         self.decoding.params_changed.connect(self._on_params_changed)
+        self.decoding.set_kv_type(context.settings.kv_type)
+        self.decoding.kv_type_changed.connect(self._on_kv_type_changed)
 
     def _client_slots(self) -> list[tuple[Any, Any]]:
         return [
@@ -128,6 +130,7 @@ class ModelsController(HostEventsController):
             n_ctx=self.decoding.params().n_ctx,
             n_threads=self.ctx.settings.n_threads,
             n_gpu_layers=self.ctx.settings.n_gpu_layers,
+            kv_type=self.decoding.kv_type(),
         )
         self.model_label.setText(self.tr("Loading {0}…").format(Path(path).name))
 
@@ -208,6 +211,19 @@ class ModelsController(HostEventsController):
             action=self.tr("Restart and reload the model") if path else "",
             callback=(lambda: self.open_model(path)) if path else None,
         )
+
+    def _on_kv_type_changed(self, kv_type: str) -> None:
+        self.ctx.settings.kv_type = kv_type
+        self.ctx.save_settings()
+        info = self.client.model_info
+        if info and info.get("kv", "f16") != kv_type:
+            path = info.get("path", "")
+            self.banner.show_message(
+                self.tr("The KV cache type {0} takes effect when the model is loaded again.").format(kv_type),
+                action=self.tr("Reload now"),
+                callback=lambda: self.open_model(path),
+                key="kv_type",
+            )
 
     def _on_params_changed(self, params: Any) -> None:
         self.ctx.settings.params = params.to_dict()

@@ -135,6 +135,8 @@ BAD_VALUES = [
     ("colour_scheme", None, "system"),
     ("recent_models", "/m/a.gguf", []),
     ("recent_models", {"a": 1}, []),
+    ("kv_type", "q5_1", "f16"),
+    ("kv_type", ["q8_0"], "f16"),
 ]
 
 
@@ -157,7 +159,9 @@ def test_a_bad_value_falls_back_to_its_default_with_a_notice(
     assert list(tmp_path.iterdir()) == [path]  # valid JSON: nothing to keep aside
 
 
-@pytest.mark.parametrize(("name", "value"), [("n_threads", None), ("n_threads", 8), ("n_gpu_layers", -1)])
+@pytest.mark.parametrize(
+    ("name", "value"), [("n_threads", None), ("n_threads", 8), ("n_gpu_layers", -1), ("kv_type", "q4_0")]
+)
 def test_good_values_give_no_notice(tmp_path: Path, name: str, value: object) -> None:
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({name: value}), encoding="utf-8")
@@ -215,3 +219,10 @@ def test_params_that_are_not_an_object_fall_back_to_the_papers(tmp_path: Path, p
     loaded, [notice] = load_settings(path)
     assert loaded.decoding_params() == DecodingParams()
     assert notice.params["name"] == "params"
+
+
+def test_the_kv_cache_types_are_the_planners() -> None:
+    from runtime.models.plan import KV_TYPES
+    from runtime.settings import KV_CACHE_TYPES
+
+    assert KV_CACHE_TYPES == KV_TYPES
