@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QLabel, QMenu, QProgressBar, QPushButton, QWidget
+from shiboken6 import isValid
 
 from app.controllers import HostEventsController, dialog_parent
 from app.inference_client import InferenceClient
 from app.messages import error_text
+from app.plan_texts import gb_text, loaded_plan_text
+from app.tasks import run_task
 from app.views.banner import Banner
 from app.views.decoding_panel import DecodingPanel
 from app.views.tokenizer_panel import TokenizerPanel
@@ -186,8 +189,44 @@ class ModelsController(HostEventsController):
             )
         )
         self.model_label.setToolTip(info.get("path", ""))
+        self._show_plan(info)
         self.controls_changed.emit()
         self.model_loaded.emit(info)
+
+    def _show_plan(self, info: dict[str, Any]) -> None:
+        """Add the planner's figures for the loaded file, context and KV cache type to the status
+        bar. Reading the header (seconds for a 50,000-piece vocabulary) and, the first time on this
+        CPU, the machine probe happen off this thread."""
+        from runtime.models.machine import this_machine
+        from runtime.models.plan import plan, read_shape
+
+        path, n_ctx, kv_type = str(info.get("path", "")), self.n_ctx_loaded, str(info.get("kv") or "f16")
+        threads = self.ctx.settings.n_threads
+        shown = self.model_label.text()
+
+        def work() -> Any:
+            machine = this_machine()
+            return plan(read_shape(path), machine, n_ctx=n_ctx or 2048, kv_type=kv_type, threads=threads)
+
+        def done(planned: Any, error: BaseException | None) -> None:
+            if not isValid(self.model_label) or self.model_label.text() != shown:
+                return  # another model, or none, is shown by now
+            if planned is None:
+                return  # a header the planner does not read: the model works, without a plan
+            self.model_label.setText(f"{shown} · {loaded_plan_text(planned)}")
+            self.model_label.setToolTip(
+                self.tr(
+                    "{path}\nPlanned at {ctx} tokens of context, {kv} KV cache: weights {weights}, KV cache {kv_size}."
+                ).format(
+                    path=path,
+                    ctx=f"{planned.n_ctx:,}",
+                    kv=planned.kv_type,
+                    weights=gb_text(planned.weights_bytes),
+                    kv_size=gb_text(planned.kv_cache_bytes),
+                )
+            )
+
+        run_task(work, done)
 
     def _on_unloaded(self) -> None:
         self.n_ctx_loaded = 0
