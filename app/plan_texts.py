@@ -22,10 +22,6 @@ __all__ = ["FILE_CONTEXT", "FilePlan", "file_plan", "gb_text", "loaded_plan_text
 FILE_CONTEXT = 4096
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Plan", text)
-
-
 def gb_text(n_bytes: int) -> str:
     """Bytes as "5.4 GB" (one decimal: the plan is an estimate)."""
     return f"{n_bytes / 1e9:.1f} GB"
@@ -57,26 +53,27 @@ def file_plan(
     gb, tps = gb_text(planned.memory_bytes), tps_text(planned.tokens_per_second)
     too_big = planned.memory_bytes > machine.memory_total * MEMORY_SHARE
     too_slow = planned.tokens_per_second < reading_speed
-    text = _tr("{gb} · about {tps} tokens/s").format(gb=gb, tps=tps)
+    text = QCoreApplication.translate("Plan", "{gb} · about {tps} tokens/s").format(gb=gb, tps=tps)
     tips = [
-        _tr(
+        QCoreApplication.translate(
+            "Plan",
             "Planned for this computer at {ctx} tokens of context: about {gb} of memory, and about {tps} "
-            "tokens/s while it answers."
+            "tokens/s while it answers.",
         ).format(ctx=f"{planned.n_ctx:,}", gb=gb, tps=tps)
     ]
     if too_big:
-        text += " · " + _tr("does not fit")
+        text += " · " + QCoreApplication.translate("Plan", "does not fit")
         tips.append(
-            _tr("This computer has {total} of memory: the model would leave too little for the rest.").format(
-                total=gb_text(machine.memory_total)
-            )
+            QCoreApplication.translate(
+                "Plan", "This computer has {total} of memory: the model would leave too little for the rest."
+            ).format(total=gb_text(machine.memory_total))
         )
     if too_slow:
-        text += " · " + _tr("too slow here")
+        text += " · " + QCoreApplication.translate("Plan", "too slow here")
         tips.append(
-            _tr("That is slower than reading ({speed} tokens/s): it works, but answers come slowly.").format(
-                speed=tps_text(reading_speed)
-            )
+            QCoreApplication.translate(
+                "Plan", "That is slower than reading ({speed} tokens/s): it works, but answers come slowly."
+            ).format(speed=tps_text(reading_speed))
         )
     return FilePlan(text, "\n".join(tips), too_slow, too_big, planned)
 
@@ -86,13 +83,13 @@ def star_reason(pick: Recommendation) -> str:
     pick was made without the machine's figures)."""
     if not pick.tokens_per_second:
         return ""
-    return _tr("about {tps} tokens/s here, {gb} at {ctx} context").format(
+    return QCoreApplication.translate("Plan", "about {tps} tokens/s here, {gb} at {ctx} context").format(
         tps=tps_text(pick.tokens_per_second), gb=gb_text(pick.memory), ctx=f"{pick.n_ctx:,}"
     )
 
 
 def loaded_plan_text(planned: Plan) -> str:
     """The status bar's plan of the loaded model: "plan: 1.2 GB, about 14 tokens/s"."""
-    return _tr("plan: {gb}, about {tps} tokens/s").format(
+    return QCoreApplication.translate("Plan", "plan: {gb}, about {tps} tokens/s").format(
         gb=gb_text(planned.memory_bytes), tps=tps_text(planned.tokens_per_second)
     )

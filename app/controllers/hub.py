@@ -207,7 +207,7 @@ class HubController(QObject):
                 size_text(self._ram), size_text(free_disk(models_dir)), pick.repo, pick.file
             )
             reason = star_reason(pick)
-            self.dialog.set_recommendation(f"{text} {reason[:1].upper()}{reason[1:]}." if reason else text)
+            self.dialog.set_recommendation(self.tr("{0} Expected: {1}.").format(text, reason) if reason else text)
         else:
             self.dialog.set_recommendation("")
 
