@@ -24,7 +24,7 @@ class InferenceClient(QObject):
     Signals:
         loading(bool): a model load started (True) or ended, either way (False).
         loaded(dict): the model is ready; the dict is ``runtime.models.ModelInfo.to_dict()``
-            plus ``n_ctx``.
+            plus ``n_ctx`` and ``kv`` (the KV cache type).
         unloaded(): the model was released.
         prompt_ready(int, int): the request's prompt has this many tokens; this many oldest
             turns were left out to fit the context.
@@ -98,8 +98,11 @@ class InferenceClient(QObject):
         """Start the host early so its imports are done before the first load."""
         self._client.start()
 
-    def load(self, path: str, *, n_ctx: int, n_threads: int | None = None, n_gpu_layers: int = 0) -> None:
-        """Load a model (replacing the current one); ``loaded`` or ``failed`` follows."""
+    def load(
+        self, path: str, *, n_ctx: int, n_threads: int | None = None, n_gpu_layers: int = 0, kv_type: str = "f16"
+    ) -> None:
+        """Load a model (replacing the current one) with a ``kv_type`` KV cache (f16, q8_0 or q4_0);
+        ``loaded`` or ``failed`` follows."""
         if self._generation_id is not None:
             self.stop()
         # The host drops the current model before loading the new one, so from here on there
@@ -107,7 +110,7 @@ class InferenceClient(QObject):
         self._model_info = None
         try:
             self._load_id = self._client.request(
-                "load", path=path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers
+                "load", path=path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers, kv=kv_type
             )
         except HostDied as exc:
             self._on_died(str(exc))
@@ -193,13 +196,13 @@ class InferenceClient(QObject):
             self._load_id = None
             self.loading.emit(False)
             if kind == "loaded":
-                self._model_info = {**event["info"], "n_ctx": event.get("n_ctx")}
+                self._model_info = {**event["info"], "n_ctx": event.get("n_ctx"), "kv": event.get("kv") or "f16"}
                 self.loaded.emit(self._model_info)
             elif kind == "error":
                 self.failed.emit(_error_text(event))
                 if isinstance(event.get("loaded"), dict):
                     # The file was refused before the previous model was released: it is still usable.
-                    self._model_info = {**event["loaded"], "n_ctx": event.get("n_ctx")}
+                    self._model_info = {**event["loaded"], "n_ctx": event.get("n_ctx"), "kv": event.get("kv") or "f16"}
                     self.loaded.emit(self._model_info)
             return
         if request_id is not None and request_id == self._generation_id:

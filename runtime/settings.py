@@ -69,6 +69,9 @@ class Settings:
     serve_port: int = 8080  # 0: any free port
     #: Off, requests from this computer need no key; another address always requires one.
     serve_require_key: bool = True
+    #: The KV cache's type for the next load: f16, or q8_0 / q4_0 (a half / a quarter of the
+    #: memory, with flash attention: slower decoding in long conversations on the CPU).
+    kv_type: str = "f16"
     #: Keys this version does not know (a newer version's file), written back as they were so
     #: that running an older version for a while loses nothing the newer one saved.
     kept_unknown: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -204,6 +207,17 @@ def _n_gpu_layers(value: Any) -> int:
     return _whole_number(value, -1, MAX_GPU_LAYERS)
 
 
+#: The KV cache types a load takes: runtime.models.plan.KV_TYPES, repeated because the settings
+#: are the shared floor that imports no capability (tests/unit/test_settings.py checks they agree).
+KV_CACHE_TYPES = ("f16", "q8_0", "q4_0")
+
+
+def _kv_type(value: Any) -> str:
+    if not isinstance(value, str) or value not in KV_CACHE_TYPES:
+        raise _BadValue(f"not one of {', '.join(KV_CACHE_TYPES)}")
+    return value
+
+
 def _url(value: Any) -> str:
     if not isinstance(value, str) or len(value) > 300:
         raise _BadValue("not an address")
@@ -262,6 +276,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "serve_host": _host_address,
     "serve_port": _port,
     "serve_require_key": _flag,
+    "kv_type": _kv_type,
 }
 
 

@@ -969,6 +969,25 @@ ZH: dict[str, str] = {
     "The port {port} is not one the local server can use: choose a port from 1 to 65535 (0 takes any free one).": "本地服务器无法使用端口 {port}：请选择 1 到 65535 之间的端口（0 表示任意空闲端口）。",
     "The address {host} is not one this computer has; enter an IP address such as 127.0.0.1.": "本机没有地址 {host}；请输入一个 IP 地址，例如 127.0.0.1。",
     "The local server cannot listen on {host}:{port}: another program may use that port. Choose another port in Settings → Local server.": "本地服务器无法在 {host}:{port} 上监听：可能有其他程序占用了该端口。请在“设置 → 本地服务器”中选择其他端口。",
+    # -- The planner in the window: catalogue files, the ★, KV cache, status bar (issue 24) -------
+    "{gb} · about {tps} tokens/s": "{gb} · 约每秒 {tps} 个 token",
+    "Planned for this computer at {ctx} tokens of context: about {gb} of memory, and about {tps} tokens/s while it answers.": "按本机、{ctx} 个 token 的上下文估算：约占 {gb} 内存，回答时约每秒 {tps} 个 token。",
+    "does not fit": "内存不够",
+    "This computer has {total} of memory: the model would leave too little for the rest.": "本机共有 {total} 内存：装入该模型后留给其他程序的太少。",
+    "too slow here": "在本机太慢",
+    "That is slower than reading ({speed} tokens/s): it works, but answers come slowly.": "这比阅读速度（每秒 {speed} 个 token）慢：可以使用，但回答出得很慢。",
+    "about {tps} tokens/s here, {gb} at {ctx} context": "在本机约每秒 {tps} 个 token，{ctx} 上下文时约占 {gb}",
+    "plan: {gb}, about {tps} tokens/s": "估算：{gb}，约每秒 {tps} 个 token",
+    "{0} Expected: {1}.": "{0} 预计：{1}。",
+    "Memory · speed here": "内存 · 本机速度",
+    "The memory the model would take and how fast it would answer on this computer, planned before the download. Marked when it would not fit or answer slower than one reads.": "下载前估算的该模型在本机所占内存和回答速度。内存不够或回答慢于阅读速度时会标出。",
+    "KV cache": "KV 缓存",
+    "f16 (full size)": "f16（完整大小）",
+    "q8_0 (half the memory)": "q8_0（一半内存）",
+    "q4_0 (a quarter of the memory)": "q4_0（四分之一内存）",
+    "How the model keeps the conversation in memory. q8_0 halves the KV cache and q4_0 quarters it, for long contexts in less memory; both turn flash attention on, which on the CPU decodes more slowly as a conversation grows. Applies when the model is loaded again.": "模型在内存中保存对话的方式。q8_0 让 KV 缓存减半，q4_0 减为四分之一，用更少内存支持长上下文；两者都会开启 flash attention，在 CPU 上对话越长解码越慢。重新加载模型后生效。",
+    "The KV cache type {0} takes effect when the model is loaded again.": "KV 缓存类型 {0} 在重新加载模型后生效。",
+    "{path}\nPlanned at {ctx} tokens of context, {kv} KV cache: weights {weights}, KV cache {kv_size}.": "{path}\n按 {ctx} 个 token 的上下文、{kv} KV 缓存估算：权重 {weights}，KV 缓存 {kv_size}。",
 }
 
 # (context, source) -> translation, for the rare source text that needs a different wording in

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
+from shiboken6 import isValid
 
 from app.catalogue_texts import catalogue_text
 from app.controllers import dialog_parent
 from app.controllers.downloads import DONE, FAILED, PAUSED, QUEUED, RUNNING, Download, DownloadManager
 from app.messages import error_text
+from app.plan_texts import file_plan, star_reason
 from app.tasks import run_task
 from app.views.hub_view import HubDialog, size_text
 from app.window_geometry import fit_to_screen
@@ -32,7 +34,7 @@ from runtime.hub import (
     refresh_entry,
 )
 from runtime.hub.catalogue import SEARCH_RESULT_LICENCE, free_disk, memory_needed, total_memory
-from runtime.models.machine import this_machine
+from runtime.models.machine import Machine, this_machine
 
 if TYPE_CHECKING:
     from app.context import AppContext
@@ -73,6 +75,10 @@ class HubController(QObject):
         self.entries: dict[str, CatalogueEntry] = {}
         self._refreshing: set[str] = set()
         self._ram = total_memory()
+        # This computer's figures for the planner: None until the probe's cache is read or the
+        # probe (off this thread) ends.
+        self.machine: Machine | None = None
+        self._probing = False
         # Set by whoever connects the convert wizard to :attr:`convert_requested` (issue 10).
         self.convert_wizard_connected = False
         # The "Merge with LLaMA weights…" flow of a LoRA entry (app.controllers.lora_merge), while open.
@@ -102,10 +108,38 @@ class HubController(QObject):
             for item in self.downloads.items:
                 self._show_download(item)
             self.load_catalogue()
+            self._probe_machine()
         self.dialog.show()
         fit_to_screen(self.dialog)  # opened at 1000x720, more than a small or scaled screen has
         self.dialog.raise_()
         return self.dialog
+
+    def _probe_machine(self) -> None:
+        if self.machine is not None or self._probing:
+            return
+        machine = this_machine(measure=False)
+        if machine is not None:
+            self.set_machine(machine)
+            return
+        # Nothing cached for this CPU: the probe takes a few hundred ms, never on this thread.
+        self._probing = True
+        run_task(this_machine, self._on_probed)
+
+    def _on_probed(self, machine: Machine | None, error: BaseException | None) -> None:
+        self._probing = False
+        if not isValid(self) or (self.dialog is not None and not isValid(self.dialog)):
+            return  # the window closed while the probe ran
+        if error is not None:
+            log.warning("machine probe failed: %s", error)
+        if machine is not None and self.machine is None:
+            self.set_machine(machine)
+
+    def set_machine(self, machine: Machine) -> None:
+        """Plan the catalogue's files on ``machine`` (this computer's figures, or a test's) and show it."""
+        self.machine = machine
+        self._show_entries()
+        if self.dialog is not None and self.dialog.selected_repo() in self.entries:
+            self._show_details(self.entries[self.dialog.selected_repo()])
 
     def load_catalogue(self) -> None:
         """Read the shipped snapshot (bounded and checked) and show it."""
@@ -169,11 +203,11 @@ class HubController(QObject):
             )
         self.dialog.set_entries(rows)
         if pick is not None:
-            self.dialog.set_recommendation(
-                self.tr("★ Recommended for this computer ({0} memory, {1} free): {2}, file {3}.").format(
-                    size_text(self._ram), size_text(free_disk(models_dir)), pick.repo, pick.file
-                )
+            text = self.tr("★ Recommended for this computer ({0} memory, {1} free): {2}, file {3}.").format(
+                size_text(self._ram), size_text(free_disk(models_dir)), pick.repo, pick.file
             )
+            reason = star_reason(pick)
+            self.dialog.set_recommendation(self.tr("{0} Expected: {1}.").format(text, reason) if reason else text)
         else:
             self.dialog.set_recommendation("")
 
@@ -181,10 +215,8 @@ class HubController(QObject):
         if self.catalogue is None:
             return None
         catalogue = Catalogue(tuple(self.entries.values()), self.catalogue.snapshot)
-        # The machine's measured figures when a command or a load measured them already (the
-        # probe takes a few hundred ms: never on this thread); else the memory-only rule.
-        machine = this_machine(measure=False)
-        return recommend(catalogue, ram=self._ram, free=free_disk(self.downloads.models_dir), machine=machine)
+        # The memory-only rule until the machine's figures are known (:meth:`_probe_machine`).
+        return recommend(catalogue, ram=self._ram, free=free_disk(self.downloads.models_dir), machine=self.machine)
 
     def _kind_text(self, entry: CatalogueEntry, *, short: bool = False) -> str:
         role = self.tr("instruct") if entry.role == "instruct" else self.tr("base")
@@ -263,17 +295,23 @@ class HubController(QObject):
         files = []
         for file in entry.files:
             recommended = pick is not None and pick.repo == entry.repo and pick.file == file.name
+            planned = (
+                file_plan(entry, file, self.machine) if self.machine is not None and entry.format == "gguf" else None
+            )
             texts = [
                 file.name,
                 file.quant,
                 size_text(file.size),
-                size_text(memory_needed(entry, file)),
+                planned.text if planned is not None else size_text(memory_needed(entry, file)),
                 self.tr("yes") if file.name in on_disk else "",
             ]
-            files.append((file.name, texts, recommended))
+            tip = planned.tooltip if planned is not None else ""
+            if recommended and pick.tokens_per_second:
+                tip = "★ " + star_reason(pick) + ("\n" + tip if tip else "")
+            files.append((file.name, texts, recommended, tip))
         if not entry.files:
             texts = [self.tr("(every file of the repository)"), "", size_text(entry.size) if entry.size else "", "", ""]
-            files.append(("", texts, False))
+            files.append(("", texts, False, ""))
         label = self.tr("Download") if entry.files else self.tr("Download all files")
         self.dialog.set_details(html, files, download_label=label)
         if entry.format == "lora":

@@ -59,9 +59,11 @@ class DecodingPanel(QWidget):
             (the template's default).
         preview_rendered(str): The preview shows a newly rendered prompt (or why there is none).
         threads_changed(object): The decode thread count chosen, or ``None`` for automatic.
+        kv_type_changed(str): The KV cache type chosen (f16, q8_0, q4_0): applies from the next load.
     """
 
     threads_changed = Signal(object)
+    kv_type_changed = Signal(str)
     params_changed = Signal(object)
     template_changed = Signal(object)
     system_prompt_changed = Signal(object)
@@ -199,6 +201,29 @@ class DecodingPanel(QWidget):
         grid.setRowMinimumHeight(row, 6)
         row += 1
 
+        kv_label = QLabel(self.tr("KV cache"))
+        self._kv_type = QComboBox()
+        self._kv_type.addItem(self.tr("f16 (full size)"), "f16")
+        self._kv_type.addItem(self.tr("q8_0 (half the memory)"), "q8_0")
+        self._kv_type.addItem(self.tr("q4_0 (a quarter of the memory)"), "q4_0")
+        self._kv_type.setToolTip(
+            self.tr(
+                "How the model keeps the conversation in memory. q8_0 halves the KV cache and q4_0 "
+                "quarters it, for long contexts in less memory; both turn flash attention on, which on "
+                "the CPU decodes more slowly as a conversation grows. Applies when the model is loaded again."
+            )
+        )
+        self._kv_type.setAccessibleName(self.tr("KV cache"))
+        self._wheel_guard.guard(self._kv_type)
+        kv_label.setBuddy(self._kv_type)
+        kv_label.setToolTip(self._kv_type.toolTip())
+        self._kv_type.currentIndexChanged.connect(lambda _i: self.kv_type_changed.emit(self.kv_type()))
+        grid.addWidget(kv_label, row, 0, 1, 2)
+        grid.addWidget(self._kv_type, row + 1, 0, 1, 2)
+        row += 2
+        grid.setRowMinimumHeight(row, 6)
+        row += 1
+
         self._reset = QPushButton(self.tr("Reset to paper defaults"))
         self._reset.setToolTip(
             self.tr(
@@ -266,6 +291,14 @@ class DecodingPanel(QWidget):
     def set_threads(self, count: int | None) -> None:
         """Choose a thread count, or automatic with ``None`` (a count above the cores is capped)."""
         self._threads.setValue(min(count or 0, self._threads.maximum()))
+
+    def kv_type(self) -> str:
+        """The KV cache type chosen: ``f16``, ``q8_0`` or ``q4_0``."""
+        return str(self._kv_type.currentData())
+
+    def set_kv_type(self, kv_type: str) -> None:
+        """Choose a KV cache type (an unknown one chooses f16)."""
+        self._kv_type.setCurrentIndex(max(0, self._kv_type.findData(kv_type)))
 
     def show_threads_in_use(self, count: int | None) -> None:
         """What automatic settled on for the last answer (``None``: not known yet)."""

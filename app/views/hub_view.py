@@ -94,7 +94,20 @@ class HubDialog(QDialog):
         self.files = QTreeWidget()
         self.files.setRootIsDecorated(False)
         self.files.setHeaderLabels(
-            [self.tr("File"), self.tr("Quantization"), self.tr("Size"), self.tr("Memory"), self.tr("On disk")]
+            [
+                self.tr("File"),
+                self.tr("Quantization"),
+                self.tr("Size"),
+                self.tr("Memory · speed here"),
+                self.tr("On disk"),
+            ]
+        )
+        self.files.headerItem().setToolTip(
+            3,
+            self.tr(
+                "The memory the model would take and how fast it would answer on this computer, planned "
+                "before the download. Marked when it would not fit or answer slower than one reads."
+            ),
         )
         self.files.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.files.itemDoubleClicked.connect(lambda *_: self._request_download())
@@ -214,14 +227,16 @@ class HubDialog(QDialog):
         if repo in self._rows:
             self.catalogue.setCurrentItem(self._rows[repo])
 
-    def set_details(self, html: str, files: list[tuple[str, list[str], bool]], *, download_label: str) -> None:
-        """The chosen entry: a description and its files ((name, [texts], recommended) rows)."""
+    def set_details(self, html: str, files: list[tuple[str, list[str], bool, str]], *, download_label: str) -> None:
+        """The chosen entry: a description and its files ((name, [texts], recommended, plan tooltip) rows)."""
         self.details.setText(html)
         self.verify_result.clear()
         self.files.clear()
-        for name, texts, recommended in files:
+        for name, texts, recommended, plan_tip in files:
             item = QTreeWidgetItem(texts)
             item.setData(0, FILE_ROLE, name)
+            if plan_tip:
+                item.setToolTip(3, plan_tip)
             if recommended:
                 font = item.font(0)
                 font.setBold(True)

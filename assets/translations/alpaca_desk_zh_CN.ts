@@ -730,125 +730,151 @@ Last changed {when}</source>
         <translation>多轮对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="107"/>
+        <location filename="../../app/views/decoding_panel.py" line="109"/>
         <source>Sampling</source>
         <translation>采样</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="113"/>
+        <location filename="../../app/views/decoding_panel.py" line="115"/>
         <source>Preset</source>
         <translation>预设</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="117"/>
+        <location filename="../../app/views/decoding_panel.py" line="119"/>
         <source>Settings from the Chinese-LLaMA paper: temperature 0.2 for single answers, 0.5 for multi-turn chat.</source>
         <translation>Chinese-LLaMA 论文中的设置：单轮问答温度 0.2，多轮对话温度 0.5。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="124"/>
+        <location filename="../../app/views/decoding_panel.py" line="126"/>
         <source>Custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="156"/>
+        <location filename="../../app/views/decoding_panel.py" line="158"/>
         <source>Random seed</source>
         <translation>使用随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="160"/>
+        <location filename="../../app/views/decoding_panel.py" line="162"/>
         <source>Use a new random seed for every answer. Untick it and choose a seed to get the same answer again for the same prompt and settings.</source>
         <translation>每次回答都使用新的随机种子。取消勾选并指定种子后，相同的提示词和设置会得到相同的回答。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="167"/>
+        <location filename="../../app/views/decoding_panel.py" line="169"/>
         <source>The seed used when Random seed is off.</source>
         <translation>未勾选“使用随机种子”时所用的随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="168"/>
+        <location filename="../../app/views/decoding_panel.py" line="170"/>
         <source>Seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="179"/>
-        <location filename="../../app/views/decoding_panel.py" line="189"/>
+        <location filename="../../app/views/decoding_panel.py" line="181"/>
+        <location filename="../../app/views/decoding_panel.py" line="191"/>
         <source>Threads</source>
         <translation>线程数</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="185"/>
+        <location filename="../../app/views/decoding_panel.py" line="187"/>
         <source>CPU threads that decode. Automatic measures which count is fastest and uses one thread while other programs keep the processor busy.</source>
         <translation>用于解码的 CPU 线程数。“自动”会实测哪个线程数最快，并在其他程序占用处理器时只用一个线程。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="202"/>
+        <location filename="../../app/views/decoding_panel.py" line="204"/>
+        <location filename="../../app/views/decoding_panel.py" line="216"/>
+        <source>KV cache</source>
+        <translation>KV 缓存</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="206"/>
+        <source>f16 (full size)</source>
+        <translation>f16（完整大小）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="207"/>
+        <source>q8_0 (half the memory)</source>
+        <translation>q8_0（一半内存）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="208"/>
+        <source>q4_0 (a quarter of the memory)</source>
+        <translation>q4_0（四分之一内存）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="211"/>
+        <source>How the model keeps the conversation in memory. q8_0 halves the KV cache and q4_0 quarters it, for long contexts in less memory; both turn flash attention on, which on the CPU decodes more slowly as a conversation grows. Applies when the model is loaded again.</source>
+        <translation>模型在内存中保存对话的方式。q8_0 让 KV 缓存减半，q4_0 减为四分之一，用更少内存支持长上下文；两者都会开启 flash attention，在 CPU 上对话越长解码越慢。重新加载模型后生效。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="227"/>
         <source>Reset to paper defaults</source>
         <translation>恢复论文默认值</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="205"/>
+        <location filename="../../app/views/decoding_panel.py" line="230"/>
         <source>Context 2048, 512 new tokens, temperature 0.2, top-k 40, top-p 0.9, repetition penalty 1.1, random seed.</source>
         <translation>上下文长度 2048，最多生成 512 个 token，温度 0.2，Top-k 40，Top-p 0.9，重复惩罚 1.1，随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="214"/>
+        <location filename="../../app/views/decoding_panel.py" line="239"/>
         <source>Template</source>
         <translation>提示词模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="222"/>
+        <location filename="../../app/views/decoding_panel.py" line="247"/>
         <source>How the conversation is written into the prompt.</source>
         <translation>决定对话内容以何种格式写入提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="223"/>
-        <location filename="../../app/views/decoding_panel.py" line="368"/>
+        <location filename="../../app/views/decoding_panel.py" line="248"/>
+        <location filename="../../app/views/decoding_panel.py" line="401"/>
         <source>Automatic (from the model)</source>
         <translation>自动（根据模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="230"/>
+        <location filename="../../app/views/decoding_panel.py" line="255"/>
         <source>Chat template</source>
         <translation>对话模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="235"/>
+        <location filename="../../app/views/decoding_panel.py" line="260"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="238"/>
+        <location filename="../../app/views/decoding_panel.py" line="263"/>
         <source>Text the conversation starts with. Leave it empty to use the template&apos;s default.</source>
         <translation>放在对话开头的文本。留空则使用模板的默认系统提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="249"/>
-        <location filename="../../app/views/decoding_panel.py" line="252"/>
+        <location filename="../../app/views/decoding_panel.py" line="274"/>
+        <location filename="../../app/views/decoding_panel.py" line="277"/>
         <source>Prompt preview</source>
         <translation>提示词预览</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="250"/>
+        <location filename="../../app/views/decoding_panel.py" line="275"/>
         <source>The exact text the model reads for the next answer.</source>
         <translation>模型生成下一条回答时实际读取的完整文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="272"/>
+        <location filename="../../app/views/decoding_panel.py" line="305"/>
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="272"/>
+        <location filename="../../app/views/decoding_panel.py" line="305"/>
         <source>Automatic ({0} in use)</source>
         <translation>自动（当前 {0} 个）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="370"/>
+        <location filename="../../app/views/decoding_panel.py" line="403"/>
         <source>Automatic: {label}</source>
         <translation>自动：{label}</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="418"/>
+        <location filename="../../app/views/decoding_panel.py" line="451"/>
         <source>No system prompt</source>
         <translation>无系统提示词</translation>
     </message>
@@ -1121,167 +1147,172 @@ Last changed {when}</source>
 <context>
     <name>HubController</name>
     <message>
-        <location filename="../../app/controllers/hub.py" line="133"/>
+        <location filename="../../app/controllers/hub.py" line="167"/>
         <source>Offline mode is on: this is the catalogue shipped with Alpaca Desk ({0}); sizes are estimates. Nothing is sent anywhere.</source>
         <translation>离线模式已开启：这是 Alpaca Desk 自带的模型目录（{0}），大小为估算值。不会向任何地方发送数据。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="137"/>
+        <location filename="../../app/controllers/hub.py" line="171"/>
         <source>The hub could not be asked, so this is the shipped catalogue ({0}): {1}</source>
         <translation>无法访问模型库，因此显示自带的模型目录（{0}）：{1}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="142"/>
+        <location filename="../../app/controllers/hub.py" line="176"/>
         <source>The Chinese-LLaMA / Chinese-Alpaca family on {0}. A model&apos;s file list and sizes are asked of the hub when you choose it.</source>
         <translation>{0} 上的 Chinese-LLaMA / Chinese-Alpaca 系列。选中某个模型时才会向模型库查询其文件列表和大小。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="166"/>
+        <location filename="../../app/controllers/hub.py" line="200"/>
         <source>{0} file(s)</source>
         <translation>{0} 个文件</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="173"/>
+        <location filename="../../app/controllers/hub.py" line="206"/>
         <source>★ Recommended for this computer ({0} memory, {1} free): {2}, file {3}.</source>
         <translation>★ 推荐给这台电脑（内存 {0}，可用磁盘 {1}）：{2}，文件 {3}。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="190"/>
+        <location filename="../../app/controllers/hub.py" line="210"/>
+        <source>{0} Expected: {1}.</source>
+        <translation>{0} 预计：{1}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="222"/>
         <source>instruct</source>
         <translation>指令</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="190"/>
+        <location filename="../../app/controllers/hub.py" line="222"/>
         <source>base</source>
         <translation>基座</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="192"/>
+        <location filename="../../app/controllers/hub.py" line="224"/>
         <source>GGUF</source>
         <translation>GGUF</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="193"/>
+        <location filename="../../app/controllers/hub.py" line="225"/>
         <source>full weights</source>
         <translation>完整权重</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="194"/>
+        <location filename="../../app/controllers/hub.py" line="226"/>
         <source>LoRA, needs merge</source>
         <translation>LoRA，需合并</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="200"/>
+        <location filename="../../app/controllers/hub.py" line="232"/>
         <source>{role} · gen {gen}{params}{variant} · {fmt}</source>
         <translation>{role} · 第 {gen} 代{params}{variant} · {fmt}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="234"/>
+        <location filename="../../app/controllers/hub.py" line="266"/>
         <source>Ready to chat: download one file (a quantization level).</source>
         <translation>可直接对话：下载其中一个文件（一种量化级别）即可。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="236"/>
+        <location filename="../../app/controllers/hub.py" line="268"/>
         <source>Full Hugging Face weights: after the download, the convert wizard makes a GGUF file with the quantization recommended for this computer.</source>
         <translation>完整的 Hugging Face 权重：下载后，转换向导会按这台电脑推荐的量化级别生成 GGUF 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="240"/>
+        <location filename="../../app/controllers/hub.py" line="272"/>
         <source>First-generation LoRA weights: they need the original LLaMA weights from Meta and a merge before they can be converted and used.</source>
         <translation>第一代 LoRA 权重：需要 Meta 原版 LLaMA 权重并先合并，才能转换和使用。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="245"/>
+        <location filename="../../app/controllers/hub.py" line="277"/>
         <source>The paper&apos;s recipe merges it on top of {0}: LLaMA + {0} + {1}.</source>
         <translation>按论文的做法，它要合并在 {0} 之上：LLaMA + {0} + {1}。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="250"/>
+        <location filename="../../app/controllers/hub.py" line="282"/>
         <source>Sizes from the hub.</source>
         <translation>大小来自模型库。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="250"/>
+        <location filename="../../app/controllers/hub.py" line="282"/>
         <source>Sizes are the snapshot&apos;s estimates.</source>
         <translation>大小为目录快照中的估算值。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="252"/>
+        <location filename="../../app/controllers/hub.py" line="284"/>
         <source>&lt;b&gt;{repo}&lt;/b&gt;&lt;br&gt;{kind}&lt;br&gt;{what}&lt;br&gt;Context: {ctx} tokens · Template: {template}&lt;br&gt;Licence: {licence}&lt;br&gt;&lt;i&gt;{sizes}&lt;/i&gt;</source>
         <translation>&lt;b&gt;{repo}&lt;/b&gt;&lt;br&gt;{kind}&lt;br&gt;{what}&lt;br&gt;上下文长度：{ctx} 个 token · 模板：{template}&lt;br&gt;许可：{licence}&lt;br&gt;&lt;i&gt;{sizes}&lt;/i&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="271"/>
+        <location filename="../../app/controllers/hub.py" line="306"/>
         <source>yes</source>
         <translation>是</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="275"/>
+        <location filename="../../app/controllers/hub.py" line="313"/>
         <source>(every file of the repository)</source>
         <translation>（仓库中的全部文件）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="277"/>
+        <location filename="../../app/controllers/hub.py" line="315"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="277"/>
+        <location filename="../../app/controllers/hub.py" line="315"/>
         <source>Download all files</source>
         <translation>下载全部文件</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="297"/>
+        <location filename="../../app/controllers/hub.py" line="335"/>
         <source>Verifying…</source>
         <translation>正在校验…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="310"/>
+        <location filename="../../app/controllers/hub.py" line="348"/>
         <source>Nothing of this model is on disk.</source>
         <translation>磁盘上没有这个模型的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="314"/>
+        <location filename="../../app/controllers/hub.py" line="352"/>
         <source>Damaged or missing: {0}. Download them again.</source>
         <translation>已损坏或缺失：{0}。请重新下载。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="316"/>
+        <location filename="../../app/controllers/hub.py" line="354"/>
         <source>{0} file(s) checked: each matches the hub&apos;s SHA-256.</source>
         <translation>已校验 {0} 个文件：均与模型库的 SHA-256 一致。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="369"/>
+        <location filename="../../app/controllers/hub.py" line="407"/>
         <source>Waiting</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="370"/>
+        <location filename="../../app/controllers/hub.py" line="408"/>
         <source>Downloading {0}: {1}%</source>
         <translation>正在下载 {0}：{1}%</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="372"/>
+        <location filename="../../app/controllers/hub.py" line="410"/>
         <source>Starting</source>
         <translation>正在启动</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="373"/>
+        <location filename="../../app/controllers/hub.py" line="411"/>
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="374"/>
+        <location filename="../../app/controllers/hub.py" line="412"/>
         <source>Verified</source>
         <translation>已校验</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="375"/>
+        <location filename="../../app/controllers/hub.py" line="413"/>
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="424"/>
+        <location filename="../../app/controllers/hub.py" line="462"/>
         <source>The weights are in {0}. Converting them to GGUF comes with the convert wizard.</source>
         <translation>权重位于 {0}。转换为 GGUF 的功能将随转换向导提供。</translation>
     </message>
@@ -1320,7 +1351,7 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/views/hub_view.py" line="84"/>
-        <location filename="../../app/views/hub_view.py" line="97"/>
+        <location filename="../../app/views/hub_view.py" line="100"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
@@ -1331,90 +1362,95 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/views/hub_view.py" line="84"/>
-        <location filename="../../app/views/hub_view.py" line="97"/>
+        <location filename="../../app/views/hub_view.py" line="102"/>
         <source>On disk</source>
         <translation>已在磁盘上</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="97"/>
+        <location filename="../../app/views/hub_view.py" line="98"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="97"/>
+        <location filename="../../app/views/hub_view.py" line="99"/>
         <source>Quantization</source>
         <translation>量化</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="97"/>
-        <source>Memory</source>
-        <translation>内存</translation>
+        <location filename="../../app/views/hub_view.py" line="101"/>
+        <source>Memory · speed here</source>
+        <translation>内存 · 本机速度</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="101"/>
-        <location filename="../../app/views/hub_view.py" line="135"/>
+        <location filename="../../app/views/hub_view.py" line="108"/>
+        <source>The memory the model would take and how fast it would answer on this computer, planned before the download. Marked when it would not fit or answer slower than one reads.</source>
+        <translation>下载前估算的该模型在本机所占内存和回答速度。内存不够或回答慢于阅读速度时会标出。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="114"/>
+        <location filename="../../app/views/hub_view.py" line="148"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="104"/>
+        <location filename="../../app/views/hub_view.py" line="117"/>
         <source>Verify files on disk</source>
         <translation>校验磁盘上的文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="108"/>
-        <location filename="../../app/views/hub_view.py" line="330"/>
+        <location filename="../../app/views/hub_view.py" line="121"/>
+        <location filename="../../app/views/hub_view.py" line="345"/>
         <source>Merge with LLaMA weights…</source>
         <translation>与 LLaMA 权重合并…</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="135"/>
+        <location filename="../../app/views/hub_view.py" line="148"/>
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="135"/>
+        <location filename="../../app/views/hub_view.py" line="148"/>
         <source>Speed</source>
         <translation>速度</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="135"/>
+        <location filename="../../app/views/hub_view.py" line="148"/>
         <source>Time left</source>
         <translation>剩余时间</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="135"/>
+        <location filename="../../app/views/hub_view.py" line="148"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="139"/>
+        <location filename="../../app/views/hub_view.py" line="152"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="140"/>
+        <location filename="../../app/views/hub_view.py" line="153"/>
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="141"/>
+        <location filename="../../app/views/hub_view.py" line="154"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="142"/>
-        <location filename="../../app/views/hub_view.py" line="328"/>
+        <location filename="../../app/views/hub_view.py" line="155"/>
+        <location filename="../../app/views/hub_view.py" line="343"/>
         <source>Chat with it</source>
         <translation>用它对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="158"/>
+        <location filename="../../app/views/hub_view.py" line="171"/>
         <source>&lt;b&gt;Downloads&lt;/b&gt;</source>
         <translation>&lt;b&gt;下载&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="332"/>
+        <location filename="../../app/views/hub_view.py" line="347"/>
         <source>Convert to GGUF…</source>
         <translation>转换为 GGUF…</translation>
     </message>
@@ -3124,60 +3160,73 @@ Last changed {when}</source>
 <context>
     <name>ModelsController</name>
     <message>
-        <location filename="../../app/controllers/models.py" line="111"/>
+        <location filename="../../app/controllers/models.py" line="119"/>
         <source>Open a GGUF model</source>
         <translation>打开 GGUF 模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="111"/>
+        <location filename="../../app/controllers/models.py" line="119"/>
         <source>GGUF models (*.gguf);;All files (*)</source>
         <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="132"/>
+        <location filename="../../app/controllers/models.py" line="142"/>
         <source>Loading {0}…</source>
         <translation>正在加载 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="137"/>
+        <location filename="../../app/controllers/models.py" line="148"/>
         <source>Loading cancelled. No model loaded</source>
         <translation>已取消加载。未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="151"/>
+        <location filename="../../app/controllers/models.py" line="162"/>
         <source>(none yet)</source>
         <translation>（暂无）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="178"/>
+        <location filename="../../app/controllers/models.py" line="189"/>
         <source>{name} · {params} · {quant} · vocabulary {vocab}</source>
         <translation>{name} · {params} · {quant} · 词表 {vocab}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="193"/>
-        <location filename="../../app/controllers/models.py" line="200"/>
+        <location filename="../../app/controllers/models.py" line="232"/>
+        <source>{path}
+Planned at {ctx} tokens of context, {kv} KV cache: weights {weights}, KV cache {kv_size}.</source>
+        <translation>{path}
+按 {ctx} 个 token 的上下文、{kv} KV 缓存估算：权重 {weights}，KV 缓存 {kv_size}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/models.py" line="248"/>
+        <location filename="../../app/controllers/models.py" line="255"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="206"/>
+        <location filename="../../app/controllers/models.py" line="261"/>
         <source>The model process stopped unexpectedly. Your conversation is safe.
 {0}</source>
         <translation>模型进程意外退出，你的对话不会丢失。
 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="208"/>
+        <location filename="../../app/controllers/models.py" line="263"/>
         <source>Restart and reload the model</source>
         <translation>重启并重新加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="218"/>
+        <location filename="../../app/controllers/models.py" line="274"/>
+        <source>The KV cache type {0} takes effect when the model is loaded again.</source>
+        <translation>KV 缓存类型 {0} 在重新加载模型后生效。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/models.py" line="286"/>
         <source>The context size {0} takes effect when the model is loaded again.</source>
         <translation>上下文长度 {0} 将在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="219"/>
+        <location filename="../../app/controllers/models.py" line="275"/>
+        <location filename="../../app/controllers/models.py" line="287"/>
         <source>Reload now</source>
         <translation>立即重新加载</translation>
     </message>
@@ -3209,6 +3258,50 @@ Last changed {when}</source>
         <location filename="../../app/notices.py" line="126"/>
         <source>No message could be read from {0}. The file stays where it is.</source>
         <translation>无法从 {0} 读取任何消息。该文件保留在原处。</translation>
+    </message>
+</context>
+<context>
+    <name>Plan</name>
+    <message>
+        <location filename="../../app/plan_texts.py" line="56"/>
+        <source>{gb} · about {tps} tokens/s</source>
+        <extracomment>The context a catalogue file&apos;s row is planned for (less when the model was trained for less).</extracomment>
+        <translation>{gb} · 约每秒 {tps} 个 token</translation>
+    </message>
+    <message>
+        <location filename="../../app/plan_texts.py" line="58"/>
+        <source>Planned for this computer at {ctx} tokens of context: about {gb} of memory, and about {tps} tokens/s while it answers.</source>
+        <translation>按本机、{ctx} 个 token 的上下文估算：约占 {gb} 内存，回答时约每秒 {tps} 个 token。</translation>
+    </message>
+    <message>
+        <location filename="../../app/plan_texts.py" line="65"/>
+        <source>does not fit</source>
+        <translation>内存不够</translation>
+    </message>
+    <message>
+        <location filename="../../app/plan_texts.py" line="67"/>
+        <source>This computer has {total} of memory: the model would leave too little for the rest.</source>
+        <translation>本机共有 {total} 内存：装入该模型后留给其他程序的太少。</translation>
+    </message>
+    <message>
+        <location filename="../../app/plan_texts.py" line="72"/>
+        <source>too slow here</source>
+        <translation>在本机太慢</translation>
+    </message>
+    <message>
+        <location filename="../../app/plan_texts.py" line="74"/>
+        <source>That is slower than reading ({speed} tokens/s): it works, but answers come slowly.</source>
+        <translation>这比阅读速度（每秒 {speed} 个 token）慢：可以使用，但回答出得很慢。</translation>
+    </message>
+    <message>
+        <location filename="../../app/plan_texts.py" line="86"/>
+        <source>about {tps} tokens/s here, {gb} at {ctx} context</source>
+        <translation>在本机约每秒 {tps} 个 token，{ctx} 上下文时约占 {gb}</translation>
+    </message>
+    <message>
+        <location filename="../../app/plan_texts.py" line="93"/>
+        <source>plan: {gb}, about {tps} tokens/s</source>
+        <translation>估算：{gb}，约每秒 {tps} 个 token</translation>
     </message>
 </context>
 <context>

@@ -76,6 +76,8 @@ class Engine:
     def __init__(self) -> None:
         self.llm: Any = None
         self.info: ModelInfo | None = None
+        #: The KV cache type of the loaded model.
+        self.kv_type = "f16"
         self._kv_tokens: list[int] = []
         self._pieces: dict[int, bytes] = {}
         self._tuner = ThreadTuner(default_threads())
@@ -157,6 +159,7 @@ class Engine:
                 # A model or backend that cannot use it fails context creation: retry.
                 self.llm = open_llama(info, **options, flash_attn=False)
         self.info = info
+        self.kv_type = kv_type
         self._kv_tokens = []
         self._pieces = {}
         return info

@@ -22,7 +22,7 @@ Requests (``id`` is chosen by the client and echoed in every event of that reque
     {"id": 6, "op": "detokenize", "tokens": [...]}
     {"id": 7, "op": "info"}    {"id": 8, "op": "unload"}    {"id": 9, "op": "shutdown"}
 
-Events: ``ready``, ``loaded`` (info), ``prompt`` (n_tokens, dropped_turns, text), ``token``
+Events: ``ready``, ``loaded`` (info, n_ctx, kv), ``prompt`` (n_tokens, dropped_turns, text), ``token``
 (text), ``finished`` (stats), ``result`` (tokens / text / info), ``unloaded``, ``error``
 (message, kind).
 
@@ -167,6 +167,7 @@ class Host:
                 params=exc.params,
                 loaded=still,
                 n_ctx=self.engine.llm.n_ctx() if self.engine.llm is not None else None,
+                kv=self.engine.kv_type if still is not None else None,
             )
 
     def _load(self, rid: int, req: dict[str, Any]) -> None:
@@ -207,7 +208,7 @@ class Host:
             exact_batches=bool(req.get("exact_batches")),
         )
         # What was allocated: llama.cpp rounds the context up (to a multiple of 256).
-        self.emit(rid, "loaded", info=info.to_dict(), n_ctx=int(self.engine._require().n_ctx()))
+        self.emit(rid, "loaded", info=info.to_dict(), n_ctx=int(self.engine._require().n_ctx()), kv=kv_type)
 
     def op_unload(self, rid: int, req: dict[str, Any]) -> None:
         self.engine.unload()

@@ -343,8 +343,12 @@ class Recommendation:
 
     repo: str
     file: str
-    memory: int
+    memory: int  # bytes
     reason: str
+    #: The planner's figures behind a pick made with the machine's (0 for the memory-only rule),
+    #: for the app to build its own sentence from.
+    tokens_per_second: float = 0.0
+    n_ctx: int = 0
 
 
 def recommend(
@@ -414,7 +418,17 @@ def star_pick(
                     f"{entry.params} {file.quant}: about {planned.tokens_per_second:.0f} tokens/s here, "
                     f"{planned.memory_bytes / 1e9:.1f} GB at {planned.n_ctx:,} tokens of context"
                 )
-                best = (key, Recommendation(entry.repo, file.name, planned.memory_bytes, reason))
+                best = (
+                    key,
+                    Recommendation(
+                        entry.repo,
+                        file.name,
+                        planned.memory_bytes,
+                        reason,
+                        tokens_per_second=planned.tokens_per_second,
+                        n_ctx=planned.n_ctx,
+                    ),
+                )
     return best[1] if best else None
 
 

@@ -140,6 +140,8 @@ BAD_VALUES = [
     ("serve_host", "0.0.0.0 ", "127.0.0.1"),
     ("serve_port", 70000, 8080),
     ("serve_port", "8080", 8080),
+    ("kv_type", "q5_1", "f16"),
+    ("kv_type", ["q8_0"], "f16"),
 ]
 
 
@@ -171,6 +173,7 @@ def test_a_bad_value_falls_back_to_its_default_with_a_notice(
         ("serve_enabled", True),
         ("serve_host", "0.0.0.0"),
         ("serve_port", 0),
+        ("kv_type", "q4_0"),
     ],
 )
 def test_good_values_give_no_notice(tmp_path: Path, name: str, value: object) -> None:
@@ -230,3 +233,10 @@ def test_params_that_are_not_an_object_fall_back_to_the_papers(tmp_path: Path, p
     loaded, [notice] = load_settings(path)
     assert loaded.decoding_params() == DecodingParams()
     assert notice.params["name"] == "params"
+
+
+def test_the_kv_cache_types_are_the_planners() -> None:
+    from runtime.models.plan import KV_TYPES
+    from runtime.settings import KV_CACHE_TYPES
+
+    assert KV_CACHE_TYPES == KV_TYPES
