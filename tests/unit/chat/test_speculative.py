@@ -29,7 +29,6 @@ COPY_PROMPT = (
 )
 
 
-
 # -- the drafter ---------------------------------------------------------------------------------
 
 
@@ -71,7 +70,7 @@ def test_modes_are_checked() -> None:
     for mode in MODES:
         assert check_mode(mode) == mode
     with pytest.raises(ParameterError):
-        check_mode("draft")
+        check_mode("fast")
 
 
 # -- the host, stories260K -----------------------------------------------------------------------
