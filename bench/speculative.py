@@ -188,7 +188,12 @@ def _run_draft_pair(args: argparse.Namespace, keep: int, folder: Path) -> dict[s
         identical = drafted = accepted = verifications = 0
         rows = []
         for prompt in prompts[: args.prompts]:
+            # Each answer evaluates its whole prompt: one that reuses the cache evaluates the last
+            # prompt token alone, whose logits differ from those it got inside the 512-token
+            # prompt batch (measured: the proofreading answer's text then changes, in every mode).
+            engine._kv_tokens = []
             off = _answer(engine, prompt, "off", args.max_tokens)
+            engine._kv_tokens = []
             draft = _answer(engine, prompt, "draft", args.max_tokens)
             off_stats, stats = off["stats"], draft["stats"]
             same = draft["text"] == off["text"]

@@ -16,11 +16,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import gguf
 import pytest
 
 from runtime.chat.client import HostClient
 from tests.draft_pair import cut_layers
-from tests.unit.conftest import EVENT_TIMEOUT_S, TEST_THREADS, answer_text, collect, finished
+from tests.unit.conftest import EVENT_TIMEOUT_S, TEST_THREADS, answer_text, collect, copy_gguf, finished
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -103,6 +104,33 @@ def test_an_incompatible_drafter_is_refused_naming_both_files(smollm2_gguf: Path
         assert refused[-1]["code"] == "draft_model_missing"
     finally:
         client.stop()
+
+
+def _swapped_tokens(src: Path, dst: Path) -> Path:
+    tokens = list(gguf.GGUFReader(src).fields["tokenizer.ggml.tokens"].contents())
+    tokens[300], tokens[301] = tokens[301], tokens[300]
+    array = gguf.GGUFValueType.ARRAY, gguf.GGUFValueType.STRING
+    return copy_gguf(src, dst, changes={"tokenizer.ggml.tokens": (tokens, *array)})
+
+
+def _other_eos(src: Path, dst: Path) -> Path:
+    return copy_gguf(src, dst, changes={"tokenizer.ggml.eos_token_id": (5, gguf.GGUFValueType.UINT32)})
+
+
+@pytest.mark.parametrize(
+    ("make", "difference"), [(_swapped_tokens, "token 300 is"), (_other_eos, "EOS token 2 vs 5")], ids=["text", "eos"]
+)
+def test_a_drafter_with_another_token_text_or_eos_is_refused(
+    stories_host: HostClient, stories_gguf: Path, tmp_path: Path, make: object, difference: str
+) -> None:
+    drafter = make(stories_gguf, tmp_path / "other.gguf")  # type: ignore[operator]
+    error = collect(stories_host, "load_draft", path=str(drafter))[-1]
+    assert error["event"] == "error" and error["code"] == "draft_model_incompatible"
+    assert error["params"]["difference"].startswith(difference)
+    # The same file, unchanged, is accepted; a null path unloads it again.
+    assert collect(stories_host, "load_draft", path=str(stories_gguf))[-1]["event"] == "loaded"
+    assert finished(collect(stories_host, "generate", prompt=STORY, params={"max_tokens": 8}, speculative="draft"))
+    assert collect(stories_host, "load_draft", path=None)[-1]["event"] == "unloaded"
 
 
 @pytest.fixture(scope="module")
