@@ -70,6 +70,15 @@ def _messages() -> dict[str, str]:
             "Messages",
             "{name} with a context of {n_ctx} tokens and an {kv} KV cache needs about {need_gb} GB of memory (weights {weights_gb} GB, KV cache {kv_gb} GB), and {free_gb} GB is free. Choose a smaller context, a q8_0 or q4_0 KV cache, or a smaller model, or close other programs.",
         ),
+        "draft_model_incompatible": QCoreApplication.translate(
+            "Messages",
+            "{draft} cannot draft for {model}: their vocabularies differ ({difference}). A draft model must "
+            "share the model's vocabulary: choose a smaller model of the same family.",
+        ),
+        "draft_model_missing": QCoreApplication.translate(
+            "Messages",
+            "Speculative decoding with a draft model needs a draft model: load one first (--draft FILE).",
+        ),
         "kv_type_unknown": QCoreApplication.translate(
             "Messages", "The KV cache type {kv} is not one of {known}. Choose one of them."
         ),

@@ -29,6 +29,10 @@ class ModelLoadError(AppError):
     """A model file could not be opened (missing, not GGUF, unsupported, truncated)."""
 
 
+class DraftModelIncompatible(ModelLoadError):
+    """A draft model does not share the loaded model's vocabulary (code ``draft_model_incompatible``)."""
+
+
 class HostError(AppError):
     """The inference host failed a request."""
 

@@ -197,6 +197,8 @@ ZH: dict[str, str] = {
     "&Language": "语言(&L)",
     "{name} with a context of {n_ctx} tokens and an {kv} KV cache needs about {need_gb} GB of memory (weights {weights_gb} GB, KV cache {kv_gb} GB), and {free_gb} GB is free. Choose a smaller context, a q8_0 or q4_0 KV cache, or a smaller model, or close other programs.": "{name} 在 {n_ctx} 个词元的上下文和 {kv} KV 缓存下约需 {need_gb} GB 内存（权重 {weights_gb} GB，KV 缓存 {kv_gb} GB），而可用内存只有 {free_gb} GB。请选择更小的上下文、q8_0 或 q4_0 KV 缓存或更小的模型，或关闭其他程序。",
     "The KV cache type {kv} is not one of {known}. Choose one of them.": "KV 缓存类型 {kv} 不在 {known} 之中。请从中选择一种。",
+    "{draft} cannot draft for {model}: their vocabularies differ ({difference}). A draft model must share the model's vocabulary: choose a smaller model of the same family.": "{draft} 无法为 {model} 起草：两者的词表不同（{difference}）。草稿模型必须与模型使用相同的词表：请选择同一系列中更小的模型。",
+    "Speculative decoding with a draft model needs a draft model: load one first (--draft FILE).": "使用草稿模型的推测解码需要一个草稿模型：请先加载一个（--draft FILE）。",
     "The first training sequences appear here, the learned part marked.": "这里显示最前面的训练序列，并标出学习的部分。",
     "Optional: a dataset of the same kind to validate on, instead of the held-out share": "可选：用于验证的同类数据集，代替留出的比例",
     "Validation file:": "验证文件：",

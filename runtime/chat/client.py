@@ -23,6 +23,7 @@ from typing import Any
 from runtime._exit import describe_exit
 from runtime.errors import (
     AppError,
+    DraftModelIncompatible,
     HostDied,
     HostError,
     ModelLoadError,
@@ -52,6 +53,7 @@ STDERR_DRAIN_S = 2.0
 # can tell a prompt that is too long from a model that failed to load. Others are HostError.
 ERROR_KINDS: dict[str, type[AppError]] = {
     "ModelLoadError": ModelLoadError,
+    "DraftModelIncompatible": DraftModelIncompatible,
     "NotLoaded": NotLoaded,
     "PromptTooLong": PromptTooLong,
     "TemplateError": TemplateError,

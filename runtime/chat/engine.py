@@ -22,6 +22,7 @@ from typing import Any
 
 from runtime.chat import templates
 from runtime.chat._threads import CpuUse, ThreadTuner, default_threads, usable_cores
+from runtime.chat.draft_model import MAX_DRAFT, P_MIN, DraftModel, check_compatible
 from runtime.chat.speculative import Counts, Payoff, PromptLookup, Speculation, check_mode
 from runtime.chat.streaming import StopMatcher, Utf8Stream
 from runtime.decoding import DecodingParams
@@ -81,6 +82,7 @@ class Engine:
         self._kv_tokens: list[int] = []
         self._pieces: dict[int, bytes] = {}
         self._tuner = ThreadTuner(default_threads())
+        self.draft: DraftModel | None = None
 
     def set_threads(self, count: int | None) -> None:
         """Decode with ``count`` threads from the next answer on, or choose by measuring (``None``)."""
@@ -121,7 +123,7 @@ class Engine:
                 params={"kv": str(kv_type), "known": ", ".join(KV_TYPES)},
             )
         info = checked if checked is not None and checked.path == os.path.realpath(path) else check_model(path)
-        self.unload()
+        self.unload()  # the draft model too: it was checked against the model it drafted for
         import llama_cpp
 
         self._tuner = ThreadTuner(default_threads(), fixed=n_threads)
@@ -164,6 +166,43 @@ class Engine:
         self._pieces = {}
         return info
 
+    def load_draft(self, path: str, *, max_draft: int = MAX_DRAFT, p_min: float = P_MIN) -> ModelInfo:
+        """Load a draft model for the loaded model (replacing the current one), with the model
+        files' usual checks and a context of the model's size.
+
+        Raises:
+            NotLoaded: no model is loaded.
+            ModelLoadError: the file fails the checks or llama.cpp rejects it.
+            DraftModelIncompatible: it does not share the model's vocabulary.
+        """
+        llm = self._require()
+        assert self.info is not None
+        info = check_model(path)
+        self.unload_draft()
+        # Flash attention as the CPU default has it (off): the drafter's batches need not equal
+        # its one-token logits, since the model verifies every draft with its own.
+        draft_llm = open_llama(
+            info,
+            n_ctx=llm.n_ctx(),
+            n_batch=PROMPT_BATCH,
+            n_threads=self._tuner.best,
+            n_threads_batch=self._tuner.best,
+            flash_attn=False,
+        )
+        try:
+            check_compatible(llm, self.info, draft_llm, info)
+        except BaseException:
+            draft_llm.close()
+            raise
+        self.draft = DraftModel(draft_llm, info, max_draft=max_draft, p_min=p_min)
+        return info
+
+    def unload_draft(self) -> None:
+        """Free the draft model (no-op when none is loaded)."""
+        if self.draft is not None:
+            self.draft.close()
+        self.draft = None
+
     def resident_model_bytes(self) -> int:
         """Memory that unloading the current model would give back (0 when none is loaded): this
         process's resident set above the host's own (Linux; 0 elsewhere)."""
@@ -179,7 +218,8 @@ class Engine:
         return max(0, resident - HOST_BASELINE_BYTES)
 
     def unload(self) -> None:
-        """Free the model (no-op when none is loaded)."""
+        """Free the model and its draft model (no-op when none is loaded)."""
+        self.unload_draft()
         if self.llm is not None:
             self.llm.close()
         self.llm = None
@@ -281,12 +321,17 @@ class Engine:
         stop strings). Checks ``is_cancelled`` between prompt batches and after every token.
         ``strip_leading_space`` drops the space SentencePiece puts before an answer's first
         word; a plain continuation keeps it (``Once upon a time`` + `` there``).
-        ``speculative``: ``off``, ``lookup`` or ``auto`` (:mod:`runtime.chat.speculative`); the
-        text is the same in every mode.
+        ``speculative``: ``off``, ``lookup``, ``auto`` or ``draft`` (:mod:`runtime.chat.speculative`;
+        ``draft`` needs :meth:`load_draft` first); the text is the same in every mode.
         """
         import llama_cpp
 
         speculative = check_mode(speculative)
+        if speculative == "draft" and self.draft is None:
+            raise ParameterError(
+                "Speculative decoding with a draft model needs a draft model: load one first (--draft FILE).",
+                code="draft_model_missing",
+            )
 
         llm = self._require()
         t_start = time.perf_counter()
@@ -337,7 +382,12 @@ class Engine:
                         return _with_counts(stats, speculative, Counts())
             finally:
                 llama_cpp.llama_set_abort_callback(ctx, llama_cpp.ggml_abort_callback(), None)
-            if speculative != "off":
+            if speculative == "draft" and self.draft is not None:
+                payoff = Payoff(automatic=False)
+                spec = Speculation(
+                    ctx, self._kv_tokens, list(tokens), self.draft, payoff, n_ctx=n_ctx, max_draft=self.draft.max_draft
+                )
+            elif speculative != "off":
                 payoff = Payoff(automatic=speculative == "auto")
                 spec = Speculation(ctx, self._kv_tokens, list(tokens), PromptLookup(), payoff, n_ctx=n_ctx)
 

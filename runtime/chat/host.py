@@ -8,14 +8,16 @@ the protocol). A native abort or an out-of-memory kill costs this process, never
 Requests (``id`` is chosen by the client and echoed in every event of that request)::
 
     {"id": 1, "op": "load", "path": ..., "n_ctx": 2048, "n_threads": null, "n_gpu_layers": 0,
-     "kv": "f16", "exact_batches": false}         # KV cache type: f16, q8_0 or q4_0;
-                                                  # exact_batches: see Engine.load
+     "kv": "f16", "exact_batches": false, "draft": null}  # KV cache type: f16, q8_0 or q4_0;
+                                                  # exact_batches: see Engine.load; draft: a
+                                                  # draft model's path, loaded after the model
+    {"id": 11, "op": "load_draft", "path": ...}   # a draft model for the loaded one (null: none)
     {"id": 2, "op": "chat", "template": "chinese-alpaca", "system": null, "turns": [...],
      "params": {...}, "jinja": false, "stop": []}      # stop: added to the template's
     {"id": 10, "op": "count", ... as chat, "keep_all": false}  # keep_all: no turn left out
     {"id": 3, "op": "generate", "prompt": "Once upon a time", "params": {...}, "stop": []}
                                                   # chat and generate: "speculative": "off",
-                                                  # "lookup" or "auto"; "off" by default
+                                                  # "lookup", "auto" or "draft"; "off" by default
     {"id": 4, "op": "cancel", "target": 2}        # handled at once by the reader thread;
                                                   # target null: every request sent so far
     {"id": 5, "op": "tokenize", "text": ..., "add_bos": false, "special": false}
@@ -207,8 +209,25 @@ class Host:
             kv_type=kv_type,
             exact_batches=bool(req.get("exact_batches")),
         )
+        draft = self.engine.load_draft(str(req["draft"])) if req.get("draft") else None
         # What was allocated: llama.cpp rounds the context up (to a multiple of 256).
-        self.emit(rid, "loaded", info=info.to_dict(), n_ctx=int(self.engine._require().n_ctx()), kv=kv_type)
+        self.emit(
+            rid,
+            "loaded",
+            info=info.to_dict(),
+            n_ctx=int(self.engine._require().n_ctx()),
+            kv=kv_type,
+            draft=draft.to_dict() if draft is not None else None,
+        )
+
+    def op_load_draft(self, rid: int, req: dict[str, Any]) -> None:
+        native_log.install()
+        if req.get("path"):
+            draft = self.engine.load_draft(str(req["path"]))
+            self.emit(rid, "loaded", info=draft.to_dict())
+        else:
+            self.engine.unload_draft()
+            self.emit(rid, "unloaded")
 
     def op_unload(self, rid: int, req: dict[str, Any]) -> None:
         self.engine.unload()

@@ -17,7 +17,7 @@ drafting when it loses time.
 Drafters plug in through :class:`Drafter`. :class:`PromptLookup` needs no second model: it copies
 what followed the latest earlier occurrence of the answer's last few tokens in the prompt and the
 answer so far, which pays when the answer repeats its input (rewriting, proofreading, quoting,
-code edits). A draft model (issue 25's second part) is another Drafter.
+code edits). A draft model (:class:`runtime.chat.draft_model.DraftModel`) is another Drafter.
 """
 
 from __future__ import annotations
@@ -32,13 +32,14 @@ from runtime.errors import HostError, ParameterError
 
 #: ``off``: plain decoding. ``lookup``: prompt lookup on every token it finds a draft for.
 #: ``auto``: prompt lookup that turns itself off for the rest of an answer once it costs time.
+#: ``draft``: a draft model's guesses (:mod:`runtime.chat.draft_model`; the host must have one loaded).
 #: The default stays ``off``: with flash attention off (the CPU default, engine.load), llama.cpp's
 #: batched logits differ from one-token logits past a batch's second row (SmolLM2: up to 0.77),
 #: so the text could differ from plain decoding; with flash attention they are bit-identical.
-MODES = ("off", "lookup", "auto")
+MODES = ("off", "lookup", "auto", "draft")
 DEFAULT_MODE = "off"
 
-#: The most drafted tokens one verification batch carries.
+#: The most drafted tokens one verification batch carries (prompt lookup; a draft model says its own).
 MAX_DRAFT = 8
 #: Longest and shortest n-gram of the latest tokens that prompt lookup searches for.
 MAX_NGRAM = 3
@@ -192,6 +193,7 @@ class Speculation:
         drafter: what drafts.
         payoff: the automatic mode's measurements.
         n_ctx: the context size.
+        max_draft: the most drafted tokens one verification batch carries.
         clock: the time source.
     """
 
@@ -204,6 +206,7 @@ class Speculation:
         payoff: Payoff,
         *,
         n_ctx: int,
+        max_draft: int = MAX_DRAFT,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         import llama_cpp
@@ -216,13 +219,14 @@ class Speculation:
         self._prompt_len = len(history)
         self._drafter = drafter
         self._n_ctx = n_ctx
+        self._max_draft = max_draft
         self._clock = clock
         self._pending: collections.deque[int] = collections.deque()  # drafts in the cache, unverified
         self._index = -1  # logits index of the next sample
         self._verifying = False
         self._batch_accepted = 0
         self._batch_s = 0.0
-        self._batch = llama_cpp.llama_batch_init(MAX_DRAFT + 1, 0, 1)
+        self._batch = llama_cpp.llama_batch_init(max_draft + 1, 0, 1)
 
     def close(self) -> None:
         """Drop drafts still in the cache and free the batch."""
@@ -260,7 +264,7 @@ class Speculation:
             return None
         # Room: every sample inside the batch must see a cache shorter than the context (as plain
         # decoding's would), and no draft past the answer's last allowed token.
-        room = min(MAX_DRAFT, self._n_ctx - len(self._kv) - 2, tokens_left - 1)
+        room = min(self._max_draft, self._n_ctx - len(self._kv) - 2, tokens_left - 1)
         if room <= 0:
             return None
         t_start = self._clock()

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from runtime.chat import DecodingParams, HostClient, raise_for_error, speculative, templates
-from runtime.errors import AppError
+from runtime.errors import AppError, ParameterError
 from runtime.models import read_model_info
 from runtime.paths import app_paths
 
@@ -46,8 +46,13 @@ def _add_decoding_args(parser: argparse.ArgumentParser) -> None:
         choices=speculative.MODES,
         default=speculative.DEFAULT_MODE,
         help="speculative decoding: off, lookup (drafts copied from the prompt and answer), "
-        "auto (lookup that stops when it does not pay); the text is the same, as the model is then "
-        "loaded with flash attention (default: %(default)s)",
+        "auto (lookup that stops when it does not pay), draft (a draft model's guesses, --draft); "
+        "the text is the same, as the model is then loaded with flash attention (default: %(default)s)",
+    )
+    group.add_argument(
+        "--draft",
+        metavar="FILE",
+        help="a smaller .gguf model with the same vocabulary that drafts for --speculative draft",
     )
     group.add_argument(
         "--kv",
@@ -80,6 +85,11 @@ def _template_for(args: argparse.Namespace) -> tuple[str, Any]:
 
 def run_chat(args: argparse.Namespace) -> int:
     """``alpaca-desk chat``."""
+    if args.speculative == "draft" and not args.draft:
+        raise ParameterError(
+            "Speculative decoding with a draft model needs a draft model: load one first (--draft FILE).",
+            code="draft_model_missing",
+        )
     params = _params(args)
     template, info = _template_for(args)
     if args.show_prompt:
@@ -101,6 +111,7 @@ def run_chat(args: argparse.Namespace) -> int:
             kv=args.kv,
             # Drafts are verified in batches: their logits must equal one-token decoding's.
             exact_batches=args.speculative != "off",
+            draft=args.draft if args.speculative == "draft" else None,
             timeout=600,
         )
         if args.prompt is not None:

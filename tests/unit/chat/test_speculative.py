@@ -70,7 +70,7 @@ def test_modes_are_checked() -> None:
     for mode in MODES:
         assert check_mode(mode) == mode
     with pytest.raises(ParameterError):
-        check_mode("draft")
+        check_mode("fast")
 
 
 # -- the host, stories260K -----------------------------------------------------------------------
