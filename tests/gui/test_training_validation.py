@@ -10,7 +10,8 @@ from PySide6.QtGui import QColor, QImage, QPalette, QTextCharFormat
 from PySide6.QtWidgets import QApplication
 
 from app.controllers.training import TrainingController
-from app.views.loss_chart import EVAL_COLOUR, LOSS_COLOUR, LossChart
+from app.theme import colours
+from app.views.loss_chart import LossChart
 from app.views.training_view import TrainingView, learned_colours
 from tests.conftest import SHIPPED_TOKENIZERS
 
@@ -40,7 +41,8 @@ def test_the_chart_draws_the_validation_loss_as_a_second_line_with_its_legend(qt
         chart.add_point(step, 3.0 - step * 0.04, 1e-3, total=40)
     before = chart.grab().toImage()
     assert chart.legend() == ["training loss", "learning rate"]
-    assert _pixels_near(before, LOSS_COLOUR) > 50 and _pixels_near(before, EVAL_COLOUR) == 0
+    loss_colour, eval_colour = QColor(colours().chart_line), QColor(colours().chart_eval_line)
+    assert _pixels_near(before, loss_colour) > 50 and _pixels_near(before, eval_colour) == 0
 
     chart.add_eval_point(20, 2.6, total=40)
     chart.add_eval_point(40, 2.2, total=40)
@@ -48,7 +50,7 @@ def test_the_chart_draws_the_validation_loss_as_a_second_line_with_its_legend(qt
     assert chart.eval_points == [(20, 2.6), (40, 2.1)]
     assert chart.legend() == ["training loss", "validation loss", "learning rate"]
     after = chart.grab().toImage()
-    assert _pixels_near(after, EVAL_COLOUR) > 30  # the line, its dots and the legend's sample
+    assert _pixels_near(after, eval_colour) > 30  # the line, its dots and the legend's sample
 
     chart.clear()
     assert chart.eval_points == [] and chart.points == []
