@@ -17,6 +17,7 @@ import pytest
 import sentencepiece
 
 from runtime.training import data, prepare, token_cache
+from runtime.training.evaluation import held_out_count
 from runtime.training.launcher import JobSpec
 from tests.conftest import SHIPPED_TOKENIZERS, TEST_DATA, data_file
 
@@ -183,7 +184,9 @@ def test_train_preview_and_the_run_read_the_cache(tmp_path: Path) -> None:
     expected = _as_run_clm_pt(data_file(LLAMA), [corpus], 64)
     result = prepare.run_preview(spec, cache_dir=tmp_path / "preview-cache", examples=2)
     assert [e["input_ids"] for e in result["examples"]] == expected[:2]
-    assert result["resolved"]["total_steps"] == -(-len(expected) // 4)
+    # The held-out share (the recipe's 0.001, at least one sequence) does not train.
+    trained = len(expected) - held_out_count(len(expected), result["resolved"]["validation_split_percentage"])
+    assert result["resolved"]["total_steps"] == -(-trained // 4)
     resolved, tokenizer = prepare.resolve_spec(spec)
     sequences = prepare.run_sequences(resolved, tokenizer)
     assert sequences.folder.parent == tmp_path / "out" / token_cache.RUN_CACHE_DIR and len(sequences) == len(expected)
