@@ -14,6 +14,8 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from runtime.untrusted_json import read_json_file
+
 #: Overrides the memory the planner counts as free, in bytes (tests: a refusal without allocating).
 AVAILABLE_MEMORY_ENV = "ALPACA_DESK_AVAILABLE_MEMORY"
 #: Bumped when the probe measures differently, so that older cached figures are measured again.
@@ -134,8 +136,8 @@ def _cache_file() -> Path:
 
 def _read_cached(path: Path, cpu: str, cores: int) -> tuple[float, float] | None:
     try:
-        with path.open("rb") as handle:
-            data = json.loads(handle.read(4096))
+        # Through the bounded reader: 4 KB of "[" would stop json.loads with a RecursionError.
+        data = read_json_file(path, max_bytes=4096)
         if data.get("version") != PROBE_VERSION or data.get("cpu") != cpu or data.get("cores") != cores:
             return None
         bandwidth, core_rate = float(data["bandwidth"]), float(data["core_rate"])

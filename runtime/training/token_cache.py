@@ -64,6 +64,7 @@ from runtime.training.data import (
     sft_batch,
     text_files,
 )
+from runtime.untrusted_json import read_json_file
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,9 @@ RUN_CACHE_DIR = "data-cache"
 FORMAT = 1
 #: What an entry's folder name ends with.
 SUFFIX = ".tokens"
+#: An entry's meta.json lists each corpus file (about 150 bytes each); one larger than this is not
+#: an entry this module wrote, and is read no further.
+MAX_META_BYTES = 64 * 1024 * 1024
 #: Samples hashed per corpus file for the key, and their size.
 KEY_SAMPLES = 16
 KEY_SAMPLE_BYTES = 64 * 1024
@@ -97,7 +101,7 @@ class TokenDataset:
     @classmethod
     def open(cls, folder: Path) -> TokenDataset:
         """The entry in ``folder`` (as :func:`load_or_build` left it)."""
-        return cls(folder, json.loads((folder / "meta.json").read_text(encoding="utf-8")))
+        return cls(folder, _read_meta(folder))
 
     def __len__(self) -> int:
         return len(self._rows) if self._rows is not None else int(self.meta["sequences"])
@@ -244,10 +248,24 @@ def _fingerprint(file: Path, dataset: Path) -> dict[str, Any]:
     return {"name": name, "size": status.st_size, "mtime_ns": status.st_mtime_ns, "samples": digest.hexdigest()}
 
 
+def _read_meta(entry: Path) -> dict[str, Any]:
+    """An entry's meta.json, through the bounded reader: the cache folder can be written by anyone
+    who can write the user's files.
+
+    Raises:
+        OSError: Missing or unreadable.
+        ValueError: Not JSON, too large or too deep (UntrustedJsonError), or not an object.
+    """
+    meta = read_json_file(entry / "meta.json", max_bytes=MAX_META_BYTES)
+    if not isinstance(meta, dict):
+        raise ValueError(f"{entry / 'meta.json'} is not a JSON object")
+    return meta
+
+
 def _complete(entry: Path) -> TokenDataset | None:
     """The entry if it is whole (renamed into place, its files of the sizes its meta.json gives)."""
     try:
-        meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+        meta = _read_meta(entry)
         sizes = {
             "tokens.bin": int(meta["tokens"]) * np.dtype(meta["dtype"]).itemsize,
             "offsets.bin": (int(meta["sequences"]) + 1) * 8,
@@ -283,10 +301,10 @@ def _remove_superseded(cache: Path, entry: Path, fields: dict[str, Any]) -> None
         if other == entry:
             continue
         try:
-            meta = json.loads((other / "meta.json").read_text(encoding="utf-8"))
+            meta = _read_meta(other)
         except (OSError, ValueError):
             continue
-        if isinstance(meta, dict) and all(meta.get(name) == value for name, value in fields.items()):
+        if all(meta.get(name) == value for name, value in fields.items()):
             shutil.rmtree(other, ignore_errors=True)
             with contextlib.suppress(OSError):
                 (cache / f".{other.name.removesuffix(SUFFIX)}.lock").unlink()

@@ -110,3 +110,9 @@ def test_the_host_refuses_a_context_that_does_not_fit_before_loading(
         assert info["info"]["file_name"] == "small.gguf"
     finally:
         client.stop()
+
+
+def test_a_crafted_machine_cache_is_measured_again(tmp_path: Path) -> None:
+    cache = tmp_path / "machine.json"
+    cache.write_text("[" * 4000 + "]" * 4000, encoding="utf-8")  # json.loads: RecursionError
+    assert machine_module._read_cached(cache, "any cpu", 2) is None

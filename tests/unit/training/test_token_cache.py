@@ -201,3 +201,16 @@ def test_the_tabs_quick_preview_counts_each_line_with_its_bos(tmp_path: Path) ->
     assert [(r.text, r.tokens, r.learned) for r in rows] == [
         (line, 1 + len(sp.encode(line)), 1 + len(sp.encode(line))) for line in ("第一行", "second line", "第三行")
     ]
+
+
+def test_a_crafted_meta_file_is_not_an_entry_and_is_built_again(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_bytes(data_file(TEST_DATA / "zh_samples.txt").read_bytes())
+    cache = tmp_path / "cache"
+    first = _build(corpus, cache)
+    expected = [list(e.input_ids) for e in first]
+    # Written by someone else: 100,000 levels deep (json.loads would raise RecursionError).
+    (first.folder / "meta.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    again = _build(corpus, cache)
+    assert [list(e.input_ids) for e in again] == expected
+    assert isinstance(json.loads((again.folder / "meta.json").read_text(encoding="utf-8")), dict)
