@@ -8,8 +8,12 @@ to a short prompt, and reports its tokens/s; its peak memory is its own VmHWM fr
 plan is made with this machine's probed figures (``runtime.models.machine``) for the same
 context, KV type, one thread, the prompt's batch and the answer's middle depth.
 
-Prints one JSON line per model and setting on stdout (``memory_ratio`` and ``speed_ratio`` are
-predicted / measured); progress goes to stderr. Linux only (/proc).
+``--model FILE`` (repeatable) adds a model built outside the project, for example SmolLM2-135M
+(``make smollm2``; ``.cache/models/``), as the issue's "done when" asks.
+
+Prints ONE JSON line on stdout: a row per model and setting (``memory_ratio`` and ``speed_ratio``
+are predicted / measured) and the range of each ratio; progress, and each row as it comes, go to
+stderr. Linux only (/proc).
 """
 
 from __future__ import annotations
@@ -83,19 +87,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny models only (no 160M bench model)")
     parser.add_argument("--only", default="", help="only the models whose file name contains this")
+    parser.add_argument("--model", action="append", default=[], type=Path, help="also this GGUF (repeatable)")
+    parser.add_argument("--no-built", action="store_true", help="only the --model files")
     args = parser.parse_args()
     machine = this_machine()
     assert machine is not None
     log(f"machine: {machine}")
+    rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for path in _models(Path(tmp), args.quick, args.only):
+        built = [] if args.no_built else _models(Path(tmp), args.quick, args.only)
+        for path in [*built, *args.model]:
             shape = read_shape(path)
             for n_ctx in (1024, 8192):
                 for kv in ("f16", "q8_0"):
                     log(f"{path.name} ctx {n_ctx} kv {kv}")
                     got = measure(path, n_ctx, kv)
                     if got.get("event") != "finished":
-                        print(json.dumps({"model": path.name, "n_ctx": n_ctx, "kv": kv, "error": got}), flush=True)
+                        rows.append({"model": path.name, "n_ctx": n_ctx, "kv": kv, "error": got})
                         continue
                     generated = int(got["generated_tokens"])  # type: ignore[call-overload]
                     predicted = plan(
@@ -127,7 +135,17 @@ def main() -> int:
                         "bandwidth_bytes_per_s": round(machine.bandwidth),
                         "core_rate": round(machine.core_rate),
                     }
-                    print(json.dumps(line), flush=True)
+                    rows.append(line)
+                    log(json.dumps(line))
+    ratios = {key: [r[key] for r in rows if r.get(key)] for key in ("memory_ratio", "speed_ratio")}
+    summary = {
+        "bench": "plan",
+        "machine": {"cpu": machine.cpu, "cores": machine.cores, "bandwidth": round(machine.bandwidth)},
+        **{f"{key}_range": [min(v), max(v)] if v else None for key, v in ratios.items()},
+        "errors": sum("error" in r for r in rows),
+        "rows": rows,
+    }
+    print(json.dumps(summary), flush=True)
     return 0
 
 

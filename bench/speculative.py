@@ -57,16 +57,33 @@ PARAGRAPHS = (
     "effectively. It has a large standard library, a friendly community, and runs on every major "
     "operating system. Many scientists use it for data analysis, and many companies use it to build "
     "web services and automate their daily work.",
+    "To make a simple tomato soup, soften one chopped onion and two cloves of garlic in olive oil, add "
+    "a kilogram of ripe tomatoes and half a litre of stock, and let it simmer for twenty minutes. "
+    "Blend until smooth, season with salt and pepper, and serve it hot with a slice of fresh bread.",
+    "The library will be closed on Friday for the installation of new shelves. Books that are due on "
+    "that day can be returned on Saturday without a late fee. The reading room on the second floor "
+    "will reopen on Monday morning, and the children's section will have longer hours next week.",
 )
-COPY_PROMPTS = (
-    "Rewrite this paragraph, correcting any mistakes and keeping everything else the same:\n\n" + PARAGRAPHS[0],
-    "Repeat the following text exactly, then add one sentence at the end:\n\n" + PARAGRAPHS[1],
-    "Proofread this paragraph and return the corrected version:\n\n" + PARAGRAPHS[2],
+_ASKS = (
+    "Rewrite this paragraph, correcting any mistakes and keeping everything else the same:\n\n",
+    "Repeat the following text exactly, then add one sentence at the end:\n\n",
+    "Proofread this paragraph and return the corrected version:\n\n",
+    "Copy this paragraph, changing only the first sentence into a question:\n\n",
 )
+#: Ten prompts whose answers copy most of what they are given (rewrite, proofread, repeat).
+COPY_PROMPTS = tuple(_ASKS[i % len(_ASKS)] + PARAGRAPHS[i % len(PARAGRAPHS)] for i in range(10))
+#: Ten prompts with nothing to copy.
 FREE_PROMPTS = (
     "Write a short story about a cat who learns to fly.",
     "Explain why the sky is blue to a ten-year-old.",
     "Give me five ideas for a weekend trip with friends.",
+    "What are the benefits of learning a second language?",
+    "Describe a perfect morning in a small seaside town.",
+    "How do I start running if I have never exercised before?",
+    "Write a polite email asking a colleague to review my report.",
+    "What should I pack for a three-day hiking trip?",
+    "Tell me about the history of tea in a few paragraphs.",
+    "Suggest a plan for learning to cook in one month.",
 )
 MODES = ("off", "lookup", "auto")
 
@@ -188,12 +205,7 @@ def _run_draft_pair(args: argparse.Namespace, keep: int, folder: Path) -> dict[s
         identical = drafted = accepted = verifications = 0
         rows = []
         for prompt in prompts[: args.prompts]:
-            # Each answer evaluates its whole prompt: one that reuses the cache evaluates the last
-            # prompt token alone, whose logits differ from those it got inside the 512-token
-            # prompt batch (measured: the proofreading answer's text then changes, in every mode).
-            engine._kv_tokens = []
             off = _answer(engine, prompt, "off", args.max_tokens)
-            engine._kv_tokens = []
             draft = _answer(engine, prompt, "draft", args.max_tokens)
             off_stats, stats = off["stats"], draft["stats"]
             same = draft["text"] == off["text"]
@@ -231,7 +243,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--model", default=os.environ.get("SMOLLM2_GGUF"), help="SmolLM2-135M-Instruct Q4_1 GGUF")
     parser.add_argument("--max-tokens", type=int, default=256)
-    parser.add_argument("--prompts", type=int, default=3, help="prompts per set (at most 3)")
+    parser.add_argument("--prompts", type=int, default=10, help="prompts per set (at most 10)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--flash-attn", action="store_true", help="open the model with flash attention on")
     parser.add_argument(

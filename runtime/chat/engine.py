@@ -376,8 +376,15 @@ class Engine:
             abort = llama_cpp.ggml_abort_callback(lambda _data: bool(is_cancelled()))
             llama_cpp.llama_set_abort_callback(ctx, abort, None)
             try:
-                for start in range(prefix, len(tokens), PROMPT_BATCH):
-                    if is_cancelled() or not self._decode(ctx, tokens[start : start + PROMPT_BATCH], start):
+                # The last prompt token goes alone, after the batches: inside a long batch its
+                # logits differ slightly from a one-token decode's (even with flash attention), and
+                # a prompt that reuses the cache evaluates only that token. Alone every time, the
+                # same prompt gives the same text whatever the cache held (regenerating at
+                # temperature 0; speculative against plain decoding), for one token's decode time.
+                last = len(tokens) - 1
+                starts = [*range(prefix, last, PROMPT_BATCH), last]
+                for start, end in zip(starts, [*starts[1:], len(tokens)], strict=True):
+                    if is_cancelled() or not self._decode(ctx, tokens[start:end], start):
                         stats = self._stats("cancelled", tokens, prefix, 0, t_start, None, seed, cpu_use)
                         return _with_counts(stats, speculative, Counts())
             finally:

@@ -153,13 +153,31 @@ print(json.dumps(out))
 """
 
 
-def test_smollm2_lookup_gives_the_plain_text_and_accepts_copies(smollm2_gguf: Path) -> None:
-    paragraph = (
-        "The old lighthouse stood at the edge of the cliff for more than a hundred years. Every night "
-        "its keeper climbed the narrow stairs, lit the lamp, and watched the ships pass safely through "
-        "the rocky strait."
-    )
-    prompt = "Repeat the following text exactly, then add one sentence at the end:\n\n" + paragraph
+_LIGHTHOUSE = (
+    "The old lighthouse stood at the edge of the cliff for more than a hundred years. Every night "
+    "its keeper climbed the narrow stairs, lit the lamp, and watched the ships pass safely through "
+    "the rocky strait."
+)
+_PYTHON = (
+    "Python is a programming language that lets you work quickly and integrate systems more "
+    "effectively. It has a large standard library, a friendly community, and runs on every major "
+    "operating system. Many scientists use it for data analysis, and many companies use it to build "
+    "web services and automate their daily work."
+)
+
+
+# "off" evaluates the whole prompt, "lookup" and "auto" reuse its cache and evaluate only the last
+# prompt token: the proofreading answer's text changed with that before the engine evaluated the
+# last prompt token alone every time.
+@pytest.mark.parametrize(
+    ("prompt", "copied"),
+    [
+        ("Repeat the following text exactly, then add one sentence at the end:\n\n" + _LIGHTHOUSE, "narrow stairs"),
+        ("Proofread this paragraph and return the corrected version:\n\n" + _PYTHON, "standard library"),
+    ],
+    ids=["repeat", "proofread"],
+)
+def test_smollm2_lookup_gives_the_plain_text_and_accepts_copies(smollm2_gguf: Path, prompt: str, copied: str) -> None:
     child = subprocess.run(
         [sys.executable, "-c", _SMOLLM2_CHILD, str(smollm2_gguf), prompt],
         cwd=REPO_ROOT,
@@ -173,7 +191,7 @@ def test_smollm2_lookup_gives_the_plain_text_and_accepts_copies(smollm2_gguf: Pa
     out = json.loads(child.stdout.strip().splitlines()[-1])
     assert out["lookup"]["text"] == out["off"]["text"]
     assert out["auto"]["text"] == out["off"]["text"]
-    assert "narrow stairs" in out["off"]["text"]  # the model did copy
+    assert copied in out["off"]["text"]  # the model did copy
     assert out["lookup"]["accepted"] > 0
 
 
