@@ -19,20 +19,21 @@ from runtime.untrusted_json import read_json_file
 #: Overrides the memory the planner counts as free, in bytes (tests: a refusal without allocating).
 AVAILABLE_MEMORY_ENV = "ALPACA_DESK_AVAILABLE_MEMORY"
 #: Bumped when the probe measures differently, so that older cached figures are measured again.
-PROBE_VERSION = 1
+PROBE_VERSION = 2
 # Copied buffer: twice this machine's last-level cache (32 MiB), above most; page faults on a larger one
 # made the probe take seconds on a busy machine.
 _COPY_BYTES = 64 << 20
 # In-cache buffer for the per-core figure: fits a core's L2.
 _CORE_BYTES = 256 << 10
-# llama.cpp's decode sustains about this share of what numpy's copy measures (tiny models, one
-# thread, a machine shared with other work: bench/plan.py compares), the rest goes to the
-# attention, the sampler and the thread barriers.
-BANDWIDTH_EFFICIENCY = 0.8
-# Multiply-adds a core does per second, per float32 value numpy sums in its cache per second:
-# llama.cpp's quantized dot products (SIMD, several values per instruction) against numpy's
-# sum reduction (bench/plan.py compares).
-CORE_RATE_PER_SUM = 4.0
+# llama.cpp's decode sustains about this share of what numpy's copy measures, read and write
+# counted (bench/plan.py on an idle machine: the f32 test models, which are bound by memory,
+# read at 0.8 to 1.0 of it at one thread).
+BANDWIDTH_EFFICIENCY = 0.85
+# Operations (a multiply-add counts two) a core does per second in llama.cpp's quantized dot
+# products (SIMD, several values per instruction), per float32 value numpy sums in its cache per
+# second: fitted to the Q8_0 bench model and SmolLM2's Q4_1, which decode at about 19 GFLOP/s on
+# one thread here where numpy sums 3.6 billion values per second (bench/plan.py, idle).
+CORE_RATE_PER_SUM = 5.3
 
 
 @dataclass(frozen=True)

@@ -55,9 +55,14 @@ DEFAULT_BATCH = 512
 HOST_BASELINE_BYTES = 59_000_000
 #: The host before llama_cpp is imported, while gguf's reader checks the header.
 HOST_BEFORE_LOAD_BYTES = 22_000_000
-#: Reading a header costs this much per vocabulary piece while it lasts (gguf's reader keeps a
-#: few numpy arrays per piece): 164 MB for 49,953 pieces, 180 MB for 55,296, freed before the load.
-HEADER_BYTES_PER_PIECE = 3_300
+#: Reading a header costs this much per numpy array gguf's reader makes while it lasts (two per
+#: string of an array, one per number: a SentencePiece vocabulary's pieces, scores and types give
+#: four per piece, a BPE vocabulary's merges two more per merge), freed before the load: 164 MB
+#: for 49,953 SentencePiece pieces (199,913 arrays), 195 MB for SmolLM2's 49,152 BPE pieces and
+#: 48,900 merges (245,408).
+HEADER_BYTES_PER_PART = 825
+#: A SentencePiece header's arrays per vocabulary piece (for files not downloaded yet).
+HEADER_PARTS_PER_PIECE = 4
 #: llama.cpp's vocabulary tables (the pieces, their scores, the lookup maps): 13 MB for 49,953
 #: pieces and 14 MB for 55,296 after the load, whatever the model's width.
 VOCAB_BYTES_PER_PIECE = 265
@@ -74,8 +79,10 @@ DECODE_SCRATCH_BYTES = 2_500_000
 ACTIVATION_VALUES_PER_WIDTH = 4
 ACTIVATION_VALUES_PER_FFN = 3
 #: The sampler chain's time per vocabulary piece and token (the candidate array, top-k's partial
-#: sort, the penalties): about 1 ms per token for 50,000 pieces on one core.
-SAMPLER_SECONDS_PER_PIECE = 20e-9
+#: sort), with the host's own work per token: about 0.4 ms per token for 50,000 pieces on one
+#: core (fitted with the constants in runtime.models.machine to bench/plan.py's figures on an idle
+#: machine: the tiny f32 models, where it is a large share of a token, and the quantized ones).
+SAMPLER_SECONDS_PER_PIECE = 8e-9
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,7 @@ class ModelShape:
     embedding_bytes: int  # the token embedding's share of them (one row read per token)
     tied_output: bool  # no output matrix: the embedding is read whole for every token's logits
     exact: bool  # read from a file (False: guessed from a parameter count)
+    header_parts: int = 0  # numpy arrays gguf's reader makes of the header (0: a SentencePiece guess)
 
     @property
     def head_dim(self) -> int:
@@ -105,6 +113,11 @@ class ModelShape:
         kv = self.n_head_kv * self.head_dim
         block = 2 * self.n_embd * self.n_embd + 2 * self.n_embd * kv + 3 * self.n_embd * self.n_ff
         return self.n_layer * block + (1 if self.tied_output else 2) * self.n_vocab * self.n_embd
+
+    @property
+    def n_multiplied(self) -> int:
+        """Parameters multiplied per token: every one but the input embedding's (a row lookup)."""
+        return self.n_params - (0 if self.tied_output else self.n_vocab * self.n_embd)
 
 
 @dataclass(frozen=True)
@@ -193,7 +206,8 @@ def plan(
     compute = compute_bytes(shape, batch=batch, n_ctx=n_ctx, flash_attention=kv_type != "f16")
     vocab = VOCAB_BYTES_PER_PIECE * shape.n_vocab
     loaded = HOST_BASELINE_BYTES + shape.weight_bytes + kv + compute + vocab
-    header = HOST_BEFORE_LOAD_BYTES + HEADER_BYTES_PER_PIECE * shape.n_vocab
+    parts = shape.header_parts or HEADER_PARTS_PER_PIECE * shape.n_vocab
+    header = HOST_BEFORE_LOAD_BYTES + HEADER_BYTES_PER_PART * parts
     memory = max(loaded, header)
 
     at = n_ctx // 2 if depth is None else max(0, min(depth, n_ctx))
@@ -201,7 +215,7 @@ def plan(
     read = shape.weight_bytes - shape.embedding_bytes + embedding_read + kv_cache_bytes(shape, at, kv_type)
     by_bandwidth = machine.bandwidth / max(1, read)
     # Each parameter is one multiply-add per token, and attention adds two per cached value.
-    work = 2 * shape.n_params + 4 * shape.n_layer * at * shape.n_head_kv * shape.head_dim
+    work = 2 * shape.n_multiplied + 4 * shape.n_layer * at * shape.n_head_kv * shape.head_dim
     by_compute = machine.core_rate * threads / max(1, work)
     # The sampler then walks every logit on one thread: negligible for a 7B model (2 ms of 200),
     # most of a token's time for the tiny test models.
@@ -301,6 +315,7 @@ def shape_from_reader(file: Path, reader: Any) -> ModelShape:
         embedding_bytes=embedding,
         tied_output=tied,
         exact=True,
+        header_parts=sum(len(field.parts) for field in reader.fields.values()),
     )
 
 
