@@ -41,6 +41,17 @@ def _add_decoding_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seed", type=int, default=None, help="fix the seed (default: random per answer)")
     group.add_argument("--threads", type=int, default=None, help="CPU threads (default: the cores)")
     group.add_argument("--gpu-layers", type=int, default=0, help="layers to offload to a GPU build")
+    add_speculative_arguments(group)
+    group.add_argument(
+        "--kv",
+        choices=("f16", "q8_0", "q4_0"),
+        default="f16",
+        help="KV cache type: q8_0 halves its memory, q4_0 quarters it (both turn on flash attention)",
+    )
+
+
+def add_speculative_arguments(group: Any) -> None:
+    """``--speculative`` and ``--draft``, as ``chat`` and ``serve`` take them."""
     group.add_argument(
         "--speculative",
         choices=speculative.MODES,
@@ -54,12 +65,15 @@ def _add_decoding_args(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="a smaller .gguf model with the same vocabulary that drafts for --speculative draft",
     )
-    group.add_argument(
-        "--kv",
-        choices=("f16", "q8_0", "q4_0"),
-        default="f16",
-        help="KV cache type: q8_0 halves its memory, q4_0 quarters it (both turn on flash attention)",
-    )
+
+
+def check_speculative_arguments(args: argparse.Namespace) -> None:
+    """Refuse ``--speculative draft`` without ``--draft`` before anything is loaded."""
+    if args.speculative == "draft" and not args.draft:
+        raise ParameterError(
+            "Speculative decoding with a draft model needs a draft model: load one first (--draft FILE).",
+            code="draft_model_missing",
+        )
 
 
 def _params(args: argparse.Namespace) -> DecodingParams:
@@ -85,11 +99,7 @@ def _template_for(args: argparse.Namespace) -> tuple[str, Any]:
 
 def run_chat(args: argparse.Namespace) -> int:
     """``alpaca-desk chat``."""
-    if args.speculative == "draft" and not args.draft:
-        raise ParameterError(
-            "Speculative decoding with a draft model needs a draft model: load one first (--draft FILE).",
-            code="draft_model_missing",
-        )
+    check_speculative_arguments(args)
     params = _params(args)
     template, info = _template_for(args)
     if args.show_prompt:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.chat import templates
+from runtime.cli.chat import add_speculative_arguments, check_speculative_arguments
 from runtime.errors import ServeError
 from runtime.models import read_model_info
 from runtime.paths import app_paths
@@ -55,6 +56,7 @@ def add_parsers(sub: Any) -> None:
         metavar="ORIGIN",
         help="let web pages from ORIGIN (such as http://localhost:3000) call the server; repeatable (default: none)",
     )
+    add_speculative_arguments(serve)
     serve.set_defaults(run=run_serve)
 
 
@@ -84,6 +86,7 @@ def run_serve(args: argparse.Namespace) -> int:
     """``alpaca-desk serve``."""
     from runtime.serve.server import ServeConfig, serve
 
+    check_speculative_arguments(args)
     info = read_model_info(args.model)  # the chat command's checks, before anything starts
     template = args.template or templates.choose_template(
         vocab_size=info.vocab_size, name=f"{info.name} {info.file_name}", has_chat_template=info.has_chat_template
@@ -99,6 +102,8 @@ def run_serve(args: argparse.Namespace) -> int:
         n_ctx=args.n_ctx,
         threads=args.threads,
         cors_origins=tuple(args.cors_origin),
+        speculative=args.speculative,
+        draft=args.draft,
     )
     config.check()
     _log_to_stderr()
@@ -108,6 +113,7 @@ def run_serve(args: argparse.Namespace) -> int:
     def banner(url: str, model: Any) -> None:
         lines = [
             f"Serving {model.id} (template {model.template}, context {model.n_ctx} tokens) at {url}",
+            *([f"Speculative decoding: {config.speculative}"] if config.speculative != "off" else []),
             "API key: required (send 'Authorization: Bearer KEY')"
             if key
             else "API key: none required (only programs on this computer can connect)",

@@ -87,9 +87,23 @@ def _event_error(event: dict[str, Any] | None) -> ApiError:
     return ApiError(500, "server_error", str(event.get("message")), type="server_error")
 
 
-def _usage(prompt_tokens: int, finished: dict[str, Any] | None) -> dict[str, int]:
+def _usage(prompt_tokens: int, finished: dict[str, Any] | None) -> dict[str, Any]:
     completion = int(finished.get("generated_tokens", 0)) if finished else 0
-    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion}
+    usage: dict[str, Any] = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion,
+        "total_tokens": prompt_tokens + completion,
+    }
+    drafted = int(finished.get("drafted", 0) or 0) if finished else 0
+    if drafted:
+        # Speculative decoding (serve --speculative): OpenAI reports the tokens of a predicted
+        # output that the answer kept and those it did not under these two names.
+        accepted = int(finished.get("accepted", 0) or 0)  # type: ignore[union-attr]
+        usage["completion_tokens_details"] = {
+            "accepted_prediction_tokens": accepted,
+            "rejected_prediction_tokens": drafted - accepted,
+        }
+    return usage
 
 
 async def _watch_disconnect(request: Request, run: Run) -> None:

@@ -106,13 +106,27 @@ class HostBackend:
         threads: decode threads, or None for the host's own choice.
         template: the chat template name (as ``alpaca-desk chat`` chooses it).
         log_file: where the host's stderr goes.
+        speculative: the speculative decoding mode of every answer (``alpaca-desk chat``'s).
+        draft: the draft model's file, for ``speculative="draft"``.
     """
 
-    def __init__(self, model_path: str, *, n_ctx: int, threads: int | None, template: str, log_file: Path) -> None:
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        n_ctx: int,
+        threads: int | None,
+        template: str,
+        log_file: Path,
+        speculative: str = "off",
+        draft: str | None = None,
+    ) -> None:
         self._path = model_path
         self._n_ctx = n_ctx
         self._threads = threads
         self._template = template
+        self._speculative = speculative
+        self._draft = draft if speculative == "draft" else None
         owned = HostClient(log_file=log_file)
         self._client_source: Callable[[], HostClient] = lambda: owned
         self._owns_host = True
@@ -163,7 +177,15 @@ class HostBackend:
         import time
 
         loaded = self._client.call(
-            "load", path=self._path, n_ctx=self._n_ctx, n_threads=self._threads, n_gpu_layers=0, timeout=600
+            "load",
+            path=self._path,
+            n_ctx=self._n_ctx,
+            n_threads=self._threads,
+            n_gpu_layers=0,
+            # Drafts are verified in batches: their logits must equal one-token decoding's.
+            exact_batches=self._speculative != "off",
+            draft=self._draft,
+            timeout=600,
         )
         info = loaded["info"]
         self.model = LoadedModel(
@@ -273,7 +295,10 @@ class HostBackend:
         result: list[tuple[str, dict[str, Any]]] = []
 
         def work() -> HostEvent:
-            result.append(plan(HostCalls(self._client)))
+            op, fields = plan(HostCalls(self._client))
+            if op in ("chat", "generate") and self._speculative != "off":
+                fields = {**fields, "speculative": self._speculative}
+            result.append((op, fields))
             return {}
 
         self._checked(work)

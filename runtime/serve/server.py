@@ -58,6 +58,9 @@ class ServeConfig:
     n_ctx: int = 2048
     threads: int | None = None
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    #: Speculative decoding for every answer (runtime.chat.speculative.MODES); "draft" needs ``draft``.
+    speculative: str = "off"
+    draft: str | None = None
 
     def check(self) -> None:
         """Refuse what is unsafe or impossible before anything starts."""
@@ -144,7 +147,13 @@ def serve(
     config.check()
     sock = bind_socket(config.host, config.port)
     backend = HostBackend(
-        config.model, n_ctx=config.n_ctx, threads=config.threads, template=config.template, log_file=log_file
+        config.model,
+        n_ctx=config.n_ctx,
+        threads=config.threads,
+        template=config.template,
+        log_file=log_file,
+        speculative=config.speculative,
+        draft=config.draft,
     )
     try:
         model = backend.load()

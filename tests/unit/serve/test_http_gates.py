@@ -208,3 +208,9 @@ def test_a_taken_port_and_a_bad_key_file_are_refused_by_name(isolated_dirs: Path
     two_lines.write_text("one\ntwo\n", encoding="utf-8")
     bad = _serve_refusal(isolated_dirs, "--api-key-file", str(two_lines))
     assert bad.returncode == 2 and "one key on one line" in bad.stderr
+
+
+def test_a_draft_mode_without_a_draft_model_is_refused_before_the_load(isolated_dirs: Path) -> None:
+    refused = _serve_refusal(isolated_dirs, "--port", "0", "--speculative", "draft")
+    assert refused.returncode == 2
+    assert "--draft FILE" in refused.stderr and "Serving" not in refused.stdout

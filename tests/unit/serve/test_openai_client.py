@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import openai
@@ -207,3 +208,20 @@ def test_a_wrong_key_is_refused(server: Server) -> None:
 
 def test_the_banner_says_a_key_is_required(server: Server) -> None:
     assert any(line.startswith("API key: required") for line in server.banner)
+
+
+def test_serve_with_prompt_lookup_gives_the_plain_text_and_reports_its_drafts(
+    server: Server, own_server: Callable[..., Server]
+) -> None:
+    # A prompt that repeats itself, so that copying from it pays; the shared server decodes plainly.
+    prompt = "Once upon a time, there was a little girl named Lily. " * 4 + "Once upon a time,"
+    speculative = own_server("--ctx", str(SERVER_CTX), "--speculative", "lookup")
+    assert "Speculative decoding: lookup" in speculative.banner
+    plain = client_for(server).completions.create(model="m", prompt=prompt, max_tokens=60, temperature=0)
+    drafted = client_for(speculative).completions.create(model="m", prompt=prompt, max_tokens=60, temperature=0)
+    assert drafted.choices[0].text == plain.choices[0].text
+    assert plain.usage is not None and drafted.usage is not None
+    assert plain.usage.completion_tokens_details is None
+    details = drafted.usage.completion_tokens_details
+    assert details is not None and details.accepted_prediction_tokens
+    assert details.rejected_prediction_tokens is not None
