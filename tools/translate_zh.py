@@ -909,6 +909,7 @@ ZH: dict[str, str] = {
     "Download finished": "下载完成",
     # -- Merging a published LoRA from the catalogue (issues 11, 12) --
     "The paper's recipe merges it on top of {0}: LLaMA + {0} + {1}.": "按论文的做法，它要合并在 {0} 之上：LLaMA + {0} + {1}。",
+    "Speed it up with {0}: the 1.3B model of the same vocabulary drafts for it in speculative decoding (alpaca-desk chat --speculative draft --draft FILE).": "用 {0} 提速：同一词表的 1.3B 模型在投机解码中为它起草（alpaca-desk chat --speculative draft --draft 文件）。",
     "Merge with LLaMA weights…": "与 LLaMA 权重合并…",
     "Checking that this computer has what merging needs…": "正在检查本机是否具备合并所需的组件…",
     "LLaMA (the folder above)": "LLaMA（上面选择的文件夹）",

@@ -277,6 +277,12 @@ class HubController(QObject):
             what += " " + self.tr("The paper's recipe merges it on top of {0}: LLaMA + {0} + {1}.").format(
                 entry.merge_after, entry.repo
             )
+        drafter = Catalogue(tuple(self.entries.values())).drafter_for(entry)
+        if drafter is not None:
+            what += " " + self.tr(
+                "Speed it up with {0}: the 1.3B model of the same vocabulary drafts for it in speculative "
+                "decoding (alpaca-desk chat --speculative draft --draft FILE)."
+            ).format(drafter.repo)
         # The interface's language, whichever way it was chosen ("system" included).
         licence = catalogue_text(entry.licence, entry.licence_zh)
         sizes = self.tr("Sizes from the hub.") if entry.exact else self.tr("Sizes are the snapshot's estimates.")

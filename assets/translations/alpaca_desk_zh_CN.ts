@@ -1227,92 +1227,97 @@ Last changed {when}</source>
         <translation>按论文的做法，它要合并在 {0} 之上：LLaMA + {0} + {1}。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="282"/>
+        <location filename="../../app/controllers/hub.py" line="283"/>
+        <source>Speed it up with {0}: the 1.3B model of the same vocabulary drafts for it in speculative decoding (alpaca-desk chat --speculative draft --draft FILE).</source>
+        <translation>用 {0} 提速：同一词表的 1.3B 模型在投机解码中为它起草（alpaca-desk chat --speculative draft --draft 文件）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/hub.py" line="288"/>
         <source>Sizes from the hub.</source>
         <translation>大小来自模型库。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="282"/>
+        <location filename="../../app/controllers/hub.py" line="288"/>
         <source>Sizes are the snapshot&apos;s estimates.</source>
         <translation>大小为目录快照中的估算值。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="284"/>
+        <location filename="../../app/controllers/hub.py" line="290"/>
         <source>&lt;b&gt;{repo}&lt;/b&gt;&lt;br&gt;{kind}&lt;br&gt;{what}&lt;br&gt;Context: {ctx} tokens · Template: {template}&lt;br&gt;Licence: {licence}&lt;br&gt;&lt;i&gt;{sizes}&lt;/i&gt;</source>
         <translation>&lt;b&gt;{repo}&lt;/b&gt;&lt;br&gt;{kind}&lt;br&gt;{what}&lt;br&gt;上下文长度：{ctx} 个 token · 模板：{template}&lt;br&gt;许可：{licence}&lt;br&gt;&lt;i&gt;{sizes}&lt;/i&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="306"/>
+        <location filename="../../app/controllers/hub.py" line="312"/>
         <source>yes</source>
         <translation>是</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="313"/>
+        <location filename="../../app/controllers/hub.py" line="319"/>
         <source>(every file of the repository)</source>
         <translation>（仓库中的全部文件）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="315"/>
+        <location filename="../../app/controllers/hub.py" line="321"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="315"/>
+        <location filename="../../app/controllers/hub.py" line="321"/>
         <source>Download all files</source>
         <translation>下载全部文件</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="335"/>
+        <location filename="../../app/controllers/hub.py" line="341"/>
         <source>Verifying…</source>
         <translation>正在校验…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="348"/>
+        <location filename="../../app/controllers/hub.py" line="354"/>
         <source>Nothing of this model is on disk.</source>
         <translation>磁盘上没有这个模型的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="352"/>
+        <location filename="../../app/controllers/hub.py" line="358"/>
         <source>Damaged or missing: {0}. Download them again.</source>
         <translation>已损坏或缺失：{0}。请重新下载。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="354"/>
+        <location filename="../../app/controllers/hub.py" line="360"/>
         <source>{0} file(s) checked: each matches the hub&apos;s SHA-256.</source>
         <translation>已校验 {0} 个文件：均与模型库的 SHA-256 一致。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="407"/>
+        <location filename="../../app/controllers/hub.py" line="413"/>
         <source>Waiting</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="408"/>
+        <location filename="../../app/controllers/hub.py" line="414"/>
         <source>Downloading {0}: {1}%</source>
         <translation>正在下载 {0}：{1}%</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="410"/>
+        <location filename="../../app/controllers/hub.py" line="416"/>
         <source>Starting</source>
         <translation>正在启动</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="411"/>
+        <location filename="../../app/controllers/hub.py" line="417"/>
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="412"/>
+        <location filename="../../app/controllers/hub.py" line="418"/>
         <source>Verified</source>
         <translation>已校验</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="413"/>
+        <location filename="../../app/controllers/hub.py" line="419"/>
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="462"/>
+        <location filename="../../app/controllers/hub.py" line="468"/>
         <source>The weights are in {0}. Converting them to GGUF comes with the convert wizard.</source>
         <translation>权重位于 {0}。转换为 GGUF 的功能将随转换向导提供。</translation>
     </message>

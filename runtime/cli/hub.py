@@ -74,6 +74,7 @@ def run_models(args: argparse.Namespace) -> int:
         free=free_disk(models_dir),
         machine=this_machine(),  # measured once per CPU (a few hundred ms), then cached
     )
+    listed = type(catalogue)(tuple(entries), catalogue.snapshot)
     rows = []
     for entry in entries:
         on_disk = {name: str(path) for name, path in files_on_disk(entry, models_dir).items()}
@@ -83,6 +84,8 @@ def run_models(args: argparse.Namespace) -> int:
             {**asdict(f), "on_disk": on_disk.get(f.name), "recommended": f.name == chosen} for f in entry.files
         ]
         row["on_disk"] = sorted(on_disk.values())
+        drafter = listed.drafter_for(entry)
+        row["drafter"] = drafter.repo if drafter else None  # for chat/serve --speculative draft --draft
         rows.append(row)
     if args.json:
         result = {
@@ -99,6 +102,7 @@ def run_models(args: argparse.Namespace) -> int:
         size = sum(f["size"] for f in row["files"]) or row["total_size"]
         mark = "  [on disk]" if row["on_disk"] else ""
         after = f"  (merged after {row['merge_after']})" if row.get("merge_after") else ""
+        after += f"  (drafter: {row['drafter']})" if row["drafter"] else ""
         sys.stdout.write(
             f"{row['repo']:<42} {row['role']:<8} gen {row['generation']} {row['params']:>5} ctx {row['context']:>6}  "
             f"{kind:<26} {size / 1e9:7.1f} GB{mark}{after}\n"

@@ -118,6 +118,19 @@ class Catalogue:
         """The entry of ``repo``, or None."""
         return next((e for e in self.entries if e.repo == repo), None)
 
+    def drafter_for(self, entry: CatalogueEntry) -> CatalogueEntry | None:
+        """The 1.3B model of the same kind that drafts for ``entry`` in speculative decoding, or None.
+
+        hfl published the second generation's 1.3B models for this: every size shares the 55,296
+        vocabulary, and hfl measured 1.44x (7B) and 1.61x (13B) with the 1.3B drafting on a GPU.
+        The Alpaca-2 (instruct) models take chinese-alpaca-2-1.3b, the LLaMA-2 bases
+        chinese-llama-2-1.3b, in the same format (a GGUF file, or full weights to convert).
+        """
+        if entry.generation != 2 or entry.params not in ("7B", "13B") or entry.format not in ("gguf", "full"):
+            return None
+        family = "chinese-alpaca-2" if entry.role == "instruct" else "chinese-llama-2"
+        return self.entry(f"hfl/{family}-1.3b" + ("-gguf" if entry.format == "gguf" else ""))
+
 
 def shipped_catalogue_path() -> Path:
     """The snapshot the app ships."""

@@ -52,10 +52,14 @@ def test_catalogue_download_pause_resume_finish_and_chat(
     assert dialog is not None and dialog.isVisible()
     assert dialog.catalogue.topLevelItemCount() >= 25  # the shipped snapshot
 
+    # A 7B Alpaca-2 names the 1.3B model that drafts for it.
+    click_item(qtbot, dialog.catalogue, tree_row(dialog.catalogue, "hfl/chinese-alpaca-2-7b-gguf", role=REPO_ROLE))
+    qtbot.waitUntil(lambda: "Speed it up with hfl/chinese-alpaca-2-1.3b-gguf" in dialog.details.text())
     click_item(qtbot, dialog.catalogue, tree_row(dialog.catalogue, REPO, role=REPO_ROLE))
     # The file list is asked of the (fake) hub when the entry is chosen.
     qtbot.waitUntil(lambda: dialog.files.topLevelItemCount() == 2, timeout=10_000)
     assert "Sizes from the hub" in dialog.details.text()
+    assert "Speed it up" not in dialog.details.text()  # nothing smaller drafts for the 1.3B
     click_item(qtbot, dialog.files, tree_row(dialog.files, NAME, role=FILE_ROLE))
     click(qtbot, dialog.download_button)
     manager = window.ctx.downloads

@@ -137,3 +137,21 @@ def test_unsafe_names(name: str) -> None:
 @pytest.mark.parametrize("name", ["ggml-model-q4_k.gguf", "sub/dir/file.bin", "中文.gguf", "a..b.gguf"])
 def test_safe_names(name: str) -> None:
     assert str(safe_repo_path(name)) == name
+
+
+def test_the_7b_and_13b_of_the_second_generation_pair_with_their_1_3b_drafter() -> None:
+    catalogue = load_catalogue()
+
+    def drafter(repo: str) -> str | None:
+        entry = catalogue.entry(repo)
+        assert entry is not None, repo
+        found = catalogue.drafter_for(entry)
+        return found.repo if found else None
+
+    assert drafter("hfl/chinese-alpaca-2-7b-gguf") == "hfl/chinese-alpaca-2-1.3b-gguf"
+    assert drafter("hfl/chinese-alpaca-2-13b-16k-gguf") == "hfl/chinese-alpaca-2-1.3b-gguf"
+    assert drafter("hfl/chinese-llama-2-13b-gguf") == "hfl/chinese-llama-2-1.3b-gguf"
+    assert drafter("hfl/chinese-alpaca-2-7b") == "hfl/chinese-alpaca-2-1.3b"  # full weights: full weights
+    assert drafter("hfl/chinese-alpaca-2-1.3b-gguf") is None  # nothing smaller drafts for it
+    first = next(e for e in catalogue.entries if e.generation == 1)
+    assert catalogue.drafter_for(first) is None  # another vocabulary
