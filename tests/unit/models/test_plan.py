@@ -79,6 +79,23 @@ def test_the_probe_is_kept_per_cpu(isolated_dirs: Path, monkeypatch: pytest.Monk
     assert this_machine(measure=False) is None  # a new CPU is measured again
 
 
+def test_the_first_probes_keep_the_best_figures_then_they_settle(isolated_dirs: Path) -> None:
+    # A record as a probe on a busy machine leaves it: far below what this machine measures.
+    first = this_machine()
+    assert first is not None
+    path = isolated_dirs / "cache" / "machine.json"
+    record = json.loads(path.read_text())
+    assert record["probes"] == 1
+    path.write_text(json.dumps({**record, "bandwidth": 1.0, "core_rate": 1.0}))
+    again = this_machine()
+    assert again is not None and again.bandwidth > 1.0 and again.core_rate > 1.0
+    assert json.loads(path.read_text())["probes"] == 2
+    # Settled: the figures are read, not measured again, even low ones.
+    path.write_text(json.dumps({**record, "bandwidth": 1.0, "core_rate": 1.0, "probes": machine_module.PROBES_KEPT}))
+    settled = this_machine()
+    assert settled is not None and (settled.bandwidth, settled.core_rate) == (1.0, 1.0)
+
+
 def test_the_available_memory_can_be_described(monkeypatch: pytest.MonkeyPatch, small_model: Path) -> None:
     monkeypatch.setenv(AVAILABLE_MEMORY_ENV, str(10_000_000))
     with pytest.raises(ModelLoadError) as caught:
