@@ -43,10 +43,9 @@ def _load(qtbot, window: MainWindow, path: Path) -> None:
 def long_models(tmp_path: Path, llama_tokenizer: Path) -> dict[int, Path]:
     """Two tiny models trained (as their headers say) for 16K and 64K tokens; 8 layers of 4 heads,
     so that the KV cache of a long context is tenths of a gigabyte and the plan's text shows it."""
+    shape = {"hidden": 128, "layers": 8, "heads": 4, "ffn": 128}
     return {
-        n: write_llama_gguf(
-            tmp_path / f"ctx{n}.gguf", tokenizer=llama_tokenizer, hidden=128, layers=8, heads=4, ffn=128, context_length=n
-        )
+        n: write_llama_gguf(tmp_path / f"ctx{n}.gguf", tokenizer=llama_tokenizer, context_length=n, **shape)
         for n in (16384, 65536)
     }
 
@@ -99,3 +98,57 @@ def test_the_context_control_goes_up_to_the_models_trained_length_and_plans_its_
     window.models_controller.unload_model()
     assert panel.context_plan_text() == "" and not panel._context_plan.isVisible()
     assert panel.context_limit() == 65536 and panel.params().n_ctx == 65536
+
+
+#: About 95 tokens of stories260K's vocabulary: one such message fits a 256-token context with
+#: room for a 100-token answer (156 for the prompt), two do not.
+LONG_MESSAGE = "Once upon a time there was a little girl named Lily who loved to play in the park with her dog. " * 3
+
+
+def _send(qtbot, window: MainWindow, text: str) -> None:
+    type_text(qtbot, window.input, text.strip())
+    window.send()
+
+
+def test_a_full_context_stops_with_a_message_when_chosen_and_keeps_the_typed_text(
+    qtbot, local_window: MainWindow, stories_gguf: Path
+) -> None:
+    window = local_window
+    panel = window.decoding
+    # Leaving the oldest turns out is what a full context did before the choice existed.
+    assert panel.context_full() == "drop_oldest" and window.ctx.settings.context_full == "drop_oldest"
+    choose_in_combo(qtbot, panel._context_full, "stop")
+    assert window.ctx.settings.context_full == "stop"
+    panel.set_params(panel.params().replace(n_ctx=256, max_tokens=100))
+    _load(qtbot, window, stories_gguf)
+
+    with qtbot.waitSignal(window.client.finished, timeout=ANSWER_TIMEOUT_MS):
+        _send(qtbot, window, LONG_MESSAGE)
+    conversation = window.chat_controller.conversation_id
+    assert conversation is not None
+    assert [m.role for m in window.store.messages(conversation)] == ["user", "assistant"]
+
+    # The second long message would leave the first turn out: refused, and nothing is lost.
+    second = "The next day " + LONG_MESSAGE.strip()
+    with qtbot.waitSignal(window.client.context_full, timeout=ANSWER_TIMEOUT_MS):
+        _send(qtbot, window, second)
+    assert window.input.toPlainText() == second
+    assert [m.role for m in window.store.messages(conversation)] == ["user", "assistant"]
+    assert [w.role for w in window.chat.messages()] == ["user", "assistant"]
+    banner = window.banner
+    assert banner.isVisible()
+    assert "context of 256 tokens is full" in banner.label.text() and "Your message is kept" in banner.label.text()
+    assert not window.client.is_generating
+
+    # Choosing to leave the oldest turns out sends the same text: the first turn is left out.
+    choose_in_combo(qtbot, panel._context_full, "drop_oldest")
+    assert window.ctx.settings.context_full == "drop_oldest"
+    with qtbot.waitSignal(window.client.prompt_ready, timeout=ANSWER_TIMEOUT_MS) as prompt:
+        window.send()
+    assert prompt.args[1] == 1  # one turn left out
+    qtbot.waitUntil(lambda: not window.client.is_generating, timeout=ANSWER_TIMEOUT_MS)
+    assert window.input.toPlainText() == ""
+    messages = window.store.messages(conversation)
+    assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert messages[2].content == second
+    assert "1 earlier turn(s) left out to fit the context" in window.chat.messages()[-1].detail_label.text()
