@@ -38,6 +38,7 @@ from app.views.prompt_preview import PREVIEW_DEBOUNCE_MS, PromptPreview
 from runtime.chat import usable_cores
 from runtime.chat.templates import Turn, get_template, render, template_names
 from runtime.decoding import DEFAULT_MAX_CONTEXT, PRESETS, RANGES, DecodingParams
+from runtime.models.plan import plan
 
 if TYPE_CHECKING:
     from runtime.models.machine import Machine
@@ -393,8 +394,6 @@ class DecodingPanel(QWidget):
             self._context_plan.clear()
             self._context_plan.hide()
             return
-        from runtime.models.plan import plan
-
         shape, machine = self._plan_inputs
         planned = plan(shape, machine, n_ctx=self._controls["n_ctx"].value(), kv_type=self.kv_type())
         self._context_plan.setText(context_plan_text(planned))
