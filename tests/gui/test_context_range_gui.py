@@ -152,3 +152,13 @@ def test_a_full_context_stops_with_a_message_when_chosen_and_keeps_the_typed_tex
     assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
     assert messages[2].content == second
     assert "1 earlier turn(s) left out to fit the context" in window.chat.messages()[-1].detail_label.text()
+
+
+def test_a_long_context_saved_for_a_64k_model_is_shown_at_start_without_a_model(qtbot, context) -> None:
+    context.settings.params = {**context.settings.params, "n_ctx": 65536, "max_tokens": 512}
+    window = MainWindow(context)
+    window._replaced = True  # closing it in a test must not quit the shared QApplication
+    qtbot.addWidget(window)
+    assert window.client.model_info is None
+    assert window.decoding.params().n_ctx == 65536 and window.decoding.context_limit() == 65536
+    assert window.ctx.settings.params["n_ctx"] == 65536
