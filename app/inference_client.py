@@ -31,6 +31,8 @@ class InferenceClient(QObject):
         token(str): the next piece of the answer's text (whole characters only).
         finished(dict): the answer ended; the stats of ``runtime.chat.engine.GenerationStats``.
         failed(str): the request failed; a message for the user.
+        context_full(str): the chat request was refused, not failed: its prompt would leave turns
+            out and the caller asked to stop instead (a message for the user).
         host_died(str): the host process ended unexpectedly (``host died: ...``).
         counted(int, int): tokens the conversation's prompt takes now, and turns left out.
     """
@@ -42,6 +44,7 @@ class InferenceClient(QObject):
     token = Signal(str)
     finished = Signal(object)
     failed = Signal(str)
+    context_full = Signal(str)
     host_died = Signal(str)
     counted = Signal(int, int)
     _event = Signal(object)
@@ -136,14 +139,17 @@ class InferenceClient(QObject):
         turns: list[dict[str, Any]],
         params: dict,
         threads: int | None = None,
+        on_full: str = "drop_oldest",
     ) -> None:
         """Answer the conversation ``turns`` (the last one is the new instruction).
 
         ``threads``: the decode thread count, or ``None`` to let the host choose by measuring.
+        ``on_full``: ``"drop_oldest"`` leaves the oldest turns out when the prompt does not fit;
+        ``"stop"`` has the host refuse it instead (``context_full``, before any token).
         """
         try:
             self._generation_id = self._client.request(
-                "chat", template=template, system=system, turns=turns, params=params, threads=threads
+                "chat", template=template, system=system, turns=turns, params=params, threads=threads, on_full=on_full
             )
         except HostDied as exc:
             self._on_died(str(exc))
@@ -215,7 +221,10 @@ class InferenceClient(QObject):
                 self.finished.emit({k: v for k, v in event.items() if k not in ("id", "event")})
             elif kind == "error":
                 self._generation_id = None
-                self.failed.emit(_error_text(event))
+                if event.get("code") == "context_full":
+                    self.context_full.emit(_error_text(event))
+                else:
+                    self.failed.emit(_error_text(event))
             return
         if request_id is not None and request_id == self._count_id:
             self._count_id = None

@@ -99,6 +99,12 @@ def _messages() -> dict[str, str]:
             "the context holds only {n_ctx} tokens, even with all earlier messages left out. Shorten the "
             "message, lower max new tokens, or raise the context size.",
         ),
+        "context_full": QCoreApplication.translate(
+            "Messages",
+            "The context of {n_ctx} tokens is full: this message would leave earlier turns out of the "
+            "prompt, and you chose to stop instead. Your message is kept. Start a new conversation, or raise "
+            "the context size (or choose to leave out the oldest turns) in the decoding panel.",
+        ),
         "tokenizer_missing": QCoreApplication.translate(
             "Messages",
             "The {label} tokenizer is not on this computer (the copy Alpaca Desk ships is missing: reinstall "

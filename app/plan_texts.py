@@ -16,7 +16,16 @@ from runtime.hub.catalogue import MEMORY_SHARE, READING_SPEED, CatalogueEntry, C
 from runtime.models.machine import Machine
 from runtime.models.plan import Plan, catalogue_shape, plan
 
-__all__ = ["FILE_CONTEXT", "FilePlan", "file_plan", "gb_text", "loaded_plan_text", "star_reason", "tps_text"]
+__all__ = [
+    "FILE_CONTEXT",
+    "FilePlan",
+    "context_plan_text",
+    "file_plan",
+    "gb_text",
+    "loaded_plan_text",
+    "star_reason",
+    "tps_text",
+]
 
 #: The context a catalogue file's row is planned for (less when the model was trained for less).
 FILE_CONTEXT = 4096
@@ -92,4 +101,11 @@ def loaded_plan_text(planned: Plan) -> str:
     """The status bar's plan of the loaded model: "plan: 1.2 GB, about 14 tokens/s"."""
     return QCoreApplication.translate("Plan", "plan: {gb}, about {tps} tokens/s").format(
         gb=gb_text(planned.memory_bytes), tps=tps_text(planned.tokens_per_second)
+    )
+
+
+def context_plan_text(planned: Plan) -> str:
+    """The decoding panel's plan of the chosen context: "about 1.2 GB of memory, KV cache 0.3 GB"."""
+    return QCoreApplication.translate("Plan", "about {gb} of memory, KV cache {kv}").format(
+        gb=gb_text(planned.memory_bytes), kv=gb_text(planned.kv_cache_bytes)
     )

@@ -23,10 +23,16 @@ class Range:
     is_int: bool
 
 
+#: The context control's upper bound while no model is loaded; with one, the control goes up to
+#: the length the model was trained for (a 64K model gets 64K, a 512-token one 512).
+DEFAULT_MAX_CONTEXT = 32768
+
 # Ranges cover what llama.cpp accepts and what is sensible on a laptop; the GUI builds its
-# sliders from this table, so the two never disagree.
+# sliders from this table, so the two never disagree. The context's bound is the longest any
+# model is trained for that a computer could hold (1M tokens): the GUI narrows it to the
+# loaded model's trained length.
 RANGES: dict[str, Range] = {
-    "n_ctx": Range(256, 32768, 256, True),
+    "n_ctx": Range(256, 1 << 20, 256, True),
     "max_tokens": Range(1, 8192, 1, True),
     "temperature": Range(0.0, 2.0, 0.05, False),
     "top_k": Range(0, 200, 1, True),
@@ -99,3 +105,7 @@ PRESETS: dict[str, DecodingParams] = {
     "multi-turn chat": DecodingParams(temperature=0.5),
 }
 DEFAULT_PRESET = "single-turn (paper)"
+
+#: What happens when a conversation outgrows the context: leave the oldest turns out of the
+#: prompt (the paper's multi-turn setting), or refuse the message and say so.
+CONTEXT_FULL_CHOICES = ("drop_oldest", "stop")

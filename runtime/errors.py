@@ -49,6 +49,11 @@ class PromptTooLong(AppError):
     """Even the newest instruction alone does not fit the context window."""
 
 
+class ContextFull(AppError):
+    """The conversation no longer fits the context and the user chose to stop rather than leave
+    its oldest turns out (code ``context_full``)."""
+
+
 class ParameterError(AppError, ValueError):
     """A decoding parameter is out of its valid range."""
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from runtime.decoding import RANGES, DecodingParams
+from runtime.decoding import CONTEXT_FULL_CHOICES, RANGES, DecodingParams
 from runtime.errors import Notice, UntrustedJsonError
 from runtime.paths import keep_aside, write_atomic
 from runtime.untrusted_json import read_json_file
@@ -72,6 +72,9 @@ class Settings:
     #: The KV cache's type for the next load: f16, or q8_0 / q4_0 (a half / a quarter of the
     #: memory, with flash attention: slower decoding in long conversations on the CPU).
     kv_type: str = "f16"
+    #: A conversation that outgrows the context: "drop_oldest" leaves its oldest turns out of the
+    #: prompt, "stop" refuses the next message and says the context is full.
+    context_full: str = "drop_oldest"
     #: Keys this version does not know (a newer version's file), written back as they were so
     #: that running an older version for a while loses nothing the newer one saved.
     kept_unknown: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -218,6 +221,12 @@ def _kv_type(value: Any) -> str:
     return value
 
 
+def _context_full(value: Any) -> str:
+    if not isinstance(value, str) or value not in CONTEXT_FULL_CHOICES:
+        raise _BadValue(f"not one of {', '.join(CONTEXT_FULL_CHOICES)}")
+    return value
+
+
 def _url(value: Any) -> str:
     if not isinstance(value, str) or len(value) > 300:
         raise _BadValue("not an address")
@@ -277,6 +286,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "serve_port": _port,
     "serve_require_key": _flag,
     "kv_type": _kv_type,
+    "context_full": _context_full,
 }
 
 

@@ -112,6 +112,9 @@ class ChatController(HostEventsController):
         self.editing_seq: int | None = None
         self._last_context_used = 0
         self._dropped_turns = 0
+        # The message just sent and its text, until the host accepts its prompt: a conversation
+        # that is full (with "stop" chosen) is refused, and the text goes back to the input box.
+        self._sent: tuple[int, str] | None = None
         # The prompt preview re-renders the conversation: at most every 150 ms while typing.
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
@@ -139,6 +142,7 @@ class ChatController(HostEventsController):
             (self.client.failed, self._on_failed),
             (self.client.host_died, self._on_host_died),
             (self.client.counted, self._on_counted),
+            (self.client.context_full, self._on_context_full),
         ]
 
     # -- the conversation shown ----------------------------------------------------------------
@@ -219,6 +223,7 @@ class ChatController(HostEventsController):
         self.cancel_edit()
         self.input.clear()
         self._add_message_widget(user)
+        self._sent = (user.seq, text)
         self._start_answer()
         self.conversations_changed.emit()
 
@@ -251,6 +256,7 @@ class ChatController(HostEventsController):
             turns=_turns(messages),
             params=params.to_dict(),
             threads=self.decoding.threads(),
+            on_full=self.decoding.context_full(),
         )
         self._update_preview()  # the prompt being answered (also for a regenerated answer)
         self.controls_changed.emit()
@@ -277,6 +283,7 @@ class ChatController(HostEventsController):
         except StoreError as exc:
             self.error.emit(error_text(exc))
             return
+        self._sent = None  # nothing typed to give back if this prompt is refused
         self._start_answer()
 
     def edit_message(self, message_id: int) -> None:
@@ -460,6 +467,7 @@ class ChatController(HostEventsController):
         self._update_preview()
 
     def _on_prompt_ready(self, n_tokens: int, dropped: int) -> None:
+        self._sent = None
         self._dropped_turns = dropped
         self._show_context(n_tokens)
         self.tokenizer_panel.set_prompt_count(n_tokens, self._n_ctx_loaded())
@@ -510,7 +518,37 @@ class ChatController(HostEventsController):
                 ),
             )
 
+    def _on_context_full(self, message: str) -> None:
+        """The host refused the prompt: it would leave turns out, and the user chose to stop.
+
+        Nothing was answered: the empty answer goes, and so does the message just sent, whose
+        text is put back in the input box (before anything typed since), to send again after
+        starting a new conversation or raising the context size.
+        """
+        answer_id, sent = self._streaming_message_id, self._sent
+        self._streaming_message_id = None
+        self._sent = None
+        self._save_timer.stop()
+        self.chat.end_stream()
+        if self.conversation_id is not None and answer_id is not None:
+            try:
+                keep = sent[0] - 1 if sent is not None else self.store.get_message(answer_id).seq - 1
+                self.store.truncate_after(self.conversation_id, keep)
+                self._reload_messages()
+            except StoreError as exc:
+                self.error.emit(error_text(exc))
+        if sent is not None:
+            typed = self.input.toPlainText()
+            self.input.setPlainText(f"{sent[1]}\n{typed}" if typed.strip() else sent[1])
+            self.input.setFocus()
+        self.banner.show_message(message, key="context_full")
+        self.conversations_changed.emit()
+        self.controls_changed.emit()
+        self._update_preview()
+        self._request_count()
+
     def _on_failed(self, message: str) -> None:
+        self._sent = None
         if self._streaming_message_id is not None:
             self._finish_stream("error", {"error": message})
         self.error.emit(message)

@@ -92,6 +92,8 @@ class ModelsController(HostEventsController):
         self.decoding.params_changed.connect(self._on_params_changed)
         self.decoding.set_kv_type(context.settings.kv_type)
         self.decoding.kv_type_changed.connect(self._on_kv_type_changed)
+        self.decoding.set_context_full(context.settings.context_full)
+        self.decoding.context_full_changed.connect(self._on_context_full_changed)
 
     def _client_slots(self) -> list[tuple[Any, Any]]:
         return [
@@ -183,6 +185,8 @@ class ModelsController(HostEventsController):
             has_chat_template=bool(info.get("has_chat_template")),
         )
         self.decoding.set_auto_template(auto)
+        # Up to the length the model was trained for (0: the file does not say).
+        self.decoding.set_context_limit(int(info.get("context_length") or 0) or None, self.n_ctx_loaded)
         self.tokenizer_panel.set_model(info.get("path"), self.n_ctx_loaded)
         self.decoding.set_jinja_source(info.get("chat_template"), info.get("file_name"))
         self.model_label.setText(
@@ -217,13 +221,18 @@ class ModelsController(HostEventsController):
 
         def work() -> Any:
             shape = known or read_shape(path)
-            return shape, plan(shape, this_machine(), n_ctx=n_ctx, kv_type=kv_type, threads=threads)
+            machine = this_machine()
+            return shape, machine, plan(shape, machine, n_ctx=n_ctx, kv_type=kv_type, threads=threads)
 
         def done(result: Any, error: BaseException | None) -> None:
             if result is None or not isValid(self) or not isValid(self.model_label):
                 return  # a header the planner does not read: the model works, without a plan
-            shape, planned = result
+            shape, machine, planned = result
             self._shapes = {key: shape}
+            info = self.client.model_info
+            if info and info.get("path") == path and isValid(self.decoding):
+                # The decoding panel plans each context chosen for the loaded model from these.
+                self.decoding.set_plan_inputs(shape, machine)
             if self.model_label.text() != shown:
                 return  # another model, or none, is shown by now
             self.model_label.setText(f"{shown} · {loaded_plan_text(planned)}")
@@ -243,6 +252,8 @@ class ModelsController(HostEventsController):
 
     def _on_unloaded(self) -> None:
         self.n_ctx_loaded = 0
+        self.decoding.set_context_limit(None)
+        self.decoding.set_plan_inputs(None)
         self.tokenizer_panel.set_model(None, 0)
         self.tokenizer_panel.set_prompt_count(None, 0)
         self.model_label.setText(self.tr("No model loaded"))
@@ -276,6 +287,11 @@ class ModelsController(HostEventsController):
                 callback=lambda: self.open_model(path),
                 key="kv_type",
             )
+
+    def _on_context_full_changed(self, choice: str) -> None:
+        # Read by the chat at each message: applies at once, no reload.
+        self.ctx.settings.context_full = choice
+        self.ctx.save_settings()
 
     def _on_params_changed(self, params: Any) -> None:
         self.ctx.settings.params = params.to_dict()

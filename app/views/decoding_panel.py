@@ -11,7 +11,7 @@ is allowed; the prompt preview, which renders off the GUI thread, is
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
@@ -31,12 +31,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.plan_texts import context_plan_text
 from app.views.decoding_controls import NumberControl, WheelGuard
 from app.views.decoding_texts import parameter_text, preset_text, template_text
 from app.views.prompt_preview import PREVIEW_DEBOUNCE_MS, PromptPreview
 from runtime.chat import usable_cores
 from runtime.chat.templates import Turn, get_template, render, template_names
-from runtime.decoding import PRESETS, RANGES, DecodingParams
+from runtime.decoding import DEFAULT_MAX_CONTEXT, PRESETS, RANGES, DecodingParams
+from runtime.models.plan import plan
+
+if TYPE_CHECKING:
+    from runtime.models.machine import Machine
+    from runtime.models.plan import ModelShape
 
 __all__ = ["DEFAULT_TEMPLATE", "PREVIEW_DEBOUNCE_MS", "SEED_MAX", "DecodingPanel"]
 
@@ -60,10 +66,12 @@ class DecodingPanel(QWidget):
         preview_rendered(str): The preview shows a newly rendered prompt (or why there is none).
         threads_changed(object): The decode thread count chosen, or ``None`` for automatic.
         kv_type_changed(str): The KV cache type chosen (f16, q8_0, q4_0): applies from the next load.
+        context_full_changed(str): What a full context does now: ``drop_oldest`` or ``stop``.
     """
 
     threads_changed = Signal(object)
     kv_type_changed = Signal(str)
+    context_full_changed = Signal(str)
     params_changed = Signal(object)
     template_changed = Signal(object)
     system_prompt_changed = Signal(object)
@@ -78,6 +86,10 @@ class DecodingPanel(QWidget):
         self._turns: list[Turn] = []
         self._draft = ""
         self._wheel_guard = WheelGuard(self)
+        # The loaded model's trained context (None: no model) and what the context's memory is
+        # planned from (its shape, read once per file off this thread, and this computer).
+        self._trained_context: int | None = None
+        self._plan_inputs: tuple[ModelShape, Machine] | None = None
 
         content = QWidget()
         column = QVBoxLayout(content)
@@ -150,9 +162,24 @@ class DecodingPanel(QWidget):
             for widget in (control.slider, control.spin):
                 self._wheel_guard.guard(widget)
             if name == "n_ctx":
+                control.set_maximum(DEFAULT_MAX_CONTEXT)
                 # Connected before _values_changed, so max_tokens is clamped before anyone
                 # reads the new parameters.
                 control.spin.valueChanged.connect(self._n_ctx_changed)
+                # The memory the chosen context would take, under its slider (empty until a
+                # model is loaded: the plan needs its shape).
+                self._context_plan = QLabel()
+                self._context_plan.setWordWrap(True)
+                self._context_plan.setToolTip(
+                    self.tr(
+                        "Memory planned for the loaded model at this context size and KV cache type: "
+                        "its weights, the KV cache and the working buffers."
+                    )
+                )
+                self._context_plan.hide()
+                grid.addWidget(self._context_plan, row - 1, 0, 1, 2)
+                grid.setRowMinimumHeight(row, 6)
+                row += 1
             control.spin.valueChanged.connect(self._values_changed)
 
         self._random_seed = QCheckBox(self.tr("Random seed"))
@@ -217,9 +244,31 @@ class DecodingPanel(QWidget):
         self._wheel_guard.guard(self._kv_type)
         kv_label.setBuddy(self._kv_type)
         kv_label.setToolTip(self._kv_type.toolTip())
-        self._kv_type.currentIndexChanged.connect(lambda _i: self.kv_type_changed.emit(self.kv_type()))
+        self._kv_type.currentIndexChanged.connect(self._kv_type_index_changed)
         grid.addWidget(kv_label, row, 0, 1, 2)
         grid.addWidget(self._kv_type, row + 1, 0, 1, 2)
+        row += 2
+        grid.setRowMinimumHeight(row, 6)
+        row += 1
+
+        full_label = QLabel(self.tr("When the context is full"))
+        self._context_full = QComboBox()
+        self._context_full.addItem(self.tr("Leave out the oldest turns"), "drop_oldest")
+        self._context_full.addItem(self.tr("Stop with a message"), "stop")
+        self._context_full.setToolTip(
+            self.tr(
+                "What happens when a conversation no longer fits the context: leave its oldest turns out "
+                "of the prompt (the model forgets them), or refuse the next message and say so, keeping "
+                "what you typed."
+            )
+        )
+        self._context_full.setAccessibleName(self.tr("When the context is full"))
+        self._wheel_guard.guard(self._context_full)
+        full_label.setBuddy(self._context_full)
+        full_label.setToolTip(self._context_full.toolTip())
+        self._context_full.currentIndexChanged.connect(lambda _i: self.context_full_changed.emit(self.context_full()))
+        grid.addWidget(full_label, row, 0, 1, 2)
+        grid.addWidget(self._context_full, row + 1, 0, 1, 2)
         row += 2
         grid.setRowMinimumHeight(row, 6)
         row += 1
@@ -300,6 +349,60 @@ class DecodingPanel(QWidget):
         """Choose a KV cache type (an unknown one chooses f16)."""
         self._kv_type.setCurrentIndex(max(0, self._kv_type.findData(kv_type)))
 
+    def context_full(self) -> str:
+        """What a full context does: ``drop_oldest`` (leave the oldest turns out) or ``stop``."""
+        return str(self._context_full.currentData())
+
+    def set_context_full(self, choice: str) -> None:
+        """Choose what a full context does (an unknown choice leaves the oldest turns out)."""
+        self._context_full.setCurrentIndex(max(0, self._context_full.findData(choice)))
+
+    def set_context_limit(self, trained: int | None, loaded: int = 0) -> None:
+        """Bound the context control by the loaded model's trained length.
+
+        Args:
+            trained: The length the model was trained for; ``None`` (no model, or a file that
+                does not say): :data:`~runtime.decoding.DEFAULT_MAX_CONTEXT`.
+            loaded: The context the model was loaded with: the bound is never below it, so that
+                learning the trained length does not change the context in use.
+
+        Without a model the bound is never below the context shown either: unloading a 64K
+        model does not shorten the context chosen for it.
+        """
+        self._trained_context = trained
+        rng = RANGES["n_ctx"]
+        shown = int(self._controls["n_ctx"].value())
+        limit = max(DEFAULT_MAX_CONTEXT, shown) if trained is None else max(trained, loaded)
+        self._controls["n_ctx"].set_maximum(int(min(max(limit, rng.low), rng.high)))
+
+    def context_limit(self) -> int:
+        """The context control's upper bound."""
+        return int(self._controls["n_ctx"].spin.maximum())
+
+    def set_plan_inputs(self, shape: ModelShape | None, machine: Machine | None = None) -> None:
+        """The loaded model's shape and this computer, to plan the chosen context's memory
+        (``None``: no model, no plan shown). Planning is arithmetic: it follows every change."""
+        self._plan_inputs = (shape, machine) if shape is not None and machine is not None else None
+        self._update_context_plan()
+
+    def context_plan_text(self) -> str:
+        """The memory planned for the context and KV cache type shown ("" without a model)."""
+        return self._context_plan.text() if self._plan_inputs is not None else ""
+
+    def _update_context_plan(self) -> None:
+        if self._plan_inputs is None:
+            self._context_plan.clear()
+            self._context_plan.hide()
+            return
+        shape, machine = self._plan_inputs
+        planned = plan(shape, machine, n_ctx=self._controls["n_ctx"].value(), kv_type=self.kv_type())
+        self._context_plan.setText(context_plan_text(planned))
+        self._context_plan.show()
+
+    def _kv_type_index_changed(self, _index: int) -> None:
+        self._update_context_plan()
+        self.kv_type_changed.emit(self.kv_type())
+
     def show_threads_in_use(self, count: int | None) -> None:
         """What automatic settled on for the last answer (``None``: not known yet)."""
         text = self.tr("Automatic") if not count else self.tr("Automatic ({0} in use)").format(count)
@@ -330,6 +433,10 @@ class DecodingPanel(QWidget):
     def _apply(self, params: DecodingParams) -> None:
         self._bulk = True
         try:
+            if self._trained_context is None:
+                # No model to bound the context: a saved longer one (chosen for a 64K model) stays.
+                limit = max(DEFAULT_MAX_CONTEXT, int(params.n_ctx))
+                self._controls["n_ctx"].set_maximum(int(min(limit, RANGES["n_ctx"].high)))
             # The context first: it sets the bound that max_tokens is checked against.
             for name, control in self._controls.items():
                 control.set_value(getattr(params, name))
@@ -343,6 +450,7 @@ class DecodingPanel(QWidget):
         # Clamping live keeps params() valid: max_tokens must stay below the context size.
         limit = min(int(RANGES["max_tokens"].high), n_ctx - 1)
         self._controls["max_tokens"].set_maximum(limit)
+        self._update_context_plan()
 
     def _random_seed_toggled(self, checked: bool) -> None:
         self._seed.setEnabled(not checked)

@@ -23,6 +23,7 @@ from typing import Any
 from runtime._exit import describe_exit
 from runtime.errors import (
     AppError,
+    ContextFull,
     DraftModelIncompatible,
     HostDied,
     HostError,
@@ -56,6 +57,7 @@ ERROR_KINDS: dict[str, type[AppError]] = {
     "DraftModelIncompatible": DraftModelIncompatible,
     "NotLoaded": NotLoaded,
     "PromptTooLong": PromptTooLong,
+    "ContextFull": ContextFull,
     "TemplateError": TemplateError,
     "ParameterError": ParameterError,
     "HostError": HostError,

@@ -14,6 +14,9 @@ Requests (``id`` is chosen by the client and echoed in every event of that reque
     {"id": 11, "op": "load_draft", "path": ...}   # a draft model for the loaded one (null: none)
     {"id": 2, "op": "chat", "template": "chinese-alpaca", "system": null, "turns": [...],
      "params": {...}, "jinja": false, "stop": []}      # stop: added to the template's
+                                                  # chat: "on_full": "stop" refuses (error
+                                                  # context_full) a prompt that would leave
+                                                  # turns out; by default they are left out
     {"id": 10, "op": "count", ... as chat, "keep_all": false}  # keep_all: no turn left out
     {"id": 3, "op": "generate", "prompt": "Once upon a time", "params": {...}, "stop": []}
                                                   # chat and generate: "speculative": "off",
@@ -48,7 +51,7 @@ from runtime.chat._threads import default_threads
 from runtime.chat.engine import KV_TYPES, PENALTY_LAST_N, PROMPT_BATCH, STREAM_INTERVAL_S, Engine, GenerationStats
 from runtime.chat.speculative import check_mode
 from runtime.decoding import RANGES, DecodingParams
-from runtime.errors import AppError, HostError, ParameterError
+from runtime.errors import AppError, ContextFull, HostError, ParameterError
 from runtime.models import native_log
 from runtime.models.plan import check_fits, read_info_and_shape
 
@@ -284,6 +287,15 @@ class Host:
         params = self._params(req)
         speculative = check_mode(req.get("speculative"))
         fitted = self._render(req, params)
+        if fitted.dropped_turns and req.get("on_full") == "stop":
+            # Refused before a token is made, so the caller can keep the message unsent.
+            raise ContextFull(
+                f"The conversation no longer fits the context of {params.n_ctx} tokens with room for "
+                f"{params.max_tokens} new ones: {fitted.dropped_turns} earlier turn(s) would be left out. "
+                "Start a new conversation or raise the context size.",
+                code="context_full",
+                params={"n_ctx": params.n_ctx, "dropped_turns": fitted.dropped_turns},
+            )
         tokens = self.engine.prompt_tokens(fitted.prompt)
         self.emit(rid, "prompt", n_tokens=len(tokens), dropped_turns=fitted.dropped_turns)
         strip = str(req.get("template")) != "raw"

@@ -97,24 +97,30 @@ def test_the_kv_cache_type_is_saved_and_the_next_load_uses_it(
 
 
 def test_a_load_refused_for_memory_says_so_and_keeps_the_previous_model(
-    qtbot, little_memory: int, local_window: MainWindow, stories_gguf: Path
+    qtbot, little_memory: int, local_window: MainWindow, llama_tokenizer: Path, tmp_path: Path
 ) -> None:
+    # Trained for 32,768 tokens, so that the context control goes that far once it is loaded;
+    # 8 heads, as stories260K has: 537 MB of attention scores at that context.
+    model = write_llama_gguf(
+        tmp_path / "long.gguf", tokenizer=llama_tokenizer, hidden=64, layers=2, heads=8, ffn=128, context_length=32768
+    )
     window = local_window
     window.decoding.set_params(window.decoding.params().replace(n_ctx=512, max_tokens=64))
     with qtbot.waitSignal(window.client.loaded, timeout=LOAD_TIMEOUT_MS):
-        window.open_model(str(stories_gguf))
+        window.open_model(str(model))
 
     window.decoding.set_params(window.decoding.params().replace(n_ctx=32768))
+    assert window.decoding.params().n_ctx == 32768
     with qtbot.waitSignal(window.client.failed, timeout=LOAD_TIMEOUT_MS) as refused:
-        window.open_model(str(stories_gguf))
+        window.open_model(str(model))
     [message] = refused.args
-    assert message.startswith("stories260K.gguf with a context of 32768 tokens and an f16 KV cache needs about")
+    assert message.startswith("long.gguf with a context of 32768 tokens and an f16 KV cache needs about")
     assert "Choose a smaller context" in message
     qtbot.waitUntil(lambda: window.banner.label.text() == message, timeout=LOAD_TIMEOUT_MS)
     # The previous model is still loaded and the window answers with it.
     qtbot.waitUntil(lambda: window.client.model_info is not None, timeout=LOAD_TIMEOUT_MS)
     assert window.client.model_info["n_ctx"] == 512
-    assert "stories260K.gguf" in window.model_label.text()
+    assert "long.gguf" in window.model_label.text()
     type_text(qtbot, window.input, "Once upon a time")
     with qtbot.waitSignal(window.client.finished, timeout=LOAD_TIMEOUT_MS):
         window.send()

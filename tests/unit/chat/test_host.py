@@ -25,7 +25,7 @@ import pytest
 
 from runtime.chat import templates
 from runtime.chat.client import CANCEL_GRACE_S, HostClient, HostEvent
-from runtime.errors import HostDied, ModelLoadError, NotLoaded, ParameterError, PromptTooLong
+from runtime.errors import ContextFull, HostDied, ModelLoadError, NotLoaded, ParameterError, PromptTooLong
 from runtime.models.info import MAX_CONTEXT_LENGTH
 from tests.unit.conftest import (
     EVENT_TIMEOUT_S,
@@ -571,6 +571,24 @@ def test_chat_drops_oldest_turns_to_fit_the_context(
     # The "count" op budgets the same way, without generating.
     counted = zh_host.call("count", template="chinese-alpaca", turns=turns, params=params)
     assert (counted["n_tokens"], counted["dropped_turns"]) == (prompt["n_tokens"], dropped)
+
+
+def test_chat_asked_to_stop_refuses_a_prompt_that_would_leave_turns_out(
+    zh_host: HostClient, zh_scripted: ScriptedZh, zh_samples: Path
+) -> None:
+    turns = _long_turns(zh_samples, 12)
+    params = {"n_ctx": 512, "max_tokens": 64, "seed": 1}
+    events = collect(zh_host, "chat", template="chinese-alpaca", turns=turns, params=params, on_full="stop")
+    # Refused before the prompt is evaluated: no prompt event, no token.
+    assert [e["event"] for e in events] == ["error"]
+    assert (events[0]["kind"], events[0]["code"]) == ("ContextFull", "context_full")
+    assert events[0]["params"]["n_ctx"] == 512 and events[0]["params"]["dropped_turns"] > 0
+    with pytest.raises(ContextFull, match="Start a new conversation or raise the context size"):
+        zh_host.call("chat", template="chinese-alpaca", turns=turns, params=params, on_full="stop")
+    # A conversation that fits is answered as usual.
+    ok = collect(zh_host, "chat", template="chinese-alpaca", turns=turns[-2:], params=params, on_full="stop")
+    assert ok[0]["event"] == "prompt" and ok[0]["dropped_turns"] == 0
+    assert answer_text(ok) == zh_scripted.answer
 
 
 def test_instruction_longer_than_the_context_is_prompt_too_long(

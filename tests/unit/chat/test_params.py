@@ -31,7 +31,7 @@ def test_defaults_are_the_papers() -> None:
     ("field", "value"),
     [
         ("n_ctx", 128),
-        ("n_ctx", 65536),
+        ("n_ctx", (1 << 20) + 256),
         ("max_tokens", 0),
         ("max_tokens", 9000),
         ("temperature", -0.1),
