@@ -909,6 +909,13 @@ ZH: dict[str, str] = {
     "Download finished": "下载完成",
     # -- Merging a published LoRA from the catalogue (issues 11, 12) --
     "The paper's recipe merges it on top of {0}: LLaMA + {0} + {1}.": "按论文的做法，它要合并在 {0} 之上：LLaMA + {0} + {1}。",
+    "When the context is full": "上下文已满时",
+    "Leave out the oldest turns": "省略最早的对话轮次",
+    "Stop with a message": "停止并提示",
+    "What happens when a conversation no longer fits the context: leave its oldest turns out of the prompt (the model forgets them), or refuse the next message and say so, keeping what you typed.": "对话超出上下文时怎么办：从提示中省略最早的轮次（模型会忘记它们），或拒绝发送下一条消息并说明原因，保留你输入的内容。",
+    "Memory planned for the loaded model at this context size and KV cache type: its weights, the KV cache and the working buffers.": "按当前上下文长度和 KV 缓存类型为已加载模型估算的内存：包括权重、KV 缓存和工作缓冲区。",
+    "about {gb} of memory, KV cache {kv}": "约 {gb} 内存，其中 KV 缓存 {kv}",
+    "The context of {n_ctx} tokens is full: this message would leave earlier turns out of the prompt, and you chose to stop instead. Your message is kept. Start a new conversation, or raise the context size (or choose to leave out the oldest turns) in the decoding panel.": "{n_ctx} 个词元的上下文已满：发送这条消息需要从提示中省略较早的轮次，而你选择了在此时停止。你的消息已保留。请新建对话，或在解码面板中调大上下文长度（或改为省略最早的轮次）。",
     "Speed it up with {0}: the 1.3B model of the same vocabulary drafts for it in speculative decoding (alpaca-desk chat --speculative draft --draft FILE).": "用 {0} 提速：同一词表的 1.3B 模型在投机解码中为它起草（alpaca-desk chat --speculative draft --draft 文件）。",
     "Merge with LLaMA weights…": "与 LLaMA 权重合并…",
     "Checking that this computer has what merging needs…": "正在检查本机是否具备合并所需的组件…",
