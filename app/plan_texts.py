@@ -32,7 +32,10 @@ FILE_CONTEXT = 4096
 
 
 def gb_text(n_bytes: int) -> str:
-    """Bytes as "5.4 GB" (one decimal: the plan is an estimate)."""
+    """Bytes as "5.4 GB" (one decimal: the plan is an estimate), or "35 MB" under 0.1 GB, where
+    "0.0 GB" would say nothing (a small model's KV cache)."""
+    if n_bytes < 100_000_000:
+        return f"{max(1, round(n_bytes / 1e6))} MB"
     return f"{n_bytes / 1e9:.1f} GB"
 
 

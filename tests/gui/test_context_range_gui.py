@@ -17,7 +17,15 @@ from tests.gui.clicks import choose_in_combo, type_text
 
 LOAD_TIMEOUT_MS = 30_000
 ANSWER_TIMEOUT_MS = 60_000
-CONTEXT_PLAN = re.compile(r"^about (\d+\.\d) GB of memory, KV cache (\d+\.\d) GB$")
+CONTEXT_PLAN = re.compile(r"^about (\d+(?:\.\d)?) ([GM]B) of memory, KV cache (\d+(?:\.\d)?) ([GM]B)$")
+
+
+def _planned_mb(text: str) -> tuple[float, float]:
+    """(memory, KV cache) of a planned-memory text, in MB."""
+    found = CONTEXT_PLAN.match(text)
+    assert found, text
+    scale = {"GB": 1000.0, "MB": 1.0}
+    return float(found.group(1)) * scale[found.group(2)], float(found.group(3)) * scale[found.group(4)]
 
 
 def _choose_context(qtbot, window: MainWindow, n_ctx: int) -> None:
@@ -72,10 +80,10 @@ def test_the_context_control_goes_up_to_the_models_trained_length_and_plans_its_
     _context_to_the_end(qtbot, window)
     assert panel.params().n_ctx == 16384
     at_16k = panel.context_plan_text()
-    kv_2048, kv_16k = (float(CONTEXT_PLAN.match(t).group(2)) for t in (at_2048, at_16k))  # type: ignore[union-attr]
-    # 8 layers x 2 x 128 values x 2 bytes = 4 KiB per token in f16: 0.07 GB at 16K, 0.01 GB at 2K.
-    assert (kv_2048, kv_16k) == (0.0, 0.1), (at_2048, at_16k)
-    assert float(CONTEXT_PLAN.match(at_16k).group(1)) > float(CONTEXT_PLAN.match(at_2048).group(1))  # type: ignore[union-attr]
+    (total_2048, kv_2048), (total_16k, kv_16k) = _planned_mb(at_2048), _planned_mb(at_16k)
+    # 8 layers x 2 x 128 values x 2 bytes = 4 KiB per token in f16: 67 MB at 16K, 8 MB at 2K.
+    assert (kv_2048, kv_16k) == (8.0, 67.0), (at_2048, at_16k)
+    assert total_16k > total_2048
     # A smaller KV cache type plans less memory for the same context.
     choose_in_combo(qtbot, panel._kv_type, "q4_0")
     assert panel.context_plan_text() != at_16k
@@ -92,7 +100,7 @@ def test_the_context_control_goes_up_to_the_models_trained_length_and_plans_its_
     assert panel.params().n_ctx == 65536
     assert window.ctx.settings.params["n_ctx"] == 65536
     at_64k = panel.context_plan_text()
-    assert float(CONTEXT_PLAN.match(at_64k).group(2)) == 0.3, at_64k  # type: ignore[union-attr]
+    assert _planned_mb(at_64k)[1] == 300.0, at_64k  # 0.27 GB
 
     # Without a model the usual bound comes back, but the 64K chosen is not cut to it.
     window.models_controller.unload_model()
