@@ -54,6 +54,7 @@ class InferenceClient(QObject):
         self._event.connect(self._dispatch)
         self._client = self._new_client()
         self._load_id: int | None = None
+        self._loading_speculative = "off"
         self._generation_id: int | None = None
         self._count_id: int | None = None
         self._model_info: dict[str, Any] | None = None
@@ -102,10 +103,18 @@ class InferenceClient(QObject):
         self._client.start()
 
     def load(
-        self, path: str, *, n_ctx: int, n_threads: int | None = None, n_gpu_layers: int = 0, kv_type: str = "f16"
+        self,
+        path: str,
+        *,
+        n_ctx: int,
+        n_threads: int | None = None,
+        n_gpu_layers: int = 0,
+        kv_type: str = "f16",
+        speculative: str = "off",
     ) -> None:
-        """Load a model (replacing the current one) with a ``kv_type`` KV cache (f16, q8_0 or q4_0);
-        ``loaded`` or ``failed`` follows."""
+        """Load a model (replacing the current one) with a ``kv_type`` KV cache (f16, q8_0 or q4_0)
+        and a ``speculative`` decoding mode for its answers (off, lookup, auto); ``loaded`` or
+        ``failed`` follows."""
         if self._generation_id is not None:
             self.stop()
         # The host drops the current model before loading the new one, so from here on there
@@ -113,8 +122,16 @@ class InferenceClient(QObject):
         self._model_info = None
         try:
             self._load_id = self._client.request(
-                "load", path=path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers, kv=kv_type
+                "load",
+                path=path,
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_gpu_layers=n_gpu_layers,
+                kv=kv_type,
+                # Drafts are verified in batches: their logits must equal one-token decoding's.
+                exact_batches=speculative != "off",
             )
+            self._loading_speculative = speculative
         except HostDied as exc:
             self._on_died(str(exc))
             return
@@ -149,7 +166,14 @@ class InferenceClient(QObject):
         """
         try:
             self._generation_id = self._client.request(
-                "chat", template=template, system=system, turns=turns, params=params, threads=threads, on_full=on_full
+                "chat",
+                template=template,
+                system=system,
+                turns=turns,
+                params=params,
+                threads=threads,
+                on_full=on_full,
+                speculative=(self._model_info or {}).get("speculative", "off"),
             )
         except HostDied as exc:
             self._on_died(str(exc))
@@ -203,6 +227,7 @@ class InferenceClient(QObject):
             self.loading.emit(False)
             if kind == "loaded":
                 self._model_info = {**event["info"], "n_ctx": event.get("n_ctx"), "kv": event.get("kv") or "f16"}
+                self._model_info["speculative"] = self._loading_speculative
                 self.loaded.emit(self._model_info)
             elif kind == "error":
                 self.failed.emit(_error_text(event))

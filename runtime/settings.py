@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from runtime.decoding import CONTEXT_FULL_CHOICES, RANGES, DecodingParams
+from runtime.decoding import CONTEXT_FULL_CHOICES, RANGES, WINDOW_SPECULATIVE_MODES, DecodingParams
 from runtime.errors import Notice, UntrustedJsonError
 from runtime.paths import keep_aside, write_atomic
 from runtime.untrusted_json import read_json_file
@@ -75,6 +75,9 @@ class Settings:
     #: A conversation that outgrows the context: "drop_oldest" leaves its oldest turns out of the
     #: prompt, "stop" refuses the next message and says the context is full.
     context_full: str = "drop_oldest"
+    #: Speculative decoding for the next load: "off", "lookup" or "auto" (the model is then loaded
+    #: with flash attention, so that verified drafts give plain decoding's text).
+    speculative: str = "off"
     #: Keys this version does not know (a newer version's file), written back as they were so
     #: that running an older version for a while loses nothing the newer one saved.
     kept_unknown: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -227,6 +230,12 @@ def _context_full(value: Any) -> str:
     return value
 
 
+def _speculative(value: Any) -> str:
+    if not isinstance(value, str) or value not in WINDOW_SPECULATIVE_MODES:
+        raise _BadValue(f"not one of {', '.join(WINDOW_SPECULATIVE_MODES)}")
+    return value
+
+
 def _url(value: Any) -> str:
     if not isinstance(value, str) or len(value) > 300:
         raise _BadValue("not an address")
@@ -287,6 +296,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "serve_require_key": _flag,
     "kv_type": _kv_type,
     "context_full": _context_full,
+    "speculative": _speculative,
 }
 
 

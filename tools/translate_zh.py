@@ -910,6 +910,13 @@ ZH: dict[str, str] = {
     # -- Merging a published LoRA from the catalogue (issues 11, 12) --
     "The paper's recipe merges it on top of {0}: LLaMA + {0} + {1}.": "按论文的做法，它要合并在 {0} 之上：LLaMA + {0} + {1}。",
     "When the context is full": "上下文已满时",
+    "Speculative decoding": "投机解码",
+    "Prompt lookup": "提示词查找",
+    "Off": "关闭",
+    "Automatic (prompt lookup while it pays)": "自动（划算时使用提示词查找）",
+    "Guess the next tokens by copying what followed the same words earlier in the conversation, and check the guesses in one step: faster when the answer repeats the prompt (rewriting, proofreading, quoting), the same text either way. Automatic stops guessing when it does not pay. Applies when the model is loaded again.": "照抄对话中相同词语之前出现时后面的内容来猜测接下来的词元，并一步验证这些猜测：回答重复提示内容时（改写、校对、引用）更快，生成的文本完全相同。自动模式在不划算时停止猜测。重新加载模型后生效。",
+    "The speculative decoding choice takes effect when the model is loaded again.": "投机解码的选择在重新加载模型后生效。",
+    "{0:.0%} of drafted tokens accepted": "起草的词元有 {0:.0%} 被接受",
     "Leave out the oldest turns": "省略最早的对话轮次",
     "Stop with a message": "停止并提示",
     "What happens when a conversation no longer fits the context: leave its oldest turns out of the prompt (the model forgets them), or refuse the next message and say so, keeping what you typed.": "对话超出上下文时怎么办：从提示中省略最早的轮次（模型会忘记它们），或拒绝发送下一条消息并说明原因，保留你输入的内容。",

@@ -407,6 +407,9 @@ class ChatController(HostEventsController):
             bits.append(self.tr("{0:.1f} tokens/s").format(float(stats["tokens_per_s"])))
         if stats.get("generated_tokens"):
             bits.append(self.tr("{0} tokens").format(int(stats["generated_tokens"])))
+        if stats.get("drafted"):
+            accepted = int(stats.get("accepted") or 0) / int(stats["drafted"])
+            bits.append(self.tr("{0:.0%} of drafted tokens accepted").format(accepted))
         states = {
             "streaming": self.tr("writing…"),
             "interrupted": self.tr("interrupted (the app closed while it was written)"),

@@ -93,6 +93,8 @@ class ModelsController(HostEventsController):
         self.decoding.set_kv_type(context.settings.kv_type)
         self.decoding.kv_type_changed.connect(self._on_kv_type_changed)
         self.decoding.set_context_full(context.settings.context_full)
+        self.decoding.set_speculative(context.settings.speculative)
+        self.decoding.speculative_changed.connect(self._on_speculative_changed)
         self.decoding.context_full_changed.connect(self._on_context_full_changed)
 
     def _client_slots(self) -> list[tuple[Any, Any]]:
@@ -140,6 +142,7 @@ class ModelsController(HostEventsController):
             n_threads=self.ctx.settings.n_threads,
             n_gpu_layers=self.ctx.settings.n_gpu_layers,
             kv_type=kv_type,
+            speculative=self.decoding.speculative(),
         )
         self.model_label.setText(self.tr("Loading {0}…").format(Path(path).name))
         self._show_plan(path, n_ctx, kv_type)
@@ -286,6 +289,21 @@ class ModelsController(HostEventsController):
                 action=self.tr("Reload now"),
                 callback=lambda: self.open_model(path),
                 key="kv_type",
+            )
+
+    def _on_speculative_changed(self, mode: str) -> None:
+        self.ctx.settings.speculative = mode
+        self.ctx.save_settings()
+        info = self.client.model_info
+        if info and info.get("speculative", "off") != mode:
+            # The model is opened with flash attention for it (so that its text stays plain
+            # decoding's): a reload, as for the KV cache type.
+            path = info.get("path", "")
+            self.banner.show_message(
+                self.tr("The speculative decoding choice takes effect when the model is loaded again."),
+                action=self.tr("Reload now"),
+                callback=lambda: self.open_model(path),
+                key="speculative",
             )
 
     def _on_context_full_changed(self, choice: str) -> None:

@@ -67,11 +67,14 @@ class DecodingPanel(QWidget):
         threads_changed(object): The decode thread count chosen, or ``None`` for automatic.
         kv_type_changed(str): The KV cache type chosen (f16, q8_0, q4_0): applies from the next load.
         context_full_changed(str): What a full context does now: ``drop_oldest`` or ``stop``.
+        speculative_changed(str): The speculative decoding mode chosen (off, lookup, auto):
+            applies from the next load.
     """
 
     threads_changed = Signal(object)
     kv_type_changed = Signal(str)
     context_full_changed = Signal(str)
+    speculative_changed = Signal(str)
     params_changed = Signal(object)
     template_changed = Signal(object)
     system_prompt_changed = Signal(object)
@@ -251,6 +254,30 @@ class DecodingPanel(QWidget):
         grid.setRowMinimumHeight(row, 6)
         row += 1
 
+        speculative_label = QLabel(self.tr("Speculative decoding"))
+        self._speculative = QComboBox()
+        self._speculative.addItem(self.tr("Off"), "off")
+        self._speculative.addItem(self.tr("Prompt lookup"), "lookup")
+        self._speculative.addItem(self.tr("Automatic (prompt lookup while it pays)"), "auto")
+        self._speculative.setToolTip(
+            self.tr(
+                "Guess the next tokens by copying what followed the same words earlier in the conversation, "
+                "and check the guesses in one step: faster when the answer repeats the prompt (rewriting, "
+                "proofreading, quoting), the same text either way. Automatic stops guessing when it does "
+                "not pay. Applies when the model is loaded again."
+            )
+        )
+        self._speculative.setAccessibleName(self.tr("Speculative decoding"))
+        self._wheel_guard.guard(self._speculative)
+        speculative_label.setBuddy(self._speculative)
+        speculative_label.setToolTip(self._speculative.toolTip())
+        self._speculative.currentIndexChanged.connect(lambda _i: self.speculative_changed.emit(self.speculative()))
+        grid.addWidget(speculative_label, row, 0, 1, 2)
+        grid.addWidget(self._speculative, row + 1, 0, 1, 2)
+        row += 2
+        grid.setRowMinimumHeight(row, 6)
+        row += 1
+
         full_label = QLabel(self.tr("When the context is full"))
         self._context_full = QComboBox()
         self._context_full.addItem(self.tr("Leave out the oldest turns"), "drop_oldest")
@@ -348,6 +375,14 @@ class DecodingPanel(QWidget):
     def set_kv_type(self, kv_type: str) -> None:
         """Choose a KV cache type (an unknown one chooses f16)."""
         self._kv_type.setCurrentIndex(max(0, self._kv_type.findData(kv_type)))
+
+    def speculative(self) -> str:
+        """The speculative decoding mode chosen: ``off``, ``lookup`` or ``auto``."""
+        return str(self._speculative.currentData())
+
+    def set_speculative(self, mode: str) -> None:
+        """Choose a speculative decoding mode (an unknown one chooses off)."""
+        self._speculative.setCurrentIndex(max(0, self._speculative.findData(mode)))
 
     def context_full(self) -> str:
         """What a full context does: ``drop_oldest`` (leave the oldest turns out) or ``stop``."""

@@ -83,7 +83,7 @@
     </message>
     <message>
         <location filename="../../app/controllers/chat.py" line="407"/>
-        <location filename="../../app/controllers/chat.py" line="510"/>
+        <location filename="../../app/controllers/chat.py" line="513"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} token/秒</translation>
     </message>
@@ -93,50 +93,55 @@
         <translation>{0} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="411"/>
+        <location filename="../../app/controllers/chat.py" line="412"/>
+        <source>{0:.0%} of drafted tokens accepted</source>
+        <translation>起草的词元有 {0:.0%} 被接受</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/chat.py" line="414"/>
         <source>writing…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="412"/>
+        <location filename="../../app/controllers/chat.py" line="415"/>
         <source>interrupted (the app closed while it was written)</source>
         <translation>已中断（生成过程中应用被关闭）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="413"/>
+        <location filename="../../app/controllers/chat.py" line="416"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="414"/>
+        <location filename="../../app/controllers/chat.py" line="417"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/controllers/chat.py" line="420"/>
-        <location filename="../../app/controllers/chat.py" line="475"/>
+        <location filename="../../app/controllers/chat.py" line="423"/>
+        <location filename="../../app/controllers/chat.py" line="478"/>
         <source>%n earlier turn(s) left out to fit the context</source>
         <translation>
             <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="429"/>
+        <location filename="../../app/controllers/chat.py" line="432"/>
         <source>computer busy (other programs used {0:.1f} of {1} cores)</source>
         <translation>电脑繁忙（其他程序占用了 {1} 核中的 {0:.1f} 核）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="432"/>
+        <location filename="../../app/controllers/chat.py" line="435"/>
         <source>computer busy (load {0:.1f} on {1} cores)</source>
         <translation>电脑繁忙（{1} 核负载 {0:.1f}）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="516"/>
+        <location filename="../../app/controllers/chat.py" line="519"/>
         <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
         <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="606"/>
+        <location filename="../../app/controllers/chat.py" line="609"/>
         <source>Context {0} / {1}</source>
         <translation>上下文 {0} / {1}</translation>
     </message>
@@ -730,177 +735,203 @@ Last changed {when}</source>
         <translation>多轮对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="121"/>
+        <location filename="../../app/views/decoding_panel.py" line="124"/>
         <source>Sampling</source>
         <translation>采样</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="127"/>
+        <location filename="../../app/views/decoding_panel.py" line="130"/>
         <source>Preset</source>
         <translation>预设</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="131"/>
+        <location filename="../../app/views/decoding_panel.py" line="134"/>
         <source>Settings from the Chinese-LLaMA paper: temperature 0.2 for single answers, 0.5 for multi-turn chat.</source>
         <translation>Chinese-LLaMA 论文中的设置：单轮问答温度 0.2，多轮对话温度 0.5。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="138"/>
+        <location filename="../../app/views/decoding_panel.py" line="141"/>
         <source>Custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="175"/>
+        <location filename="../../app/views/decoding_panel.py" line="178"/>
         <source>Memory planned for the loaded model at this context size and KV cache type: its weights, the KV cache and the working buffers.</source>
         <translation>按当前上下文长度和 KV 缓存类型为已加载模型估算的内存：包括权重、KV 缓存和工作缓冲区。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="185"/>
+        <location filename="../../app/views/decoding_panel.py" line="188"/>
         <source>Random seed</source>
         <translation>使用随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="189"/>
+        <location filename="../../app/views/decoding_panel.py" line="192"/>
         <source>Use a new random seed for every answer. Untick it and choose a seed to get the same answer again for the same prompt and settings.</source>
         <translation>每次回答都使用新的随机种子。取消勾选并指定种子后，相同的提示词和设置会得到相同的回答。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="196"/>
+        <location filename="../../app/views/decoding_panel.py" line="199"/>
         <source>The seed used when Random seed is off.</source>
         <translation>未勾选“使用随机种子”时所用的随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="197"/>
+        <location filename="../../app/views/decoding_panel.py" line="200"/>
         <source>Seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="208"/>
-        <location filename="../../app/views/decoding_panel.py" line="218"/>
+        <location filename="../../app/views/decoding_panel.py" line="211"/>
+        <location filename="../../app/views/decoding_panel.py" line="221"/>
         <source>Threads</source>
         <translation>线程数</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="214"/>
+        <location filename="../../app/views/decoding_panel.py" line="217"/>
         <source>CPU threads that decode. Automatic measures which count is fastest and uses one thread while other programs keep the processor busy.</source>
         <translation>用于解码的 CPU 线程数。“自动”会实测哪个线程数最快，并在其他程序占用处理器时只用一个线程。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="231"/>
-        <location filename="../../app/views/decoding_panel.py" line="243"/>
+        <location filename="../../app/views/decoding_panel.py" line="234"/>
+        <location filename="../../app/views/decoding_panel.py" line="246"/>
         <source>KV cache</source>
         <translation>KV 缓存</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="233"/>
+        <location filename="../../app/views/decoding_panel.py" line="236"/>
         <source>f16 (full size)</source>
         <translation>f16（完整大小）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="234"/>
+        <location filename="../../app/views/decoding_panel.py" line="237"/>
         <source>q8_0 (half the memory)</source>
         <translation>q8_0（一半内存）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="235"/>
+        <location filename="../../app/views/decoding_panel.py" line="238"/>
         <source>q4_0 (a quarter of the memory)</source>
         <translation>q4_0（四分之一内存）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="238"/>
+        <location filename="../../app/views/decoding_panel.py" line="241"/>
         <source>How the model keeps the conversation in memory. q8_0 halves the KV cache and q4_0 quarters it, for long contexts in less memory; both turn flash attention on, which on the CPU decodes more slowly as a conversation grows. Applies when the model is loaded again.</source>
         <translation>模型在内存中保存对话的方式。q8_0 让 KV 缓存减半，q4_0 减为四分之一，用更少内存支持长上下文；两者都会开启 flash attention，在 CPU 上对话越长解码越慢。重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="254"/>
-        <location filename="../../app/views/decoding_panel.py" line="265"/>
+        <location filename="../../app/views/decoding_panel.py" line="257"/>
+        <location filename="../../app/views/decoding_panel.py" line="270"/>
+        <source>Speculative decoding</source>
+        <translation>投机解码</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="259"/>
+        <source>Off</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="260"/>
+        <source>Prompt lookup</source>
+        <translation>提示词查找</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="261"/>
+        <source>Automatic (prompt lookup while it pays)</source>
+        <translation>自动（划算时使用提示词查找）</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="264"/>
+        <source>Guess the next tokens by copying what followed the same words earlier in the conversation, and check the guesses in one step: faster when the answer repeats the prompt (rewriting, proofreading, quoting), the same text either way. Automatic stops guessing when it does not pay. Applies when the model is loaded again.</source>
+        <translation>照抄对话中相同词语之前出现时后面的内容来猜测接下来的词元，并一步验证这些猜测：回答重复提示内容时（改写、校对、引用）更快，生成的文本完全相同。自动模式在不划算时停止猜测。重新加载模型后生效。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="281"/>
+        <location filename="../../app/views/decoding_panel.py" line="292"/>
         <source>When the context is full</source>
         <translation>上下文已满时</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="256"/>
+        <location filename="../../app/views/decoding_panel.py" line="283"/>
         <source>Leave out the oldest turns</source>
         <translation>省略最早的对话轮次</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="257"/>
+        <location filename="../../app/views/decoding_panel.py" line="284"/>
         <source>Stop with a message</source>
         <translation>停止并提示</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="260"/>
+        <location filename="../../app/views/decoding_panel.py" line="287"/>
         <source>What happens when a conversation no longer fits the context: leave its oldest turns out of the prompt (the model forgets them), or refuse the next message and say so, keeping what you typed.</source>
         <translation>对话超出上下文时怎么办：从提示中省略最早的轮次（模型会忘记它们），或拒绝发送下一条消息并说明原因，保留你输入的内容。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="276"/>
+        <location filename="../../app/views/decoding_panel.py" line="303"/>
         <source>Reset to paper defaults</source>
         <translation>恢复论文默认值</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="279"/>
+        <location filename="../../app/views/decoding_panel.py" line="306"/>
         <source>Context 2048, 512 new tokens, temperature 0.2, top-k 40, top-p 0.9, repetition penalty 1.1, random seed.</source>
         <translation>上下文长度 2048，最多生成 512 个 token，温度 0.2，Top-k 40，Top-p 0.9，重复惩罚 1.1，随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="288"/>
+        <location filename="../../app/views/decoding_panel.py" line="315"/>
         <source>Template</source>
         <translation>提示词模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="296"/>
+        <location filename="../../app/views/decoding_panel.py" line="323"/>
         <source>How the conversation is written into the prompt.</source>
         <translation>决定对话内容以何种格式写入提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="297"/>
-        <location filename="../../app/views/decoding_panel.py" line="509"/>
+        <location filename="../../app/views/decoding_panel.py" line="324"/>
+        <location filename="../../app/views/decoding_panel.py" line="544"/>
         <source>Automatic (from the model)</source>
         <translation>自动（根据模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="304"/>
+        <location filename="../../app/views/decoding_panel.py" line="331"/>
         <source>Chat template</source>
         <translation>对话模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="309"/>
+        <location filename="../../app/views/decoding_panel.py" line="336"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="312"/>
+        <location filename="../../app/views/decoding_panel.py" line="339"/>
         <source>Text the conversation starts with. Leave it empty to use the template&apos;s default.</source>
         <translation>放在对话开头的文本。留空则使用模板的默认系统提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="323"/>
-        <location filename="../../app/views/decoding_panel.py" line="326"/>
+        <location filename="../../app/views/decoding_panel.py" line="350"/>
+        <location filename="../../app/views/decoding_panel.py" line="353"/>
         <source>Prompt preview</source>
         <translation>提示词预览</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="324"/>
+        <location filename="../../app/views/decoding_panel.py" line="351"/>
         <source>The exact text the model reads for the next answer.</source>
         <translation>模型生成下一条回答时实际读取的完整文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="408"/>
+        <location filename="../../app/views/decoding_panel.py" line="443"/>
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="408"/>
+        <location filename="../../app/views/decoding_panel.py" line="443"/>
         <source>Automatic ({0} in use)</source>
         <translation>自动（当前 {0} 个）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="511"/>
+        <location filename="../../app/views/decoding_panel.py" line="546"/>
         <source>Automatic: {label}</source>
         <translation>自动：{label}</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="559"/>
+        <location filename="../../app/views/decoding_panel.py" line="594"/>
         <source>No system prompt</source>
         <translation>无系统提示词</translation>
     </message>
@@ -3206,73 +3237,79 @@ Last changed {when}</source>
 <context>
     <name>ModelsController</name>
     <message>
-        <location filename="../../app/controllers/models.py" line="121"/>
+        <location filename="../../app/controllers/models.py" line="123"/>
         <source>Open a GGUF model</source>
         <translation>打开 GGUF 模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="121"/>
+        <location filename="../../app/controllers/models.py" line="123"/>
         <source>GGUF models (*.gguf);;All files (*)</source>
         <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="144"/>
+        <location filename="../../app/controllers/models.py" line="147"/>
         <source>Loading {0}…</source>
         <translation>正在加载 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="150"/>
+        <location filename="../../app/controllers/models.py" line="153"/>
         <source>Loading cancelled. No model loaded</source>
         <translation>已取消加载。未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="164"/>
+        <location filename="../../app/controllers/models.py" line="167"/>
         <source>(none yet)</source>
         <translation>（暂无）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="193"/>
+        <location filename="../../app/controllers/models.py" line="196"/>
         <source>{name} · {params} · {quant} · vocabulary {vocab}</source>
         <translation>{name} · {params} · {quant} · 词表 {vocab}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="241"/>
+        <location filename="../../app/controllers/models.py" line="244"/>
         <source>{path}
 Planned at {ctx} tokens of context, {kv} KV cache: weights {weights}, KV cache {kv_size}.</source>
         <translation>{path}
 按 {ctx} 个 token 的上下文、{kv} KV 缓存估算：权重 {weights}，KV 缓存 {kv_size}。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="259"/>
-        <location filename="../../app/controllers/models.py" line="266"/>
+        <location filename="../../app/controllers/models.py" line="262"/>
+        <location filename="../../app/controllers/models.py" line="269"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="272"/>
+        <location filename="../../app/controllers/models.py" line="275"/>
         <source>The model process stopped unexpectedly. Your conversation is safe.
 {0}</source>
         <translation>模型进程意外退出，你的对话不会丢失。
 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="274"/>
+        <location filename="../../app/controllers/models.py" line="277"/>
         <source>Restart and reload the model</source>
         <translation>重启并重新加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="285"/>
+        <location filename="../../app/controllers/models.py" line="288"/>
         <source>The KV cache type {0} takes effect when the model is loaded again.</source>
         <translation>KV 缓存类型 {0} 在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="302"/>
+        <location filename="../../app/controllers/models.py" line="303"/>
+        <source>The speculative decoding choice takes effect when the model is loaded again.</source>
+        <translation>投机解码的选择在重新加载模型后生效。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/models.py" line="320"/>
         <source>The context size {0} takes effect when the model is loaded again.</source>
         <translation>上下文长度 {0} 将在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="286"/>
-        <location filename="../../app/controllers/models.py" line="303"/>
+        <location filename="../../app/controllers/models.py" line="289"/>
+        <location filename="../../app/controllers/models.py" line="304"/>
+        <location filename="../../app/controllers/models.py" line="321"/>
         <source>Reload now</source>
         <translation>立即重新加载</translation>
     </message>
@@ -3309,48 +3346,48 @@ Planned at {ctx} tokens of context, {kv} KV cache: weights {weights}, KV cache {
 <context>
     <name>Plan</name>
     <message>
-        <location filename="../../app/plan_texts.py" line="65"/>
+        <location filename="../../app/plan_texts.py" line="68"/>
         <source>{gb} · about {tps} tokens/s</source>
         <extracomment>The context a catalogue file&apos;s row is planned for (less when the model was trained for less).</extracomment>
         <translation>{gb} · 约每秒 {tps} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/plan_texts.py" line="67"/>
+        <location filename="../../app/plan_texts.py" line="70"/>
         <source>Planned for this computer at {ctx} tokens of context: about {gb} of memory, and about {tps} tokens/s while it answers.</source>
         <translation>按本机、{ctx} 个 token 的上下文估算：约占 {gb} 内存，回答时约每秒 {tps} 个 token。</translation>
     </message>
     <message>
-        <location filename="../../app/plan_texts.py" line="74"/>
+        <location filename="../../app/plan_texts.py" line="77"/>
         <source>does not fit</source>
         <translation>内存不够</translation>
     </message>
     <message>
-        <location filename="../../app/plan_texts.py" line="76"/>
+        <location filename="../../app/plan_texts.py" line="79"/>
         <source>This computer has {total} of memory: the model would leave too little for the rest.</source>
         <translation>本机共有 {total} 内存：装入该模型后留给其他程序的太少。</translation>
     </message>
     <message>
-        <location filename="../../app/plan_texts.py" line="81"/>
+        <location filename="../../app/plan_texts.py" line="84"/>
         <source>too slow here</source>
         <translation>在本机太慢</translation>
     </message>
     <message>
-        <location filename="../../app/plan_texts.py" line="83"/>
+        <location filename="../../app/plan_texts.py" line="86"/>
         <source>That is slower than reading ({speed} tokens/s): it works, but answers come slowly.</source>
         <translation>这比阅读速度（每秒 {speed} 个 token）慢：可以使用，但回答出得很慢。</translation>
     </message>
     <message>
-        <location filename="../../app/plan_texts.py" line="95"/>
+        <location filename="../../app/plan_texts.py" line="98"/>
         <source>about {tps} tokens/s here, {gb} at {ctx} context</source>
         <translation>在本机约每秒 {tps} 个 token，{ctx} 上下文时约占 {gb}</translation>
     </message>
     <message>
-        <location filename="../../app/plan_texts.py" line="102"/>
+        <location filename="../../app/plan_texts.py" line="105"/>
         <source>plan: {gb}, about {tps} tokens/s</source>
         <translation>估算：{gb}，约每秒 {tps} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/plan_texts.py" line="109"/>
+        <location filename="../../app/plan_texts.py" line="112"/>
         <source>about {gb} of memory, KV cache {kv}</source>
         <translation>约 {gb} 内存，其中 KV 缓存 {kv}</translation>
     </message>
