@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from runtime.models.machine import this_machine
-from runtime.models.plan import DEFAULT_BATCH, KV_TYPES, plan, read_shape
+from runtime.models.machine import free_vram, this_machine
+from runtime.models.plan import DEFAULT_BATCH, KV_TYPES, gpu_layers, plan, read_shape
 
 
 def add_parsers(sub: Any) -> None:
@@ -21,6 +21,13 @@ def add_parsers(sub: Any) -> None:
     parser.add_argument(
         "--batch", type=int, default=DEFAULT_BATCH, help=f"prompt tokens evaluated at once (default: {DEFAULT_BATCH})"
     )
+    parser.add_argument(
+        "--vram",
+        type=float,
+        default=None,
+        metavar="GB",
+        help="free GPU memory to plan the offload for (default: asked of the GPU, 0 without one)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run_plan)
 
@@ -32,11 +39,15 @@ def run_plan(args: argparse.Namespace) -> int:
     assert machine is not None  # measured when not cached
     result = plan(shape, machine, n_ctx=args.ctx, kv_type=args.kv, threads=args.threads, batch=args.batch)
     fits = machine.memory_available == 0 or result.memory_bytes <= machine.memory_available
+    vram = int(args.vram * 1e9) if args.vram is not None else free_vram()
+    offload = gpu_layers(shape, free_vram=vram, n_ctx=args.ctx, kv_type=args.kv)
     if args.json:
         document = {
             "model": shape.name,
             **result.to_dict(),
             "fits": fits,
+            "free_vram_bytes": vram,
+            "gpu_layers": offload,
             "machine": {
                 "cpu": machine.cpu,
                 "cores": machine.cores,
@@ -65,5 +76,10 @@ def run_plan(args: argparse.Namespace) -> int:
         f"  compute bound    {result.compute_tokens_per_second:.1f}  ({result.threads} x "
         f"{machine.core_rate / 1e9:.1f} G operations/s)",
     ]
+    if vram:
+        lines.append(
+            f"gpu_layers         {offload} of {shape.n_layer + 1} "
+            f"(for --gpu-layers; {vram / 1e9:.1f} GB of GPU memory free)"
+        )
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

@@ -99,6 +99,37 @@ def memory_figures() -> tuple[int, int]:
     return total, available
 
 
+def free_vram() -> int:
+    """Free memory (bytes) of the first GPU a GPU build of llama.cpp would use, or 0: a CPU build,
+    no GPU, or none that can be asked (NVIDIA's ``nvidia-smi`` is; other vendors' tools are not
+    asked yet, so their GPUs count as none here and nothing is offloaded unasked)."""
+    try:
+        import llama_cpp
+
+        if not llama_cpp.llama_supports_gpu_offload():
+            return 0
+    except Exception:  # noqa: BLE001 - without llama.cpp there is nothing to offload to
+        return 0
+    import shutil
+    import subprocess
+
+    tool = shutil.which("nvidia-smi")
+    if tool is None:
+        return 0
+    try:
+        out = subprocess.run(
+            [tool, "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        first = out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else ""
+        return int(first.strip()) * 2**20 if first.strip().isdigit() else 0
+    except (OSError, subprocess.SubprocessError):
+        return 0
+
+
 def measure_bandwidth() -> float:
     """Bytes per second that a copy moves through memory (best of a few, read and write counted)."""
     import numpy as np

@@ -173,6 +173,35 @@ def compute_bytes(shape: ModelShape, *, batch: int, n_ctx: int, flash_attention:
     return DECODE_SCRATCH_BYTES + batch * per_token + scores + 4 * shape.n_vocab
 
 
+#: GPU memory taken before any layer: the driver's context (about 300 MB with CUDA) and the GPU
+#: backend's own buffers; kept free so that an offload that just fits is not refused by the driver.
+GPU_RESERVE_BYTES = 512_000_000
+
+
+def gpu_layers(shape: ModelShape, *, free_vram: int, n_ctx: int = 2048, kv_type: str = "f16") -> int:
+    """Layers to offload (llama.cpp's ``n_gpu_layers``) so that their weights, their share of the KV
+    cache and a prompt batch's compute buffer fit in ``free_vram`` bytes of GPU memory.
+
+    0 when not one layer fits (or there is no GPU: ``free_vram`` 0); ``n_layer + 1`` when every
+    block and the output matrix fit, which is how llama.cpp is asked to offload everything. Only
+    the arithmetic runs on this project's machines (no GPU): tests give the free memory.
+    """
+    if free_vram <= 0:
+        return 0
+    n_ctx = _padded(max(1, n_ctx))
+    compute = compute_bytes(shape, batch=DEFAULT_BATCH, n_ctx=n_ctx, flash_attention=True)
+    budget = free_vram - GPU_RESERVE_BYTES - compute
+    # The input embedding stays in CPU memory (its rows are looked up, not multiplied); the output
+    # matrix, offloaded last, has its shape (with tied embeddings it is the embedding itself).
+    output = shape.embedding_bytes
+    blocks = shape.weight_bytes - shape.embedding_bytes - (0 if shape.tied_output else output)
+    per_layer = (max(0, blocks) + kv_cache_bytes(shape, n_ctx, kv_type)) / shape.n_layer
+    layers = max(0, min(shape.n_layer, int(budget // per_layer))) if per_layer > 0 else 0
+    if layers == shape.n_layer and budget - layers * per_layer >= output:
+        return shape.n_layer + 1
+    return layers
+
+
 def _padded(n_ctx: int) -> int:
     # llama.cpp allocates the context in multiples of 256 tokens.
     return -(-n_ctx // 256) * 256

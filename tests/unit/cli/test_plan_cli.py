@@ -34,6 +34,14 @@ def test_plan_prints_memory_speed_and_their_parts(kv_model: Path, isolated_dirs:
     text = run_cli("plan", str(kv_model), home=isolated_dirs)
     assert text.returncode == 0, text.stderr
     assert "memory_bytes" in text.stdout and "tokens_per_second" in text.stdout and "KV cache" in text.stdout
+    # No GPU here: nothing to offload, and the text says nothing of it.
+    assert data["gpu_layers"] == 0 and data["free_vram_bytes"] == 0 and "gpu_layers" not in text.stdout
+    # A GPU described by its free memory: this model's every layer and its output fit in 1 GB.
+    gpu = run_cli("plan", str(kv_model), "--vram", "1", "--json", home=isolated_dirs)
+    assert gpu.returncode == 0, gpu.stderr
+    assert json.loads(gpu.stdout)["gpu_layers"] == 3  # 2 layers + 1: everything
+    described = run_cli("plan", str(kv_model), "--vram", "1", home=isolated_dirs)
+    assert "gpu_layers         3 of 3" in described.stdout
 
 
 def test_chat_with_a_q8_0_kv_cache_reports_its_speed(kv_model: Path, isolated_dirs: Path) -> None:

@@ -12,9 +12,13 @@ from runtime.errors import ModelLoadError
 from runtime.models import machine as machine_module
 from runtime.models.machine import AVAILABLE_MEMORY_ENV, Machine, this_machine
 from runtime.models.plan import (
+    DEFAULT_BATCH,
+    GPU_RESERVE_BYTES,
     HOST_BASELINE_BYTES,
     catalogue_shape,
     check_fits,
+    compute_bytes,
+    gpu_layers,
     kv_cache_bytes,
     plan,
     read_shape,
@@ -77,6 +81,26 @@ def test_the_probe_is_kept_per_cpu(isolated_dirs: Path, monkeypatch: pytest.Monk
     assert record["cpu"] == measured.cpu and record["cores"] == measured.cores
     monkeypatch.setattr(machine_module, "cpu_name", lambda: "another CPU")
     assert this_machine(measure=False) is None  # a new CPU is measured again
+
+
+def test_gpu_layers_follow_the_free_gpu_memory() -> None:
+    # A 7B Q4_K file (4.1 GB) at 4K context: 32 layers of ~115 MB weights and 64 MB of f16 KV cache
+    # each, and a 4,096 x 55,296 output matrix. Only the arithmetic: no GPU here.
+    shape = catalogue_shape("7B", "Q4_K", context=4096)
+    per_layer = (shape.weight_bytes - 2 * shape.embedding_bytes + kv_cache_bytes(shape, 4096)) / 32
+    reserve = GPU_RESERVE_BYTES + compute_bytes(shape, batch=DEFAULT_BATCH, n_ctx=4096, flash_attention=True)
+    assert gpu_layers(shape, free_vram=0, n_ctx=4096) == 0  # no GPU
+    assert gpu_layers(shape, free_vram=int(reserve + 0.5 * per_layer), n_ctx=4096) == 0
+    assert gpu_layers(shape, free_vram=int(reserve + 10.5 * per_layer), n_ctx=4096) == 10
+    every_block = int(reserve + 32 * per_layer) + 1
+    assert gpu_layers(shape, free_vram=every_block, n_ctx=4096) == 32  # the output matrix does not fit
+    assert gpu_layers(shape, free_vram=every_block + shape.embedding_bytes, n_ctx=4096) == 33  # everything
+    # A quantized KV cache leaves room for more layers, a longer context for fewer.
+    four_gb = 4_000_000_000
+    at_4k = gpu_layers(shape, free_vram=four_gb, n_ctx=4096)
+    assert gpu_layers(shape, free_vram=four_gb, n_ctx=4096, kv_type="q8_0") > at_4k
+    assert gpu_layers(shape, free_vram=four_gb, n_ctx=16384) < at_4k
+    assert gpu_layers(shape, free_vram=24_000_000_000, n_ctx=4096) == 33
 
 
 def test_the_first_probes_keep_the_best_figures_then_they_settle(isolated_dirs: Path) -> None:
