@@ -76,7 +76,8 @@ class HostClient:
 
     Args:
         on_event: called from the reader thread for every event (including the synthetic
-            ``host_died`` with ``message``). Must be quick and thread-safe.
+            ``host_died`` with ``message``) but those of requests made with :meth:`stream` or
+            :meth:`call`, which go to their caller alone. Must be quick and thread-safe.
         command: argv to start the host (tests may start a host under a wrapper).
         log_file: where the host's stderr is appended; the last lines are also kept in memory
             for the ``host died`` message.
@@ -316,7 +317,10 @@ class HostClient:
                 self._cancel_acked = True
             return
         if waiter is not None:
+            # Its caller reads it: the local server's answers on the window's host would otherwise
+            # also cross into the GUI thread, token by token, to be dropped there.
             waiter.put(event)
+            return
         if self._on_event is not None:
             try:
                 self._on_event(event)

@@ -712,3 +712,25 @@ def test_a_request_chooses_the_thread_count(stories_host: HostClient) -> None:
     assert finished(events)["threads"] in (1, 2)  # automatic: the measured best of 1..cores
     events = collect(stories_host, "generate", prompt=PROMPT, params={"max_tokens": 8, "seed": 1}, threads=1)
     assert finished(events)["threads"] == 1
+
+
+def test_events_of_awaited_requests_go_to_their_caller_alone(stories_gguf: Path) -> None:
+    # The local server streams its answers on the window's host: those tokens must not also reach
+    # the window's listener (each would cross into the GUI thread to be dropped there).
+    heard: list[HostEvent] = []
+    client = HostClient(on_event=heard.append)
+    try:
+        client.call("load", path=str(stories_gguf), n_ctx=256, n_threads=TEST_THREADS, timeout=EVENT_TIMEOUT_S)
+        awaited = list(
+            client.stream("generate", prompt="Once upon a time", params={"max_tokens": 8}, timeout=EVENT_TIMEOUT_S)
+        )
+        assert awaited[-1]["event"] == "finished"
+        assert [e for e in heard if e.get("id") is not None] == []  # ("ready" has none)
+        # A request whose events nobody awaits goes to the listener, as the window's do.
+        request_id = client.request("tokenize", text="Once upon a time", add_bos=False)
+        deadline = time.monotonic() + EVENT_TIMEOUT_S
+        while not any(e.get("id") == request_id for e in heard) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [e["event"] for e in heard if e.get("id") == request_id] == ["result"]
+    finally:
+        client.stop()
