@@ -56,6 +56,10 @@ def _messages() -> dict[str, str]:
             "Messages",
             "{name} is not a GGUF model file (it does not start with the GGUF signature). Choose a .gguf file.",
         ),
+        "model_header_out_of_memory": QCoreApplication.translate(
+            "Messages",
+            "There is not enough memory to read {name}'s header (mapping the file failed). Close other programs, or raise this session's memory limit, and load it again.",
+        ),
         "model_bad_header": QCoreApplication.translate(
             "Messages",
             "{name} looks like GGUF but its header cannot be read. The file is probably truncated or damaged: "

@@ -2213,1023 +2213,1028 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/messages.py" line="59"/>
+        <source>There is not enough memory to read {name}&apos;s header (mapping the file failed). Close other programs, or raise this session&apos;s memory limit, and load it again.</source>
+        <translation>内存不足，无法读取 {name} 的文件头（映射文件失败）。请关闭其他程序，或提高本会话的内存限制，然后重新加载。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="63"/>
         <source>{name} looks like GGUF but its header cannot be read. The file is probably truncated or damaged: download it again and compare its size or SHA-256 with the source.</source>
         <translation>{name} 看起来是 GGUF 文件，但无法读取文件头。文件可能不完整或已损坏：请重新下载，并核对文件大小或 SHA-256。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="64"/>
+        <location filename="../../app/messages.py" line="68"/>
         <source>{name} is truncated: its tensors need {need} bytes but the file has {have}. The download probably stopped early: download it again.</source>
         <translation>{name} 不完整：张量需要 {need} 字节，但文件只有 {have} 字节。下载可能中途停止了，请重新下载。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="69"/>
+        <location filename="../../app/messages.py" line="73"/>
         <source>{name} with a context of {n_ctx} tokens and an {kv} KV cache needs about {need_gb} GB of memory (weights {weights_gb} GB, KV cache {kv_gb} GB), and {free_gb} GB is free. Choose a smaller context, a q8_0 or q4_0 KV cache, or a smaller model, or close other programs.</source>
         <translation>{name} 在 {n_ctx} 个词元的上下文和 {kv} KV 缓存下约需 {need_gb} GB 内存（权重 {weights_gb} GB，KV 缓存 {kv_gb} GB），而可用内存只有 {free_gb} GB。请选择更小的上下文、q8_0 或 q4_0 KV 缓存或更小的模型，或关闭其他程序。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="73"/>
+        <location filename="../../app/messages.py" line="77"/>
         <source>{draft} cannot draft for {model}: their vocabularies differ ({difference}). A draft model must share the model&apos;s vocabulary: choose a smaller model of the same family.</source>
         <translation>{draft} 无法为 {model} 起草：两者的词表不同（{difference}）。草稿模型必须与模型使用相同的词表：请选择同一系列中更小的模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="78"/>
+        <location filename="../../app/messages.py" line="82"/>
         <source>Speculative decoding with a draft model needs a draft model: load one first (--draft FILE).</source>
         <translation>使用草稿模型的推测解码需要一个草稿模型：请先加载一个（--draft FILE）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="82"/>
+        <location filename="../../app/messages.py" line="86"/>
         <source>The KV cache type {kv} is not one of {known}. Choose one of them.</source>
         <translation>KV 缓存类型 {kv} 不在 {known} 之中。请从中选择一种。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="85"/>
+        <location filename="../../app/messages.py" line="89"/>
         <source>{name} is damaged or unusual: {field} {problem}. Alpaca Desk cannot use this file: download it again and compare its size or SHA-256 with the source, or choose another model.</source>
         <translation>{name} 已损坏或格式异常：元数据 {field} 的值无法使用（{problem}）。Alpaca Desk 无法使用此文件：请重新下载，并将文件大小或 SHA-256 与来源核对，或选择其他模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="90"/>
+        <location filename="../../app/messages.py" line="94"/>
         <source>llama.cpp could not load {name} (architecture &apos;{arch}&apos;). The file may be damaged or use an architecture this llama.cpp does not support: download it again, or choose another model.</source>
         <translation>llama.cpp 无法加载 {name}（架构“{arch}”）。文件可能已损坏，或使用了当前 llama.cpp 不支持的架构：请重新下载，或选择其他模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="95"/>
+        <location filename="../../app/messages.py" line="99"/>
         <source>No model is loaded. Open a GGUF model file first.</source>
         <translation>尚未加载模型。请先打开一个 GGUF 模型文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="96"/>
+        <location filename="../../app/messages.py" line="100"/>
         <source>The message needs {n_tokens} prompt tokens and the answer up to {max_tokens} new tokens, but the context holds only {n_ctx} tokens, even with all earlier messages left out. Shorten the message, lower max new tokens, or raise the context size.</source>
         <translation>即使省略所有较早的消息，这条消息仍需要 {n_tokens} 个提示词 token，回答最多 {max_tokens} 个新 token，但上下文只能容纳 {n_ctx} 个 token。请缩短消息、降低最大生成长度，或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="102"/>
+        <location filename="../../app/messages.py" line="106"/>
         <source>The context of {n_ctx} tokens is full: this message would leave earlier turns out of the prompt, and you chose to stop instead. Your message is kept. Start a new conversation, or raise the context size (or choose to leave out the oldest turns) in the decoding panel.</source>
         <translation>{n_ctx} 个词元的上下文已满：发送这条消息需要从提示中省略较早的轮次，而你选择了在此时停止。你的消息已保留。请新建对话，或在解码面板中调大上下文长度（或改为省略最早的轮次）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="108"/>
+        <location filename="../../app/messages.py" line="112"/>
         <source>The {label} tokenizer is not on this computer (the copy Alpaca Desk ships is missing: reinstall to get it back). Add it by opening its tokenizer.model file (or a GGUF model that uses it), or fetch it from the Hugging Face hub ({repo}).</source>
         <translation>本机没有 {label} 分词器（Alpaca Desk 自带的副本不见了：重新安装即可恢复）。请打开它的 tokenizer.model 文件（或使用它的 GGUF 模型）来添加，或从 Hugging Face Hub（{repo}）获取。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="114"/>
+        <location filename="../../app/messages.py" line="118"/>
         <source>No tokenizer at {path}: the file does not exist. Choose a tokenizer.model file, a Hugging Face tokenizer folder or a GGUF model.</source>
         <translation>{path} 处没有分词器：文件不存在。请选择 tokenizer.model 文件、Hugging Face 分词器文件夹或 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="119"/>
+        <location filename="../../app/messages.py" line="123"/>
         <source>{path} is empty, so it is not a tokenizer. Choose a tokenizer.model file or a GGUF model.</source>
         <translation>{path} 是空文件，不是分词器。请选择 tokenizer.model 文件或 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="122"/>
+        <location filename="../../app/messages.py" line="126"/>
         <source>{path} is not a SentencePiece tokenizer. Choose a tokenizer.model file, a Hugging Face tokenizer folder or a GGUF model.</source>
         <translation>{path} 不是 SentencePiece 分词器。请选择 tokenizer.model 文件、Hugging Face 分词器文件夹或 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="127"/>
+        <location filename="../../app/messages.py" line="131"/>
         <source>{path} is {size_mb} MB, far larger than any tokenizer. Choose a tokenizer.model file.</source>
         <translation>{path} 有 {size_mb} MB，远大于任何分词器。请选择 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="130"/>
+        <location filename="../../app/messages.py" line="134"/>
         <source>{path} could not be opened as a tokenizer. Choose a tokenizer.model file or a GGUF model.</source>
         <translation>无法将 {path} 作为分词器打开。请选择 tokenizer.model 文件或 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="133"/>
+        <location filename="../../app/messages.py" line="137"/>
         <source>{path} has no vocabulary, so it cannot count tokens. Choose the tokenizer.model that belongs to this model instead.</source>
         <translation>{path} 不含词表，无法统计 token。请改为选择该模型对应的 tokenizer.model。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="138"/>
+        <location filename="../../app/messages.py" line="142"/>
         <source>The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows. Chinese-LLaMA (49,953) and Chinese-Alpaca (49,954: the same vocabulary plus a pad token) must not be mixed: merging LoRA weights or converting the model fails. Use the tokenizer that came with these weights.</source>
         <translation>分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行。Chinese-LLaMA（49,953）与 Chinese-Alpaca（49,954：同一词表加一个 pad token）不能混用：合并 LoRA 权重或转换模型会失败。请使用与这些权重配套的分词器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="144"/>
+        <location filename="../../app/messages.py" line="148"/>
         <source>The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows: the original LLaMA vocabulary (32,000) against the extended Chinese one (49,953, or 49,954 for Alpaca). Mixing them breaks merging and conversion.</source>
         <translation>分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行：这是原版 LLaMA 词表（32,000）与扩充后的中文词表（49,953，Alpaca 为 49,954）的混用，会导致合并和转换失败。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="150"/>
+        <location filename="../../app/messages.py" line="154"/>
         <source>The tokenizer has {tokenizer} pieces but the model has {rows} embedding rows. They must be equal for merging and conversion; use the tokenizer that belongs to these weights.</source>
         <translation>分词器有 {tokenizer} 个词元，但模型的词嵌入有 {rows} 行。合并和转换要求两者相等，请使用与这些权重配套的分词器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="155"/>
+        <location filename="../../app/messages.py" line="159"/>
         <source>The corpus {path} does not exist or cannot be read. Choose a UTF-8 text file.</source>
         <translation>语料 {path} 不存在或无法读取。请选择 UTF-8 文本文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="159"/>
+        <location filename="../../app/messages.py" line="163"/>
         <source>The corpus {path} is empty. Choose a UTF-8 text file with the text to learn from.</source>
         <translation>语料 {path} 是空的。请选择包含训练文本的 UTF-8 文本文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="163"/>
+        <location filename="../../app/messages.py" line="167"/>
         <source>A vocabulary of {size} pieces is too small for {path}: its characters alone need {required}. Choose a larger size, or lower the character coverage.</source>
         <translation>{size} 个词元的词表对 {path} 来说太小：仅其中的字符就需要 {required} 个。请选择更大的词表，或降低字符覆盖率。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="167"/>
+        <location filename="../../app/messages.py" line="171"/>
         <source>{path} is too small for a vocabulary of {size} pieces: at most {largest} can be learned from it. Choose a smaller size, or use a larger corpus.</source>
         <translation>{path} 太小，学不出 {size} 个词元：最多只能学到 {largest} 个。请选择更小的词表，或使用更大的语料。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="171"/>
+        <location filename="../../app/messages.py" line="175"/>
         <source>Training a vocabulary on {path} failed: {detail}</source>
         <translation>在 {path} 上训练词表失败：{detail}</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="175"/>
+        <location filename="../../app/messages.py" line="179"/>
         <source>There is no known tokenizer with that name. Choose a tokenizer.model file instead.</source>
         <translation>没有这个名称的已知分词器。请改为选择 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="179"/>
+        <location filename="../../app/messages.py" line="183"/>
         <source>{path} has {size} pieces, not the {expected} of the {label} tokenizer; it was not used. Open the right tokenizer.model file instead.</source>
         <translation>{path} 有 {size} 个词元，而不是 {label} 分词器的 {expected} 个，因此未使用。请打开正确的 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="183"/>
+        <location filename="../../app/messages.py" line="187"/>
         <source>{path} cannot be used with the {pieces} pieces of the tokenizer.model beside it ({reason}). Put there the tokenizer.model and added_tokens.json that were saved together; training did not start.</source>
         <translation>{path} 无法与旁边有 {pieces} 个词元的 tokenizer.model 一起使用（{reason}）。请放入一同保存的 tokenizer.model 和 added_tokens.json；训练未开始。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="187"/>
+        <location filename="../../app/messages.py" line="191"/>
         <source>The folder {path} has no tokenizer.model. Choose a folder that holds one, or the tokenizer.model or GGUF file itself.</source>
         <translation>文件夹 {path} 中没有 tokenizer.model。请选择包含它的文件夹，或直接选择 tokenizer.model 或 GGUF 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="191"/>
+        <location filename="../../app/messages.py" line="195"/>
         <source>Could not fetch the {label} tokenizer from the Hugging Face hub ({repo}). Check the connection and try again, or open its tokenizer.model file.</source>
         <translation>无法从 Hugging Face Hub（{repo}）获取 {label} 分词器。请检查网络后重试，或打开它的 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="195"/>
+        <location filename="../../app/messages.py" line="199"/>
         <source>Cannot read {path}. Check the file&apos;s permissions.</source>
         <translation>无法读取 {path}。请检查文件权限。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="199"/>
+        <location filename="../../app/messages.py" line="203"/>
         <source>{path} is not a usable SentencePiece tokenizer. Choose a tokenizer.model file, a Hugging Face tokenizer folder or a GGUF model.</source>
         <translation>{path} 不是可用的 SentencePiece 分词器。请选择 tokenizer.model 文件、Hugging Face 分词器文件夹或 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="203"/>
+        <location filename="../../app/messages.py" line="207"/>
         <source>{path} is not a readable GGUF file; it may be truncated. Download it again, or choose a tokenizer.model file.</source>
         <translation>{path} 不是可读的 GGUF 文件，可能不完整。请重新下载，或选择 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="207"/>
+        <location filename="../../app/messages.py" line="211"/>
         <source>{path} has a {kind} vocabulary; only SentencePiece vocabularies (as in LLaMA and Chinese-LLaMA/Alpaca) can be compared here. Choose a tokenizer.model file.</source>
         <translation>{path} 使用 {kind} 词表；这里只能比较 SentencePiece 词表（如 LLaMA 和 Chinese-LLaMA/Alpaca）。请选择 tokenizer.model 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="211"/>
+        <location filename="../../app/messages.py" line="215"/>
         <source>The background job ended unexpectedly; the file it was working on was removed. Try again; if it happens again, see the log.</source>
         <translation>后台任务意外结束，正在写入的文件已删除。请重试；若再次发生，请查看日志。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="215"/>
+        <location filename="../../app/messages.py" line="219"/>
         <source>The vocabulary size of {path} cannot be found. Choose a GGUF file or a Hugging Face model folder with a config.json.</source>
         <translation>无法确定 {path} 的词表大小。请选择 GGUF 文件，或含 config.json 的 Hugging Face 模型文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="219"/>
+        <location filename="../../app/messages.py" line="223"/>
         <source>{path} is a folder, not a tokenizer file. Choose the tokenizer.model inside it, or a GGUF model.</source>
         <translation>{path} 是文件夹，不是分词器文件。请选择其中的 tokenizer.model，或一个 GGUF 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="223"/>
+        <location filename="../../app/messages.py" line="227"/>
         <source>The conversation database {path} is damaged or is not an Alpaca Desk database ({detail}). Restart Alpaca Desk: it keeps the damaged file aside, starts a new one and offers to recover the messages that can still be read.</source>
         <translation>对话数据库 {path} 已损坏，或不是 Alpaca Desk 的数据库（{detail}）。请重启 Alpaca Desk：它会把损坏的文件另外保留，新建一个数据库，并提供恢复仍可读取的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="227"/>
+        <location filename="../../app/messages.py" line="231"/>
         <source>The conversation database {path} is damaged ({detail}). It was kept as {kept} and new chats go to a new file in its place. Recover its messages to copy what can still be read.</source>
         <translation>对话数据库 {path} 已损坏（{detail}）。它已另存为 {kept}，新的对话会写入原位置的新文件。可以恢复其中的消息，把仍可读取的内容复制过来。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="231"/>
+        <location filename="../../app/messages.py" line="235"/>
         <source>The damaged conversation database {path} does not exist any more; nothing to recover.</source>
         <translation>损坏的对话数据库 {path} 已不存在，没有可恢复的内容。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="235"/>
+        <location filename="../../app/messages.py" line="239"/>
         <source>The setting &quot;{name}&quot; had the value {value}, which is not valid; the default {default} is used.</source>
         <translation>设置“{name}”的值 {value} 无效，已改用默认值 {default}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="239"/>
+        <location filename="../../app/messages.py" line="243"/>
         <source>The setting &quot;{name}&quot; had entries that are not file paths ({value}); they were left out.</source>
         <translation>设置“{name}”中有不是文件路径的条目（{value}），已将其略去。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="243"/>
+        <location filename="../../app/messages.py" line="247"/>
         <source>The settings file {path} could not be read ({reason}). It was kept as {kept} and the default settings are used.</source>
         <translation>无法读取设置文件 {path}（{reason}）。它已另存为 {kept}，现使用默认设置。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="247"/>
+        <location filename="../../app/messages.py" line="251"/>
         <source>The settings file {path} could not be read ({reason}) and could not be moved aside ({error}); the default settings are used.</source>
         <translation>无法读取设置文件 {path}（{reason}），也无法将其另存（{error}）；现使用默认设置。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="251"/>
+        <location filename="../../app/messages.py" line="255"/>
         <source>{path} was not read: it is larger than the {limit} bytes such a file may have. Replace it with a good copy, or remove it.</source>
         <translation>未读取 {path}：它超过了此类文件允许的 {limit} 字节。请换成完好的副本，或将其删除。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="259"/>
+        <location filename="../../app/messages.py" line="263"/>
         <source>{path} was not read: it is not JSON ({detail}). Replace it with a good copy, or remove it.</source>
         <translation>未读取 {path}：它不是 JSON（{detail}）。请换成完好的副本，或将其删除。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="263"/>
+        <location filename="../../app/messages.py" line="267"/>
         <source>The download queue {path} could not be read ({reason}). It was kept as {kept}; start the downloads that were waiting again from the model hub.</source>
         <translation>无法读取下载队列 {path}（{reason}）。它已另存为 {kept}；请从模型库重新开始之前等待中的下载。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="267"/>
+        <location filename="../../app/messages.py" line="271"/>
         <source>The log folder {path} cannot be written ({reason}); Alpaca Desk runs without a log file.</source>
         <translation>无法写入日志文件夹 {path}（{reason}）；Alpaca Desk 将在没有日志文件的情况下运行。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="347"/>
+        <location filename="../../app/messages.py" line="351"/>
         <source>Cannot import {path}: it is {size_mib} MiB, and imports are limited to {limit_mib} MiB. Export the conversation in parts, or choose another file.</source>
         <translation>无法导入 {path}：文件大小为 {size_mib} MiB，导入上限为 {limit_mib} MiB。请分段导出对话，或选择其他文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="351"/>
+        <location filename="../../app/messages.py" line="355"/>
         <source>Cannot read {path}: {detail}. Check the file and try again.</source>
         <translation>无法读取 {path}：{detail}。请检查文件后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="355"/>
+        <location filename="../../app/messages.py" line="359"/>
         <source>A host called {name} is already saved; choose another name or remove it first.</source>
         <translation>已保存名为 {name} 的主机；请换一个名称，或先删除它。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="359"/>
+        <location filename="../../app/messages.py" line="363"/>
         <source>Host {name}: {field} {reason}.</source>
         <translation>主机 {name}：{field} {reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="363"/>
+        <location filename="../../app/messages.py" line="367"/>
         <source>No saved host is called {name}. Add it in Training hosts.</source>
         <translation>没有名为 {name} 的已保存主机。请在“训练主机”中添加。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="367"/>
+        <location filename="../../app/messages.py" line="371"/>
         <source>The saved SSH hosts file {path} {reason}; no hosts were loaded. It was kept aside.</source>
         <translation>已保存的 SSH 主机文件 {path} {reason}；未载入任何主机。该文件已另存保留。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="371"/>
+        <location filename="../../app/messages.py" line="375"/>
         <source>The known-hosts file {path} is not one Alpaca Desk wrote. Move it away and accept the host keys again.</source>
         <translation>已知主机文件 {path} 不是 Alpaca Desk 写入的。请将其移走，然后重新接受主机密钥。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="375"/>
+        <location filename="../../app/messages.py" line="379"/>
         <source>A command on {name} failed: {reason}.</source>
         <translation>在 {name} 上执行命令失败：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="379"/>
+        <location filename="../../app/messages.py" line="383"/>
         <source>Cannot download {path} from {name}: {reason}.</source>
         <translation>无法从 {name} 下载 {path}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="383"/>
+        <location filename="../../app/messages.py" line="387"/>
         <source>{path} is missing from this installation, so no job can be started on a host. Reinstall Alpaca Desk.</source>
         <translation>本安装中缺少 {path}，因此无法在主机上启动任务。请重新安装 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="387"/>
+        <location filename="../../app/messages.py" line="391"/>
         <source>{name} has no room for the job: {path} has {free} MB free and the job needs {needed} MB more. Free some space there, or give the host another jobs folder, then start the run again.</source>
         <translation>{name} 没有空间存放该任务：{path} 只剩 {free} MB，而任务还需要 {needed} MB。请在那里腾出空间，或为该主机另选一个任务文件夹，然后重新启动运行。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="391"/>
+        <location filename="../../app/messages.py" line="395"/>
         <source>There is no remote run {job}, or its folder on the host is gone.</source>
         <translation>没有远程运行 {job}，或它在主机上的文件夹已不存在。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="395"/>
+        <location filename="../../app/messages.py" line="399"/>
         <source>The remote run {job} was started already ({state}).</source>
         <translation>远程运行 {job} 已经启动过（{state}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="399"/>
+        <location filename="../../app/messages.py" line="403"/>
         <source>{name} has no usable Python at {python} ({found}). Install Python 3.8 or newer there, or set the host&apos;s Python to its full path.</source>
         <translation>{name} 上的 {python} 不是可用的 Python（{found}）。请在该主机上安装 Python 3.8 或更高版本，或将主机的 Python 设置为其完整路径。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="403"/>
+        <location filename="../../app/messages.py" line="407"/>
         <source>The remote job cannot be sent: {reason}.</source>
         <translation>无法发送远程任务：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="407"/>
+        <location filename="../../app/messages.py" line="411"/>
         <source>The job could not start on {name}: {reason}.</source>
         <translation>任务无法在 {name} 上启动：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="411"/>
+        <location filename="../../app/messages.py" line="415"/>
         <source>Uploading the job to {name} failed: {reason}. Check the free space and permissions of {path} on the host, then start it again.</source>
         <translation>向 {name} 上传任务失败：{reason}。请检查主机上 {path} 的剩余空间和权限，然后重新启动。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="415"/>
+        <location filename="../../app/messages.py" line="419"/>
         <source>{name} refused the login as {user}. Check the user name, that the public key is in ~/.ssh/authorized_keys on the host, and the passphrase.</source>
         <translation>{name} 拒绝以 {user} 身份登录。请检查用户名、主机上 ~/.ssh/authorized_keys 中是否有该公钥，以及密钥口令。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="419"/>
+        <location filename="../../app/messages.py" line="423"/>
         <source>{name} did not finish {action} within {seconds} s.</source>
         <translation>{name} 未在 {seconds} 秒内完成操作（{action}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="423"/>
+        <location filename="../../app/messages.py" line="427"/>
         <source>Cannot connect to {name} at {address}:{port}: {reason}. Check the address and port, and that the host is on and reachable.</source>
         <translation>无法连接到 {name}（{address}:{port}）：{reason}。请检查地址和端口，并确认主机已开机且可以访问。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="427"/>
+        <location filename="../../app/messages.py" line="431"/>
         <source>The connection to {name} was lost while {action}.</source>
         <translation>与 {name} 的连接中断（正在进行：{action}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="431"/>
+        <location filename="../../app/messages.py" line="435"/>
         <source>The host key to accept for {name} cannot be read.</source>
         <translation>无法读取要为 {name} 接受的主机密钥。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="435"/>
+        <location filename="../../app/messages.py" line="439"/>
         <source>The host key of {name} ({address}:{port}) has changed: it is now {fingerprint}. Someone may be intercepting the connection, or the host was reinstalled. Nothing was sent. If the administrator confirms the new key, forget the old one and accept the new one.</source>
         <translation>{name}（{address}:{port}）的主机密钥已改变：现在是 {fingerprint}。可能有人在拦截连接，或主机已重装。未发送任何内容。如果管理员确认了新密钥，请先忘记旧密钥，再接受新密钥。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="439"/>
+        <location filename="../../app/messages.py" line="443"/>
         <source>{name} presents the key {fingerprint}, not {expected}; nothing was accepted.</source>
         <translation>{name} 出示的密钥是 {fingerprint}，而不是 {expected}；未接受任何密钥。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="443"/>
+        <location filename="../../app/messages.py" line="447"/>
         <source>The host key of {name} ({address}:{port}) is not known yet. Its fingerprint is {fingerprint}. Compare it with the one the host&apos;s administrator gives and accept it only if they match.</source>
         <translation>尚不认识 {name}（{address}:{port}）的主机密钥。其指纹为 {fingerprint}。请与主机管理员提供的指纹核对，只有一致时才接受。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="447"/>
+        <location filename="../../app/messages.py" line="451"/>
         <source>The key file {path} of {name} cannot be used: {reason}. Choose another key file in the host&apos;s settings.</source>
         <translation>无法使用 {name} 的密钥文件 {path}：{reason}。请在主机设置中选择其他密钥文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="451"/>
+        <location filename="../../app/messages.py" line="455"/>
         <source>The key file {path} of {name} is protected by a passphrase: enter it.</source>
         <translation>{name} 的密钥文件 {path} 受口令保护：请输入口令。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="455"/>
+        <location filename="../../app/messages.py" line="459"/>
         <source>The local server would listen on {host}, where other computers can reach it, without an API key. Turn on “Require the API key”, or use the address 127.0.0.1.</source>
         <translation>本地服务器将在 {host} 上监听，其他电脑可以访问该地址，却没有 API 密钥。请开启“要求提供 API 密钥”，或使用地址 127.0.0.1。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="459"/>
+        <location filename="../../app/messages.py" line="463"/>
         <source>The port {port} is not one the local server can use: choose a port from 1 to 65535 (0 takes any free one).</source>
         <translation>本地服务器无法使用端口 {port}：请选择 1 到 65535 之间的端口（0 表示任意空闲端口）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="463"/>
+        <location filename="../../app/messages.py" line="467"/>
         <source>The address {host} is not one this computer has; enter an IP address such as 127.0.0.1.</source>
         <translation>本机没有地址 {host}；请输入一个 IP 地址，例如 127.0.0.1。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="467"/>
+        <location filename="../../app/messages.py" line="471"/>
         <source>The local server cannot listen on {host}:{port}: another program may use that port. Choose another port in Settings → Local server.</source>
         <translation>本地服务器无法在 {host}:{port} 上监听：可能有其他程序占用了该端口。请在“设置 → 本地服务器”中选择其他端口。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="471"/>
+        <location filename="../../app/messages.py" line="475"/>
         <source>The hub address {endpoint} is not an http:// or https:// address of a server. Enter one like https://huggingface.co, or a mirror&apos;s address.</source>
         <translation>模型库地址 {endpoint} 不是 http:// 或 https:// 服务器地址。请输入如 https://huggingface.co 的地址或镜像站点地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="475"/>
+        <location filename="../../app/messages.py" line="479"/>
         <source>Offline mode is on, so nothing was asked of the hub. Turn offline mode off in Settings → Model hub to download models or refresh the catalogue.</source>
         <translation>离线模式已开启，因此没有向模型库发送任何请求。要下载模型或刷新目录，请在“设置 → 模型库”中关闭离线模式。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="479"/>
+        <location filename="../../app/messages.py" line="483"/>
         <source>{repo} is gated on {endpoint}: accept its licence on the hub&apos;s page, then save an access token for this hub in Settings → Model hub.</source>
         <translation>{repo} 在 {endpoint} 上需要授权：请先在模型库页面上接受其许可协议，然后在“设置 → 模型库”中为此模型库保存访问令牌。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="483"/>
+        <location filename="../../app/messages.py" line="487"/>
         <source>{repo} was not found on {endpoint}. Check the name, or the hub address in Settings → Model hub.</source>
         <translation>在 {endpoint} 上找不到 {repo}。请检查名称，或“设置 → 模型库”中的模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="487"/>
+        <location filename="../../app/messages.py" line="491"/>
         <source>The hub {endpoint} could not be reached for {repo}: {detail}. Check the network, the proxy and the hub address in Settings → Model hub, or try a mirror.</source>
         <translation>无法连接模型库 {endpoint} 获取 {repo}：{detail}。请检查网络、代理和“设置 → 模型库”中的地址，或改用镜像站点。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="491"/>
+        <location filename="../../app/messages.py" line="495"/>
         <source>The hub&apos;s address {host} cannot be resolved ({reason}), so {what} cannot be asked of it: this computer looks offline, or its name server blocks the hub. Turn on offline mode in Settings → Model hub to use only the models you have, or enter a mirror&apos;s address there.</source>
         <translation>无法解析模型仓库的地址 {host}（{reason}），因此无法进行此操作（{what}）：这台电脑似乎已离线，或者它的域名服务器屏蔽了该仓库。可在“设置 → 模型仓库”中开启离线模式，只使用已有的模型，或在那里填写镜像地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="495"/>
+        <location filename="../../app/messages.py" line="499"/>
         <source>The hub {endpoint} answered with a file list for {repo} that cannot be read. Try again later, or another hub address.</source>
         <translation>模型库 {endpoint} 返回的 {repo} 文件列表无法读取。请稍后重试，或换一个模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="499"/>
+        <location filename="../../app/messages.py" line="503"/>
         <source>The hub {endpoint} kept sending the list for {repo} with no end ({reason}); it was stopped. Try again later, or another hub address.</source>
         <translation>模型库 {endpoint} 返回的 {repo} 列表没有尽头（{reason}），已停止读取。请稍后重试，或换一个模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="503"/>
+        <location filename="../../app/messages.py" line="507"/>
         <source>The access token could not be saved: this computer has no usable keyring ({detail}). Alpaca Desk never writes tokens to a plain file; install a keyring service (GNOME Keyring, KWallet) to save one.</source>
         <translation>无法保存访问令牌：这台电脑没有可用的密钥环（{detail}）。Alpaca Desk 绝不把令牌写入普通文件；请安装密钥环服务（GNOME Keyring、KWallet）后再保存。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="507"/>
+        <location filename="../../app/messages.py" line="511"/>
         <source>That access token is not one: a hub token is a single word of letters and digits.</source>
         <translation>这不是有效的访问令牌：模型库令牌是由字母和数字组成的一个词。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="511"/>
+        <location filename="../../app/messages.py" line="515"/>
         <source>{repo} is not a repository name: write it as ORGANISATION/NAME, e.g. hfl/chinese-alpaca-2-7b-gguf.</source>
         <translation>{repo} 不是仓库名称：请写成“组织/名称”，例如 hfl/chinese-alpaca-2-7b-gguf。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="515"/>
+        <location filename="../../app/messages.py" line="519"/>
         <source>The hub listed a file named {name}, which would be written outside the model&apos;s folder. It was refused; nothing was written. Check the hub address in Settings → Model hub.</source>
         <translation>模型库列出了名为 {name} 的文件，它会被写到模型文件夹之外。已拒绝，没有写入任何内容。请检查“设置 → 模型库”中的地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="519"/>
+        <location filename="../../app/messages.py" line="523"/>
         <source>{repo} has no file {name}. Refresh the catalogue and choose one of its files.</source>
         <translation>{repo} 中没有文件 {name}。请刷新目录并选择其中的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="523"/>
+        <location filename="../../app/messages.py" line="527"/>
         <source>The hub gave no checksum for {name}, so it could not be verified and was not downloaded. Try again later or another hub address.</source>
         <translation>模型库没有提供 {name} 的校验和，无法校验，因此没有下载。请稍后重试或换一个模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="527"/>
+        <location filename="../../app/messages.py" line="531"/>
         <source>The model catalogue cannot be read ({reason}). Reinstall Alpaca Desk to restore it.</source>
         <translation>无法读取模型目录（{reason}）。请重新安装 Alpaca Desk 以恢复它。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="531"/>
+        <location filename="../../app/messages.py" line="535"/>
         <source>The hub refused {name} (HTTP {status}). If the model is gated, accept its licence on the hub and save an access token for this hub in Settings → Model hub.</source>
         <translation>模型库拒绝了 {name}（HTTP {status}）。如果该模型需要授权，请在模型库上接受其许可协议，并在“设置 → 模型库”中为此模型库保存访问令牌。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="535"/>
+        <location filename="../../app/messages.py" line="539"/>
         <source>The download of {name} failed repeatedly ({reason}). The {kept} already downloaded are kept and the next try resumes from there: check the network or the proxy, or try a mirror in Settings → Model hub.</source>
         <translation>{name} 的下载多次失败（{reason}）。已下载的 {kept} 会保留，下次会从那里继续：请检查网络或代理，或在“设置 → 模型库”中改用镜像站点。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="539"/>
+        <location filename="../../app/messages.py" line="543"/>
         <source>{name} could not be written to {path} ({reason}). Check the models folder&apos;s permissions.</source>
         <translation>无法把 {name} 写入 {path}（{reason}）。请检查模型文件夹的权限。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="543"/>
+        <location filename="../../app/messages.py" line="547"/>
         <source>{name} does not have the {size} bytes the hub announced; it was removed. Try again later or another hub address.</source>
         <translation>{name} 的大小与模型库声明的 {size} 字节不符，已删除。请稍后重试或换一个模型库地址。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="547"/>
+        <location filename="../../app/messages.py" line="551"/>
         <source>Checksum mismatch: {name} is not the file the hub describes. The damaged file was removed; download it again.</source>
         <translation>校验和不匹配：{name} 与模型库描述的文件不一致。损坏的文件已删除，请重新下载。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="551"/>
+        <location filename="../../app/messages.py" line="555"/>
         <source>The disk is full: {name} stopped after {kept}. What was downloaded is kept; free some space (or choose another models folder) and resume.</source>
         <translation>磁盘已满：{name} 在下载 {kept} 后停止。已下载的部分会保留；请释放空间（或选择其他模型文件夹）后继续。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="555"/>
+        <location filename="../../app/messages.py" line="559"/>
         <source>Not enough disk space for {name}: it needs {needed} and {folder} has {free} free. Free some space or choose another models folder in Settings → Model hub.</source>
         <translation>磁盘空间不足以下载 {name}：需要 {needed}，而 {folder} 只有 {free} 可用。请释放空间，或在“设置 → 模型库”中选择其他模型文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="559"/>
+        <location filename="../../app/messages.py" line="563"/>
         <source>{path} does not exist. Give the path of a downloaded model file or its folder.</source>
         <translation>{path} 不存在。请提供已下载的模型文件或其文件夹的路径。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="563"/>
+        <location filename="../../app/messages.py" line="567"/>
         <source>{folder} is not a folder. Choose the folder the merge script wrote.</source>
         <translation>{folder} 不是文件夹。请选择合并脚本输出的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="566"/>
+        <location filename="../../app/messages.py" line="570"/>
         <source>{folder} holds no model checkpoint: no config.json (Hugging Face) and no params.json with consolidated.*.pth (Meta&apos;s layout). Choose the folder the merge script wrote.</source>
         <translation>{folder} 中没有模型权重：既没有 config.json（Hugging Face），也没有 params.json 和 consolidated.*.pth（Meta 的格式）。请选择合并脚本输出的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="570"/>
+        <location filename="../../app/messages.py" line="574"/>
         <source>{folder} has a config.json but no weights (model*.safetensors or pytorch_model*.bin). Copy the weight files into it.</source>
         <translation>{folder} 中有 config.json 但没有权重（model*.safetensors 或 pytorch_model*.bin）。请把权重文件复制进去。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="574"/>
+        <location filename="../../app/messages.py" line="578"/>
         <source>This folder holds a {architecture} model; only LLaMA models (LlamaForCausalLM) such as Chinese-LLaMA and Chinese-Alpaca can be converted here.</source>
         <translation>该文件夹中是 {architecture} 模型；这里只能转换 LLaMA 模型（LlamaForCausalLM），例如 Chinese-LLaMA 和 Chinese-Alpaca。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="578"/>
+        <location filename="../../app/messages.py" line="582"/>
         <source>{path} asks for code shipped with the model (auto_map / trust_remote_code). Alpaca Desk never runs code from a model folder; only plain LlamaForCausalLM checkpoints are converted.</source>
         <translation>{path} 要求运行模型附带的代码（auto_map / trust_remote_code）。Alpaca Desk 从不运行模型文件夹中的代码；只转换普通的 LlamaForCausalLM 权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="582"/>
+        <location filename="../../app/messages.py" line="586"/>
         <source>{folder} has no usable tokenizer.model. Copy the tokenizer that came with these weights into the folder (for Chinese-LLaMA/Alpaca: the merged Chinese tokenizer).</source>
         <translation>{folder} 中没有可用的 tokenizer.model。请把这些权重附带的分词器复制到该文件夹（Chinese-LLaMA/Alpaca 使用合并后的中文分词器）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="586"/>
+        <location filename="../../app/messages.py" line="590"/>
         <source>The tokenizer has {tokenizer} pieces but the weights have {rows} embedding rows: they do not belong together. Use the tokenizer that came with these weights (Alpaca&apos;s for Alpaca, LLaMA&apos;s for LLaMA). Nothing was converted.</source>
         <translation>分词器有 {tokenizer} 个词元，但权重的嵌入矩阵有 {rows} 行：二者不匹配。请使用这些权重附带的分词器（Alpaca 用 Alpaca 的，LLaMA 用 LLaMA 的）。没有进行任何转换。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="590"/>
+        <location filename="../../app/messages.py" line="594"/>
         <source>Weight files of this checkpoint are missing or do not belong together. Copy the complete folder again.</source>
         <translation>该权重的部分文件缺失或彼此不匹配。请重新复制完整的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="594"/>
+        <location filename="../../app/messages.py" line="598"/>
         <source>{path} is cut off or damaged. Copy or download this weight file again.</source>
         <translation>{path} 不完整或已损坏。请重新复制或下载这个权重文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="598"/>
+        <location filename="../../app/messages.py" line="602"/>
         <source>{path} holds more than tensors: loading it would run code from the file, which Alpaca Desk never does. Use weights saved as safetensors, or from a source you trust.</source>
         <translation>{path} 中不只有张量：加载它会运行文件中的代码，Alpaca Desk 从不这样做。请使用保存为 safetensors 的权重，或来自可信来源的权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="602"/>
+        <location filename="../../app/messages.py" line="606"/>
         <source>This checkpoint is stored as PyTorch pickles (.bin/.pth), which need PyTorch, and PyTorch is not installed here. Save the model as safetensors, or convert it with the command line where PyTorch is installed.</source>
         <translation>该权重以 PyTorch pickle（.bin/.pth）保存，读取需要 PyTorch，而这里没有安装 PyTorch。请把模型保存为 safetensors，或在安装了 PyTorch 的环境中用命令行转换。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="606"/>
+        <location filename="../../app/messages.py" line="610"/>
         <source>A configuration file of this checkpoint is damaged or does not belong to it. Restore the folder from the model&apos;s download or merge.</source>
         <translation>该权重的某个配置文件已损坏或不属于它。请从模型的下载或合并结果恢复该文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="610"/>
+        <location filename="../../app/messages.py" line="614"/>
         <source>{path}: {key} is {value}, not {expected}. Restore this file from the model&apos;s download or merge.</source>
         <translation>{path}：{key} 的值为 {value}，不是{expected}。请从模型的下载或合并结果中恢复此文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="614"/>
+        <location filename="../../app/messages.py" line="618"/>
         <source>{path}: {key} is {value}, but the weights do not match it ({tensor}: {found}). Restore this file from the model&apos;s download or merge.</source>
         <translation>{path}：{key} 的值为 {value}，但权重与之不符（{tensor}：{found}）。请从模型的下载或合并结果中恢复此文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="618"/>
+        <location filename="../../app/messages.py" line="622"/>
         <source>{path} is damaged: its header puts the tensors {tensor} and {other} on the same bytes. Copy or download this weight file again.</source>
         <translation>{path} 已损坏：其文件头让张量 {tensor} 和 {other} 占用了相同的字节。请重新复制或下载此权重文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="622"/>
+        <location filename="../../app/messages.py" line="626"/>
         <source>The weights hold a tensor that a LLaMA model in float32, float16 or bfloat16 does not have; this checkpoint cannot be converted.</source>
         <translation>权重中有 float32、float16 或 bfloat16 的 LLaMA 模型不应有的张量；无法转换该权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="626"/>
+        <location filename="../../app/messages.py" line="630"/>
         <source>{path} uses RoPE scaling, which this converter does not write. Use llama.cpp&apos;s convert_hf_to_gguf.py for this model.</source>
         <translation>{path} 使用了 RoPE 缩放，本转换器不支持。请用 llama.cpp 的 convert_hf_to_gguf.py 转换该模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="630"/>
+        <location filename="../../app/messages.py" line="634"/>
         <source>Unknown output type {outtype}; choose f16, bf16 or f32.</source>
         <translation>未知的输出类型 {outtype}；请选择 f16、bf16 或 f32。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="633"/>
+        <location filename="../../app/messages.py" line="637"/>
         <source>Unknown template {template}; choose auto, raw, chinese-alpaca or chinese-alpaca-2.</source>
         <translation>未知的模板 {template}；请选择 auto、raw、chinese-alpaca 或 chinese-alpaca-2。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="636"/>
+        <location filename="../../app/messages.py" line="640"/>
         <source>{folder} has {free_size} free, but the output needs about {needed_size}. Free some space or choose another folder; nothing was written.</source>
         <translation>{folder} 只有 {free_size} 可用，而输出约需 {needed_size}。请释放空间或选择其他文件夹；没有写入任何文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="640"/>
+        <location filename="../../app/messages.py" line="644"/>
         <source>Cannot write {path}: {detail}. Choose another output folder.</source>
         <translation>无法写入 {path}：{detail}。请选择其他输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="643"/>
+        <location filename="../../app/messages.py" line="647"/>
         <source>Unknown quantization type {type}; choose one of the types offered.</source>
         <translation>未知的量化类型 {type}；请从提供的类型中选择。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="646"/>
+        <location filename="../../app/messages.py" line="650"/>
         <source>{path} is not a folder.</source>
         <translation>{path} 不是文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="647"/>
+        <location filename="../../app/messages.py" line="651"/>
         <source>Cannot use the folder {path}: {reason}. Choose another output folder.</source>
         <translation>无法使用文件夹 {path}：{reason}。请选择其他输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="650"/>
+        <location filename="../../app/messages.py" line="654"/>
         <source>The disk that holds {folder} filled up while {name} was quantized to {type}: {free_size} is free, and the file needs about {needed_size}. Free some space or choose another folder, then quantize again; the unfinished file was removed.</source>
         <translation>将 {name} 量化为 {type} 时，{folder} 所在的磁盘已满：可用空间为 {free_size}，而该文件约需 {needed_size}。请释放空间或选择其他文件夹后重新量化；未完成的文件已删除。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="656"/>
+        <location filename="../../app/messages.py" line="660"/>
         <source>llama.cpp could not quantize {path} to {type}:
 {log}</source>
         <translation>llama.cpp 无法把 {path} 量化为 {type}：
 {log}</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="659"/>
+        <location filename="../../app/messages.py" line="663"/>
         <source>{path} is too large for the report; choose a text under 64 MiB.</source>
         <translation>{path} 太大，无法用于报告；请选择小于 64 MiB 的文本。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="662"/>
+        <location filename="../../app/messages.py" line="666"/>
         <source>The text has {tokens} tokens for this model; the perplexity needs at least {needed} (two windows). Use a longer text or a smaller context.</source>
         <translation>对该模型而言，这段文本只有 {tokens} 个 token；计算困惑度至少需要 {needed} 个（两个窗口）。请使用更长的文本或更小的上下文。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="666"/>
+        <location filename="../../app/messages.py" line="670"/>
         <source>Cannot read the text {path}. Choose a UTF-8 text file.</source>
         <translation>无法读取文本 {path}。请选择 UTF-8 文本文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="669"/>
+        <location filename="../../app/messages.py" line="673"/>
         <source>The run&apos;s output folder {folder} is outside Alpaca Desk&apos;s data folder {data} and was not chosen here; it is not used. Choose the folder yourself, or leave it empty and the run&apos;s own folder is used.</source>
         <translation>训练的输出文件夹 {folder} 不在 Alpaca Desk 的数据文件夹 {data} 之内，且不是在这里选择的，因此不会使用。请自行选择文件夹，或留空以使用该训练自己的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="673"/>
+        <location filename="../../app/messages.py" line="677"/>
         <source>The job specification {path} names the output folder {folder}, outside Alpaca Desk&apos;s data folder {data}; a folder named inside a spec file is not used without your word. To write there, name it on the command line (--out {folder}); or remove output_dir from the spec and the run&apos;s own folder is used.</source>
         <translation>任务规格 {path} 指定的输出文件夹 {folder} 不在 Alpaca Desk 的数据文件夹 {data} 之内；规格文件中写明的文件夹未经你确认不会使用。若要写入该处，请在命令行中指定（--out {folder}）；或从规格中删除 output_dir，将使用该训练自己的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="677"/>
+        <location filename="../../app/messages.py" line="681"/>
         <source>The training recipe is not valid: {field}: {reason}.</source>
         <translation>训练配置无效：{field}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="681"/>
+        <location filename="../../app/messages.py" line="685"/>
         <source>Cannot read the job specification {path}: {reason}.</source>
         <translation>无法读取任务配置 {path}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="685"/>
+        <location filename="../../app/messages.py" line="689"/>
         <source>The job specification {path} is not valid: {field}: {reason}.</source>
         <translation>任务配置 {path} 无效：{field}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="689"/>
+        <location filename="../../app/messages.py" line="693"/>
         <source>Training needs {packages} in the Python that runs it ({python}). Install them with: {command} (or train on a GPU host that has them).</source>
         <translation>训练需要在运行它的 Python（{python}）中安装 {packages}。安装命令：{command}（或在已安装它们的 GPU 主机上训练）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="693"/>
+        <location filename="../../app/messages.py" line="697"/>
         <source>No CUDA GPU was found; training needs one (only the tiny test configurations run on the CPU). Use a computer with an NVIDIA GPU, or a remote GPU host.</source>
         <translation>未找到 CUDA GPU；训练需要 GPU（只有微型测试配置可以在 CPU 上运行）。请使用带 NVIDIA GPU 的计算机，或远程 GPU 主机。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="697"/>
+        <location filename="../../app/messages.py" line="701"/>
         <source>Run {job} has no adapter yet ({path} is missing): it has not finished.</source>
         <translation>运行 {job} 还没有适配器（缺少 {path}）：它尚未完成。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="701"/>
+        <location filename="../../app/messages.py" line="705"/>
         <source>No training run {job}. The list of runs is in the Advanced window and in `alpaca-desk train status`.</source>
         <translation>没有训练运行 {job}。运行列表见“高级”窗口或 `alpaca-desk train status`。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="705"/>
+        <location filename="../../app/messages.py" line="709"/>
         <source>The record of run {job} ({path}) is damaged; its folder can be deleted.</source>
         <translation>运行 {job} 的记录（{path}）已损坏；可以删除它的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="709"/>
+        <location filename="../../app/messages.py" line="713"/>
         <source>The process that ran it is gone (the app or command that started it was closed or killed).</source>
         <translation>运行它的进程已不存在（启动它的应用或命令已被关闭或终止）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="713"/>
+        <location filename="../../app/messages.py" line="717"/>
         <source>Run {job} runs on {target}; stop it from the Advanced window.</source>
         <translation>运行 {job} 在 {target} 上进行；请在“高级”窗口中停止它。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="717"/>
+        <location filename="../../app/messages.py" line="721"/>
         <source>Run {job} runs on this computer, in the process that started it; see `alpaca-desk train status {job}`.</source>
         <translation>运行 {job} 在这台电脑上、由启动它的进程执行；请查看 `alpaca-desk train status {job}`。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="721"/>
+        <location filename="../../app/messages.py" line="725"/>
         <source>The job on {name} ended without a word (the host restarted, or its processes were killed).</source>
         <translation>{name} 上的任务未留下任何消息就结束了（主机重启，或其进程被终止）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="725"/>
+        <location filename="../../app/messages.py" line="729"/>
         <source>{name} lacks: {missing}.</source>
         <translation>{name} 缺少：{missing}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="729"/>
+        <location filename="../../app/messages.py" line="733"/>
         <source>Run {job} is not running ({state}).</source>
         <translation>运行 {job} 未在进行（{state}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="733"/>
+        <location filename="../../app/messages.py" line="737"/>
         <source>The dataset {path} is too large ({size} bytes; the limit is 2 GB). Split it into several files in one folder.</source>
         <translation>数据集 {path} 太大（{size} 字节；上限为 2 GB）。请把它拆分为同一文件夹中的多个文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="737"/>
+        <location filename="../../app/messages.py" line="741"/>
         <source>Cannot read the dataset {path}: {reason}.</source>
         <translation>无法读取数据集 {path}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="741"/>
+        <location filename="../../app/messages.py" line="745"/>
         <source>The dataset {path} holds no records (pre-training reads UTF-8 .txt files; instruction data is JSON).</source>
         <translation>数据集 {path} 中没有记录（预训练读取 UTF-8 .txt 文件；指令数据为 JSON）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="745"/>
+        <location filename="../../app/messages.py" line="749"/>
         <source>Record {index} of {path} {reason}. Instruction data is a JSON array (or JSON lines) of objects with &quot;instruction&quot;, optional &quot;input&quot;, and &quot;output&quot; strings.</source>
         <translation>{path} 的第 {index} 条记录：{reason}。指令数据应为 JSON 数组（或 JSON lines），每个对象包含字符串 &quot;instruction&quot;、可选的 &quot;input&quot; 和 &quot;output&quot;。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="749"/>
+        <location filename="../../app/messages.py" line="753"/>
         <source>{path} is not valid JSON (line {line}). Instruction data is a JSON array, or one JSON object per line.</source>
         <translation>{path} 不是有效的 JSON（第 {line} 行）。指令数据应为 JSON 数组，或每行一个 JSON 对象。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="753"/>
+        <location filename="../../app/messages.py" line="757"/>
         <source>Line {index} of {path} is longer than {limit_mb} MB, far more than a training sequence holds, so it was not read. Shorten that record or remove it, then start again.</source>
         <translation>{path} 的第 {index} 行超过 {limit_mb} MB，远超一个训练序列所能容纳的长度，因此未读取。请缩短或删除这条记录后重新开始。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="757"/>
+        <location filename="../../app/messages.py" line="761"/>
         <source>Record {index} of {path} is longer than {limit_mb} MB, far more than a training sequence holds, so it was not read. Shorten that record or remove it, then start again.</source>
         <translation>{path} 的第 {index} 条记录超过 {limit_mb} MB，远超一个训练序列所能容纳的长度，因此未读取。请缩短或删除这条记录后重新开始。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="761"/>
+        <location filename="../../app/messages.py" line="765"/>
         <source>Record {index} of {path} has a prompt (instruction and input) longer than the {block_size} tokens of a training sequence, so none of its answer can be learned. Shorten the instruction and input, or raise the block size.</source>
         <translation>{path} 的第 {index} 条记录的提示词（指令和输入）超过一个训练序列的 {block_size} 个 token，其回答部分无法被学习。请缩短指令和输入，或增大块大小。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="765"/>
+        <location filename="../../app/messages.py" line="769"/>
         <source>The dataset {path} gives no training sequence of {block_size} tokens; use more text or a smaller block size.</source>
         <translation>数据集 {path} 凑不出一个 {block_size} 个 token 的训练序列；请使用更多文本或更小的块大小。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="769"/>
+        <location filename="../../app/messages.py" line="773"/>
         <source>Precision {precision} needs a CUDA GPU; use fp32 (or Automatic) for a tiny test on the CPU.</source>
         <translation>精度 {precision} 需要 CUDA GPU；在 CPU 上做微型测试请使用 fp32（或“自动”）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="773"/>
+        <location filename="../../app/messages.py" line="777"/>
         <source>The model has {parameters} parameters; a tiny test on the CPU allows {limit}. Train real models on a CUDA GPU.</source>
         <translation>该模型有 {parameters} 个参数；CPU 上的微型测试最多允许 {limit} 个。请在 CUDA GPU 上训练真实模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="777"/>
+        <location filename="../../app/messages.py" line="781"/>
         <source>The recipe asks for DeepSpeed ({config}) but it is not installed: pip install deepspeed.</source>
         <translation>配置要求使用 DeepSpeed（{config}），但尚未安装：pip install deepspeed。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="781"/>
+        <location filename="../../app/messages.py" line="785"/>
         <source>Loading the model in {bits} bits needs a CUDA GPU: bitsandbytes quantizes on the GPU only. Choose 16 bits here, or train on a computer with an NVIDIA GPU.</source>
         <translation>以 {bits} 位加载模型需要 CUDA GPU：bitsandbytes 只能在 GPU 上量化。请在此选择 16 位，或在有 NVIDIA GPU 的电脑上训练。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="786"/>
+        <location filename="../../app/messages.py" line="790"/>
         <source>Loading the model in {bits} bits needs bitsandbytes, which the training Python lacks. Install it with: {command}; or choose 16 bits.</source>
         <translation>以 {bits} 位加载模型需要 bitsandbytes，而训练用的 Python 没有安装它。请用以下命令安装：{command}；或选择 16 位。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="791"/>
+        <location filename="../../app/messages.py" line="795"/>
         <source>The {job} run failed: {detail}. The log ({log}) has details.</source>
         <translation>{job} 运行失败：{detail}。详情见日志（{log}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="795"/>
+        <location filename="../../app/messages.py" line="799"/>
         <source>Cannot read {path} ({what}): {reason}.</source>
         <translation>无法读取 {path}（{what}）：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="799"/>
+        <location filename="../../app/messages.py" line="803"/>
         <source>{path}: {key} is {value}, not a number from {low} to {high}. The adapter&apos;s configuration is damaged: download or train the adapter again. Nothing was merged.</source>
         <translation>{path}：{key} 的值为 {value}，不是 {low} 到 {high} 之间的数。适配器的配置已损坏：请重新下载或训练该适配器。未进行任何合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="803"/>
+        <location filename="../../app/messages.py" line="807"/>
         <source>{path} is a pickle that holds more than tensors ({what}); loading it could run code from the file, so it was not opened. Use the adapter saved as safetensors, or get it again from its publisher.</source>
         <translation>{path} 是一个除张量外还包含其他内容（{what}）的 pickle 文件；加载它可能会运行文件中的代码，因此未打开。请使用以 safetensors 格式保存的适配器，或从发布者处重新获取。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="807"/>
+        <location filename="../../app/messages.py" line="811"/>
         <source>The adapter {adapter} holds no weights, so merging it would change nothing. Download or train the adapter again.</source>
         <translation>适配器 {adapter} 不含任何权重，合并它不会改变模型。请重新下载或训练该适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="811"/>
+        <location filename="../../app/messages.py" line="815"/>
         <source>Merging gives {tensor} values that are not finite numbers (inf or NaN), because of {path}. Nothing was written; use a sound adapter and base model.</source>
         <translation>合并后 {tensor} 出现非有限数值（inf 或 NaN），原因在于 {path}。未写入任何文件；请使用完好的适配器和基础模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="815"/>
+        <location filename="../../app/messages.py" line="819"/>
         <source>{path} is a {kind} adapter; only plain LoRA adapters can be merged here (use peft&apos;s merge_and_unload for the others).</source>
         <translation>{path} 是 {kind} 适配器；这里只能合并普通 LoRA 适配器（其他类型请使用 peft 的 merge_and_unload）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="819"/>
+        <location filename="../../app/messages.py" line="823"/>
         <source>{path} holds no model weights (model.safetensors, pytorch_model.bin or a sharded index). Give the base model&apos;s Hugging Face folder.</source>
         <translation>{path} 中没有模型权重（model.safetensors、pytorch_model.bin 或分片索引）。请选择基础模型的 Hugging Face 文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="823"/>
+        <location filename="../../app/messages.py" line="827"/>
         <source>The adapter {adapter} does not fit this base model ({tensor}): it was trained for another model.</source>
         <translation>适配器 {adapter} 与该基础模型不匹配（{tensor}）：它是为另一个模型训练的。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="827"/>
+        <location filename="../../app/messages.py" line="831"/>
         <source>The adapters resize the vocabulary to {rows} rows but carry no tokenizer.model. Put the adapter&apos;s tokenizer in its folder.</source>
         <translation>适配器把词表调整为 {rows} 行，但没有附带 tokenizer.model。请把适配器的分词器放进它的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="831"/>
+        <location filename="../../app/messages.py" line="835"/>
         <source>{path} gives the added token {token} the id {id}, but the tokenizer.model beside it has {pieces} pieces, so the added tokens must take the ids from {pieces} on, in turn ({expected} here). The tokenizer files of that folder do not belong together: put there the tokenizer.model and added_tokens.json that were saved with its weights (or download or train them again). Nothing was merged.</source>
         <translation>{path} 给新增 token {token} 的 id 是 {id}，但旁边的 tokenizer.model 有 {pieces} 个词元，新增 token 的 id 必须从 {pieces} 起依次排列（这里应为 {expected}）。该文件夹中的分词器文件不匹配：请放入与其权重一同保存的 tokenizer.model 和 added_tokens.json（或重新下载、重新训练）。未进行任何合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="835"/>
+        <location filename="../../app/messages.py" line="839"/>
         <source>Give at least one LoRA adapter to merge.</source>
         <translation>请至少提供一个要合并的 LoRA 适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="839"/>
+        <location filename="../../app/messages.py" line="843"/>
         <source>{path} exists already; choose a new folder for the merged model.</source>
         <translation>{path} 已存在；请为合并后的模型选择一个新文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="843"/>
+        <location filename="../../app/messages.py" line="847"/>
         <source>{repo} is not a LoRA repository of the model catalogue (or its merge recipe goes round in a circle), so it cannot be merged from here.</source>
         <translation>{repo} 不是模型目录中的 LoRA 仓库（或其合并顺序出现了循环），无法在此合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="847"/>
+        <location filename="../../app/messages.py" line="851"/>
         <source>The LoRA repository {repo} is not (wholly) in the models folder {folder}. Download it first: alpaca-desk download {repo}</source>
         <translation>LoRA 仓库 {repo} 不在（或未完整下载到）模型文件夹 {folder} 中。请先下载：alpaca-desk download {repo}</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="851"/>
+        <location filename="../../app/messages.py" line="855"/>
         <source>{repo} is merged on top of {after}: give the adapters in the order {chain}.</source>
         <translation>{repo} 要合并在 {after} 之上：请按 {chain} 的顺序给出适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="855"/>
+        <location filename="../../app/messages.py" line="859"/>
         <source>{folder} is not a folder. Choose the folder of the original LLaMA weights in Hugging Face format.</source>
         <translation>{folder} 不是文件夹。请选择 Hugging Face 格式的原版 LLaMA 权重所在的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="859"/>
+        <location filename="../../app/messages.py" line="863"/>
         <source>{folder} holds Meta&apos;s original checkpoint (consolidated.*.pth). The merge needs the Hugging Face format: convert it first with transformers&apos; script, {command}, then choose the output folder.</source>
         <translation>{folder} 中是 Meta 的原始检查点（consolidated.*.pth）。合并需要 Hugging Face 格式：请先用 transformers 的脚本转换（{command}），再选择其输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="863"/>
+        <location filename="../../app/messages.py" line="867"/>
         <source>{folder} has no config.json: it is not a model in Hugging Face format. Choose the folder of the original LLaMA weights converted to Hugging Face format (config.json, tokenizer.model, weights).</source>
         <translation>{folder} 中没有 config.json：它不是 Hugging Face 格式的模型。请选择已转换为 Hugging Face 格式的原版 LLaMA 权重文件夹（config.json、tokenizer.model、权重）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="867"/>
+        <location filename="../../app/messages.py" line="871"/>
         <source>{folder} has a vocabulary of {rows} tokens{label}, not the original LLaMA&apos;s {expected}. The Chinese LoRA adapters add the Chinese vocabulary themselves and must be merged into Meta&apos;s original LLaMA weights, not into a model that was merged or extended already.</source>
         <translation>{folder} 的词表有 {rows} 个词元{label}，不是原版 LLaMA 的 {expected}。中文 LoRA 适配器会自行加入中文词表，必须合并进 Meta 原版 LLaMA 权重，而不是已经合并或扩充过词表的模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="871"/>
+        <location filename="../../app/messages.py" line="875"/>
         <source>{folder} is LLaMA {found}, but these adapters are for LLaMA {params}. Choose the {params} weights.</source>
         <translation>{folder} 是 LLaMA {found}，而这些适配器是为 LLaMA {params} 准备的。请选择 {params} 的权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="875"/>
+        <location filename="../../app/messages.py" line="879"/>
         <source>Merging needs {packages} (the train extra), which this computer&apos;s Python ({python}) lacks. Install them with: {command}, or merge with alpaca-desk merge-lora on a computer that has them.</source>
         <translation>合并需要 {packages}（train 附加组件），本机的 Python（{python}）中没有。请用以下命令安装：{command}，或在具备这些组件的电脑上用 alpaca-desk merge-lora 合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="271"/>
+        <location filename="../../app/messages.py" line="275"/>
         <source>The disk holding the conversation database {path} is full. Free some space and try again; nothing was lost.</source>
         <translation>对话数据库 {path} 所在的磁盘已满。请释放一些空间后重试；没有丢失任何内容。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="255"/>
+        <location filename="../../app/messages.py" line="259"/>
         <source>{path} was not read: it is nested more than {limit} levels deep, which a real one never is. Replace it with a good copy, or remove it.</source>
         <translation>未读取 {path}：它的嵌套超过 {limit} 层，正常的此类文件不会如此。请换成完好的副本，或将其删除。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="275"/>
+        <location filename="../../app/messages.py" line="279"/>
         <source>The conversation database {path} or its folder is read-only. Make them writable, or start Alpaca Desk with --data-dir elsewhere.</source>
         <translation>对话数据库 {path} 或其所在文件夹是只读的。请将其改为可写，或用 --data-dir 指定其他位置启动 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="279"/>
+        <location filename="../../app/messages.py" line="283"/>
         <source>Another program is using the conversation database {path}. Close it and try again.</source>
         <translation>另一个程序正在使用对话数据库 {path}。请关闭它后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="283"/>
+        <location filename="../../app/messages.py" line="287"/>
         <source>The conversation database {path} cannot be opened. Check that it is a file you may read and write, or start Alpaca Desk with --data-dir elsewhere.</source>
         <translation>无法打开对话数据库 {path}。请确认它是可读写的文件，或用 --data-dir 指定其他位置启动 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="287"/>
+        <location filename="../../app/messages.py" line="291"/>
         <source>The disk reported an error while using the conversation database {path}. Check the drive and free space, then try again.</source>
         <translation>使用对话数据库 {path} 时磁盘报错。请检查磁盘和剩余空间后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="291"/>
+        <location filename="../../app/messages.py" line="295"/>
         <source>The conversation database {path} reported an error ({detail}). Try again; if it keeps happening, restart Alpaca Desk.</source>
         <translation>对话数据库 {path} 报错（{detail}）。请重试；如果反复出现，请重启 Alpaca Desk。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="295"/>
+        <location filename="../../app/messages.py" line="299"/>
         <source>The conversation database {path} was written by a newer Alpaca Desk. Update Alpaca Desk, or start it with --data-dir pointing to another folder.</source>
         <translation>对话数据库 {path} 由更新版本的 Alpaca Desk 写入。请更新 Alpaca Desk，或用 --data-dir 指向其他文件夹启动。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="299"/>
+        <location filename="../../app/messages.py" line="303"/>
         <source>The model file has no embedded chat template; choose another chat template in the decoding panel.</source>
         <translation>模型文件中没有内置的对话模板；请在解码参数面板中选择其他对话模板。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="303"/>
+        <location filename="../../app/messages.py" line="307"/>
         <source>The chat template inside {name} was refused: it is larger than {limit_kib} KiB. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>已拒绝 {name} 内置的对话模板：它大于 {limit_kib} KiB。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="307"/>
+        <location filename="../../app/messages.py" line="311"/>
         <source>The chat template inside {name} was refused: syntax error on line {line}: {detail}. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>已拒绝 {name} 内置的对话模板：第 {line} 行有语法错误：{detail}。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="311"/>
+        <location filename="../../app/messages.py" line="315"/>
         <source>The chat template inside {name} was refused: it tried something the sandbox forbids ({detail}). Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>已拒绝 {name} 内置的对话模板：它试图执行沙箱禁止的操作（{detail}）。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="315"/>
+        <location filename="../../app/messages.py" line="319"/>
         <source>The chat template inside {name} was refused: rendering it took longer than {seconds} s. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>已拒绝 {name} 内置的对话模板：渲染用时超过 {seconds} 秒。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="319"/>
+        <location filename="../../app/messages.py" line="323"/>
         <source>The chat template inside {name} was refused: its output grew past {limit_kib} KiB. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>已拒绝 {name} 内置的对话模板：它的输出超过了 {limit_kib} KiB。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="323"/>
+        <location filename="../../app/messages.py" line="327"/>
         <source>The chat template inside {name} was refused: its output or values grew past the memory limit ({limit_mib} MiB). Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>已拒绝 {name} 内置的对话模板：它的输出或中间值超出了内存上限（{limit_mib} MiB）。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="327"/>
+        <location filename="../../app/messages.py" line="331"/>
         <source>The chat template inside {name} was refused: its output or values grew past the memory limit ({limit_mib} MiB) and ended the sandbox process ({how}). Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>已拒绝 {name} 内置的对话模板：它的输出或中间值超出了内存上限（{limit_mib} MiB），导致沙箱进程终止（{how}）。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="331"/>
+        <location filename="../../app/messages.py" line="335"/>
         <source>The chat template inside {name} failed: {detail}. Choose a built-in chat template for this model in the decoding panel, such as Chinese-Alpaca-2 (Llama-2 chat).</source>
         <translation>{name} 内置的对话模板渲染失败：{detail}。请在解码参数面板中为此模型选择一个内置对话模板，例如 Chinese-Alpaca-2（Llama-2 对话格式）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="335"/>
+        <location filename="../../app/messages.py" line="339"/>
         <source>The process that renders model files&apos; chat templates could not start ({how}); see the log. Choose a built-in chat template in the decoding panel meanwhile.</source>
         <translation>渲染模型文件对话模板的进程无法启动（{how}），请查看日志。在此期间请在解码参数面板中选择一个内置对话模板。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="339"/>
+        <location filename="../../app/messages.py" line="343"/>
         <source>Cannot import this file: {problem}. Choose a file made with Alpaca Desk&apos;s JSON export.</source>
         <translation>无法导入此文件：{problem}。请选择 Alpaca Desk 导出的 JSON 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="343"/>
+        <location filename="../../app/messages.py" line="347"/>
         <source>Cannot import this file: it was exported by a newer Alpaca Desk (format version {version}). Update Alpaca Desk to import it.</source>
         <translation>无法导入此文件：它由更新版本的 Alpaca Desk 导出（格式版本 {version}）。请更新 Alpaca Desk 后再导入。</translation>
     </message>

@@ -342,13 +342,28 @@ def _open_reader(file: Path) -> Any:
 
     try:
         return GGUFReader(file)
-    except Exception as exc:  # noqa: BLE001 - gguf raises ValueError, struct.error, IndexError, ...
+    except (MemoryError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno != errno.ENOMEM:
+            raise _bad_header(file, exc) from exc
+        # The reader maps the whole file: under a memory or address-space limit that mapping is
+        # what fails, and the file is not to blame.
         raise ModelLoadError(
-            f"{file.name} looks like GGUF but its header cannot be read ({exc}). The file is probably "
-            "truncated or damaged: download it again and compare its size or SHA-256 with the source.",
-            code="model_bad_header",
+            f"There is not enough memory to read {file.name}'s header (mapping the file failed). Close "
+            "other programs, or raise this session's memory limit, and load it again.",
+            code="model_header_out_of_memory",
             params={"name": file.name},
         ) from exc
+    except Exception as exc:  # noqa: BLE001 - gguf raises ValueError, struct.error, IndexError, ...
+        raise _bad_header(file, exc) from exc
+
+
+def _bad_header(file: Path, exc: Exception) -> ModelLoadError:
+    return ModelLoadError(
+        f"{file.name} looks like GGUF but its header cannot be read ({exc}). The file is probably "
+        "truncated or damaged: download it again and compare its size or SHA-256 with the source.",
+        code="model_bad_header",
+        params={"name": file.name},
+    )
 
 
 def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:

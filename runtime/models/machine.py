@@ -84,7 +84,13 @@ def usable_cores() -> int:
 
 
 def memory_figures() -> tuple[int, int]:
-    """(total, available) bytes of memory; the available figure honours :data:`AVAILABLE_MEMORY_ENV`."""
+    """(total, available) bytes of memory for a new model in this process.
+
+    Available is the least of the kernel's MemAvailable, what this process's control group may
+    still take (a container's limit: the machine's free memory is not the container's), and the
+    address space its ``RLIMIT_AS`` leaves (a mapped model counts whole), each where it is known;
+    :data:`AVAILABLE_MEMORY_ENV` overrides it.
+    """
     total = available = 0
     try:
         import psutil
@@ -93,10 +99,70 @@ def memory_figures() -> tuple[int, int]:
         total, available = int(info.total), int(info.available)
     except Exception:  # noqa: BLE001 - no psutil here: unknown (0), and nothing is refused for it
         pass
+    for limit in (cgroup_memory_free(), address_space_free()):
+        if limit is not None:
+            available = min(available, limit) if available > 0 else limit
     override = os.environ.get(AVAILABLE_MEMORY_ENV, "").strip()
     if override.isdigit():
         available = int(override)
     return total, available
+
+
+def _read_small(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii", errors="replace") as handle:
+            return handle.read(4096)
+    except OSError:
+        return None
+
+
+#: cgroup v1 writes "no limit" as a page-rounded 2**63 - 1; anything from here up means none.
+_NO_CGROUP_LIMIT = 1 << 60
+
+
+def cgroup_memory_free() -> int | None:
+    """Bytes this process's control group may still use (its limit less its use), or None: no
+    limit, another system, or nothing readable. cgroup v2 (``memory.max``, ``memory.current``)
+    and v1's memory controller (``memory.limit_in_bytes``, ``memory.usage_in_bytes``)."""
+    listing = _read_small("/proc/self/cgroup")
+    if listing is None:
+        return None
+    for line in listing.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        if parts[0] == "0" and parts[1] == "":
+            folder = "/sys/fs/cgroup" + parts[2].strip().rstrip("/")
+            files = (folder + "/memory.max", folder + "/memory.current")
+        elif "memory" in parts[1].split(","):
+            folder = "/sys/fs/cgroup/memory" + parts[2].strip().rstrip("/")
+            files = (folder + "/memory.limit_in_bytes", folder + "/memory.usage_in_bytes")
+        else:
+            continue
+        limit, used = (_read_small(name) for name in files)
+        if limit is None or used is None or not limit.strip().isdigit() or not used.strip().isdigit():
+            continue  # "max" (no limit), or another hierarchy's files
+        if int(limit) >= _NO_CGROUP_LIMIT:
+            continue
+        return max(0, int(limit) - int(used))
+    return None
+
+
+def address_space_free() -> int | None:
+    """Bytes of address space this process's ``RLIMIT_AS`` still allows, or None: no limit."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        return None
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return None
+    status = _read_small("/proc/self/status") or ""
+    for line in status.splitlines():
+        if line.startswith("VmSize:"):
+            return max(0, soft - int(line.split()[1]) * 1024)
+    return None
 
 
 def free_vram() -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -151,6 +152,45 @@ def test_the_host_refuses_a_context_that_does_not_fit_before_loading(
         assert info["info"]["file_name"] == "small.gguf"
     finally:
         client.stop()
+
+
+# The host started under an address-space limit (RLIMIT_AS) of its size once its libraries are
+# loaded plus HEADROOM: a mapped model counts whole against it, as in a limited session or a
+# container, and nothing of the model's size is allocated for the test.
+_HOST_UNDER_LIMIT = """
+import resource, runpy, sys
+import llama_cpp, numpy, gguf  # what the host maps before any model: counted before the limit
+size = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize:"))
+resource.setrlimit(resource.RLIMIT_AS, (size + int(sys.argv[1]), resource.RLIM_INFINITY))
+sys.argv = sys.argv[:1]
+runpy.run_module("runtime.chat.host", run_name="__main__")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
+def test_an_address_space_limit_is_free_memory_for_the_plan(smollm2_gguf: Path) -> None:
+    # SmolLM2 at 32,768 tokens plans about 1 GB (a 0.75 GB KV cache). With 50 MB of address space
+    # left not even its header can be mapped; with 600 MB the header is read and the plan refuses
+    # the load, by name and with the figures, before llama.cpp maps anything; with 3 GB it loads.
+    for headroom, outcome in (
+        (50_000_000, "model_header_out_of_memory"),
+        (600_000_000, "model_needs_more_memory"),
+        (3_000_000_000, "loaded"),
+    ):
+        client = HostClient(command=[sys.executable, "-c", _HOST_UNDER_LIMIT, str(headroom)])
+        try:
+            load = {"path": str(smollm2_gguf), "n_ctx": 32768, "n_threads": TEST_THREADS, "timeout": EVENT_TIMEOUT_S}
+            if outcome == "loaded":
+                assert client.call("load", **load)["event"] == "loaded"
+                continue
+            with pytest.raises(ModelLoadError) as caught:
+                client.call("load", **load)
+            assert caught.value.code == outcome, caught.value
+            if outcome == "model_needs_more_memory":
+                assert float(caught.value.params["free_gb"]) < 0.6 < float(caught.value.params["need_gb"])
+            assert client.alive  # refused, not killed
+        finally:
+            client.stop()
 
 
 def test_a_crafted_machine_cache_is_measured_again(tmp_path: Path) -> None:
