@@ -19,7 +19,7 @@ from runtime.untrusted_json import read_json_file
 #: Overrides the memory the planner counts as free, in bytes (tests: a refusal without allocating).
 AVAILABLE_MEMORY_ENV = "ALPACA_DESK_AVAILABLE_MEMORY"
 #: Bumped when the probe measures differently, so that older cached figures are measured again.
-PROBE_VERSION = 2
+PROBE_VERSION = 3
 # Copied buffer: twice this machine's last-level cache (32 MiB), above most; page faults on a larger one
 # made the probe take seconds on a busy machine.
 _COPY_BYTES = 64 << 20
