@@ -11,7 +11,13 @@ tool on any GGUF:
 - each window is evaluated from an empty cache, its first token replaced by BOS only when the
   vocabulary adds BOS (a BPE model such as SmolLM2 does not, and its BOS is ``<|im_start|>``);
 - the loss is taken over the second half of each window (positions ``n_ctx / 2`` to ``n_ctx - 2``
-  predicting the next token), so every scored token sees at least ``n_ctx / 2`` tokens of context.
+  predicting the next token), so every scored token sees at least ``n_ctx / 2`` tokens of context;
+  only those positions' logits are computed, and their log-softmax sums float exponentials in double;
+- flash attention is on, as llama.cpp's "auto" (llama-perplexity's default) turns it on for the CPU,
+  and the threads are one per core, batch and generation alike (llama-perplexity's ``-t`` default).
+
+On SmolLM2-135M-Instruct Q4_1 with the Apache licence at ``n_ctx`` 512 the report gives 15.9411,
+llama-perplexity 15.9411 (``bench/report_real.py`` compares every quantization type).
 
 Perplexity is ``exp(mean negative log-likelihood)`` over all scored tokens.
 
@@ -35,8 +41,9 @@ from typing import Any
 
 import numpy as np
 
-from runtime.errors import AppError
+from runtime.errors import AppError, ModelLoadError
 from runtime.jobs import Progress, ProgressCallback
+from runtime.models.info import ModelInfo
 from runtime.models.loader import check_model, open_llama
 
 #: The default context size of the report (llama-perplexity's default is 512 as well).
@@ -122,11 +129,33 @@ def read_text(path: str | os.PathLike[str]) -> str:
     return text
 
 
-def _load(path: str | os.PathLike[str], *, n_ctx: int, threads: int, logits_all: bool) -> Any:
+def _threads(threads: int) -> int:
+    # llama-perplexity's and llama-bench's default is llama.cpp's count of physical cores, for the
+    # batch threads too; llama-cpp-python's own would generate on half the logical cores.
+    if threads:
+        return threads
+    from runtime.chat import default_threads
+
+    return default_threads()
+
+
+def _load(model: str | os.PathLike[str] | ModelInfo, *, n_ctx: int, threads: int, flash_attn: bool) -> Any:
     # ``-t N`` sets llama-perplexity's batch threads too; llama-cpp-python would otherwise evaluate
     # every window on all cores, and on a busy machine each barrier then waits for a descheduled thread.
-    count = threads or None
-    return open_llama(path, n_ctx=n_ctx, n_batch=n_ctx, n_threads=count, n_threads_batch=count, logits_all=logits_all)
+    count = _threads(threads)
+    return open_llama(model, n_ctx=n_ctx, n_batch=n_ctx, n_threads=count, n_threads_batch=count, flash_attn=flash_attn)
+
+
+def _load_for_perplexity(model: str | os.PathLike[str] | ModelInfo, *, n_ctx: int, threads: int) -> Any:
+    # llama-perplexity leaves flash attention to llama.cpp ("auto"), which turns it on wherever the
+    # backend has the kernel, the CPU included. Its sums round differently from the plain path's:
+    # without it SmolLM2's perplexity on the Apache licence was 0.16% off llama-perplexity's, with
+    # it equal to four decimals. llama-cpp-python offers on or off only: on, and off for a
+    # llama.cpp that refuses it.
+    try:
+        return _load(model, n_ctx=n_ctx, threads=threads, flash_attn=True)
+    except ModelLoadError:
+        return _load(model, n_ctx=n_ctx, threads=threads, flash_attn=False)
 
 
 def vocabulary_adds_bos(llm: Any) -> bool:
@@ -137,7 +166,7 @@ def vocabulary_adds_bos(llm: Any) -> bool:
 
 
 def perplexity(
-    path: str | os.PathLike[str],
+    model: str | os.PathLike[str] | ModelInfo,
     text: str,
     *,
     n_ctx: int = DEFAULT_REPORT_CTX,
@@ -147,13 +176,13 @@ def perplexity(
     cancel: threading.Event | None = None,
     stage: str = "perplexity",
 ) -> tuple[float, int]:
-    """Perplexity of the model at ``path`` on ``text``, llama.cpp's way (see the module docstring).
+    """Perplexity of ``model`` on ``text``, llama.cpp's way (see the module docstring).
 
     Args:
-        path: A GGUF model.
+        model: A GGUF model, or the :class:`ModelInfo` that ``check_model`` returned for it.
         text: The text.
         n_ctx: Window size in tokens (at least 16).
-        threads: Threads (0: llama.cpp's default).
+        threads: Threads (0: one per core, as llama-perplexity).
         max_chunks: Evaluate at most this many windows (0: all).
         on_progress: Called with windows done of total.
         cancel: Set to stop between windows.
@@ -165,48 +194,126 @@ def perplexity(
     Raises:
         ReportError: The text is shorter than two windows, or cancelled (code ``cancelled``).
     """
-    llm = _load(path, n_ctx=n_ctx, threads=threads, logits_all=True)
+    llm = _load_for_perplexity(model, n_ctx=n_ctx, threads=threads)
     try:
-        # add_bos=True is llama_tokenize's add_special: BOS only when the vocabulary adds it.
-        tokens = llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
-        n_chunks = len(tokens) // n_ctx
-        if max_chunks:
-            n_chunks = min(n_chunks, max_chunks)
-        if n_ctx < 16 or len(tokens) < 2 * n_ctx:
-            raise ReportError(
-                f"The text has {len(tokens):,} tokens for this model; the perplexity needs at least "
-                f"{2 * n_ctx:,} (two windows of {n_ctx}). Use a longer text or a smaller context.",
-                code="report_text_too_short",
-                params={"tokens": len(tokens), "needed": 2 * n_ctx},
-            )
-        bos = llm.token_bos() if vocabulary_adds_bos(llm) else -1
-        first = n_ctx // 2
-        nll = 0.0
-        count = 0
+        return _perplexity_of(
+            llm, text, n_ctx=n_ctx, max_chunks=max_chunks, on_progress=on_progress, cancel=cancel, stage=stage
+        )
+    finally:
+        llm.close()
+
+
+def _perplexity_of(
+    llm: Any,
+    text: str,
+    *,
+    n_ctx: int,
+    max_chunks: int,
+    on_progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    stage: str,
+) -> tuple[float, int]:
+    """:func:`perplexity` with the model loaded (a context of ``n_ctx``)."""
+    # add_bos=True is llama_tokenize's add_special: BOS only when the vocabulary adds it.
+    tokens = llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
+    n_chunks = len(tokens) // n_ctx
+    if max_chunks:
+        n_chunks = min(n_chunks, max_chunks)
+    if n_ctx < 16 or len(tokens) < 2 * n_ctx:
+        raise ReportError(
+            f"The text has {len(tokens):,} tokens for this model; the perplexity needs at least "
+            f"{2 * n_ctx:,} (two windows of {n_ctx}). Use a longer text or a smaller context.",
+            code="report_text_too_short",
+            params={"tokens": len(tokens), "needed": 2 * n_ctx},
+        )
+    bos = llm.token_bos() if vocabulary_adds_bos(llm) else -1
+    nll = 0.0
+    count = 0
+    with _WindowScorer(llm, n_ctx) as scorer:
         for chunk in range(n_chunks):
             if cancel is not None and cancel.is_set():
                 raise ReportError("The report was cancelled.", code="cancelled")
             window = tokens[chunk * n_ctx : (chunk + 1) * n_ctx]
             if bos >= 0:
                 window = [bos, *window[1:]]
-            llm.reset()
-            llm.eval(window)
-            logits = np.asarray(llm.scores[first : n_ctx - 1], dtype=np.float64)
-            targets = np.asarray(tokens[chunk * n_ctx + first + 1 : (chunk + 1) * n_ctx])
-            peak = logits.max(axis=1)
-            log_z = peak + np.log(np.exp(logits - peak[:, None]).sum(axis=1))
-            nll += float((log_z - logits[np.arange(len(targets)), targets]).sum())
-            count += len(targets)
+            window_nll, scored = scorer.second_half_nll(window)
+            nll += window_nll
+            count += scored
             if on_progress is not None:
                 on_progress(Progress(chunk + 1, n_chunks, stage))
-        return math.exp(nll / count), n_chunks
-    finally:
-        llm.close()
+    return math.exp(nll / count), n_chunks
 
 
-def decode_speed(path: str | os.PathLike[str], *, n_tokens: int = SPEED_TOKENS, threads: int = 0) -> float:
+class _WindowScorer:
+    """Evaluates one window from an empty cache and scores its second half, as llama-perplexity does.
+
+    Only positions ``n_ctx / 2`` onwards ask for logits (llama-perplexity's ``pos >= first``):
+    the output matrix of the first half is never computed, nor copied out. Computing every
+    position's (``logits_all``) cost SmolLM2 about a tenth more time than llama-perplexity, its
+    49,152-token output matrix being a fifth of the model's multiplications.
+    """
+
+    #: Rows of logits turned into probabilities at a time (bounds the float temporaries).
+    ROWS = 128
+
+    def __init__(self, llm: Any, n_ctx: int) -> None:
+        import llama_cpp
+
+        self._llm = llm
+        self._n_ctx = n_ctx
+        self._first = n_ctx // 2
+        self._n_vocab = llama_cpp.llama_vocab_n_tokens(llama_cpp.llama_model_get_vocab(llm.model))
+        self._batch = llama_cpp.llama_batch_init(n_ctx, 0, 1)
+        batch = self._batch
+        # Positions, sequence and which logits: the same for every window.
+        for i in range(n_ctx):
+            batch.pos[i] = i
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = 0
+            batch.logits[i] = 1 if i >= self._first else 0
+        batch.n_tokens = n_ctx
+        self._batch_tokens = np.ctypeslib.as_array(batch.token, shape=(n_ctx,))
+
+    def __enter__(self) -> _WindowScorer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        import llama_cpp
+
+        llama_cpp.llama_batch_free(self._batch)
+
+    def second_half_nll(self, window: Sequence[int]) -> tuple[float, int]:
+        """``(summed negative log-likelihood, tokens scored)``: positions ``n_ctx / 2`` to ``n_ctx - 2``
+        each predicting the next token of ``window`` (``n_ctx`` tokens)."""
+        import llama_cpp
+
+        ctx = self._llm.ctx
+        llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(ctx), True)
+        self._batch_tokens[:] = window
+        if llama_cpp.llama_decode(ctx, self._batch) != 0:
+            raise ReportError(
+                "llama.cpp failed to evaluate a window of the text (out of memory?).", code="report_decode_failed"
+            )
+        n_scored = self._n_ctx - 1 - self._first
+        logits = np.ctypeslib.as_array(
+            llama_cpp.llama_get_logits(ctx), shape=(self._n_ctx - self._first, self._n_vocab)
+        )
+        targets = np.asarray(window[self._first + 1 :], dtype=np.intp)
+        nll = 0.0
+        for start in range(0, n_scored, self.ROWS):
+            rows = logits[start : min(start + self.ROWS, n_scored)]
+            picked = rows[np.arange(len(rows)), targets[start : start + len(rows)]]
+            # llama-perplexity's log_softmax: float exponentials of (logit - max), summed in double.
+            peak = rows.max(axis=1)
+            sums = np.exp(rows - peak[:, None]).sum(axis=1, dtype=np.float64)
+            nll += float((np.log(sums) + peak - picked).sum())
+        return nll, n_scored
+
+
+def decode_speed(model: str | os.PathLike[str] | ModelInfo, *, n_tokens: int = SPEED_TOKENS, threads: int = 0) -> float:
     """Tokens per second generating ``n_tokens`` tokens greedily after a short prompt, on this machine."""
-    llm = _load(path, n_ctx=max(128, n_tokens + 32), threads=threads, logits_all=False)
+    # Flash attention off, as llama-bench and the chat on the CPU have it.
+    llm = _load(model, n_ctx=max(128, n_tokens + 32), threads=threads, flash_attn=False)
     try:
         tokens = llm.tokenize("从前有一座山，".encode(), add_bos=True)
         llm.eval(tokens)
@@ -222,15 +329,11 @@ def decode_speed(path: str | os.PathLike[str], *, n_tokens: int = SPEED_TOKENS, 
         llm.close()
 
 
-def file_figures(path: str | os.PathLike[str]) -> tuple[str, int, float]:
-    """``(quantization, file bytes, bits per weight)``: bits of tensor data per parameter, as llama.cpp counts."""
-    import gguf
+def bits_per_weight(llm: Any) -> float:
+    """Bits of tensor data per parameter of a loaded model, as llama.cpp counts them (its "BPW")."""
+    import llama_cpp
 
-    info = check_model(path)
-    reader = gguf.GGUFReader(info.path)
-    n_params = sum(int(t.n_elements) for t in reader.tensors)
-    data_bytes = sum(int(t.n_bytes) for t in reader.tensors)
-    return info.quantization, info.size_bytes, data_bytes * 8 / max(1, n_params)
+    return llama_cpp.llama_model_size(llm.model) * 8 / max(1, llama_cpp.llama_model_n_params(llm.model))
 
 
 def make_report(
@@ -257,31 +360,28 @@ def make_report(
     text_file = Path(text_path) if text_path else default_text_path()
     text = read_text(text_file)
     # Every file is checked before the first is measured: a refused third file should not cost
-    # the minutes of the first two.
-    for file in files:
-        check_model(file)
+    # the minutes of the first two. The checks read the whole header (SmolLM2's 49,152 tokens and
+    # as many merges take seconds), so each file is checked once and its facts handed on.
+    checked = [check_model(file) for file in files]
     rows = []
-    for index, file in enumerate(files, start=1):
+    for index, (file, info) in enumerate(zip(files, checked, strict=True), start=1):
         stage = f"perplexity {index}/{len(files)}: {Path(file).name}"
-        quantization, size, bpw = file_figures(file)
-        ppl, chunks = perplexity(
-            file,
-            text,
-            n_ctx=n_ctx,
-            threads=threads,
-            max_chunks=max_chunks,
-            on_progress=on_progress,
-            cancel=cancel,
-            stage=stage,
-        )
+        llm = _load_for_perplexity(info, n_ctx=n_ctx, threads=threads)
+        try:
+            bpw = bits_per_weight(llm)
+            ppl, chunks = _perplexity_of(
+                llm, text, n_ctx=n_ctx, max_chunks=max_chunks, on_progress=on_progress, cancel=cancel, stage=stage
+            )
+        finally:
+            llm.close()
         if on_progress is not None:
             on_progress(Progress(0, 0, f"speed {index}/{len(files)}: {Path(file).name}"))
-        speed = decode_speed(file, n_tokens=speed_tokens, threads=threads) if speed_tokens > 0 else 0.0
+        speed = decode_speed(info, n_tokens=speed_tokens, threads=threads) if speed_tokens > 0 else 0.0
         rows.append(
             ReportRow(
                 file=str(file),
-                quantization=quantization,
-                bytes=size,
+                quantization=info.quantization,
+                bytes=info.size_bytes,
                 bits_per_weight=round(bpw, 4),
                 perplexity=round(ppl, 4),
                 tokens_per_second=round(speed, 2),
