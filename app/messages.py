@@ -660,6 +660,10 @@ def _messages() -> dict[str, str]:
         "quantize_failed": QCoreApplication.translate(
             "Messages", "llama.cpp could not quantize {path} to {type}:\n{log}"
         ),
+        "report_decode_failed": QCoreApplication.translate(
+            "Messages",
+            "llama.cpp could not evaluate a window of the text for the report (out of memory?). Close other programs or choose a smaller context, and run the report again.",
+        ),
         "report_text_too_large": QCoreApplication.translate(
             "Messages", "{path} is too large for the report; choose a text under 64 MiB."
         ),

@@ -910,6 +910,7 @@ ZH: dict[str, str] = {
     # -- Merging a published LoRA from the catalogue (issues 11, 12) --
     "The paper's recipe merges it on top of {0}: LLaMA + {0} + {1}.": "按论文的做法，它要合并在 {0} 之上：LLaMA + {0} + {1}。",
     "When the context is full": "上下文已满时",
+    "llama.cpp could not evaluate a window of the text for the report (out of memory?). Close other programs or choose a smaller context, and run the report again.": "llama.cpp 无法为报告计算文本的一个窗口（内存不足？）。请关闭其他程序或选择更小的上下文，然后重新生成报告。",
     "There is not enough memory to read {name}'s header (mapping the file failed). Close other programs, or raise this session's memory limit, and load it again.": "内存不足，无法读取 {name} 的文件头（映射文件失败）。请关闭其他程序，或提高本会话的内存限制，然后重新加载。",
     "Speculative decoding": "投机解码",
     "Prompt lookup": "提示词查找",

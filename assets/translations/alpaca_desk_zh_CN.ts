@@ -2865,276 +2865,281 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/messages.py" line="663"/>
+        <source>llama.cpp could not evaluate a window of the text for the report (out of memory?). Close other programs or choose a smaller context, and run the report again.</source>
+        <translation>llama.cpp 无法为报告计算文本的一个窗口（内存不足？）。请关闭其他程序或选择更小的上下文，然后重新生成报告。</translation>
+    </message>
+    <message>
+        <location filename="../../app/messages.py" line="667"/>
         <source>{path} is too large for the report; choose a text under 64 MiB.</source>
         <translation>{path} 太大，无法用于报告；请选择小于 64 MiB 的文本。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="666"/>
+        <location filename="../../app/messages.py" line="670"/>
         <source>The text has {tokens} tokens for this model; the perplexity needs at least {needed} (two windows). Use a longer text or a smaller context.</source>
         <translation>对该模型而言，这段文本只有 {tokens} 个 token；计算困惑度至少需要 {needed} 个（两个窗口）。请使用更长的文本或更小的上下文。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="670"/>
+        <location filename="../../app/messages.py" line="674"/>
         <source>Cannot read the text {path}. Choose a UTF-8 text file.</source>
         <translation>无法读取文本 {path}。请选择 UTF-8 文本文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="673"/>
+        <location filename="../../app/messages.py" line="677"/>
         <source>The run&apos;s output folder {folder} is outside Alpaca Desk&apos;s data folder {data} and was not chosen here; it is not used. Choose the folder yourself, or leave it empty and the run&apos;s own folder is used.</source>
         <translation>训练的输出文件夹 {folder} 不在 Alpaca Desk 的数据文件夹 {data} 之内，且不是在这里选择的，因此不会使用。请自行选择文件夹，或留空以使用该训练自己的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="677"/>
+        <location filename="../../app/messages.py" line="681"/>
         <source>The job specification {path} names the output folder {folder}, outside Alpaca Desk&apos;s data folder {data}; a folder named inside a spec file is not used without your word. To write there, name it on the command line (--out {folder}); or remove output_dir from the spec and the run&apos;s own folder is used.</source>
         <translation>任务规格 {path} 指定的输出文件夹 {folder} 不在 Alpaca Desk 的数据文件夹 {data} 之内；规格文件中写明的文件夹未经你确认不会使用。若要写入该处，请在命令行中指定（--out {folder}）；或从规格中删除 output_dir，将使用该训练自己的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="681"/>
+        <location filename="../../app/messages.py" line="685"/>
         <source>The training recipe is not valid: {field}: {reason}.</source>
         <translation>训练配置无效：{field}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="685"/>
+        <location filename="../../app/messages.py" line="689"/>
         <source>Cannot read the job specification {path}: {reason}.</source>
         <translation>无法读取任务配置 {path}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="689"/>
+        <location filename="../../app/messages.py" line="693"/>
         <source>The job specification {path} is not valid: {field}: {reason}.</source>
         <translation>任务配置 {path} 无效：{field}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="693"/>
+        <location filename="../../app/messages.py" line="697"/>
         <source>Training needs {packages} in the Python that runs it ({python}). Install them with: {command} (or train on a GPU host that has them).</source>
         <translation>训练需要在运行它的 Python（{python}）中安装 {packages}。安装命令：{command}（或在已安装它们的 GPU 主机上训练）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="697"/>
+        <location filename="../../app/messages.py" line="701"/>
         <source>No CUDA GPU was found; training needs one (only the tiny test configurations run on the CPU). Use a computer with an NVIDIA GPU, or a remote GPU host.</source>
         <translation>未找到 CUDA GPU；训练需要 GPU（只有微型测试配置可以在 CPU 上运行）。请使用带 NVIDIA GPU 的计算机，或远程 GPU 主机。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="701"/>
+        <location filename="../../app/messages.py" line="705"/>
         <source>Run {job} has no adapter yet ({path} is missing): it has not finished.</source>
         <translation>运行 {job} 还没有适配器（缺少 {path}）：它尚未完成。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="705"/>
+        <location filename="../../app/messages.py" line="709"/>
         <source>No training run {job}. The list of runs is in the Advanced window and in `alpaca-desk train status`.</source>
         <translation>没有训练运行 {job}。运行列表见“高级”窗口或 `alpaca-desk train status`。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="709"/>
+        <location filename="../../app/messages.py" line="713"/>
         <source>The record of run {job} ({path}) is damaged; its folder can be deleted.</source>
         <translation>运行 {job} 的记录（{path}）已损坏；可以删除它的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="713"/>
+        <location filename="../../app/messages.py" line="717"/>
         <source>The process that ran it is gone (the app or command that started it was closed or killed).</source>
         <translation>运行它的进程已不存在（启动它的应用或命令已被关闭或终止）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="717"/>
+        <location filename="../../app/messages.py" line="721"/>
         <source>Run {job} runs on {target}; stop it from the Advanced window.</source>
         <translation>运行 {job} 在 {target} 上进行；请在“高级”窗口中停止它。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="721"/>
+        <location filename="../../app/messages.py" line="725"/>
         <source>Run {job} runs on this computer, in the process that started it; see `alpaca-desk train status {job}`.</source>
         <translation>运行 {job} 在这台电脑上、由启动它的进程执行；请查看 `alpaca-desk train status {job}`。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="725"/>
+        <location filename="../../app/messages.py" line="729"/>
         <source>The job on {name} ended without a word (the host restarted, or its processes were killed).</source>
         <translation>{name} 上的任务未留下任何消息就结束了（主机重启，或其进程被终止）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="729"/>
+        <location filename="../../app/messages.py" line="733"/>
         <source>{name} lacks: {missing}.</source>
         <translation>{name} 缺少：{missing}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="733"/>
+        <location filename="../../app/messages.py" line="737"/>
         <source>Run {job} is not running ({state}).</source>
         <translation>运行 {job} 未在进行（{state}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="737"/>
+        <location filename="../../app/messages.py" line="741"/>
         <source>The dataset {path} is too large ({size} bytes; the limit is 2 GB). Split it into several files in one folder.</source>
         <translation>数据集 {path} 太大（{size} 字节；上限为 2 GB）。请把它拆分为同一文件夹中的多个文件。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="741"/>
+        <location filename="../../app/messages.py" line="745"/>
         <source>Cannot read the dataset {path}: {reason}.</source>
         <translation>无法读取数据集 {path}：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="745"/>
+        <location filename="../../app/messages.py" line="749"/>
         <source>The dataset {path} holds no records (pre-training reads UTF-8 .txt files; instruction data is JSON).</source>
         <translation>数据集 {path} 中没有记录（预训练读取 UTF-8 .txt 文件；指令数据为 JSON）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="749"/>
+        <location filename="../../app/messages.py" line="753"/>
         <source>Record {index} of {path} {reason}. Instruction data is a JSON array (or JSON lines) of objects with &quot;instruction&quot;, optional &quot;input&quot;, and &quot;output&quot; strings.</source>
         <translation>{path} 的第 {index} 条记录：{reason}。指令数据应为 JSON 数组（或 JSON lines），每个对象包含字符串 &quot;instruction&quot;、可选的 &quot;input&quot; 和 &quot;output&quot;。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="753"/>
+        <location filename="../../app/messages.py" line="757"/>
         <source>{path} is not valid JSON (line {line}). Instruction data is a JSON array, or one JSON object per line.</source>
         <translation>{path} 不是有效的 JSON（第 {line} 行）。指令数据应为 JSON 数组，或每行一个 JSON 对象。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="757"/>
+        <location filename="../../app/messages.py" line="761"/>
         <source>Line {index} of {path} is longer than {limit_mb} MB, far more than a training sequence holds, so it was not read. Shorten that record or remove it, then start again.</source>
         <translation>{path} 的第 {index} 行超过 {limit_mb} MB，远超一个训练序列所能容纳的长度，因此未读取。请缩短或删除这条记录后重新开始。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="761"/>
+        <location filename="../../app/messages.py" line="765"/>
         <source>Record {index} of {path} is longer than {limit_mb} MB, far more than a training sequence holds, so it was not read. Shorten that record or remove it, then start again.</source>
         <translation>{path} 的第 {index} 条记录超过 {limit_mb} MB，远超一个训练序列所能容纳的长度，因此未读取。请缩短或删除这条记录后重新开始。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="765"/>
+        <location filename="../../app/messages.py" line="769"/>
         <source>Record {index} of {path} has a prompt (instruction and input) longer than the {block_size} tokens of a training sequence, so none of its answer can be learned. Shorten the instruction and input, or raise the block size.</source>
         <translation>{path} 的第 {index} 条记录的提示词（指令和输入）超过一个训练序列的 {block_size} 个 token，其回答部分无法被学习。请缩短指令和输入，或增大块大小。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="769"/>
+        <location filename="../../app/messages.py" line="773"/>
         <source>The dataset {path} gives no training sequence of {block_size} tokens; use more text or a smaller block size.</source>
         <translation>数据集 {path} 凑不出一个 {block_size} 个 token 的训练序列；请使用更多文本或更小的块大小。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="773"/>
+        <location filename="../../app/messages.py" line="777"/>
         <source>Precision {precision} needs a CUDA GPU; use fp32 (or Automatic) for a tiny test on the CPU.</source>
         <translation>精度 {precision} 需要 CUDA GPU；在 CPU 上做微型测试请使用 fp32（或“自动”）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="777"/>
+        <location filename="../../app/messages.py" line="781"/>
         <source>The model has {parameters} parameters; a tiny test on the CPU allows {limit}. Train real models on a CUDA GPU.</source>
         <translation>该模型有 {parameters} 个参数；CPU 上的微型测试最多允许 {limit} 个。请在 CUDA GPU 上训练真实模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="781"/>
+        <location filename="../../app/messages.py" line="785"/>
         <source>The recipe asks for DeepSpeed ({config}) but it is not installed: pip install deepspeed.</source>
         <translation>配置要求使用 DeepSpeed（{config}），但尚未安装：pip install deepspeed。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="785"/>
+        <location filename="../../app/messages.py" line="789"/>
         <source>Loading the model in {bits} bits needs a CUDA GPU: bitsandbytes quantizes on the GPU only. Choose 16 bits here, or train on a computer with an NVIDIA GPU.</source>
         <translation>以 {bits} 位加载模型需要 CUDA GPU：bitsandbytes 只能在 GPU 上量化。请在此选择 16 位，或在有 NVIDIA GPU 的电脑上训练。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="790"/>
+        <location filename="../../app/messages.py" line="794"/>
         <source>Loading the model in {bits} bits needs bitsandbytes, which the training Python lacks. Install it with: {command}; or choose 16 bits.</source>
         <translation>以 {bits} 位加载模型需要 bitsandbytes，而训练用的 Python 没有安装它。请用以下命令安装：{command}；或选择 16 位。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="795"/>
+        <location filename="../../app/messages.py" line="799"/>
         <source>The {job} run failed: {detail}. The log ({log}) has details.</source>
         <translation>{job} 运行失败：{detail}。详情见日志（{log}）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="799"/>
+        <location filename="../../app/messages.py" line="803"/>
         <source>Cannot read {path} ({what}): {reason}.</source>
         <translation>无法读取 {path}（{what}）：{reason}。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="803"/>
+        <location filename="../../app/messages.py" line="807"/>
         <source>{path}: {key} is {value}, not a number from {low} to {high}. The adapter&apos;s configuration is damaged: download or train the adapter again. Nothing was merged.</source>
         <translation>{path}：{key} 的值为 {value}，不是 {low} 到 {high} 之间的数。适配器的配置已损坏：请重新下载或训练该适配器。未进行任何合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="807"/>
+        <location filename="../../app/messages.py" line="811"/>
         <source>{path} is a pickle that holds more than tensors ({what}); loading it could run code from the file, so it was not opened. Use the adapter saved as safetensors, or get it again from its publisher.</source>
         <translation>{path} 是一个除张量外还包含其他内容（{what}）的 pickle 文件；加载它可能会运行文件中的代码，因此未打开。请使用以 safetensors 格式保存的适配器，或从发布者处重新获取。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="811"/>
+        <location filename="../../app/messages.py" line="815"/>
         <source>The adapter {adapter} holds no weights, so merging it would change nothing. Download or train the adapter again.</source>
         <translation>适配器 {adapter} 不含任何权重，合并它不会改变模型。请重新下载或训练该适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="815"/>
+        <location filename="../../app/messages.py" line="819"/>
         <source>Merging gives {tensor} values that are not finite numbers (inf or NaN), because of {path}. Nothing was written; use a sound adapter and base model.</source>
         <translation>合并后 {tensor} 出现非有限数值（inf 或 NaN），原因在于 {path}。未写入任何文件；请使用完好的适配器和基础模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="819"/>
+        <location filename="../../app/messages.py" line="823"/>
         <source>{path} is a {kind} adapter; only plain LoRA adapters can be merged here (use peft&apos;s merge_and_unload for the others).</source>
         <translation>{path} 是 {kind} 适配器；这里只能合并普通 LoRA 适配器（其他类型请使用 peft 的 merge_and_unload）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="823"/>
+        <location filename="../../app/messages.py" line="827"/>
         <source>{path} holds no model weights (model.safetensors, pytorch_model.bin or a sharded index). Give the base model&apos;s Hugging Face folder.</source>
         <translation>{path} 中没有模型权重（model.safetensors、pytorch_model.bin 或分片索引）。请选择基础模型的 Hugging Face 文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="827"/>
+        <location filename="../../app/messages.py" line="831"/>
         <source>The adapter {adapter} does not fit this base model ({tensor}): it was trained for another model.</source>
         <translation>适配器 {adapter} 与该基础模型不匹配（{tensor}）：它是为另一个模型训练的。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="831"/>
+        <location filename="../../app/messages.py" line="835"/>
         <source>The adapters resize the vocabulary to {rows} rows but carry no tokenizer.model. Put the adapter&apos;s tokenizer in its folder.</source>
         <translation>适配器把词表调整为 {rows} 行，但没有附带 tokenizer.model。请把适配器的分词器放进它的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="835"/>
+        <location filename="../../app/messages.py" line="839"/>
         <source>{path} gives the added token {token} the id {id}, but the tokenizer.model beside it has {pieces} pieces, so the added tokens must take the ids from {pieces} on, in turn ({expected} here). The tokenizer files of that folder do not belong together: put there the tokenizer.model and added_tokens.json that were saved with its weights (or download or train them again). Nothing was merged.</source>
         <translation>{path} 给新增 token {token} 的 id 是 {id}，但旁边的 tokenizer.model 有 {pieces} 个词元，新增 token 的 id 必须从 {pieces} 起依次排列（这里应为 {expected}）。该文件夹中的分词器文件不匹配：请放入与其权重一同保存的 tokenizer.model 和 added_tokens.json（或重新下载、重新训练）。未进行任何合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="839"/>
+        <location filename="../../app/messages.py" line="843"/>
         <source>Give at least one LoRA adapter to merge.</source>
         <translation>请至少提供一个要合并的 LoRA 适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="843"/>
+        <location filename="../../app/messages.py" line="847"/>
         <source>{path} exists already; choose a new folder for the merged model.</source>
         <translation>{path} 已存在；请为合并后的模型选择一个新文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="847"/>
+        <location filename="../../app/messages.py" line="851"/>
         <source>{repo} is not a LoRA repository of the model catalogue (or its merge recipe goes round in a circle), so it cannot be merged from here.</source>
         <translation>{repo} 不是模型目录中的 LoRA 仓库（或其合并顺序出现了循环），无法在此合并。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="851"/>
+        <location filename="../../app/messages.py" line="855"/>
         <source>The LoRA repository {repo} is not (wholly) in the models folder {folder}. Download it first: alpaca-desk download {repo}</source>
         <translation>LoRA 仓库 {repo} 不在（或未完整下载到）模型文件夹 {folder} 中。请先下载：alpaca-desk download {repo}</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="855"/>
+        <location filename="../../app/messages.py" line="859"/>
         <source>{repo} is merged on top of {after}: give the adapters in the order {chain}.</source>
         <translation>{repo} 要合并在 {after} 之上：请按 {chain} 的顺序给出适配器。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="859"/>
+        <location filename="../../app/messages.py" line="863"/>
         <source>{folder} is not a folder. Choose the folder of the original LLaMA weights in Hugging Face format.</source>
         <translation>{folder} 不是文件夹。请选择 Hugging Face 格式的原版 LLaMA 权重所在的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="863"/>
+        <location filename="../../app/messages.py" line="867"/>
         <source>{folder} holds Meta&apos;s original checkpoint (consolidated.*.pth). The merge needs the Hugging Face format: convert it first with transformers&apos; script, {command}, then choose the output folder.</source>
         <translation>{folder} 中是 Meta 的原始检查点（consolidated.*.pth）。合并需要 Hugging Face 格式：请先用 transformers 的脚本转换（{command}），再选择其输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="867"/>
+        <location filename="../../app/messages.py" line="871"/>
         <source>{folder} has no config.json: it is not a model in Hugging Face format. Choose the folder of the original LLaMA weights converted to Hugging Face format (config.json, tokenizer.model, weights).</source>
         <translation>{folder} 中没有 config.json：它不是 Hugging Face 格式的模型。请选择已转换为 Hugging Face 格式的原版 LLaMA 权重文件夹（config.json、tokenizer.model、权重）。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="871"/>
+        <location filename="../../app/messages.py" line="875"/>
         <source>{folder} has a vocabulary of {rows} tokens{label}, not the original LLaMA&apos;s {expected}. The Chinese LoRA adapters add the Chinese vocabulary themselves and must be merged into Meta&apos;s original LLaMA weights, not into a model that was merged or extended already.</source>
         <translation>{folder} 的词表有 {rows} 个词元{label}，不是原版 LLaMA 的 {expected}。中文 LoRA 适配器会自行加入中文词表，必须合并进 Meta 原版 LLaMA 权重，而不是已经合并或扩充过词表的模型。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="875"/>
+        <location filename="../../app/messages.py" line="879"/>
         <source>{folder} is LLaMA {found}, but these adapters are for LLaMA {params}. Choose the {params} weights.</source>
         <translation>{folder} 是 LLaMA {found}，而这些适配器是为 LLaMA {params} 准备的。请选择 {params} 的权重。</translation>
     </message>
     <message>
-        <location filename="../../app/messages.py" line="879"/>
+        <location filename="../../app/messages.py" line="883"/>
         <source>Merging needs {packages} (the train extra), which this computer&apos;s Python ({python}) lacks. Install them with: {command}, or merge with alpaca-desk merge-lora on a computer that has them.</source>
         <translation>合并需要 {packages}（train 附加组件），本机的 Python（{python}）中没有。请用以下命令安装：{command}，或在具备这些组件的电脑上用 alpaca-desk merge-lora 合并。</translation>
     </message>

@@ -292,7 +292,9 @@ class _WindowScorer:
         self._batch_tokens[:] = window
         if llama_cpp.llama_decode(ctx, self._batch) != 0:
             raise ReportError(
-                "llama.cpp failed to evaluate a window of the text (out of memory?).", code="report_decode_failed"
+                "llama.cpp could not evaluate a window of the text for the report (out of memory?). Close other "
+                "programs or choose a smaller context, and run the report again.",
+                code="report_decode_failed",
             )
         n_scored = self._n_ctx - 1 - self._first
         logits = np.ctypeslib.as_array(
