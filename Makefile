@@ -92,7 +92,7 @@ screenshot: setup
 screenshots: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m app.screenshots --out docs/screens
 
-bench: setup sshd package
+bench: setup sshd package $(SMOLLM2)
 	$(PY) bench/chat_throughput.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/gui_latency.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/tokenizer_panel.py
@@ -102,6 +102,10 @@ bench: setup sshd package
 	$(PY) bench/download.py
 	$(PY) bench/convert_quantize.py
 	$(PY) bench/training_overhead.py
+	$(PY) bench/serve.py
+	$(PY) bench/plan.py --model $(SMOLLM2)
+	$(PY) bench/speculative.py --model $(SMOLLM2) --flash-attn --draft-layers 2
+	$(PY) bench/report_real.py --model $(SMOLLM2)
 
 # One-folder build in dist/alpaca-desk/ and, on Linux, dist/alpaca-desk-VERSION-linux-ARCH.tar.gz
 # (see packaging/README.md). The system libraries Qt's xcb plugin needs are installed first when
