@@ -283,12 +283,8 @@ class ModelsController(HostEventsController):
         self.ctx.save_settings()
         info = self.client.model_info
         if info and info.get("kv", "f16") != kv_type:
-            path = info.get("path", "")
-            self.banner.show_message(
-                self.tr("The KV cache type {0} takes effect when the model is loaded again.").format(kv_type),
-                action=self.tr("Reload now"),
-                callback=lambda: self.open_model(path),
-                key="kv_type",
+            self._offer_reload(
+                self.tr("The KV cache type {0} takes effect when the model is loaded again.").format(kv_type), "kv_type"
             )
 
     def _on_speculative_changed(self, mode: str) -> None:
@@ -298,13 +294,14 @@ class ModelsController(HostEventsController):
         if info and info.get("speculative", "off") != mode:
             # The model is opened with flash attention for it (so that its text stays plain
             # decoding's): a reload, as for the KV cache type.
-            path = info.get("path", "")
-            self.banner.show_message(
-                self.tr("The speculative decoding choice takes effect when the model is loaded again."),
-                action=self.tr("Reload now"),
-                callback=lambda: self.open_model(path),
-                key="speculative",
+            self._offer_reload(
+                self.tr("The speculative decoding choice takes effect when the model is loaded again."), "speculative"
             )
+
+    def _offer_reload(self, message: str, key: str) -> None:
+        """A banner with ``message`` and "Reload now", which loads the model shown again."""
+        path = (self.client.model_info or {}).get("path", "")
+        self.banner.show_message(message, action=self.tr("Reload now"), callback=lambda: self.open_model(path), key=key)
 
     def _on_context_full_changed(self, choice: str) -> None:
         # Read by the chat at each message: applies at once, no reload.

@@ -231,74 +231,51 @@ class DecodingPanel(QWidget):
         grid.setRowMinimumHeight(row, 6)
         row += 1
 
-        kv_label = QLabel(self.tr("KV cache"))
-        self._kv_type = QComboBox()
-        self._kv_type.addItem(self.tr("f16 (full size)"), "f16")
-        self._kv_type.addItem(self.tr("q8_0 (half the memory)"), "q8_0")
-        self._kv_type.addItem(self.tr("q4_0 (a quarter of the memory)"), "q4_0")
-        self._kv_type.setToolTip(
+        self._kv_type, row = self._add_choice(
+            grid,
+            row,
+            self.tr("KV cache"),
+            [
+                (self.tr("f16 (full size)"), "f16"),
+                (self.tr("q8_0 (half the memory)"), "q8_0"),
+                (self.tr("q4_0 (a quarter of the memory)"), "q4_0"),
+            ],
             self.tr(
                 "How the model keeps the conversation in memory. q8_0 halves the KV cache and q4_0 "
                 "quarters it, for long contexts in less memory; both turn flash attention on, which on "
                 "the CPU decodes more slowly as a conversation grows. Applies when the model is loaded again."
-            )
+            ),
         )
-        self._kv_type.setAccessibleName(self.tr("KV cache"))
-        self._wheel_guard.guard(self._kv_type)
-        kv_label.setBuddy(self._kv_type)
-        kv_label.setToolTip(self._kv_type.toolTip())
         self._kv_type.currentIndexChanged.connect(self._kv_type_index_changed)
-        grid.addWidget(kv_label, row, 0, 1, 2)
-        grid.addWidget(self._kv_type, row + 1, 0, 1, 2)
-        row += 2
-        grid.setRowMinimumHeight(row, 6)
-        row += 1
-
-        speculative_label = QLabel(self.tr("Speculative decoding"))
-        self._speculative = QComboBox()
-        self._speculative.addItem(self.tr("Off"), "off")
-        self._speculative.addItem(self.tr("Prompt lookup"), "lookup")
-        self._speculative.addItem(self.tr("Automatic (prompt lookup while it pays)"), "auto")
-        self._speculative.setToolTip(
+        self._speculative, row = self._add_choice(
+            grid,
+            row,
+            self.tr("Speculative decoding"),
+            [
+                (self.tr("Off"), "off"),
+                (self.tr("Prompt lookup"), "lookup"),
+                (self.tr("Automatic (prompt lookup while it pays)"), "auto"),
+            ],
             self.tr(
                 "Guess the next tokens by copying what followed the same words earlier in the conversation, "
                 "and check the guesses in one step: faster when the answer repeats the prompt (rewriting, "
                 "proofreading, quoting), the same text either way. Automatic stops guessing when it does "
                 "not pay. Applies when the model is loaded again."
-            )
+            ),
         )
-        self._speculative.setAccessibleName(self.tr("Speculative decoding"))
-        self._wheel_guard.guard(self._speculative)
-        speculative_label.setBuddy(self._speculative)
-        speculative_label.setToolTip(self._speculative.toolTip())
         self._speculative.currentIndexChanged.connect(lambda _i: self.speculative_changed.emit(self.speculative()))
-        grid.addWidget(speculative_label, row, 0, 1, 2)
-        grid.addWidget(self._speculative, row + 1, 0, 1, 2)
-        row += 2
-        grid.setRowMinimumHeight(row, 6)
-        row += 1
-
-        full_label = QLabel(self.tr("When the context is full"))
-        self._context_full = QComboBox()
-        self._context_full.addItem(self.tr("Leave out the oldest turns"), "drop_oldest")
-        self._context_full.addItem(self.tr("Stop with a message"), "stop")
-        self._context_full.setToolTip(
+        self._context_full, row = self._add_choice(
+            grid,
+            row,
+            self.tr("When the context is full"),
+            [(self.tr("Leave out the oldest turns"), "drop_oldest"), (self.tr("Stop with a message"), "stop")],
             self.tr(
                 "What happens when a conversation no longer fits the context: leave its oldest turns out "
                 "of the prompt (the model forgets them), or refuse the next message and say so, keeping "
                 "what you typed."
-            )
+            ),
         )
-        self._context_full.setAccessibleName(self.tr("When the context is full"))
-        self._wheel_guard.guard(self._context_full)
-        full_label.setBuddy(self._context_full)
-        full_label.setToolTip(self._context_full.toolTip())
         self._context_full.currentIndexChanged.connect(lambda _i: self.context_full_changed.emit(self.context_full()))
-        grid.addWidget(full_label, row, 0, 1, 2)
-        grid.addWidget(self._context_full, row + 1, 0, 1, 2)
-        row += 2
-        grid.setRowMinimumHeight(row, 6)
-        row += 1
 
         self._reset = QPushButton(self.tr("Reset to paper defaults"))
         self._reset.setToolTip(
@@ -367,6 +344,25 @@ class DecodingPanel(QWidget):
     def set_threads(self, count: int | None) -> None:
         """Choose a thread count, or automatic with ``None`` (a count above the cores is capped)."""
         self._threads.setValue(min(count or 0, self._threads.maximum()))
+
+    def _add_choice(
+        self, grid: QGridLayout, row: int, label_text: str, items: list[tuple[str, str]], tooltip: str
+    ) -> tuple[QComboBox, int]:
+        """A labelled combo box across the panel's width at ``row`` (label above it); returns it and
+        the next free row."""
+        label = QLabel(label_text)
+        combo = QComboBox()
+        for text, data in items:
+            combo.addItem(text, data)
+        combo.setToolTip(tooltip)
+        combo.setAccessibleName(label_text)
+        self._wheel_guard.guard(combo)
+        label.setBuddy(combo)
+        label.setToolTip(tooltip)
+        grid.addWidget(label, row, 0, 1, 2)
+        grid.addWidget(combo, row + 1, 0, 1, 2)
+        grid.setRowMinimumHeight(row + 2, 6)
+        return combo, row + 3
 
     def kv_type(self) -> str:
         """The KV cache type chosen: ``f16``, ``q8_0`` or ``q4_0``."""

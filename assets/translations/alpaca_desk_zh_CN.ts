@@ -791,147 +791,144 @@ Last changed {when}</source>
         <translation>用于解码的 CPU 线程数。“自动”会实测哪个线程数最快，并在其他程序占用处理器时只用一个线程。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="234"/>
-        <location filename="../../app/views/decoding_panel.py" line="246"/>
+        <location filename="../../app/views/decoding_panel.py" line="237"/>
         <source>KV cache</source>
         <translation>KV 缓存</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="236"/>
+        <location filename="../../app/views/decoding_panel.py" line="239"/>
         <source>f16 (full size)</source>
         <translation>f16（完整大小）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="237"/>
+        <location filename="../../app/views/decoding_panel.py" line="240"/>
         <source>q8_0 (half the memory)</source>
         <translation>q8_0（一半内存）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="238"/>
+        <location filename="../../app/views/decoding_panel.py" line="241"/>
         <source>q4_0 (a quarter of the memory)</source>
         <translation>q4_0（四分之一内存）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="241"/>
+        <location filename="../../app/views/decoding_panel.py" line="244"/>
         <source>How the model keeps the conversation in memory. q8_0 halves the KV cache and q4_0 quarters it, for long contexts in less memory; both turn flash attention on, which on the CPU decodes more slowly as a conversation grows. Applies when the model is loaded again.</source>
         <translation>模型在内存中保存对话的方式。q8_0 让 KV 缓存减半，q4_0 减为四分之一，用更少内存支持长上下文；两者都会开启 flash attention，在 CPU 上对话越长解码越慢。重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="257"/>
-        <location filename="../../app/views/decoding_panel.py" line="270"/>
+        <location filename="../../app/views/decoding_panel.py" line="253"/>
         <source>Speculative decoding</source>
         <translation>投机解码</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="259"/>
+        <location filename="../../app/views/decoding_panel.py" line="255"/>
         <source>Off</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="260"/>
+        <location filename="../../app/views/decoding_panel.py" line="256"/>
         <source>Prompt lookup</source>
         <translation>提示词查找</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="261"/>
+        <location filename="../../app/views/decoding_panel.py" line="257"/>
         <source>Automatic (prompt lookup while it pays)</source>
         <translation>自动（划算时使用提示词查找）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="264"/>
+        <location filename="../../app/views/decoding_panel.py" line="260"/>
         <source>Guess the next tokens by copying what followed the same words earlier in the conversation, and check the guesses in one step: faster when the answer repeats the prompt (rewriting, proofreading, quoting), the same text either way. Automatic stops guessing when it does not pay. Applies when the model is loaded again.</source>
         <translation>照抄对话中相同词语之前出现时后面的内容来猜测接下来的词元，并一步验证这些猜测：回答重复提示内容时（改写、校对、引用）更快，生成的文本完全相同。自动模式在不划算时停止猜测。重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="281"/>
-        <location filename="../../app/views/decoding_panel.py" line="292"/>
+        <location filename="../../app/views/decoding_panel.py" line="270"/>
         <source>When the context is full</source>
         <translation>上下文已满时</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="283"/>
+        <location filename="../../app/views/decoding_panel.py" line="271"/>
         <source>Leave out the oldest turns</source>
         <translation>省略最早的对话轮次</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="284"/>
+        <location filename="../../app/views/decoding_panel.py" line="271"/>
         <source>Stop with a message</source>
         <translation>停止并提示</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="287"/>
+        <location filename="../../app/views/decoding_panel.py" line="273"/>
         <source>What happens when a conversation no longer fits the context: leave its oldest turns out of the prompt (the model forgets them), or refuse the next message and say so, keeping what you typed.</source>
         <translation>对话超出上下文时怎么办：从提示中省略最早的轮次（模型会忘记它们），或拒绝发送下一条消息并说明原因，保留你输入的内容。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="303"/>
+        <location filename="../../app/views/decoding_panel.py" line="280"/>
         <source>Reset to paper defaults</source>
         <translation>恢复论文默认值</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="306"/>
+        <location filename="../../app/views/decoding_panel.py" line="283"/>
         <source>Context 2048, 512 new tokens, temperature 0.2, top-k 40, top-p 0.9, repetition penalty 1.1, random seed.</source>
         <translation>上下文长度 2048，最多生成 512 个 token，温度 0.2，Top-k 40，Top-p 0.9，重复惩罚 1.1，随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="315"/>
+        <location filename="../../app/views/decoding_panel.py" line="292"/>
         <source>Template</source>
         <translation>提示词模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="323"/>
+        <location filename="../../app/views/decoding_panel.py" line="300"/>
         <source>How the conversation is written into the prompt.</source>
         <translation>决定对话内容以何种格式写入提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="324"/>
-        <location filename="../../app/views/decoding_panel.py" line="544"/>
+        <location filename="../../app/views/decoding_panel.py" line="301"/>
+        <location filename="../../app/views/decoding_panel.py" line="540"/>
         <source>Automatic (from the model)</source>
         <translation>自动（根据模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="331"/>
+        <location filename="../../app/views/decoding_panel.py" line="308"/>
         <source>Chat template</source>
         <translation>对话模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="336"/>
+        <location filename="../../app/views/decoding_panel.py" line="313"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="339"/>
+        <location filename="../../app/views/decoding_panel.py" line="316"/>
         <source>Text the conversation starts with. Leave it empty to use the template&apos;s default.</source>
         <translation>放在对话开头的文本。留空则使用模板的默认系统提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="350"/>
-        <location filename="../../app/views/decoding_panel.py" line="353"/>
+        <location filename="../../app/views/decoding_panel.py" line="327"/>
+        <location filename="../../app/views/decoding_panel.py" line="330"/>
         <source>Prompt preview</source>
         <translation>提示词预览</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="351"/>
+        <location filename="../../app/views/decoding_panel.py" line="328"/>
         <source>The exact text the model reads for the next answer.</source>
         <translation>模型生成下一条回答时实际读取的完整文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="443"/>
+        <location filename="../../app/views/decoding_panel.py" line="439"/>
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="443"/>
+        <location filename="../../app/views/decoding_panel.py" line="439"/>
         <source>Automatic ({0} in use)</source>
         <translation>自动（当前 {0} 个）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="546"/>
+        <location filename="../../app/views/decoding_panel.py" line="542"/>
         <source>Automatic: {label}</source>
         <translation>自动：{label}</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="594"/>
+        <location filename="../../app/views/decoding_panel.py" line="590"/>
         <source>No system prompt</source>
         <translation>无系统提示词</translation>
     </message>
@@ -3302,24 +3299,23 @@ Planned at {ctx} tokens of context, {kv} KV cache: weights {weights}, KV cache {
         <translation>重启并重新加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="288"/>
+        <location filename="../../app/controllers/models.py" line="287"/>
         <source>The KV cache type {0} takes effect when the model is loaded again.</source>
         <translation>KV 缓存类型 {0} 在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="303"/>
+        <location filename="../../app/controllers/models.py" line="298"/>
         <source>The speculative decoding choice takes effect when the model is loaded again.</source>
         <translation>投机解码的选择在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="320"/>
+        <location filename="../../app/controllers/models.py" line="317"/>
         <source>The context size {0} takes effect when the model is loaded again.</source>
         <translation>上下文长度 {0} 将在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="289"/>
         <location filename="../../app/controllers/models.py" line="304"/>
-        <location filename="../../app/controllers/models.py" line="321"/>
+        <location filename="../../app/controllers/models.py" line="318"/>
         <source>Reload now</source>
         <translation>立即重新加载</translation>
     </message>
