@@ -1,5 +1,7 @@
-"""The chat flow: send a message, stream the answer into the chat view and the store, stop,
-regenerate, edit an earlier question, and the context meter."""
+"""The chat flow (long on purpose: one conversation's states in one place): send, stream, stop.
+
+It sends a message, streams the answer into the chat view and the store, stops, regenerates,
+edits an earlier question, keeps the context meter, and handles a full context."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The side panel of decoding controls: sampling parameters, presets, chat template and preview.
+"""The side panel of decoding controls (long on purpose: every control with its tooltip and its
+limits), for sampling parameters, presets, chat template and preview.
 
 The panel lays the controls out and keeps the parameters, the preset shown, the template choice
 and the system prompt consistent. Every numeric control is a

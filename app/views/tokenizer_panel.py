@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -248,7 +248,7 @@ class TokenizerPanel(QWidget):
                 self.pieces_choice.setCurrentIndex(0)
             self._schedule()
 
-        run_task(work, done)
+        run_task(work, done, pool=_panel_pool())
 
     def remove_tokenizer(self, key: str) -> None:
         """Stop comparing with this tokenizer."""
@@ -282,7 +282,7 @@ class TokenizerPanel(QWidget):
                 preview += "<p><i>" + html.escape(self._more_text(len(text))) + "</i></p>"
             return counts, preview
 
-        run_task(work, lambda result, error: self._apply(generation, result, error))
+        run_task(work, lambda result, error: self._apply(generation, result, error), pool=_panel_pool())
 
     def _more_text(self, total: int) -> str:
         return self.tr("Showing the first {0} of {1} characters; the counts cover all of them.").format(
@@ -410,6 +410,20 @@ class TokenizerPanel(QWidget):
         remove = menu.addAction(self.tr("Remove from the comparison"))
         remove.triggered.connect(lambda: self.remove_tokenizer(key))
         menu.exec(self.table.viewport().mapToGlobal(position))
+
+
+_POOL: list[QThreadPool] = []
+
+
+def _panel_pool() -> QThreadPool:
+    """The panel's own threads: on a 2-core laptop the shared pool has two, and a slow hub request
+    in each would leave a tokenizer the user chose, or a count, waiting behind them. Not owned by
+    a panel, so that closing one never waits on the GUI thread for a count to end."""
+    if not _POOL:
+        pool = QThreadPool()
+        pool.setMaxThreadCount(2)
+        _POOL.append(pool)
+    return _POOL[0]
 
 
 def _check_in_child(path: str) -> None:

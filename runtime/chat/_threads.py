@@ -21,18 +21,14 @@ import statistics
 import time
 from collections.abc import Callable
 
+# Defined beside the machine's other figures (runtime.models, which the report also uses without
+# the chat package); the chat modules import them from here.
+from runtime.models.machine import default_threads, usable_cores  # noqa: F401 - re-exported
+
 #: A token this many times slower than the chosen count's mean (and slower than the floor) means
 #: a worker thread was descheduled: measured here, such tokens take 0.1 to 1.3 s instead of 1 ms.
 STALL_FACTOR = 20.0
 STALL_FLOOR_S = 0.02
-
-
-def usable_cores() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 PROC_STAT = "/proc/stat"
@@ -128,17 +124,6 @@ def idle_cores(cpu_use: CpuUse | None = None) -> float | None:
     if not hasattr(os, "getloadavg"):
         return None
     return usable_cores() - max(0.0, os.getloadavg()[0] - 1.0)
-
-
-def default_threads() -> int:
-    """The largest count worth trying: all cores on small machines, half on big ones.
-
-    Token generation is memory-bound; past the physical core count, extra threads only contend
-    (llama.cpp itself defaults to physical cores). Python cannot see physical cores portably,
-    so SMT pairs are assumed above 4 logical CPUs.
-    """
-    n = usable_cores()
-    return n if n <= 4 else n // 2
 
 
 def candidate_counts(most: int) -> tuple[int, ...]:

@@ -83,6 +83,17 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def default_threads() -> int:
+    """The largest thread count worth trying: all cores on small machines, half on big ones.
+
+    Token generation is memory-bound; past the physical core count, extra threads only contend
+    (llama.cpp itself defaults to physical cores). Python cannot see physical cores portably,
+    so SMT pairs are assumed above 4 logical CPUs.
+    """
+    n = usable_cores()
+    return n if n <= 4 else n // 2
+
+
 def memory_figures() -> tuple[int, int]:
     """(total, available) bytes of memory for a new model in this process.
 

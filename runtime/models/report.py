@@ -134,7 +134,7 @@ def _threads(threads: int) -> int:
     # batch threads too; llama-cpp-python's own would generate on half the logical cores.
     if threads:
         return threads
-    from runtime.chat import default_threads
+    from runtime.models.machine import default_threads
 
     return default_threads()
 
