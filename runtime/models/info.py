@@ -183,7 +183,7 @@ _ARCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _SHOWN_CHARS = 40
 
 
-def _chat_template(reader: Any, meta: _Metadata) -> str | None:
+def _chat_template(header: Any, meta: _Metadata) -> str | None:
     """``tokenizer.chat_template``, cut to at most ``MAX_CHAT_TEMPLATE_CHARS + 1`` characters.
 
     The value is untrusted and may be any size; it travels to the GUI with the model's facts and
@@ -193,19 +193,15 @@ def _chat_template(reader: Any, meta: _Metadata) -> str | None:
     """
     from gguf.constants import GGUFValueType
 
-    field = reader.fields.get("tokenizer.chat_template")
-    if field is None or not field.data:
+    field = header.fields.get("tokenizer.chat_template")
+    if field is None:
         return None
-    if list(field.types) != [GGUFValueType.STRING]:
-        raise meta.bad("tokenizer.chat_template", f"is {_type_name(list(field.types))}, not text")
-    try:
-        raw = field.parts[field.data[0]]
-        # Every 4 bytes decode to at least one character (a U+FFFD for bytes that are not
-        # UTF-8), so this many bytes give more than MAX_CHAT_TEMPLATE_CHARS + 1 characters
-        # whenever the value is longer than that.
-        head = bytes(raw[: 4 * (MAX_CHAT_TEMPLATE_CHARS + 2)])
-    except Exception:  # noqa: BLE001 - a malformed field is the same as a missing one here
-        return None
+    if field.type != GGUFValueType.STRING:
+        raise meta.bad("tokenizer.chat_template", f"is {_type_name(field)}, not text")
+    # Every 4 bytes decode to at least one character (a U+FFFD for bytes that are not UTF-8), so
+    # this many bytes give more than MAX_CHAT_TEMPLATE_CHARS + 1 characters whenever the value is
+    # longer than that.
+    head = bytes(field.value[: 4 * (MAX_CHAT_TEMPLATE_CHARS + 2)])
     return head.decode("utf-8", errors="replace")[: MAX_CHAT_TEMPLATE_CHARS + 1] or None
 
 
@@ -214,16 +210,11 @@ def _shown(value: Any) -> str:
     return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 
 
-def _type_name(types: list[Any]) -> str:
-    """``an array of STRING`` or ``a FLOAT32``: what a field holds, in words."""
-    from gguf import GGUFValueType
-
-    if not types:
-        return "no value"
-    if types[0] == GGUFValueType.ARRAY:
-        inner = types[-1].name if len(types) > 1 else "nothing"
-        return f"an array of {inner}"
-    return f"a {types[0].name}"
+def _type_name(field: Any) -> str:
+    """``an array of STRING`` or ``a FLOAT32``: what a header field holds, in words."""
+    if field.is_array:
+        return f"an array of {field.item_type.name}"
+    return f"a {field.type.name}"
 
 
 class _Metadata:
@@ -233,8 +224,8 @@ class _Metadata:
     :class:`ModelLoadError` naming the file and the field otherwise; a missing field is ``None``.
     """
 
-    def __init__(self, reader: Any, file: Path) -> None:
-        self._fields = reader.fields
+    def __init__(self, header: Any, file: Path) -> None:
+        self._fields = header.fields
         self._file = file
 
     def bad(self, key: str, problem: str) -> ModelLoadError:
@@ -247,26 +238,21 @@ class _Metadata:
             params={"name": name, "path": str(self._file), "field": key, "problem": problem},
         )
 
-    def _field(self, key: str) -> tuple[Any, list[Any]] | None:
-        field = self._fields.get(key)
-        if field is None:
-            return None
-        return field, list(field.types)
-
     def integer(self, key: str, *, low: int, high: int) -> int | None:
         """A whole number in ``low..high``, or None when the field is missing."""
         from gguf import GGUFValueType as T  # noqa: N814 - a constant namespace, as in gguf's own code
 
-        found = self._field(key)
-        if found is None:
+        from runtime.gguf_header import INTEGER_TYPES
+
+        field = self._fields.get(key)
+        if field is None:
             return None
-        field, types = found
-        integers = {T.UINT8, T.INT8, T.UINT16, T.INT16, T.UINT32, T.INT32, T.UINT64, T.INT64}
-        if len(types) != 1 or types[0] not in integers:
-            text = bytes(field.parts[-1]).decode("utf-8", errors="replace") if types == [T.STRING] else None
-            shown = f" ({_shown(text)})" if text is not None else ""
-            raise self.bad(key, f"is {_type_name(types)}{shown}, not a whole number")
-        value = int(field.contents())
+        if field.type not in INTEGER_TYPES:
+            shown = ""
+            if field.type == T.STRING:
+                shown = f" ({_shown(bytes(field.value[: 4 * _SHOWN_CHARS]).decode('utf-8', errors='replace'))})"
+            raise self.bad(key, f"is {_type_name(field)}{shown}, not a whole number")
+        value = int(field.value)
         if not low <= value <= high:
             raise self.bad(key, f"is {value:,}, outside {low:,}..{high:,}")
         return value
@@ -275,17 +261,16 @@ class _Metadata:
         """A UTF-8 string of at most ``max_chars`` characters, or None when the field is missing."""
         from gguf import GGUFValueType as T  # noqa: N814
 
-        found = self._field(key)
-        if found is None:
+        field = self._fields.get(key)
+        if field is None:
             return None
-        field, types = found
-        if types != [T.STRING]:
-            raise self.bad(key, f"is {_type_name(types)}, not text")
-        raw = bytes(field.parts[-1])
+        if field.type != T.STRING:
+            raise self.bad(key, f"is {_type_name(field)}, not text")
+        raw = field.value
         if len(raw) > 4 * max_chars:  # cheap bound first: a character is at most 4 bytes
             raise self.bad(key, f"is {len(raw):,} bytes long (at most {max_chars:,} characters)")
         try:
-            text = raw.decode("utf-8")
+            text = bytes(raw).decode("utf-8")
         except UnicodeDecodeError:
             raise self.bad(key, "is not valid UTF-8 text") from None
         if len(text) > max_chars:
@@ -299,25 +284,23 @@ class _Metadata:
         logit into NaN, and the chat then prints garbage ("EEEE") instead of failing.
         """
         import numpy as np
-        from gguf import GGUFValueType as T  # noqa: N814
 
-        floats = {T.FLOAT32, T.FLOAT64}
+        from runtime.gguf_header import FLOAT_TYPES
+
         for key, field in self._fields.items():
-            types = list(field.types)
-            if not key.startswith(prefix) or not types or types[-1] not in floats:
+            if not key.startswith(prefix) or (field.item_type if field.is_array else field.type) not in FLOAT_TYPES:
                 continue
-            for index in field.data:
-                values = np.asarray(field.parts[index], dtype=np.float64).ravel()
-                wrong = values[~np.isfinite(values)]
-                if wrong.size:
-                    raise self.bad(key, f"is {float(wrong[0])}, not a finite number")
+            values = np.asarray(field.value, dtype=np.float64).ravel()
+            wrong = values[~np.isfinite(values)]
+            if wrong.size:
+                raise self.bad(key, f"is {float(wrong[0])}, not a finite number")
 
     def positive_number(self, key: str) -> None:
-        """A floating-point field, when present, is greater than zero (a frequency base, a scale)."""
+        """A number, when present, is greater than zero (a frequency base, a scale)."""
         field = self._fields.get(key)
-        if field is None or len(field.types) != 1:
+        if field is None or field.is_array or isinstance(field.value, memoryview):
             return
-        value = float(field.contents())
+        value = float(field.value)
         if not value > 0:
             raise self.bad(key, f"is {value}, not a number above 0")
 
@@ -325,35 +308,36 @@ class _Metadata:
         """How many strings an array of strings holds (at most ``high``), or None when missing."""
         from gguf import GGUFValueType as T  # noqa: N814
 
-        found = self._field(key)
-        if found is None:
+        field = self._fields.get(key)
+        if field is None:
             return None
-        field, types = found
-        if types != [T.ARRAY, T.STRING]:
-            raise self.bad(key, f"is {_type_name(types)}, not a list of strings")
-        count = len(field.data)
-        if count > high:
-            raise self.bad(key, f"has {count:,} entries (at most {high:,})")
-        return count
+        if not field.is_array or field.item_type != T.STRING:
+            raise self.bad(key, f"is {_type_name(field)}, not a list of strings")
+        if field.count > high:
+            raise self.bad(key, f"has {field.count:,} entries (at most {high:,})")
+        return field.count
 
 
-def _open_reader(file: Path) -> Any:
-    from gguf import GGUFReader  # imported here: it pulls in numpy, which start-up does not need
+def open_header(file: Path) -> Any:
+    """The header of ``file`` (checked with :func:`check_model_file`), as a
+    :class:`runtime.gguf_header.GGUFHeader`, with its failures as :class:`ModelLoadError`."""
+    # Imported here: it pulls in numpy, which start-up does not need.
+    from runtime.gguf_header import GGUFHeaderError, read_header
 
     try:
-        return GGUFReader(file)
+        return read_header(file)
     except (MemoryError, OSError) as exc:
         if isinstance(exc, OSError) and exc.errno != errno.ENOMEM:
-            raise _bad_header(file, exc) from exc
-        # The reader maps the whole file: under a memory or address-space limit that mapping is
-        # what fails, and the file is not to blame.
+            raise _unreadable(file, exc) from exc
+        # The whole file is mapped: under a memory or address-space limit that mapping is what
+        # fails, and the file is not to blame.
         raise ModelLoadError(
             f"There is not enough memory to read {file.name}'s header (mapping the file failed). Close "
             "other programs, or raise this session's memory limit, and load it again.",
             code="model_header_out_of_memory",
             params={"name": file.name},
         ) from exc
-    except Exception as exc:  # noqa: BLE001 - gguf raises ValueError, struct.error, IndexError, ...
+    except GGUFHeaderError as exc:
         raise _bad_header(file, exc) from exc
 
 
@@ -378,15 +362,15 @@ def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
             has the wrong type or an impossible value (code ``model_bad_metadata``, naming the field).
     """
     file = check_model_file(path)
-    return model_info_from_reader(file, _open_reader(file))
+    return model_info_from_header(file, open_header(file))
 
 
-def model_info_from_reader(file: Path, reader: Any) -> ModelInfo:
-    """:func:`read_model_info` for a file already checked and opened (``gguf.GGUFReader``): for
+def model_info_from_header(file: Path, header: Any) -> ModelInfo:
+    """:func:`read_model_info` for a file already checked and read (:func:`open_header`): for
     callers that read more of the same header (the planner), so that it is parsed once."""
     from gguf.constants import GGMLQuantizationType, LlamaFileType
 
-    meta = _Metadata(reader, file)
+    meta = _Metadata(header, file)
 
     arch = meta.string("general.architecture", max_chars=64)
     if arch is not None and not _ARCH_NAME.fullmatch(arch):
@@ -407,11 +391,11 @@ def model_info_from_reader(file: Path, reader: Any) -> ModelInfo:
     # A file type is an enum llama.cpp reads as uint32; values this gguf does not know are newer
     # quantizations, named below from the tensors instead.
     file_type = meta.integer("general.file_type", low=0, high=(1 << 32) - 1)
-    chat_template = _chat_template(reader, meta)
+    chat_template = _chat_template(header, meta)
 
     n_params = 0
     type_counts: dict[str, int] = {}
-    for tensor in reader.tensors:
+    for tensor in header.tensors:
         n_params += int(tensor.n_elements)
         if len(tensor.shape) >= 2:
             try:
@@ -419,7 +403,7 @@ def model_info_from_reader(file: Path, reader: Any) -> ModelInfo:
             except ValueError:
                 type_name = f"type {int(tensor.tensor_type)}"
             type_counts[type_name] = type_counts.get(type_name, 0) + int(tensor.n_elements)
-    end_of_data = max((int(t.data_offset) + int(t.n_bytes) for t in reader.tensors), default=0)
+    end_of_data = max((t.data_offset + t.n_bytes for t in header.tensors), default=0)
     size = file.stat().st_size
     if end_of_data > size:
         raise ModelLoadError(
@@ -481,13 +465,13 @@ def embedding_rows(path: str | os.PathLike[str]) -> int:
             ) from exc
         return rows
     file = check_model_file(target)
-    reader = _open_reader(file)
-    for tensor in reader.tensors:
+    header = open_header(file)
+    for tensor in header.tensors:
         if tensor.name == "token_embd.weight":
             # GGUF lists dimensions innermost first: (hidden size, rows).
-            shape = [int(n) for n in tensor.shape]
+            shape = list(tensor.shape)
             if len(shape) != 2 or not 1 <= shape[-1] <= MAX_VOCAB_SIZE or shape[0] < 1:
-                raise _Metadata(reader, file).bad(
+                raise _Metadata(header, file).bad(
                     "token_embd.weight", f"has the shape {shape}, not (hidden size, 1..{MAX_VOCAB_SIZE:,} rows)"
                 )
             return shape[-1]

@@ -8,9 +8,9 @@ Memory is the inference host's peak resident set: the host's own Python and llam
 libraries, the weights (llama.cpp maps the file and populates the mapping, so every tensor byte
 is resident once loaded), the KV cache (allocated and cleared at load: resident at once, whatever
 the conversation's length), llama.cpp's vocabulary tables, and the part of the compute buffers
-that a prompt batch touches. Reading the header before the load (gguf's reader makes a few Python
-objects per vocabulary piece) is a peak of its own, freed before llama.cpp loads: the plan takes
-the larger of the two.
+that a prompt batch touches. Checking the header before the load is a peak of its own (small
+since runtime.gguf_header reads it), freed before llama.cpp loads: the plan takes the larger of
+the two.
 
 Speed is the decode rate: each token reads every weight (but one row of the token embedding)
 and the KV cache up to the current depth, so it is bounded by the memory bandwidth; it is also
@@ -33,9 +33,9 @@ from runtime.models.info import (
     MAX_VOCAB_SIZE,
     ModelInfo,
     _Metadata,
-    _open_reader,
     check_model_file,
-    model_info_from_reader,
+    model_info_from_header,
+    open_header,
 )
 from runtime.models.machine import Machine
 
@@ -53,16 +53,12 @@ DEFAULT_BATCH = 512
 #: the parts below: 22 MB before llama_cpp is imported, about 50 MB after, and 5 to 12 MB that the
 #: load adds beyond the weights, the KV cache and the vocabulary (more for the wider models).
 HOST_BASELINE_BYTES = 59_000_000
-#: The host before llama_cpp is imported, while gguf's reader checks the header.
+#: The host before llama_cpp is imported, while the header is checked (runtime.gguf_header: the
+#: header's pages are read through a mapping, and nothing of its size is built besides).
 HOST_BEFORE_LOAD_BYTES = 22_000_000
-#: Reading a header costs this much per numpy array gguf's reader makes while it lasts (two per
-#: string of an array, one per number: a SentencePiece vocabulary's pieces, scores and types give
-#: four per piece, a BPE vocabulary's merges two more per merge), freed before the load: 164 MB
-#: for 49,953 SentencePiece pieces (199,913 arrays), 195 MB for SmolLM2's 49,152 BPE pieces and
-#: 48,900 merges (245,408).
-HEADER_BYTES_PER_PART = 825
-#: A SentencePiece header's arrays per vocabulary piece (for files not downloaded yet).
-HEADER_PARTS_PER_PIECE = 4
+#: A SentencePiece header's bytes per vocabulary piece (its text's length and a few bytes of text,
+#: a score and a type), for files not downloaded yet.
+HEADER_BYTES_PER_PIECE = 24
 #: llama.cpp's vocabulary tables (the pieces, their scores, the lookup maps): 13 MB for 49,953
 #: pieces and 14 MB for 55,296 after the load, whatever the model's width.
 VOCAB_BYTES_PER_PIECE = 265
@@ -101,7 +97,7 @@ class ModelShape:
     embedding_bytes: int  # the token embedding's share of them (one row read per token)
     tied_output: bool  # no output matrix: the embedding is read whole for every token's logits
     exact: bool  # read from a file (False: guessed from a parameter count)
-    header_parts: int = 0  # numpy arrays gguf's reader makes of the header (0: a SentencePiece guess)
+    header_bytes: int = 0  # the file's header (0: a SentencePiece vocabulary's, guessed)
 
     @property
     def head_dim(self) -> int:
@@ -235,8 +231,7 @@ def plan(
     compute = compute_bytes(shape, batch=batch, n_ctx=n_ctx, flash_attention=kv_type != "f16")
     vocab = VOCAB_BYTES_PER_PIECE * shape.n_vocab
     loaded = HOST_BASELINE_BYTES + shape.weight_bytes + kv + compute + vocab
-    parts = shape.header_parts or HEADER_PARTS_PER_PIECE * shape.n_vocab
-    header = HOST_BEFORE_LOAD_BYTES + HEADER_BYTES_PER_PART * parts
+    header = HOST_BEFORE_LOAD_BYTES + (shape.header_bytes or HEADER_BYTES_PER_PIECE * shape.n_vocab)
     memory = max(loaded, header)
 
     at = n_ctx // 2 if depth is None else max(0, min(depth, n_ctx))
@@ -277,12 +272,12 @@ def read_shape(path: str | os.PathLike[str]) -> ModelShape:
             or out of range (``model_bad_metadata``, naming it).
     """
     file = check_model_file(path)
-    return shape_from_reader(file, _open_reader(file))
+    return shape_from_header(file, open_header(file))
 
 
 def read_info_and_shape(path: str | os.PathLike[str]) -> tuple[ModelInfo, ModelShape | None]:
     """A file's :class:`ModelInfo` (every check a load makes) and its shape, from one read of its
-    header: reading one with gguf's reader takes seconds for a 50,000-piece vocabulary.
+    header.
 
     The shape is None when the header stores it in a way the planner does not read (per-layer
     head counts or widths, as arrays): the load's own checks and llama.cpp judge such a file.
@@ -291,19 +286,19 @@ def read_info_and_shape(path: str | os.PathLike[str]) -> tuple[ModelInfo, ModelS
         ModelLoadError: what :func:`runtime.models.read_model_info` raises.
     """
     file = check_model_file(path)
-    reader = _open_reader(file)
-    info = model_info_from_reader(file, reader)
+    header = open_header(file)
+    info = model_info_from_header(file, header)
     try:
-        return info, shape_from_reader(file, reader)
+        return info, shape_from_header(file, header)
     except ModelLoadError as exc:
         if exc.code != "model_bad_metadata":
             raise
         return info, None
 
 
-def shape_from_reader(file: Path, reader: Any) -> ModelShape:
-    """:func:`read_shape` for a file already checked and opened (``gguf.GGUFReader``)."""
-    meta = _Metadata(reader, file)
+def shape_from_header(file: Path, header: Any) -> ModelShape:
+    """:func:`read_shape` for a file already checked and read (:func:`runtime.models.info.open_header`)."""
+    meta = _Metadata(header, file)
     arch = meta.string("general.architecture", max_chars=64) or "llama"
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", arch):
         raise meta.bad("general.architecture", "is not an architecture name")
@@ -323,8 +318,8 @@ def shape_from_reader(file: Path, reader: Any) -> ModelShape:
     n_vocab = meta.string_array_length("tokenizer.ggml.tokens", high=MAX_VOCAB_SIZE) or 0
     weights = embedding = 0
     tied = True
-    for tensor in reader.tensors:
-        size = int(tensor.n_bytes)
+    for tensor in header.tensors:
+        size = tensor.n_bytes
         weights += size
         if tensor.name == "token_embd.weight":
             embedding = size
@@ -344,7 +339,7 @@ def shape_from_reader(file: Path, reader: Any) -> ModelShape:
         embedding_bytes=embedding,
         tied_output=tied,
         exact=True,
-        header_parts=sum(len(field.parts) for field in reader.fields.values()),
+        header_bytes=header.header_bytes,
     )
 
 

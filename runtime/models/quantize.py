@@ -177,20 +177,24 @@ class GgufShape:
 
 
 def gguf_shape(path: str | os.PathLike[str]) -> GgufShape:
-    """Read a GGUF file's tensor shapes (checked first with :func:`runtime.models.loader.check_model`)."""
-    import gguf
+    """Read a GGUF file's tensor shapes (checked first, as a load checks it)."""
+    from runtime.models.info import check_model_file, model_info_from_header, open_header
 
-    info = check_model(path)
-    reader = gguf.GGUFReader(info.path)
-    tensors = tuple((t.name, tuple(int(d) for d in reversed(t.shape.tolist()))) for t in reader.tensors)
-    heads = reader.fields.get("llama.attention.head_count")
-    kv_heads = reader.fields.get("llama.attention.head_count_kv")
+    file = check_model_file(path)
+    header = open_header(file)
+    info = model_info_from_header(file, header)
+    tensors = tuple((t.name, tuple(reversed(t.shape))) for t in header.tensors)
+    heads = header.fields.get("llama.attention.head_count")
+    kv_heads = header.fields.get("llama.attention.head_count_kv")
     n_gqa = 1
-    if heads is not None and kv_heads is not None:
-        n_gqa = max(1, int(heads.contents()) // max(1, int(kv_heads.contents())))
-    n_params = sum(int(t.n_elements) for t in reader.tensors)
+    if heads is not None and kv_heads is not None and not heads.is_array and not kv_heads.is_array:
+        try:
+            n_gqa = max(1, int(heads.value) // max(1, int(kv_heads.value)))
+        except (TypeError, ValueError):  # a string where a count belongs: llama.cpp refuses the file itself
+            n_gqa = 1
+    n_params = sum(t.n_elements for t in header.tensors)
     layers = 1 + max((int(m.group(1)) for n, _s in tensors if (m := re.match(r"blk\.(\d+)\.", n))), default=-1)
-    return GgufShape(tensors, layers, int(info.vocab_size or 0), n_gqa, n_params, int(reader.data_offset))
+    return GgufShape(tensors, layers, int(info.vocab_size or 0), n_gqa, n_params, header.data_offset)
 
 
 class _QuantizeLog:

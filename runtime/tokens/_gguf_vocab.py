@@ -6,9 +6,7 @@ file costs a few MB here.
 
 from __future__ import annotations
 
-import mmap
 import os
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -23,89 +21,19 @@ def _gguf_error(path: Path, message: str, code: str, **params: object) -> Tokeni
     return TokenizerError(message, code=code, params={"path": str(path), **params})
 
 
-# GGUF metadata value types (gguf.GGUFValueType) -> struct format of one value; 8 is STRING, 9 ARRAY.
-_GGUF_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
-_GGUF_STRING, _GGUF_ARRAY = 8, 9
+def _plain(field: Any) -> Any:
+    """A header field's value as Python values: text for a string, a list for an array."""
+    from runtime.gguf_header import StringArray
 
-
-class _GGUFMetadata:
-    """A minimal reader of a GGUF header's key/value section (versions 2 and 3, either byte order).
-
-    The ``gguf`` package's reader builds numpy views for every part of every string and takes
-    seconds on a 50,000-token vocabulary; this one reads only the keys asked for, in tens of
-    milliseconds, and never looks at tensors. Malformed input raises ``struct.error``/``ValueError``.
-    """
-
-    def __init__(self, data: Any, wanted: set[str]) -> None:
-        self._data = data
-        self._offset = 4
-        version = self._unpack("<I")
-        self._order = "<" if version < 0x10000 else ">"
-        if self._order == ">":
-            version = int.from_bytes(version.to_bytes(4, "little"), "big")
-        if version not in (2, 3):
-            raise ValueError(f"GGUF version {version} is not supported")
-        self._unpack(self._order + "Q")  # tensor count
-        n_kv = self._unpack(self._order + "Q")
-        self.values: dict[str, Any] = {}
-        for _ in range(n_kv):
-            key = self._string()
-            kind = self._unpack(self._order + "I")
-            if key in wanted:
-                self.values[key] = self._value(kind)
-            else:
-                self._skip(kind)
-
-    def _unpack(self, fmt: str) -> Any:
-        (value,) = struct.unpack_from(fmt, self._data, self._offset)
-        self._offset += struct.calcsize(fmt)
-        return value
-
-    def _string(self) -> str:
-        length = self._unpack(self._order + "Q")
-        end = self._offset + length
-        if end > len(self._data):
-            raise ValueError("a string runs past the end of the file")
-        text = bytes(self._data[self._offset : end]).decode("utf-8", errors="replace")
-        self._offset = end
-        return text
-
-    def _value(self, kind: int) -> Any:
-        if kind == _GGUF_STRING:
-            return self._string()
-        if kind == _GGUF_ARRAY:
-            item_kind = self._unpack(self._order + "I")
-            count = self._unpack(self._order + "Q")
-            if count > len(self._data):
-                raise ValueError("an array is longer than the file")
-            if item_kind in _GGUF_SCALARS:
-                fmt = f"{self._order}{count}{_GGUF_SCALARS[item_kind]}"
-                values = list(struct.unpack_from(fmt, self._data, self._offset))
-                self._offset += struct.calcsize(fmt)
-                return values
-            return [self._value(item_kind) for _ in range(count)]
-        if kind in _GGUF_SCALARS:
-            return self._unpack(self._order + _GGUF_SCALARS[kind])
-        raise ValueError(f"unknown GGUF value type {kind}")
-
-    def _skip(self, kind: int) -> None:
-        if kind == _GGUF_ARRAY:
-            item_kind = self._unpack(self._order + "I")
-            count = self._unpack(self._order + "Q")
-            if item_kind in _GGUF_SCALARS:
-                self._offset += count * struct.calcsize(_GGUF_SCALARS[item_kind])
-            else:
-                for _ in range(count):
-                    self._skip(item_kind)
-        elif kind == _GGUF_STRING:
-            length = self._unpack(self._order + "Q")  # (not inlined: _unpack moves the offset itself)
-            self._offset += length
-        elif kind in _GGUF_SCALARS:
-            self._offset += struct.calcsize(_GGUF_SCALARS[kind])
-        else:
-            raise ValueError(f"unknown GGUF value type {kind}")
-        if self._offset > len(self._data):
-            raise ValueError("the metadata runs past the end of the file")
+    if field is None:
+        return None
+    if isinstance(field.value, memoryview):
+        return bytes(field.value).decode("utf-8", errors="replace")
+    if isinstance(field.value, StringArray):
+        return [bytes(item).decode("utf-8", errors="replace") for item in field.value]
+    if field.is_array:
+        return field.value.tolist()
+    return field.value
 
 
 def read_gguf_vocab(path: str | os.PathLike[str]) -> tuple[ModelProto, bool]:
@@ -142,10 +70,13 @@ def read_gguf_vocab(path: str | os.PathLike[str]) -> tuple[ModelProto, bool]:
     names = ("tokens", "model", "scores", "token_type", "add_bos_token", "add_space_prefix")
     ids = ("unknown", "bos", "eos")
     wanted = {prefix + name for name in names} | {f"{prefix}{name}_token_id" for name in ids}
+    # Imported here: it pulls in numpy and gguf, which counting with a tokenizer.model does not need.
+    from runtime.gguf_header import read_header
+
     try:
-        with file.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            values = _GGUFMetadata(data, wanted).values
-    except (OSError, ValueError, struct.error, OverflowError, MemoryError, RecursionError) as exc:
+        fields = read_header(file).fields
+        values = {key: _plain(fields.get(key)) for key in wanted}
+    except (OSError, ValueError, MemoryError) as exc:
         raise _gguf_error(
             file,
             f"{file} is not a readable GGUF file ({exc}); it may be truncated. Download it again, or choose "

@@ -50,7 +50,7 @@ def _capability(module: str) -> str | None:
 def test_capability_packages_exist() -> None:
     assert {"chat", "store", "tokens", "models", "cli"} <= set(CAPABILITIES)
     shared = sorted(p.stem for p in RUNTIME.glob("*.py") if p.stem != "__init__")
-    assert shared == ["_exit", "decoding", "errors", "paths", "settings", "untrusted_json"]
+    assert shared == ["_exit", "decoding", "errors", "gguf_header", "paths", "settings", "untrusted_json"]
 
 
 def test_no_private_names_across_packages() -> None:
