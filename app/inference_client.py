@@ -24,7 +24,8 @@ class InferenceClient(QObject):
     Signals:
         loading(bool): a model load started (True) or ended, either way (False).
         loaded(dict): the model is ready; the dict is ``runtime.models.ModelInfo.to_dict()``
-            plus ``n_ctx`` and ``kv`` (the KV cache type).
+            plus ``n_ctx``, ``kv`` (the KV cache type), ``speculative`` (the mode its answers use)
+            and ``draft`` (the draft model's path, "" without one).
         unloaded(): the model was released.
         prompt_ready(int, int): the request's prompt has this many tokens; this many oldest
             turns were left out to fit the context.
@@ -54,7 +55,10 @@ class InferenceClient(QObject):
         self._event.connect(self._dispatch)
         self._client = self._new_client()
         self._load_id: int | None = None
-        self._loading_speculative = "off"
+        # The mode and draft model of the load in progress, and of the last load that succeeded:
+        # a load refused before the model was released leaves that one, drafting as before.
+        self._loading_mode = ("off", "")
+        self._loaded_mode = ("off", "")
         self._generation_id: int | None = None
         self._count_id: int | None = None
         self._model_info: dict[str, Any] | None = None
@@ -111,12 +115,16 @@ class InferenceClient(QObject):
         n_gpu_layers: int = 0,
         kv_type: str = "f16",
         speculative: str = "off",
+        draft: str = "",
     ) -> None:
         """Load a model (replacing the current one) with a ``kv_type`` KV cache (f16, q8_0 or q4_0)
-        and a ``speculative`` decoding mode for its answers (off, lookup, auto); ``loaded`` or
-        ``failed`` follows."""
+        and a ``speculative`` decoding mode for its answers (off, lookup, auto, or draft with the
+        ``draft`` model file); ``loaded`` or ``failed`` follows. A refused draft model fails the
+        load but leaves the model loaded, drafting off (``failed``, then ``loaded``)."""
         if self._generation_id is not None:
             self.stop()
+        if speculative == "draft" and not draft:
+            speculative = "off"  # no draft model: every answer would be refused (the caller says why)
         # The host drops the current model before loading the new one, so from here on there
         # is none to chat with, whatever the outcome.
         self._model_info = None
@@ -130,8 +138,9 @@ class InferenceClient(QObject):
                 kv=kv_type,
                 # Drafts are verified in batches: their logits must equal one-token decoding's.
                 exact_batches=speculative != "off",
+                draft=draft if speculative == "draft" else None,
             )
-            self._loading_speculative = speculative
+            self._loading_mode = (speculative, draft if speculative == "draft" else "")
         except HostDied as exc:
             self._on_died(str(exc))
             return
@@ -226,14 +235,18 @@ class InferenceClient(QObject):
             self._load_id = None
             self.loading.emit(False)
             if kind == "loaded":
-                self._model_info = {**event["info"], "n_ctx": event.get("n_ctx"), "kv": event.get("kv") or "f16"}
-                self._model_info["speculative"] = self._loading_speculative
+                self._loaded_mode = self._loading_mode
+                self._model_info = self._info(event["info"], event)
                 self.loaded.emit(self._model_info)
             elif kind == "error":
                 self.failed.emit(_error_text(event))
                 if isinstance(event.get("loaded"), dict):
-                    # The file was refused before the previous model was released: it is still usable.
-                    self._model_info = {**event["loaded"], "n_ctx": event.get("n_ctx"), "kv": event.get("kv") or "f16"}
+                    if event.get("draft_refused"):
+                        # The model loaded and its draft model was refused: it answers without drafts.
+                        self._loaded_mode = ("off", "")
+                    # Else the file was refused before the previous model was released: it is still
+                    # usable, with the mode and draft model it was loaded with.
+                    self._model_info = self._info(event["loaded"], event)
                     self.loaded.emit(self._model_info)
             return
         if request_id is not None and request_id == self._generation_id:
@@ -260,6 +273,11 @@ class InferenceClient(QObject):
             self.unloaded.emit()
         elif kind == "error":
             log.info("host error for request %s: %s", request_id, event.get("message"))
+
+    def _info(self, info: dict[str, Any], event: HostEvent) -> dict[str, Any]:
+        speculative, draft = self._loaded_mode
+        extra = {"n_ctx": event.get("n_ctx"), "kv": event.get("kv") or "f16", "speculative": speculative}
+        return {**info, **extra, "draft": draft}
 
     def _on_died(self, message: str) -> None:
         was_loading = self._load_id is not None

@@ -226,6 +226,7 @@ class MainWindow(QMainWindow):
         self.hub_controller.convert_requested.connect(self.convert_downloaded_weights)
         self.hub_controller.convert_wizard_connected = True
         self.hub_controller.error.connect(self.show_error)
+        self.hub_controller.drafter_offer.ready.connect(self.models_controller.use_draft_model)
         # Closing the window while downloads run: to the tray, or a question (app.controllers.tray).
         self.tray_controller = TrayController(
             self.ctx,

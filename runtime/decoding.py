@@ -109,6 +109,6 @@ DEFAULT_PRESET = "single-turn (paper)"
 #: What happens when a conversation outgrows the context: leave the oldest turns out of the
 #: prompt (the paper's multi-turn setting), or refuse the message and say so.
 CONTEXT_FULL_CHOICES = ("drop_oldest", "stop")
-#: Speculative decoding modes the window offers (runtime.chat.speculative; a draft model is the
-#: command line's for now).
-WINDOW_SPECULATIVE_MODES = ("off", "lookup", "auto")
+#: Speculative decoding modes the window offers (runtime.chat.speculative): "draft" with the draft
+#: model file of the settings' ``draft_model``.
+WINDOW_SPECULATIVE_MODES = ("off", "lookup", "auto", "draft")

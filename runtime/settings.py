@@ -75,9 +75,11 @@ class Settings:
     #: A conversation that outgrows the context: "drop_oldest" leaves its oldest turns out of the
     #: prompt, "stop" refuses the next message and says the context is full.
     context_full: str = "drop_oldest"
-    #: Speculative decoding for the next load: "off", "lookup" or "auto" (the model is then loaded
-    #: with flash attention, so that verified drafts give plain decoding's text).
+    #: Speculative decoding for the next load: "off", "lookup", "auto" or "draft" (the model is then
+    #: loaded with flash attention, so that verified drafts give plain decoding's text).
     speculative: str = "off"
+    #: The GGUF file that drafts for the model when ``speculative`` is "draft" ("" = none chosen).
+    draft_model: str = ""
     #: Keys this version does not know (a newer version's file), written back as they were so
     #: that running an older version for a while loses nothing the newer one saved.
     kept_unknown: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -256,6 +258,12 @@ def _folder(value: Any) -> str:
     return value
 
 
+def _file_path(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 1000 or "\0" in value:
+        raise _BadValue("not a file path")
+    return value
+
+
 def _host_address(value: Any) -> str:
     if not isinstance(value, str) or not value or len(value) > 253 or any(ch.isspace() for ch in value):
         raise _BadValue("not a host address")
@@ -297,6 +305,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "kv_type": _kv_type,
     "context_full": _context_full,
     "speculative": _speculative,
+    "draft_model": _file_path,
 }
 
 

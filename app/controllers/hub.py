@@ -16,6 +16,7 @@ from shiboken6 import isValid
 from app.catalogue_texts import catalogue_text
 from app.controllers import dialog_parent
 from app.controllers.downloads import DONE, FAILED, PAUSED, QUEUED, RUNNING, Download, DownloadManager
+from app.controllers.drafter_offer import DrafterOffer
 from app.messages import error_text
 from app.plan_texts import file_plan, star_reason
 from app.tasks import run_task
@@ -87,6 +88,8 @@ class HubController(QObject):
         downloads.changed.connect(self._show_download)
         downloads.removed.connect(self._remove_download)
         downloads.completed.connect(self._on_completed)
+        # "Speed up with the 1.3B model": its ready(path) makes the download the draft model.
+        self.drafter_offer = DrafterOffer(self, self)
 
     # -- the dialog --------------------------------------------------------------------------------
 
@@ -104,6 +107,7 @@ class HubController(QObject):
             dialog.cancel_requested.connect(self.downloads.cancel)
             dialog.open_requested.connect(self.open_download)
             dialog.merge_requested.connect(self.open_merge)
+            dialog.drafter_requested.connect(self.drafter_offer.start)
             self.dialog = dialog
             for item in self.downloads.items:
                 self._show_download(item)
@@ -281,7 +285,7 @@ class HubController(QObject):
         if drafter is not None:
             what += " " + self.tr(
                 "Speed it up with {0}: the 1.3B model of the same vocabulary drafts for it in speculative "
-                "decoding (alpaca-desk chat --speculative draft --draft FILE)."
+                "decoding (Speed up with the 1.3B model downloads it and makes it the draft model)."
             ).format(drafter.repo)
         # The interface's language, whichever way it was chosen ("system" included).
         licence = catalogue_text(entry.licence, entry.licence_zh)
@@ -320,6 +324,7 @@ class HubController(QObject):
             files.append(("", texts, False, ""))
         label = self.tr("Download") if entry.files else self.tr("Download all files")
         self.dialog.set_details(html, files, download_label=label)
+        self.dialog.set_drafter(shown=drafter is not None)
         if entry.format == "lora":
             from runtime.training.published import adapter_folder
 

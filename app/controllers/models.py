@@ -94,7 +94,10 @@ class ModelsController(HostEventsController):
         self.decoding.kv_type_changed.connect(self._on_kv_type_changed)
         self.decoding.set_context_full(context.settings.context_full)
         self.decoding.set_speculative(context.settings.speculative)
+        self.decoding.set_draft_model(context.settings.draft_model)
         self.decoding.speculative_changed.connect(self._on_speculative_changed)
+        self.decoding.draft_model_changed.connect(self._on_draft_model_changed)
+        self.decoding.draft_model_requested.connect(self.choose_draft_model)
         self.decoding.context_full_changed.connect(self._on_context_full_changed)
 
     def _client_slots(self) -> list[tuple[Any, Any]]:
@@ -125,6 +128,26 @@ class ModelsController(HostEventsController):
         if path:
             self.open_model(path)
 
+    def choose_draft_model(self) -> None:
+        """Ask for the .gguf file that drafts (speculative decoding's "Draft model") and show it."""
+        current = self.decoding.draft_model()
+        start = str(Path(current).parent) if current else str(self.ctx.paths.models)
+        path, _ = QFileDialog.getOpenFileName(
+            dialog_parent(self), self.tr("Choose a draft model"), start, self.tr("GGUF models (*.gguf);;All files (*)")
+        )
+        if path:
+            self.decoding.set_draft_model(path)
+
+    def use_draft_model(self, path: str) -> None:
+        """Make ``path`` the draft model and choose "Draft model" (the hub's 1.3B download)."""
+        self.decoding.set_draft_model(path)
+        self.decoding.set_speculative("draft")
+
+    def _wanted_mode(self) -> tuple[str, str]:
+        """The speculative mode and draft model file the next load asks for."""
+        mode = self.decoding.speculative()
+        return (mode, self.decoding.draft_model()) if mode == "draft" else (mode, "")
+
     def open_model(self, path: str) -> None:
         """Load ``path`` in the host; a bad file gets a message and changes nothing else."""
         try:
@@ -136,13 +159,22 @@ class ModelsController(HostEventsController):
             self.client.stop()
         self.loading_path = path
         n_ctx, kv_type = self.decoding.params().n_ctx, self.decoding.kv_type()
+        speculative, draft = self._wanted_mode()
+        if speculative == "draft" and not draft:
+            self.error.emit(
+                self.tr(
+                    "Speculative decoding is set to Draft model, but no draft model file is chosen: the model "
+                    "is loaded without drafting. Choose one with Draft model… in the decoding panel."
+                )
+            )
         self.client.load(
             path,
             n_ctx=n_ctx,
             n_threads=self.ctx.settings.n_threads,
             n_gpu_layers=self.ctx.settings.n_gpu_layers,
             kv_type=kv_type,
-            speculative=self.decoding.speculative(),
+            speculative=speculative,
+            draft=draft,
         )
         self.model_label.setText(self.tr("Loading {0}…").format(Path(path).name))
         self._show_plan(path, n_ctx, kv_type)
@@ -290,10 +322,21 @@ class ModelsController(HostEventsController):
     def _on_speculative_changed(self, mode: str) -> None:
         self.ctx.settings.speculative = mode
         self.ctx.save_settings()
+        self._offer_speculative_reload()
+
+    def _on_draft_model_changed(self, path: str) -> None:
+        self.ctx.settings.draft_model = path
+        self.ctx.save_settings()
+        self._offer_speculative_reload()
+
+    def _offer_speculative_reload(self) -> None:
         info = self.client.model_info
-        if info and info.get("speculative", "off") != mode:
+        wanted = self._wanted_mode()
+        if wanted == ("draft", ""):
+            return  # nothing to load yet: the panel says to choose a file, and choosing one comes back here
+        if info and (info.get("speculative", "off"), info.get("draft", "")) != wanted:
             # The model is opened with flash attention for it (so that its text stays plain
-            # decoding's): a reload, as for the KV cache type.
+            # decoding's), and a draft model is loaded beside it: a reload, as for the KV cache type.
             self._offer_reload(
                 self.tr("The speculative decoding choice takes effect when the model is loaded again."), "speculative"
             )

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from app.plan_texts import context_plan_text
 from app.views.decoding_controls import NumberControl, WheelGuard
 from app.views.decoding_texts import parameter_text, preset_text, template_text
+from app.views.draft_model_row import DraftModelRow
 from app.views.prompt_preview import PREVIEW_DEBOUNCE_MS, PromptPreview
 from runtime.chat import usable_cores
 from runtime.chat.templates import Turn, get_template, render, template_names
@@ -68,14 +69,19 @@ class DecodingPanel(QWidget):
         threads_changed(object): The decode thread count chosen, or ``None`` for automatic.
         kv_type_changed(str): The KV cache type chosen (f16, q8_0, q4_0): applies from the next load.
         context_full_changed(str): What a full context does now: ``drop_oldest`` or ``stop``.
-        speculative_changed(str): The speculative decoding mode chosen (off, lookup, auto):
+        speculative_changed(str): The speculative decoding mode chosen (off, lookup, auto, draft):
             applies from the next load.
+        draft_model_changed(str): The draft model file shown changed ("" for none).
+        draft_model_requested(): "Draft model…" was clicked: the owner asks for a file and
+            shows it with :meth:`set_draft_model`.
     """
 
     threads_changed = Signal(object)
     kv_type_changed = Signal(str)
     context_full_changed = Signal(str)
     speculative_changed = Signal(str)
+    draft_model_changed = Signal(str)
+    draft_model_requested = Signal()
     params_changed = Signal(object)
     template_changed = Signal(object)
     system_prompt_changed = Signal(object)
@@ -256,15 +262,28 @@ class DecodingPanel(QWidget):
                 (self.tr("Off"), "off"),
                 (self.tr("Prompt lookup"), "lookup"),
                 (self.tr("Automatic (prompt lookup while it pays)"), "auto"),
+                (self.tr("Draft model"), "draft"),
             ],
             self.tr(
                 "Guess the next tokens by copying what followed the same words earlier in the conversation, "
                 "and check the guesses in one step: faster when the answer repeats the prompt (rewriting, "
                 "proofreading, quoting), the same text either way. Automatic stops guessing when it does "
                 "not pay. Applies when the model is loaded again."
+            )
+            + "\n"
+            + self.tr(
+                "Draft model: a smaller model of the same family guesses instead (the 1.3B model for "
+                "Chinese-Alpaca-2 and Chinese-LLaMA-2 7B or 13B); it needs memory of its own."
             ),
         )
-        self._speculative.currentIndexChanged.connect(lambda _i: self.speculative_changed.emit(self.speculative()))
+        self._speculative.currentIndexChanged.connect(self._speculative_index_changed)
+        # Under the choice, while "Draft model" is chosen: the file, and what to do without one.
+        self._draft_row = DraftModelRow()
+        self._draft_row.choose_requested.connect(self.draft_model_requested)
+        self._draft_row.hide()
+        grid.addWidget(self._draft_row, row - 1, 0, 1, 2)
+        grid.setRowMinimumHeight(row, 6)
+        row += 1
         self._context_full, row = self._add_choice(
             grid,
             row,
@@ -380,6 +399,20 @@ class DecodingPanel(QWidget):
     def set_speculative(self, mode: str) -> None:
         """Choose a speculative decoding mode (an unknown one chooses off)."""
         self._speculative.setCurrentIndex(max(0, self._speculative.findData(mode)))
+
+    def _speculative_index_changed(self, _index: int) -> None:
+        self._draft_row.setVisible(self.speculative() == "draft")
+        self.speculative_changed.emit(self.speculative())
+
+    def draft_model(self) -> str:
+        """The draft model file shown ("" for none); used while the mode is ``draft``."""
+        return self._draft_row.path()
+
+    def set_draft_model(self, path: str) -> None:
+        """Show ``path`` as the draft model file ("" for none); emits ``draft_model_changed`` when it changes."""
+        if path != self._draft_row.path():
+            self._draft_row.set_path(path)
+            self.draft_model_changed.emit(path)
 
     def context_full(self) -> str:
         """What a full context does: ``drop_oldest`` (leave the oldest turns out) or ``stop``."""

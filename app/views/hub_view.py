@@ -47,6 +47,8 @@ class HubDialog(QDialog):
         settings_requested(): Open the hub settings.
         pause_requested(object), resume_requested(object), cancel_requested(object): A download.
         open_requested(object): "Chat with it" (a GGUF) or "Convert…" (full weights) on a download.
+        drafter_requested(str, str): "Speed up with the 1.3B model" on this repository, whose file
+            shown chosen is this one ("": none).
     """
 
     entry_selected = Signal(str)
@@ -59,6 +61,7 @@ class HubDialog(QDialog):
     cancel_requested = Signal(object)
     open_requested = Signal(object)
     merge_requested = Signal(str)
+    drafter_requested = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -121,6 +124,17 @@ class HubDialog(QDialog):
         self.merge_button = QPushButton(self.tr("Merge with LLaMA weights…"))
         self.merge_button.clicked.connect(lambda: self.merge_requested.emit(self.selected_repo()))
         self.merge_button.hide()
+        self.drafter_button = QPushButton(self.tr("Speed up with the 1.3B model"))
+        self.drafter_button.setToolTip(
+            self.tr(
+                "Download the 1.3B model of the same family and make it the draft model: it guesses the "
+                "next tokens and this model checks them, the same text, often faster."
+            )
+        )
+        self.drafter_button.clicked.connect(self._request_drafter)
+        self.drafter_button.hide()
+        self.drafter_note = QLabel()
+        self.drafter_note.setWordWrap(True)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -133,7 +147,8 @@ class HubDialog(QDialog):
         entry_buttons.addWidget(self.download_button)
         right_layout.addLayout(entry_buttons)
         merge_row = QHBoxLayout()
-        merge_row.addStretch(1)
+        merge_row.addWidget(self.drafter_note, 1)
+        merge_row.addWidget(self.drafter_button)
         merge_row.addWidget(self.merge_button)
         right_layout.addLayout(merge_row)
         top = QSplitter(Qt.Orientation.Horizontal)
@@ -255,6 +270,19 @@ class HubDialog(QDialog):
         """ "Merge with LLaMA weights…" for a LoRA entry (enabled once its files are on disk)."""
         self.merge_button.setVisible(shown)
         self.merge_button.setEnabled(enabled)
+
+    def set_drafter(self, *, shown: bool) -> None:
+        """ "Speed up with the 1.3B model" for an entry that a 1.3B model drafts for."""
+        self.drafter_button.setVisible(shown)
+
+    def show_drafter_note(self, text: str) -> None:
+        """What became of "Speed up with the 1.3B model" (downloading, chosen as the draft model)."""
+        self.drafter_note.setText(text)
+
+    def _request_drafter(self) -> None:
+        item = self.files.currentItem()
+        name = str(item.data(0, FILE_ROLE) or "") if item is not None else ""
+        self.drafter_requested.emit(self.selected_repo(), name)
 
     def select_file(self, name: str) -> None:
         """Choose the file ``name``."""

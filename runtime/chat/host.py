@@ -27,9 +27,10 @@ Requests (``id`` is chosen by the client and echoed in every event of that reque
     {"id": 6, "op": "detokenize", "tokens": [...]}
     {"id": 7, "op": "info"}    {"id": 8, "op": "unload"}    {"id": 9, "op": "shutdown"}
 
-Events: ``ready``, ``loaded`` (info, n_ctx, kv), ``prompt`` (n_tokens, dropped_turns, text), ``token``
+Events: ``ready``, ``loaded`` (info, n_ctx, kv, draft), ``prompt`` (n_tokens, dropped_turns, text), ``token``
 (text), ``finished`` (stats), ``result`` (tokens / text / info), ``unloaded``, ``error``
-(message, kind).
+(message, kind; a load's error also: loaded, the model still loaded or null, and draft_refused,
+true when that is the requested model and only its draft model was refused).
 
 The protocol is this module (:class:`Host`: the reader thread, the request loop, one ``op_*`` per
 request); the model and the decode loop are :class:`runtime.chat.engine.Engine`'s.
@@ -84,6 +85,8 @@ class Host:
         # Highest request id received so far: a cancel without a target stops the requests
         # already sent (running or queued), never the ones that follow it.
         self._last_request_id = -1
+        # Whether the load in progress has replaced the model (a draft model refused after it).
+        self._model_replaced = False
 
     def emit(self, request_id: int | None, event: str, **fields: Any) -> None:
         """Write one event line to the protocol pipe."""
@@ -157,11 +160,14 @@ class Host:
     # -- operations --------------------------------------------------------------------------
 
     def op_load(self, rid: int, req: dict[str, Any]) -> None:
+        self._model_replaced = False
         try:
             self._load(rid, req)
         except AppError as exc:
             # Say which model (if any) is still loaded: a file refused by the checks leaves the
-            # previous one in place, a file llama.cpp refused does not.
+            # previous one in place, a file llama.cpp refused does not, and a refused draft model
+            # leaves the requested model loaded without one (draft_refused: the client must not
+            # take it for the previous model, which drafted as it was loaded).
             still = self.engine.info.to_dict() if self.engine.info is not None else None
             self.emit(
                 rid,
@@ -173,6 +179,7 @@ class Host:
                 loaded=still,
                 n_ctx=self.engine.llm.n_ctx() if self.engine.llm is not None else None,
                 kv=self.engine.kv_type if still is not None else None,
+                draft_refused=self._model_replaced and still is not None,
             )
 
     def _load(self, rid: int, req: dict[str, Any]) -> None:
@@ -212,6 +219,7 @@ class Host:
             kv_type=kv_type,
             exact_batches=bool(req.get("exact_batches")),
         )
+        self._model_replaced = True
         draft = self.engine.load_draft(str(req["draft"])) if req.get("draft") else None
         # What was allocated: llama.cpp rounds the context up (to a multiple of 256).
         self.emit(

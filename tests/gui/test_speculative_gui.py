@@ -7,24 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.main_window import MainWindow
-from tests.gui.clicks import choose_in_combo, click, type_text
-
-LOAD_TIMEOUT_MS = 30_000
-ANSWER_TIMEOUT_MS = 60_000
-#: A message whose words repeat, so that prompt lookup finds earlier occurrences to copy from.
-REPEATING = "Once upon a time there was a little girl named Lily. " * 3
-
-
-def _load(qtbot, window: MainWindow, path: Path) -> None:
-    with qtbot.waitSignal(window.client.loaded, timeout=LOAD_TIMEOUT_MS):
-        window.open_model(str(path))
-
-
-def _answer(qtbot, window: MainWindow) -> dict:
-    type_text(qtbot, window.input, REPEATING.strip())
-    with qtbot.waitSignal(window.client.finished, timeout=ANSWER_TIMEOUT_MS) as done:
-        window.send()
-    return done.args[0]
+from tests.gui.clicks import choose_in_combo, click
+from tests.gui.model_steps import LOAD_TIMEOUT_MS, answer, load
 
 
 def test_prompt_lookup_is_chosen_reloaded_and_its_acceptance_shown(
@@ -34,8 +18,8 @@ def test_prompt_lookup_is_chosen_reloaded_and_its_acceptance_shown(
     panel = window.decoding
     assert panel.speculative() == "off" and window.ctx.settings.speculative == "off"
     panel.set_params(panel.params().replace(temperature=0.0, max_tokens=60))
-    _load(qtbot, window, stories_gguf)
-    plain = _answer(qtbot, window)
+    load(qtbot, window, stories_gguf)
+    plain = answer(qtbot, window)
     assert plain["speculative"] == "off" and plain["drafted"] == 0
     assert "drafted tokens accepted" not in window.chat.messages()[-1].detail_label.text()
 
@@ -48,7 +32,7 @@ def test_prompt_lookup_is_chosen_reloaded_and_its_acceptance_shown(
         click(qtbot, banner.action_button)
     assert window.client.model_info["speculative"] == "lookup"
 
-    drafted = _answer(qtbot, window)
+    drafted = answer(qtbot, window)
     assert drafted["speculative"] == "lookup"
     assert 0 < drafted["accepted"] <= drafted["drafted"]
     share = drafted["accepted"] / drafted["drafted"]

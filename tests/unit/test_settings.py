@@ -23,6 +23,8 @@ def test_settings_round_trip(tmp_path: Path) -> None:
         n_threads=3,
         n_gpu_layers=10,
         show_decoding_panel=False,
+        speculative="draft",
+        draft_model="/模型/chinese-alpaca-2-1.3b/ggml-model-q4_0.gguf",
     )
     save_settings(settings, path)
     assert [p.name for p in path.parent.iterdir()] == ["settings.json"]  # no temporary left behind
@@ -142,6 +144,11 @@ BAD_VALUES = [
     ("serve_port", "8080", 8080),
     ("kv_type", "q5_1", "f16"),
     ("kv_type", ["q8_0"], "f16"),
+    ("speculative", "medusa", "off"),
+    ("draft_model", 5, ""),
+    ("draft_model", ["/m/a.gguf"], ""),
+    ("draft_model", None, ""),
+    ("draft_model", "/m/a\0.gguf", ""),
 ]
 
 
@@ -174,6 +181,9 @@ def test_a_bad_value_falls_back_to_its_default_with_a_notice(
         ("serve_host", "0.0.0.0"),
         ("serve_port", 0),
         ("kv_type", "q4_0"),
+        ("speculative", "draft"),
+        ("draft_model", "/models/hfl/chinese-alpaca-2-1.3b-gguf/ggml-model-q4_0.gguf"),
+        ("draft_model", ""),
     ],
 )
 def test_good_values_give_no_notice(tmp_path: Path, name: str, value: object) -> None:
@@ -233,6 +243,14 @@ def test_params_that_are_not_an_object_fall_back_to_the_papers(tmp_path: Path, p
     loaded, [notice] = load_settings(path)
     assert loaded.decoding_params() == DecodingParams()
     assert notice.params["name"] == "params"
+
+
+def test_an_absurdly_long_draft_model_path_falls_back_to_none(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"speculative": "draft", "draft_model": "/m/" + "a" * 5000}), encoding="utf-8")
+    loaded, [notice] = load_settings(path)
+    assert (loaded.speculative, loaded.draft_model) == ("draft", "")
+    assert notice.params["name"] == "draft_model"
 
 
 def test_the_kv_cache_types_are_the_planners() -> None:

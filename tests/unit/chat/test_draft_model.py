@@ -95,6 +95,8 @@ def test_an_incompatible_drafter_is_refused_naming_both_files(smollm2_gguf: Path
         error = events[-1]
         assert error["event"] == "error" and error["kind"] == "DraftModelIncompatible"
         assert error["code"] == "draft_model_incompatible"
+        # The model asked for is the one loaded (not the previous one): it answers without drafts.
+        assert error["draft_refused"] is True and error["loaded"]["path"] == str(smollm2_gguf.resolve())
         assert error["params"]["draft"] == stories_gguf.name and error["params"]["model"] == smollm2_gguf.name
         assert "vocabulary" in error["params"]["difference"]
         assert stories_gguf.name in error["message"] and smollm2_gguf.name in error["message"]
