@@ -36,112 +36,112 @@
 <context>
     <name>ChatController</name>
     <message>
-        <location filename="../../app/controllers/chat.py" line="184"/>
+        <location filename="../../app/controllers/chat.py" line="186"/>
         <source>Type a message below to start.</source>
         <extracomment>Messages shown when a conversation opens, and per &quot;Show earlier messages&quot; click. An answer&apos;s details say the computer was busy when other programs kept at least this many cores busy while it was written (the GUI itself uses a tenth of one while streaming).</extracomment>
         <translation>在下方输入消息即可开始。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="207"/>
+        <location filename="../../app/controllers/chat.py" line="209"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first; your message is kept.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开 GGUF 模型文件；你的消息已保留。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="273"/>
+        <location filename="../../app/controllers/chat.py" line="275"/>
         <source>No model is loaded. Open a GGUF model file from the Model menu first.</source>
         <translation>尚未加载模型。请先从“模型”菜单打开一个 GGUF 模型文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="304"/>
+        <location filename="../../app/controllers/chat.py" line="306"/>
         <source>Editing an earlier message: Send replaces it and the messages after it. Esc cancels.</source>
         <translation>正在编辑之前的消息：点击“发送”将替换这条消息及其后的所有消息。按 Esc 取消。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="377"/>
+        <location filename="../../app/controllers/chat.py" line="379"/>
         <source>Model: {0}</source>
         <translation>模型：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="378"/>
+        <location filename="../../app/controllers/chat.py" line="380"/>
         <source>Template: {0}</source>
         <translation>模板：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="379"/>
+        <location filename="../../app/controllers/chat.py" line="381"/>
         <source>Temperature {0}, top-k {1}, top-p {2}, repetition penalty {3}, context {4}</source>
         <translation>温度 {0}，Top-k {1}，Top-p {2}，重复惩罚 {3}，上下文 {4}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="388"/>
+        <location filename="../../app/controllers/chat.py" line="390"/>
         <source>Seed: {0}</source>
         <translation>随机种子：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="391"/>
+        <location filename="../../app/controllers/chat.py" line="393"/>
         <source>Prompt {0} tokens, answer {1} tokens, first token after {2:.0f} ms</source>
         <translation>提示词 {0} 个 token，回答 {1} 个 token，首个 token 用时 {2:.0f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="407"/>
-        <location filename="../../app/controllers/chat.py" line="513"/>
+        <location filename="../../app/controllers/chat.py" line="409"/>
+        <location filename="../../app/controllers/chat.py" line="515"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} token/秒</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="409"/>
+        <location filename="../../app/controllers/chat.py" line="411"/>
         <source>{0} tokens</source>
         <translation>{0} 个 token</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="412"/>
+        <location filename="../../app/controllers/chat.py" line="414"/>
         <source>{0:.0%} of drafted tokens accepted</source>
         <translation>起草的词元有 {0:.0%} 被接受</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="414"/>
+        <location filename="../../app/controllers/chat.py" line="416"/>
         <source>writing…</source>
         <translation>生成中…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="415"/>
+        <location filename="../../app/controllers/chat.py" line="417"/>
         <source>interrupted (the app closed while it was written)</source>
         <translation>已中断（生成过程中应用被关闭）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="416"/>
+        <location filename="../../app/controllers/chat.py" line="418"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="417"/>
+        <location filename="../../app/controllers/chat.py" line="419"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/controllers/chat.py" line="423"/>
-        <location filename="../../app/controllers/chat.py" line="478"/>
+        <location filename="../../app/controllers/chat.py" line="425"/>
+        <location filename="../../app/controllers/chat.py" line="480"/>
         <source>%n earlier turn(s) left out to fit the context</source>
         <translation>
             <numerusform>为适应上下文长度，省略了较早的 %n 轮对话</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="432"/>
+        <location filename="../../app/controllers/chat.py" line="434"/>
         <source>computer busy (other programs used {0:.1f} of {1} cores)</source>
         <translation>电脑繁忙（其他程序占用了 {1} 核中的 {0:.1f} 核）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="435"/>
+        <location filename="../../app/controllers/chat.py" line="437"/>
         <source>computer busy (load {0:.1f} on {1} cores)</source>
         <translation>电脑繁忙（{1} 核负载 {0:.1f}）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="519"/>
+        <location filename="../../app/controllers/chat.py" line="521"/>
         <source>The answer stopped because the context window is full. Start a new conversation or raise the context size.</source>
         <translation>上下文窗口已满，回答已停止。请新建对话或增大上下文长度。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/chat.py" line="609"/>
+        <location filename="../../app/controllers/chat.py" line="611"/>
         <source>Context {0} / {1}</source>
         <translation>上下文 {0} / {1}</translation>
     </message>
@@ -735,200 +735,210 @@ Last changed {when}</source>
         <translation>多轮对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="124"/>
+        <location filename="../../app/views/decoding_panel.py" line="131"/>
         <source>Sampling</source>
         <translation>采样</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="130"/>
+        <location filename="../../app/views/decoding_panel.py" line="137"/>
         <source>Preset</source>
         <translation>预设</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="134"/>
+        <location filename="../../app/views/decoding_panel.py" line="141"/>
         <source>Settings from the Chinese-LLaMA paper: temperature 0.2 for single answers, 0.5 for multi-turn chat.</source>
         <translation>Chinese-LLaMA 论文中的设置：单轮问答温度 0.2，多轮对话温度 0.5。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="141"/>
+        <location filename="../../app/views/decoding_panel.py" line="148"/>
         <source>Custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="178"/>
+        <location filename="../../app/views/decoding_panel.py" line="185"/>
         <source>Memory planned for the loaded model at this context size and KV cache type: its weights, the KV cache and the working buffers.</source>
         <translation>按当前上下文长度和 KV 缓存类型为已加载模型估算的内存：包括权重、KV 缓存和工作缓冲区。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="188"/>
+        <location filename="../../app/views/decoding_panel.py" line="195"/>
         <source>Random seed</source>
         <translation>使用随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="192"/>
+        <location filename="../../app/views/decoding_panel.py" line="199"/>
         <source>Use a new random seed for every answer. Untick it and choose a seed to get the same answer again for the same prompt and settings.</source>
         <translation>每次回答都使用新的随机种子。取消勾选并指定种子后，相同的提示词和设置会得到相同的回答。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="199"/>
+        <location filename="../../app/views/decoding_panel.py" line="206"/>
         <source>The seed used when Random seed is off.</source>
         <translation>未勾选“使用随机种子”时所用的随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="200"/>
+        <location filename="../../app/views/decoding_panel.py" line="207"/>
         <source>Seed</source>
         <translation>随机种子</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="211"/>
-        <location filename="../../app/views/decoding_panel.py" line="221"/>
+        <location filename="../../app/views/decoding_panel.py" line="218"/>
+        <location filename="../../app/views/decoding_panel.py" line="228"/>
         <source>Threads</source>
         <translation>线程数</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="217"/>
+        <location filename="../../app/views/decoding_panel.py" line="224"/>
         <source>CPU threads that decode. Automatic measures which count is fastest and uses one thread while other programs keep the processor busy.</source>
         <translation>用于解码的 CPU 线程数。“自动”会实测哪个线程数最快，并在其他程序占用处理器时只用一个线程。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="237"/>
+        <location filename="../../app/views/decoding_panel.py" line="244"/>
         <source>KV cache</source>
         <translation>KV 缓存</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="239"/>
+        <location filename="../../app/views/decoding_panel.py" line="246"/>
         <source>f16 (full size)</source>
         <translation>f16（完整大小）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="240"/>
+        <location filename="../../app/views/decoding_panel.py" line="247"/>
         <source>q8_0 (half the memory)</source>
         <translation>q8_0（一半内存）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="241"/>
+        <location filename="../../app/views/decoding_panel.py" line="248"/>
         <source>q4_0 (a quarter of the memory)</source>
         <translation>q4_0（四分之一内存）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="244"/>
+        <location filename="../../app/views/decoding_panel.py" line="251"/>
         <source>How the model keeps the conversation in memory. q8_0 halves the KV cache and q4_0 quarters it, for long contexts in less memory; both turn flash attention on, which on the CPU decodes more slowly as a conversation grows. Applies when the model is loaded again.</source>
         <translation>模型在内存中保存对话的方式。q8_0 让 KV 缓存减半，q4_0 减为四分之一，用更少内存支持长上下文；两者都会开启 flash attention，在 CPU 上对话越长解码越慢。重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="253"/>
+        <location filename="../../app/views/decoding_panel.py" line="260"/>
         <source>Speculative decoding</source>
         <translation>投机解码</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="255"/>
+        <location filename="../../app/views/decoding_panel.py" line="262"/>
         <source>Off</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="256"/>
+        <location filename="../../app/views/decoding_panel.py" line="263"/>
         <source>Prompt lookup</source>
         <translation>提示词查找</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="257"/>
+        <location filename="../../app/views/decoding_panel.py" line="264"/>
         <source>Automatic (prompt lookup while it pays)</source>
         <translation>自动（划算时使用提示词查找）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="260"/>
+        <location filename="../../app/views/decoding_panel.py" line="265"/>
+        <source>Draft model</source>
+        <translation>草稿模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="268"/>
         <source>Guess the next tokens by copying what followed the same words earlier in the conversation, and check the guesses in one step: faster when the answer repeats the prompt (rewriting, proofreading, quoting), the same text either way. Automatic stops guessing when it does not pay. Applies when the model is loaded again.</source>
         <translation>照抄对话中相同词语之前出现时后面的内容来猜测接下来的词元，并一步验证这些猜测：回答重复提示内容时（改写、校对、引用）更快，生成的文本完全相同。自动模式在不划算时停止猜测。重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="270"/>
+        <location filename="../../app/views/decoding_panel.py" line="275"/>
+        <source>Draft model: a smaller model of the same family guesses instead (the 1.3B model for Chinese-Alpaca-2 and Chinese-LLaMA-2 7B or 13B); it needs memory of its own.</source>
+        <translation>草稿模型：改由同一系列中更小的模型来猜测（Chinese-Alpaca-2 和 Chinese-LLaMA-2 的 7B 或 13B 用 1.3B 模型）；它需要占用自己的内存。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/decoding_panel.py" line="290"/>
         <source>When the context is full</source>
         <translation>上下文已满时</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="271"/>
+        <location filename="../../app/views/decoding_panel.py" line="291"/>
         <source>Leave out the oldest turns</source>
         <translation>省略最早的对话轮次</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="271"/>
+        <location filename="../../app/views/decoding_panel.py" line="291"/>
         <source>Stop with a message</source>
         <translation>停止并提示</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="273"/>
+        <location filename="../../app/views/decoding_panel.py" line="293"/>
         <source>What happens when a conversation no longer fits the context: leave its oldest turns out of the prompt (the model forgets them), or refuse the next message and say so, keeping what you typed.</source>
         <translation>对话超出上下文时怎么办：从提示中省略最早的轮次（模型会忘记它们），或拒绝发送下一条消息并说明原因，保留你输入的内容。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="280"/>
+        <location filename="../../app/views/decoding_panel.py" line="300"/>
         <source>Reset to paper defaults</source>
         <translation>恢复论文默认值</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="283"/>
+        <location filename="../../app/views/decoding_panel.py" line="303"/>
         <source>Context 2048, 512 new tokens, temperature 0.2, top-k 40, top-p 0.9, repetition penalty 1.1, random seed.</source>
         <translation>上下文长度 2048，最多生成 512 个 token，温度 0.2，Top-k 40，Top-p 0.9，重复惩罚 1.1，随机种子。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="292"/>
+        <location filename="../../app/views/decoding_panel.py" line="312"/>
         <source>Template</source>
         <translation>提示词模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="300"/>
+        <location filename="../../app/views/decoding_panel.py" line="320"/>
         <source>How the conversation is written into the prompt.</source>
         <translation>决定对话内容以何种格式写入提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="301"/>
-        <location filename="../../app/views/decoding_panel.py" line="540"/>
+        <location filename="../../app/views/decoding_panel.py" line="321"/>
+        <location filename="../../app/views/decoding_panel.py" line="574"/>
         <source>Automatic (from the model)</source>
         <translation>自动（根据模型）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="308"/>
+        <location filename="../../app/views/decoding_panel.py" line="328"/>
         <source>Chat template</source>
         <translation>对话模板</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="313"/>
+        <location filename="../../app/views/decoding_panel.py" line="333"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="316"/>
+        <location filename="../../app/views/decoding_panel.py" line="336"/>
         <source>Text the conversation starts with. Leave it empty to use the template&apos;s default.</source>
         <translation>放在对话开头的文本。留空则使用模板的默认系统提示词。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="327"/>
-        <location filename="../../app/views/decoding_panel.py" line="330"/>
+        <location filename="../../app/views/decoding_panel.py" line="347"/>
+        <location filename="../../app/views/decoding_panel.py" line="350"/>
         <source>Prompt preview</source>
         <translation>提示词预览</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="328"/>
+        <location filename="../../app/views/decoding_panel.py" line="348"/>
         <source>The exact text the model reads for the next answer.</source>
         <translation>模型生成下一条回答时实际读取的完整文本。</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="439"/>
+        <location filename="../../app/views/decoding_panel.py" line="473"/>
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="439"/>
+        <location filename="../../app/views/decoding_panel.py" line="473"/>
         <source>Automatic ({0} in use)</source>
         <translation>自动（当前 {0} 个）</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="542"/>
+        <location filename="../../app/views/decoding_panel.py" line="576"/>
         <source>Automatic: {label}</source>
         <translation>自动：{label}</translation>
     </message>
     <message>
-        <location filename="../../app/views/decoding_panel.py" line="590"/>
+        <location filename="../../app/views/decoding_panel.py" line="624"/>
         <source>No system prompt</source>
         <translation>无系统提示词</translation>
     </message>
@@ -963,6 +973,48 @@ Last changed {when}</source>
         <location filename="../../app/views/tray.py" line="62"/>
         <source>Quit Alpaca Desk</source>
         <translation>退出 Alpaca Desk</translation>
+    </message>
+</context>
+<context>
+    <name>DraftModelRow</name>
+    <message>
+        <location filename="../../app/views/draft_model_row.py" line="31"/>
+        <source>Draft model…</source>
+        <translation>草稿模型…</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/draft_model_row.py" line="34"/>
+        <source>Choose the GGUF file that drafts: a smaller model of the same family, with the same vocabulary (for Chinese-Alpaca-2 and Chinese-LLaMA-2 7B or 13B, the 1.3B model).</source>
+        <translation>选择负责起草的 GGUF 文件：同一系列、词表相同的更小模型（Chinese-Alpaca-2 和 Chinese-LLaMA-2 的 7B 或 13B 用 1.3B 模型）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/draft_model_row.py" line="42"/>
+        <source>No draft model chosen: click Draft model… and choose a smaller GGUF model of the same family, or download the 1.3B model in Model → Get models….</source>
+        <translation>尚未选择草稿模型：点击“草稿模型…”并选择同一系列中更小的 GGUF 模型，或在“模型 → 获取模型…”中下载 1.3B 模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/draft_model_row.py" line="65"/>
+        <source>(none)</source>
+        <translation>（无）</translation>
+    </message>
+</context>
+<context>
+    <name>DrafterOffer</name>
+    <message>
+        <location filename="../../app/controllers/drafter_offer.py" line="74"/>
+        <source>Downloading {0}: once it is verified, it becomes the draft model.</source>
+        <extracomment>The drafter&apos;s quantization when the entry&apos;s chosen file names none the drafter has: small and quick to decode, which is what a drafter is for.</extracomment>
+        <translation>正在下载 {0}：校验通过后，它将成为草稿模型。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/drafter_offer.py" line="77"/>
+        <source>Downloading {0} (full weights): convert it to GGUF, then choose the file with Draft model… in the decoding panel.</source>
+        <translation>正在下载 {0}（完整权重）：请先转换为 GGUF，再在解码面板中用“草稿模型…”选择该文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/drafter_offer.py" line="93"/>
+        <source>{0} is the draft model now (Speculative decoding: Draft model); it drafts from the next load of the model.</source>
+        <translation>{0} 现在是草稿模型（投机解码：草稿模型）；从下次加载模型起由它起草。</translation>
     </message>
 </context>
 <context>
@@ -1201,177 +1253,177 @@ Last changed {when}</source>
 <context>
     <name>HubController</name>
     <message>
-        <location filename="../../app/controllers/hub.py" line="167"/>
+        <location filename="../../app/controllers/hub.py" line="171"/>
         <source>Offline mode is on: this is the catalogue shipped with Alpaca Desk ({0}); sizes are estimates. Nothing is sent anywhere.</source>
         <translation>离线模式已开启：这是 Alpaca Desk 自带的模型目录（{0}），大小为估算值。不会向任何地方发送数据。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="171"/>
+        <location filename="../../app/controllers/hub.py" line="175"/>
         <source>The hub could not be asked, so this is the shipped catalogue ({0}): {1}</source>
         <translation>无法访问模型库，因此显示自带的模型目录（{0}）：{1}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="176"/>
+        <location filename="../../app/controllers/hub.py" line="180"/>
         <source>The Chinese-LLaMA / Chinese-Alpaca family on {0}. A model&apos;s file list and sizes are asked of the hub when you choose it.</source>
         <translation>{0} 上的 Chinese-LLaMA / Chinese-Alpaca 系列。选中某个模型时才会向模型库查询其文件列表和大小。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="200"/>
+        <location filename="../../app/controllers/hub.py" line="204"/>
         <source>{0} file(s)</source>
         <translation>{0} 个文件</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="206"/>
+        <location filename="../../app/controllers/hub.py" line="210"/>
         <source>★ Recommended for this computer ({0} memory, {1} free): {2}, file {3}.</source>
         <translation>★ 推荐给这台电脑（内存 {0}，可用磁盘 {1}）：{2}，文件 {3}。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="210"/>
+        <location filename="../../app/controllers/hub.py" line="214"/>
         <source>{0} Expected: {1}.</source>
         <translation>{0} 预计：{1}。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="222"/>
+        <location filename="../../app/controllers/hub.py" line="226"/>
         <source>instruct</source>
         <translation>指令</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="222"/>
+        <location filename="../../app/controllers/hub.py" line="226"/>
         <source>base</source>
         <translation>基座</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="224"/>
+        <location filename="../../app/controllers/hub.py" line="228"/>
         <source>GGUF</source>
         <translation>GGUF</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="225"/>
+        <location filename="../../app/controllers/hub.py" line="229"/>
         <source>full weights</source>
         <translation>完整权重</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="226"/>
+        <location filename="../../app/controllers/hub.py" line="230"/>
         <source>LoRA, needs merge</source>
         <translation>LoRA，需合并</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="232"/>
+        <location filename="../../app/controllers/hub.py" line="236"/>
         <source>{role} · gen {gen}{params}{variant} · {fmt}</source>
         <translation>{role} · 第 {gen} 代{params}{variant} · {fmt}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="266"/>
+        <location filename="../../app/controllers/hub.py" line="270"/>
         <source>Ready to chat: download one file (a quantization level).</source>
         <translation>可直接对话：下载其中一个文件（一种量化级别）即可。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="268"/>
+        <location filename="../../app/controllers/hub.py" line="272"/>
         <source>Full Hugging Face weights: after the download, the convert wizard makes a GGUF file with the quantization recommended for this computer.</source>
         <translation>完整的 Hugging Face 权重：下载后，转换向导会按这台电脑推荐的量化级别生成 GGUF 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="272"/>
+        <location filename="../../app/controllers/hub.py" line="276"/>
         <source>First-generation LoRA weights: they need the original LLaMA weights from Meta and a merge before they can be converted and used.</source>
         <translation>第一代 LoRA 权重：需要 Meta 原版 LLaMA 权重并先合并，才能转换和使用。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="277"/>
+        <location filename="../../app/controllers/hub.py" line="281"/>
         <source>The paper&apos;s recipe merges it on top of {0}: LLaMA + {0} + {1}.</source>
         <translation>按论文的做法，它要合并在 {0} 之上：LLaMA + {0} + {1}。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="283"/>
-        <source>Speed it up with {0}: the 1.3B model of the same vocabulary drafts for it in speculative decoding (alpaca-desk chat --speculative draft --draft FILE).</source>
-        <translation>用 {0} 提速：同一词表的 1.3B 模型在投机解码中为它起草（alpaca-desk chat --speculative draft --draft 文件）。</translation>
+        <location filename="../../app/controllers/hub.py" line="287"/>
+        <source>Speed it up with {0}: the 1.3B model of the same vocabulary drafts for it in speculative decoding (Speed up with the 1.3B model downloads it and makes it the draft model).</source>
+        <translation>用 {0} 提速：同一词表的 1.3B 模型在投机解码中为它起草（“用 1.3B 模型提速”会下载它并设为草稿模型）。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="288"/>
+        <location filename="../../app/controllers/hub.py" line="292"/>
         <source>Sizes from the hub.</source>
         <translation>大小来自模型库。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="288"/>
+        <location filename="../../app/controllers/hub.py" line="292"/>
         <source>Sizes are the snapshot&apos;s estimates.</source>
         <translation>大小为目录快照中的估算值。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="290"/>
+        <location filename="../../app/controllers/hub.py" line="294"/>
         <source>&lt;b&gt;{repo}&lt;/b&gt;&lt;br&gt;{kind}&lt;br&gt;{what}&lt;br&gt;Context: {ctx} tokens · Template: {template}&lt;br&gt;Licence: {licence}&lt;br&gt;&lt;i&gt;{sizes}&lt;/i&gt;</source>
         <translation>&lt;b&gt;{repo}&lt;/b&gt;&lt;br&gt;{kind}&lt;br&gt;{what}&lt;br&gt;上下文长度：{ctx} 个 token · 模板：{template}&lt;br&gt;许可：{licence}&lt;br&gt;&lt;i&gt;{sizes}&lt;/i&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="312"/>
+        <location filename="../../app/controllers/hub.py" line="316"/>
         <source>yes</source>
         <translation>是</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="319"/>
+        <location filename="../../app/controllers/hub.py" line="323"/>
         <source>(every file of the repository)</source>
         <translation>（仓库中的全部文件）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="321"/>
+        <location filename="../../app/controllers/hub.py" line="325"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="321"/>
+        <location filename="../../app/controllers/hub.py" line="325"/>
         <source>Download all files</source>
         <translation>下载全部文件</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="341"/>
+        <location filename="../../app/controllers/hub.py" line="346"/>
         <source>Verifying…</source>
         <translation>正在校验…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="354"/>
+        <location filename="../../app/controllers/hub.py" line="359"/>
         <source>Nothing of this model is on disk.</source>
         <translation>磁盘上没有这个模型的文件。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="358"/>
+        <location filename="../../app/controllers/hub.py" line="363"/>
         <source>Damaged or missing: {0}. Download them again.</source>
         <translation>已损坏或缺失：{0}。请重新下载。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="360"/>
+        <location filename="../../app/controllers/hub.py" line="365"/>
         <source>{0} file(s) checked: each matches the hub&apos;s SHA-256.</source>
         <translation>已校验 {0} 个文件：均与模型库的 SHA-256 一致。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="413"/>
+        <location filename="../../app/controllers/hub.py" line="418"/>
         <source>Waiting</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="414"/>
+        <location filename="../../app/controllers/hub.py" line="419"/>
         <source>Downloading {0}: {1}%</source>
         <translation>正在下载 {0}：{1}%</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="416"/>
+        <location filename="../../app/controllers/hub.py" line="421"/>
         <source>Starting</source>
         <translation>正在启动</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="417"/>
+        <location filename="../../app/controllers/hub.py" line="422"/>
         <source>Paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="418"/>
+        <location filename="../../app/controllers/hub.py" line="423"/>
         <source>Verified</source>
         <translation>已校验</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="419"/>
+        <location filename="../../app/controllers/hub.py" line="424"/>
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/hub.py" line="468"/>
+        <location filename="../../app/controllers/hub.py" line="473"/>
         <source>The weights are in {0}. Converting them to GGUF comes with the convert wizard.</source>
         <translation>权重位于 {0}。转换为 GGUF 的功能将随转换向导提供。</translation>
     </message>
@@ -1379,137 +1431,147 @@ Last changed {when}</source>
 <context>
     <name>HubDialog</name>
     <message>
-        <location filename="../../app/views/hub_view.py" line="65"/>
+        <location filename="../../app/views/hub_view.py" line="68"/>
         <source>Get models</source>
         <translation>获取模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="69"/>
+        <location filename="../../app/views/hub_view.py" line="72"/>
         <source>Find any GGUF model on the hub by name</source>
         <translation>按名称在模型库中查找任意 GGUF 模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="71"/>
+        <location filename="../../app/views/hub_view.py" line="74"/>
         <source>Search the hub</source>
         <translation>搜索模型库</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="73"/>
+        <location filename="../../app/views/hub_view.py" line="76"/>
         <source>Hub settings…</source>
         <translation>模型库设置…</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="84"/>
+        <location filename="../../app/views/hub_view.py" line="87"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="84"/>
+        <location filename="../../app/views/hub_view.py" line="87"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="84"/>
-        <location filename="../../app/views/hub_view.py" line="100"/>
+        <location filename="../../app/views/hub_view.py" line="87"/>
+        <location filename="../../app/views/hub_view.py" line="103"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="84"/>
+        <location filename="../../app/views/hub_view.py" line="87"/>
         <source>Context</source>
         <translation>上下文</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="84"/>
-        <location filename="../../app/views/hub_view.py" line="102"/>
+        <location filename="../../app/views/hub_view.py" line="87"/>
+        <location filename="../../app/views/hub_view.py" line="105"/>
         <source>On disk</source>
         <translation>已在磁盘上</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="98"/>
+        <location filename="../../app/views/hub_view.py" line="101"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="99"/>
+        <location filename="../../app/views/hub_view.py" line="102"/>
         <source>Quantization</source>
         <translation>量化</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="101"/>
+        <location filename="../../app/views/hub_view.py" line="104"/>
         <source>Memory · speed here</source>
         <translation>内存 · 本机速度</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="108"/>
+        <location filename="../../app/views/hub_view.py" line="111"/>
         <source>The memory the model would take and how fast it would answer on this computer, planned before the download. Marked when it would not fit or answer slower than one reads.</source>
         <translation>下载前估算的该模型在本机所占内存和回答速度。内存不够或回答慢于阅读速度时会标出。</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="114"/>
-        <location filename="../../app/views/hub_view.py" line="148"/>
+        <location filename="../../app/views/hub_view.py" line="117"/>
+        <location filename="../../app/views/hub_view.py" line="163"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="117"/>
+        <location filename="../../app/views/hub_view.py" line="120"/>
         <source>Verify files on disk</source>
         <translation>校验磁盘上的文件</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="121"/>
-        <location filename="../../app/views/hub_view.py" line="345"/>
+        <location filename="../../app/views/hub_view.py" line="124"/>
+        <location filename="../../app/views/hub_view.py" line="373"/>
         <source>Merge with LLaMA weights…</source>
         <translation>与 LLaMA 权重合并…</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="148"/>
+        <location filename="../../app/views/hub_view.py" line="127"/>
+        <source>Speed up with the 1.3B model</source>
+        <translation>用 1.3B 模型提速</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="130"/>
+        <source>Download the 1.3B model of the same family and make it the draft model: it guesses the next tokens and this model checks them, the same text, often faster.</source>
+        <translation>下载同一系列的 1.3B 模型并设为草稿模型：它猜测接下来的词元，由本模型核对，文本不变，通常更快。</translation>
+    </message>
+    <message>
+        <location filename="../../app/views/hub_view.py" line="163"/>
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="148"/>
+        <location filename="../../app/views/hub_view.py" line="163"/>
         <source>Speed</source>
         <translation>速度</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="148"/>
+        <location filename="../../app/views/hub_view.py" line="163"/>
         <source>Time left</source>
         <translation>剩余时间</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="148"/>
+        <location filename="../../app/views/hub_view.py" line="163"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="152"/>
+        <location filename="../../app/views/hub_view.py" line="167"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="153"/>
+        <location filename="../../app/views/hub_view.py" line="168"/>
         <source>Resume</source>
         <translation>继续</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="154"/>
+        <location filename="../../app/views/hub_view.py" line="169"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="155"/>
-        <location filename="../../app/views/hub_view.py" line="343"/>
+        <location filename="../../app/views/hub_view.py" line="170"/>
+        <location filename="../../app/views/hub_view.py" line="371"/>
         <source>Chat with it</source>
         <translation>用它对话</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="171"/>
+        <location filename="../../app/views/hub_view.py" line="186"/>
         <source>&lt;b&gt;Downloads&lt;/b&gt;</source>
         <translation>&lt;b&gt;下载&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/views/hub_view.py" line="347"/>
+        <location filename="../../app/views/hub_view.py" line="375"/>
         <source>Convert to GGUF…</source>
         <translation>转换为 GGUF…</translation>
     </message>
@@ -2052,52 +2114,52 @@ Last changed {when}</source>
         <translation>关于 Alpaca Desk(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="295"/>
+        <location filename="../../app/main_window.py" line="296"/>
         <source>No model is installed yet. Get a Chinese-Alpaca model for this computer from the catalogue.</source>
         <translation>尚未安装任何模型。请从模型目录中为这台电脑获取一个 Chinese-Alpaca 模型。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="296"/>
+        <location filename="../../app/main_window.py" line="297"/>
         <source>Get models…</source>
         <translation>获取模型…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="379"/>
+        <location filename="../../app/main_window.py" line="380"/>
         <source>Stop the answer before switching the language.</source>
         <translation>请先停止生成回答，再切换语言。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="497"/>
+        <location filename="../../app/main_window.py" line="498"/>
         <source>There is no answer to copy yet.</source>
         <translation>还没有可复制的回答。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="501"/>
+        <location filename="../../app/main_window.py" line="502"/>
         <source>The last answer was copied.</source>
         <translation>已复制上一个回答。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="513"/>
+        <location filename="../../app/main_window.py" line="514"/>
         <source>About Alpaca Desk</source>
         <translation>关于 Alpaca Desk</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="509"/>
+        <location filename="../../app/main_window.py" line="510"/>
         <source>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;Chat offline with Chinese-LLaMA and Chinese-Alpaca models (Cui, Yang and Yao, arXiv 2304.08177) through llama.cpp.&lt;br&gt;&lt;br&gt;Your conversations stay on this computer: nothing is sent anywhere.</source>
         <translation>&lt;b&gt;Alpaca Desk&lt;/b&gt; {0}&lt;br&gt;通过 llama.cpp 离线使用 Chinese-LLaMA 和 Chinese-Alpaca 模型对话（Cui、Yang 和 Yao，arXiv 2304.08177）。&lt;br&gt;&lt;br&gt;你的对话只保存在这台电脑上，不会发送到任何地方。</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="514"/>
+        <location filename="../../app/main_window.py" line="515"/>
         <source>Third-party licences…</source>
         <translation>第三方许可证…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="518"/>
+        <location filename="../../app/main_window.py" line="519"/>
         <source>Third-party licences</source>
         <translation>第三方许可证</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="525"/>
+        <location filename="../../app/main_window.py" line="526"/>
         <source>Something went wrong inside Alpaca Desk ({0}). Please report it.</source>
         <translation>Alpaca Desk 内部出错（{0}）。请报告此问题。</translation>
     </message>
@@ -3244,78 +3306,89 @@ Last changed {when}</source>
 <context>
     <name>ModelsController</name>
     <message>
-        <location filename="../../app/controllers/models.py" line="123"/>
+        <location filename="../../app/controllers/models.py" line="126"/>
         <source>Open a GGUF model</source>
         <translation>打开 GGUF 模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="123"/>
+        <location filename="../../app/controllers/models.py" line="126"/>
+        <location filename="../../app/controllers/models.py" line="136"/>
         <source>GGUF models (*.gguf);;All files (*)</source>
         <translation>GGUF 模型 (*.gguf);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="147"/>
+        <location filename="../../app/controllers/models.py" line="136"/>
+        <source>Choose a draft model</source>
+        <translation>选择草稿模型</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/models.py" line="166"/>
+        <source>Speculative decoding is set to Draft model, but no draft model file is chosen: the model is loaded without drafting. Choose one with Draft model… in the decoding panel.</source>
+        <translation>投机解码设为“草稿模型”，但尚未选择草稿模型文件：模型将不带起草加载。请在解码面板中用“草稿模型…”选择一个。</translation>
+    </message>
+    <message>
+        <location filename="../../app/controllers/models.py" line="179"/>
         <source>Loading {0}…</source>
         <translation>正在加载 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="153"/>
+        <location filename="../../app/controllers/models.py" line="185"/>
         <source>Loading cancelled. No model loaded</source>
         <translation>已取消加载。未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="167"/>
+        <location filename="../../app/controllers/models.py" line="199"/>
         <source>(none yet)</source>
         <translation>（暂无）</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="196"/>
+        <location filename="../../app/controllers/models.py" line="228"/>
         <source>{name} · {params} · {quant} · vocabulary {vocab}</source>
         <translation>{name} · {params} · {quant} · 词表 {vocab}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="244"/>
+        <location filename="../../app/controllers/models.py" line="276"/>
         <source>{path}
 Planned at {ctx} tokens of context, {kv} KV cache: weights {weights}, KV cache {kv_size}.</source>
         <translation>{path}
 按 {ctx} 个 token 的上下文、{kv} KV 缓存估算：权重 {weights}，KV 缓存 {kv_size}。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="262"/>
-        <location filename="../../app/controllers/models.py" line="269"/>
+        <location filename="../../app/controllers/models.py" line="294"/>
+        <location filename="../../app/controllers/models.py" line="301"/>
         <source>No model loaded</source>
         <translation>未加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="275"/>
+        <location filename="../../app/controllers/models.py" line="307"/>
         <source>The model process stopped unexpectedly. Your conversation is safe.
 {0}</source>
         <translation>模型进程意外退出，你的对话不会丢失。
 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="277"/>
+        <location filename="../../app/controllers/models.py" line="309"/>
         <source>Restart and reload the model</source>
         <translation>重启并重新加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="287"/>
+        <location filename="../../app/controllers/models.py" line="319"/>
         <source>The KV cache type {0} takes effect when the model is loaded again.</source>
         <translation>KV 缓存类型 {0} 在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="298"/>
+        <location filename="../../app/controllers/models.py" line="341"/>
         <source>The speculative decoding choice takes effect when the model is loaded again.</source>
         <translation>投机解码的选择在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="317"/>
+        <location filename="../../app/controllers/models.py" line="360"/>
         <source>The context size {0} takes effect when the model is loaded again.</source>
         <translation>上下文长度 {0} 将在重新加载模型后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/controllers/models.py" line="304"/>
-        <location filename="../../app/controllers/models.py" line="318"/>
+        <location filename="../../app/controllers/models.py" line="347"/>
+        <location filename="../../app/controllers/models.py" line="361"/>
         <source>Reload now</source>
         <translation>立即重新加载</translation>
     </message>
