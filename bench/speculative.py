@@ -270,15 +270,8 @@ def main() -> int:
         )
         return 0
     engine = Engine()
-    engine.load(args.model, n_ctx=2048, n_threads=args.threads)
-    if args.flash_attn:
-        from runtime.models.loader import open_llama
-
-        assert engine.info is not None
-        engine.llm.close()
-        engine.llm = open_llama(
-            engine.info, n_ctx=2048, n_batch=512, n_threads=args.threads, n_threads_batch=args.threads, flash_attn=True
-        )
+    # With --flash-attn, loaded as `chat --speculative` loads a model (exact_batches: flash attention).
+    engine.load(args.model, n_ctx=2048, n_threads=args.threads, exact_batches=args.flash_attn)
     sizes = (1, 2, 3, 5, 9)
     result = {
         "bench": "speculative",

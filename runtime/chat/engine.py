@@ -37,6 +37,10 @@ PENALTY_LAST_N = 64
 PROMPT_BATCH = 512
 # Longest time streamed text waits in the host before it is sent (a 60 Hz frame).
 STREAM_INTERVAL_S = 0.016
+#: From this position on, a load with exact_batches decodes single tokens on one thread
+#: (Engine._one_thread_at): llama.cpp's CPU flash attention splits a lone token's attention
+#: across threads once the cache span it reads reaches 512 cells (spans are padded to 256).
+SPLIT_ATTENTION_FROM = 256
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class Engine:
         self._kv_tokens: list[int] = []
         self._pieces: dict[int, bytes] = {}
         self._tuner = ThreadTuner(default_threads())
+        self._exact_cpu = False
         self.draft: DraftModel | None = None
 
     def set_threads(self, count: int | None) -> None:
@@ -137,6 +142,7 @@ class Engine:
             "type_k": KV_TYPES[kv_type],
             "type_v": KV_TYPES[kv_type],
         }
+        self._exact_cpu = exact_batches and n_gpu_layers == 0
         if exact_batches and n_gpu_layers == 0:
             # Without flash attention, llama.cpp's CPU path gives the third and later rows of a
             # batch logits that differ from one-token decoding (by 0.5 to 0.8 on SmolLM2), enough
@@ -384,6 +390,9 @@ class Engine:
                 last = len(tokens) - 1
                 starts = [*range(prefix, last, PROMPT_BATCH), last]
                 for start, end in zip(starts, [*starts[1:], len(tokens)], strict=True):
+                    if start == last and self._one_thread_at(last):
+                        set_threads(ctx, 1, active)
+                        active = 1
                     if is_cancelled() or not self._decode(ctx, tokens[start:end], start):
                         stats = self._stats("cancelled", tokens, prefix, 0, t_start, None, seed, cpu_use)
                         return _with_counts(stats, speculative, Counts())
@@ -448,7 +457,7 @@ class Engine:
                         index = next_index
                         continue
                 one[0] = token
-                count = tuner.next_count()
+                count = 1 if self._one_thread_at(len(self._kv_tokens)) else tuner.next_count()
                 if count != active:
                     set_threads(ctx, count, tuner.best)
                     active = count
@@ -472,6 +481,18 @@ class Engine:
             if spec is not None:
                 spec.close()  # drafts left in the cache past where the answer ended go
             llama_cpp.llama_sampler_free(sampler)
+
+    def _one_thread_at(self, position: int) -> bool:
+        """Whether a one-token decode at ``position`` must use one thread for its logits to equal a
+        batch row's (a load with ``exact_batches`` on the CPU).
+
+        llama.cpp's CPU flash attention splits one token's attention across the threads once the
+        KV cache span it reads reaches 512 cells (spans are padded to 256: from position 256 on),
+        and sums the parts in another order than a batch row, which one thread computes whole.
+        With two threads a verified draft then changed SmolLM2's text in 6 of 10 free-form
+        answers; with one, every text was plain decoding's.
+        """
+        return self._exact_cpu and position >= SPLIT_ATTENTION_FROM
 
     def _decode(self, ctx: Any, chunk: list[int], start: int) -> bool:
         """Evaluate prompt tokens at positions ``start``...; False when the abort callback stopped it."""

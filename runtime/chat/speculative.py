@@ -40,7 +40,15 @@ MODES = ("off", "lookup", "auto", "draft")
 DEFAULT_MODE = "off"
 
 #: The most drafted tokens one verification batch carries (prompt lookup; a draft model says its own).
-MAX_DRAFT = 8
+#: Under 63: from a batch of 64 rows llama.cpp's CPU flash attention takes a tiled path, whose
+#: sums differ from one-token decoding's.
+MAX_DRAFT = 32
+#: Drafts of an answer's first verification batch. A batch whose drafts were all accepted doubles
+#: the next one's (up to the most), and one with a rejection cuts it to the drafts accepted plus
+#: one (at least MIN_DRAFT): a long copy is then verified in few batches, and a copy that keeps
+#: breaking off early wastes little (on a CPU each token of a batch costs most of a single decode).
+FIRST_DRAFT = 8
+MIN_DRAFT = 2
 #: Longest and shortest n-gram of the latest tokens that prompt lookup searches for.
 MAX_NGRAM = 3
 MIN_NGRAM = 1
@@ -51,6 +59,16 @@ PROBE_TOKENS = 4
 #: this share of the answer's decode time so far.
 LOSS_BUDGET_TOKENS = 3.0
 LOSS_BUDGET_SHARE = 0.02
+
+
+def next_draft_length(current: int, *, drafted: int, accepted: int, most: int) -> int:
+    """The drafts the next verification batch may carry, after one that carried ``drafted`` of at
+    most ``current`` and had ``accepted`` of them kept (see :data:`FIRST_DRAFT`)."""
+    if accepted < drafted:
+        return min(most, max(MIN_DRAFT, accepted + 1))
+    if drafted >= current:  # all accepted, and the batch was full
+        return min(most, 2 * current)
+    return current  # all accepted of a shorter draft: the drafter had no more to say
 
 
 def check_mode(value: object) -> str:
@@ -225,7 +243,9 @@ class Speculation:
         self._index = -1  # logits index of the next sample
         self._verifying = False
         self._batch_accepted = 0
+        self._batch_drafted = 0
         self._batch_s = 0.0
+        self._draft_len = min(FIRST_DRAFT, max_draft)
         self._batch = llama_cpp.llama_batch_init(max_draft + 1, 0, 1)
 
     def close(self) -> None:
@@ -258,13 +278,16 @@ class Speculation:
             self._verifying = False
             self._drafter.accepted(self._batch_accepted)
             self.payoff.verified(self._batch_accepted + 1, self._batch_s)
+            self._draft_len = next_draft_length(
+                self._draft_len, drafted=self._batch_drafted, accepted=self._batch_accepted, most=self._max_draft
+            )
             if not self.payoff.drafting and self.counts.stopped_at is None:
                 self.counts.stopped_at = len(self._history) - self._prompt_len
         if not self.payoff.drafting or self.payoff.probing:
             return None
         # Room: every sample inside the batch must see a cache shorter than the context (as plain
         # decoding's would), and no draft past the answer's last allowed token.
-        room = min(self._max_draft, self._n_ctx - len(self._kv) - 2, tokens_left - 1)
+        room = min(self._draft_len, self._n_ctx - len(self._kv) - 2, tokens_left - 1)
         if room <= 0:
             return None
         t_start = self._clock()
@@ -276,6 +299,7 @@ class Speculation:
         self._pending.extend(drafts)
         self._verifying = True
         self._batch_accepted = 0
+        self._batch_drafted = len(drafts)
         self.counts.drafted += len(drafts)
         self.counts.verifications += 1
         self._index = 0
