@@ -209,8 +209,13 @@ def _render(args: argparse.Namespace) -> int:
     dialogs: list[tuple[str, QWidget]] = []
     if "hub" in views:
         hub = window.hub_controller.open_dialog()
-        if hub.catalogue.topLevelItemCount():
-            hub.catalogue.setCurrentItem(hub.catalogue.topLevelItem(0))  # its files and licence shown
+        from app.views.hub_view import REPO_ROLE
+
+        items = [hub.catalogue.topLevelItem(i) for i in range(hub.catalogue.topLevelItemCount())]
+        # The 7B Alpaca-2 GGUF: its files, licence, and the offer of its 1.3B drafter shown.
+        chosen = [item for item in items if item.data(0, REPO_ROLE) == "hfl/chinese-alpaca-2-7b-gguf"] or items[:1]
+        if chosen:
+            hub.catalogue.setCurrentItem(chosen[0])
         dialogs.append(("hub", hub))
     if "convert" in views:
         window.open_convert_wizard()

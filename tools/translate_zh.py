@@ -936,7 +936,7 @@ ZH: dict[str, str] = {
     "Downloading {0}: once it is verified, it becomes the draft model.": "正在下载 {0}：校验通过后，它将成为草稿模型。",
     "Downloading {0} (full weights): convert it to GGUF, then choose the file with Draft model… in the decoding panel.": "正在下载 {0}（完整权重）：请先转换为 GGUF，再在解码面板中用“草稿模型…”选择该文件。",
     "{0} is the draft model now (Speculative decoding: Draft model); it drafts from the next load of the model.": "{0} 现在是草稿模型（投机解码：草稿模型）；从下次加载模型起由它起草。",
-    "Speed it up with {0}: the 1.3B model of the same vocabulary drafts for it in speculative decoding (Speed up with the 1.3B model downloads it and makes it the draft model).": "用 {0} 提速：同一词表的 1.3B 模型在投机解码中为它起草（“用 1.3B 模型提速”会下载它并设为草稿模型）。",
+    "{0}, of the same vocabulary, can draft for it in speculative decoding (Speed up with the 1.3B model).": "词表相同的 {0} 可在投机解码中为它起草（“用 1.3B 模型提速”）。",
     "Speed up with the 1.3B model": "用 1.3B 模型提速",
     "Download the 1.3B model of the same family and make it the draft model: it guesses the next tokens and this model checks them, the same text, often faster.": "下载同一系列的 1.3B 模型并设为草稿模型：它猜测接下来的词元，由本模型核对，文本不变，通常更快。",
     "Choose a draft model": "选择草稿模型",

@@ -253,6 +253,8 @@ class HubController(QObject):
 
     def _on_refreshed(self, repo: str, entry: CatalogueEntry | None, error: BaseException | None) -> None:
         self._refreshing.discard(repo)
+        if not isValid(self) or (self.dialog is not None and not isValid(self.dialog)):
+            return  # the window closed while the hub was asked
         if error is not None or entry is None:
             self._show_source(error_text(error) if isinstance(error, Exception) else "")
             return
@@ -284,8 +286,7 @@ class HubController(QObject):
         drafter = Catalogue(tuple(self.entries.values())).drafter_for(entry)
         if drafter is not None:
             what += " " + self.tr(
-                "Speed it up with {0}: the 1.3B model of the same vocabulary drafts for it in speculative "
-                "decoding (Speed up with the 1.3B model downloads it and makes it the draft model)."
+                "{0}, of the same vocabulary, can draft for it in speculative decoding (Speed up with the 1.3B model)."
             ).format(drafter.repo)
         # The interface's language, whichever way it was chosen ("system" included).
         licence = catalogue_text(entry.licence, entry.licence_zh)

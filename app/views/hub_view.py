@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -210,11 +211,26 @@ class HubDialog(QDialog):
     def set_source(self, text: str) -> None:
         """Where the catalogue comes from (the snapshot, offline; or the hub)."""
         self.source_label.setText(text)
+        self._fit_top_labels()
 
     def set_recommendation(self, text: str) -> None:
         """The "recommended for this computer" line."""
         self.recommendation_label.setText(text)
         self.recommendation_label.setVisible(bool(text))
+        self._fit_top_labels()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit_top_labels()
+
+    def _fit_top_labels(self) -> None:
+        # In a short window the layout squeezed these wrapped lines below the height their text
+        # needs, and they were drawn cut off (the ★ line at 800 x 600 in Chinese): the lists below
+        # give way instead.
+        margins = self.layout().contentsMargins()
+        width = max(1, self.width() - margins.left() - margins.right())
+        for label in (self.source_label, self.recommendation_label):
+            label.setMinimumHeight(label.heightForWidth(width) if label.text() else 0)
 
     def set_entries(self, rows: list[tuple[str, list[str]]], *, keep: str = "") -> None:
         """Fill the catalogue: (repo, [model, kind, size, context, on disk]) rows."""

@@ -1334,8 +1334,8 @@ Last changed {when}</source>
     </message>
     <message>
         <location filename="../../app/controllers/hub.py" line="287"/>
-        <source>Speed it up with {0}: the 1.3B model of the same vocabulary drafts for it in speculative decoding (Speed up with the 1.3B model downloads it and makes it the draft model).</source>
-        <translation>用 {0} 提速：同一词表的 1.3B 模型在投机解码中为它起草（“用 1.3B 模型提速”会下载它并设为草稿模型）。</translation>
+        <source>{0}, of the same vocabulary, can draft for it in speculative decoding (Speed up with the 1.3B model).</source>
+        <translation>词表相同的 {0} 可在投机解码中为它起草（“用 1.3B 模型提速”）。</translation>
     </message>
     <message>
         <location filename="../../app/controllers/hub.py" line="292"/>

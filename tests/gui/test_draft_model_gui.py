@@ -161,7 +161,7 @@ def test_the_hub_offers_the_1_3b_drafter_and_makes_its_download_the_draft_model(
     # The fake hub does not know the 7B: the snapshot's files stay, once the hub was asked.
     qtbot.waitUntil(lambda: not controller._refreshing, timeout=10_000)
     details = dialog.details.text()
-    assert f"Speed it up with {DRAFTER_REPO}" in details and "alpaca-desk chat" not in details
+    assert f"{DRAFTER_REPO}, of the same vocabulary, can draft" in details and "alpaca-desk chat" not in details
     # The 7B's Q8_0 chosen: the drafter's Q8_0 is downloaded.
     click_item(qtbot, dialog.files, tree_row(dialog.files, name, role=FILE_ROLE))
     click(qtbot, dialog.drafter_button)

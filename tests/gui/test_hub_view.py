@@ -54,7 +54,9 @@ def test_catalogue_download_pause_resume_finish_and_chat(
 
     # A 7B Alpaca-2 names the 1.3B model that drafts for it.
     click_item(qtbot, dialog.catalogue, tree_row(dialog.catalogue, "hfl/chinese-alpaca-2-7b-gguf", role=REPO_ROLE))
-    qtbot.waitUntil(lambda: "Speed it up with hfl/chinese-alpaca-2-1.3b-gguf" in dialog.details.text())
+    qtbot.waitUntil(
+        lambda: "hfl/chinese-alpaca-2-1.3b-gguf, of the same vocabulary, can draft" in dialog.details.text()
+    )
     click_item(qtbot, dialog.catalogue, tree_row(dialog.catalogue, REPO, role=REPO_ROLE))
     # The file list is asked of the (fake) hub when the entry is chosen.
     qtbot.waitUntil(lambda: dialog.files.topLevelItemCount() == 2, timeout=10_000)
